@@ -1,0 +1,47 @@
+# The platform's entry points. Everything runs natively against PostgreSQL, RabbitMQ and Redis
+# on localhost (see README.md); `docker compose up` is the alternative where Docker runs.
+UV ?= uv
+RUN := $(UV) run --frozen
+PACKAGES := libs/common $(sort $(wildcard services/*))
+
+.PHONY: install up down status test e2e bench lint format events-doc
+
+install:
+	$(UV) sync --all-packages --frozen
+
+up: install
+	$(RUN) swe-stack up
+
+down:
+	$(RUN) swe-stack down
+
+status:
+	$(RUN) swe-stack status
+
+# Each package's tests run in their own pytest process: they own their fixtures and database.
+test: install
+	@set -e; for pkg in $(PACKAGES); do \
+		if [ -d $$pkg/tests ]; then \
+			echo "== $$pkg"; \
+			$(RUN) pytest $$pkg/tests -q -p no:cacheprovider; \
+		fi; \
+	done
+
+e2e: install
+	@if [ -d tests-e2e ] && ls tests-e2e/test_*.py >/dev/null 2>&1; then \
+		$(RUN) pytest tests-e2e -q -p no:cacheprovider; \
+	else echo "no end-to-end tests yet"; fi
+
+bench: install
+	$(RUN) python bench/run_all.py
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+events-doc: install
+	$(RUN) python -m swe_common.events.docs > docs/events.md

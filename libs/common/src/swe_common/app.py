@@ -1,0 +1,138 @@
+"""The app factory: a service's ``main.py`` names its routers, events and checks; this wires
+logging, request ids, problem+json errors, the database, Redis, token verification, the event
+runtime (outbox relay and consumers), health, metrics and CORS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from swe_common.db import Database
+from swe_common.errors import install_error_handlers
+from swe_common.events import EventRuntime, EventTables, Subscription
+from swe_common.health import HealthCheck, health_router
+from swe_common.logging import configure_logging, get_logger
+from swe_common.metrics import instrument, register_engine
+from swe_common.middleware import RequestContextMiddleware
+from swe_common.security import JWKSClient, TokenVerifier, redis_revocation_check
+from swe_common.settings import ServiceSettings
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    """What a service contributes; everything else is the platform's."""
+
+    settings: ServiceSettings
+    title: str
+    routers: Sequence[APIRouter]
+    version: str = "0.1.0"
+    description: str = ""
+    event_tables: EventTables | None = None
+    subscriptions: Sequence[Subscription] = ()
+    use_redis: bool = False
+    verify_tokens: bool = True
+    checks: Sequence[HealthCheck] = ()
+    on_startup: Sequence[Hook] = ()
+    on_shutdown: Sequence[Hook] = ()
+    openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+
+
+def redis_client(settings: ServiceSettings) -> aioredis.Redis:
+    # Short timeouts: a slow Redis must fail fast, not hold requests.
+    return aioredis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=0.25,
+        socket_connect_timeout=0.25,
+        decode_responses=True,
+    )
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        app.state.db = db
+        app.state.redis = redis_client(settings) if spec.use_redis else None
+        jwks: JWKSClient | None = None
+        if spec.verify_tokens and getattr(app.state, "token_verifier", None) is None:
+            jwks = JWKSClient(settings.jwks_url)
+            app.state.token_verifier = TokenVerifier(
+                jwks,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                is_revoked=redis_revocation_check(app.state.redis) if app.state.redis else None,
+            )
+        events = EventRuntime(settings, db, spec.event_tables, spec.subscriptions)
+        app.state.events = events
+        register_engine(settings.service_name, db.engine)
+        await events.start()
+        for hook in spec.on_startup:
+            await hook(app)
+        log.info("service_started", port=settings.port, environment=settings.environment)
+        try:
+            yield
+        finally:
+            for hook in reversed(spec.on_shutdown):
+                await hook(app)
+            await events.stop()
+            if jwks is not None:
+                await jwks.close()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await db.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        version=spec.version,
+        description=spec.description,
+        lifespan=lifespan,
+        openapi_tags=spec.openapi_tags or None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in spec.routers:
+        app.include_router(router)
+    app.include_router(health_router(_checks(app, spec)))
+    instrument(app, settings.service_name.replace("-", "_"))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _checks(app: FastAPI, spec: ServiceSpec) -> list[HealthCheck]:
+    async def database() -> None:
+        await app.state.db.ping()
+
+    async def broker() -> bool:
+        return bool(app.state.events.is_connected)
+
+    async def redis() -> None:
+        await app.state.redis.ping()
+
+    checks = [HealthCheck("database", database)]
+    if spec.event_tables is not None or spec.subscriptions:
+        checks.append(HealthCheck("broker", broker, critical=False))
+    if spec.use_redis:
+        checks.append(HealthCheck("redis", redis, critical=False))
+    return [*checks, *spec.checks]

@@ -1,0 +1,46 @@
+"""Request-scoped identifiers that travel from a request into logs and the events it causes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def clean_id(value: str | None) -> str | None:
+    """Accept a caller's id only when it is short and harmless to log and echo."""
+    if value and _SAFE_ID.match(value):
+        return value
+    return None
+
+
+def child_traceparent(incoming: str | None) -> str:
+    """Continue the caller's W3C trace with a new span id, or start a new trace."""
+    match = _TRACEPARENT.match(incoming or "")
+    trace_id = match.group(1) if match and match.group(1) != "0" * 32 else secrets.token_hex(16)
+    flags = match.group(3) if match else "01"
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    request_id: str | None
+    correlation_id: str | None
+    traceparent: str | None
+
+
+def current_trace() -> TraceContext:
+    return TraceContext(request_id_var.get(), correlation_id_var.get(), traceparent_var.get())

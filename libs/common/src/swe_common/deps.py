@@ -1,0 +1,41 @@
+"""Typed dependencies every route uses: the request's session and the service's runtime parts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_common.db import Database
+from swe_common.settings import ServiceSettings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed once after the route returns, before the response
+    is sent (so a failed commit is the caller's error, not a silent loss), rolled back on error."""
+    db: Database = request.app.state.db
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_redis(request: Request) -> Any:
+    redis = getattr(request.app.state, "redis", None)
+    if redis is None:
+        raise RuntimeError("this service was built without Redis")
+    return redis
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+RedisDep = Annotated[Any, Depends(get_redis)]

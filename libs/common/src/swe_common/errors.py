@@ -1,0 +1,211 @@
+"""RFC 9457 problem details: one set of error classes and handlers for every service.
+
+Domain code raises an ``AppError`` subclass (it carries its own status); the handlers turn it,
+Starlette's HTTP errors and request-validation errors into ``application/problem+json`` with
+the request id. Unexpected exceptions are answered by ``RequestContextMiddleware`` (a generic
+500 whose body reveals nothing; the trace goes to the log).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from swe_common.context import request_id_var
+
+log = structlog.stdlib.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://swe-platform.dev/problems/"
+
+
+def problem_body(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    type_: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    phrase = _phrase(status)
+    body: dict[str, Any] = {
+        "type": type_ or "about:blank",
+        "title": title or phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_response(
+    status: int, headers: dict[str, str] | None = None, **fields: Any
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, **fields), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class AppError(Exception):
+    """A failure the caller can act on; subclasses fix the status and problem type."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad Request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_TYPE_BASE + self.slug
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+    def __init__(self, detail: str = "Missing or invalid credentials", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not Found"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(AppError):
+    status, slug, title = 422, "validation-error", "Unprocessable Content"
+
+
+class TooManyRequests(AppError):
+    status, slug, title = 429, "rate-limited", "Too Many Requests"
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "unavailable", "Service Unavailable"
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        exc.status,
+        headers=exc.headers,
+        title=exc.title,
+        detail=exc.detail,
+        type_=exc.type_uri,
+        instance=request.url.path,
+        **exc.extra,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    extra = {} if isinstance(exc.detail, str) else {"errors": exc.detail}
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        exc.status_code,
+        headers=getattr(exc, "headers", None),
+        detail=detail,
+        instance=request.url.path,
+        **extra,
+    )
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_path(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem_response(
+        422,
+        title="Unprocessable Content",
+        type_=PROBLEM_TYPE_BASE + "validation-error",
+        detail=f"The request is not valid: {summary}",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A dropped or exhausted database connection is an outage to retry, not a server bug.
+    log.warning(
+        "database_unavailable", error=type(exc).__name__, path=request.url.path
+    )
+    return problem_response(
+        503,
+        headers={"Retry-After": "5"},
+        type_=PROBLEM_TYPE_BASE + "unavailable",
+        detail="The database is unavailable; retry shortly.",
+        instance=request.url.path,
+    )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        409,
+        type_=PROBLEM_TYPE_BASE + "conflict",
+        detail="The change conflicts with existing data.",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
+    app.add_exception_handler(sa_exc.InterfaceError, _database_unavailable)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_unavailable)
+    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

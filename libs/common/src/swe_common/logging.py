@@ -1,0 +1,114 @@
+"""structlog configuration: JSON in production, readable console in development.
+
+Every line carries the service name and, inside a request or an event handler, its request and
+correlation ids (bound through contextvars). A redaction step removes secrets by key name, so a
+password, token or Authorization header never reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+from swe_common.settings import LogFormat, ServiceSettings
+
+REDACTED = "[redacted]"
+_SECRET_MARKERS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "x-api-key",
+    "cookie",
+    "credential",
+    "private_key",
+    "totp",
+    "otp_code",
+)
+
+
+def is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    """Return ``value`` with every secret-named entry replaced, however deeply nested."""
+    if depth > 6:
+        return value
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if isinstance(k, str) and is_secret_key(k) else redact(v, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, depth + 1) for v in value]
+    return value
+
+
+def _redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key != "event" and is_secret_key(key):
+            event_dict[key] = REDACTED
+        elif isinstance(event_dict[key], Mapping | list | tuple):
+            event_dict[key] = redact(event_dict[key])
+    return event_dict
+
+
+def configure_logging(settings: ServiceSettings) -> None:
+    """Route structlog and the standard library (uvicorn, sqlalchemy) through one renderer."""
+    service = settings.service_name
+
+    def add_service(
+        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        add_service,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_processor,
+    ]
+    renderer: Any
+    if settings.log_format is LogFormat.json:
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(structlog.processors.format_exc_info)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    # Our middleware writes the access line; uvicorn's own would duplicate it without ids.
+    logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("aiormq", "aio_pika", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)

@@ -1,0 +1,95 @@
+"""The one way list endpoints paginate, sort and report totals.
+
+Query parameters: ``limit`` (1-100, default 20), ``offset`` (default 0), ``sort`` (comma-separated
+field names from the endpoint's allow-list, ``-`` for descending). Responses are ``Page[T]``:
+``{"items": [...], "total": n, "limit": l, "offset": o}``. A sort field the endpoint does not
+allow answers 422 naming the allowed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_common.errors import Unprocessable
+
+T = TypeVar("T")
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    limit: int = 20
+    offset: int = 0
+    sort: tuple[str, ...] = ()
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
+    sort: Annotated[
+        str | None,
+        Query(max_length=200, description="Comma-separated fields; prefix '-' for descending"),
+    ] = None,
+) -> PageParams:
+    fields = tuple(part.strip() for part in (sort or "").split(",") if part.strip())
+    return PageParams(limit=limit, offset=offset, sort=fields)
+
+
+PageQuery = Annotated[PageParams, Depends(page_params)]
+
+
+def order_by(
+    params: PageParams,
+    allowed: Mapping[str, Any],
+    default: Sequence[Any],
+) -> list[Any]:
+    """ORDER BY clauses for ``params.sort`` from ``allowed`` (field name -> column)."""
+    clauses: list[Any] = []
+    for field in params.sort:
+        name = field.removeprefix("-")
+        column = allowed.get(name)
+        if column is None:
+            raise Unprocessable(
+                f"Cannot sort by {name!r}; allowed: {', '.join(sorted(allowed))}",
+                errors=[{"field": "query.sort", "message": f"unknown sort field {name!r}"}],
+            )
+        clauses.append(column.desc() if field.startswith("-") else column.asc())
+    return clauses + list(default) if clauses else list(default)
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: sa.Select[Any],
+    params: PageParams,
+    *,
+    allowed_sort: Mapping[str, Any],
+    default_sort: Sequence[Any],
+    to_item: Callable[[Any], T] | None = None,
+) -> Page[T]:
+    """Run ``statement`` for one page and count the whole filtered set."""
+    total = await session.scalar(
+        sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+    )
+    rows = (
+        await session.scalars(
+            statement.order_by(*order_by(params, allowed_sort, default_sort))
+            .limit(params.limit)
+            .offset(params.offset)
+        )
+    ).all()
+    items = [to_item(row) for row in rows] if to_item else list(rows)
+    return Page[Any](items=items, total=total or 0, limit=params.limit, offset=params.offset)

@@ -1,0 +1,263 @@
+"""Verifying access tokens locally, and the FastAPI dependencies built on it.
+
+The auth service signs ES256 access tokens named by ``kid`` and publishes the public keys as a
+JWKS. Every other service (and the gateway) verifies tokens here, with a pinned algorithm list,
+without ever fetching a key a token points at (``jku``/``x5u``/``jwk`` headers are refused).
+An unknown ``kid`` refreshes the JWKS, at most once per ``min_refresh_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol
+
+import aiohttp
+import jwt
+import structlog
+from fastapi import Depends, Request
+
+from swe_common.errors import Forbidden, Unauthorized
+
+log = structlog.stdlib.get_logger(__name__)
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+ALGORITHMS = ("ES256",)
+FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
+ROLES = ("admin", "user", "agent", "readonly")
+# Redis keys shared by auth (writer) and every verifier (reader).
+REVOKED_JTI_KEY = "swe:auth:revoked:{jti}"
+TOKENS_NOT_BEFORE_KEY = "swe:auth:not-before:{sub}"
+
+
+class InvalidToken(Exception):
+    """The token is not a valid access token; the message says why (for logs, not clients)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    scopes: frozenset[str] = frozenset()
+    token_id: str = ""
+    issued_at: int = 0
+    expires_at: int = 0
+    api_key_id: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_readonly(self) -> bool:
+        """Read-only callers: the readonly role, or an API key without any write scope."""
+        if "readonly" in self.roles and not (self.roles - {"readonly"}):
+            return True
+        return self.api_key_id is not None and not any(s.endswith(":write") for s in self.scopes)
+
+
+class KeySource(Protocol):
+    async def get_key(self, kid: str) -> Any: ...
+
+
+class JWKSClient:
+    """Public keys from a JWKS URL, cached for ``ttl_seconds`` and refreshed on an unknown kid."""
+
+    def __init__(
+        self, url: str, *, ttl_seconds: float = 300.0, min_refresh_seconds: float = 5.0
+    ) -> None:
+        self.url = url
+        self.ttl_seconds = ttl_seconds
+        self.min_refresh_seconds = min_refresh_seconds
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def get_key(self, kid: str) -> Any:
+        now = time.monotonic()
+        key = self._keys.get(kid)
+        if key is not None and now - self._fetched_at < self.ttl_seconds:
+            return key
+        async with self._lock:
+            stale = time.monotonic() - self._fetched_at
+            if kid not in self._keys or stale >= self.ttl_seconds:
+                if stale >= self.min_refresh_seconds or not self._keys:
+                    await self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise InvalidToken(f"unknown signing key {kid!r}")
+        return key
+
+    def load(self, jwks: dict[str, Any]) -> None:
+        keys: dict[str, Any] = {}
+        for jwk in jwks.get("keys", []):
+            if jwk.get("kid") and jwk.get("kty") == "EC" and jwk.get("use", "sig") == "sig":
+                keys[jwk["kid"]] = jwt.PyJWK(jwk, algorithm="ES256").key
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def _refresh(self) -> None:
+        try:
+            if self._session is None or self._session.closed:
+                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3))
+            async with self._session.get(self.url) as response:
+                response.raise_for_status()
+                self.load(await response.json())
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            # Keep serving the keys we have; an unknown kid stays unknown until auth answers.
+            self._fetched_at = time.monotonic() - self.ttl_seconds + self.min_refresh_seconds
+            log.warning("jwks_refresh_failed", url=self.url, error=str(exc))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+RevocationCheck = Callable[[Principal], Awaitable[bool]]
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        is_revoked: RevocationCheck | None = None,
+        leeway_seconds: int = 30,
+    ) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.is_revoked = is_revoked
+        self.leeway_seconds = leeway_seconds
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"malformed token: {exc}") from None
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+        if any(name in header for name in FORBIDDEN_HEADERS):
+            raise InvalidToken("token names its own key; refused")
+        if header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise InvalidToken("not an access token")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token has no kid")
+        key = await self.keys.get_key(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=list(ALGORITHMS),
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from None
+        principal = principal_from_claims(claims)
+        if self.is_revoked is not None and await self.is_revoked(principal):
+            raise InvalidToken("token has been revoked")
+        return principal
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    roles = claims.get("roles", [])
+    scopes = claims.get("scope", "")
+    if not isinstance(roles, list) or not isinstance(scopes, str):
+        raise InvalidToken("roles or scope claim malformed")
+    return Principal(
+        subject=str(claims["sub"]),
+        roles=frozenset(str(r) for r in roles),
+        scopes=frozenset(scopes.split()),
+        token_id=str(claims["jti"]),
+        issued_at=int(claims["iat"]),
+        expires_at=int(claims["exp"]),
+        api_key_id=claims.get("api_key_id"),
+        claims=claims,
+    )
+
+
+def redis_revocation_check(redis: Any) -> RevocationCheck:
+    """Revoked when the jti is denylisted or the token predates the user's cutoff."""
+
+    async def is_revoked(principal: Principal) -> bool:
+        revoked, not_before = await redis.mget(
+            REVOKED_JTI_KEY.format(jti=principal.token_id),
+            TOKENS_NOT_BEFORE_KEY.format(sub=principal.subject),
+        )
+        if revoked is not None:
+            return True
+        return not_before is not None and principal.issued_at < int(float(not_before))
+
+    return is_revoked
+
+
+def seconds_until(expires_at: int) -> int:
+    return max(1, expires_at - int(datetime.now(UTC).timestamp()))
+
+
+def bearer_token(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def get_principal(request: Request) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("A bearer access token is required")
+    verifier: TokenVerifier | None = getattr(request.app.state, "token_verifier", None)
+    if verifier is None:
+        raise RuntimeError("this service was built without a token verifier")
+    try:
+        return await verifier.verify(token)
+    except InvalidToken as exc:
+        log.info("token_rejected", reason=str(exc))
+        raise Unauthorized("The access token is invalid or expired") from None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: str) -> Any:
+    """Dependency: the caller must hold at least one of ``roles``."""
+    wanted = frozenset(roles)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles & wanted:
+            raise Forbidden(f"This needs one of the roles: {', '.join(sorted(wanted))}")
+        return principal
+
+    return Depends(dependency)
+
+
+def require_scopes(*scopes: str) -> Any:
+    """Dependency: an API-key token must carry every scope; user tokens carry role rights."""
+    wanted = frozenset(scopes)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.api_key_id is not None and not wanted <= principal.scopes:
+            missing = ", ".join(sorted(wanted - principal.scopes))
+            raise Forbidden(f"This API key lacks the scopes: {missing}")
+        return principal
+
+    return Depends(dependency)
+
+
+def roles_from(values: Iterable[str]) -> frozenset[str]:
+    unknown = set(values) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+    return frozenset(values)

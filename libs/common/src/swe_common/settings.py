@@ -1,0 +1,119 @@
+"""Settings base every service extends.
+
+Each value is read from ``<SERVICE>_<FIELD>`` first (for example ``AUTH_DATABASE_URL``), then
+from the platform-wide ``SWE_<FIELD>``, then from the default. A value that does not validate
+stops start-up with a message naming the environment variable, never with a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    console = "console"
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration shared by every service; a service subclasses it and sets ``env_prefix``."""
+
+    model_config = SettingsConfigDict(env_prefix="SWE_", extra="ignore", frozen=True)
+    # The platform-wide prefix read after the service's own one.
+    shared_env_prefix: ClassVar[str] = "SWE_"
+
+    service_name: str = "swe"
+    environment: Environment = Environment.development
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/swe"
+    db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    events_exchange: str = "swe.events"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    log_format: LogFormat = LogFormat.console
+
+    jwks_url: str = "http://127.0.0.1:8001/api/v1/auth/.well-known/jwks.json"
+    jwt_issuer: str = "swe-auth"
+    jwt_audience: str = "swe-platform"
+    cors_origins: list[str] = Field(default_factory=list)
+
+    outbox_retention_hours: float = Field(default=72.0, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1, le=5000)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    consumer_prefetch: int = Field(default=32, ge=1, le=1000)
+    consumer_max_attempts: int = Field(default=5, ge=1, le=50)
+    consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1000, 5000, 30000])
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must be a postgresql:// or postgresql+psycopg:// URL")
+        return value.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("env_prefix") != cls.shared_env_prefix:
+            sources.append(EnvSettingsSource(settings_cls, env_prefix=cls.shared_env_prefix))
+        sources += [dotenv_settings, file_secret_settings]
+        return tuple(sources)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Self:
+        """Build settings from the environment, or exit naming every variable that is wrong."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise SystemExit(_describe_invalid(cls, exc)) from None
+
+
+def _describe_invalid(cls: type[ServiceSettings], exc: ValidationError) -> str:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    lines = [f"Invalid configuration for {cls.__name__}:"]
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"{prefix}{field}".upper()
+        lines.append(f"  {variable} (or SWE_{field.upper()}): {error['msg']}")
+    return "\n".join(lines)
+

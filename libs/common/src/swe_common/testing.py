@@ -1,0 +1,141 @@
+"""Helpers for tests against the real servers: a throwaway database and unique queue names.
+
+Tests never touch the ``swe`` database a running stack uses: each test session creates
+``swe_test_<random>`` and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+
+T = TypeVar("T")
+
+ADMIN_DSN = os.environ.get("SWE_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def create_test_database(prefix: str = "swe_test") -> str:
+    """Create an empty database and return its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    host_part = ADMIN_DSN.split("://", 1)[1].rsplit("/", 1)[0]
+    return f"postgresql+psycopg://{host_part}/{name}"
+
+
+def drop_test_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}"
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` until it returns a truthy value or raise when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last: T = await probe()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+        await asyncio.sleep(interval)
+        last = await probe()
+    return last
+
+
+@asynccontextmanager
+async def running_app(app: Any, base_url: str = "http://testserver") -> AsyncIterator[Any]:
+    """Run ``app``'s lifespan and yield an httpx client speaking to it in-process."""
+    import httpx  # a test-only dependency
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+class StaticKeys:
+    """A KeySource holding fixed public keys (tests, and auth verifying its own tokens)."""
+
+    def __init__(self, keys: dict[str, Any]) -> None:
+        self.keys = keys
+
+    async def get_key(self, kid: str) -> Any:
+        from swe_common.security import InvalidToken
+
+        try:
+            return self.keys[kid]
+        except KeyError:
+            raise InvalidToken(f"unknown signing key {kid!r}") from None
+
+
+class TokenFactory:
+    """Mints ES256 access tokens shaped like the auth service's, for services' own tests.
+
+    ``app.state.token_verifier = factory.verifier()`` before ``running_app(app)`` makes the
+    service accept them without an auth service running.
+    """
+
+    def __init__(self, issuer: str = "swe-auth", audience: str = "swe-platform") -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.issuer = issuer
+        self.audience = audience
+
+    def token(
+        self,
+        subject: str | uuid.UUID | None = None,
+        *,
+        roles: tuple[str, ...] = ("user",),
+        scopes: tuple[str, ...] = (),
+        api_key_id: str | None = None,
+        ttl_seconds: int = 900,
+        **claims: Any,
+    ) -> str:
+        import jwt
+
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(subject or uuid.uuid4()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "roles": list(roles),
+            "scope": " ".join(scopes),
+            **claims,
+        }
+        if api_key_id:
+            payload["api_key_id"] = api_key_id
+        return jwt.encode(
+            payload, self.private_key, algorithm="ES256", headers={"kid": self.kid, "typ": "at+jwt"}
+        )
+
+    def headers(self, subject: str | uuid.UUID | None = None, **kwargs: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(subject, **kwargs)}"}
+
+    def verifier(self, is_revoked: Any = None) -> Any:
+        from swe_common.security import TokenVerifier
+
+        return TokenVerifier(
+            StaticKeys({self.kid: self.private_key.public_key()}),
+            issuer=self.issuer,
+            audience=self.audience,
+            is_revoked=is_revoked,
+        )

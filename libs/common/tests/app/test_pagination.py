@@ -1,0 +1,66 @@
+"""Lists paginate, sort and count the same way everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from swe_common.db import Database
+from swe_common.errors import Unprocessable
+from swe_common.pagination import PageParams, paginate, page_params
+from swe_common.settings import ServiceSettings
+
+items = sa.Table(
+    "page_items",
+    sa.MetaData(schema="pagetest"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(20)),
+)
+
+
+@pytest.fixture(scope="module")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(ServiceSettings(database_url=database_url, db_schema="pagetest"))
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS pagetest"))
+        await conn.run_sync(items.metadata.create_all)
+        await conn.execute(sa.delete(items))
+        await conn.execute(
+            sa.insert(items), [{"id": i, "name": f"item-{i:02d}"} for i in range(1, 46)]
+        )
+    yield database
+    await database.dispose()
+
+
+async def _page(db: Database, params: PageParams):
+    async with db.sessionmaker() as session:
+        return await paginate(
+            session,
+            sa.select(items.c.id),
+            params,
+            allowed_sort={"id": items.c.id, "name": items.c.name},
+            default_sort=[items.c.id],
+        )
+
+
+async def test_page_reports_total_and_window(db):
+    page = await _page(db, PageParams(limit=20, offset=40))
+    assert page.total == 45
+    assert page.items == [41, 42, 43, 44, 45]
+    assert (page.limit, page.offset) == (20, 40)
+
+
+async def test_sort_descending_by_allowed_field(db):
+    page = await _page(db, PageParams(limit=3, sort=("-name",)))
+    assert page.items == [45, 44, 43]
+
+
+async def test_sort_by_unknown_field_is_refused_naming_allowed_ones(db):
+    with pytest.raises(Unprocessable) as refused:
+        await _page(db, PageParams(sort=("password",)))
+    assert "allowed: id, name" in refused.value.detail
+
+
+def test_sort_parameter_is_split_on_commas():
+    assert page_params(limit=5, offset=0, sort="name, -id").sort == ("name", "-id")
