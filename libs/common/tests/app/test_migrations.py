@@ -45,3 +45,12 @@ def test_ensure_database_creates_a_missing_database_once():
         assert ensure_database(url) is False
     finally:
         drop_test_database(url)
+
+
+def test_migrated_schema_matches_the_models(database_url):
+    """`alembic check`: the event tables a migration creates are exactly the declared ones."""
+    from alembic import command
+    from swe_common.migrations import alembic_config
+
+    upgrade_head(FIXTURE, database_url)
+    command.check(alembic_config(FIXTURE, database_url))

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from swe_common.db import schema_metadata
+
 OUTBOX_PARTITIONS = 16
 
 
@@ -69,7 +71,7 @@ def define_event_tables(metadata: sa.MetaData) -> EventTables:
 
 def create_event_tables(op: Any, schema: str) -> None:
     """Alembic helper: create both tables (and their indexes) in ``schema``."""
-    tables = define_event_tables(sa.MetaData(schema=schema))
+    tables = define_event_tables(schema_metadata(schema))
     bind = op.get_bind()
     for table in (tables.outbox, tables.inbox):
         table.create(bind)

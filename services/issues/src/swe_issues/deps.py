@@ -1,0 +1,27 @@
+"""Dependencies the routes share: the caller, the projects fallback, the GitHub client."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from swe_common.security import CurrentPrincipal, bearer_token
+
+from swe_issues.github.client import GitHubClient
+from swe_issues.projects_read_model.client import ProjectsClient
+from swe_issues.projects_read_model.service import Caller
+
+
+async def get_caller(request: Request, principal: CurrentPrincipal) -> Caller:
+    return Caller(principal=principal, token=bearer_token(request))
+
+
+def get_projects_client(request: Request) -> ProjectsClient:
+    return request.app.state.projects_client  # type: ignore[no-any-return]
+
+
+def get_github(request: Request) -> GitHubClient:
+    return request.app.state.github  # type: ignore[no-any-return]
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+ProjectsDep = Annotated[ProjectsClient, Depends(get_projects_client)]
+GitHubDep = Annotated[GitHubClient, Depends(get_github)]

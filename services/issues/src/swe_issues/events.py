@@ -1,0 +1,118 @@
+"""The events the issues service publishes (payloads exactly as in docs/event-contracts.md)."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from swe_common.events import EventCatalog, Outbox
+
+from swe_issues.models import event_tables
+
+outbox = Outbox(event_tables, source="/swe/issues")
+catalog = EventCatalog("issues")
+
+ReviewLevel = Literal["quick", "standard", "thorough"]
+
+
+class IssuePayload(BaseModel):
+    """Issue snapshot ``I``."""
+
+    id: str
+    project_id: str
+    title: str
+    description: str
+    status: str
+    priority: str
+    labels: list[str]
+    assigned_agent_id: str | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+class IssueResolvedPayload(IssuePayload):
+    resolution: str | None
+    pull_request_id: str | None
+
+
+class IssueDeletedPayload(BaseModel):
+    id: str
+    project_id: str
+
+
+class PullRequestPayload(BaseModel):
+    """Pull request snapshot ``R``."""
+
+    id: str
+    project_id: str
+    number: int
+    title: str
+    author: str
+    state: str
+    base_ref: str
+    head_ref: str
+    base_sha: str | None
+    head_sha: str | None
+    review_status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PullRequestUntrackedPayload(BaseModel):
+    id: str
+    project_id: str
+
+
+class ReviewRequestedPayload(BaseModel):
+    review_id: str
+    pull_request_id: str
+    project_id: str
+    repository_url: str
+    number: int
+    base_ref: str
+    head_ref: str
+    base_sha: str | None
+    head_sha: str | None
+    level: ReviewLevel
+    requested_by: str | None
+
+
+class ReviewedPayload(BaseModel):
+    review_id: str
+    pull_request_id: str
+    project_id: str
+    approval: str | None
+    quality_score: float | None
+    comment_count: int
+
+
+IssueCreated = catalog.define("issues.issue.created", IssuePayload, "An issue was created.")
+IssueUpdated = catalog.define(
+    "issues.issue.updated", IssuePayload, "An issue's fields or status changed."
+)
+IssueAssigned = catalog.define(
+    "issues.issue.assigned", IssuePayload, "An agent was assigned to an issue."
+)
+IssueResolved = catalog.define(
+    "issues.issue.resolved", IssueResolvedPayload, "An issue was resolved, maybe by a PR."
+)
+IssueClosed = catalog.define("issues.issue.closed", IssuePayload, "An issue was closed.")
+IssueDeleted = catalog.define("issues.issue.deleted", IssueDeletedPayload, "An issue was deleted.")
+PullRequestTracked = catalog.define(
+    "issues.pr.tracked", PullRequestPayload, "A pull request is now tracked."
+)
+PullRequestUpdated = catalog.define(
+    "issues.pr.updated", PullRequestPayload, "A tracked pull request changed."
+)
+PullRequestUntracked = catalog.define(
+    "issues.pr.untracked", PullRequestUntrackedPayload, "A pull request is no longer tracked."
+)
+ReviewRequested = catalog.define(
+    "issues.pr.review_requested",
+    ReviewRequestedPayload,
+    "A review of a pull request was requested (the agents side runs it).",
+)
+PullRequestReviewed = catalog.define(
+    "issues.pr.reviewed", ReviewedPayload, "A review of a pull request finished with a result."
+)

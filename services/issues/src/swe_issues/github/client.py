@@ -1,0 +1,134 @@
+"""A small client of GitHub's REST API (pulls and issues), with GitHub's answers mapped to
+problems the caller can act on: 404 for a missing repository item, 502 when GitHub refuses
+our credentials or fails, 503 with ``Retry-After`` when GitHub rate-limits us."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+import structlog
+from swe_common.errors import AppError, NotFound, ServiceUnavailable, Unprocessable
+
+log = structlog.stdlib.get_logger(__name__)
+
+API_VERSION = "2022-11-28"
+_MESSAGE_MAX = 300
+
+
+class BadGateway(AppError):
+    status, slug, title = 502, "bad-gateway", "Bad Gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    owner: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return f"{quote(self.owner, safe='')}/{quote(self.name, safe='')}"
+
+
+def parse_repository(url: str) -> Repository:
+    """``https://github.com/<owner>/<repo>[.git]`` (or an Enterprise host) -> owner and name."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if parts.scheme not in ("https", "http") or len(segments) < 2:
+        raise Unprocessable(
+            f"The project's repository {url!r} is not a GitHub repository; nothing to sync"
+        )
+    return Repository(segments[0], segments[1].removesuffix(".git"))
+
+
+class GitHubClient:
+    def __init__(self, base_url: str, token: str | None, timeout_seconds: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "swe-platform-issues",
+        }
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    async def pull_request(self, repo: Repository, number: int) -> dict[str, Any]:
+        return await self._get(f"/repos/{repo.path}/pulls/{number}", f"pull request #{number}")
+
+    async def issue(self, repo: Repository, number: int) -> dict[str, Any]:
+        return await self._get(f"/repos/{repo.path}/issues/{number}", f"issue #{number}")
+
+    async def _get(self, path: str, what: str) -> dict[str, Any]:
+        try:
+            async with self._client().get(self.base_url + path, headers=self._headers()) as resp:
+                body = await _json_or_none(resp)
+                if resp.status == 200 and isinstance(body, dict):
+                    return body
+                raise _problem(resp.status, resp.headers, body, what, path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("github_unreachable", path=path, error=exc.__class__.__name__)
+            raise ServiceUnavailable(
+                f"GitHub could not be reached ({exc.__class__.__name__}); retry later",
+                headers={"Retry-After": "30"},
+            ) from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return None
+
+
+def _problem(status: int, headers: Any, body: Any, what: str, path: str) -> AppError:
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    message = message[:_MESSAGE_MAX]
+    said = f"GitHub answered {status}" + (f": {message}" if message else "")
+    log.info("github_error", path=path, status=status, message=message)
+    retry_after = _retry_after(status, headers)
+    if retry_after is not None:
+        return ServiceUnavailable(
+            f"GitHub's rate limit is exhausted ({said}); retry in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+            github_status=status,
+            retry_after_seconds=retry_after,
+        )
+    if status == 404:
+        return NotFound(f"GitHub has no {what} in this repository ({said})", github_status=404)
+    if status in (401, 403):
+        return BadGateway(
+            f"GitHub refused our credentials ({said}); check ISSUES_GITHUB_TOKEN",
+            github_status=status,
+        )
+    return BadGateway(f"GitHub failed to answer ({said})", github_status=status)
+
+
+def _retry_after(status: int, headers: Any) -> int | None:
+    """Seconds to wait when the answer is a rate limit (primary or secondary), else None."""
+    if status not in (403, 429):
+        return None
+    retry_after = headers.get("retry-after")
+    if retry_after is not None and retry_after.strip().isdigit():
+        return max(1, int(retry_after))
+    if headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset", "")
+        if reset.strip().isdigit():
+            return max(1, int(reset) - int(time.time()))
+        return 60
+    return 60 if status == 429 else None

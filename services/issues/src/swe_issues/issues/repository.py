@@ -1,0 +1,157 @@
+"""Queries on issues."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from swe_common.pagination import Page, PageParams, paginate
+
+from swe_issues.issues.models import Issue
+from swe_issues.projects_read_model.repository import visible_project_ids
+
+_PRIORITY_RANK = sa.case(
+    {"low": 0, "medium": 1, "high": 2, "critical": 3}, value=Issue.priority, else_=1
+)
+SORTABLE: dict[str, Any] = {
+    "created_at": Issue.created_at,
+    "updated_at": Issue.updated_at,
+    "resolved_at": Issue.resolved_at,
+    "priority": _PRIORITY_RANK,
+    "status": Issue.status,
+    "title": Issue.title,
+}
+DEFAULT_SORT = (Issue.created_at.desc(), Issue.id)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFilters:
+    project_id: uuid.UUID | None = None
+    status: str | None = None
+    priority: str | None = None
+    labels: tuple[str, ...] = ()
+    assigned_agent_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def scoped(statement: sa.Select[Any], subject: str | None) -> sa.Select[Any]:
+    """Limit to the projects ``subject`` may see; ``None`` (an admin) sees all."""
+    if subject is None:
+        return statement
+    return statement.where(Issue.project_id.in_(visible_project_ids(subject)))
+
+
+def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
+    statement = scoped(sa.select(Issue), subject)
+    if filters.project_id is not None:
+        statement = statement.where(Issue.project_id == filters.project_id)
+    if filters.status is not None:
+        statement = statement.where(Issue.status == filters.status)
+    if filters.priority is not None:
+        statement = statement.where(Issue.priority == filters.priority)
+    if filters.labels:
+        statement = statement.where(Issue.labels.contains(list(filters.labels)))
+    if filters.assigned_agent_id is not None:
+        statement = statement.where(Issue.assigned_agent_id == filters.assigned_agent_id)
+    if filters.q:
+        pattern = f"%{_escape_like(filters.q)}%"
+        statement = statement.where(
+            sa.or_(
+                Issue.title.ilike(pattern, escape="\\"),
+                Issue.description.ilike(pattern, escape="\\"),
+            )
+        )
+    return statement
+
+
+async def page(
+    session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
+) -> Page[Any]:
+    return await paginate(
+        session,
+        _filtered(filters, subject),
+        params,
+        allowed_sort=SORTABLE,
+        default_sort=DEFAULT_SORT,
+    )
+
+
+async def add(session: AsyncSession, issue: Issue) -> Issue:
+    session.add(issue)
+    await session.flush()
+    return issue
+
+
+async def get(session: AsyncSession, issue_id: uuid.UUID) -> Issue | None:
+    return await session.get(Issue, issue_id)
+
+
+async def get_for_update(session: AsyncSession, issue_id: uuid.UUID) -> Issue | None:
+    return await session.scalar(sa.select(Issue).where(Issue.id == issue_id).with_for_update())
+
+
+async def by_github_number(
+    session: AsyncSession, project_id: uuid.UUID, number: int
+) -> Issue | None:
+    return await session.scalar(
+        sa.select(Issue)
+        .where(Issue.project_id == project_id, Issue.github_number == number)
+        .with_for_update()
+    )
+
+
+async def unfinished_in_project(session: AsyncSession, project_id: uuid.UUID) -> list[Issue]:
+    rows = await session.scalars(
+        sa.select(Issue)
+        .where(Issue.project_id == project_id, Issue.status.in_(("open", "in_progress")))
+        .order_by(Issue.created_at)
+        .with_for_update()
+    )
+    return list(rows)
+
+
+async def delete(session: AsyncSession, issue: Issue) -> None:
+    await session.delete(issue)
+    await session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRows:
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    resolved_count: int
+    mean_resolve_seconds: float | None
+
+
+async def stats(
+    session: AsyncSession, project_id: uuid.UUID | None, subject: str | None
+) -> StatsRows:
+    base = scoped(sa.select(Issue), subject)
+    if project_id is not None:
+        base = base.where(Issue.project_id == project_id)
+    issues = base.subquery()
+    by_status = await session.execute(
+        sa.select(issues.c.status, sa.func.count()).group_by(issues.c.status)
+    )
+    by_priority = await session.execute(
+        sa.select(issues.c.priority, sa.func.count()).group_by(issues.c.priority)
+    )
+    seconds = sa.func.extract("epoch", issues.c.resolved_at - issues.c.created_at)
+    resolved = (
+        await session.execute(
+            sa.select(sa.func.count(), sa.func.avg(seconds)).where(
+                issues.c.status == "resolved", issues.c.resolved_at.is_not(None)
+            )
+        )
+    ).one()
+    return StatsRows(
+        by_status={status: count for status, count in by_status.all()},
+        by_priority={priority: count for priority, count in by_priority.all()},
+        resolved_count=int(resolved[0]),
+        mean_resolve_seconds=float(resolved[1]) if resolved[1] is not None else None,
+    )

@@ -1,0 +1,95 @@
+"""API models of issues."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from swe_issues.text import Label, LongText, Title
+
+
+class IssueStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class Priority(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+Labels = list[Label]
+
+
+class IssueCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: uuid.UUID
+    title: Title
+    description: LongText = ""
+    priority: Priority = Priority.medium
+    labels: Labels = Field(default_factory=list, max_length=20)
+    github_number: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Link to this GitHub issue number"
+    )
+
+
+class IssueUpdate(BaseModel):
+    """Only the fields sent change; ``status`` follows the allowed transitions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: LongText | None = None
+    priority: Priority | None = None
+    labels: Labels | None = Field(default=None, max_length=20)
+    status: IssueStatus | None = None
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: uuid.UUID
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: LongText = Field(min_length=1)
+    pull_request_id: uuid.UUID | None = None
+
+
+class IssueOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    title: str
+    description: str
+    status: IssueStatus
+    priority: Priority
+    labels: list[str]
+    assigned_agent_id: uuid.UUID | None
+    created_by: str | None
+    resolution: str | None
+    pull_request_id: uuid.UUID | None
+    github_number: int | None
+    github_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class IssueStats(BaseModel):
+    project_id: uuid.UUID | None = Field(description="The project counted, or null for all")
+    total: int
+    by_status: dict[IssueStatus, int]
+    by_priority: dict[Priority, int]
+    resolved_count: int
+    mean_time_to_resolve_seconds: float | None

@@ -1,0 +1,344 @@
+"""Issues: creation, the status flow, assignment, resolution, stats, and GitHub mirroring."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from swe_common.db import utcnow
+from swe_common.errors import Conflict, NotFound, Unprocessable
+from swe_common.events import EventSpec
+from swe_common.pagination import Page, PageParams
+
+from swe_issues import events
+from swe_issues.issues import repository
+from swe_issues.issues.models import Issue
+from swe_issues.issues.repository import IssueFilters
+from swe_issues.issues.schemas import IssueCreate, IssueStats, IssueStatus, IssueUpdate, Priority
+from swe_issues.projects_read_model.models import ProjectView
+from swe_issues.projects_read_model.service import (
+    Caller,
+    ProjectLookup,
+    ensure_enabled,
+    ensure_writer,
+    readable_project,
+    writable_project,
+)
+from swe_issues.pull_requests import repository as pr_repository
+
+# open -> in_progress -> resolved | closed; a finished issue can be reopened.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"in_progress", "closed"}),
+    "in_progress": frozenset({"open", "resolved", "closed"}),
+    "resolved": frozenset({"open"}),
+    "closed": frozenset({"open"}),
+}
+STATUS_EVENTS: dict[str, EventSpec] = {
+    "resolved": events.IssueResolved,
+    "closed": events.IssueClosed,
+}
+
+
+def check_transition(issue: Issue, target: str) -> None:
+    allowed = TRANSITIONS[issue.status]
+    if target not in allowed:
+        raise Conflict(
+            f"An issue that is {issue.status} cannot become {target}; "
+            f"allowed from {issue.status}: {', '.join(sorted(allowed))}",
+            current_status=issue.status,
+            allowed_transitions=sorted(allowed),
+        )
+
+
+def apply_status(issue: Issue, target: str) -> None:
+    now = utcnow()
+    if target == "resolved":
+        issue.resolved_at = now
+    elif target == "closed":
+        issue.closed_at = now
+    elif target == "open" and issue.status in ("resolved", "closed"):
+        # Reopened: the previous outcome no longer describes the issue.
+        issue.resolved_at = issue.closed_at = None
+        issue.resolution = issue.pull_request_id = None
+    issue.status = target
+
+
+def snapshot(issue: Issue) -> events.IssuePayload:
+    return events.IssuePayload(
+        id=str(issue.id),
+        project_id=str(issue.project_id),
+        title=issue.title,
+        description=issue.description,
+        status=issue.status,
+        priority=issue.priority,
+        labels=list(issue.labels),
+        assigned_agent_id=str(issue.assigned_agent_id) if issue.assigned_agent_id else None,
+        created_by=issue.created_by,
+        created_at=issue.created_at,
+        updated_at=issue.updated_at,
+        resolved_at=issue.resolved_at,
+    )
+
+
+async def publish(session: AsyncSession, spec: EventSpec, issue: Issue) -> None:
+    issue.updated_at = utcnow()
+    await session.flush()
+    payload = snapshot(issue)
+    if spec is events.IssueResolved:
+        payload = events.IssueResolvedPayload(
+            **payload.model_dump(),
+            resolution=issue.resolution,
+            pull_request_id=str(issue.pull_request_id) if issue.pull_request_id else None,
+        )
+    await events.outbox.publish(session, spec, payload, subject=str(issue.id))
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Issue:
+    issue = await repository.get(session, issue_id)
+    if issue is not None:
+        try:
+            await readable_project(session, caller, issue.project_id)
+        except NotFound:
+            issue = None
+    if issue is None:
+        raise NotFound(f"Issue {issue_id} does not exist")
+    return issue
+
+
+async def list_issues(
+    session: AsyncSession,
+    caller: Caller,
+    filters: IssueFilters,
+    params: PageParams,
+    lookup: ProjectLookup | None,
+) -> Page[Any]:
+    if filters.project_id is not None:
+        await readable_project(session, caller, filters.project_id, lookup)
+    subject = None if caller.is_admin else caller.subject
+    return await repository.page(session, filters, params, subject)
+
+
+async def stats(
+    session: AsyncSession,
+    caller: Caller,
+    project_id: uuid.UUID | None,
+    lookup: ProjectLookup | None,
+) -> IssueStats:
+    if project_id is not None:
+        await readable_project(session, caller, project_id, lookup)
+    rows = await repository.stats(session, project_id, None if caller.is_admin else caller.subject)
+    return IssueStats(
+        project_id=project_id,
+        total=sum(rows.by_status.values()),
+        by_status={s: rows.by_status.get(s.value, 0) for s in IssueStatus},
+        by_priority={p: rows.by_priority.get(p.value, 0) for p in Priority},
+        resolved_count=rows.resolved_count,
+        mean_time_to_resolve_seconds=rows.mean_resolve_seconds,
+    )
+
+
+# -- changing -----------------------------------------------------------------------------------
+
+
+async def _writable_issue(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = True
+) -> Issue:
+    load = repository.get_for_update if lock else repository.get
+    issue = await load(session, issue_id)
+    role = None
+    if issue is not None:
+        try:
+            _, role = await readable_project(session, caller, issue.project_id)
+        except NotFound:
+            issue = None
+    if issue is None or role is None:
+        raise NotFound(f"Issue {issue_id} does not exist")
+    ensure_writer(role, caller, "issues")
+    return issue
+
+
+async def create_issue(
+    session: AsyncSession, caller: Caller, data: IssueCreate, lookup: ProjectLookup | None
+) -> Issue:
+    project = await writable_project(session, caller, data.project_id, "issues", lookup)
+    ensure_enabled(project)
+    if data.github_number is not None and await repository.by_github_number(
+        session, project.id, data.github_number
+    ):
+        raise Conflict(f"GitHub issue #{data.github_number} is already linked in this project")
+    issue = await repository.add(
+        session,
+        Issue(
+            project_id=project.id,
+            title=data.title,
+            description=data.description,
+            priority=data.priority.value,
+            labels=_unique(data.labels),
+            status="open",
+            created_by=caller.subject,
+            github_number=data.github_number,
+        ),
+    )
+    await publish(session, events.IssueCreated, issue)
+    return issue
+
+
+async def update_issue(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, data: IssueUpdate
+) -> Issue:
+    issue = await _writable_issue(session, caller, issue_id)
+    changes = data.model_dump(exclude_none=True, exclude={"status"})
+    if "labels" in changes:
+        changes["labels"] = _unique(changes["labels"])
+    for field, value in changes.items():
+        setattr(issue, field, value.value if isinstance(value, Priority) else value)
+    spec: EventSpec = events.IssueUpdated
+    if data.status is not None and data.status.value != issue.status:
+        check_transition(issue, data.status.value)
+        apply_status(issue, data.status.value)
+        spec = STATUS_EVENTS.get(issue.status, events.IssueUpdated)
+    elif not changes:
+        return issue
+    await publish(session, spec, issue)
+    return issue
+
+
+async def assign_issue(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, agent_id: uuid.UUID
+) -> Issue:
+    issue = await _writable_issue(session, caller, issue_id)
+    if issue.status not in ("open", "in_progress"):
+        raise Conflict(
+            f"An issue that is {issue.status} cannot be assigned; reopen it first",
+            current_status=issue.status,
+            allowed_transitions=sorted(TRANSITIONS[issue.status]),
+        )
+    issue.assigned_agent_id = agent_id
+    if issue.status == "open":
+        # Assigning work to an agent is what starts it.
+        apply_status(issue, "in_progress")
+    await publish(session, events.IssueAssigned, issue)
+    return issue
+
+
+async def resolve_issue(
+    session: AsyncSession,
+    caller: Caller,
+    issue_id: uuid.UUID,
+    resolution: str,
+    pull_request_id: uuid.UUID | None,
+) -> Issue:
+    issue = await _writable_issue(session, caller, issue_id)
+    check_transition(issue, "resolved")
+    if pull_request_id is not None:
+        pull_request = await pr_repository.get(session, pull_request_id)
+        if pull_request is None or pull_request.project_id != issue.project_id:
+            raise Unprocessable(
+                f"Pull request {pull_request_id} is not tracked in this issue's project",
+                errors=[{"field": "body.pull_request_id", "message": "unknown pull request"}],
+            )
+    apply_status(issue, "resolved")
+    issue.resolution = resolution
+    issue.pull_request_id = pull_request_id
+    await publish(session, events.IssueResolved, issue)
+    return issue
+
+
+async def delete_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> None:
+    issue = await _writable_issue(session, caller, issue_id)
+    payload = events.IssueDeletedPayload(id=str(issue.id), project_id=str(issue.project_id))
+    await repository.delete(session, issue)
+    await events.outbox.publish(session, events.IssueDeleted, payload, subject=payload.id)
+
+
+async def close_for_deleted_project(session: AsyncSession, project_id: uuid.UUID) -> int:
+    """Close every unfinished issue of a deleted project; how many were closed."""
+    issues = await repository.unfinished_in_project(session, project_id)
+    for issue in issues:
+        apply_status(issue, "closed")
+        await publish(session, events.IssueClosed, issue)
+    return len(issues)
+
+
+# -- GitHub mirroring ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubIssue:
+    """What we take from a GitHub issue (webhook payload or REST answer)."""
+
+    number: int
+    title: str
+    body: str
+    state: str  # "open" | "closed"
+    labels: list[str]
+    html_url: str | None
+
+
+async def mirror_github_issue(
+    session: AsyncSession, project: ProjectView, gh: GitHubIssue
+) -> Issue:
+    """Create or update the issue linked to a GitHub issue, following its open/closed state."""
+    issue = await repository.by_github_number(session, project.id, gh.number)
+    if issue is None:
+        issue = await repository.add(
+            session,
+            Issue(
+                project_id=project.id,
+                title=gh.title,
+                description=gh.body,
+                labels=gh.labels,
+                status="open",
+                github_number=gh.number,
+                github_url=gh.html_url,
+            ),
+        )
+        await publish(session, events.IssueCreated, issue)
+        if gh.state == "closed":
+            apply_status(issue, "closed")
+            await publish(session, events.IssueClosed, issue)
+        return issue
+    changed = _copy_fields(issue, gh)
+    spec: EventSpec | None = events.IssueUpdated if changed else None
+    if gh.state == "closed" and issue.status in ("open", "in_progress"):
+        apply_status(issue, "closed")
+        spec = events.IssueClosed
+    elif gh.state == "open" and issue.status in ("resolved", "closed"):
+        apply_status(issue, "open")
+        spec = events.IssueUpdated
+    if spec is not None:
+        await publish(session, spec, issue)
+    return issue
+
+
+def _copy_fields(issue: Issue, gh: GitHubIssue) -> bool:
+    wanted = {
+        "title": gh.title,
+        "description": gh.body,
+        "labels": gh.labels,
+        "github_url": gh.html_url,
+    }
+    changed = False
+    for field, value in wanted.items():
+        if getattr(issue, field) != value:
+            setattr(issue, field, value)
+            changed = True
+    return changed
+
+
+async def linked_issue_for_sync(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID
+) -> tuple[Issue, ProjectView]:
+    # No row lock: GitHub may take seconds; the mirror step locks the row when it writes.
+    issue = await _writable_issue(session, caller, issue_id, lock=False)
+    if issue.github_number is None:
+        raise Conflict(f"Issue {issue_id} is not linked to a GitHub issue; nothing to sync")
+    project, _ = await readable_project(session, caller, issue.project_id)
+    return issue, project
+
+
+def _unique(labels: list[str]) -> list[str]:
+    return list(dict.fromkeys(labels))

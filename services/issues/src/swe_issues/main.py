@@ -1,0 +1,47 @@
+"""The issues service's ASGI app: ``uvicorn --factory swe_issues.main:create_app``."""
+
+from fastapi import FastAPI
+from swe_common.app import ServiceSpec, create_service_app
+
+from swe_issues.consumers import subscriptions
+from swe_issues.github.client import GitHubClient
+from swe_issues.issues.routes import router as issues_router
+from swe_issues.models import event_tables
+from swe_issues.projects_read_model.client import ProjectsClient
+from swe_issues.pull_requests.routes import router as prs_router
+from swe_issues.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.load()
+
+    async def open_clients(app: FastAPI) -> None:
+        app.state.projects_client = ProjectsClient(
+            settings.projects_url, settings.projects_timeout_seconds
+        )
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        app.state.github = GitHubClient(
+            settings.github_api_url, token, settings.github_timeout_seconds
+        )
+
+    async def close_clients(app: FastAPI) -> None:
+        await app.state.projects_client.close()
+        await app.state.github.close()
+
+    return create_service_app(
+        ServiceSpec(
+            settings=settings,
+            title="SWE platform: issues",
+            description="Issues and pull requests of the platform's projects, with reviews.",
+            routers=[issues_router, prs_router],
+            event_tables=event_tables,
+            subscriptions=subscriptions(settings.consumer_queue_prefix),
+            use_redis=True,
+            on_startup=[open_clients],
+            on_shutdown=[close_clients],
+            openapi_tags=[
+                {"name": "issues", "description": "Issues of a project"},
+                {"name": "pull requests", "description": "Tracked pull requests and reviews"},
+            ],
+        )
+    )

@@ -1,0 +1,149 @@
+"""Who may do what in a project, from the read model (with the fallback for unknown ones)."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from swe_common.security import Principal
+
+from swe_issues.projects_read_model import repository
+from swe_issues.projects_read_model.models import ProjectView
+from swe_issues.projects_read_model.schemas import (
+    MemberAdded,
+    MemberRemoved,
+    ProjectSnapshot,
+)
+
+WRITER_ROLES = frozenset({"admin", "owner", "maintainer"})
+
+
+class ProjectLookup(Protocol):
+    async def fetch(self, project_id: uuid.UUID, token: str) -> ProjectSnapshot | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The principal of a request, with its bearer token for the projects fallback."""
+
+    principal: Principal
+    token: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.principal.subject
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal.is_admin
+
+
+def role_in(project: ProjectView, principal: Principal) -> str | None:
+    """The caller's role in a live project: admin, owner, maintainer, viewer, or None."""
+    if principal.is_admin:
+        return "admin"
+    if project.deleted_at is not None:
+        return None
+    if project.owner_id == principal.subject:
+        return "owner"
+    for member in project.members:
+        if member.get("user_id") == principal.subject:
+            return str(member.get("role"))
+    return None
+
+
+async def _ask_projects(
+    session: AsyncSession, caller: Caller, project_id: uuid.UUID, lookup: ProjectLookup
+) -> ProjectView | None:
+    """Refresh the read model from the projects service (see ``client.py`` for why)."""
+    assert caller.token is not None
+    snapshot = await lookup.fetch(project_id, caller.token)
+    if snapshot is None or snapshot.id != project_id:
+        return None
+    await repository.upsert_snapshot(session, snapshot)
+    await session.flush()
+    return await repository.get(session, project_id, fresh=True)
+
+
+async def readable_project(
+    session: AsyncSession,
+    caller: Caller,
+    project_id: uuid.UUID,
+    lookup: ProjectLookup | None = None,
+) -> tuple[ProjectView, str]:
+    """The project and the caller's role in it; 404 when it is not theirs to see.
+
+    With ``lookup``, a project the read model does not know, or a live one in which the caller
+    has no role yet (just added as a member, event still in flight), is asked for once.
+    """
+    project = await repository.get(session, project_id)
+    role = role_in(project, caller.principal) if project is not None else None
+    may_be_stale = project is None or (role is None and project.deleted_at is None)
+    if may_be_stale and lookup is not None and caller.token is not None:
+        try:
+            project = await _ask_projects(session, caller, project_id, lookup) or project
+        except ServiceUnavailable:
+            if project is None:
+                raise
+            # We know the project; without projects' word the read model decides (404).
+        role = role_in(project, caller.principal) if project is not None else None
+    if project is None or role is None:
+        raise NotFound(f"Project {project_id} does not exist")
+    return project, role
+
+
+def ensure_writer(role: str, caller: Caller, what: str) -> None:
+    if caller.principal.is_readonly:
+        raise Forbidden(f"Read-only credentials cannot change {what}")
+    if role not in WRITER_ROLES:
+        raise Forbidden(
+            f"Viewers cannot change {what}; the project owner or a maintainer can",
+            role=role,
+        )
+
+
+async def writable_project(
+    session: AsyncSession,
+    caller: Caller,
+    project_id: uuid.UUID,
+    what: str,
+    lookup: ProjectLookup | None = None,
+) -> ProjectView:
+    project, role = await readable_project(session, caller, project_id, lookup)
+    ensure_writer(role, caller, what)
+    return project
+
+
+def ensure_enabled(project: ProjectView) -> None:
+    if not project.enabled:
+        raise Conflict(f"Project {project.id} is disabled; enable it before adding work to it")
+
+
+# -- applying projects events -------------------------------------------------------------------
+
+
+async def apply_snapshot(session: AsyncSession, snapshot: ProjectSnapshot) -> None:
+    await repository.upsert_snapshot(session, snapshot)
+
+
+async def apply_deleted(session: AsyncSession, project_id: uuid.UUID, owner_id: str) -> None:
+    await repository.mark_deleted(session, project_id, owner_id)
+
+
+async def apply_member_added(session: AsyncSession, event: MemberAdded) -> bool:
+    """False when the project is unknown (its snapshot will carry the members)."""
+    project = await repository.get_for_update(session, event.project_id)
+    if project is None:
+        return False
+    others = [m for m in project.members if m.get("user_id") != event.user_id]
+    project.members = [*others, {"user_id": event.user_id, "role": event.role}]
+    return True
+
+
+async def apply_member_removed(session: AsyncSession, event: MemberRemoved) -> bool:
+    project = await repository.get_for_update(session, event.project_id)
+    if project is None:
+        return False
+    project.members = [m for m in project.members if m.get("user_id") != event.user_id]
+    return True

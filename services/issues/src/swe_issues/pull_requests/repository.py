@@ -1,0 +1,148 @@
+"""Queries on pull requests and reviews."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from swe_common.pagination import Page, PageParams, paginate
+
+from swe_issues.projects_read_model.repository import visible_project_ids
+from swe_issues.pull_requests.models import PullRequest, Review
+
+SORTABLE: dict[str, Any] = {
+    "created_at": PullRequest.created_at,
+    "updated_at": PullRequest.updated_at,
+    "number": PullRequest.number,
+    "state": PullRequest.state,
+    "review_status": PullRequest.review_status,
+}
+DEFAULT_SORT = (PullRequest.created_at.desc(), PullRequest.id)
+HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestFilters:
+    project_id: uuid.UUID | None = None
+    state: str | None = None
+    review_status: str | None = None
+
+
+def scoped(statement: sa.Select[Any], subject: str | None) -> sa.Select[Any]:
+    if subject is None:
+        return statement
+    return statement.where(PullRequest.project_id.in_(visible_project_ids(subject)))
+
+
+async def page(
+    session: AsyncSession, filters: PullRequestFilters, params: PageParams, subject: str | None
+) -> Page[Any]:
+    statement = scoped(sa.select(PullRequest), subject)
+    if filters.project_id is not None:
+        statement = statement.where(PullRequest.project_id == filters.project_id)
+    if filters.state is not None:
+        statement = statement.where(PullRequest.state == filters.state)
+    if filters.review_status is not None:
+        statement = statement.where(PullRequest.review_status == filters.review_status)
+    return await paginate(
+        session, statement, params, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT
+    )
+
+
+async def add(session: AsyncSession, row: PullRequest | Review) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def get(session: AsyncSession, pr_id: uuid.UUID) -> PullRequest | None:
+    return await session.get(PullRequest, pr_id)
+
+
+async def get_for_update(session: AsyncSession, pr_id: uuid.UUID) -> PullRequest | None:
+    return await session.scalar(
+        sa.select(PullRequest).where(PullRequest.id == pr_id).with_for_update()
+    )
+
+
+async def by_number(
+    session: AsyncSession, project_id: uuid.UUID, number: int
+) -> PullRequest | None:
+    return await session.scalar(
+        sa.select(PullRequest)
+        .where(PullRequest.project_id == project_id, PullRequest.number == number)
+        .with_for_update()
+    )
+
+
+async def in_project(session: AsyncSession, project_id: uuid.UUID) -> list[PullRequest]:
+    rows = await session.scalars(
+        sa.select(PullRequest)
+        .where(PullRequest.project_id == project_id)
+        .order_by(PullRequest.created_at)
+        .with_for_update()
+    )
+    return list(rows)
+
+
+async def delete(session: AsyncSession, pr: PullRequest) -> None:
+    # Reviews go with it (ON DELETE CASCADE).
+    await session.execute(sa.delete(PullRequest).where(PullRequest.id == pr.id))
+    session.expunge(pr)
+
+
+async def review_for_update(session: AsyncSession, review_id: uuid.UUID) -> Review | None:
+    return await session.scalar(sa.select(Review).where(Review.id == review_id).with_for_update())
+
+
+async def latest_review_id(session: AsyncSession, pr_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(
+        sa.select(Review.id)
+        .where(Review.pull_request_id == pr_id)
+        .order_by(Review.requested_at.desc(), Review.id)
+        .limit(1)
+    )
+
+
+async def reviews_of(session: AsyncSession, pr_id: uuid.UUID) -> list[Review]:
+    rows = await session.scalars(
+        sa.select(Review)
+        .where(Review.pull_request_id == pr_id)
+        .order_by(Review.requested_at.desc(), Review.id)
+        .limit(HISTORY_LIMIT)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRows:
+    by_state: dict[str, int]
+    by_review_status: dict[str, int]
+    reviews_completed: int
+    mean_quality_score: float | None
+
+
+async def stats(
+    session: AsyncSession, project_id: uuid.UUID | None, subject: str | None
+) -> StatsRows:
+    base = scoped(sa.select(PullRequest), subject)
+    if project_id is not None:
+        base = base.where(PullRequest.project_id == project_id)
+    prs = base.subquery()
+    by_state = await session.execute(sa.select(prs.c.state, sa.func.count()).group_by(prs.c.state))
+    by_review = await session.execute(
+        sa.select(prs.c.review_status, sa.func.count()).group_by(prs.c.review_status)
+    )
+    reviews = (
+        await session.execute(
+            sa.select(sa.func.count(), sa.func.avg(Review.quality_score)).where(
+                Review.pull_request_id.in_(sa.select(prs.c.id)), Review.status == "completed"
+            )
+        )
+    ).one()
+    return StatsRows(
+        by_state={state: count for state, count in by_state.all()},
+        by_review_status={status: count for status, count in by_review.all()},
+        reviews_completed=int(reviews[0]),
+        mean_quality_score=float(reviews[1]) if reviews[1] is not None else None,
+    )

@@ -1,0 +1,120 @@
+"""API models of tracked pull requests and their reviews."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from swe_issues.text import Sha, ShortText, Title
+
+
+class PullRequestState(StrEnum):
+    open = "open"
+    closed = "closed"
+    merged = "merged"
+
+
+class ReviewStatus(StrEnum):
+    none = "none"
+    pending = "pending"
+    approved = "approved"
+    changes_requested = "changes_requested"
+    commented = "commented"
+    failed = "failed"
+
+
+class ReviewLevel(StrEnum):
+    quick = "quick"
+    standard = "standard"
+    thorough = "thorough"
+
+
+PRNumber = Field(ge=1, le=2**31 - 1, description="The pull request's number in its repository")
+
+
+class PullRequestTrack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: uuid.UUID
+    number: int = PRNumber
+    title: Title
+    author: ShortText = ""
+    state: PullRequestState = PullRequestState.open
+    base_ref: ShortText = ""
+    head_ref: ShortText = ""
+    base_sha: Sha | None = None
+    head_sha: Sha | None = None
+
+
+class PullRequestUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    author: ShortText | None = None
+    state: PullRequestState | None = None
+    base_ref: ShortText | None = None
+    head_ref: ShortText | None = None
+    base_sha: Sha | None = None
+    head_sha: Sha | None = None
+
+
+class PullRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    number: int
+    title: str
+    author: str
+    state: PullRequestState
+    base_ref: str
+    head_ref: str
+    base_sha: str | None
+    head_sha: str | None
+    review_status: ReviewStatus
+    url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: ReviewLevel = ReviewLevel.standard
+
+
+class ReviewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    pull_request_id: uuid.UUID
+    level: ReviewLevel
+    status: str = Field(description="pending, completed, failed or cancelled")
+    requested_by: str | None
+    head_sha: str | None
+    run_id: uuid.UUID | None
+    approval: str | None
+    summary: str | None
+    quality_score: float | None
+    comments: list[dict[str, Any]]
+    findings_by_severity: dict[str, Any] | None
+    error: str | None
+    requested_at: datetime
+    completed_at: datetime | None
+
+
+class ReviewHistory(BaseModel):
+    latest: ReviewOut | None = Field(description="The most recently requested review")
+    latest_result: ReviewOut | None = Field(description="The most recent finished review")
+    history: list[ReviewOut] = Field(description="Every review, newest first (up to 50)")
+
+
+class PullRequestStats(BaseModel):
+    project_id: uuid.UUID | None
+    total: int
+    by_state: dict[PullRequestState, int]
+    by_review_status: dict[ReviewStatus, int]
+    reviews_completed: int
+    mean_quality_score: float | None
