@@ -1,0 +1,34 @@
+"""The projects service's ASGI app: ``uvicorn --factory swe_projects.main:create_app``."""
+
+from fastapi import FastAPI
+from swe_common.app import ServiceSpec, create_service_app
+
+from swe_projects.crypto import SecretBox
+from swe_projects.models import event_tables
+from swe_projects.projects.routes import router as projects_router
+from swe_projects.settings import Settings
+from swe_projects.webhooks import retention
+from swe_projects.webhooks.routes import router as webhooks_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.load()
+    app = create_service_app(
+        ServiceSpec(
+            settings=settings,
+            title="SWE platform: projects",
+            description="Projects (repositories), ownership, membership and GitHub webhooks.",
+            # The webhook route comes first: it is more specific than /{project_id}.
+            routers=[webhooks_router, projects_router],
+            event_tables=event_tables,
+            use_redis=True,
+            on_startup=[retention.start],
+            on_shutdown=[retention.stop],
+            openapi_tags=[
+                {"name": "projects", "description": "Projects and their members"},
+                {"name": "webhooks", "description": "GitHub deliveries, signed per project"},
+            ],
+        )
+    )
+    app.state.secret_box = SecretBox(settings.webhook_secret_key.get_secret_value())
+    return app

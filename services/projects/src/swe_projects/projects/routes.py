@@ -1,0 +1,207 @@
+"""HTTP routes of /api/v1/projects (everything but the GitHub webhook receiver)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from swe_common.deps import SessionDep
+from swe_common.pagination import Page, PageQuery
+from swe_common.security import CurrentPrincipal, Principal
+
+from swe_projects.crypto import SecretBox
+from swe_projects.models import Project, ProjectMember
+from swe_projects.projects import service
+from swe_projects.projects.access import Caller
+from swe_projects.projects.schemas import (
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectRead,
+    ProjectUpdate,
+    WebhookSecret,
+)
+from swe_projects.settings import Settings
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+
+WRITE_SCOPE = "projects:write"
+# Answers that carry a webhook secret must not be kept by any cache.
+NO_STORE = "no-store"
+
+
+def caller_of(principal: Principal) -> Caller:
+    """Reads need no scope: the issues service's fallback lookup forwards the caller's own
+    token, whatever it was issued for. Changes need a writing role, and API keys the scope."""
+    key_cannot_write = principal.api_key_id is not None and WRITE_SCOPE not in principal.scopes
+    try:
+        user_id: uuid.UUID | None = uuid.UUID(principal.subject)
+    except ValueError:
+        user_id = None
+    return Caller(
+        user_id=user_id,
+        is_admin=principal.is_admin,
+        read_only=principal.is_readonly or key_cannot_write,
+        roles=principal.roles,
+    )
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _policy(request: Request) -> service.RepositoryPolicy:
+    settings = _settings(request)
+    return service.RepositoryPolicy(
+        allowed_hosts=settings.repository_hosts, allow_file=settings.allow_file_repositories
+    )
+
+
+def _box(request: Request) -> SecretBox:
+    return request.app.state.secret_box  # type: ignore[no-any-return]
+
+
+def to_read(project: Project) -> ProjectRead:
+    return ProjectRead(
+        **service.snapshot(project).model_dump(),
+        webhook_path=f"/api/v1/projects/{project.id}/webhooks/github",
+        webhook_secret_rotated_at=project.webhook_secret_rotated_at,
+    )
+
+
+def to_member(member: ProjectMember) -> MemberRead:
+    return MemberRead.model_validate(member, from_attributes=True)
+
+
+@router.post("", status_code=201, summary="Register a repository as a project")
+async def create_project(
+    body: ProjectCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ProjectCreated:
+    created = await service.create_project(
+        session, caller_of(principal), body, _policy(request), _box(request)
+    )
+    response.headers["Cache-Control"] = NO_STORE
+    return ProjectCreated(**to_read(created.project).model_dump(), webhook_secret=created.secret)
+
+
+@router.get("", summary="Projects the caller owns or is a member of (admins: all)")
+async def list_projects(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageQuery,
+    enabled: bool | None = None,
+    owner_id: uuid.UUID | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, pattern=r"^[^\x00]*$", description="Search in project names"),
+    ] = None,
+) -> Page[ProjectRead]:
+    result = await service.list_projects(
+        session, caller_of(principal), page, enabled=enabled, owner_id=owner_id, q=q
+    )
+    return Page[ProjectRead](
+        items=[to_read(p) for p in result.items],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.get("/{project_id}", summary="One project (the snapshot other services consume)")
+async def get_project(
+    project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ProjectRead:
+    return to_read(await service.get_project(session, caller_of(principal), project_id))
+
+
+@router.patch("/{project_id}", summary="Change some of a project's fields")
+async def update_project(
+    project_id: uuid.UUID,
+    body: ProjectUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ProjectRead:
+    project = await service.update_project(
+        session, caller_of(principal), project_id, body, _policy(request)
+    )
+    return to_read(project)
+
+
+@router.delete("/{project_id}", status_code=204, summary="Delete a project (owner or admin)")
+async def delete_project(
+    project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    await service.delete_project(session, caller_of(principal), project_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{project_id}/webhook-secret/rotate",
+    summary="Replace the GitHub webhook secret; the new one is shown only in this answer",
+)
+async def rotate_webhook_secret(
+    project_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> WebhookSecret:
+    rotated = await service.rotate_webhook_secret(
+        session, caller_of(principal), project_id, _box(request)
+    )
+    response.headers["Cache-Control"] = NO_STORE
+    return WebhookSecret(
+        webhook_secret=rotated.secret,
+        webhook_secret_rotated_at=rotated.project.webhook_secret_rotated_at,
+    )
+
+
+@router.get("/{project_id}/members", summary="The project's maintainers and viewers")
+async def list_members(
+    project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[MemberRead]:
+    members = await service.list_members(session, caller_of(principal), project_id)
+    return [to_member(m) for m in members]
+
+
+@router.post("/{project_id}/members", status_code=201, summary="Add a maintainer or viewer")
+async def add_member(
+    project_id: uuid.UUID, body: MemberCreate, session: SessionDep, principal: CurrentPrincipal
+) -> MemberRead:
+    member = await service.add_member(session, caller_of(principal), project_id, body)
+    return to_member(member)
+
+
+@router.patch("/{project_id}/members/{user_id}", summary="Change a member's role (owner or admin)")
+async def change_member_role(
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: MemberUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> MemberRead:
+    member = await service.change_member_role(
+        session, caller_of(principal), project_id, user_id, body
+    )
+    return to_member(member)
+
+
+@router.delete(
+    "/{project_id}/members/{user_id}",
+    status_code=204,
+    summary="Remove a member (the owner, an admin, or the member themself)",
+)
+async def remove_member(
+    project_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    await service.remove_member(session, caller_of(principal), project_id, user_id)
+    return Response(status_code=204)

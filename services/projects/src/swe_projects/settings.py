@@ -1,0 +1,56 @@
+"""Configuration of the projects service (environment prefix ``PROJECTS_``)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import SettingsConfigDict
+from swe_common.settings import Environment, ServiceSettings
+
+# Only for development: production refuses to start with it (see _refuse_placeholder_key).
+PLACEHOLDER_SECRET_KEY = "dev-only-webhook-secret-key-change-me"  # noqa: S105 (a known placeholder)
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PROJECTS_", extra="ignore", frozen=True)
+
+    service_name: str = "projects"
+    port: int = 8002
+    db_schema: str = "projects"
+
+    # file:// repositories are for development and tests only.
+    allow_file_repositories: bool = False
+    # JSON list of GitHub Enterprise host names, e.g. ["ghe.example.com"].
+    github_enterprise_hosts: list[str] = Field(default_factory=list)
+    # Key that encrypts per-project webhook secrets at rest (any long random string).
+    webhook_secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
+    # GitHub caps deliveries at 25 MB; issue and pull-request events are far smaller.
+    webhook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    # How long delivery ids are remembered for de-duplication.
+    webhook_delivery_retention_days: float = Field(default=30.0, gt=0, le=3650)
+
+    @field_validator("github_enterprise_hosts")
+    @classmethod
+    def _valid_hosts(cls, hosts: list[str]) -> list[str]:
+        cleaned = [host.strip().lower() for host in hosts]
+        bad = [host for host in cleaned if not _HOST.match(host)]
+        if bad:
+            raise ValueError(f"not host names: {', '.join(bad)}")
+        return cleaned
+
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _refuse_placeholder_key(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
+        production = info.data.get("environment") == Environment.production
+        value = key.get_secret_value()
+        if production and (value == PLACEHOLDER_SECRET_KEY or len(value) < 32):
+            raise ValueError("must be a random value of at least 32 characters in production")
+        return key
+
+    @property
+    def repository_hosts(self) -> tuple[str, ...]:
+        return ("github.com", *self.github_enterprise_hosts)
