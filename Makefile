@@ -2,7 +2,7 @@
 # on localhost (see README.md); `docker compose up` is the alternative where Docker runs.
 UV ?= uv
 RUN := $(UV) run --frozen
-PACKAGES := libs/common $(sort $(wildcard services/*))
+PACKAGES := libs/common $(sort $(wildcard services/*)) deploy
 
 .PHONY: install up down status test e2e bench lint format events-doc
 
@@ -44,4 +44,4 @@ format: install
 	$(RUN) ruff check --fix .
 
 events-doc: install
-	$(RUN) python -m swe_common.events.docs > docs/events.md
+	$(RUN) python -m swe_common.events.docs > docs/events.md.tmp && mv docs/events.md.tmp docs/events.md

@@ -18,6 +18,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage, ExchangeType
 from aiohttp import web
 from fastapi import FastAPI
+
 from swe_common.events import build_event
 from swe_common.migrations import upgrade_head
 from swe_common.testing import (

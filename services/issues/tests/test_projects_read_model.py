@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from issues_fake_projects import snapshot
+
 from swe_common.testing import eventually
 
 

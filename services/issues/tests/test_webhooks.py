@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from issues_fake_github import github_issue, github_pull, github_repo, github_user
+
 from swe_common.testing import eventually
 
 OWNER, REPO = "acme", "widgets"

@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractIncomingMessage, ExchangeType
 from httpx import AsyncClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from swe_common.migrations import upgrade_head
 from swe_common.testing import (
     TokenFactory,

@@ -16,6 +16,7 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
+
 from swe_common.testing import TokenFactory
 from swe_projects.main import create_app
 from swe_projects.settings import Settings

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from httpx import AsyncClient
+
 from swe_common.testing import running_app
 from swe_projects.main import create_app
 

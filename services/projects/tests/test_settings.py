@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from swe_projects.settings import PLACEHOLDER_SECRET_KEY, Settings
 
 

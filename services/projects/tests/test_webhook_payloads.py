@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from swe_common.errors import BadRequest
 from swe_projects.webhooks.service import MAX_DEPTH, parse_payload
 

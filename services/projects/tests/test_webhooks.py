@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from httpx import AsyncClient, Response
+
 from swe_common.db import Database
 from swe_projects.settings import Settings
 from swe_projects.webhooks.retention import prune_once

@@ -164,7 +164,11 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_path(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type")}
+        {
+            "field": _field_path(err.get("loc", ())),
+            "message": err.get("msg", ""),
+            "type": err.get("type"),
+        }
         for err in exc.errors()
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
@@ -180,9 +184,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # A dropped or exhausted database connection is an outage to retry, not a server bug.
-    log.warning(
-        "database_unavailable", error=type(exc).__name__, path=request.url.path
-    )
+    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
     return problem_response(
         503,
         headers={"Retry-After": "5"},

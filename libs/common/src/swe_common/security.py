@@ -24,7 +24,7 @@ from swe_common.errors import Forbidden, Unauthorized
 
 log = structlog.stdlib.get_logger(__name__)
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 ALGORITHMS = ("ES256",)
 FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
 ROLES = ("admin", "user", "agent", "readonly")
@@ -85,9 +85,9 @@ class JWKSClient:
             return key
         async with self._lock:
             stale = time.monotonic() - self._fetched_at
-            if kid not in self._keys or stale >= self.ttl_seconds:
-                if stale >= self.min_refresh_seconds or not self._keys:
-                    await self._refresh()
+            wanted = kid not in self._keys or stale >= self.ttl_seconds
+            if wanted and (stale >= self.min_refresh_seconds or not self._keys):
+                await self._refresh()
         key = self._keys.get(kid)
         if key is None:
             raise InvalidToken(f"unknown signing key {kid!r}")

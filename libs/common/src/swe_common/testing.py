@@ -34,7 +34,8 @@ def create_test_database(prefix: str = "swe_test") -> str:
 def drop_test_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(drop.format(sql.Identifier(name)))
 
 
 def unique_name(prefix: str) -> str:

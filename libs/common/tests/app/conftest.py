@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
+
 from swe_common.app import ServiceSpec, create_service_app
 from swe_common.deps import SessionDep
 from swe_common.errors import NotFound
@@ -65,8 +66,9 @@ def build_app(database_url: str, **overrides: Any) -> FastAPI:
         **overrides,
     )
     return create_service_app(
-        ServiceSpec(settings=settings, title="example", routers=[example_router()],
-                    verify_tokens=False)
+        ServiceSpec(
+            settings=settings, title="example", routers=[example_router()], verify_tokens=False
+        )
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .conftest import build_app
 from swe_common.testing import running_app
+
+from .conftest import build_app
 
 PROBLEM = "application/problem+json"
 

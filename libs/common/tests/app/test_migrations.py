@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+
 from swe_common.migrations import ensure_database, upgrade_head
 from swe_common.testing import ADMIN_DSN, drop_test_database
 
@@ -50,6 +51,7 @@ def test_ensure_database_creates_a_missing_database_once():
 def test_migrated_schema_matches_the_models(database_url):
     """`alembic check`: the event tables a migration creates are exactly the declared ones."""
     from alembic import command
+
     from swe_common.migrations import alembic_config
 
     upgrade_head(FIXTURE, database_url)

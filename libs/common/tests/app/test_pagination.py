@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+
 from swe_common.db import Database
 from swe_common.errors import Unprocessable
-from swe_common.pagination import PageParams, paginate, page_params
+from swe_common.pagination import PageParams, page_params, paginate
 from swe_common.settings import ServiceSettings
 
 items = sa.Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic_settings import SettingsConfigDict
+
 from swe_common.settings import ServiceSettings
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from swe_common.events import CloudEvent, Subscription
 
+from swe_common.events import CloudEvent, Subscription
 from swe_issues.github.convert import UnusablePayload
 from swe_issues.issues import service as issues
 from swe_issues.projects_read_model import service as read_model

@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
-from swe_common.events import EventCatalog, Outbox
 
+from swe_common.events import EventCatalog, Outbox
 from swe_issues.models import event_tables
 
 outbox = Outbox(event_tables, source="/swe/issues")

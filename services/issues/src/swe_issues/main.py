@@ -1,8 +1,8 @@
 """The issues service's ASGI app: ``uvicorn --factory swe_issues.main:create_app``."""
 
 from fastapi import FastAPI
-from swe_common.app import ServiceSpec, create_service_app
 
+from swe_common.app import ServiceSpec, create_service_app
 from swe_issues.consumers import subscriptions
 from swe_issues.github.client import GitHubClient
 from swe_issues.issues.routes import router as issues_router

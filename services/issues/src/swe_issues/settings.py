@@ -1,5 +1,6 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
 from swe_common.settings import ServiceSettings
 
 

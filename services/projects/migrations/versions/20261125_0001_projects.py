@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
 from swe_common.events import create_event_tables, drop_event_tables
 
 revision: str = "0001"

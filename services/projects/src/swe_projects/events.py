@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from swe_common.events import EventCatalog, Outbox
 
+from swe_common.events import EventCatalog, Outbox
 from swe_projects.models import event_tables
 
 MemberRole = Literal["maintainer", "viewer"]

@@ -1,8 +1,8 @@
 """The projects service's ASGI app: ``uvicorn --factory swe_projects.main:create_app``."""
 
 from fastapi import FastAPI
-from swe_common.app import ServiceSpec, create_service_app
 
+from swe_common.app import ServiceSpec, create_service_app
 from swe_projects.crypto import SecretBox
 from swe_projects.models import event_tables
 from swe_projects.projects.routes import router as projects_router

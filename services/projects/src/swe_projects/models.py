@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from swe_common.db import ServiceBase, Timestamps, UUIDPrimaryKey, schema_metadata, utcnow
 from swe_common.events import define_event_tables
 

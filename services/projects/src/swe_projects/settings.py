@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
+
 from swe_common.settings import Environment, ServiceSettings
 
 # Only for development: production refuses to start with it (see _refuse_placeholder_key).

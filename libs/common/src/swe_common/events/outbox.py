@@ -35,6 +35,7 @@ class Outbox:
         self.table = tables.outbox
         self.schema = str(tables.outbox.schema)
         self.source = source
+        self._insert = sa.insert(self.table)
         self._notify = sa.text("SELECT pg_notify(:channel, '')").bindparams(
             channel=notify_channel(self.schema)
         )
@@ -63,13 +64,14 @@ class Outbox:
 
     async def add(self, session: AsyncSession, event: CloudEvent) -> None:
         await session.execute(
-            sa.insert(self.table).values(
-                event_id=event.id,
-                event_type=event.type,
-                partition=partition_of(event.partitionkey),
-                partition_key=event.partitionkey,
-                payload=event.model_dump(mode="json", exclude_none=True),
-            )
+            self._insert,
+            {
+                "event_id": event.id,
+                "event_type": event.type,
+                "partition": partition_of(event.partitionkey),
+                "partition_key": event.partitionkey,
+                "payload": event.model_dump(mode="json", exclude_none=True),
+            },
         )
         # One NOTIFY per transaction is enough: each one is a round trip. The innermost
         # transaction counts, because a savepoint rolled back takes its NOTIFY with it.

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 import structlog
+
 from swe_common.errors import AppError, NotFound, ServiceUnavailable, Unprocessable
 
 log = structlog.stdlib.get_logger(__name__)

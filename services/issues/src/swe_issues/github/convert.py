@@ -3,7 +3,6 @@
 from typing import Any
 
 from swe_common.errors import Unprocessable
-
 from swe_issues.issues.service import GitHubIssue
 from swe_issues.pull_requests.service import GitHubPullRequest
 

@@ -4,8 +4,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
-from swe_common.db import Timestamps, UUIDPrimaryKey
 
+from swe_common.db import Timestamps, UUIDPrimaryKey
 from swe_issues.models import Base
 
 

@@ -4,9 +4,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep
 from swe_issues.github.sync import sync_issue
 from swe_issues.issues import service

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from swe_common.db import utcnow
 from swe_common.errors import Conflict, NotFound, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
-
 from swe_issues import events
 from swe_issues.issues import repository
 from swe_issues.issues.models import Issue

@@ -15,8 +15,8 @@ from typing import Any
 
 import aiohttp
 import structlog
-from swe_common.errors import ServiceUnavailable
 
+from swe_common.errors import ServiceUnavailable
 from swe_issues.projects_read_model.schemas import ProjectSnapshot
 
 log = structlog.stdlib.get_logger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
-from swe_common.db import utcnow
 
+from swe_common.db import utcnow
 from swe_issues.models import Base
 
 

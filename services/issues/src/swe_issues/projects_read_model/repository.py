@@ -6,8 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from swe_common.db import utcnow
 
+from swe_common.db import utcnow
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.schemas import ProjectSnapshot
 

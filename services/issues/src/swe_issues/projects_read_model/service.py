@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from swe_common.security import Principal
-
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.schemas import (

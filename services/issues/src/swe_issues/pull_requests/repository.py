@@ -6,8 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from swe_common.pagination import Page, PageParams, paginate
 
+from swe_common.pagination import Page, PageParams, paginate
 from swe_issues.projects_read_model.repository import visible_project_ids
 from swe_issues.pull_requests.models import PullRequest, Review
 

@@ -3,9 +3,9 @@
 import uuid
 
 from fastapi import APIRouter, status
+
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep
 from swe_issues.github.sync import sync_pull_request
 from swe_issues.pull_requests import service

@@ -2,8 +2,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
-from swe_common.db import utcnow
 
+from swe_common.db import utcnow
 from swe_issues.models import Base
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from swe_common.errors import Forbidden
-
 from swe_projects.models import Project
 
 Relation = Literal["admin", "owner", "maintainer", "viewer", "none"]

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from swe_common.pagination import Page, PageParams, paginate
 
+from swe_common.pagination import Page, PageParams, paginate
 from swe_projects.models import Project, ProjectMember
 
 SORTABLE = {

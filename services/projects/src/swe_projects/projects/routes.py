@@ -6,10 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
 from swe_common.security import CurrentPrincipal, Principal
-
 from swe_projects.crypto import SecretBox
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import service

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from swe_common.db import utcnow
 from swe_common.errors import Conflict, NotFound, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
 from swe_common.repo_urls import validate_repository_url
-
 from swe_projects import events
 from swe_projects.crypto import SecretBox, new_webhook_secret
 from swe_projects.models import Project, ProjectMember

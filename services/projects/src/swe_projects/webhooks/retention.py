@@ -13,8 +13,8 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
-from swe_common.db import Database, utcnow
 
+from swe_common.db import Database, utcnow
 from swe_projects.webhooks import repository
 
 log = structlog.stdlib.get_logger(__name__)

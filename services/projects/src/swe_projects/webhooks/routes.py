@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+
 from swe_common.deps import SessionDep
 from swe_common.errors import AppError
-
 from swe_projects.webhooks import service
 
 router = APIRouter(prefix="/api/v1/projects", tags=["webhooks"])

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from swe_common.errors import BadRequest, NotFound, Unauthorized
 
+from swe_common.errors import BadRequest, NotFound, Unauthorized
 from swe_projects import events
 from swe_projects.crypto import SecretBox
 from swe_projects.webhooks import repository, signatures

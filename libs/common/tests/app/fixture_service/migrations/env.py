@@ -1,4 +1,5 @@
 import sqlalchemy as sa
+
 from swe_common.db import schema_metadata
 from swe_common.events import define_event_tables
 from swe_common.migrations import run_env

@@ -7,6 +7,7 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
+
 from swe_common.events import create_event_tables, drop_event_tables
 
 revision = "0001"
