@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from swe_common.repo_urls import RepositoryRef, validate_repository_url
 
 WELL_FORMED = re.compile(

@@ -56,9 +56,7 @@ class RequestContextMiddleware:
             correlation_id_var.set(correlation_id),
             traceparent_var.set(traceparent),
         )
-        structlog.contextvars.bind_contextvars(
-            request_id=request_id, correlation_id=correlation_id
-        )
+        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
         started = time.perf_counter()
         status = 0
         response_started = False

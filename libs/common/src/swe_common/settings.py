@@ -116,4 +116,3 @@ def _describe_invalid(cls: type[ServiceSettings], exc: ValidationError) -> str:
         variable = f"{prefix}{field}".upper()
         lines.append(f"  {variable} (or SWE_{field.upper()}): {error['msg']}")
     return "\n".join(lines)
-

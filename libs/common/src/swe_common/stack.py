@@ -3,7 +3,7 @@
 ``swe-stack up`` checks that PostgreSQL, RabbitMQ and Redis answer (and says how to start the
 one that does not), creates the database if missing, runs every service's migrations, starts
 each process described by ``services/*/service.toml``, and waits until every ``/health/ready``
-is green. State (pids, logs) lives in ``.run/`` at the repository root.
+is green. State (pids, logs) lives in ``.run/`` at the repository root (or in ``$SWE_RUN_DIR``).
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def check_dependencies(database_url: str) -> list[str]:
 
 
 def _run_dir(root: Path) -> Path:
-    path = root / ".run"
+    # SWE_RUN_DIR lets a second stack (the end-to-end tests) keep its pids and logs apart.
+    path = Path(os.environ.get("SWE_RUN_DIR") or root / ".run")
     (path / "logs").mkdir(parents=True, exist_ok=True)
     return path
 
@@ -246,7 +247,7 @@ def up(args: argparse.Namespace) -> int:
     for proc in procs:
         where = f"http://127.0.0.1:{proc.port}" if proc.port else "(worker)"
         print(f"  {proc.name:<16} {where}")
-    print("Logs: .run/logs/   Stop: make down")
+    print(f"Logs: {run_dir / 'logs'}/   Stop: make down")
     return 0
 
 

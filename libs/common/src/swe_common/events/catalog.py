@@ -14,6 +14,7 @@ current.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from swe_common.events.envelope import EVENT_TYPE_PATTERN
 @dataclass(frozen=True)
 class EventSpec:
     type: str
-    payload: type[BaseModel]
+    payload: builtins.type[BaseModel]
     description: str
     version: int = 1
 

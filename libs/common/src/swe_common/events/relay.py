@@ -1,0 +1,456 @@
+"""The outbox relay: moves committed outbox rows to RabbitMQ, in order, with publisher confirms.
+
+One pass (:meth:`OutboxRelay.publish_batch`) is one database transaction:
+
+1. take the outbox partitions no other relay holds right now, with
+   ``pg_try_advisory_xact_lock(<key of the schema>, partition)`` (released at commit);
+2. ``SELECT ... WHERE published_at IS NULL AND partition = ANY(:mine) ORDER BY id
+   LIMIT :batch FOR UPDATE``;
+3. publish every row at once (many confirms in flight) and wait for the confirms;
+4. per partition, mark the confirmed rows up to the first failure as published (so a later
+   event of an aggregate never goes out before an earlier one), and record ``attempts`` and
+   ``last_error`` on the row that failed;
+5. commit.
+
+A partition (so an aggregate, since partition = crc32(partition_key) % 16) is published by one
+relay at a time, in id order, however many processes of the service run. A row is marked only
+after RabbitMQ confirmed it, so none is ever lost; it is published twice only when the process
+dies (or the database fails) between the confirm and the commit, and consumers are idempotent.
+
+The relay wakes when a transaction that wrote to the outbox commits (``LISTEN`` on the
+schema's channel, on a dedicated psycopg connection), polls every ``outbox_poll_seconds`` in
+case a notification was missed, keeps going while batches come back full, and deletes rows
+published more than ``outbox_retention_hours`` ago.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+import structlog
+from prometheus_client import Counter, Gauge
+from psycopg import sql
+
+from swe_common.db import Database
+from swe_common.events.broker import Backoff, Broker
+from swe_common.events.envelope import CloudEvent
+from swe_common.events.outbox import notify_channel
+from swe_common.events.tables import OUTBOX_PARTITIONS, EventTables
+from swe_common.settings import ServiceSettings
+
+log = structlog.stdlib.get_logger(__name__)
+
+EVENTS_PUBLISHED = Counter(
+    "swe_events_published_total", "Events the outbox relay published (confirmed)", ["type"]
+)
+PUBLISH_FAILURES = Counter(
+    "swe_events_publish_failures_total", "Outbox rows RabbitMQ did not confirm", ["type"]
+)
+OUTBOX_BACKLOG = Gauge("swe_outbox_backlog", "Outbox rows not yet published", ["schema"])
+
+_ERROR_MAX = 2000
+_CLEANUP_CHUNK = 5000
+
+
+def advisory_key(schema: str) -> int:
+    """The first half of the advisory lock key: a signed int4 derived from the schema."""
+    value = zlib.crc32(f"swe_outbox:{schema}".encode())
+    return value - 2**32 if value >= 2**31 else value
+
+
+def libpq_url(database_url: str) -> str:
+    """The plain ``postgresql://`` URL psycopg wants, from the SQLAlchemy one."""
+    url = sa.make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    selected: int = 0
+    published: int = 0
+    failed: int = 0
+    partitions: int = 0
+    # Rows failed because the broker went away: the relay backs off as a whole.
+    broker_failure: bool = False
+
+
+class OutboxRelay:
+    """Publishes a service's outbox; run one per process (several processes are safe)."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        db: Database,
+        tables: EventTables,
+        broker: Broker,
+        *,
+        cleanup_interval_seconds: float = 300.0,
+        stop_timeout_seconds: float = 15.0,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.table = tables.outbox
+        self.schema = str(tables.outbox.schema)
+        self.broker = broker
+        self.batch_size = settings.outbox_batch_size
+        self.poll_seconds = settings.outbox_poll_seconds
+        self.retention_hours = settings.outbox_retention_hours
+        self.cleanup_interval_seconds = cleanup_interval_seconds
+        self.stop_timeout_seconds = stop_timeout_seconds
+        self.channel = notify_channel(self.schema)
+        self.published_count = 0  # by this instance, for tests and logs
+        self._lock_key = advisory_key(self.schema)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._busy = False  # inside a database transaction or maintenance: finish before stop
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._backlog = OUTBOX_BACKLOG.labels(schema=self.schema)
+        self._backlog_at = 0.0
+        # Partitions whose oldest row failed while the broker was up: not tried again before
+        # the given monotonic time, so one bad row cannot hold back the other partitions.
+        self._parked: dict[int, float] = {}
+        self._partition_backoff: dict[int, Backoff] = {}
+        self._queries()
+
+    def _queries(self) -> None:
+        t = self.table
+        self._take_partitions = sa.text(
+            "SELECT p FROM unnest(CAST(:order AS integer[])) AS p "
+            "WHERE pg_try_advisory_xact_lock(CAST(:key AS integer), p)"
+        )
+        self._select = (
+            sa.select(t.c.id, t.c.event_type, t.c.partition, t.c.payload)
+            .where(t.c.published_at.is_(None), t.c.partition == sa.any_(sa.bindparam("mine")))
+            .order_by(t.c.id)
+            .limit(sa.bindparam("batch"))
+            .with_for_update()
+        )
+        self._mark = (
+            sa.update(t)
+            .where(t.c.id == sa.any_(sa.bindparam("ids")))
+            .values(published_at=sa.func.now(), attempts=t.c.attempts + 1, last_error=None)
+        )
+        self._record_failure = (
+            sa.update(t)
+            .where(t.c.id == sa.bindparam("row_id"))
+            .values(attempts=t.c.attempts + 1, last_error=sa.bindparam("error"))
+        )
+        self._count_backlog = sa.select(sa.func.count()).where(t.c.published_at.is_(None))
+        cutoff = sa.func.now() - sa.func.make_interval(
+            0, 0, 0, 0, 0, 0, sa.bindparam("seconds", type_=sa.Float)
+        )
+        expired = (
+            sa.select(t.c.id)
+            .where(t.c.published_at.is_not(None), t.c.published_at < cutoff)
+            .limit(_CLEANUP_CHUNK)
+            .scalar_subquery()
+        )
+        self._delete_expired = sa.delete(t).where(t.c.id.in_(expired))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def listening(self) -> bool:
+        """Whether LISTEN is active, so a commit wakes the relay at once."""
+        return self._listening.is_set()
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._stopping = False
+        self._listener = asyncio.create_task(self._listen_loop(), name="swe-outbox-listen")
+        self._task = asyncio.create_task(self._run(), name="swe-outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop; a batch in flight is finished first (up to ``stop_timeout_seconds``)."""
+        self._stopping = True
+        self._wake.set()
+        task, listener = self._task, self._listener
+        self._task = self._listener = None
+        if task is not None:
+            if self._busy:
+                done, _ = await asyncio.wait({task}, timeout=self.stop_timeout_seconds)
+                if not done:
+                    log.warning("outbox_relay_stop_timeout", schema=self.schema)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        self._listening.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- main loop ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        backoff = Backoff(initial=0.2, maximum=10.0)
+        last_cleanup = 0.0
+        while not self._stopping:
+            if not self.broker.is_connected:
+                # Rows stay in the outbox; go on as soon as the broker is back.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self.broker.wait_connected()
+                continue
+            self._wake.clear()
+            self._busy = True
+            failure: str | None = None
+            try:
+                if not await self.drain():
+                    failure = "the broker went away"
+                await self._maybe_update_backlog(force=True)
+                if time.monotonic() - last_cleanup >= self.cleanup_interval_seconds:
+                    last_cleanup = time.monotonic()
+                    await self.delete_published()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failure = f"{exc.__class__.__name__}: {exc}"
+            finally:
+                self._busy = False
+            if failure is None:
+                backoff.reset()
+                await self._wait_for_work()
+                continue
+            # Back off instead of hammering a broker or database that is struggling.
+            delay = backoff.next_delay()
+            log.warning(
+                "outbox_relay_failed",
+                schema=self.schema,
+                error=failure,
+                retry_in_seconds=round(delay, 2),
+            )
+            await self._sleep(delay)
+
+    async def _wait_for_work(self) -> None:
+        now = time.monotonic()
+        timeout = min(
+            self.poll_seconds,
+            self.cleanup_interval_seconds,
+            *(max(0.0, until - now) for until in self._parked.values() if until > now),
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but return early on stop."""
+        if self._stopping:
+            return
+        self._wake.clear()
+        deadline = time.monotonic() + seconds
+        while not self._stopping and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                return
+            self._wake.clear()
+
+    async def drain(self) -> bool:
+        """Publish batches while they come back full; ``False`` when the broker went away."""
+        while not self._stopping:
+            result = await self.publish_batch()
+            await self._maybe_update_backlog()
+            if result.broker_failure:
+                return False
+            if result.selected < self.batch_size:
+                return True
+        return True
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    async def publish_batch(self) -> BatchResult:
+        """One transaction: take free partitions, publish their oldest rows, mark the confirmed."""
+        now = time.monotonic()
+        # Start at a different partition each time so no partition is always last in line;
+        # leave out the partitions parked after a failure.
+        start = int(now * 1000) % OUTBOX_PARTITIONS
+        order = [
+            p
+            for p in [*range(start, OUTBOX_PARTITIONS), *range(start)]
+            if self._parked.get(p, 0.0) <= now
+        ]
+        if not order:
+            return BatchResult()
+        async with self.db.engine.begin() as conn:
+            mine = (
+                (await conn.execute(self._take_partitions, {"order": order, "key": self._lock_key}))
+                .scalars()
+                .all()
+            )
+            if not mine:
+                return BatchResult()
+            rows = (
+                await conn.execute(self._select, {"mine": list(mine), "batch": self.batch_size})
+            ).all()
+            if not rows:
+                return BatchResult(partitions=len(mine))
+            outcomes = await self._publish_rows(rows)
+            confirmed, failures = _confirmed_prefixes(rows, outcomes)
+            if confirmed:
+                await conn.execute(self._mark, {"ids": confirmed})
+            for row_id, error in failures:
+                await conn.execute(self._record_failure, {"row_id": row_id, "error": error})
+        # Counted after the commit: only what is durably marked as published.
+        by_type: dict[str, int] = defaultdict(int)
+        confirmed_ids = set(confirmed)
+        for row in rows:
+            if row.id in confirmed_ids:
+                by_type[row.event_type] += 1
+        for type_, count in by_type.items():
+            EVENTS_PUBLISHED.labels(type=type_).inc(count)
+        self.published_count += len(confirmed)
+        failed = len(rows) - len(confirmed)
+        for partition in {row.partition for row in rows if row.id in confirmed_ids}:
+            self._partition_backoff.pop(partition, None)
+        if failures:
+            log.warning(
+                "outbox_publish_unconfirmed",
+                schema=self.schema,
+                rows=len(rows),
+                confirmed=len(confirmed),
+                first_error=failures[0][1],
+            )
+        broker_failure = bool(failures) and not self.broker.is_connected
+        if failures and not broker_failure:
+            # The broker is fine, so these rows are the problem: park their partitions (with
+            # growing delays) and keep publishing the others.
+            by_id = {row.id: row.partition for row in rows}
+            for row_id, _ in failures:
+                self._park(by_id[row_id])
+        return BatchResult(len(rows), len(confirmed), failed, len(mine), broker_failure)
+
+    def _park(self, partition: int) -> None:
+        backoff = self._partition_backoff.setdefault(partition, Backoff(0.5, 60.0))
+        self._parked[partition] = time.monotonic() + backoff.next_delay()
+
+    async def _publish_rows(self, rows: Sequence[Any]) -> list[BaseException | None]:
+        """Publish all rows at once; the outcome of each (``None`` = confirmed).
+
+        A row whose payload is not a CloudEvent is known bad before sending: the rows after it
+        in its partition are not sent at all, so they cannot overtake it.
+        """
+        outcomes: list[BaseException | None] = [None] * len(rows)
+        sends: list[Any] = []
+        indexes: list[int] = []
+        bad_partitions: set[int] = set()
+        for index, row in enumerate(rows):
+            if row.partition in bad_partitions:
+                outcomes[index] = _NotSentError()
+                continue
+            try:
+                event = CloudEvent.model_validate(row.payload)
+            except ValueError as exc:
+                outcomes[index] = exc
+                bad_partitions.add(row.partition)
+                PUBLISH_FAILURES.labels(type=row.event_type).inc()
+                continue
+            sends.append(self.broker.publish(event))
+            indexes.append(index)
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        for index, result in zip(indexes, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                PUBLISH_FAILURES.labels(type=rows[index].event_type).inc()
+                outcomes[index] = result
+        return outcomes
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    async def _maybe_update_backlog(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if now - self._backlog_at < (0.2 if force else 1.0):
+            return
+        self._backlog_at = now
+        await self.update_backlog()
+
+    async def update_backlog(self) -> int:
+        async with self.db.engine.connect() as conn:
+            backlog = int((await conn.execute(self._count_backlog)).scalar_one())
+        self._backlog.set(backlog)
+        return backlog
+
+    async def delete_published(self) -> int:
+        """Delete rows published more than ``outbox_retention_hours`` ago (in chunks)."""
+        params = {"seconds": self.retention_hours * 3600.0}
+        total = 0
+        while True:
+            async with self.db.engine.begin() as conn:
+                deleted = (await conn.execute(self._delete_expired, params)).rowcount
+            total += deleted
+            if deleted < _CLEANUP_CHUNK or self._stopping:
+                break
+        if total:
+            log.info("outbox_cleaned", schema=self.schema, deleted=total)
+        return total
+
+    # -- LISTEN ------------------------------------------------------------------------------
+
+    async def _listen_loop(self) -> None:
+        backoff = Backoff(initial=0.5, maximum=30.0)
+        dsn = libpq_url(self.settings.database_url)
+        while not self._stopping:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    dsn, autocommit=True, connect_timeout=5, application_name="swe-outbox-listen"
+                ) as conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    self._listening.set()
+                    backoff.reset()
+                    # Anything committed before LISTEN was active sent its NOTIFY to nobody.
+                    self._wake.set()
+                    while not self._stopping:
+                        async for _ in conn.notifies(timeout=self.poll_seconds):
+                            self._wake.set()
+                        # Quiet for a while: make sure the connection is still alive.
+                        await conn.execute("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._listening.clear()
+                delay = backoff.next_delay()
+                log.warning(
+                    "outbox_listen_failed",
+                    schema=self.schema,
+                    error=f"{exc.__class__.__name__}: {exc}",
+                    retry_in_seconds=round(delay, 2),
+                )
+                await asyncio.sleep(delay)
+            finally:
+                self._listening.clear()
+
+
+class _NotSentError(Exception):
+    """Held back behind an earlier row of its partition that failed."""
+
+
+def _confirmed_prefixes(
+    rows: Sequence[Any], outcomes: list[BaseException | None]
+) -> tuple[list[int], list[tuple[int, str]]]:
+    """Ids to mark as published (per partition, up to its first failure) and that failure."""
+    blocked: set[int] = set()
+    confirmed: list[int] = []
+    failures: list[tuple[int, str]] = []
+    for row, error in zip(rows, outcomes, strict=True):
+        if row.partition in blocked:
+            continue
+        if error is None:
+            confirmed.append(row.id)
+        else:
+            blocked.add(row.partition)
+            text = f"{error.__class__.__name__}: {error}"[:_ERROR_MAX]
+            failures.append((row.id, text))
+    return confirmed, failures

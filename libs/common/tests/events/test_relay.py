@@ -1,0 +1,205 @@
+"""The outbox relay: nothing lost, nothing doubled, order kept per aggregate, woken on commit."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+
+import sqlalchemy as sa
+
+from swe_common.events import CloudEvent
+from swe_common.events.outbox import partition_of
+from swe_common.testing import eventually
+
+
+class Boom(Exception):
+    pass
+
+
+async def unpublished(db, schema) -> int:
+    outbox = schema.tables.outbox
+    async with db.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(outbox.c.published_at.is_(None))
+        return (await conn.execute(query)).scalar_one()
+
+
+async def outbox_ids(db, schema) -> list[str]:
+    outbox = schema.tables.outbox
+    async with db.engine.connect() as conn:
+        return list((await conn.execute(sa.select(outbox.c.event_id))).scalars())
+
+
+async def test_event_committed_while_broker_is_down_is_published_when_it_returns(
+    make_settings, db, schema, runtimes, rabbit, gate, add_notes, outbox, note_added
+):
+    settings = make_settings(amqp_url=gate.url)  # nothing listens there yet
+    runtime = runtimes(settings, db, schema.tables)
+    started = time.monotonic()
+    await runtime.start()
+    assert time.monotonic() - started < 1.0
+    assert not runtime.is_connected
+    tap = await rabbit.tap(settings.events_exchange)
+
+    [committed] = await add_notes(("a-1", 1))
+    try:
+        async with db.transaction() as session:
+            await outbox.publish(session, note_added, {"aggregate": "a-2"}, subject="a-2")
+            raise Boom
+    except Boom:
+        pass
+    assert await outbox_ids(db, schema) == [committed]
+    assert await unpublished(db, schema) == 1
+
+    await gate.open()
+    await eventually(lambda: _async(tap.messages), timeout=20)
+    await eventually(lambda: _zero(unpublished(db, schema)))
+    assert tap.ids == [committed]
+    message = tap.messages[0]
+    event = CloudEvent.from_json(message.body)
+    assert event.id == committed and event.type == "evtest.note.added"
+    assert message.content_type == "application/cloudevents+json"
+    assert message.routing_key == "evtest.note.added"
+    assert message.headers["ce-type"] == "evtest.note.added"
+
+
+async def test_events_committed_while_the_connection_is_lost_go_out_after_reconnect(
+    make_settings, db, schema, runtimes, rabbit, gate, add_notes
+):
+    await gate.open()
+    settings = make_settings(amqp_url=gate.url)
+    runtime = runtimes(settings, db, schema.tables)
+    await runtime.start()
+    tap = await rabbit.tap(settings.events_exchange)
+    first = await add_notes(("b-1", 1))
+    await eventually(lambda: _async(len(tap.messages) == 1), timeout=10)
+
+    await gate.close()  # drops the relay's connection, refuses new ones
+    await eventually(lambda: _async(not runtime.is_connected))
+    during = await add_notes(("b-1", 2), ("b-2", 1))
+    await gate.open()
+
+    await eventually(lambda: _async(len(tap.messages) == 3), timeout=30)
+    assert tap.ids == first + during
+
+
+async def test_two_relays_publish_every_row_once_in_order_per_aggregate(
+    make_settings, db, schema, runtimes, rabbit, add_notes
+):
+    settings = make_settings(outbox_batch_size=50)
+    tap = await rabbit.tap(settings.events_exchange)
+    relays = [runtimes(settings, db, schema.tables) for _ in range(2)]
+    for runtime in relays:
+        await runtime.start()
+
+    aggregates = [f"agg-{n}" for n in range(97)]
+    next_seq: dict[str, int] = defaultdict(int)
+    expected: list[str] = []
+    for batch in range(20):  # 20 transactions of 100 events over 97 aggregates
+        notes = []
+        for i in range(100):
+            aggregate = aggregates[(batch * 100 + i * 7) % len(aggregates)]
+            next_seq[aggregate] += 1
+            notes.append((aggregate, next_seq[aggregate]))
+        expected += await add_notes(*notes)
+
+    await eventually(lambda: _async(len(tap.messages) >= 2000), timeout=60)
+    await eventually(lambda: _zero(unpublished(db, schema)))
+    assert sum(runtime.relay.published_count for runtime in relays) == 2000
+    assert len(tap.messages) == 2000
+    assert sorted(tap.ids) == sorted(expected)
+    seen: dict[str, list[int]] = defaultdict(list)
+    for message in tap.messages:
+        data = json.loads(message.body)["data"]
+        seen[data["aggregate"]].append(data["seq"])
+    for aggregate, seqs in seen.items():
+        assert seqs == list(range(1, next_seq[aggregate] + 1)), aggregate
+
+
+async def test_relay_wakes_on_commit_without_waiting_for_the_poll(
+    make_settings, db, schema, runtimes, rabbit, add_notes
+):
+    settings = make_settings(outbox_poll_seconds=30)
+    tap = await rabbit.tap(settings.events_exchange)
+    runtime = runtimes(settings, db, schema.tables)
+    await runtime.start()
+    await eventually(lambda: _async(runtime.is_connected and runtime.relay.listening))
+    await add_notes(("c-1", 1))  # consumes the wake-up LISTEN itself causes
+    await eventually(lambda: _async(len(tap.messages) == 1), timeout=10)
+
+    committed_at = time.monotonic()
+    await add_notes(("c-1", 2))
+    await eventually(lambda: _async(len(tap.messages) == 2), timeout=10)
+    assert time.monotonic() - committed_at < 3.0
+
+
+async def test_published_rows_older_than_retention_are_deleted(
+    make_settings, db, schema, runtimes, rabbit, add_notes
+):
+    settings = make_settings(outbox_retention_hours=1)
+    tap = await rabbit.tap(settings.events_exchange)
+    runtime = runtimes(settings, db, schema.tables)
+    runtime.relay.cleanup_interval_seconds = 0.2
+    await runtime.start()
+    old = await add_notes(("d-1", 1), ("d-2", 1))
+    recent = await add_notes(("d-3", 1))
+    await eventually(lambda: _async(len(tap.messages) == 3), timeout=10)
+    await eventually(lambda: _zero(unpublished(db, schema)))
+
+    outbox = schema.tables.outbox
+    async with db.transaction() as session:
+        await session.execute(
+            sa.update(outbox)
+            .where(outbox.c.event_id.in_(old))
+            .values(published_at=sa.func.now() - sa.text("interval '2 hours'"))
+        )
+
+    await eventually(lambda: _equal(outbox_ids(db, schema), recent), timeout=10)
+
+
+async def test_a_row_that_cannot_be_published_holds_back_only_its_own_partition(
+    make_settings, db, schema, runtimes, rabbit, add_notes
+):
+    settings = make_settings()
+    tap = await rabbit.tap(settings.events_exchange)
+    outbox = schema.tables.outbox
+    blocked = partition_of("bad")
+    same = next(f"x-{n}" for n in range(1000) if partition_of(f"x-{n}") == blocked)
+    other = next(f"x-{n}" for n in range(1000) if partition_of(f"x-{n}") != blocked)
+    async with db.transaction() as session:  # not a CloudEvent: can never be published
+        await session.execute(
+            sa.insert(outbox).values(
+                event_id="bad-1",
+                event_type="evtest.note.added",
+                partition=blocked,
+                partition_key="bad",
+                payload={"nonsense": True},
+            )
+        )
+    [behind] = await add_notes((same, 1))
+    [free] = await add_notes((other, 1))
+    runtime = runtimes(settings, db, schema.tables)
+    await runtime.start()
+
+    await eventually(lambda: _async(tap.ids == [free]), timeout=10)
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(outbox.c.event_id, outbox.c.attempts, outbox.c.last_error).where(
+                outbox.c.published_at.is_(None)
+            )
+        )
+        pending = {row.event_id: row for row in rows}
+    assert set(pending) == {"bad-1", behind}  # order kept: nothing overtakes the bad row
+    assert pending["bad-1"].attempts >= 1 and "ValidationError" in pending["bad-1"].last_error
+
+
+async def _async(value):
+    return value
+
+
+async def _zero(awaitable) -> bool:
+    return await awaitable == 0
+
+
+async def _equal(awaitable, expected) -> bool:
+    return await awaitable == expected
