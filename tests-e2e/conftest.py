@@ -1,0 +1,249 @@
+"""The stack the journeys run against.
+
+By default the session starts a stack of its own with ``swe-stack up``, isolated from anything
+a developer runs: a fresh database (``swe_e2e_<random>``), its own RabbitMQ virtual host (or,
+without ``rabbitmqctl``, unique exchange and queue names), its own ports, Redis key prefixes
+and run directory (pids and logs in a temporary ``SWE_RUN_DIR``). Everything is stopped and
+dropped at the end; the logs are kept when a test failed (the path is printed).
+
+``E2E_BASE_URL=http://127.0.0.1:8000`` attaches to a stack that is already running instead
+(it must admit file:// repositories); ``E2E_AMQP_URL`` and ``E2E_EVENTS_EXCHANGE`` name its
+broker and exchange for the event listener.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from swe_common.testing import create_test_database, drop_test_database, unique_name
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from e2e_support import (
+    EventLog,
+    PlantedRepo,
+    Stack,
+    User,
+    gateway_client,
+    listen,
+    new_user,
+    planted_repo,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+AMQP_HOST = "amqp://guest:guest@127.0.0.1:5672"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SERVICES = ("auth", "projects", "agents", "issues", "analytics", "gateway")
+UP_TIMEOUT = os.environ.get("E2E_UP_TIMEOUT", "240")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _rabbitmqctl(*args: str) -> bool:
+    tool = shutil.which("rabbitmqctl")
+    if tool is None:
+        return False
+    try:
+        result = subprocess.run([tool, *args], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def _isolated_vhost() -> str | None:
+    """A RabbitMQ virtual host of our own: no queue name of ours can meet a developer's."""
+    name = f"swe_e2e_{uuid.uuid4().hex[:10]}"
+    if _rabbitmqctl("add_vhost", name) and _rabbitmqctl(
+        "set_permissions", "-p", name, "guest", ".*", ".*", ".*"
+    ):
+        return name
+    _rabbitmqctl("delete_vhost", name)
+    return None
+
+
+def _stack_env(database_url: str, amqp_url: str, exchange: str, run_dir: Path) -> dict[str, str]:
+    ports = dict(zip(SERVICES, _free_ports(len(SERVICES)), strict=True))
+    tag = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "SWE_RUN_DIR": str(run_dir),
+        "SWE_DATABASE_URL": database_url,
+        "SWE_AMQP_URL": amqp_url,
+        "SWE_EVENTS_EXCHANGE": exchange,
+        "SWE_REDIS_URL": REDIS_URL,
+        "SWE_ENVIRONMENT": "test",
+        "SWE_JWKS_URL": f"http://127.0.0.1:{ports['auth']}/api/v1/auth/.well-known/jwks.json",
+        "SWE_OUTBOX_POLL_SECONDS": "0.5",
+        "SWE_CONSUMER_RETRY_DELAYS_MS": "[300,1000,3000]",
+        "SWE_DB_POOL_SIZE": "5",
+        "SWE_DB_MAX_OVERFLOW": "5",
+        # auth: its Redis keys stay unprefixed (the gateway reads its token denylist there), so
+        # the per-address limit is raised instead: every caller here is 127.0.0.1.
+        "AUTH_LOGIN_RATE_LIMIT_PER_MINUTE": "1000",
+        "AUTH_KEY_ENCRYPTION_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "PROJECTS_ALLOW_FILE_REPOSITORIES": "true",
+        "PROJECTS_WEBHOOK_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "AGENTS_ALLOW_FILE_REPOSITORIES": "true",
+        "AGENTS_CHECKOUT_CACHE_DIR": str(run_dir / "checkouts"),
+        "AGENTS_EVENTS_QUEUE": f"agents.events.e2e{tag}",
+        "AGENTS_WORK_QUEUE": f"agents.runs.e2e{tag}",
+        "AGENTS_REDIS_PREFIX": f"e2e{tag}:agents",
+        "AGENTS_LEASE_SECONDS": "10",
+        "AGENTS_HEARTBEAT_SECONDS": "2",
+        "AGENTS_REAPER_INTERVAL_SECONDS": "2",
+        "ISSUES_PROJECTS_URL": f"http://127.0.0.1:{ports['projects']}",
+        "ISSUES_CONSUMER_QUEUE_PREFIX": f"issues.e2e{tag}",
+        "ANALYTICS_REDIS_KEY_PREFIX": f"e2e{tag}:analytics",
+        "GATEWAY_RATE_LIMIT_PREFIX": f"e2e{tag}:gateway:rl",
+        "GATEWAY_UPSTREAMS": json.dumps(
+            {name: [f"http://127.0.0.1:{ports[name]}"] for name in SERVICES if name != "gateway"}
+        ),
+    }
+    for name, port in ports.items():
+        env[f"{name.upper()}_PORT"] = str(port)
+    return env
+
+
+def _swe_stack(command: str, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "swe_common.stack", command, *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=float(UP_TIMEOUT) + 120,
+    )
+
+
+def _wait_until_routable(base_url: str, timeout: float = 60.0) -> None:
+    """Until the gateway's aggregate health says every upstream is ready (it also refreshes
+    the gateway's view of its instances, so the first requests are not turned away)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"{base_url}/health", timeout=5)
+            if response.status_code == 200 and response.json().get("status") == "ok":
+                return
+            last = f"{response.status_code} {response.text[:500]}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.5)  # a polling interval, bounded by the deadline
+    pytest.fail(f"the gateway at {base_url} never saw every service ready: {last}", pytrace=False)
+
+
+def _delete_redis_keys(*patterns: str) -> None:
+    with contextlib.suppress(redis.RedisError), redis.Redis.from_url(REDIS_URL) as client:
+        for pattern in patterns:
+            for key in client.scan_iter(match=pattern, count=500):
+                client.delete(key)
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    attached = os.environ.get("E2E_BASE_URL")
+    if attached:
+        _wait_until_routable(attached.rstrip("/"))
+        yield Stack(
+            base_url=attached.rstrip("/"),
+            amqp_url=os.environ.get("E2E_AMQP_URL", AMQP_HOST + "/"),
+            exchange=os.environ.get("E2E_EVENTS_EXCHANGE", "swe.events"),
+        )
+        return
+
+    run_dir = Path(tempfile.mkdtemp(prefix="swe-e2e-"))
+    database_url = create_test_database("swe_e2e")
+    vhost = _isolated_vhost()
+    amqp_url = f"{AMQP_HOST}/{vhost}" if vhost else AMQP_HOST + "/"
+    exchange = unique_name("swe.events.e2e")
+    env = _stack_env(database_url, amqp_url, exchange, run_dir)
+    failed_before = request.session.testsfailed
+    try:
+        started = _swe_stack("up", env, "--timeout", UP_TIMEOUT)
+        if started.returncode != 0:
+            pytest.fail(
+                f"swe-stack up failed (logs in {run_dir / 'logs'}):\n"
+                f"{started.stdout[-6000:]}\n{started.stderr[-3000:]}",
+                pytrace=False,
+            )
+        _wait_until_routable(f"http://127.0.0.1:{env['GATEWAY_PORT']}")
+        yield Stack(
+            base_url=f"http://127.0.0.1:{env['GATEWAY_PORT']}",
+            amqp_url=amqp_url,
+            exchange=exchange,
+            run_dir=run_dir,
+        )
+    finally:
+        _swe_stack("down", env)
+        drop_test_database(database_url)
+        if vhost:
+            _rabbitmqctl("delete_vhost", vhost)
+        tag = env["AGENTS_REDIS_PREFIX"].split(":", 1)[0]
+        _delete_redis_keys(f"{tag}:*")
+        if request.session.testsfailed == failed_before and not os.environ.get("E2E_KEEP_LOGS"):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            print(f"\ne2e stack logs kept in {run_dir / 'logs'}")
+
+
+@pytest.fixture(scope="session")
+async def events(stack: Stack) -> AsyncIterator[EventLog]:
+    """Every domain event of the session, captured from the start like a consumer would."""
+    log = EventLog()
+    connection = await listen(stack, log)
+    yield log
+    await connection.close()
+
+
+@pytest.fixture
+async def anonymous(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_client(stack) as client:
+        yield client
+
+
+@pytest.fixture
+async def make_user(stack: Stack) -> AsyncIterator[object]:
+    """Register and log in users through the gateway; their clients close afterwards."""
+    made: list[User] = []
+
+    async def make(prefix: str = "e2e") -> User:
+        async with gateway_client(stack) as anonymous:
+            user = await new_user(stack, anonymous, prefix)
+        made.append(user)
+        return user
+
+    yield make
+    for user in made:
+        await user.http.aclose()
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> PlantedRepo:
+    """One git repository for the session: defects on main, a pull-request branch."""
+    return planted_repo(tmp_path_factory.mktemp("e2e-repo") / "demo-service")
