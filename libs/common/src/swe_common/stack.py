@@ -235,14 +235,18 @@ def up(args: argparse.Namespace) -> int:
     run_dir = _run_dir(root)
     print("starting:")
     procs = [proc for service in services for proc in service.processes]
-    for proc in procs:
-        start(proc, run_dir)
-    not_ready = wait_ready(procs, run_dir, args.timeout)
-    if not_ready:
-        for proc in not_ready:
-            print(f"\n{proc.name} is not ready; last log lines:")
-            print(_tail(run_dir / "logs" / f"{proc.name}.log"))
-        return 1
+    # Start in `order` groups, each once the previous one is ready: the gateway (last) then
+    # finds its upstreams healthy at its first check instead of answering 503 for a while.
+    for order in sorted({service.order for service in services}):
+        group = [p for s in services if s.order == order for p in s.processes]
+        for proc in group:
+            start(proc, run_dir)
+        not_ready = wait_ready(group, run_dir, args.timeout)
+        if not_ready:
+            for proc in not_ready:
+                print(f"\n{proc.name} is not ready; last log lines:")
+                print(_tail(run_dir / "logs" / f"{proc.name}.log"))
+            return 1
     print("\nThe platform is up:")
     for proc in procs:
         where = f"http://127.0.0.1:{proc.port}" if proc.port else "(worker)"
