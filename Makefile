@@ -38,6 +38,7 @@ bench: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy libs/common/src
 
 format: install
 	$(RUN) ruff format .

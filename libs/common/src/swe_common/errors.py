@@ -143,7 +143,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    extra = {} if isinstance(exc.detail, str) else {"errors": exc.detail}
+    extra: dict[str, Any] = {} if isinstance(exc.detail, str) else {"errors": exc.detail}
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}"
     if exc.status_code == 405:

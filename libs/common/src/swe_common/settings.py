@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -54,7 +54,8 @@ class ServiceSettings(BaseSettings):
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
-    log_format: LogFormat = LogFormat.console
+    # Unset: JSON in production, a readable console elsewhere.
+    log_format: LogFormat | None = None
 
     jwks_url: str = "http://127.0.0.1:8001/api/v1/auth/.well-known/jwks.json"
     jwt_issuer: str = "swe-auth"
@@ -94,6 +95,13 @@ class ServiceSettings(BaseSettings):
             sources.append(EnvSettingsSource(settings_cls, env_prefix=cls.shared_env_prefix))
         sources += [dotenv_settings, file_secret_settings]
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _default_log_format(self) -> Self:
+        if self.log_format is None:
+            chosen = LogFormat.json if self.is_production else LogFormat.console
+            object.__setattr__(self, "log_format", chosen)
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -197,7 +197,8 @@ def wait_ready(procs: list[Process], run_dir: Path, timeout: float) -> list[Proc
             if _read_pid(run_dir / f"{proc.name}.pid") is None:
                 continue  # died; reported below
             try:
-                with urllib.request.urlopen(proc.ready_url, timeout=2) as response:  # noqa: S310
+                url = str(proc.ready_url)
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
                     if response.status == 200:
                         pending.remove(proc)
             except (urllib.error.URLError, OSError):

@@ -46,3 +46,16 @@ def test_non_postgres_database_url_is_refused(monkeypatch):
 def test_secrets_are_not_shown_in_repr(monkeypatch):
     monkeypatch.setenv("DEMO_AMQP_URL", "amqp://user:s3cret@broker:5672/")
     assert "s3cret" not in repr(DemoSettings.load())
+
+
+def test_logs_are_json_in_production_and_readable_elsewhere(monkeypatch):
+    from swe_common.settings import LogFormat
+
+    monkeypatch.delenv("DEMO_LOG_FORMAT", raising=False)
+    monkeypatch.delenv("SWE_LOG_FORMAT", raising=False)
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "production")
+    assert DemoSettings.load().log_format is LogFormat.json
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "development")
+    assert DemoSettings.load().log_format is LogFormat.console
+    monkeypatch.setenv("DEMO_LOG_FORMAT", "json")
+    assert DemoSettings.load().log_format is LogFormat.json
