@@ -1,0 +1,323 @@
+"""Auth benchmark: token verification, logins against the bare argon2 rate, and whether
+hashing stalls the event loop.
+
+1. verify: access tokens checked by ``swe_common.security.TokenVerifier`` over a
+   ``JWKSClient`` holding the auth service's JWKS (cached keys, no revocation lookup): what
+   every service pays per request.
+2. logins: the real auth app under uvicorn (a subprocess on a free local port, fresh database)
+   takes ``POST /api/v1/auth/login`` from ``CLIENTS`` concurrent aiohttp clients for
+   ``SECONDS``; then, in the same run, the bare argon2id verify rate with the same parameters
+   and the same concurrency cap (``PasswordHasher``: worker threads behind a semaphore). The
+   gap is what the framework, the database and token minting cost per login.
+3. liveness: p50/p99 of ``GET /health/live`` sampled at ``PROBE_RATE`` per second, idle and
+   while the logins run (hashing runs off the event loop, so it should barely move).
+
+Fresh database, unique exchange and Redis prefix; everything is removed afterwards.
+Run: ``uv run python bench/auth_bench.py`` (``AUTH_BENCH_SECONDS`` to change the duration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import aiohttp
+import redis.asyncio as aioredis
+
+from swe_auth.passwords import PasswordHasher
+from swe_auth.settings import Settings
+from swe_common.migrations import upgrade_head
+from swe_common.security import JWKSClient, TokenVerifier
+from swe_common.testing import create_test_database, drop_test_database, unique_name
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results" / "auth.json"
+SECONDS = float(os.environ.get("AUTH_BENCH_SECONDS", "10"))
+CLIENTS = 8
+PROBE_RATE = 50
+VERIFY_SECONDS = 3.0
+PASSWORD = "benchmark passphrase 2024"
+API = "/api/v1/auth"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class AuthServer:
+    """The auth app under uvicorn in a subprocess, on its own database."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.exchange = unique_name("swe.events.bench")
+        self.redis_prefix = unique_name("bench-auth") + ":"
+        self.env = {
+            **os.environ,
+            "AUTH_DATABASE_URL": database_url,
+            "AUTH_ENVIRONMENT": "test",
+            "AUTH_EVENTS_EXCHANGE": self.exchange,
+            "AUTH_REDIS_KEY_PREFIX": self.redis_prefix,
+            "AUTH_LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
+            "AUTH_LOG_LEVEL": "WARNING",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def __aenter__(self) -> AuthServer:
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", "swe_auth.main:create_app",
+            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            "--log-level", "warning",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the auth server exited during start-up")
+                try:
+                    async with http.get(f"{self.base}/health/ready") as response:
+                        if response.status == 200:
+                            return self
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError("the auth server did not become ready within 60 s")
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        await self._cleanup()
+
+    async def _cleanup(self) -> None:
+        redis = aioredis.from_url("redis://127.0.0.1:6379/0")
+        async for key in redis.scan_iter(match=f"{self.redis_prefix}*"):
+            await redis.delete(key)
+        await redis.aclose()
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+        async with connection:
+            channel = await connection.channel()
+            await channel.exchange_delete(self.exchange)
+
+
+async def register_users(http: aiohttp.ClientSession, base: str, count: int) -> list[str]:
+    names = []
+    for _ in range(count):
+        name = f"bench{uuid.uuid4().hex[:10]}"
+        body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+        async with http.post(f"{base}{API}/register", json=body) as response:
+            if response.status != 201:
+                raise RuntimeError(f"register failed: {response.status} {await response.text()}")
+        names.append(name)
+    return names
+
+
+async def login_once(http: aiohttp.ClientSession, base: str, name: str) -> dict[str, Any]:
+    body = {"username": name, "password": PASSWORD}
+    async with http.post(f"{base}{API}/login", json=body) as response:
+        if response.status != 200:
+            raise RuntimeError(f"login failed: {response.status} {await response.text()}")
+        return await response.json()  # type: ignore[no-any-return]
+
+
+async def bench_verify(http: aiohttp.ClientSession, base: str, name: str) -> dict[str, Any]:
+    token = (await login_once(http, base, name))["access_token"]
+    async with http.get(f"{base}{API}/.well-known/jwks.json") as response:
+        jwks = await response.json()
+    keys = JWKSClient(f"{base}{API}/.well-known/jwks.json")
+    keys.load(jwks)
+    verifier = TokenVerifier(keys, issuer="swe-auth", audience="swe-platform")
+    await verifier.verify(token)
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < VERIFY_SECONDS:
+        for _ in range(200):
+            await verifier.verify(token)
+        count += 200
+    elapsed = time.perf_counter() - started
+    await keys.close()
+    return {
+        "verifications": count,
+        "seconds": round(elapsed, 2),
+        "per_second": round(count / elapsed),
+    }
+
+
+async def probe_liveness(
+    http: aiohttp.ClientSession, base: str, stop: asyncio.Event
+) -> list[float]:
+    latencies: list[float] = []
+    interval = 1 / PROBE_RATE
+    while not stop.is_set():
+        started = time.perf_counter()
+        async with http.get(f"{base}/health/live") as response:
+            await response.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+    return latencies
+
+
+async def idle_liveness(http: aiohttp.ClientSession, base: str) -> list[float]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(probe_liveness(http, base, stop))
+    await asyncio.sleep(3)
+    stop.set()
+    return await task
+
+
+async def bench_logins(http: aiohttp.ClientSession, base: str, names: list[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + SECONDS
+    done = 0
+    latencies: list[float] = []
+
+    async def client(name: str) -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            await login_once(http, base, name)
+            latencies.append((time.perf_counter() - started) * 1000)
+            done += 1
+
+    stop = asyncio.Event()
+    probe = asyncio.create_task(probe_liveness(http, base, stop))
+    started = time.perf_counter()
+    await asyncio.gather(*(client(name) for name in names))
+    elapsed = time.perf_counter() - started
+    stop.set()
+    live = await probe
+    return {
+        "logins": done,
+        "seconds": round(elapsed, 2),
+        "per_second": round(done / elapsed, 1),
+        "login_p50_ms": round(percentile(latencies, 0.5), 1),
+        "login_p99_ms": round(percentile(latencies, 0.99), 1),
+        "live_samples": len(live),
+        "live_p50_ms": round(percentile(live, 0.5), 2),
+        "live_p99_ms": round(percentile(live, 0.99), 2),
+    }
+
+
+async def bench_bare_argon2(settings: Settings) -> dict[str, Any]:
+    hasher = PasswordHasher.from_settings(settings)
+    stored = await hasher.hash(PASSWORD)
+    deadline = time.monotonic() + SECONDS
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            if not (await hasher.verify(PASSWORD, stored)).ok:
+                raise RuntimeError("verify failed")
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+    return {"verifies": done, "seconds": round(elapsed, 2), "per_second": round(done / elapsed, 1)}
+
+
+def report(results: dict[str, Any]) -> str:
+    s = results["settings"]
+    v, lg, bare, idle = (
+        results["verify"],
+        results["logins"],
+        results["bare_argon2"],
+        results["idle"],
+    )
+    overhead = 100 * (1 - lg["per_second"] / bare["per_second"]) if bare["per_second"] else 0.0
+    lines = [
+        "## auth",
+        "",
+        f"argon2id m={s['argon2_memory_kib']} KiB, t={s['argon2_time_cost']}, "
+        f"p={s['argon2_parallelism']}; hash concurrency cap {s['hash_concurrency']}; "
+        f"{CLIENTS} concurrent clients; {SECONDS:.0f} s per phase",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| token verifications/s (TokenVerifier, cached JWKS) | {v['per_second']:,} |",
+        f"| logins/s through the app (uvicorn, aiohttp clients) | {lg['per_second']} |",
+        f"| bare argon2id verifies/s (same parameters and cap; before / after) | "
+        f"{bare['per_second']} ({bare['before']['per_second']} / {bare['after']['per_second']}) |",
+        f"| framework + DB + token overhead per login | {overhead:.0f} % |",
+        f"| login latency p50 / p99 | {lg['login_p50_ms']} / {lg['login_p99_ms']} ms |",
+        f"| GET /health/live p50 / p99, idle | {idle['p50_ms']} / {idle['p99_ms']} ms |",
+        f"| GET /health/live p50 / p99, during logins | "
+        f"{lg['live_p50_ms']} / {lg['live_p99_ms']} ms |",
+    ]
+    return "\n".join(lines)
+
+
+async def main() -> int:
+    settings = Settings()
+    url = create_test_database("swe_bench_auth")
+    try:
+        await asyncio.to_thread(upgrade_head, ROOT / "services" / "auth", url)
+        # Bare rate before and after the server phase: the machine is shared, so bracket it.
+        bare_before = await bench_bare_argon2(settings)
+        async with AuthServer(url) as server:
+            connector = aiohttp.TCPConnector(limit=CLIENTS + 4)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                names = await register_users(http, server.base, CLIENTS)
+                verify = await bench_verify(http, server.base, names[0])
+                idle = await idle_liveness(http, server.base)
+                logins = await bench_logins(http, server.base, names)
+        bare_after = await bench_bare_argon2(settings)
+    finally:
+        drop_test_database(url)
+    results = {
+        "benchmark": "auth",
+        "at": datetime.now(UTC).isoformat(),
+        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "settings": {
+            "argon2_memory_kib": settings.argon2_memory_kib,
+            "argon2_time_cost": settings.argon2_time_cost,
+            "argon2_parallelism": settings.argon2_parallelism,
+            "hash_concurrency": settings.hash_concurrency,
+            "clients": CLIENTS,
+            "seconds": SECONDS,
+        },
+        "verify": verify,
+        "logins": logins,
+        "bare_argon2": {
+            "before": bare_before,
+            "after": bare_after,
+            "per_second": round((bare_before["per_second"] + bare_after["per_second"]) / 2, 1),
+        },
+        "idle": {
+            "p50_ms": round(percentile(idle, 0.5), 2),
+            "p99_ms": round(percentile(idle, 0.99), 2),
+            "samples": len(idle),
+        },
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,106 @@
+"""Queries on users and password resets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_auth.models import PasswordReset, User
+
+
+async def get(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
+    statement = sa.select(User).where(User.id == user_id)
+    if lock:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def find_by_login(session: AsyncSession, login: str, *, lock: bool = False) -> User | None:
+    """A user by username or email, whatever the case."""
+    lowered = login.strip().lower()
+    statement = sa.select(User).where(
+        sa.or_(sa.func.lower(User.username) == lowered, sa.func.lower(User.email) == lowered)
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement.limit(1))).first()
+
+
+async def find_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+
+
+async def find_by_github_id(session: AsyncSession, github_id: int) -> User | None:
+    return await session.scalar(sa.select(User).where(User.github_id == github_id))
+
+
+async def email_taken(
+    session: AsyncSession, email: str, *, except_id: uuid.UUID | None = None
+) -> bool:
+    statement = sa.select(User.id).where(sa.func.lower(User.email) == email.lower())
+    if except_id is not None:
+        statement = statement.where(User.id != except_id)
+    return await session.scalar(statement) is not None
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    statement = sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
+    return await session.scalar(statement) is not None
+
+
+async def add(session: AsyncSession, user: User) -> User:
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def admin_exists(session: AsyncSession) -> bool:
+    statement = sa.select(User.id).where(User.roles.contains(["admin"])).limit(1)
+    return await session.scalar(statement) is not None
+
+
+def search_statement(query: str | None, role: str | None, active: bool | None) -> sa.Select[User]:
+    statement = sa.select(User)
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            sa.or_(
+                User.username.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+                User.full_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if role:
+        statement = statement.where(User.roles.contains([role]))
+    if active is not None:
+        statement = statement.where(User.is_active.is_(active))
+    return statement
+
+
+SORTABLE = {
+    "created_at": User.created_at,
+    "username": User.username,
+    "email": User.email,
+    "last_login_at": User.last_login_at,
+}
+
+
+async def add_reset(session: AsyncSession, reset: PasswordReset) -> None:
+    session.add(reset)
+    await session.flush()
+
+
+async def reset_by_hash(session: AsyncSession, token_hash: str) -> PasswordReset | None:
+    statement = sa.select(PasswordReset).where(PasswordReset.token_hash == token_hash)
+    return await session.scalar(statement.with_for_update())
+
+
+async def use_all_resets(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=at)
+    )

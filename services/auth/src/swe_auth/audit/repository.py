@@ -1,0 +1,30 @@
+"""Queries on the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_auth.models import AuditEvent
+
+SORTABLE = {"at": AuditEvent.at, "action": AuditEvent.action}
+
+
+async def add(session: AsyncSession, event: AuditEvent) -> None:
+    session.add(event)
+    await session.flush()
+
+
+def list_statement(
+    user_id: uuid.UUID | None, action: str | None, outcome: str | None
+) -> sa.Select[AuditEvent]:
+    statement = sa.select(AuditEvent)
+    if user_id is not None:
+        statement = statement.where(AuditEvent.user_id == user_id)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if outcome:
+        statement = statement.where(AuditEvent.outcome == outcome)
+    return statement

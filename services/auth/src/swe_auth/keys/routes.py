@@ -1,0 +1,16 @@
+"""The JWKS every verifier reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+router = APIRouter(prefix="/api/v1/auth", tags=["keys"])
+
+
+@router.get("/.well-known/jwks.json", summary="Public signing keys by kid (RFC 7517)")
+async def jwks(request: Request, response: Response) -> dict[str, Any]:
+    # Verifiers cache it; short enough that a rotation reaches them quickly anyway.
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return await request.app.state.keyring.jwks()

@@ -1,0 +1,12 @@
+"""Auth's own Prometheus counters (served on /metrics with the request metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+LOGINS = Counter("swe_auth_logins_total", "Login attempts by outcome", ["outcome"])
+LOCKOUTS = Counter("swe_auth_lockouts_total", "Accounts locked after repeated failed logins")
+TOKENS_ISSUED = Counter("swe_auth_tokens_issued_total", "Access tokens issued by kind", ["kind"])
+REFRESH_REUSE = Counter(
+    "swe_auth_refresh_reuse_detected_total", "Rotated refresh tokens presented again"
+)

@@ -1,0 +1,424 @@
+"""Sessions: login, refresh-token rotation with reuse detection, logout, revoking sessions.
+
+A session is a refresh *family*: the login's refresh token and every token rotated from it.
+Refresh tokens are opaque, stored as SHA-256, good once. Presenting a rotated one again means
+it leaked: the whole family is revoked. Two refreshes of one token within
+``refresh_reuse_grace_seconds`` are a client race instead; the second is refused but the
+family lives on, so exactly one of them succeeds.
+
+Failed logins, lockouts and reuse detection must be recorded although the request fails, so
+these flows run their own transactions (``runtime.db.transaction()``) and raise only after
+committing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_auth import metrics
+from swe_auth.accounts import repository as users
+from swe_auth.accounts import totp
+from swe_auth.audit.service import Action, record
+from swe_auth.clock import epoch
+from swe_auth.context import Actor, ClientInfo
+from swe_auth.crypto import digest, new_secret
+from swe_auth.events import TokenRevoked, outbox
+from swe_auth.models import RefreshFamily, RefreshToken, User
+from swe_auth.runtime import AuthRuntime
+from swe_auth.sessions import repository
+from swe_common.errors import NotFound, Unauthorized
+
+log = structlog.stdlib.get_logger(__name__)
+
+REFRESH_PREFIX = "rt_"
+# One message for every failed login: wrong password, unknown user, locked or disabled.
+BAD_CREDENTIALS = "Incorrect username or password"
+BAD_REFRESH = "The refresh token is invalid, expired or revoked"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    session_id: uuid.UUID
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    return user.admin_locked or (user.locked_until is not None and user.locked_until > now)
+
+
+def can_sign_in(user: User, now: datetime) -> bool:
+    return user.is_active and not is_locked(user, now)
+
+
+async def open_session(
+    session: AsyncSession, rt: AuthRuntime, user: User, client: ClientInfo
+) -> TokenPair:
+    """A new refresh family for ``user`` with its first refresh and access tokens."""
+    now = rt.clock()
+    family = RefreshFamily(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        created_at=now,
+        last_used_at=now,
+        user_agent=client.user_agent[:512],
+        ip=client.ip[:64],
+    )
+    repository.add_family(session, family)
+    return await _issue(session, rt, user, family)
+
+
+async def _issue(
+    session: AsyncSession, rt: AuthRuntime, user: User, family: RefreshFamily
+) -> TokenPair:
+    now = rt.clock()
+    access = await rt.issuer.issue(
+        subject=user.id,
+        roles=list(user.roles),
+        not_before=user.tokens_not_before,
+        session_id=family.id,
+    )
+    # Set before the flush below, so a new family is inserted complete (no extra UPDATE).
+    family.last_used_at = now
+    family.access_jti = access.jti
+    family.access_expires_at = access.expires_at
+    refresh_token = new_secret(REFRESH_PREFIX)
+    await repository.add_token(
+        session,
+        RefreshToken(
+            id=uuid.uuid4(), family_id=family.id, token_hash=digest(refresh_token), created_at=now
+        ),
+    )
+    metrics.TOKENS_ISSUED.labels(kind="user").inc()
+    return TokenPair(
+        access_token=access.token,
+        refresh_token=refresh_token,
+        expires_in=access.expires_in,
+        refresh_expires_in=int((_refresh_deadline(rt, family) - now).total_seconds()),
+        session_id=family.id,
+    )
+
+
+def _refresh_deadline(rt: AuthRuntime, family: RefreshFamily) -> datetime:
+    settings = rt.settings
+    idle = family.last_used_at + timedelta(seconds=settings.refresh_idle_ttl_seconds)
+    absolute = family.created_at + timedelta(seconds=settings.refresh_absolute_ttl_seconds)
+    return min(idle, absolute)
+
+
+async def login(
+    rt: AuthRuntime, login_name: str, password: str, totp_code: str | None, client: ClientInfo
+) -> TokenPair:
+    await rt.limiter.hit("login", client.ip, rt.settings.login_rate_limit_per_minute)
+    async with rt.db.sessionmaker() as session:
+        found = await users.find_by_login(session, login_name)
+        stored_hash = found.password_hash if found else None
+    # Always verify, even for an unknown or locked account: the answer takes as long either way.
+    verified = await rt.hasher.verify(password, stored_hash)
+    pair: TokenPair | None = None
+    async with rt.db.transaction() as session:
+        user = await users.get(session, found.id, lock=True) if found else None
+        outcome = await _judge_login(session, rt, user, verified.ok, totp_code, client)
+        if outcome == "ok" and user is not None:
+            if verified.new_hash:
+                user.password_hash = verified.new_hash
+            pair = await open_session(session, rt, user, client)
+    metrics.LOGINS.labels(outcome=outcome).inc()
+    if outcome == "mfa_required":
+        raise Unauthorized("A TOTP code is required for this account", mfa_required=True)
+    if pair is None:
+        raise Unauthorized(BAD_CREDENTIALS)
+    return pair
+
+
+async def _judge_login(
+    session: AsyncSession,
+    rt: AuthRuntime,
+    user: User | None,
+    password_ok: bool,
+    totp_code: str | None,
+    client: ClientInfo,
+) -> str:
+    now = rt.clock()
+    if user is None:
+        await record(
+            session, Action.login, at=now, client=client, success=False, reason="unknown_user"
+        )
+        return "failed"
+    if not user.is_active or is_locked(user, now):
+        reason = "disabled" if not user.is_active else "locked"
+        await record(
+            session,
+            Action.login,
+            at=now,
+            client=client,
+            user_id=user.id,
+            success=False,
+            reason=reason,
+        )
+        return reason
+    if not password_ok:
+        await _count_failure(session, rt, user, client, "bad_password")
+        return "failed"
+    if user.totp_enabled:
+        if not totp_code:
+            return "mfa_required"
+        step = totp.matching_step(
+            rt.box.open(user.totp_secret_encrypted or b"").decode(),
+            totp_code,
+            now,
+            user.totp_last_step,
+        )
+        if step is None:
+            await _count_failure(session, rt, user, client, "bad_totp")
+            return "failed"
+        user.totp_last_step = step
+    user.failed_logins = 0
+    user.failed_window_start = None
+    user.locked_until = None
+    user.last_login_at = now
+    await record(session, Action.login, at=now, client=client, user_id=user.id)
+    return "ok"
+
+
+async def _count_failure(
+    session: AsyncSession, rt: AuthRuntime, user: User, client: ClientInfo, reason: str
+) -> None:
+    settings = rt.settings
+    now = rt.clock()
+    window = timedelta(seconds=settings.lockout_window_seconds)
+    if user.failed_window_start is None or now - user.failed_window_start > window:
+        user.failed_window_start = now
+        user.failed_logins = 0
+    user.failed_logins += 1
+    await record(
+        session, Action.login, at=now, client=client, user_id=user.id, success=False, reason=reason
+    )
+    if user.failed_logins >= settings.lockout_threshold:
+        user.locked_until = now + timedelta(seconds=settings.lockout_duration_seconds)
+        user.failed_logins = 0
+        user.failed_window_start = None
+        metrics.LOCKOUTS.inc()
+        await record(
+            session,
+            Action.lockout,
+            at=now,
+            client=client,
+            user_id=user.id,
+            locked_until=user.locked_until.isoformat(),
+        )
+
+
+async def refresh(rt: AuthRuntime, refresh_token: str, client: ClientInfo) -> TokenPair:
+    pair: TokenPair | None = None
+    async with rt.db.transaction() as session:
+        token = await repository.token_by_hash(session, digest(refresh_token))
+        if token is not None:
+            pair = await _rotate(session, rt, token, client)
+    if pair is None:
+        raise Unauthorized(BAD_REFRESH)
+    return pair
+
+
+async def _rotate(
+    session: AsyncSession, rt: AuthRuntime, token: RefreshToken, client: ClientInfo
+) -> TokenPair | None:
+    now = rt.clock()
+    family = await repository.family(session, token.family_id)
+    if family is None or family.revoked_at is not None:
+        return None
+    if token.rotated_at is not None:
+        grace = timedelta(seconds=rt.settings.refresh_reuse_grace_seconds)
+        if now - token.rotated_at > grace:
+            await _revoke_reused(session, rt, family, client)
+        return None
+    if now >= _refresh_deadline(rt, family):
+        return None
+    user = await users.get(session, family.user_id)
+    if user is None or not can_sign_in(user, now):
+        return None
+    token.rotated_at = now
+    return await _issue(session, rt, user, family)
+
+
+async def _revoke_reused(
+    session: AsyncSession, rt: AuthRuntime, family: RefreshFamily, client: ClientInfo
+) -> None:
+    metrics.REFRESH_REUSE.inc()
+    log.warning("refresh_token_reuse", family_id=str(family.id), user_id=str(family.user_id))
+    await revoke_family(session, rt, family, "refresh_reuse")
+    await record(
+        session,
+        Action.refresh_reuse,
+        at=rt.clock(),
+        client=client,
+        user_id=family.user_id,
+        success=False,
+        family_id=str(family.id),
+    )
+
+
+async def revoke_family(
+    session: AsyncSession, rt: AuthRuntime, family: RefreshFamily, reason: str
+) -> None:
+    """End one session: its refresh tokens and its newest access token."""
+    if family.revoked_at is None:
+        family.revoked_at = rt.clock()
+        family.revoked_reason = reason
+    await _denylist_family_access(session, rt, family)
+    await outbox.publish(
+        session,
+        TokenRevoked,
+        {
+            "user_id": str(family.user_id),
+            "jti": family.access_jti,
+            "family_id": str(family.id),
+            "reason": reason,
+        },
+        subject=str(family.user_id),
+    )
+
+
+async def _denylist_family_access(
+    session: AsyncSession, rt: AuthRuntime, family: RefreshFamily
+) -> None:
+    if family.access_jti and family.access_expires_at:
+        await rt.revocations.revoke_jti(
+            session, family.access_jti, family.user_id, family.access_expires_at
+        )
+
+
+async def revoke_all(
+    session: AsyncSession,
+    rt: AuthRuntime,
+    user_id: uuid.UUID,
+    reason: str,
+    *,
+    keep_session: uuid.UUID | None = None,
+) -> int:
+    """End every session of the user (but ``keep_session``) and every access token issued
+    until now; returns the new cutoff. Tokens minted afterwards carry iat >= cutoff."""
+    now = rt.clock()
+    revoked = await repository.revoke_families(
+        session, user_id, now, reason, except_id=keep_session
+    )
+    for family in revoked:
+        await _denylist_family_access(session, rt, family)
+    # +1: a token issued earlier within this same second must die too.
+    cutoff = epoch(now) + 1
+    await repository.set_not_before(session, user_id, cutoff)
+    await rt.revocations.cache_not_before(user_id, cutoff, _cutoff_ttl(rt))
+    await outbox.publish(
+        session,
+        TokenRevoked,
+        {"user_id": str(user_id), "jti": None, "family_id": None, "reason": reason},
+        subject=str(user_id),
+    )
+    return cutoff
+
+
+def _cutoff_ttl(rt: AuthRuntime) -> int:
+    return rt.settings.revocation_ttl_seconds
+
+
+async def reissue_for_session(
+    session: AsyncSession,
+    rt: AuthRuntime,
+    user: User,
+    session_id: uuid.UUID | None,
+    client: ClientInfo,
+) -> TokenPair:
+    """Fresh tokens for the caller's session after a cutoff (password change keeps you in)."""
+    family = await repository.family(session, session_id, user_id=user.id) if session_id else None
+    if family is None or family.revoked_at is not None:
+        return await open_session(session, rt, user, client)
+    await repository.rotate_all(session, family.id, rt.clock())
+    return await _issue(session, rt, user, family)
+
+
+async def logout(
+    session: AsyncSession,
+    rt: AuthRuntime,
+    *,
+    user_id: uuid.UUID,
+    jti: str,
+    expires_at: int,
+    session_id: uuid.UUID | None,
+    refresh_token: str | None,
+    client: ClientInfo,
+) -> None:
+    await rt.revocations.revoke_jti(session, jti, user_id, expires_at)
+    await outbox.publish(
+        session,
+        TokenRevoked,
+        {
+            "user_id": str(user_id),
+            "jti": jti,
+            "family_id": str(session_id) if session_id else None,
+            "reason": "logout",
+        },
+        subject=str(user_id),
+    )
+    family_ids = {session_id} if session_id else set()
+    if refresh_token:
+        token = await repository.token_by_hash(session, digest(refresh_token))
+        if token is not None:
+            family_ids.add(token.family_id)
+    for family_id in family_ids:
+        family = await repository.family(session, family_id, user_id=user_id)
+        if family is not None and family.revoked_at is None:
+            await revoke_family(session, rt, family, "logout")
+    await record(session, Action.logout, at=rt.clock(), client=client, user_id=user_id)
+
+
+async def list_sessions(
+    session: AsyncSession, rt: AuthRuntime, user_id: uuid.UUID
+) -> list[RefreshFamily]:
+    now = rt.clock()
+    settings = rt.settings
+    return list(
+        await repository.live_families(
+            session,
+            user_id,
+            idle_since=now - timedelta(seconds=settings.refresh_idle_ttl_seconds),
+            created_since=now - timedelta(seconds=settings.refresh_absolute_ttl_seconds),
+        )
+    )
+
+
+async def revoke_session(
+    session: AsyncSession, rt: AuthRuntime, actor: Actor, family_id: uuid.UUID, client: ClientInfo
+) -> None:
+    family = await repository.family(session, family_id, user_id=actor.user_id)
+    if family is None or family.revoked_at is not None:
+        raise NotFound(f"No session {family_id}")
+    await revoke_family(session, rt, family, "session_revoked")
+    await record(
+        session,
+        Action.session_revoked,
+        at=rt.clock(),
+        client=client,
+        user_id=actor.user_id,
+        family_id=str(family_id),
+    )
+
+
+async def revoke_every_session(
+    session: AsyncSession, rt: AuthRuntime, actor: Actor, client: ClientInfo
+) -> None:
+    await revoke_all(session, rt, actor.user_id, "logout_all")
+    await record(
+        session,
+        Action.session_revoked,
+        at=rt.clock(),
+        client=client,
+        user_id=actor.user_id,
+        scope="all",
+    )

@@ -1,0 +1,60 @@
+"""Minting access tokens in the shape every verifier (swe_common.security) expects."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from swe_auth.clock import Clock, epoch
+from swe_auth.keys.service import KeyRing
+from swe_auth.settings import Settings
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    jti: str
+    expires_in: int
+    expires_at: int
+
+
+class TokenIssuer:
+    def __init__(self, keyring: KeyRing, settings: Settings, clock: Clock) -> None:
+        self.keyring = keyring
+        self.settings = settings
+        self.clock = clock
+
+    async def issue(
+        self,
+        *,
+        subject: uuid.UUID,
+        roles: list[str],
+        not_before: int = 0,
+        scopes: list[str] | None = None,
+        session_id: uuid.UUID | None = None,
+        api_key_id: uuid.UUID | None = None,
+        ttl_seconds: int | None = None,
+    ) -> AccessToken:
+        ttl = ttl_seconds or self.settings.access_token_ttl_seconds
+        # A token minted in the same second as a "revoke everything" cutoff must survive it:
+        # verifiers reject iat < cutoff, so iat never precedes the user's cutoff.
+        issued_at = max(epoch(self.clock()), not_before)
+        jti = uuid.uuid4().hex
+        claims: dict[str, Any] = {
+            "iss": self.settings.jwt_issuer,
+            "aud": self.settings.jwt_audience,
+            "sub": str(subject),
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + ttl,
+            "jti": jti,
+            "roles": list(roles),
+            "scope": " ".join(scopes or []),
+        }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
+        if api_key_id is not None:
+            claims["api_key_id"] = str(api_key_id)
+        token = await self.keyring.sign(claims)
+        return AccessToken(token, jti, ttl, issued_at + ttl)

@@ -1,0 +1,145 @@
+"""One throwaway database, app and fake GitHub per test session; helpers for the flows."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from swe_auth.accounts.service import NewUser
+from swe_auth.bootstrap import create_admin
+from swe_auth.clock import ManualClock
+from swe_auth.main import create_app
+from swe_auth.settings import Settings
+from swe_common.migrations import upgrade_head
+from swe_common.testing import create_test_database, drop_test_database, running_app, unique_name
+
+# Test helpers live beside this file; pytest's importlib mode does not put it on sys.path.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from auth_fake_github import FakeGitHub
+from auth_testkit import PASSWORD, SERVICE_DIR, login, new_identity, register
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = create_test_database("swe_test_auth")
+    try:
+        upgrade_head(SERVICE_DIR, url)
+        yield url
+    finally:
+        drop_test_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> str:
+    return unique_name("test-auth") + ":"
+
+
+@pytest.fixture(scope="session")
+async def fake_github() -> AsyncIterator[FakeGitHub]:
+    github = FakeGitHub("test-client-id", "test-client-secret")
+    await github.start()
+    yield github
+    await github.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_prefix: str, fake_github: FakeGitHub) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        events_exchange=unique_name("swe.events.test"),
+        redis_key_prefix=redis_prefix,
+        log_level="DEBUG",
+        login_rate_limit_per_minute=10_000,
+        github_client_id=fake_github.client_id,
+        github_client_secret=fake_github.client_secret,
+        github_base_url=fake_github.url,
+        github_api_url=fake_github.url,
+        github_redirect_uri="http://testserver/api/v1/auth/github/callback",
+        outbox_poll_seconds=0.2,
+        revocation_resync_seconds=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(autouse=True)
+def _real_time_again(clock: ManualClock) -> Iterator[None]:
+    yield
+    clock.reset()
+
+
+# A teardown that cannot finish must fail the run, not hang it.
+TEARDOWN_SECONDS = 60
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, clock: ManualClock, redis_prefix: str) -> AsyncIterator[Any]:
+    application = create_app(settings, clock=clock)
+    context = running_app(application)
+    application.state.test_client = await context.__aenter__()
+    try:
+        yield application
+    finally:
+        try:
+            await asyncio.wait_for(context.__aexit__(None, None, None), TEARDOWN_SECONDS)
+        finally:
+            await asyncio.wait_for(
+                _clean_broker_and_redis(settings, redis_prefix), TEARDOWN_SECONDS
+            )
+
+
+async def _clean_broker_and_redis(settings: Settings, redis_prefix: str) -> None:
+    connection = await aio_pika.connect(settings.amqp_url.get_secret_value(), timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        await channel.exchange_delete(settings.events_exchange)
+    redis = aioredis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5)
+    try:
+        async for key in redis.scan_iter(match=f"{redis_prefix}*"):
+            await redis.delete(key)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+def client(app: Any) -> httpx.AsyncClient:
+    return app.state.test_client  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def runtime(app: Any) -> Any:
+    return app.state.auth
+
+
+@pytest.fixture
+async def user(client: httpx.AsyncClient) -> dict[str, Any]:
+    return await register(client)
+
+
+@pytest.fixture
+async def tokens(client: httpx.AsyncClient, user: dict[str, Any]) -> dict[str, Any]:
+    return await login(client, user)
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient, runtime: Any) -> dict[str, Any]:
+    identity = new_identity()
+    async with runtime.db.transaction() as session:
+        created = await create_admin(
+            session, runtime, NewUser(identity["email"], identity["username"], PASSWORD)
+        )
+    user = {**identity, "id": str(created.id), "password": PASSWORD}
+    return {**user, "tokens": await login(client, user)}

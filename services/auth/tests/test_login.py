@@ -1,0 +1,170 @@
+"""Login: JSON and OAuth2 form; lockout with a controllable clock; no account enumeration."""
+
+import time
+import uuid
+
+from auth_testkit import (
+    API,
+    PASSWORD,
+    audit_actions,
+    bearer,
+    client_from,
+    login,
+    one_window,
+    overridden,
+    redis_unreachable,
+    register,
+)
+from passlib.context import CryptContext
+
+LOCKOUT = 5
+BAD = "wrong password entirely"
+
+
+async def _attempt(client, username, password=BAD):
+    return await client.post(f"{API}/login", json={"username": username, "password": password})
+
+
+async def test_login_returns_access_and_refresh_tokens(client, user):
+    tokens = await login(client, user)
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] == 900
+    assert tokens["refresh_token"].startswith("rt_")
+    assert tokens["access_token"].count(".") == 2
+
+
+async def test_login_accepts_the_email_as_username(client, user):
+    response = await client.post(
+        f"{API}/login", json={"username": user["email"].upper(), "password": user["password"]}
+    )
+    assert response.status_code == 200
+
+
+async def test_oauth2_password_form_issues_tokens(client, user):
+    response = await client.post(
+        f"{API}/token", data={"username": user["username"], "password": user["password"]}
+    )
+    assert response.status_code == 200
+    me = await client.get(f"{API}/me", headers=bearer(response.json()))
+    assert me.json()["id"] == user["id"]
+
+
+async def test_wrong_password_answers_401_problem(client, user):
+    response = await _attempt(client, user["username"])
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "Incorrect username or password"
+
+
+async def test_unknown_user_answers_exactly_like_a_wrong_password(client, user):
+    known = await _attempt(client, user["username"])
+    unknown = await _attempt(client, f"nobody-{uuid.uuid4().hex[:8]}")
+    assert unknown.status_code == known.status_code == 401
+    strip = lambda body: {k: v for k, v in body.items() if k != "request_id"}  # noqa: E731
+    assert strip(unknown.json()) == strip(known.json())
+
+
+async def test_five_failures_lock_the_account_even_for_the_right_password(client, user, runtime):
+    for _ in range(LOCKOUT):
+        await _attempt(client, user["username"])
+    response = await _attempt(client, user["username"], user["password"])
+    assert response.status_code == 401
+    assert ("lockout", "success") in await audit_actions(runtime, user["id"])
+
+
+async def test_locked_account_answers_exactly_like_a_wrong_password(client, user):
+    wrong = await _attempt(client, user["username"])
+    for _ in range(LOCKOUT - 1):
+        await _attempt(client, user["username"])
+    locked = await _attempt(client, user["username"], user["password"])
+    strip = lambda body: {k: v for k, v in body.items() if k != "request_id"}  # noqa: E731
+    assert locked.status_code == wrong.status_code
+    assert strip(locked.json()) == strip(wrong.json())
+
+
+async def test_lock_expires_after_thirty_minutes(client, user, clock):
+    for _ in range(LOCKOUT):
+        await _attempt(client, user["username"])
+    clock.advance(29 * 60)
+    assert (await _attempt(client, user["username"], user["password"])).status_code == 401
+    clock.advance(2 * 60)
+    assert (await _attempt(client, user["username"], user["password"])).status_code == 200
+
+
+async def test_failures_spread_beyond_the_window_do_not_lock(client, user, clock):
+    for _ in range(LOCKOUT - 1):
+        await _attempt(client, user["username"])
+    clock.advance(16 * 60)
+    await _attempt(client, user["username"])
+    assert (await _attempt(client, user["username"], user["password"])).status_code == 200
+
+
+async def test_successful_login_resets_the_failure_count(client, user):
+    for _ in range(LOCKOUT - 1):
+        await _attempt(client, user["username"])
+    await login(client, user)
+    for _ in range(LOCKOUT - 1):
+        await _attempt(client, user["username"])
+    assert (await _attempt(client, user["username"], user["password"])).status_code == 200
+
+
+async def test_unknown_user_takes_comparable_time_to_a_known_one(client, user):
+    async def timed(name):
+        started = time.perf_counter()
+        await _attempt(client, name)
+        return time.perf_counter() - started
+
+    known = sorted([await timed(user["username"]) for _ in range(3)])[1]
+    unknown = sorted([await timed(f"ghost-{uuid.uuid4().hex[:6]}") for _ in range(3)])[1]
+    # Both verify an argon2 hash; without the dummy hash "unknown" would be ~10x faster.
+    assert unknown > known * 0.4
+
+
+async def test_login_is_rate_limited_per_address(app, runtime, user):
+    with overridden(runtime.settings, login_rate_limit_per_minute=3), one_window(runtime):
+        async with client_from(app, "198.51.100.7") as attacker:
+            codes = [(await _attempt(attacker, user["username"])).status_code for _ in range(4)]
+        async with client_from(app, "198.51.100.8") as someone_else:
+            other = await _attempt(someone_else, user["username"], user["password"])
+    assert codes == [401, 401, 401, 429]
+    assert other.status_code == 200
+
+
+async def test_rate_limited_answer_says_when_to_retry(app, runtime, user):
+    with overridden(runtime.settings, login_rate_limit_per_minute=1), one_window(runtime):
+        async with client_from(app, "198.51.100.9") as attacker:
+            await _attempt(attacker, user["username"])
+            response = await _attempt(attacker, user["username"])
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+async def test_old_hash_parameters_are_upgraded_at_login(client, runtime):
+    user = await register(client)
+    weaker = CryptContext(
+        schemes=["argon2"], argon2__type="ID", argon2__memory_cost=8192, argon2__rounds=1
+    )
+    async with runtime.db.transaction() as session:
+        from swe_auth.models import User
+
+        row = await session.get(User, uuid.UUID(user["id"]))
+        row.password_hash = weaker.hash(PASSWORD)
+    await login(client, user)
+    async with runtime.db.sessionmaker() as session:
+        row = await session.get(User, uuid.UUID(user["id"]))
+        assert "m=19456,t=2,p=1" in row.password_hash
+
+
+async def test_failed_and_successful_logins_are_audited(client, user, runtime):
+    await _attempt(client, user["username"])
+    await login(client, user)
+    actions = await audit_actions(runtime, user["id"])
+    assert ("login", "failure") in actions
+    assert ("login", "success") in actions
+
+
+async def test_rate_limit_still_holds_when_redis_is_unreachable(app, runtime, user):
+    with overridden(runtime.settings, login_rate_limit_per_minute=2), one_window(runtime):
+        async with redis_unreachable(runtime), client_from(app, "198.51.100.30") as attacker:
+            codes = [(await _attempt(attacker, user["username"])).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
