@@ -1,0 +1,1 @@
+"""The SWE platform gateway."""

@@ -1,0 +1,243 @@
+"""The gateway's own endpoints, off the hot path: admin API, health, metrics, merged docs."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from typing import Annotated, Any
+
+import aiohttp
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel, Field
+
+from swe_common.errors import (
+    BadRequest,
+    NotFound,
+    ServiceUnavailable,
+    install_error_handlers,
+)
+from swe_common.health import HealthCheck, health_router
+from swe_common.security import Principal, require_roles
+from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
+from swe_gateway.upstreams import Registry, ServicePool
+
+AdminPrincipal = Annotated[Principal, require_roles("admin")]
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+class CachedVerifier:
+    """What ``swe_common.security.get_principal`` calls: the edge's cached verification."""
+
+    def __init__(self, auth: EdgeAuth) -> None:
+        self.auth = auth
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            return await self.auth.authenticate(token)
+        except CredentialsUnavailable:
+            raise ServiceUnavailable("Credentials cannot be checked right now") from None
+
+
+class InstanceIn(BaseModel):
+    url: str = Field(pattern=r"^https?://", max_length=300, examples=["http://127.0.0.1:8011"])
+
+
+class OpenApiMerger:
+    """Every service's ``/openapi.json`` merged into one, cached for a short while."""
+
+    def __init__(self, registry: Registry, ttl: float) -> None:
+        self.registry = registry
+        self.ttl = ttl
+        self.session: aiohttp.ClientSession | None = None
+        self._cached: tuple[float, dict[str, Any]] | None = None
+
+    async def document(self, own: dict[str, Any]) -> dict[str, Any]:
+        if self._cached and time.monotonic() - self._cached[0] < self.ttl:
+            return self._cached[1]
+        pools = list(self.registry.pools.values())
+        docs = await asyncio.gather(*(self._fetch(pool) for pool in pools))
+        merged = copy.deepcopy(own)
+        merged["info"] = {"title": "SWE platform API", "version": own["info"]["version"]}
+        for pool, doc in zip(pools, docs, strict=True):
+            if doc is not None:
+                _merge(merged, doc, pool.name)
+        self._cached = (time.monotonic(), merged)
+        return merged
+
+    async def _fetch(self, pool: ServicePool) -> dict[str, Any] | None:
+        instance = pool.pick()
+        if instance is None or self.session is None:
+            return None
+        try:
+            timeout = aiohttp.ClientTimeout(total=2)
+            async with self.session.get(instance.base / "openapi.json", timeout=timeout) as resp:
+                if resp.status != 200:
+                    return None
+                doc = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) and isinstance(doc.get("paths"), dict) else None
+
+
+def _merge(target: dict[str, Any], doc: dict[str, Any], service: str) -> None:
+    """Add a service's paths and schemas; a schema name already taken with another shape is
+    renamed ``<service>__<name>`` and every reference to it in that document rewritten."""
+    schemas = target.setdefault("components", {}).setdefault("schemas", {})
+    theirs = doc.get("components", {}).get("schemas", {})
+    renames = {
+        name: f"{service}__{name}"
+        for name, schema in theirs.items()
+        if name in schemas and schemas[name] != schema
+    }
+    if renames:
+        doc = _rewrite_refs(doc, renames)
+        theirs = doc.get("components", {}).get("schemas", {})
+    for name, schema in theirs.items():
+        schemas[renames.get(name, name)] = schema
+    for path, item in doc.get("paths", {}).items():
+        if path.startswith(("/health", "/metrics")):
+            continue  # each service's own probes are not reachable through the gateway
+        target.setdefault("paths", {})[path] = item
+
+
+def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
+    prefix = "#/components/schemas/"
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(prefix):
+                name = value[len(prefix) :]
+                out[key] = prefix + renames.get(name, name)
+            elif key == "schemas" and isinstance(value, dict):
+                out[key] = {renames.get(k, k): _rewrite_refs(v, renames) for k, v in value.items()}
+            else:
+                out[key] = _rewrite_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, renames) for v in node]
+    return node
+
+
+def admin_router(registry: Registry) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/gateway/admin", tags=["gateway admin"])
+
+    def pool_or_404(name: str) -> ServicePool:
+        pool = registry.pools.get(name)
+        if pool is None:
+            raise NotFound(f"No service named {name!r}", service=name)
+        return pool
+
+    @router.get("/services", summary="Services, instances, health and breaker state")
+    async def services(_: AdminPrincipal) -> dict[str, Any]:
+        return {"items": [pool.describe() for pool in registry.pools.values()]}
+
+    @router.get("/services/{name}", summary="One service")
+    async def service(name: str, _: AdminPrincipal) -> dict[str, Any]:
+        return pool_or_404(name).describe()
+
+    @router.post("/services/{name}/instances", status_code=201, summary="Register an instance")
+    async def register(name: str, body: InstanceIn, _: AdminPrincipal) -> dict[str, Any]:
+        try:
+            instance = pool_or_404(name).add(body.url)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return instance.describe()
+
+    @router.delete("/services/{name}/instances", status_code=204, summary="Deregister one")
+    async def deregister(name: str, url: str, _: AdminPrincipal) -> Response:
+        if not pool_or_404(name).remove(url):
+            raise NotFound(f"{name} has no instance {url}")
+        return Response(status_code=204)
+
+    @router.post("/services/{name}/breaker/reset", summary="Close the service's breaker")
+    async def reset(name: str, _: AdminPrincipal) -> dict[str, Any]:
+        pool = pool_or_404(name)
+        pool.breaker.reset()
+        return pool.describe()
+
+    @router.get("/metrics", summary="A summary of the gateway's counters")
+    async def summary(_: AdminPrincipal) -> dict[str, Any]:
+        return _metrics_summary()
+
+    return router
+
+
+def _metrics_summary() -> dict[str, Any]:
+    wanted = {
+        "swe_gateway_requests": "requests",
+        "swe_gateway_rate_limited": "rate_limited",
+        "swe_gateway_retries": "retries",
+        "swe_gateway_auth_rejections": "auth_rejections",
+        "swe_gateway_rate_limit_fallback": "rate_limit_fallbacks",
+        "swe_gateway_breaker_state": "breaker_state",
+    }
+    out: dict[str, Any] = {}
+    for family in REGISTRY.collect():
+        key = wanted.get(family.name)
+        if key is None:
+            continue
+        rows = out.setdefault(key, [])
+        for sample in family.samples:
+            if sample.name.endswith(("_total", "_state")):
+                rows.append({"labels": sample.labels, "value": sample.value})
+    return out
+
+
+def build_admin_app(
+    auth: EdgeAuth, registry: Registry, merger: OpenApiMerger, redis_ping: Any
+) -> FastAPI:
+    app = FastAPI(
+        title="SWE platform: gateway",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.token_verifier = CachedVerifier(auth)
+    install_error_handlers(app)
+    app.include_router(admin_router(registry))
+    app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
+
+    @app.get("/health", tags=["health"], summary="Every upstream's readiness")
+    async def aggregate(request: Request) -> JSONResponse:
+        session = merger.session
+        pools = list(registry.pools.values())
+        results = await asyncio.gather(
+            *(registry.check(session, i) for p in pools for i in p.instances)  # type: ignore[arg-type]
+        )
+        report, it = {}, iter(results)
+        for pool in pools:
+            ready = [inst.url for inst in pool.instances if next(it)]
+            report[pool.name] = {
+                "status": "ok" if ready else "down",
+                "ready_instances": ready,
+                "instances": len(pool.instances),
+                "breaker": pool.breaker.state.value,
+            }
+        healthy = all(item["status"] == "ok" for item in report.values())
+        return JSONResponse({"status": "ok" if healthy else "degraded", "services": report})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(await merger.document(app.openapi()))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="SWE platform API")
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
+
+    return app

@@ -1,0 +1,104 @@
+"""Routes, public paths, per-route limits and upstream instances, from TOML plus environment."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swe_gateway.settings import Settings
+
+PACKAGED_ROUTES = Path(__file__).with_name("routes.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    prefix: str
+    service: str
+    timeout: float
+
+    def matches(self, path: str) -> bool:
+        # Segment boundary: "/api/v1/prs" must not catch "/api/v1/prsx".
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLimit:
+    name: str
+    pattern: re.Pattern[str]
+    limit: int
+    period: float
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    routes: tuple[Route, ...]
+    services: dict[str, list[str]]
+    public: re.Pattern[str]
+    limits: tuple[RouteLimit, ...]
+
+    def route_for(self, path: str) -> Route | None:
+        for route in self.routes:
+            if route.matches(path):
+                return route
+        return None
+
+    def is_public(self, path: str) -> bool:
+        return self.public.fullmatch(path) is not None
+
+    def limits_for(self, path: str) -> list[RouteLimit]:
+        return [limit for limit in self.limits if limit.pattern.fullmatch(path)]
+
+
+def compile_patterns(patterns: list[str]) -> re.Pattern[str]:
+    """``/a/*`` matches everything below ``/a``; an inner ``*`` matches one path segment."""
+    parts = []
+    for pattern in patterns:
+        tail = ""
+        if pattern.endswith("/*"):
+            pattern, tail = pattern[:-2], "(?:/.*)?"
+        body = "[^/]+".join(re.escape(piece) for piece in pattern.split("*"))
+        parts.append(body + tail)
+    return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)")
+
+
+def load_config(settings: Settings) -> GatewayConfig:
+    path = Path(settings.routes_file) if settings.routes_file else PACKAGED_ROUTES
+    raw: dict[str, Any] = tomllib.loads(path.read_text())
+    services = {
+        name: list(spec.get("instances", [])) for name, spec in raw.get("services", {}).items()
+    }
+    for name, urls in settings.upstreams.items():
+        services[name] = list(urls)
+    routes = sorted(
+        (
+            Route(
+                prefix=str(r["prefix"]).rstrip("/"),
+                service=str(r["service"]),
+                timeout=float(r.get("timeout", settings.default_timeout_seconds)),
+            )
+            for r in raw.get("routes", [])
+        ),
+        key=lambda r: len(r.prefix),
+        reverse=True,
+    )
+    unknown = {r.service for r in routes} - services.keys()
+    if unknown:
+        raise SystemExit(f"{path}: routes name unknown services: {', '.join(sorted(unknown))}")
+    limits = tuple(
+        RouteLimit(
+            name=str(item["name"]),
+            pattern=compile_patterns(list(item["paths"])),
+            limit=int(item["limit"]),
+            period=float(item.get("period", 60)),
+        )
+        for item in raw.get("limits", [])
+    )
+    return GatewayConfig(
+        routes=tuple(routes),
+        services=services,
+        public=compile_patterns(list(raw.get("public", []))),
+        limits=limits,
+    )

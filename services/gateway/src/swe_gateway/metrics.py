@@ -1,0 +1,61 @@
+"""The gateway's Prometheus metrics (the default registry, exposed at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUESTS = Counter(
+    "swe_gateway_requests_total",
+    "Requests answered by the gateway",
+    ["route", "status", "upstream"],
+)
+UPSTREAM_LATENCY = Histogram(
+    "swe_gateway_upstream_latency_seconds",
+    "Time until the upstream's response headers arrived",
+    ["upstream"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BREAKER_STATE = Gauge(
+    "swe_gateway_breaker_state",
+    "Circuit breaker state per upstream service (0 closed, 1 half-open, 2 open)",
+    ["upstream"],
+)
+RATE_LIMITED = Counter(
+    "swe_gateway_rate_limited_total", "Requests refused by a rate limit", ["limit"]
+)
+RETRIES = Counter("swe_gateway_retries_total", "Retried upstream attempts", ["upstream"])
+REDIS_FALLBACKS = Counter(
+    "swe_gateway_rate_limit_fallback_total",
+    "Rate-limit decisions taken without Redis (in-process limiter or fail-closed)",
+    ["policy"],
+)
+AUTH_REJECTIONS = Counter(
+    "swe_gateway_auth_rejections_total", "Requests refused at the edge for credentials", ["reason"]
+)
+
+
+class RequestCounter:
+    """Caches label children: ``labels()`` costs more than the increment on the hot path."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[str, int, str], Counter] = {}
+
+    def inc(self, route: str, status: int, upstream: str) -> None:
+        key = (route, status, upstream)
+        child = self._children.get(key)
+        if child is None:
+            child = REQUESTS.labels(route, str(status), upstream)
+            self._children[key] = child
+        child.inc()
+
+
+class LatencyObserver:
+    def __init__(self) -> None:
+        self._children: dict[str, Histogram] = {}
+
+    def observe(self, upstream: str, seconds: float) -> None:
+        child = self._children.get(upstream)
+        if child is None:
+            child = UPSTREAM_LATENCY.labels(upstream)
+            self._children[upstream] = child
+        child.observe(seconds)

@@ -1,0 +1,493 @@
+"""The HTTP hot path: a raw ASGI app forwarding to upstreams over pooled aiohttp connections.
+
+Per request: route by prefix, authenticate (unless public), one Redis round trip for the rate
+limit, then forward with retries (idempotent methods only, connect errors and 502/503/504,
+bounded by the service's retry budget), streaming both bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import structlog
+from multidict import CIMultiDict
+from starlette.types import Receive, Scope, Send
+from yarl import URL
+
+from swe_common.security import InvalidToken, Principal
+from swe_gateway import metrics
+from swe_gateway.config import GatewayConfig, Route
+from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth, rate_identity, role_tier
+from swe_gateway.http_util import (
+    HOP_BY_HOP,
+    SECURITY_HEADERS,
+    Headers,
+    connection_tokens,
+    send_problem,
+)
+from swe_gateway.ratelimit import Decision, Limit, RateLimiter
+from swe_gateway.settings import Settings
+from swe_gateway.upstreams import Instance, Registry, ServicePool
+
+log = structlog.stdlib.get_logger(__name__)
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+BUFFER_LIMIT = 64 * 1024  # bodies up to this are read whole (and can be retried)
+# Set by the gateway itself; a client's copy would be a spoof.
+DROP_REQUEST = frozenset(
+    {
+        b"host",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-request-id",
+        b"x-api-key",
+    }
+)
+# uvicorn writes its own Date; a second one from the upstream would be a duplicate header.
+DROP_RESPONSE = frozenset({b"x-request-id", b"date"})
+# Headers aiohttp would invent; the client's own (or none) go upstream instead.
+SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+
+
+class ClientGone(Exception):
+    """The client disconnected while we were reading its body."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class Call:
+    """One client request as the gateway sees it."""
+
+    scope: Scope
+    method: str
+    path: str
+    request_id: str
+    client_ip: str
+    forwarded_for: str
+    forwarded_proto: str
+    forwarded_host: str
+    authorization: str | None = None  # replaces the client's header (API-key exchange)
+
+
+class Proxy:
+    def __init__(
+        self,
+        settings: Settings,
+        config: GatewayConfig,
+        registry: Registry,
+        auth: EdgeAuth,
+        limiter: RateLimiter,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.registry = registry
+        self.auth = auth
+        self.limiter = limiter
+        self.session: aiohttp.ClientSession | None = None
+        self.requests = metrics.RequestCounter()
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self.latency = metrics.LatencyObserver()
+
+    # -- edge checks, shared with the WebSocket proxy ------------------------------------
+
+    async def principal_for(self, call: Call, token: str | None, api_key: str | None) -> Principal:
+        """Raise InvalidToken (401) or CredentialsUnavailable (503)."""
+        if api_key:
+            token = await self.auth.exchange_api_key(api_key)
+            call.authorization = f"Bearer {token}"
+        if not token:
+            raise InvalidToken("no credentials")
+        return await self.auth.authenticate(token)
+
+    def limits_for(self, call: Call, principal: Principal | None) -> list[Limit]:
+        period = self.settings.rate_limit_period_seconds
+        if principal is None:
+            tier, identity = "anonymous", f"ip:{call.client_ip}"
+        else:
+            tier, identity = role_tier(principal), rate_identity(principal)
+        allowed = self.settings.rate_limits.get(tier, self.settings.rate_limits["anonymous"])
+        limits = [self.limiter.limit(tier, identity, allowed, period)]
+        limits.extend(
+            self.limiter.limit(extra.name, f"ip:{call.client_ip}", extra.limit, extra.period)
+            for extra in self.config.limits_for(call.path)
+        )
+        return limits
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    async def handle(self, call: Call, route: Route, receive: Receive, send: Send) -> int:
+        """Answer one request; returns the status sent (for the access log and metrics)."""
+        scope = call.scope
+        principal: Principal | None = None
+        if not self.config.is_public(call.path):
+            token, api_key = _credentials(scope)
+            try:
+                principal = await self.principal_for(call, token, api_key)
+            except InvalidToken as exc:
+                metrics.AUTH_REJECTIONS.labels(
+                    "missing" if not (token or api_key) else "invalid"
+                ).inc()
+                log.info("credentials_rejected", reason=str(exc), request_id=call.request_id)
+                return await self._problem(
+                    send,
+                    call,
+                    401,
+                    "A valid bearer token or API key is required.",
+                    "unauthorized",
+                    [(b"www-authenticate", b"Bearer")],
+                )
+            except CredentialsUnavailable as exc:
+                log.warning("credentials_unavailable", reason=str(exc))
+                return await self._problem(
+                    send,
+                    call,
+                    503,
+                    "Credentials cannot be checked right now; retry shortly.",
+                    "unavailable",
+                    [(b"retry-after", b"5")],
+                )
+        limit_headers: Headers = []
+        if self.settings.rate_limit_enabled:
+            decision = await self.limiter.check(self.limits_for(call, principal))
+            limit_headers = decision.headers()
+            if not decision.allowed:
+                return await self._refuse(send, call, decision, limit_headers)
+        length = _content_length(scope)
+        if length is not None and length > self.settings.max_body_bytes:
+            return await self._problem(
+                send,
+                call,
+                413,
+                f"The request body exceeds {self.settings.max_body_bytes} bytes.",
+                "too-large",
+            )
+        return await self.forward(call, route, receive, send, limit_headers)
+
+    async def _refuse(self, send: Send, call: Call, decision: Decision, headers: Headers) -> int:
+        if decision.unavailable:
+            return await self._problem(
+                send,
+                call,
+                503,
+                "Rate limiting is unavailable; retry shortly.",
+                "unavailable",
+                [(b"retry-after", str(decision.retry_after).encode())],
+            )
+        metrics.RATE_LIMITED.labels(decision.binding.limit.name).inc()
+        return await self._problem(
+            send,
+            call,
+            429,
+            "Too many requests; slow down and retry after the given time.",
+            "rate-limited",
+            headers,
+        )
+
+    async def _problem(
+        self,
+        send: Send,
+        call: Call,
+        status: int,
+        detail: str,
+        slug: str,
+        headers: Headers | None = None,
+    ) -> int:
+        await send_problem(
+            send,
+            status,
+            detail,
+            slug=slug,
+            instance=call.path,
+            headers=[
+                *(headers or []),
+                *SECURITY_HEADERS,
+                (b"x-request-id", call.request_id.encode()),
+            ],
+        )
+        return status
+
+    async def forward(
+        self, call: Call, route: Route, receive: Receive, send: Send, extra: Headers
+    ) -> int:
+        pool = self.registry.pools[route.service]
+        if not pool.breaker.allow():
+            return await self._problem(
+                send,
+                call,
+                503,
+                f"The {pool.name} service is failing; its circuit is open.",
+                "circuit-open",
+                [(b"retry-after", str(pool.breaker.retry_after()).encode())],
+            )
+        verdict: bool | None = None
+        try:
+            status, verdict = await self._attempts(call, route, pool, receive, send, extra)
+            return status
+        finally:
+            if verdict is None:
+                pool.breaker.release()
+            else:
+                pool.breaker.record(verdict)
+
+    async def _attempts(
+        self,
+        call: Call,
+        route: Route,
+        pool: ServicePool,
+        receive: Receive,
+        send: Send,
+        extra: Headers,
+    ) -> tuple[int, bool | None]:
+        """Try instances until one answers; (status sent, breaker verdict or None)."""
+        try:
+            body = await _request_body(call.scope, receive, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            detail = f"The request body exceeds {self.settings.max_body_bytes} bytes."
+            return await self._problem(send, call, 413, detail, "too-large"), None
+        except ClientGone:
+            return 499, None
+        headers = self._upstream_headers(call)
+        timeout = self._timeout(route)
+        retryable = call.method in IDEMPOTENT and not _is_stream(body)
+        pool.budget.deposit()
+        tried: tuple[Instance, ...] = ()
+        attempt = 0
+        while True:
+            instance = pool.pick(tried)
+            if instance is None:
+                detail = f"No healthy instance of the {pool.name} service is available."
+                retry = str(pool.wait_seconds()).encode()
+                status = await self._problem(
+                    send, call, 503, detail, "unavailable", [(b"retry-after", retry)]
+                )
+                return status, None if not tried else False
+            tried = (*tried, instance)
+            url = URL(str(instance.base) + call.scope["raw_path"].decode("latin-1"), encoded=True)
+            if call.scope["query_string"]:
+                url = URL(f"{url}?{call.scope['query_string'].decode('latin-1')}", encoded=True)
+            started = time.perf_counter()
+            try:
+                response = await self.session.request(  # type: ignore[union-attr]
+                    call.method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    timeout=timeout,
+                )
+            except aiohttp.InvalidURL:
+                return await self._problem(
+                    send, call, 400, "The path is malformed.", "bad-path"
+                ), None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                instance.record(False, self.settings)
+                kind = _failure_kind(exc)
+                if kind == "connect" and retryable and await self._may_retry(pool, attempt):
+                    attempt += 1
+                    continue
+                log.warning("upstream_failed", service=pool.name, url=instance.url,
+                            error=type(exc).__name__, request_id=call.request_id)  # fmt: skip
+                return await self._upstream_problem(send, call, route, pool, kind), False
+            self.latency.observe(pool.name, time.perf_counter() - started)
+            healthy = response.status < 500
+            instance.record(healthy, self.settings)
+            if (
+                response.status in RETRY_STATUSES
+                and retryable
+                and await self._may_retry(pool, attempt)
+            ):
+                response.release()
+                attempt += 1
+                continue
+            status = await self._relay(call, response, send, extra)
+            return status, healthy
+
+    async def _upstream_problem(
+        self, send: Send, call: Call, route: Route, pool: ServicePool, kind: str
+    ) -> int:
+        if kind == "timeout":
+            detail = f"The {pool.name} service did not answer within {route.timeout:g}s."
+            return await self._problem(send, call, 504, detail, "upstream-timeout")
+        if kind == "connect":
+            detail = f"The {pool.name} service could not be reached."
+            retry = [(b"retry-after", b"1")]
+            return await self._problem(send, call, 503, detail, "unavailable", retry)
+        detail = f"The {pool.name} service sent an invalid response."
+        return await self._problem(send, call, 502, detail, "bad-gateway")
+
+    def _timeout(self, route: Route) -> aiohttp.ClientTimeout:
+        """One immutable timeout object per route timeout, not one per request."""
+        timeout = self._timeouts.get(route.timeout)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=self.settings.connect_timeout_seconds, sock_read=route.timeout
+            )
+            self._timeouts[route.timeout] = timeout
+        return timeout
+
+    async def _may_retry(self, pool: ServicePool, attempt: int) -> bool:
+        if attempt >= self.settings.retry_attempts or not pool.budget.withdraw():
+            return False
+        metrics.RETRIES.labels(pool.name).inc()
+        # Exponential backoff with full jitter: retries of many clients do not line up.
+        await asyncio.sleep(random.uniform(0, self.settings.retry_backoff_seconds * 2**attempt))  # noqa: S311
+        return True
+
+    def _upstream_headers(self, call: Call) -> CIMultiDict[str]:
+        raw = call.scope["headers"]
+        named = connection_tokens(raw)
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, value in raw:
+            if name in HOP_BY_HOP or name in DROP_REQUEST or name in named:
+                continue
+            if name == b"authorization" and call.authorization is not None:
+                continue
+            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        if call.authorization is not None:
+            headers["Authorization"] = call.authorization
+        headers["X-Forwarded-For"] = call.forwarded_for
+        headers["X-Forwarded-Proto"] = call.forwarded_proto
+        if call.forwarded_host:
+            headers["X-Forwarded-Host"] = call.forwarded_host
+        headers["X-Request-ID"] = call.request_id
+        return headers
+
+    async def _relay(
+        self, call: Call, response: aiohttp.ClientResponse, send: Send, extra: Headers
+    ) -> int:
+        """Stream the upstream's answer to the client; Location and Set-Cookie untouched."""
+        try:
+            raw = response.raw_headers
+            named = connection_tokens(raw)
+            headers: Headers = []
+            present: set[bytes] = set()
+            for name, value in raw:
+                lower = name.lower()
+                if lower in HOP_BY_HOP or lower in DROP_RESPONSE or lower in named:
+                    continue
+                present.add(lower)
+                headers.append((lower, value))
+            headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+            headers.append((b"x-request-id", call.request_id.encode()))
+            headers += extra
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": headers}
+            )
+            if call.method == "HEAD":
+                await send({"type": "http.response.body", "body": b""})
+                return response.status
+            length = response.content_length
+            if length is not None and length <= BUFFER_LIMIT:
+                await send({"type": "http.response.body", "body": await response.read()})
+                return response.status
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Headers are out: the only honest signal left is closing the connection early.
+            log.warning(
+                "upstream_body_failed", error=type(exc).__name__, request_id=call.request_id
+            )
+            return response.status
+        finally:
+            response.release()
+
+
+def _failure_kind(exc: BaseException) -> str:
+    """connect: nothing was answered (safe to retry if idempotent); timeout: no answer in
+    time; invalid: the upstream answered something that is not HTTP."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
+        return "connect"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return "connect"
+    return "invalid"
+
+
+def _credentials(scope: Scope) -> tuple[str | None, str | None]:
+    token = api_key = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                token = rest.strip()
+        elif name == b"x-api-key" and value.strip():
+            api_key = value.decode("latin-1").strip()
+    return token, api_key
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+def _is_stream(body: object) -> bool:
+    return body is not None and not isinstance(body, bytes)
+
+
+async def _request_body(
+    scope: Scope, receive: Receive, limit: int
+) -> bytes | AsyncIterator[bytes] | None:
+    if not _has_body(scope):
+        return None
+    length = _content_length(scope)
+    if length is not None and length <= BUFFER_LIMIT:
+        return await _read_all(receive, limit)
+    return _stream(receive, limit)
+
+
+async def _read_all(receive: Receive, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def _stream(receive: Receive, limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            # Aborts the upstream request mid-body; the client's answer is a broken connection.
+            raise BodyTooLarge
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return

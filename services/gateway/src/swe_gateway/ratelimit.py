@@ -1,0 +1,222 @@
+"""Rate limits: GCRA in Redis, every limit of a request checked and charged in one EVALSHA.
+
+GCRA keeps one number per key (the theoretical arrival time), so the check is exact and atomic
+across gateway instances sharing Redis. Redis is called (over one pipelined connection, see
+``redis_pipe.py``) with a <= 50 ms timeout behind its own breaker; while it is unavailable the
+in-process limiter decides (fail-open, the default) or requests are refused with 503
+(fail-closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import structlog
+from redis.exceptions import RedisError
+
+from swe_gateway import metrics
+from swe_gateway.redis_pipe import ScriptPipe
+from swe_gateway.settings import RedisFailurePolicy, Settings
+from swe_gateway.upstreams import CircuitBreaker
+
+log = structlog.stdlib.get_logger(__name__)
+
+# KEYS: one per limit. ARGV: per limit, emission interval and tolerance in ms.
+# (The 1e-3 absorbs float error: 60000 / 0.6 must count as 100000, not 99999.)
+# Returns {allowed, remaining_1, reset_ms_1, retry_ms_1, remaining_2, ...}; charges every key
+# only when every limit allows, so a refused request costs nothing.
+GCRA_LUA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + t[2] / 1000
+local allowed = 1
+local out = {}
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local tolerance = tonumber(ARGV[2 * i])
+  -- Work in offsets from now: absolute ms times (~1.7e12) lose the fractions we need.
+  local behind = (tonumber(redis.call('GET', key)) or now) - now
+  if behind < 0 then behind = 0 end
+  local ahead = behind + interval
+  if ahead - tolerance > 0 then
+    allowed = 0
+    out[#out + 1] = 0
+    out[#out + 1] = math.ceil(behind)
+    out[#out + 1] = math.ceil(ahead - tolerance)
+  else
+    out[#out + 1] = math.floor((tolerance - ahead) / interval + 1e-3)
+    out[#out + 1] = math.ceil(ahead)
+    out[#out + 1] = 0
+  end
+  tats[i] = now + ahead
+end
+if allowed == 1 then
+  for i, key in ipairs(KEYS) do
+    redis.call('SET', key, string.format('%.3f', tats[i]), 'PX', math.ceil(tats[i] - now) + 1000)
+  end
+end
+table.insert(out, 1, allowed)
+return out
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    name: str
+    key: str
+    limit: int
+    period: float
+    burst: float
+
+    @property
+    def interval_ms(self) -> float:
+        return self.period * 1000 / self.limit
+
+    @property
+    def tolerance_ms(self) -> float:
+        return self.interval_ms * max(1, math.ceil(self.limit * self.burst))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    limit: Limit
+    remaining: int
+    reset_ms: int
+    retry_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    outcomes: tuple[Outcome, ...]
+    unavailable: bool = False  # fail-closed while Redis is down
+    retry_after: int = 0
+
+    @property
+    def binding(self) -> Outcome:
+        """The outcome a client should see: the refusing limit, else the one nearest to it."""
+        refused = [o for o in self.outcomes if o.retry_ms > 0]
+        if refused:
+            return max(refused, key=lambda o: o.retry_ms)
+        return min(self.outcomes, key=lambda o: o.remaining)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if not self.outcomes:
+            return []
+        top = self.binding
+        limit, remaining = str(top.limit.limit).encode(), str(max(0, top.remaining)).encode()
+        reset = str(max(0, math.ceil(top.reset_ms / 1000))).encode()
+        policy = ", ".join(
+            f'"{o.limit.name}";q={o.limit.limit};w={int(o.limit.period)}' for o in self.outcomes
+        ).encode()
+        current = f'"{top.limit.name}";r={remaining.decode()};t={reset.decode()}'.encode()
+        headers = [
+            (b"x-ratelimit-limit", limit),
+            (b"x-ratelimit-remaining", remaining),
+            (b"x-ratelimit-reset", reset),
+            (b"ratelimit-limit", limit),
+            (b"ratelimit-remaining", remaining),
+            (b"ratelimit-reset", reset),
+            (b"ratelimit-policy", policy),
+            (b"ratelimit", current),
+        ]
+        if not self.allowed:
+            seconds = max(1, math.ceil(top.retry_ms / 1000))
+            headers.append((b"retry-after", str(seconds).encode()))
+        return headers
+
+
+class LocalLimiter:
+    """The same GCRA in process memory: per instance, used only while Redis is unavailable."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._tats: OrderedDict[str, float] = OrderedDict()
+        self._max_keys = max_keys
+
+    def check(self, limits: list[Limit]) -> Decision:
+        now = time.monotonic() * 1000
+        outcomes, new_tats, allowed = [], [], True
+        for limit in limits:
+            tat = max(self._tats.get(limit.key, now), now)
+            new_tat = tat + limit.interval_ms
+            allow_at = new_tat - limit.tolerance_ms
+            if now < allow_at:
+                allowed = False
+                outcomes.append(Outcome(limit, 0, math.ceil(tat - now), math.ceil(allow_at - now)))
+            else:
+                remaining = math.floor(
+                    (limit.tolerance_ms - (new_tat - now)) / limit.interval_ms + 1e-3
+                )
+                outcomes.append(Outcome(limit, remaining, math.ceil(new_tat - now), 0))
+            new_tats.append(new_tat)
+        if allowed:
+            for limit, tat in zip(limits, new_tats, strict=True):
+                self._tats[limit.key] = tat
+                self._tats.move_to_end(limit.key)
+            while len(self._tats) > self._max_keys:
+                self._tats.popitem(last=False)
+        return Decision(allowed, tuple(outcomes))
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipe = ScriptPipe(
+            settings.redis_url.get_secret_value(), GCRA_LUA, settings.redis_timeout_seconds
+        )
+        self.local = LocalLimiter()
+        self._last_failure = 0.0
+        self.breaker = CircuitBreaker(
+            "redis",
+            settings.redis_breaker_failures,
+            1,
+            settings.redis_breaker_cooldown_seconds,
+        )
+
+    def limit(self, name: str, identity: str, limit: int, period: float) -> Limit:
+        key = f"{self.settings.rate_limit_prefix}:{name}:{identity}"
+        return Limit(name, key, limit, period, self.settings.rate_limit_burst)
+
+    async def check(self, limits: list[Limit]) -> Decision:
+        if self.breaker.allow():
+            started = time.monotonic()
+            try:
+                decision = await self._check_redis(limits)
+            except (RedisError, OSError, TimeoutError) as exc:
+                # Calls that were in flight together fail together: count them as one failure,
+                # or one slow moment would open the breaker.
+                if started >= self._last_failure:
+                    self.breaker.record(False)
+                    self._last_failure = time.monotonic()
+                    log.warning("rate_limit_redis_failed", error=type(exc).__name__)
+                else:
+                    self.breaker.release()
+            else:
+                self.breaker.record(True)
+                return decision
+        return self._fallback(limits)
+
+    async def _check_redis(self, limits: list[Limit]) -> Decision:
+        args: list[float] = []
+        for limit in limits:
+            args += (limit.interval_ms, limit.tolerance_ms)
+        raw = await asyncio.wait_for(
+            self.pipe.call([limit.key for limit in limits], args),
+            self.settings.redis_timeout_seconds,
+        )
+        outcomes = tuple(
+            Outcome(limit, int(raw[1 + 3 * i]), int(raw[2 + 3 * i]), int(raw[3 + 3 * i]))
+            for i, limit in enumerate(limits)
+        )
+        return Decision(bool(int(raw[0])), outcomes)
+
+    def _fallback(self, limits: list[Limit]) -> Decision:
+        policy = self.settings.redis_failure_policy
+        metrics.REDIS_FALLBACKS.labels(policy.value).inc()
+        if policy is RedisFailurePolicy.closed:
+            return Decision(False, (), unavailable=True, retry_after=self.breaker.retry_after())
+        return self.local.check(limits)

@@ -1,0 +1,78 @@
+"""Gateway settings: ``GATEWAY_<FIELD>``, then ``SWE_<FIELD>``, then the default."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from swe_common.settings import ServiceSettings
+
+
+class RedisFailurePolicy(StrEnum):
+    open = "open"  # keep serving, limited by the in-process limiter
+    closed = "closed"  # refuse with 503 until Redis answers again
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    service_name: str = "gateway"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1, le=64)
+
+    # Routes and instances: a TOML file (the packaged routes.toml by default), with instances
+    # overridable as JSON, e.g. GATEWAY_UPSTREAMS='{"auth": ["http://127.0.0.1:9001"]}'.
+    routes_file: str | None = None
+    upstreams: dict[str, list[str]] = Field(default_factory=dict)
+
+    access_log: bool = True
+    trusted_proxies: list[str] = Field(default_factory=list)
+    ip_allow: list[str] = Field(default_factory=list)
+    ip_deny: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+
+    # Rate limits: requests per period, by the caller's strongest role; "anonymous" keys by IP.
+    rate_limit_enabled: bool = True
+    rate_limit_period_seconds: float = Field(default=60.0, gt=0)
+    rate_limits: dict[str, int] = Field(
+        default_factory=lambda: {
+            "anonymous": 120,
+            "readonly": 300,
+            "user": 600,
+            "agent": 1200,
+            "admin": 3000,
+        }
+    )
+    # Burst allowance as a multiple of the per-period limit spread over the period: a burst of
+    # 1.0 lets the whole period's quota arrive at once.
+    rate_limit_burst: float = Field(default=1.0, gt=0)
+    rate_limit_prefix: str = "swe:gateway:rl"
+    redis_timeout_seconds: float = Field(default=0.05, gt=0, le=0.05)
+    redis_failure_policy: RedisFailurePolicy = RedisFailurePolicy.open
+    redis_breaker_failures: int = Field(default=3, ge=1)
+    redis_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
+
+    # Token verification cache: how often a cached token's revocation is re-checked.
+    revocation_recheck_seconds: float = Field(default=1.0, gt=0)
+    token_cache_size: int = Field(default=10_000, ge=0)
+    api_key_refresh_margin_seconds: float = Field(default=30.0, ge=0)
+
+    # Resilience.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_min_requests: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    ejection_failures: int = Field(default=3, ge=1)
+    ejection_base_seconds: float = Field(default=10.0, gt=0)
+    ejection_max_seconds: float = Field(default=300.0, gt=0)
+    health_check_interval_seconds: float = Field(default=5.0, gt=0)
+    health_check_timeout_seconds: float = Field(default=1.0, gt=0)
+    retry_attempts: int = Field(default=2, ge=0, le=5)
+    retry_backoff_seconds: float = Field(default=0.05, ge=0)
+    retry_budget_ratio: float = Field(default=0.2, ge=0, le=1)
+    retry_budget_min_tokens: float = Field(default=10.0, ge=0)
+    connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    default_timeout_seconds: float = Field(default=30.0, gt=0)
+    pool_size_per_host: int = Field(default=256, ge=1)
+    openapi_cache_seconds: float = Field(default=60.0, gt=0)

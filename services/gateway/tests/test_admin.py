@@ -1,0 +1,114 @@
+"""The gateway's own endpoints: admin API, health, metrics, merged docs."""
+
+from __future__ import annotations
+
+import httpx
+from gateway_support import Upstream
+
+
+async def test_admin_api_needs_a_token(client):
+    response = await client.get("/api/v1/gateway/admin/services")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_admin_api_refuses_non_admins(client, tokens):
+    response = await client.get("/api/v1/gateway/admin/services", headers=tokens.headers())
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_admin_lists_services_with_instances_and_breaker_state(client, tokens):
+    response = await client.get(
+        "/api/v1/gateway/admin/services", headers=tokens.headers(roles=("admin",))
+    )
+    services = {item["name"]: item for item in response.json()["items"]}
+    assert len(services["echo"]["instances"]) == 2
+    assert services["echo"]["breaker"]["state"] in ("closed", "open", "half_open")
+    assert services["empty"]["instances"] == []
+
+
+async def test_admin_registers_and_deregisters_an_instance_at_runtime(client, tokens):
+    admin = tokens.headers(roles=("admin",))
+    extra = await Upstream("runtime").start()
+    try:
+        added = await client.post(
+            "/api/v1/gateway/admin/services/empty/instances", headers=admin, json={"url": extra.url}
+        )
+        assert added.status_code == 201
+        served = await client.get("/api/v1/empty/x", headers=tokens.headers())
+        assert served.json()["instance"] == "runtime"
+        removed = await client.delete(
+            "/api/v1/gateway/admin/services/empty/instances",
+            headers=admin,
+            params={"url": extra.url},
+        )
+        assert removed.status_code == 204
+        assert (await client.get("/api/v1/empty/x", headers=tokens.headers())).status_code == 503
+    finally:
+        await extra.stop()
+
+
+async def test_admin_rejects_an_instance_that_is_not_a_url(client, tokens):
+    response = await client.post(
+        "/api/v1/gateway/admin/services/echo/instances",
+        headers=tokens.headers(roles=("admin",)),
+        json={"url": "ftp://nowhere"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_admin_accepts_an_api_key_of_an_admin_exchange(client, tokens):
+    # The fake auth mints user tokens for API keys: an exchanged key is not an admin.
+    response = await client.get(
+        "/api/v1/gateway/admin/services", headers={"X-API-Key": "gw-good-key"}
+    )
+    assert response.status_code == 403
+
+
+async def test_health_aggregates_every_upstreams_readiness(client):
+    body = (await client.get("/health")).json()
+    assert body["services"]["echo"]["status"] == "ok"
+    assert body["services"]["empty"]["status"] == "down"
+    assert body["status"] == "degraded"
+
+
+async def test_live_and_ready_probes_answer(client):
+    assert (await client.get("/health/live")).status_code == 200
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["redis"] == "ok"
+
+
+async def test_metrics_count_requests_by_route_status_and_upstream(client, tokens):
+    await client.get("/api/v1/echo/metered", headers=tokens.headers())
+    text = (await client.get("/metrics")).text
+    assert 'swe_gateway_requests_total{route="/api/v1/echo",status="200",upstream="echo"}' in text
+    assert "swe_gateway_upstream_latency_seconds_bucket" in text
+
+
+async def test_openapi_merges_every_services_paths(client):
+    doc = (await client.get("/openapi.json")).json()
+    assert "/api/v1/echo/things" in doc["paths"]
+    assert "/api/v1/eject/things" in doc["paths"]
+    assert "/api/v1/gateway/admin/services" in doc["paths"]
+    # Same schema name, different shapes: kept apart under the service's name.
+    titles = {
+        schema.get("title")
+        for name, schema in doc["components"]["schemas"].items()
+        if name.endswith("Thing")
+    }
+    assert {"echo-a", "eject-good"} <= titles or {"echo-b", "eject-good"} <= titles
+
+
+async def test_docs_page_is_served_with_a_content_security_policy(client):
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert "/openapi.json" in response.text
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_gateway_answers_carry_the_request_id(client: httpx.AsyncClient):
+    response = await client.get("/health/live", headers={"X-Request-ID": "probe-1"})
+    assert response.headers["x-request-id"] == "probe-1"

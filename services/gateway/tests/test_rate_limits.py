@@ -1,0 +1,90 @@
+"""Rate limits: headers, per-role limits, exact counting across gateways, Redis failures."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+
+from swe_common.testing import TokenFactory
+
+
+async def test_answers_carry_both_rate_limit_header_styles(client, tokens: TokenFactory):
+    response = await client.get("/api/v1/echo/rl", headers=tokens.headers())
+    headers = response.headers
+    assert headers["x-ratelimit-limit"] == "100000"
+    assert int(headers["x-ratelimit-remaining"]) == 99999
+    assert headers["ratelimit-limit"] == "100000"
+    assert "x-ratelimit-reset" in headers
+    assert headers["ratelimit-policy"] == '"user";q=100000;w=60'
+    assert headers["ratelimit"].startswith('"user";r=99999;t=')
+
+
+async def _until_refused(http: httpx.AsyncClient, headers: dict[str, str], tries: int) -> list[int]:
+    return [(await http.get("/api/v1/echo/rl", headers=headers)).status_code for _ in range(tries)]
+
+
+async def test_user_over_the_limit_gets_429_with_retry_after(limited_gateway, tokens, upstreams):
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        headers = tokens.headers(f"gwtest-{uuid.uuid4().hex}")
+        statuses = await _until_refused(http, headers, 5)
+        response = await http.get("/api/v1/echo/rl-refused", headers=headers)
+    assert statuses == [200] * 5
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert upstreams["echo-a"].hits["/api/v1/echo/rl-refused"] == 0
+    assert upstreams["echo-b"].hits["/api/v1/echo/rl-refused"] == 0
+
+
+async def test_readonly_callers_get_a_smaller_limit_than_users(limited_gateway, tokens):
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        readonly = tokens.headers(f"gwtest-{uuid.uuid4().hex}", roles=("readonly",))
+        statuses = await _until_refused(http, readonly, 5)
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+async def test_anonymous_callers_are_limited_by_client_address(limited_gateway):
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        statuses = [
+            (await http.get("/api/v1/open/x", headers={"X-Forwarded-For": address})).status_code
+            for _ in range(5)
+        ]
+        other = await http.get("/api/v1/open/x", headers={"X-Forwarded-For": "192.0.2.77"})
+    assert statuses == [200, 200, 200, 200, 429]
+    assert other.status_code == 200
+
+
+async def test_two_gateways_sharing_redis_count_one_login_limit_exactly(gateways):
+    gateway, second = gateways["main"], gateways["second"]
+    async with httpx.AsyncClient() as http:
+        statuses = []
+        for i in range(16):
+            target = gateway if i % 2 == 0 else second
+            response = await http.post(f"{target.url}/api/v1/auth/login", json={})
+            statuses.append(response.status_code)
+    assert statuses.count(200) == 10
+    assert statuses[10:] == [429] * 6
+
+
+async def test_redis_hanging_fails_open_fast_with_the_local_limiter(gateways, tokens):
+    gw = gateways["hang_open"]  # its Redis accepts connections and never answers
+    async with httpx.AsyncClient(base_url=gw.url) as http:
+        headers = tokens.headers(f"gwtest-{uuid.uuid4().hex}")
+        started = time.monotonic()
+        statuses = await _until_refused(http, headers, 5)
+        elapsed = time.monotonic() - started
+    assert statuses == [200, 200, 200, 429, 429]
+    assert elapsed < 2.0
+
+
+async def test_redis_down_fails_closed_when_configured(gateways):
+    gw = gateways["down_closed"]  # nothing listens at its Redis address
+    async with httpx.AsyncClient(base_url=gw.url) as http:
+        response = await http.get("/api/v1/open/x")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1

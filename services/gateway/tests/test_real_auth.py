@@ -1,0 +1,107 @@
+"""End to end with the real auth service: register and log in through the gateway, then use
+the access token auth issued (verified by the gateway against auth's real JWKS)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+from gateway_support import GatewayProcess, free_port
+
+from swe_common.migrations import upgrade_head
+from swe_common.testing import create_test_database, drop_test_database, unique_name
+
+AUTH_DIR = Path(__file__).resolve().parents[2] / "auth"
+
+
+async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"auth exited:\n{log.read_text()[-3000:]}")
+            try:
+                if (await http.get(f"{url}/health/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"auth not ready:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+async def real_auth(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    database_url = create_test_database("swe_test_gwauth")
+    exchange = unique_name("swe.events.test")
+    process = None
+    try:
+        await asyncio.to_thread(upgrade_head, AUTH_DIR, database_url)
+        port = free_port()
+        log = tmp_path_factory.mktemp("auth") / "auth.log"
+        env = {
+            **os.environ,
+            "AUTH_DATABASE_URL": database_url,
+            "AUTH_ENVIRONMENT": "test",
+            "AUTH_EVENTS_EXCHANGE": exchange,
+            "AUTH_REDIS_KEY_PREFIX": f"gwtest-{uuid.uuid4().hex[:8]}:",
+            "AUTH_LOG_LEVEL": "WARNING",
+        }
+        command = [sys.executable, "-m", "uvicorn", "--factory", "swe_auth.main:create_app",
+                   "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=AUTH_DIR)
+        url = f"http://127.0.0.1:{port}"
+        await _wait_ready(url, process, log)
+        yield url
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(20)
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+        async with connection:
+            await (await connection.channel()).exchange_delete(exchange)
+        drop_test_database(database_url)
+
+
+@pytest.fixture(scope="module")
+async def gateway_to_real_auth(start_gateway, real_auth: str) -> GatewayProcess:
+    # 127.0.0.1 is trusted as a proxy so that this test's logins come from their own address:
+    # the rate-limit tests spend the login budget of 127.0.0.1 in the same session.
+    return await start_gateway(
+        upstreams={"auth": [real_auth]},
+        trusted_proxies=["127.0.0.1/32"],
+        jwks_url=f"{real_auth}/api/v1/auth/.well-known/jwks.json",
+    )
+
+
+async def test_token_issued_by_the_real_auth_service_passes_the_gateway(gateway_to_real_auth):
+    tag = uuid.uuid4().hex[:10]
+    user = {"email": f"gw{tag}@example.com", "username": f"gw{tag}",
+            "full_name": "Gateway Test", "password": "correct horse battery staple 42"}  # fmt: skip
+    client_address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    async with httpx.AsyncClient(
+        base_url=gateway_to_real_auth.url, timeout=30, headers=client_address
+    ) as http:
+        registered = await http.post("/api/v1/auth/register", json=user)
+        assert registered.status_code == 201, registered.text
+        login = await http.post(
+            "/api/v1/auth/login",
+            json={"username": user["username"], "password": user["password"]},
+        )
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        me = await http.get("/api/v1/auth/me", headers=headers)
+        echoed = await http.get("/api/v1/echo/with-real-token", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["username"] == user["username"]
+    assert echoed.status_code == 200
+    assert echoed.json()["headers"]["authorization"] == headers["Authorization"]

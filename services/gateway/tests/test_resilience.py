@@ -1,0 +1,175 @@
+"""Breaking, ejection, health checks and retries, against real upstream instances."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from gateway_support import Upstream
+
+from swe_common.testing import TokenFactory, eventually
+from swe_gateway.upstreams import BreakerState, CircuitBreaker, RetryBudget
+
+
+async def _admin(client: httpx.AsyncClient, tokens: TokenFactory, service: str) -> dict:
+    headers = tokens.headers(roles=("admin",))
+    return (await client.get(f"/api/v1/gateway/admin/services/{service}", headers=headers)).json()
+
+
+async def _reset_breaker(client: httpx.AsyncClient, tokens: TokenFactory, service: str) -> None:
+    headers = tokens.headers(roles=("admin",))
+    url = f"/api/v1/gateway/admin/services/{service}/breaker/reset"
+    assert (await client.post(url, headers=headers)).status_code == 200
+
+
+def _set(upstreams: dict[str, Upstream], names: list[str], status: int) -> None:
+    for name in names:
+        upstreams[name].status = status
+
+
+BREAKER = ["breaker-1", "breaker-2", "breaker-3"]
+
+
+async def test_breaker_opens_after_consecutive_failures_and_answers_503_at_once(
+    client, tokens, upstreams
+):
+    await _reset_breaker(client, tokens, "breaker")
+    _set(upstreams, BREAKER, 500)
+    headers = tokens.headers()
+    statuses = [
+        (await client.get("/api/v1/breaker/status", headers=headers)).status_code for _ in range(5)
+    ]
+    hits = sum(upstreams[n].hits["GET /api/v1/breaker/status"] for n in BREAKER)
+    refused = await client.get("/api/v1/breaker/status", headers=headers)
+    assert statuses == [500] * 5
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert sum(upstreams[n].hits["GET /api/v1/breaker/status"] for n in BREAKER) == hits
+    assert (await _admin(client, tokens, "breaker"))["breaker"]["state"] == "open"
+
+
+async def test_breaker_closes_after_a_successful_trial_once_cooled_down(client, tokens, upstreams):
+    await _reset_breaker(client, tokens, "breaker")
+    _set(upstreams, BREAKER, 500)
+    headers = tokens.headers()
+    for _ in range(5):
+        await client.get("/api/v1/breaker/status", headers=headers)
+    _set(upstreams, BREAKER, 200)
+
+    async def passes() -> bool:
+        return (await client.get("/api/v1/breaker/status", headers=headers)).status_code == 200
+
+    await eventually(passes, timeout=5, interval=0.2)
+    assert (await _admin(client, tokens, "breaker"))["breaker"]["state"] == "closed"
+
+
+async def test_breaker_reopens_when_the_trial_fails(client, tokens, upstreams):
+    await _reset_breaker(client, tokens, "breaker")
+    _set(upstreams, BREAKER, 500)
+    headers = tokens.headers()
+    for _ in range(5):
+        await client.get("/api/v1/breaker/status", headers=headers)
+
+    async def trial_went_through() -> bool:
+        return (await client.get("/api/v1/breaker/status", headers=headers)).status_code == 500
+
+    await eventually(trial_went_through, timeout=5, interval=0.2)
+    after = await client.get("/api/v1/breaker/status", headers=headers)
+    assert after.status_code == 503
+    assert after.headers["content-type"] == "application/problem+json"
+    _set(upstreams, BREAKER, 200)
+
+
+def test_breaker_needs_the_minimum_request_count_before_opening():
+    breaker = CircuitBreaker("unit", failure_threshold=2, min_requests=4, cooldown_seconds=30)
+    for _ in range(3):
+        breaker.record(False)
+    assert breaker.state is BreakerState.closed
+    breaker.record(False)
+    assert breaker.state is BreakerState.open
+    assert not breaker.allow()
+
+
+def test_retry_budget_caps_retries_to_a_share_of_requests():
+    budget = RetryBudget(ratio=0.5, capacity=2)
+    assert [budget.withdraw() for _ in range(3)] == [True, True, False]
+    budget.deposit()
+    assert not budget.withdraw()
+    budget.deposit()
+    assert budget.withdraw()
+
+
+async def test_failing_instance_is_ejected_for_growing_times(client, tokens, upstreams):
+    headers = tokens.headers()
+    first = [
+        (await client.get("/api/v1/eject/status", headers=headers)).headers["x-instance"]
+        for _ in range(8)
+    ]
+    assert first[-2:] == ["eject-good", "eject-good"]
+    bad = next(i for i in (await _admin(client, tokens, "eject"))["instances"] if i["ejected"])
+    assert bad["ejections"] == 1
+
+    async def back() -> bool:
+        instances = (await _admin(client, tokens, "eject"))["instances"]
+        return not any(i["ejected"] for i in instances)
+
+    await eventually(back, timeout=5, interval=0.1)
+    for _ in range(8):
+        await client.get("/api/v1/eject/status", headers=headers)
+    again = next(i for i in (await _admin(client, tokens, "eject"))["instances"] if i["ejected"])
+    assert again["ejections"] == 2
+    assert again["ejected_for_seconds"] > 1.0
+
+
+async def test_instance_failing_its_health_check_leaves_rotation_until_it_recovers(
+    client, tokens, upstreams
+):
+    headers = tokens.headers()
+    upstreams["health-2"].ready = 503
+
+    async def only_first() -> bool:
+        seen = {
+            (await client.get("/api/v1/health/x", headers=headers)).json()["instance"]
+            for _ in range(4)
+        }
+        return seen == {"health-1"}
+
+    await eventually(only_first, timeout=5, interval=0.1)
+    upstreams["health-2"].ready = 200
+
+    async def both() -> bool:
+        seen = {
+            (await client.get("/api/v1/health/x", headers=headers)).json()["instance"]
+            for _ in range(4)
+        }
+        return seen == {"health-1", "health-2"}
+
+    await eventually(both, timeout=5, interval=0.1)
+
+
+async def test_idempotent_request_is_retried_on_another_instance_after_a_connect_error(
+    client, tokens
+):
+    headers = tokens.headers()
+    for _ in range(4):
+        response = await client.get(f"/api/v1/retry/{uuid.uuid4().hex}", headers=headers)
+        assert response.status_code == 200
+        assert response.json()["instance"] == "retry-good"
+
+
+async def test_idempotent_request_is_retried_on_503_a_bounded_number_of_times(
+    client, tokens, upstreams
+):
+    response = await client.get("/api/v1/retry503/status", headers=tokens.headers())
+    assert response.status_code == 503
+    assert response.json() == {"instance": "retry503-only"}
+    assert upstreams["retry503-only"].hits["GET /api/v1/retry503/status"] == 3
+
+
+async def test_non_idempotent_request_is_not_retried(client, tokens, upstreams):
+    before = upstreams["post503-only"].hits["POST /api/v1/post503/status"]
+    await _reset_breaker(client, tokens, "post503")
+    response = await client.post("/api/v1/post503/status", headers=tokens.headers())
+    assert response.status_code == 503
+    assert upstreams["post503-only"].hits["POST /api/v1/post503/status"] == before + 1
