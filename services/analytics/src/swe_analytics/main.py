@@ -1,0 +1,24 @@
+"""The analytics service's ASGI app: ``uvicorn --factory swe_analytics.main:create_app``."""
+
+from fastapi import FastAPI
+
+from swe_analytics.events import subscription
+from swe_analytics.models import event_tables
+from swe_analytics.routes import router
+from swe_analytics.settings import Settings
+from swe_common.app import ServiceSpec, create_service_app
+
+
+def create_app(settings: Settings | None = None, *, queue: str | None = None) -> FastAPI:
+    settings = settings or Settings.load()
+    return create_service_app(
+        ServiceSpec(
+            settings=settings,
+            title="SWE platform: analytics",
+            description="Event store and projections: dashboards, time series, exports.",
+            routers=[router],
+            event_tables=event_tables,
+            subscriptions=[subscription(queue) if queue else subscription()],
+            use_redis=True,
+        )
+    )
