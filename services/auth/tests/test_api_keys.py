@@ -1,6 +1,7 @@
 """API keys: shown once, stored hashed, listed by prefix, revoked; exchanged for scoped tokens."""
 
 import jwt
+import pytest
 import sqlalchemy as sa
 from auth_testkit import API, audit_actions, bearer, login, register
 
@@ -127,3 +128,18 @@ async def test_disabled_owner_key_no_longer_exchanges(client, admin):
     created = await _create(client, await login(client, owner))
     await client.post(f"{API}/admin/users/{owner['id']}/disable", headers=bearer(admin["tokens"]))
     assert (await _exchange(client, created["key"])).status_code == 401
+
+
+async def test_revoking_a_key_stops_tokens_already_exchanged_for_it(client, tokens, app):
+    # What every service and the gateway ask: the verifier with the Redis revocation check.
+    from swe_common.security import InvalidToken
+
+    created = await _create(client, tokens, scopes=["projects:read"])
+    exchanged = (await _exchange(client, created["key"])).json()["access_token"]
+    verifier = app.state.token_verifier
+    assert (await verifier.verify(exchanged)).api_key_id == created["id"]
+    assert (
+        await client.delete(f"{API}/api-keys/{created['id']}", headers=bearer(tokens))
+    ).status_code == 204
+    with pytest.raises(InvalidToken):
+        await verifier.verify(exchanged)

@@ -31,6 +31,7 @@ ROLES = ("admin", "user", "agent", "readonly")
 # Redis keys shared by auth (writer) and every verifier (reader).
 REVOKED_JTI_KEY = "swe:auth:revoked:{jti}"
 TOKENS_NOT_BEFORE_KEY = "swe:auth:not-before:{sub}"
+REVOKED_API_KEY_KEY = "swe:auth:revoked-api-key:{key_id}"
 
 
 class InvalidToken(Exception):
@@ -188,18 +189,32 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
 
 
 def redis_revocation_check(redis: Any) -> RevocationCheck:
-    """Revoked when the jti is denylisted or the token predates the user's cutoff."""
+    """Revoked when the jti is denylisted, the token predates the user's cutoff, or it was
+    exchanged for an API key that has since been revoked."""
 
     async def is_revoked(principal: Principal) -> bool:
-        revoked, not_before = await redis.mget(
-            REVOKED_JTI_KEY.format(jti=principal.token_id),
-            TOKENS_NOT_BEFORE_KEY.format(sub=principal.subject),
-        )
-        if revoked is not None:
-            return True
-        return not_before is not None and principal.issued_at < int(float(not_before))
+        return revoked_by(principal, await redis.mget(*revocation_keys(principal)))
 
     return is_revoked
+
+
+def revocation_keys(principal: Principal, prefix: str = "") -> list[str]:
+    keys = [
+        prefix + REVOKED_JTI_KEY.format(jti=principal.token_id),
+        prefix + TOKENS_NOT_BEFORE_KEY.format(sub=principal.subject),
+    ]
+    if principal.api_key_id:
+        keys.append(prefix + REVOKED_API_KEY_KEY.format(key_id=principal.api_key_id))
+    return keys
+
+
+def revoked_by(principal: Principal, values: list[Any]) -> bool:
+    """Read the values of ``revocation_keys`` (same order)."""
+    revoked, not_before, *key_revoked = values
+    if revoked is not None or any(v is not None for v in key_revoked):
+        return True
+    return not_before is not None and principal.issued_at < int(float(not_before))
+
 
 
 def seconds_until(expires_at: int) -> int:

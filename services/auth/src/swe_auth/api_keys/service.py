@@ -94,6 +94,7 @@ async def revoke(
     if key is None or key.revoked_at is not None:
         raise NotFound(f"No API key {key_id}")
     key.revoked_at = rt.clock()
+    await rt.revocations.revoke_api_key(key.id, rt.settings.revocation_ttl_seconds)
     await record(
         session,
         Action.api_key_revoked,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_auth.models import RefreshFamily, RefreshToken, RevokedToken, User
+from swe_auth.models import ApiKey, RefreshFamily, RefreshToken, RevokedToken, User
 
 
 def add_family(session: AsyncSession, family: RefreshFamily) -> None:
@@ -102,8 +102,12 @@ async def add_revoked(
     )
 
 
-async def is_revoked(session: AsyncSession, jti: str, subject: str, issued_at: int) -> bool:
+async def is_revoked(
+    session: AsyncSession, jti: str, subject: str, issued_at: int, *, api_key_id: str | None = None
+) -> bool:
     if await session.scalar(sa.select(RevokedToken.jti).where(RevokedToken.jti == jti)):
+        return True
+    if api_key_id is not None and await _api_key_revoked(session, api_key_id):
         return True
     try:
         user_id = uuid.UUID(subject)
@@ -111,6 +115,20 @@ async def is_revoked(session: AsyncSession, jti: str, subject: str, issued_at: i
         return True
     cutoff = await session.scalar(sa.select(User.tokens_not_before).where(User.id == user_id))
     return cutoff is not None and issued_at < cutoff
+
+
+async def _api_key_revoked(session: AsyncSession, api_key_id: str) -> bool:
+    try:
+        key_id = uuid.UUID(api_key_id)
+    except ValueError:
+        return True
+    revoked_at = await session.scalar(sa.select(ApiKey.revoked_at).where(ApiKey.id == key_id))
+    return revoked_at is not None
+
+
+async def recently_revoked_api_keys(session: AsyncSession, since: datetime) -> list[uuid.UUID]:
+    rows = await session.scalars(sa.select(ApiKey.id).where(ApiKey.revoked_at > since))
+    return list(rows)
 
 
 async def live_revoked(session: AsyncSession, now: int) -> list[tuple[str, int]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -21,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from swe_auth.clock import Clock, epoch
 from swe_auth.sessions import repository as repo
-from swe_common.security import REVOKED_JTI_KEY, TOKENS_NOT_BEFORE_KEY, Principal
+from swe_common.security import (
+    REVOKED_API_KEY_KEY,
+    REVOKED_JTI_KEY,
+    TOKENS_NOT_BEFORE_KEY,
+    Principal,
+    revocation_keys,
+    revoked_by,
+)
 
 log = structlog.stdlib.get_logger(__name__)
 # Longer than any request transaction (the statement timeout bounds them).
@@ -48,6 +56,13 @@ class Revocations:
 
     def not_before_key(self, user_id: uuid.UUID | str) -> str:
         return self.prefix + TOKENS_NOT_BEFORE_KEY.format(sub=str(user_id))
+
+    def api_key_key(self, key_id: uuid.UUID | str) -> str:
+        return self.prefix + REVOKED_API_KEY_KEY.format(key_id=str(key_id))
+
+    async def revoke_api_key(self, key_id: uuid.UUID, ttl: int) -> bool:
+        """Tokens already exchanged for the key stop passing anywhere (the row is the truth)."""
+        return await self._set(self.api_key_key(key_id), "1", ttl)
 
     async def revoke_jti(
         self, session: AsyncSession, jti: str, user_id: uuid.UUID, expires_at: int
@@ -76,19 +91,19 @@ class Revocations:
     async def is_revoked(self, principal: Principal) -> bool:
         """What auth's own verifier asks; falls back to the database when Redis is down."""
         try:
-            revoked, not_before = await self.redis.mget(
-                self.jti_key(principal.token_id), self.not_before_key(principal.subject)
-            )
+            values = await self.redis.mget(*revocation_keys(principal, self.prefix))
         except (RedisError, OSError):
             return await self._is_revoked_in_db(principal)
-        if revoked is not None:
-            return True
-        return not_before is not None and principal.issued_at < int(float(not_before))
+        return revoked_by(principal, values)
 
     async def _is_revoked_in_db(self, principal: Principal) -> bool:
         async with self.sessionmaker() as session:
             return await repo.is_revoked(
-                session, principal.token_id, principal.subject, principal.issued_at
+                session,
+                principal.token_id,
+                principal.subject,
+                principal.issued_at,
+                api_key_id=principal.api_key_id,
             )
 
     async def resync(self, session: AsyncSession, cutoff_ttl: int) -> bool:
@@ -99,6 +114,9 @@ class Revocations:
             ok = await self._cache_jti(jti, expires_at - now) and ok
         for user_id, not_before in await repo.recent_cutoffs(session, now - cutoff_ttl):
             ok = await self.cache_not_before(user_id, not_before, cutoff_ttl) and ok
+        since = self.clock() - timedelta(seconds=cutoff_ttl)
+        for key_id in await repo.recently_revoked_api_keys(session, since):
+            ok = await self.revoke_api_key(key_id, cutoff_ttl) and ok
         return ok
 
     async def keep_synced(self, interval: float, cutoff_ttl: int) -> None:

@@ -1,0 +1,107 @@
+"""Token verification every service and the gateway rely on (real Redis for revocation)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import pytest
+import redis.asyncio as aioredis
+
+from swe_common.security import (
+    REVOKED_API_KEY_KEY,
+    REVOKED_JTI_KEY,
+    TOKENS_NOT_BEFORE_KEY,
+    InvalidToken,
+    redis_revocation_check,
+)
+from swe_common.testing import TokenFactory
+
+
+@pytest.fixture
+def factory() -> TokenFactory:
+    return TokenFactory()
+
+
+@pytest.fixture
+async def redis():
+    client = aioredis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    written: list[str] = []
+    client.written = written  # type: ignore[attr-defined]
+    yield client
+    if written:
+        await client.delete(*written)
+    await client.aclose()
+
+
+async def _set(redis, key: str, value: str = "1") -> None:
+    redis.written.append(key)
+    await redis.set(key, value, ex=60)
+
+
+async def test_a_well_formed_token_gives_its_principal(factory):
+    user = uuid.uuid4()
+    principal = await factory.verifier().verify(factory.token(user, roles=("admin",)))
+    assert principal.subject == str(user)
+    assert principal.is_admin
+
+
+async def test_an_expired_token_is_refused(factory):
+    token = factory.token(ttl_seconds=-120)
+    with pytest.raises(InvalidToken):
+        await factory.verifier().verify(token)
+
+
+async def test_alg_none_is_refused(factory):
+    claims = jwt.decode(factory.token(), options={"verify_signature": False})
+    forged = jwt.encode(claims, None, algorithm="none", headers={"kid": factory.kid})
+    with pytest.raises(InvalidToken):
+        await factory.verifier().verify(forged)
+
+
+async def test_a_token_naming_its_own_key_is_refused(factory):
+    claims = jwt.decode(factory.token(), options={"verify_signature": False})
+    forged = jwt.encode(
+        claims,
+        factory.private_key,
+        algorithm="ES256",
+        headers={"kid": factory.kid, "typ": "at+jwt", "jku": "https://evil.example/jwks"},
+    )
+    with pytest.raises(InvalidToken):
+        await factory.verifier().verify(forged)
+
+
+async def test_a_token_from_another_key_is_refused(factory):
+    other = TokenFactory()
+    other.kid = factory.kid  # same kid, different key: the signature must not verify
+    with pytest.raises(InvalidToken):
+        await factory.verifier().verify(other.token())
+
+
+async def test_a_denylisted_jti_is_refused(factory, redis):
+    verifier = factory.verifier(is_revoked=redis_revocation_check(redis))
+    token = factory.token()
+    principal = await verifier.verify(token)
+    await _set(redis, REVOKED_JTI_KEY.format(jti=principal.token_id))
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)
+
+
+async def test_a_token_issued_before_the_users_cutoff_is_refused(factory, redis):
+    verifier = factory.verifier(is_revoked=redis_revocation_check(redis))
+    user = uuid.uuid4()
+    token = factory.token(user)
+    await _set(redis, TOKENS_NOT_BEFORE_KEY.format(sub=user), str(int(time.time()) + 5))
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)
+
+
+async def test_a_token_of_a_revoked_api_key_is_refused(factory, redis):
+    verifier = factory.verifier(is_revoked=redis_revocation_check(redis))
+    key_id = str(uuid.uuid4())
+    token = factory.token(api_key_id=key_id, scopes=("projects:read",))
+    assert (await verifier.verify(token)).api_key_id == key_id
+    await _set(redis, REVOKED_API_KEY_KEY.format(key_id=key_id))
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)
