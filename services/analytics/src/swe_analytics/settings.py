@@ -10,6 +10,10 @@ class Settings(ServiceSettings):
     service_name: str = "analytics"
     port: int = 8005
     db_schema: str = "analytics"
+    # The queue of every event analytics keeps; a second stack on one broker needs its own.
+    events_queue: str = Field(
+        default="analytics.events", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$"
+    )
 
     # Custom client events (POST /events): a fixed window per principal, kept in Redis.
     custom_events_per_window: int = Field(default=120, ge=1)
