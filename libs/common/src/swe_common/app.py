@@ -73,7 +73,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                 jwks,
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
-                is_revoked=redis_revocation_check(app.state.redis) if app.state.redis else None,
+                is_revoked=(
+                    redis_revocation_check(app.state.redis, fail_open=True)
+                    if app.state.redis
+                    else None
+                ),
             )
         events = EventRuntime(settings, db, spec.event_tables, spec.subscriptions)
         app.state.events = events

@@ -19,6 +19,7 @@ import aiohttp
 import jwt
 import structlog
 from fastapi import Depends, Request
+from redis.exceptions import RedisError
 
 from swe_common.errors import Forbidden, Unauthorized
 
@@ -188,12 +189,24 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     )
 
 
-def redis_revocation_check(redis: Any) -> RevocationCheck:
+def redis_revocation_check(redis: Any, *, fail_open: bool = False) -> RevocationCheck:
     """Revoked when the jti is denylisted, the token predates the user's cutoff, or it was
-    exchanged for an API key that has since been revoked."""
+    exchanged for an API key that has since been revoked.
+
+    With ``fail_open`` an unreachable Redis counts as "not revoked" (logged): a service behind
+    the gateway still checks signature and expiry, and the gateway applies its own policy.
+    Without it the Redis error propagates, for a caller that decides itself.
+    """
 
     async def is_revoked(principal: Principal) -> bool:
-        return revoked_by(principal, await redis.mget(*revocation_keys(principal)))
+        try:
+            values = await redis.mget(*revocation_keys(principal))
+        except (RedisError, OSError, TimeoutError) as exc:
+            if not fail_open:
+                raise
+            log.warning("revocation_check_unavailable", error=type(exc).__name__)
+            return False
+        return revoked_by(principal, values)
 
     return is_revoked
 
@@ -214,7 +227,6 @@ def revoked_by(principal: Principal, values: list[Any]) -> bool:
     if revoked is not None or any(v is not None for v in key_revoked):
         return True
     return not_before is not None and principal.issued_at < int(float(not_before))
-
 
 
 def seconds_until(expires_at: int) -> int:

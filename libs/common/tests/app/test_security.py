@@ -105,3 +105,18 @@ async def test_a_token_of_a_revoked_api_key_is_refused(factory, redis):
     await _set(redis, REVOKED_API_KEY_KEY.format(key_id=key_id))
     with pytest.raises(InvalidToken):
         await verifier.verify(token)
+
+
+async def test_an_unreachable_redis_fails_open_only_when_asked(factory):
+    down = aioredis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2
+    )
+    try:
+        lenient = factory.verifier(is_revoked=redis_revocation_check(down, fail_open=True))
+        assert (await lenient.verify(factory.token())).subject
+        strict = factory.verifier(is_revoked=redis_revocation_check(down))
+        with pytest.raises(Exception) as raised:
+            await strict.verify(factory.token())
+        assert not isinstance(raised.value, InvalidToken)
+    finally:
+        await down.aclose()

@@ -226,7 +226,9 @@ class Gateway:
 
     async def startup(self) -> None:
         connector = aiohttp.TCPConnector(
-            limit=0, limit_per_host=self.settings.pool_size_per_host, keepalive_timeout=30
+            limit=0,
+            limit_per_host=self.settings.pool_size_per_host,
+            keepalive_timeout=self.settings.upstream_keepalive_seconds,
         )
         self.session = aiohttp.ClientSession(
             connector=connector,

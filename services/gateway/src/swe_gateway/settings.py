@@ -67,7 +67,11 @@ class Settings(ServiceSettings):
     ejection_base_seconds: float = Field(default=10.0, gt=0)
     ejection_max_seconds: float = Field(default=300.0, gt=0)
     health_check_interval_seconds: float = Field(default=5.0, gt=0)
-    health_check_timeout_seconds: float = Field(default=1.0, gt=0)
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+    # A readiness check that times out counts only after this many in a row: an instance that
+    # is slow under load is still serving, and ejecting the only one would turn it into an
+    # outage. An answer other than 200, or a refused connection, counts at once.
+    health_check_timeouts_to_eject: int = Field(default=3, ge=1)
     retry_attempts: int = Field(default=2, ge=0, le=5)
     retry_backoff_seconds: float = Field(default=0.05, ge=0)
     retry_budget_ratio: float = Field(default=0.2, ge=0, le=1)
@@ -75,4 +79,7 @@ class Settings(ServiceSettings):
     connect_timeout_seconds: float = Field(default=2.0, gt=0)
     default_timeout_seconds: float = Field(default=30.0, gt=0)
     pool_size_per_host: int = Field(default=256, ge=1)
+    # Below uvicorn's 5 s keep-alive: a pooled connection is never reused just as the upstream
+    # closes it (a POST on such a connection fails and is not retried).
+    upstream_keepalive_seconds: float = Field(default=4.0, gt=0)
     openapi_cache_seconds: float = Field(default=60.0, gt=0)

@@ -130,6 +130,7 @@ class Instance:
     url: str
     base: URL
     healthy: bool = True
+    check_timeouts: int = 0
     consecutive_failures: int = 0
     ejections: int = 0
     ejected_until: float = 0.0
@@ -265,7 +266,13 @@ class Registry:
         try:
             async with session.get(instance.base / "health/ready", timeout=timeout) as response:
                 healthy = response.status == 200
-        except (aiohttp.ClientError, TimeoutError, OSError):
+            instance.check_timeouts = 0
+        except TimeoutError:
+            instance.check_timeouts += 1
+            healthy = instance.check_timeouts < self.settings.health_check_timeouts_to_eject
+            healthy = healthy and instance.healthy
+        except (aiohttp.ClientError, OSError):
+            instance.check_timeouts = 0
             healthy = False
         if healthy != instance.healthy:
             log.warning("instance_health_changed", url=instance.url, healthy=healthy)
