@@ -1,0 +1,188 @@
+"""Queries of agents, runs, run logs and the projects read model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_agents.models import Agent, Project, Run, RunLog
+from swe_common.security import Principal
+
+ACTIVE = ("pending", "running")
+
+
+def visible_project_ids(principal: Principal) -> sa.Select[Any]:
+    """Ids of the projects the caller may see (owner or member); admins see all."""
+    statement = sa.select(Project.id).where(Project.deleted.is_(False))
+    if principal.is_admin:
+        return statement
+    member = sa.cast([{"user_id": principal.subject}], sa.dialects.postgresql.JSONB)
+    return statement.where(
+        sa.or_(Project.owner_id == _uuid(principal.subject), Project.members.contains(member))
+    )
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
+    project = await session.get(Project, project_id)
+    return None if project is None or project.deleted else project
+
+
+async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
+    return await session.get(Agent, agent_id)
+
+
+def agents_query(
+    principal: Principal, *, project_id: uuid.UUID | None, type_: str | None, status: str | None
+) -> sa.Select[Any]:
+    statement = sa.select(Agent).where(Agent.project_id.in_(visible_project_ids(principal)))
+    if project_id is not None:
+        statement = statement.where(Agent.project_id == project_id)
+    if type_ is not None:
+        statement = statement.where(Agent.type == type_)
+    if status is not None:
+        statement = statement.where(Agent.status == status)
+    return statement
+
+
+async def name_taken(
+    session: AsyncSession, project_id: uuid.UUID, name: str, exclude: uuid.UUID | None
+) -> bool:
+    statement = sa.select(Agent.id).where(Agent.project_id == project_id, Agent.name == name)
+    if exclude is not None:
+        statement = statement.where(Agent.id != exclude)
+    return (await session.scalar(statement)) is not None
+
+
+async def active_runs_of_project(session: AsyncSession, project_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            sa.select(sa.func.count()).where(Run.project_id == project_id, Run.status.in_(ACTIVE))
+        )
+        or 0
+    )
+
+
+async def active_runs_of_agent(session: AsyncSession, agent_id: uuid.UUID) -> list[Run]:
+    statement = (
+        sa.select(Run).where(Run.agent_id == agent_id, Run.status.in_(ACTIVE)).with_for_update()
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def lock_project(session: AsyncSession, project_id: uuid.UUID) -> None:
+    """Serialise run admission per project (the concurrency cap) for this transaction."""
+    await session.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(str(project_id))))
+    )
+
+
+async def get_run(session: AsyncSession, run_id: uuid.UUID, *, lock: bool = False) -> Run | None:
+    statement = sa.select(Run).where(Run.id == run_id)
+    if lock:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+def runs_query(agent_id: uuid.UUID, status: str | None) -> sa.Select[Any]:
+    statement = sa.select(Run).where(Run.agent_id == agent_id)
+    return statement.where(Run.status == status) if status else statement
+
+
+async def logs_since(
+    session: AsyncSession, run_id: uuid.UUID, since: int, limit: int
+) -> list[RunLog]:
+    statement = (
+        sa.select(RunLog)
+        .where(RunLog.run_id == run_id, RunLog.seq > since)
+        .order_by(RunLog.seq)
+        .limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def last_log_seq(session: AsyncSession, run_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(sa.select(sa.func.max(RunLog.seq)).where(RunLog.run_id == run_id)) or 0
+    )
+
+
+async def last_review_head(
+    session: AsyncSession, agent_id: uuid.UUID, pull_request_key: str, before: uuid.UUID
+) -> str | None:
+    """The head commit of the last completed review of the same pull request."""
+    statement = (
+        sa.select(Run.result["head_sha"].astext)
+        .where(
+            Run.agent_id == agent_id,
+            Run.status == "completed",
+            Run.id != before,
+            Run.trigger["pull_request_key"].astext == pull_request_key,
+        )
+        .order_by(Run.finished_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(statement)
+
+
+async def claim_run(
+    session: AsyncSession, run_id: uuid.UUID, worker_id: str, lease_seconds: float
+) -> Run | None:
+    """Take a pending run, or a running one whose lease expired (its worker died)."""
+    now = datetime.now(UTC)
+    statement = (
+        sa.update(Run)
+        .where(
+            Run.id == run_id,
+            Run.cancel_requested.is_(False),
+            sa.or_(
+                Run.status == "pending",
+                sa.and_(Run.status == "running", Run.lease_expires_at < now),
+            ),
+        )
+        .values(
+            status="running",
+            worker_id=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Run.attempts + 1,
+            started_at=sa.func.coalesce(Run.started_at, now),
+        )
+        .returning(Run)
+    )
+    return (await session.scalars(statement)).first()
+
+
+async def renew_lease(
+    session: AsyncSession, run_id: uuid.UUID, worker_id: str, lease_seconds: float
+) -> tuple[bool, bool]:
+    """(still ours, cancel requested)."""
+    row = (
+        await session.execute(
+            sa.update(Run)
+            .where(Run.id == run_id, Run.worker_id == worker_id, Run.status == "running")
+            .values(lease_expires_at=datetime.now(UTC) + timedelta(seconds=lease_seconds))
+            .returning(Run.cancel_requested)
+        )
+    ).first()
+    return (row is not None, bool(row[0]) if row else False)
+
+
+async def expired_runs(session: AsyncSession, limit: int = 50) -> list[Run]:
+    statement = (
+        sa.select(Run)
+        .where(Run.status == "running", Run.lease_expires_at < datetime.now(UTC))
+        .order_by(Run.lease_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(statement)).all())

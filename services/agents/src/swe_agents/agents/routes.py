@@ -1,0 +1,306 @@
+"""HTTP routes of agents and runs under /api/v1/agents."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request, Response, WebSocket, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from swe_agents import live, streams
+from swe_agents.agents import repository, service
+from swe_agents.agents.schemas import (
+    AgentCreate,
+    AgentOut,
+    AgentType,
+    AgentUpdate,
+    RunCancel,
+    RunLogOut,
+    RunLogPage,
+    RunOut,
+    RunStart,
+)
+from swe_agents.analysis import exports
+from swe_agents.models import Agent, Run
+from swe_common.deps import RedisDep, SessionDep
+from swe_common.errors import Conflict, NotFound
+from swe_common.pagination import Page, PageQuery, paginate
+from swe_common.security import CurrentPrincipal, InvalidToken
+
+router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+
+AGENT_SORT = {"name": Agent.name, "created_at": Agent.created_at, "type": Agent.type}
+RUN_SORT = {"queued_at": Run.queued_at, "status": Run.status, "finished_at": Run.finished_at}
+
+
+def _prefix(request: Request) -> str:
+    return request.app.state.settings.redis_prefix
+
+
+async def _announce(request: Request, redis: Any, run: Run) -> None:
+    await live.publish(
+        redis, live.agent_channel(_prefix(request), run.agent_id), service.run_payload(run)
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
+async def create_agent(
+    data: AgentCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Agent:
+    return await service.create_agent(session, principal, data)
+
+
+@router.get("", response_model=Page[AgentOut])
+async def list_agents(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageQuery,
+    project_id: uuid.UUID | None = None,
+    type: AgentType | None = None,
+    status: Literal["active", "disabled"] | None = None,
+) -> Page[Any]:
+    statement = repository.agents_query(principal, project_id=project_id, type_=type, status=status)
+    return await paginate(
+        session,
+        statement,
+        page,
+        allowed_sort=AGENT_SORT,
+        default_sort=[Agent.created_at, Agent.id],
+        to_item=AgentOut.model_validate,
+    )
+
+
+@router.get("/runs/{run_id}", response_model=RunOut)
+async def get_run(run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Run:
+    run, _ = await service.visible_run(session, principal, run_id)
+    return run
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
+async def cancel_run(
+    run_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    principal: CurrentPrincipal,
+) -> Run:
+    run, notify = await service.cancel_run(session, principal, run_id)
+    await session.flush()
+    await _after_cancel(request, redis, run, notify)
+    return run
+
+
+async def _after_cancel(request: Request, redis: Any, run: Run, notify: bool) -> None:
+    if notify:
+        await live.publish(redis, live.cancel_channel(_prefix(request)), {"run_id": str(run.id)})
+    await _announce(request, redis, run)
+
+
+@router.get("/runs/{run_id}/logs", response_model=RunLogPage)
+async def run_logs(
+    run_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    since: Annotated[int, Query(ge=0, description="Return lines after this sequence number")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> RunLogPage:
+    run, _ = await service.visible_run(session, principal, run_id)
+    lines = await repository.logs_since(session, run_id, since, limit)
+    items = [RunLogOut.model_validate(line) for line in lines]
+    return RunLogPage(
+        items=items, next_since=items[-1].seq if items else since, run_status=run.status
+    )
+
+
+@router.get("/runs/{run_id}/sarif", response_class=JSONResponse)
+async def run_sarif(
+    run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> JSONResponse:
+    run = await _finished_run(session, principal, run_id)
+    return JSONResponse(
+        exports.sarif(run.agent_type, run.result or {}), media_type="application/sarif+json"
+    )
+
+
+@router.get("/runs/{run_id}/report", response_model=None)
+async def run_report(
+    run_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    format: Literal["json", "markdown"] = "json",
+) -> Response:
+    run = await _finished_run(session, principal, run_id)
+    if format == "markdown":
+        return PlainTextResponse(
+            exports.markdown(run.agent_type, run.result or {}), media_type="text/markdown"
+        )
+    return JSONResponse(exports.json_report(service.run_payload(run), run.result or {}))
+
+
+async def _finished_run(session: Any, principal: Any, run_id: uuid.UUID) -> Run:
+    run, _ = await service.visible_run(session, principal, run_id)
+    if run.status != "completed" or run.result is None:
+        raise Conflict(f"The run has no report (status {run.status})")
+    return run
+
+
+@router.get("/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Agent:
+    agent, _ = await service.visible_agent(session, principal, agent_id)
+    return agent
+
+
+@router.patch("/{agent_id}", response_model=AgentOut)
+async def update_agent(
+    agent_id: uuid.UUID, data: AgentUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> Agent:
+    return await service.update_agent(session, principal, agent_id, data)
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_agent(
+    agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    await service.delete_agent(session, principal, agent_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{agent_id}/start", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
+async def start_run(
+    agent_id: uuid.UUID,
+    data: RunStart,
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    principal: CurrentPrincipal,
+) -> Run:
+    run = await service.start_run(session, request.app.state.settings, principal, agent_id, data)
+    await _announce(request, redis, run)
+    return run
+
+
+@router.post(
+    "/{agent_id}/cancel", response_model=list[RunOut], status_code=status.HTTP_202_ACCEPTED
+)
+async def cancel_agent_runs(
+    agent_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    principal: CurrentPrincipal,
+    data: Annotated[RunCancel | None, Body()] = None,
+) -> list[Run]:
+    cancelled = await service.cancel_agent_runs(
+        session, principal, agent_id, data.run_id if data else None
+    )
+    await session.flush()
+    for run, notify in cancelled:
+        await _after_cancel(request, redis, run, notify)
+    return [run for run, _ in cancelled]
+
+
+@router.get("/{agent_id}/runs", response_model=Page[RunOut])
+async def list_runs(
+    agent_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageQuery,
+    status: Literal["pending", "running", "completed", "failed", "cancelled"] | None = None,
+) -> Page[Any]:
+    agent, _ = await service.visible_agent(session, principal, agent_id)
+    return await paginate(
+        session,
+        repository.runs_query(agent.id, status),
+        page,
+        allowed_sort=RUN_SORT,
+        default_sort=[Run.queued_at.desc(), Run.id],
+        to_item=RunOut.model_validate,
+    )
+
+
+# -- WebSockets -----------------------------------------------------------------------------------
+
+ws_router = APIRouter(tags=["live"])
+
+
+async def _ws_principal(websocket: WebSocket) -> Any:
+    header = websocket.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = (
+        token.strip()
+        if scheme.lower() == "bearer"
+        else websocket.query_params.get("access_token", "")
+    )
+    if not token:
+        return None
+    try:
+        return await websocket.app.state.token_verifier.verify(token)
+    except InvalidToken:
+        return None
+
+
+async def _serve(websocket: WebSocket, pump: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
+    """Run ``pump`` until it ends or the client goes away."""
+    await websocket.accept()
+
+    async def send(message: dict[str, Any]) -> None:
+        await websocket.send_json(message)
+
+    async def until_disconnect() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = [asyncio.create_task(pump(send)), asyncio.create_task(until_disconnect())]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    with contextlib.suppress(Exception):
+        for task in done:
+            task.result()
+        await websocket.close()
+
+
+@ws_router.websocket("/ws/logs/{run_id}")
+async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: int = 0) -> None:
+    principal = await _ws_principal(websocket)
+    if principal is None:
+        await websocket.close(code=4401, reason="a valid access token is required")
+        return
+    state = websocket.app.state
+    async with state.db.sessionmaker() as session:
+        try:
+            await service.visible_run(session, principal, run_id)
+        except NotFound:
+            await websocket.close(code=4404, reason="run not found")
+            return
+    stream = streams.LogStream(
+        state.db, state.redis, state.settings.redis_prefix, run_id, max(0, since)
+    )
+    await _serve(websocket, stream.pump)
+
+
+@ws_router.websocket("/ws/agents/{agent_id}")
+async def ws_agent(websocket: WebSocket, agent_id: uuid.UUID) -> None:
+    principal = await _ws_principal(websocket)
+    if principal is None:
+        await websocket.close(code=4401, reason="a valid access token is required")
+        return
+    state = websocket.app.state
+    async with state.db.sessionmaker() as session:
+        try:
+            await service.visible_agent(session, principal, agent_id)
+        except NotFound:
+            await websocket.close(code=4404, reason="agent not found")
+            return
+
+    async def pump(send: Any) -> None:
+        await streams.agent_stream(
+            state.db, state.redis, state.settings.redis_prefix, agent_id, send
+        )
+
+    await _serve(websocket, pump)

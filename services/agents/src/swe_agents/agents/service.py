@@ -1,0 +1,398 @@
+"""Agents and runs: who may do what, admission of runs, and every run state transition.
+
+Each transition writes its event to the outbox in the caller's transaction, so the state and
+the event commit together; the queued event doubles as the worker's work message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_agents.agents import repository
+from swe_agents.agents.schemas import CONFIG_MODELS, AgentCreate, AgentUpdate, RunStart
+from swe_agents.events import (
+    AgentCreated,
+    AgentDeleted,
+    AgentUpdated,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    RunQueued,
+    RunStarted,
+    outbox,
+)
+from swe_agents.models import Agent, Project, Run
+from swe_agents.settings import Settings
+from swe_common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from swe_common.security import Principal
+
+EXIT_REASONS = (
+    "timeout",
+    "budget_exceeded",
+    "cancelled",
+    "provider_unavailable",
+    "repository_unreachable",
+    "worker_lost",
+    "error",
+)
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+# -- access ---------------------------------------------------------------------------------
+
+
+def member_role(project: Project, principal: Principal) -> str | None:
+    if principal.is_admin:
+        return "admin"
+    if str(project.owner_id) == principal.subject:
+        return "owner"
+    for member in project.members or []:
+        if str(member.get("user_id")) == principal.subject:
+            return str(member.get("role", "viewer"))
+    return None
+
+
+def can_read(project: Project, principal: Principal) -> bool:
+    return member_role(project, principal) is not None
+
+
+def require_write(project: Project, principal: Principal) -> None:
+    role = member_role(project, principal)
+    if role is None:
+        raise NotFound("No such agent or project")
+    if principal.is_readonly or role not in ("admin", "owner", "maintainer"):
+        raise Forbidden("Only the project's owner or maintainers may change its agents and runs")
+
+
+async def visible_project(
+    session: AsyncSession, principal: Principal, project_id: uuid.UUID
+) -> Project:
+    project = await repository.get_project(session, project_id)
+    if project is None or not can_read(project, principal):
+        raise NotFound(f"Project {project_id} not found")
+    return project
+
+
+async def visible_agent(
+    session: AsyncSession, principal: Principal, agent_id: uuid.UUID
+) -> tuple[Agent, Project]:
+    agent = await repository.get_agent(session, agent_id)
+    project = await repository.get_project(session, agent.project_id) if agent else None
+    if agent is None or project is None or not can_read(project, principal):
+        raise NotFound(f"Agent {agent_id} not found")
+    return agent, project
+
+
+async def visible_run(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> tuple[Run, Project]:
+    run = await repository.get_run(session, run_id)
+    project = await repository.get_project(session, run.project_id) if run else None
+    if run is None or project is None or not can_read(project, principal):
+        raise NotFound(f"Run {run_id} not found")
+    return run, project
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+def validate_config(type_: str, config: dict[str, Any]) -> dict[str, Any]:
+    try:
+        model = CONFIG_MODELS[type_].model_validate(config)
+    except ValidationError as exc:
+        errors = [
+            {"field": "config." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise Unprocessable(
+            f"Invalid configuration for a {type_} agent: "
+            + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
+            errors=errors,
+        ) from None
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def agent_payload(agent: Agent) -> dict[str, Any]:
+    return {
+        "agent_id": str(agent.id),
+        "project_id": str(agent.project_id),
+        "type": agent.type,
+        "name": agent.name,
+    }
+
+
+async def create_agent(session: AsyncSession, principal: Principal, data: AgentCreate) -> Agent:
+    project = await visible_project(session, principal, data.project_id)
+    require_write(project, principal)
+    config = validate_config(data.type, data.config)
+    if await repository.name_taken(session, project.id, data.name, None):
+        raise Conflict(f"The project already has an agent named {data.name!r}")
+    agent = Agent(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        name=data.name,
+        type=data.type,
+        description=data.description,
+        config=config,
+        created_by=_subject(principal),
+    )
+    session.add(agent)
+    await session.flush()
+    await outbox.publish(session, AgentCreated, agent_payload(agent), subject=str(agent.id))
+    return agent
+
+
+async def update_agent(
+    session: AsyncSession, principal: Principal, agent_id: uuid.UUID, data: AgentUpdate
+) -> Agent:
+    agent, project = await visible_agent(session, principal, agent_id)
+    require_write(project, principal)
+    if data.name is not None and data.name != agent.name:
+        if await repository.name_taken(session, project.id, data.name, agent.id):
+            raise Conflict(f"The project already has an agent named {data.name!r}")
+        agent.name = data.name
+    if data.description is not None:
+        agent.description = data.description
+    if data.status is not None:
+        agent.status = data.status
+    if data.config is not None:
+        agent.config = validate_config(agent.type, data.config)
+    agent.updated_at = datetime.now(UTC)
+    await session.flush()
+    await outbox.publish(session, AgentUpdated, agent_payload(agent), subject=str(agent.id))
+    return agent
+
+
+async def delete_agent(session: AsyncSession, principal: Principal, agent_id: uuid.UUID) -> None:
+    agent, project = await visible_agent(session, principal, agent_id)
+    require_write(project, principal)
+    if await repository.active_runs_of_agent(session, agent.id):
+        raise Conflict("The agent has pending or running runs; cancel them first")
+    payload = agent_payload(agent)
+    await session.delete(agent)
+    await outbox.publish(session, AgentDeleted, payload, subject=str(agent_id))
+
+
+def _subject(principal: Principal) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(principal.subject)
+    except ValueError:
+        return None
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def run_payload(run: Run) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "run_id": str(run.id),
+        "agent_id": str(run.agent_id),
+        "agent_type": run.agent_type,
+        "project_id": str(run.project_id),
+        "status": run.status,
+        "exit_reason": run.exit_reason,
+        "trigger": run.trigger,
+        "queued_at": iso(run.queued_at),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "duration_ms": run.duration_ms,
+    }
+
+
+def build_trigger(agent: Agent, request: RunStart, kind: str, project: Project) -> dict[str, Any]:
+    trigger: dict[str, Any] = {"kind": kind}
+    if agent.type == "pr_reviewer":
+        if request.pull_request is None:
+            raise Unprocessable("A pr_reviewer run needs a pull_request (base_ref and head_ref)")
+        pr = request.pull_request.model_dump(mode="json", exclude_none=True)
+        trigger["pull_request"] = pr
+        if pr.get("id"):
+            trigger["pull_request_id"] = pr["id"]
+        trigger["pull_request_key"] = pr.get("id") or f"{pr['base_ref']}...{pr['head_ref']}"
+        trigger["level"] = request.level or agent.config.get("level", "standard")
+    elif agent.type == "issue_resolver":
+        if request.issue is None:
+            raise Unprocessable("An issue_resolver run needs an issue (title and description)")
+        trigger["issue"] = request.issue.model_dump(mode="json", exclude_none=True)
+        if request.issue.id:
+            trigger["issue_id"] = str(request.issue.id)
+    trigger["ref"] = request.ref or project.default_branch
+    return trigger
+
+
+async def enqueue_run(
+    session: AsyncSession,
+    settings: Settings,
+    agent: Agent,
+    project: Project,
+    trigger: dict[str, Any],
+    *,
+    timeout_seconds: float | None = None,
+    created_by: uuid.UUID | None = None,
+) -> Run:
+    """Write a pending run and its queued event (the work message) in one transaction."""
+    timeout = timeout_seconds or agent.config.get("timeout_seconds") or settings.run_timeout_seconds
+    run = Run(
+        id=uuid.uuid4(),
+        agent_id=agent.id,
+        project_id=project.id,
+        agent_type=agent.type,
+        status="pending",
+        trigger=trigger,
+        config=dict(agent.config),
+        timeout_seconds=min(float(timeout), settings.max_run_timeout_seconds),
+        created_by=created_by,
+        queued_at=datetime.now(UTC),
+        attempts=0,
+        cancel_requested=False,
+    )
+    session.add(run)
+    await session.flush()
+    await outbox.publish(session, RunQueued, run_payload(run), subject=str(run.id))
+    return run
+
+
+async def start_run(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    agent_id: uuid.UUID,
+    request: RunStart,
+) -> Run:
+    agent, project = await visible_agent(session, principal, agent_id)
+    require_write(project, principal)
+    if agent.status != "active":
+        raise Conflict("The agent is disabled")
+    if not project.enabled:
+        raise Conflict("The project is disabled")
+    trigger = build_trigger(agent, request, "api", project)
+    await repository.lock_project(session, project.id)
+    active = await repository.active_runs_of_project(session, project.id)
+    if active >= settings.max_active_runs_per_project:
+        raise TooManyRequests(
+            f"The project already has {active} active runs (limit "
+            f"{settings.max_active_runs_per_project}); retry when one finishes",
+            headers={"Retry-After": "10"},
+        )
+    return await enqueue_run(
+        session,
+        settings,
+        agent,
+        project,
+        trigger,
+        timeout_seconds=request.timeout_seconds,
+        created_by=_subject(principal),
+    )
+
+
+async def request_cancel(session: AsyncSession, run: Run) -> bool:
+    """Cancel a pending run now; flag a running one (True: its worker must be told)."""
+    if run.status == "pending":
+        await finish(session, run, "cancelled", exit_reason="cancelled")
+        return False
+    if run.status == "running":
+        run.cancel_requested = True
+        return True
+    return False
+
+
+async def cancel_run(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> tuple[Run, bool]:
+    run, project = await visible_run(session, principal, run_id)
+    require_write(project, principal)
+    run = await repository.get_run(session, run_id, lock=True) or run
+    if run.status in TERMINAL:
+        raise Conflict(f"The run has already finished ({run.status})")
+    return run, await request_cancel(session, run)
+
+
+async def cancel_agent_runs(
+    session: AsyncSession, principal: Principal, agent_id: uuid.UUID, run_id: uuid.UUID | None
+) -> list[tuple[Run, bool]]:
+    agent, project = await visible_agent(session, principal, agent_id)
+    require_write(project, principal)
+    if run_id is not None:
+        run, _ = await visible_run(session, principal, run_id)
+        if run.agent_id != agent.id:
+            raise NotFound(f"Run {run_id} not found")
+        return [await cancel_run(session, principal, run_id)]
+    return [
+        (run, await request_cancel(session, run))
+        for run in await repository.active_runs_of_agent(session, agent.id)
+    ]
+
+
+async def mark_started(session: AsyncSession, run: Run) -> None:
+    await outbox.publish(session, RunStarted, run_payload(run), subject=str(run.id))
+
+
+async def finish(
+    session: AsyncSession,
+    run: Run,
+    status: str,
+    *,
+    exit_reason: str | None = None,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """Record a run's outcome and its event together."""
+    now = datetime.now(UTC)
+    run.status = status
+    run.exit_reason = exit_reason
+    run.finished_at = now
+    run.lease_expires_at = None
+    run.duration_ms = int((now - run.started_at).total_seconds() * 1000) if run.started_at else 0
+    if result is not None:
+        run.result = result
+    if error is not None:
+        run.error = error[:4000]
+    await session.flush()
+    payload = run_payload(run)
+    if status == "completed":
+        await outbox.publish(
+            session, RunCompleted, {**payload, "result": event_result(run)}, subject=str(run.id)
+        )
+    elif status == "failed":
+        await outbox.publish(
+            session, RunFailed, {**payload, "error": run.error or ""}, subject=str(run.id)
+        )
+    else:
+        await outbox.publish(session, RunCancelled, payload, subject=str(run.id))
+
+
+def event_result(run: Run) -> dict[str, Any]:
+    """The result as the event contract carries it: summary, score, approval, comments."""
+    result = run.result or {}
+    keep = (
+        "summary",
+        "quality_score",
+        "approval",
+        "findings_by_severity",
+        "quality",
+        "comment_count",
+        "head_sha",
+        "base_sha",
+        "level",
+        "branch",
+        "diff_stats",
+        "passed",
+    )
+    out = {k: result[k] for k in keep if k in result}
+    if "comments" in result:
+        out["comments"] = [
+            {
+                k: c.get(k)
+                for k in ("path", "line", "severity", "rule", "message", "suggestion", "new")
+            }
+            for c in result["comments"]
+        ]
+    return out

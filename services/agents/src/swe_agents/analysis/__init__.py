@@ -1,0 +1,1 @@
+"""Deterministic analysis of a checkout: tools as subprocesses, one finding model, scores."""

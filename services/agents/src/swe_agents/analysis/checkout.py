@@ -1,0 +1,254 @@
+"""Getting code out of a repository without running any of it.
+
+A bare cache per repository (keyed by a hash of the clone URL) is fetched under a file lock, so
+several workers share it safely. Trees are exported with ``git archive`` and unpacked with the
+``data`` tar filter into a private temporary directory: no checkout, no hooks, no filters or
+drivers from the repository's own configuration ever run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import io
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from swe_agents.analysis.tools import ToolError, clean_env, run_tool
+from swe_common.repo_urls import validate_repository_url
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_REF = re.compile(r"^(?!.*\.\.)(?!-)[A-Za-z0-9._/@+-]{1,200}$")
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+class RepositoryUnreachable(RuntimeError):
+    """The repository could not be validated, cloned or fetched, or a ref does not exist."""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    status: str  # A, M, D, R
+    old_path: str | None
+    added_lines: frozenset[int]
+
+
+def validate_url(url: str, allowed_hosts: list[str], allow_file: bool) -> str:
+    """The clone URL, or ``RepositoryUnreachable`` (touches the disk for file://: use a thread)."""
+    try:
+        return validate_repository_url(
+            url, allowed_hosts=allowed_hosts, allow_file=allow_file
+        ).clone_url
+    except ValueError as exc:
+        raise RepositoryUnreachable(f"repository URL refused: {exc}") from None
+
+
+def validate_ref(ref: str) -> str:
+    if not _REF.match(ref) or ref.endswith((".lock", "/")):
+        raise ValueError(f"{ref!r} is not a valid git ref or commit")
+    return ref
+
+
+class Repository:
+    """One repository's bare cache; every git call goes through :meth:`git`."""
+
+    def __init__(
+        self, cache_root: Path, clone_url: str, *, allow_file: bool, timeout: float
+    ) -> None:
+        key = hashlib.sha256(clone_url.encode()).hexdigest()[:24]
+        self.clone_url = clone_url
+        self.path = cache_root / f"{key}.git"
+        self.lock_path = cache_root / f"{key}.lock"
+        self.timeout = timeout
+        self.env = clean_env(
+            home=cache_root,
+            extra={
+                # Only the transports we mean; never ext::, ssh or plain http.
+                "GIT_ALLOW_PROTOCOL": "https:file" if allow_file else "https",
+                "GIT_CONFIG_GLOBAL": "/dev/null",
+            },
+        )
+
+    async def git(self, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+        argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false", *args]
+        result = await run_tool(argv, cwd=cwd or self.path, limit=self.timeout, env=self.env)
+        if check and result.returncode != 0:
+            raise ToolError(f"git {args[0]} failed: {result.stderr.strip()[:500]}")
+        return result.stdout
+
+    async def is_shallow(self) -> bool:
+        return await asyncio.to_thread((self.path / "shallow").exists)
+
+    async def fetch(self, shallow: bool = False) -> None:
+        """Create or update the cache with every branch (and GitHub pull refs).
+
+        ``shallow``: only the tips, when the cache is new or already shallow (a whole-tree
+        analysis needs no history); a later full fetch deepens it (reviews need merge bases).
+        """
+        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
+        lock = await asyncio.to_thread(_lock, self.lock_path)
+        try:
+            new = not await asyncio.to_thread((self.path / "HEAD").exists)
+            if new:
+                await self.git("init", "--bare", "--quiet", str(self.path), cwd=self.path.parent)
+            was_shallow = await self.is_shallow()
+            depth: list[str] = []
+            if shallow and (new or was_shallow):
+                depth = ["--depth", "1"]
+            elif was_shallow:
+                depth = ["--unshallow"]
+            await self.git(
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--no-tags",
+                "--force",
+                *depth,
+                "--",
+                self.clone_url,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/pull/*/head:refs/pull/*/head",
+            )
+        except ToolError as exc:
+            raise RepositoryUnreachable(f"cannot fetch the repository: {exc}") from None
+        finally:
+            await asyncio.to_thread(_unlock, lock)
+
+    async def resolve(self, ref: str) -> str:
+        validate_ref(ref)
+        candidates = [ref] if _SHA.match(ref) else [f"refs/heads/{ref}", ref]
+        for candidate in candidates:
+            out = await self.git(
+                "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", check=False
+            )
+            if out.strip():
+                return out.strip()
+        raise RepositoryUnreachable(f"ref {ref!r} does not exist in the repository")
+
+    async def merge_base(self, base: str, head: str) -> str:
+        out = await self.git("merge-base", base, head, check=False)
+        if not out.strip():
+            raise RepositoryUnreachable(f"{base} and {head} have no common history")
+        return out.strip()
+
+    async def is_ancestor(self, older: str, newer: str) -> bool:
+        result = await run_tool(
+            ["git", "merge-base", "--is-ancestor", older, newer],
+            cwd=self.path,
+            limit=self.timeout,
+            env=self.env,
+        )
+        return result.returncode == 0
+
+    async def export(self, commit: str, dest: Path, paths: list[str] | None = None) -> None:
+        """Unpack ``commit``'s tree (or only ``paths`` of it) into ``dest``."""
+        if paths is not None and not paths:
+            return
+        argv = ["git", "-c", "core.hooksPath=/dev/null", "archive", "--format=tar", commit]
+        if paths is not None:
+            argv += ["--", *paths]
+        result = await run_tool(argv, cwd=self.path, limit=self.timeout, env=self.env)
+        if result.returncode != 0:
+            raise RepositoryUnreachable(
+                f"cannot export {commit[:12]}: {result.stderr.strip()[:300]}"
+            )
+        await asyncio.to_thread(_untar, result.raw_stdout, dest)
+
+    async def changes(self, base: str, head: str) -> list[FileChange]:
+        """Files changed from ``base`` to ``head`` with the added/modified line numbers."""
+        status = await self.git(
+            "diff", "--no-ext-diff", "--no-textconv", "--name-status", "-M", base, head
+        )
+        patch = await self.git(
+            "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--unified=0", "-M", base, head
+        )
+        return parse_changes(status, patch)
+
+
+def parse_changes(status: str, patch: str) -> list[FileChange]:
+    added = _added_lines(patch)
+    changes = []
+    for line in status.splitlines():
+        parts = line.split("\t")
+        code = parts[0][:1]
+        old: str | None
+        if code == "R":
+            old, new = parts[1], parts[2]
+        else:
+            old, new = (parts[1] if code != "A" else None), parts[1]
+        changes.append(FileChange(new, code, old, frozenset(added.get(new, set()))))
+    return sorted(changes, key=lambda c: c.path)
+
+
+def _added_lines(patch: str) -> dict[str, set[int]]:
+    result: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in patch.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:]
+            current = result.setdefault(target[2:], set()) if target.startswith("b/") else None
+        elif line.startswith("@@") and current is not None:
+            match = _HUNK.match(line)
+            if match:
+                start, length = int(match.group(1)), int(match.group(2) or "1")
+                current.update(range(start, start + length))
+    return result
+
+
+def _lock(path: Path) -> io.TextIOWrapper:
+    handle = path.open("a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _unlock(handle: io.TextIOWrapper) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
+
+
+def _untar(data: bytes, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(dest, filter="data")  # refuses links and paths outside dest
+
+
+@asynccontextmanager
+async def workspace(root: Path | None = None) -> AsyncIterator[Path]:
+    """A private (0700) temporary directory, removed afterwards whatever happens."""
+    path = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="swe-run-", dir=root))
+    try:
+        yield path
+    finally:
+        # Shielded: a second cancellation must not abandon the removal half-way.
+        await asyncio.shield(asyncio.to_thread(shutil.rmtree, path, True))
+
+
+def worker_root(work_dir: Path, pid: int) -> Path:
+    """This worker's folder for run workspaces, after removing those of dead workers
+    (a killed worker cannot clean up; its pid is gone). Blocking: call from a thread."""
+    work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for entry in work_dir.iterdir():
+        if entry.name.isdigit() and int(entry.name) != pid and not _pid_alive(int(entry.name)):
+            shutil.rmtree(entry, ignore_errors=True)
+    own = work_dir / str(pid)
+    own.mkdir(exist_ok=True, mode=0o700)
+    return own
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,304 @@
+"""The analyzer steps on a tree of files: which files, which tools, the combined report.
+
+Every step is deterministic for a given tree: findings are sorted, no times or absolute paths
+end up in the report (timings go to the run log instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swe_agents.analysis import tool_parsers
+from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
+from swe_agents.analysis.scoring import quality
+from swe_agents.analysis.secrets import scan_files
+from swe_agents.analysis.tools import clean_env, python_tool, run_tool
+
+LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    "build",
+    "dist",
+}
+# Files are passed on the command line; chunks keep argv well under the OS limit.
+CHUNK = 400
+
+
+async def _no_log(_message: str, _fields: dict[str, Any]) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    lint: bool = True
+    secrets: bool = True
+    complexity: bool = True
+    security: bool = True
+    complexity_threshold: int = 10
+    tool_timeout: float = 300.0
+    worst_functions: int = 10
+
+
+@dataclass
+class TreeAnalysis:
+    findings: list[Finding]
+    functions: list[dict[str, Any]] = field(default_factory=list)
+    maintainability: dict[str, float] = field(default_factory=dict)
+    lines_of_code: int = 0
+    files: list[str] = field(default_factory=list)
+    other_files: list[str] = field(default_factory=list)
+
+
+# Languages lizard measures besides Python (which radon covers).
+LIZARD_SUFFIXES = {
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".cs",
+    ".go",
+    ".java",
+    ".js",
+    ".jsx",
+    ".kt",
+    ".lua",
+    ".m",
+    ".php",
+    ".rb",
+    ".rs",
+    ".scala",
+    ".swift",
+    ".ts",
+    ".tsx",
+}
+
+
+def list_python_files(root: Path) -> list[str]:
+    """Relative paths of the tree's Python files, sorted (blocking: call from a thread)."""
+    return list_files(root, {".py"})
+
+
+def list_other_sources(root: Path) -> list[str]:
+    return list_files(root, LIZARD_SUFFIXES)
+
+
+def list_files(root: Path, suffixes: set[str]) -> list[str]:
+    result = []
+    for path in root.rglob("*"):
+        if path.suffix not in suffixes:
+            continue
+        rel = path.relative_to(root)
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        if path.is_file() and not path.is_symlink():
+            result.append(rel.as_posix())
+    return sorted(result)
+
+
+def count_lines(root: Path, files: list[str]) -> int:
+    total = 0
+    for rel in files:
+        try:
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        total += sum(1 for line in text.splitlines() if line.strip())
+    return total
+
+
+def _chunks(files: list[str]) -> list[list[str]]:
+    return [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+
+
+async def _tool(
+    root: Path, module: str, args: list[str], files: list[str], limit: float
+) -> list[str]:
+    outputs = []
+    env = clean_env(home=root)
+    for chunk in _chunks(files):
+        result = await run_tool(python_tool(module, *args, *chunk), cwd=root, limit=limit, env=env)
+        outputs.append(result.stdout)
+    return outputs
+
+
+async def run_ruff(root: Path, files: list[str], limit: float) -> list[Finding]:
+    args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--exit-zero",
+        "--output-format",
+        "json",
+        "--select",
+        tool_parsers.RUFF_SELECT,
+        "--",
+    ]
+    outputs = await _tool(root, "ruff", args, files, limit)
+    return [f for out in outputs for f in tool_parsers.parse_ruff(out, str(root))]
+
+
+async def run_radon(
+    root: Path, files: list[str], limit: float, threshold: int
+) -> tuple[list[Finding], list[dict[str, Any]], dict[str, float]]:
+    cc_out = await _tool(root, "radon", ["cc", "-j", "-s", "--"], files, limit)
+    mi_out = await _tool(root, "radon", ["mi", "-j", "--"], files, limit)
+    findings: list[Finding] = []
+    functions: list[dict[str, Any]] = []
+    for out in cc_out:
+        found, funcs = tool_parsers.parse_radon_cc(out, str(root), threshold)
+        findings += found
+        functions += funcs
+    functions.sort(key=lambda f: (-f["complexity"], f["path"], f["line"]))
+    mi: dict[str, float] = {}
+    for out in mi_out:
+        mi.update(tool_parsers.parse_radon_mi(out, str(root)))
+    return findings, functions, dict(sorted(mi.items()))
+
+
+async def run_bandit(root: Path, files: list[str], limit: float) -> list[Finding]:
+    outputs = await _tool(root, "bandit", ["-f", "json", "-q", "--"], files, limit)
+    return [f for out in outputs for f in tool_parsers.parse_bandit(out, str(root))]
+
+
+async def run_lizard(
+    root: Path, files: list[str], limit: float, threshold: int
+) -> tuple[list[Finding], list[dict[str, Any]]]:
+    outputs = await _tool(root, "lizard", ["--csv", "-t", "1"], files, limit)
+    findings: list[Finding] = []
+    functions: list[dict[str, Any]] = []
+    for out in outputs:
+        found, funcs = tool_parsers.parse_lizard(out, threshold)
+        findings += found
+        functions += funcs
+    return findings, functions
+
+
+async def _timed(name: str, log: LogFn, work: Awaitable[Any]) -> Any:
+    started = time.perf_counter()
+    await log(f"{name}: started", {"tool": name})
+    result = await work
+    elapsed = round((time.perf_counter() - started) * 1000)
+    count = len(result[0]) if isinstance(result, tuple) else len(result)
+    await log(
+        f"{name}: {count} findings in {elapsed} ms",
+        {"tool": name, "findings": count, "ms": elapsed},
+    )
+    return result
+
+
+def _python_jobs(
+    root: Path, files: list[str], options: AnalysisOptions, log: LogFn
+) -> dict[str, Awaitable[Any]]:
+    jobs: dict[str, Awaitable[Any]] = {}
+    limit = options.tool_timeout
+    if options.lint:
+        jobs["ruff"] = _timed("ruff", log, run_ruff(root, files, limit))
+    if options.complexity:
+        jobs["radon"] = _timed(
+            "radon", log, run_radon(root, files, limit, options.complexity_threshold)
+        )
+    if options.security:
+        jobs["bandit"] = _timed("bandit", log, run_bandit(root, files, limit))
+    if options.secrets:
+        jobs["secrets"] = _timed("secrets", log, asyncio.to_thread(scan_files, root, files))
+    return jobs
+
+
+async def analyze_tree(
+    root: Path,
+    files: list[str],
+    options: AnalysisOptions,
+    log: LogFn = _no_log,
+    other_files: list[str] | None = None,
+) -> TreeAnalysis:
+    """Run the selected tools on ``files`` (Python, relative to ``root``) concurrently, and
+    lizard on ``other_files`` (other languages) when complexity is wanted."""
+    other = other_files or []
+    analysis = TreeAnalysis(findings=[], files=files, other_files=other)
+    if not files and not (other and options.complexity):
+        return analysis
+    jobs = _python_jobs(root, files, options, log) if files else {}
+    if options.complexity and other:
+        jobs["lizard"] = _timed(
+            "lizard",
+            log,
+            run_lizard(root, other, options.tool_timeout, options.complexity_threshold),
+        )
+    results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+    findings: list[Finding] = []
+    for name, value in results.items():
+        if name == "radon":
+            cc, functions, analysis.maintainability = value
+            analysis.functions += functions
+            findings += cc
+        elif name == "lizard":
+            found, functions = value
+            analysis.functions += functions
+            findings += found
+        else:
+            findings += value
+    analysis.functions.sort(key=lambda f: (-f["complexity"], f["path"], f["line"]))
+    analysis.findings = await asyncio.to_thread(fingerprint_all, root, findings)
+    analysis.lines_of_code = await asyncio.to_thread(count_lines, root, files)
+    return analysis
+
+
+def counts(findings: list[Finding]) -> dict[str, Any]:
+    by_rule = Counter(f"{f.tool}:{f.rule}" for f in findings)
+    by_severity = Counter(f.severity for f in findings)
+    return {
+        "total": len(findings),
+        "by_severity": {
+            s: by_severity.get(s, 0) for s in ("critical", "high", "medium", "low", "info")
+        },
+        "by_rule": dict(sorted(by_rule.items())),
+        "by_tool": dict(sorted(Counter(f.tool for f in findings).items())),
+    }
+
+
+def security_findings(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [f.to_dict() for f in findings if f.category in ("security", "secret")]
+
+
+def report(
+    analysis: TreeAnalysis, options: AnalysisOptions, min_severity: str = "info"
+) -> dict[str, Any]:
+    """The code_analyzer result document."""
+    shown = [f for f in analysis.findings if severity_at_least(f.severity, min_severity)]
+    mi_values = list(analysis.maintainability.values())
+    q = quality(analysis.findings, analysis.lines_of_code)
+    return {
+        "summary": (
+            f"{len(analysis.files)} Python files, {len(analysis.other_files)} other source files, "
+            f"{analysis.lines_of_code} Python lines: "
+            f"{len(analysis.findings)} findings; quality {q['rating']} ({q['score']}/100)"
+        ),
+        "files_analyzed": len(analysis.files),
+        "lines_of_code": analysis.lines_of_code,
+        "counts": counts(analysis.findings),
+        "findings_by_severity": counts(analysis.findings)["by_severity"],
+        "worst_functions": analysis.functions[: options.worst_functions],
+        "maintainability": {
+            "average": round(sum(mi_values) / len(mi_values), 2) if mi_values else None,
+            "worst_files": sorted(analysis.maintainability.items(), key=lambda kv: kv[1])[:10],
+        },
+        "security": security_findings(analysis.findings),
+        "performance": [f.to_dict() for f in analysis.findings if f.category == "performance"],
+        "quality": q,
+        "quality_score": q["score"],
+        "findings": [f.to_dict() for f in shown],
+    }

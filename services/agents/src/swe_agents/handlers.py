@@ -1,0 +1,187 @@
+"""Events agents consumes: the projects read model, and runs started by issues events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_agents.agents import repository, service
+from swe_agents.agents.schemas import CONFIG_MODELS
+from swe_agents.events import AgentCreated, outbox
+from swe_agents.models import Agent, Project
+from swe_agents.settings import Settings
+from swe_common.events import CloudEvent, Subscription
+from swe_common.security import Principal
+
+log = structlog.stdlib.get_logger(__name__)
+# Event handlers act for the platform, not for a user: they see every project.
+SYSTEM = Principal(subject="system", roles=frozenset({"admin"}))
+REVIEW_SETTINGS = ("min_severity", "max_comments", "include", "exclude", "suppressed_fingerprints")
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def project_snapshot(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data
+    project_id = uuid.UUID(str(data["id"]))
+    at = _when(data.get("updated_at"))
+    project = await session.get(Project, project_id, with_for_update=True)
+    if project is not None and project.snapshot_at and at and at < project.snapshot_at:
+        return  # an older snapshot than the one we hold
+    if project is None:
+        project = Project(id=project_id)
+        session.add(project)
+    project.owner_id = uuid.UUID(str(data["owner_id"]))
+    project.members = [
+        {"user_id": str(m["user_id"]), "role": m.get("role", "viewer")}
+        for m in data.get("members", [])
+    ]
+    project.repository_url = data.get("repository_url") or ""
+    project.default_branch = data.get("default_branch") or "main"
+    project.enabled = bool(data.get("enabled", True))
+    project.settings = data.get("settings") or {}
+    project.snapshot_at = at
+    project.deleted = False
+
+
+async def project_deleted(session: AsyncSession, event: CloudEvent) -> None:
+    project = await session.get(Project, uuid.UUID(str(event.data["id"])), with_for_update=True)
+    if project is not None:
+        project.deleted = True
+
+
+async def member_added(session: AsyncSession, event: CloudEvent) -> None:
+    project = await session.get(
+        Project, uuid.UUID(str(event.data["project_id"])), with_for_update=True
+    )
+    if project is None:
+        return
+    user = str(event.data["user_id"])
+    members = [m for m in project.members if m["user_id"] != user]
+    project.members = [*members, {"user_id": user, "role": event.data.get("role", "viewer")}]
+
+
+async def member_removed(session: AsyncSession, event: CloudEvent) -> None:
+    project = await session.get(
+        Project, uuid.UUID(str(event.data["project_id"])), with_for_update=True
+    )
+    if project is not None:
+        user = str(event.data["user_id"])
+        project.members = [m for m in project.members if m["user_id"] != user]
+
+
+def issue_handler(settings: Settings) -> Any:
+    async def issue_assigned(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data
+        if not data.get("assigned_agent_id"):
+            return
+        agent = await repository.get_agent(session, uuid.UUID(str(data["assigned_agent_id"])))
+        project = await repository.get_project(session, uuid.UUID(str(data["project_id"])))
+        if (
+            agent is None
+            or project is None
+            or agent.project_id != project.id
+            or agent.status != "active"
+        ):
+            log.info(
+                "assignment_ignored",
+                issue_id=data.get("id"),
+                agent_id=data.get("assigned_agent_id"),
+            )
+            return
+        issue = {
+            "id": str(data["id"]),
+            "title": data.get("title") or "(untitled)",
+            "description": data.get("description") or "",
+        }
+        trigger = {
+            "kind": "issue",
+            "issue_id": issue["id"],
+            "issue": issue,
+            "ref": project.default_branch,
+        }
+        await service.enqueue_run(session, settings, agent, project, trigger)
+
+    return issue_assigned
+
+
+def review_handler(settings: Settings) -> Any:
+    async def review_requested(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data
+        project = await repository.get_project(session, uuid.UUID(str(data["project_id"])))
+        if project is None:
+            log.info("review_ignored_unknown_project", project_id=data.get("project_id"))
+            return
+        agent = await _reviewer_of(session, project)
+        pr = {k: data.get(k) for k in ("base_ref", "head_ref", "base_sha", "head_sha", "number")}
+        pr["id"] = str(data["pull_request_id"])
+        trigger = {
+            "kind": "pull_request",
+            "pull_request_id": pr["id"],
+            "pull_request_key": pr["id"],
+            "review_id": data.get("review_id"),
+            "pull_request": {k: v for k, v in pr.items() if v},
+            "level": data.get("level") or agent.config.get("level", "standard"),
+            "ref": data.get("head_ref"),
+        }
+        await service.enqueue_run(session, settings, agent, project, trigger)
+
+    return review_requested
+
+
+async def _reviewer_of(session: AsyncSession, project: Project) -> Agent:
+    """The project's first active pr_reviewer, created with defaults when it has none."""
+    statement = repository.agents_query(
+        SYSTEM, project_id=project.id, type_="pr_reviewer", status="active"
+    )
+    agent = (await session.scalars(statement.order_by(Agent.created_at).limit(1))).first()
+    if agent is not None:
+        return agent
+    agent = Agent(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        name="pr-reviewer",
+        type="pr_reviewer",
+        description="Created on demand for review requests",
+        config=_reviewer_defaults(project),
+    )
+    session.add(agent)
+    await session.flush()
+    await outbox.publish(session, AgentCreated, service.agent_payload(agent), subject=str(agent.id))
+    return agent
+
+
+def _reviewer_defaults(project: Project) -> dict[str, Any]:
+    """Defaults, with the project's own noise settings when they are valid."""
+    model = CONFIG_MODELS["pr_reviewer"]
+    wanted = {k: v for k, v in (project.settings or {}).items() if k in REVIEW_SETTINGS}
+    try:
+        return model.model_validate(wanted).model_dump(mode="json", exclude_none=True)
+    except ValidationError:
+        log.warning("project_review_settings_invalid", project_id=str(project.id))
+        return model().model_dump(mode="json", exclude_none=True)
+
+
+def subscription(settings: Settings) -> Subscription:
+    return Subscription(
+        queue=settings.events_queue,
+        handlers={
+            "projects.project.created": project_snapshot,
+            "projects.project.updated": project_snapshot,
+            "projects.project.deleted": project_deleted,
+            "projects.member.added": member_added,
+            "projects.member.removed": member_removed,
+            "issues.issue.assigned": issue_handler(settings),
+            "issues.pr.review_requested": review_handler(settings),
+        },
+    )

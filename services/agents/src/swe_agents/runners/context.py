@@ -1,0 +1,73 @@
+"""The run context a runner receives, and the failure it raises with an exit reason."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swe_agents.analysis.checkout import Repository, RepositoryUnreachable, validate_url
+from swe_agents.settings import Settings
+
+LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class RunFailure(Exception):
+    def __init__(self, exit_reason: str, message: str) -> None:
+        super().__init__(message)
+        self.exit_reason = exit_reason
+        self.message = message
+
+
+@dataclass
+class RunContext:
+    settings: Settings
+    run_id: str
+    agent_type: str
+    config: dict[str, Any]
+    trigger: dict[str, Any]
+    repository_url: str
+    default_branch: str
+    log: LogFn
+    previous_review_head: str | None = None
+    work_root: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def repository(self, shallow: bool = False) -> Repository:
+        """The validated repository's cache, fetched (refused before any clone when not allowed)."""
+        try:
+            clone_url = await asyncio.to_thread(
+                validate_url,
+                self.repository_url,
+                self.settings.allowed_repository_hosts,
+                self.settings.allow_file_repositories,
+            )
+        except RepositoryUnreachable as exc:
+            raise RunFailure("repository_unreachable", str(exc)) from None
+        repo = Repository(
+            Path(self.settings.checkout_cache_dir),
+            clone_url,
+            allow_file=self.settings.allow_file_repositories,
+            timeout=self.settings.git_timeout_seconds,
+        )
+        await self.log("fetching repository", {"step": "checkout"})
+        try:
+            await repo.fetch(shallow=shallow)
+        except RepositoryUnreachable as exc:
+            raise RunFailure("repository_unreachable", str(exc)) from None
+        return repo
+
+    async def resolve(self, repo: Repository, ref: str) -> str:
+        try:
+            try:
+                return await repo.resolve(ref)
+            except RepositoryUnreachable:
+                if not await repo.is_shallow():
+                    raise
+                # A commit below the tips of a shallow cache: fetch the history, then retry.
+                await repo.fetch(shallow=False)
+                return await repo.resolve(ref)
+        except (RepositoryUnreachable, ValueError) as exc:
+            raise RunFailure("repository_unreachable", str(exc)) from None

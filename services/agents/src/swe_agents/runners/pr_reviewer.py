@@ -1,0 +1,243 @@
+"""pr_reviewer: analyze only the changed files, comment only on changed lines, and tell new
+findings from pre-existing ones by fingerprint against the base.
+
+Approval thresholds (documented, version 1):
+
+* ``request_changes`` when a *new* comment is high or critical, or a *new* security or secret
+  comment is medium or worse;
+* ``comment`` when any comment remains after the noise controls;
+* ``approve`` otherwise.
+
+Levels: ``quick`` = lint + secrets on changed lines; ``standard`` = + complexity and
+maintainability deltas; ``thorough`` = + security analysis (bandit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import shutil
+from pathlib import Path
+from typing import Any
+
+from swe_agents.analysis import pipeline
+from swe_agents.analysis.checkout import FileChange, Repository, workspace
+from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
+from swe_agents.analysis.scoring import quality
+from swe_agents.analysis.secrets import scan_files
+from swe_agents.runners.context import RunContext
+
+APPROVAL_VERSION = "1"
+MAX_SECRET_SCAN_FILES = 2000
+
+
+def level_options(level: str, config: dict[str, Any], timeout: float) -> pipeline.AnalysisOptions:
+    return pipeline.AnalysisOptions(
+        lint=True,
+        secrets=False,  # secrets run on changed lines of every file, not only Python ones
+        complexity=level in ("standard", "thorough"),
+        security=level == "thorough",
+        complexity_threshold=int(config.get("complexity_threshold", 10)),
+        tool_timeout=timeout,
+    )
+
+
+def path_selected(path: str, include: list[str], exclude: list[str]) -> bool:
+    if include and not any(fnmatch.fnmatch(path, pattern) for pattern in include):
+        return False
+    return not any(fnmatch.fnmatch(path, pattern) for pattern in exclude)
+
+
+def comment_line(finding: Finding, added: frozenset[int]) -> int | None:
+    """The changed line a finding is reported on, or None when it touches no changed line."""
+    if finding.line in added:
+        return finding.line
+    touched = [n for n in added if finding.line <= n <= finding.end_line]
+    return min(touched) if touched else None
+
+
+def approval(comments: list[dict[str, Any]]) -> str:
+    for c in comments:
+        if not c["new"]:
+            continue
+        if severity_at_least(c["severity"], "high"):
+            return "request_changes"
+        if c["category"] in ("security", "secret") and severity_at_least(c["severity"], "medium"):
+            return "request_changes"
+    return "comment" if comments else "approve"
+
+
+async def _export_base(
+    repo: Repository, commit: str, changes: list[FileChange], dest: Path
+) -> None:
+    """The base versions of changed files, stored under their *new* names (renames compare)."""
+    listed = await repo.git("ls-tree", "-r", "--name-only", commit)
+    existing = set(listed.splitlines())
+    pairs = [(c.old_path, c.path) for c in changes if c.old_path and c.old_path in existing]
+    staging = dest.parent / (dest.name + "-staging")
+    await repo.export(commit, staging, [old for old, _ in pairs])
+
+    def move() -> None:
+        for old, new in pairs:
+            source, target = staging / old, dest / new
+            if source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(source), str(target))
+
+    await asyncio.to_thread(move)
+
+
+def _complexity_deltas(
+    before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    old = {(f["path"], f["function"]): f["complexity"] for f in before}
+    deltas = []
+    for f in after:
+        previous = old.get((f["path"], f["function"]))
+        if previous != f["complexity"]:
+            deltas.append(
+                {
+                    "path": f["path"],
+                    "function": f["function"],
+                    "line": f["line"],
+                    "before": previous,
+                    "after": f["complexity"],
+                    "delta": f["complexity"] - (previous or 0),
+                }
+            )
+    return sorted(deltas, key=lambda d: (-abs(d["delta"]), d["path"], d["line"]))
+
+
+def _mi_deltas(before: dict[str, float], after: dict[str, float]) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": path,
+            "before": before.get(path),
+            "after": value,
+            "delta": round(value - before[path], 2) if path in before else None,
+        }
+        for path, value in sorted(after.items())
+    ]
+
+
+async def run(ctx: RunContext) -> dict[str, Any]:
+    pr = ctx.trigger["pull_request"]
+    level = ctx.trigger.get("level") or ctx.config.get("level", "standard")
+    repo = await ctx.repository()
+    head = await ctx.resolve(repo, pr.get("head_sha") or pr["head_ref"])
+    base = await ctx.resolve(repo, pr.get("base_sha") or pr["base_ref"])
+    merge_base = await repo.merge_base(base, head)
+    since, reviewed = merge_base, {"incremental": False, "reason": "first_review"}
+    previous = ctx.previous_review_head
+    if previous and previous != head:
+        if await repo.is_ancestor(previous, head):
+            since, reviewed = previous, {"incremental": True, "reason": "new_commits"}
+        else:
+            reviewed = {"incremental": False, "reason": "force_push"}
+    elif previous == head:
+        reviewed = {"incremental": False, "reason": "same_head"}
+    reviewed.update({"from": since, "to": head})
+    await ctx.log(
+        f"reviewing {since[:12]}..{head[:12]} at level {level}",
+        {"step": "diff", "from": since, "to": head, "incremental": reviewed["incremental"]},
+    )
+    changes = [c for c in await repo.changes(since, head) if c.status != "D"]
+    include, exclude = ctx.config.get("include", []), ctx.config.get("exclude", [])
+    selected = [c for c in changes if path_selected(c.path, include, exclude)]
+    skipped = sorted(c.path for c in changes if c not in selected)
+    python = [c for c in selected if c.path.endswith(".py")]
+    others = [c for c in selected if Path(c.path).suffix in pipeline.LIZARD_SUFFIXES]
+    options = level_options(level, ctx.config, ctx.settings.tool_timeout_seconds)
+    async with workspace(ctx.work_root) as work:
+        head_dir, base_dir = work / "head", work / "base"
+        await repo.export(head, head_dir, [c.path for c in selected][:MAX_SECRET_SCAN_FILES])
+        await _export_base(repo, since, python + others, base_dir)
+        py_paths = [c.path for c in python]
+        other_paths = [c.path for c in others]
+        base_py = [p for p in py_paths if (base_dir / p).exists()]
+        base_other = [p for p in other_paths if (base_dir / p).exists()]
+        after = await pipeline.analyze_tree(head_dir, py_paths, options, ctx.log, other_paths)
+        before = await pipeline.analyze_tree(base_dir, base_py, options, _quiet, base_other)
+        added = {c.path: c.added_lines for c in selected}
+        secret_findings = await asyncio.to_thread(
+            lambda: fingerprint_all(
+                head_dir, scan_files(head_dir, [c.path for c in selected], dict(added))
+            )
+        )
+    base_prints = {f.fingerprint for f in before.findings}
+    comments, dropped = _comments(after.findings + secret_findings, added, base_prints, ctx.config)
+    q = quality([f for f in after.findings + secret_findings], after.lines_of_code)
+    outcome = approval(comments)
+    result = {
+        "summary": (
+            f"{len(selected)} changed files reviewed ({len(python)} Python), "
+            f"{len(comments)} comments "
+            f"({sum(c['new'] for c in comments)} new); {outcome.replace('_', ' ')}"
+        ),
+        "approval": outcome,
+        "approval_rules_version": APPROVAL_VERSION,
+        "level": level,
+        "base_sha": base,
+        "head_sha": head,
+        "merge_base": merge_base,
+        "reviewed_range": reviewed,
+        "files_reviewed": [c.path for c in selected],
+        "skipped_files": skipped,
+        "comments": comments,
+        "comment_count": len(comments),
+        "suppressed": dropped,
+        "security": [c for c in comments if c["category"] in ("security", "secret")],
+        "performance": [c for c in comments if c["category"] == "performance"],
+        "complexity": _complexity_deltas(before.functions, after.functions)
+        if options.complexity
+        else [],
+        "maintainability": _mi_deltas(before.maintainability, after.maintainability)
+        if options.complexity
+        else [],
+        "quality": q,
+        "quality_score": q["score"],
+        "findings_by_severity": q["components"]["findings_by_severity"],
+    }
+    await ctx.log(result["summary"], {"step": "report", "approval": outcome})
+    return result
+
+
+async def _quiet(_message: str, _fields: dict[str, Any]) -> None:
+    return None
+
+
+def _comments(
+    findings: list[Finding],
+    added: dict[str, frozenset[int]],
+    base_prints: set[str],
+    config: dict[str, Any],
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    minimum = config.get("min_severity", "low")
+    suppressed = set(config.get("suppressed_fingerprints", []))
+    dropped = {"below_min_severity": 0, "suppressed": 0, "over_cap": 0}
+    comments = []
+    for finding in findings:
+        line = comment_line(finding, added.get(finding.path, frozenset()))
+        if line is None:
+            continue
+        if not severity_at_least(finding.severity, minimum):
+            dropped["below_min_severity"] += 1
+            continue
+        if finding.fingerprint in suppressed:
+            dropped["suppressed"] += 1
+            continue
+        comment = finding.to_dict()
+        comment.pop("extra", None)
+        comment.update({"line": line, "new": finding.fingerprint not in base_prints})
+        comments.append(comment)
+    comments.sort(
+        key=lambda c: (not c["new"], -_rank(c["severity"]), c["path"], c["line"], c["rule"])
+    )
+    cap = int(config.get("max_comments", 50))
+    dropped["over_cap"] = max(0, len(comments) - cap)
+    kept = sorted(comments[:cap], key=lambda c: (c["path"], c["line"], c["tool"], c["rule"]))
+    return kept, dropped
+
+
+def _rank(severity: str) -> int:
+    return ("info", "low", "medium", "high", "critical").index(severity)

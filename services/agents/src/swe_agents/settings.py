@@ -1,0 +1,47 @@
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from swe_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTS_", extra="ignore", frozen=True)
+
+    service_name: str = "agents"
+    port: int = 8003
+    db_schema: str = "agents"
+
+    # Queues: the consumer of other services' events, and the runs work queue.
+    events_queue: str = "agents.events"
+    work_queue: str = "agents.runs"
+    # Redis pub/sub channels for live logs, status changes and cancellation.
+    redis_prefix: str = "swe:agents"
+
+    # Repositories: hosts a run may clone from; file:// only for development and tests.
+    allowed_repository_hosts: list[str] = Field(default_factory=lambda: ["github.com"])
+    allow_file_repositories: bool = False
+    checkout_cache_dir: str = "/tmp/swe-agents-cache"  # noqa: S108 - a cache, per machine
+    # Private working directories of runs, one folder per worker process (by pid), so a
+    # restarted worker can remove what a killed one left behind.
+    work_dir: str = "/tmp/swe-agents-work"  # noqa: S108
+    git_timeout_seconds: float = Field(default=120.0, gt=0)
+    tool_timeout_seconds: float = Field(default=300.0, gt=0)
+
+    # Runs and the worker.
+    run_timeout_seconds: float = Field(default=900.0, gt=0)
+    max_run_timeout_seconds: float = Field(default=3600.0, gt=0)
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    reaper_interval_seconds: float = Field(default=10.0, gt=0)
+    max_run_attempts: int = Field(default=2, ge=1, le=10)
+    # Touched while the worker can reach its database and queue (deploy/docker/healthcheck.py
+    # reads SWE_HEALTHCHECK_HEARTBEAT_FILE, which this setting also picks up).
+    healthcheck_heartbeat_file: str | None = None
+    max_active_runs_per_project: int = Field(default=5, ge=1, le=1000)
+
+    # Model provider (OpenAI-compatible chat completions) for issue_resolver.
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)

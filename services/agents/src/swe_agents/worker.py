@@ -1,0 +1,428 @@
+"""The worker process: ``python -m swe_agents.worker``. Several may run.
+
+* Takes run messages from the durable work queue with prefetch = its concurrency, and acks a
+  message only after the run's outcome is committed.
+* Claims a run atomically (pending, or running with an expired lease) and keeps a lease alive
+  with a heartbeat; a run whose worker died is taken over on redelivery or by the reaper, which
+  retries it (up to ``max_run_attempts``) or fails it with ``worker_lost``. Never stuck.
+* Cancellation: a Redis notification (or the flag, seen at the next heartbeat) cancels the run's
+  task, which kills its tool subprocess groups at once.
+* Per-run timeout; blocking work runs in subprocesses and threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+
+from swe_agents import live
+from swe_agents.agents import repository, service
+from swe_agents.analysis.checkout import worker_root
+from swe_agents.events import RunQueued, outbox
+from swe_agents.models import Run, event_tables
+from swe_agents.queue import declare_work_queue
+from swe_agents.runlog import RunLogger
+from swe_agents.runners import code_analyzer, issue_resolver, pr_reviewer
+from swe_agents.runners.context import RunContext, RunFailure
+from swe_agents.settings import Settings
+from swe_common.app import redis_client
+from swe_common.db import Database
+from swe_common.events import CloudEvent, EventRuntime
+from swe_common.events.broker import Backoff
+from swe_common.logging import configure_logging
+
+log = structlog.stdlib.get_logger(__name__)
+
+RUNNERS = {
+    "code_analyzer": code_analyzer.run,
+    "custom": code_analyzer.run,
+    "pr_reviewer": pr_reviewer.run,
+    "issue_resolver": issue_resolver.run,
+}
+
+
+@dataclass
+class InFlight:
+    task: asyncio.Task[Any]
+    stop_reason: str | None = None  # cancelled | timeout | shutdown | lease_lost
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.settings)
+        self.redis = redis_client(self.settings)
+        self.events = EventRuntime(self.settings, self.db, event_tables)
+        self.in_flight: dict[uuid.UUID, InFlight] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.connection: Any = None
+        self.connect_failures = 0
+        self.work_root: Path | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until :meth:`stop`; then hand unfinished runs back to the queue."""
+        self.work_root = await asyncio.to_thread(
+            worker_root, Path(self.settings.work_dir), os.getpid()
+        )
+        await self.events.start()
+        connection = self.connection = await self._connect()
+        if connection is None:  # stopped before RabbitMQ ever answered
+            await self._close_resources()
+            return
+        background = [
+            asyncio.create_task(self._listen_cancellations(), name="cancel-listener"),
+            asyncio.create_task(self._reap_forever(), name="reaper"),
+        ]
+        try:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self.settings.worker_concurrency)
+            queue = await declare_work_queue(channel, self.settings)
+            tag = await queue.consume(self._on_message, no_ack=False)
+            log.info("worker_started", worker_id=self.worker_id, queue=self.settings.work_queue)
+            self.ready.set()
+            await self._stopping.wait()
+            await queue.cancel(tag)
+            await self._shutdown_runs()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await connection.close()
+            await self._close_resources()
+
+    async def _close_resources(self) -> None:
+        if self.work_root is not None:
+            await asyncio.to_thread(shutil.rmtree, self.work_root, True)
+        await self.events.stop()
+        await self.redis.aclose()
+        await self.db.dispose()
+        log.info("worker_stopped", worker_id=self.worker_id)
+
+    async def _connect(self) -> Any:
+        """Connect to RabbitMQ, waiting (with backoff) while it is down instead of exiting."""
+        backoff = Backoff(initial=0.5, maximum=15.0)
+        while not self._stopping.is_set():
+            try:
+                return await aio_pika.connect_robust(
+                    self.settings.amqp_url.get_secret_value(),
+                    client_properties={"connection_name": self.worker_id},
+                    timeout=10,
+                )
+            except (OSError, aio_pika.exceptions.AMQPError, TimeoutError) as exc:
+                self.connect_failures += 1
+                delay = backoff.next_delay()
+                log.warning("worker_amqp_unavailable", error=type(exc).__name__, retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+        return None
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _shutdown_runs(self) -> None:
+        for flight in self.in_flight.values():
+            flight.stop_reason = "shutdown"
+            flight.task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- messages --------------------------------------------------------------------------------
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.create_task(self._handle(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            run_id = uuid.UUID(CloudEvent.from_json(message.body).data["run_id"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("work_message_unreadable", message_id=message.message_id)
+            await message.reject(requeue=False)
+            return
+        try:
+            requeue = await self._process(run_id)
+        except Exception:
+            log.exception("run_processing_failed", run_id=str(run_id))
+            requeue = True
+        if requeue:
+            await asyncio.sleep(1)  # the database or broker is struggling: do not spin
+            await message.nack(requeue=True)
+        else:
+            await message.ack()
+
+    async def _process(self, run_id: uuid.UUID) -> bool:
+        """Run it if we can claim it. True when the message must go back to the queue."""
+        async with self.db.transaction() as session:
+            run = await repository.claim_run(
+                session, run_id, self.worker_id, self.settings.lease_seconds
+            )
+            if run is None:
+                await self._settle_unclaimable(session, run_id)
+                return False
+            if run.attempts > self.settings.max_run_attempts:
+                await service.finish(
+                    session,
+                    run,
+                    "failed",
+                    exit_reason="worker_lost",
+                    error=f"gave up after {run.attempts - 1} attempts whose worker was lost",
+                )
+                return False
+            await service.mark_started(session, run)
+            project = await repository.get_project(session, run.project_id)
+            previous = await self._previous_review(session, run)
+        await self._announce(run)
+        return await self._execute(run, project, previous)
+
+    async def _settle_unclaimable(self, session: Any, run_id: uuid.UUID) -> None:
+        run = await repository.get_run(session, run_id, lock=True)
+        if run is not None and run.status == "pending" and run.cancel_requested:
+            await service.finish(session, run, "cancelled", exit_reason="cancelled")
+        # Otherwise it is finished, or another live worker holds it: the message is spent.
+
+    async def _previous_review(self, session: Any, run: Run) -> str | None:
+        key = run.trigger.get("pull_request_key")
+        if run.agent_type != "pr_reviewer" or not key:
+            return None
+        return await repository.last_review_head(session, run.agent_id, key, run.id)
+
+    # -- executing -------------------------------------------------------------------------------
+
+    async def _execute(self, run: Run, project: Any, previous: str | None) -> bool:
+        runlog = RunLogger(self.db, self.redis, self.settings.redis_prefix, run.id)
+        task = asyncio.create_task(self._body(run, project, previous, runlog))
+        flight = InFlight(task)
+        self.in_flight[run.id] = flight
+        heartbeat = asyncio.create_task(self._heartbeat(run.id, flight))
+        outcome: tuple[str, str | None, dict[str, Any] | None, str | None]
+        try:
+            async with asyncio.timeout(run.timeout_seconds):
+                result = await asyncio.shield(task)
+            outcome = ("completed", None, result, None)
+        except TimeoutError:
+            flight.stop_reason = flight.stop_reason or "timeout"
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            outcome = (
+                "failed",
+                "timeout",
+                None,
+                f"the run exceeded its time limit of {run.timeout_seconds:g}s",
+            )
+        except asyncio.CancelledError:
+            if flight.stop_reason is None:  # the worker itself is being cancelled
+                flight.stop_reason = "shutdown"
+            outcome = ("cancelled", "cancelled", None, None)
+        except RunFailure as exc:
+            outcome = ("failed", exc.exit_reason, None, exc.message)
+        except Exception as exc:
+            log.exception("run_crashed", run_id=str(run.id))
+            outcome = ("failed", "error", None, f"{type(exc).__name__}: {exc}")
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            self.in_flight.pop(run.id, None)
+        if flight.stop_reason == "shutdown":
+            await self._release(run.id)
+            return True
+        if flight.stop_reason == "lease_lost":
+            return False
+        status, reason, document, error = outcome
+        await self._log_outcome(runlog, status, reason, error)
+        await self._record(run.id, status, reason, document, error)
+        return False
+
+    async def _body(
+        self, run: Run, project: Any, previous: str | None, runlog: RunLogger
+    ) -> dict[str, Any]:
+        await runlog(f"run started by {self.worker_id} (attempt {run.attempts})", {"step": "start"})
+        if project is None:
+            raise RunFailure("error", "the run's project is unknown to the agents service")
+        ctx = RunContext(
+            settings=self.settings,
+            run_id=str(run.id),
+            agent_type=run.agent_type,
+            config=run.config,
+            trigger=run.trigger,
+            repository_url=project.repository_url,
+            default_branch=project.default_branch,
+            log=runlog,
+            previous_review_head=previous,
+            work_root=self.work_root,
+        )
+        return await RUNNERS[run.agent_type](ctx)
+
+    async def _log_outcome(
+        self, runlog: RunLogger, status: str, reason: str | None, error: str | None
+    ) -> None:
+        with contextlib.suppress(Exception):
+            await runlog(
+                f"run {status}" + (f" ({reason}): {error or ''}" if reason else ""),
+                {"step": "finish", "status": status, "exit_reason": reason},
+                level="error" if status == "failed" else "info",
+            )
+
+    async def _record(
+        self,
+        run_id: uuid.UUID,
+        status: str,
+        reason: str | None,
+        result: dict[str, Any] | None,
+        error: str | None,
+    ) -> None:
+        async with self.db.transaction() as session:
+            run = await repository.get_run(session, run_id, lock=True)
+            if run is None or run.status != "running" or run.worker_id != self.worker_id:
+                return  # taken over meanwhile: the new holder records the outcome
+            if status == "completed" and run.cancel_requested:
+                status, reason = "cancelled", "cancelled"
+            await service.finish(
+                session, run, status, exit_reason=reason, result=result, error=error
+            )
+        await self._announce(run)
+
+    async def _release(self, run_id: uuid.UUID) -> None:
+        """Shutting down: give the run back (pending) so another worker takes it at once."""
+        async with self.db.transaction() as session:
+            run = await repository.get_run(session, run_id, lock=True)
+            if run is not None and run.status == "running" and run.worker_id == self.worker_id:
+                run.status, run.worker_id, run.lease_expires_at = "pending", None, None
+                run.attempts = max(0, run.attempts - 1)
+
+    async def _heartbeat(self, run_id: uuid.UUID, flight: InFlight) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                async with self.db.transaction() as session:
+                    ours, cancel = await repository.renew_lease(
+                        session, run_id, self.worker_id, self.settings.lease_seconds
+                    )
+            except Exception as exc:  # a missed heartbeat is retried; the lease has slack
+                log.warning("heartbeat_failed", run_id=str(run_id), error=type(exc).__name__)
+                continue
+            if not ours or cancel:
+                flight.stop_reason = "cancelled" if ours else "lease_lost"
+                flight.task.cancel()
+                return
+
+    async def _announce(self, run: Run) -> None:
+        await live.publish(
+            self.redis,
+            live.agent_channel(self.settings.redis_prefix, run.agent_id),
+            service.run_payload(run),
+        )
+
+    # -- cancellation and the reaper -------------------------------------------------------------
+
+    async def _listen_cancellations(self) -> None:
+        channel = live.cancel_channel(self.settings.redis_prefix)
+        while True:
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(channel)
+                try:
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._cancel_local(message.get("data"))
+                finally:
+                    await pubsub.aclose()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis gone: the heartbeat still sees the cancel flag
+                log.warning("cancel_listener_failed", error=type(exc).__name__)
+                await asyncio.sleep(1)
+
+    def _cancel_local(self, data: Any) -> None:
+        try:
+            run_id = uuid.UUID(json.loads(data)["run_id"])
+        except (ValueError, KeyError, TypeError):
+            return
+        flight = self.in_flight.get(run_id)
+        if flight is not None:
+            flight.stop_reason = "cancelled"
+            flight.task.cancel()
+            log.info("run_cancelling", run_id=str(run_id))
+
+    async def _reap_forever(self) -> None:
+        while True:
+            try:
+                await self.reap()
+                await self._touch_health_file()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("reaper_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.settings.reaper_interval_seconds)
+
+    async def _touch_health_file(self) -> None:
+        """The reaper just reached the database; the queue must be connected too."""
+        path = self.settings.healthcheck_heartbeat_file
+        if path and self.connection is not None and not self.connection.is_closed:
+            await asyncio.to_thread(Path(path).touch)
+
+    async def reap(self) -> int:
+        """Runs whose worker died: queue them again, or fail them after the last attempt."""
+        async with self.db.transaction() as session:
+            runs = await repository.expired_runs(session)
+            for run in runs:
+                if run.cancel_requested:
+                    # Its worker died before it could honour the cancel: nothing to retry.
+                    await service.finish(session, run, "cancelled", exit_reason="cancelled")
+                elif run.attempts >= self.settings.max_run_attempts:
+                    await service.finish(
+                        session,
+                        run,
+                        "failed",
+                        exit_reason="worker_lost",
+                        error=f"the worker running attempt {run.attempts} was lost",
+                    )
+                else:
+                    run.status, run.worker_id, run.lease_expires_at = "pending", None, None
+                    await session.flush()
+                    await outbox.publish(
+                        session, RunQueued, service.run_payload(run), subject=str(run.id)
+                    )
+                log.warning("run_reaped", run_id=str(run.id), attempts=run.attempts)
+        for run in runs:
+            await self._announce(run)
+        return len(runs)
+
+
+def main() -> None:
+    settings = Settings.load()
+    configure_logging(settings)
+    worker = Worker(settings)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

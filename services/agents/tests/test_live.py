@@ -1,0 +1,122 @@
+"""WebSocket live streams through a second API instance on a real port: replay, then live;
+every log line once and in order; authenticated and scoped like the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect
+
+from swe_common.testing import TokenFactory
+
+from .conftest import wait_run
+from .gitrepo import RESOLVER_PATCH
+
+pytestmark = pytest.mark.usefixtures("worker")
+ISSUE = {"issue": {"title": "Add subtraction", "description": "app/clean.py needs sub()"}}
+
+
+@pytest.fixture
+async def agent(client: Any, tokens: TokenFactory, projects: Any, planted: Path) -> dict[str, Any]:
+    owner = uuid.uuid4()
+    project = await projects.create(owner, f"file://{planted}")
+    body = {"project_id": str(project), "name": "resolver", "type": "issue_resolver"}
+    response = await client.post("/api/v1/agents", json=body, headers=tokens.headers(owner))
+    return {**response.json(), "owner": owner, "headers": tokens.headers(owner)}
+
+
+async def collect(url: str, **kwargs: Any) -> list[dict[str, Any]]:
+    messages = []
+    async with connect(url, open_timeout=10, **kwargs) as socket:
+        async with asyncio.timeout(60):
+            async for raw in socket:
+                message = json.loads(raw)
+                messages.append(message)
+                if message["type"] == "end":
+                    break
+    return messages
+
+
+async def test_log_stream_replays_then_follows_every_line_once_in_order(
+    client: Any, tokens: TokenFactory, agent: dict[str, Any], server: str, provider: Any
+) -> None:
+    provider.reset([RESOLVER_PATCH], delay=1.5)
+    run = (
+        await client.post(
+            f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]
+        )
+    ).json()
+    await wait_run(client, agent["headers"], run["id"], "running")
+    token = tokens.token(agent["owner"])
+    messages = await collect(f"ws://{server}/ws/logs/{run['id']}?access_token={token}")
+    lines = [m for m in messages if m["type"] == "log"]
+    stored = (
+        await client.get(f"/api/v1/agents/runs/{run['id']}/logs", headers=agent["headers"])
+    ).json()["items"]
+    assert (
+        [m["seq"] for m in lines] == [s["seq"] for s in stored] == list(range(1, len(stored) + 1))
+    )
+    assert [m["message"] for m in lines] == [s["message"] for s in stored]
+    assert messages[-1] == {"type": "end", "status": "completed", "last_seq": len(stored)}
+
+
+async def test_log_stream_resumes_after_a_sequence_number(
+    client: Any, tokens: TokenFactory, agent: dict[str, Any], server: str, provider: Any
+) -> None:
+    provider.reset([RESOLVER_PATCH])
+    run = (
+        await client.post(
+            f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]
+        )
+    ).json()
+    await wait_run(client, agent["headers"], run["id"], "completed")
+    headers = {"Authorization": f"Bearer {tokens.token(agent['owner'])}"}
+    messages = await collect(
+        f"ws://{server}/ws/logs/{run['id']}?since=3", additional_headers=headers
+    )
+    assert next(m["seq"] for m in messages if m["type"] == "log") == 4
+
+
+async def test_agent_stream_sends_each_status_change(
+    client: Any, tokens: TokenFactory, agent: dict[str, Any], server: str, provider: Any
+) -> None:
+    provider.reset([RESOLVER_PATCH], delay=0.5)
+    headers = {"Authorization": f"Bearer {tokens.token(agent['owner'])}"}
+    async with connect(
+        f"ws://{server}/ws/agents/{agent['id']}", additional_headers=headers, open_timeout=10
+    ) as socket:
+        async with asyncio.timeout(10):
+            while json.loads(await socket.recv())["type"] != "ready":
+                pass
+        run = (
+            await client.post(
+                f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]
+            )
+        ).json()
+        statuses: list[str] = []
+        async with asyncio.timeout(60):
+            while "completed" not in statuses and "failed" not in statuses:
+                message = json.loads(await socket.recv())
+                if message.get("run_id") == run["id"]:
+                    statuses.append(message["status"])
+    assert statuses == ["pending", "running", "completed"]
+
+
+async def test_stream_without_a_token_is_refused(agent: dict[str, Any], server: str) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await collect(f"ws://{server}/ws/agents/{agent['id']}")
+    assert refused.value.response.status_code == 403
+
+
+async def test_someone_elses_stream_is_refused(
+    tokens: TokenFactory, agent: dict[str, Any], server: str
+) -> None:
+    stranger = tokens.token(uuid.uuid4())
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        await collect(f"ws://{server}/ws/agents/{agent['id']}?access_token={stranger}")
