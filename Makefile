@@ -4,7 +4,7 @@ UV ?= uv
 RUN := $(UV) run --frozen
 PACKAGES := libs/common $(sort $(wildcard services/*)) deploy
 
-.PHONY: install up down status test e2e bench lint format events-doc
+.PHONY: install up down status test e2e load bench lint format events-doc
 
 install:
 	$(UV) sync --all-packages --frozen
@@ -27,10 +27,13 @@ test: install
 		fi; \
 	done
 
+# Black-box tests of the whole stack through the gateway (the stack is started and stopped by
+# the tests, isolated from a running `make up`). The load run is separate: it takes minutes.
 e2e: install
-	@if [ -d tests-e2e ] && ls tests-e2e/test_*.py >/dev/null 2>&1; then \
-		$(RUN) pytest tests-e2e -q -p no:cacheprovider; \
-	else echo "no end-to-end tests yet"; fi
+	$(RUN) pytest tests-e2e -q -p no:cacheprovider --ignore=tests-e2e/test_load.py
+
+load: install
+	$(RUN) pytest tests-e2e/test_load.py -q -s -p no:cacheprovider
 
 bench: install
 	$(RUN) python bench/run_all.py

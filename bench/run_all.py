@@ -1,8 +1,16 @@
 """`make bench`: run every benchmark under bench/ in turn and gather one report.
 
 Each ``*_bench.py`` prints its own Markdown table (with the side-by-side ratio it exists for)
-and writes ``bench/results/<name>.json``. This runner adds the machine it ran on and writes
-``bench/results/REPORT.md``. ``make bench BENCH=events`` runs one.
+and writes ``bench/results/<name>.json``. This runner adds the machine it ran on and its load
+average, then a summary of every ``bench/results/*.json`` (``report.py``: one table of
+throughput and latency per scenario, the ratios, and a PNG chart, ``results/report.png``), and
+writes ``bench/results/REPORT.md``. ``make bench BENCH=events`` runs one; the summary still
+covers every result file there (each row says when it was measured). ``load.json`` comes from
+the end-to-end load run (``tests-e2e/test_load.py``, ``make load``).
+
+``python bench/run_all.py --report-only`` runs no benchmark: it redraws the chart and the
+summary from the JSON files as they are and keeps the per-benchmark sections of the last
+``REPORT.md``.
 """
 
 from __future__ import annotations
@@ -29,19 +37,67 @@ def machine() -> str:
     )
 
 
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def header(note: str) -> list[str]:
+    return [
+        "# Benchmark report",
+        "",
+        f"Taken {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {machine()}, load average "
+        f"{load_average()} at the start. {note}",
+        "Figures are measured side by side in one run; the ratios are what to compare. On a "
+        "shared machine absolute numbers move with the neighbours' load (each result's own "
+        "load average is in the table when the benchmark recorded it).",
+        "",
+    ]
+
+
+def previous_sections(report: Path) -> list[str]:
+    """The per-benchmark sections of an earlier REPORT.md (everything but header and summary)."""
+    if not report.exists():
+        return []
+    kept: list[str] = []
+    keep = False
+    for line in report.read_text().splitlines():
+        if line.startswith("## "):
+            keep = line.strip() != "## Summary"
+        if keep:
+            kept.append(line)
+    return kept
+
+
+def summary() -> list[str]:
+    sys.path.insert(0, str(HERE))
+    try:
+        import report  # bench/report.py
+
+        return [report.build(RESULTS)]
+    except Exception as exc:  # a broken chart must not lose the benchmarks' sections
+        return ["## Summary", "", f"(summary failed: {exc!r})", ""]
+
+
+def report_only() -> int:
+    target = RESULTS / "REPORT.md"
+    kept = previous_sections(target)
+    note = "Benchmarks not re-run: the summary is drawn from the result files as they are."
+    target.write_text("\n".join([*header(note), *summary(), *kept, ""]))
+    print(f"report: {target}")
+    return 0
+
+
 def main() -> int:
+    if "--report-only" in sys.argv[1:]:
+        return report_only()
     only = set(filter(None, os.environ.get("BENCH", "").split(",")))
     benches = sorted(
         p for p in HERE.glob("*_bench.py") if not only or p.stem.removesuffix("_bench") in only
     )
     RESULTS.mkdir(exist_ok=True)
-    sections = [
-        "# Benchmark report",
-        "",
-        f"Taken {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {machine()}.",
-        "Figures are measured side by side in one run; the ratios are what to compare.",
-        "",
-    ]
+    head = header("")  # the load average before the benchmarks add their own
+    sections: list[str] = []
     failed = []
     for bench in benches:
         print(f"== {bench.name}", flush=True)
@@ -62,7 +118,7 @@ def main() -> int:
         ]
         if proc.returncode != 0:
             sections += [f"**failed** (exit {proc.returncode})", ""]
-    (RESULTS / "REPORT.md").write_text("\n".join(sections))
+    (RESULTS / "REPORT.md").write_text("\n".join([*head, *summary(), *sections]))
     print(f"report: {RESULTS / 'REPORT.md'}")
     return 1 if failed else 0
 
