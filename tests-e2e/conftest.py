@@ -87,7 +87,14 @@ def _isolated_vhost() -> str | None:
     return None
 
 
-def _stack_env(database_url: str, amqp_url: str, exchange: str, run_dir: Path) -> dict[str, str]:
+def _stack_env(
+    database_url: str,
+    amqp_url: str,
+    exchange: str,
+    run_dir: Path,
+    redis_url: str = REDIS_URL,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     ports = dict(zip(SERVICES, _free_ports(len(SERVICES)), strict=True))
     tag = uuid.uuid4().hex[:8]
     env = {
@@ -96,7 +103,7 @@ def _stack_env(database_url: str, amqp_url: str, exchange: str, run_dir: Path) -
         "SWE_DATABASE_URL": database_url,
         "SWE_AMQP_URL": amqp_url,
         "SWE_EVENTS_EXCHANGE": exchange,
-        "SWE_REDIS_URL": REDIS_URL,
+        "SWE_REDIS_URL": redis_url,
         "SWE_ENVIRONMENT": "test",
         "SWE_JWKS_URL": f"http://127.0.0.1:{ports['auth']}/api/v1/auth/.well-known/jwks.json",
         "SWE_OUTBOX_POLL_SECONDS": "0.5",
@@ -127,6 +134,7 @@ def _stack_env(database_url: str, amqp_url: str, exchange: str, run_dir: Path) -
     }
     for name, port in ports.items():
         env[f"{name.upper()}_PORT"] = str(port)
+    env.update(extra or {})
     return env
 
 
@@ -165,24 +173,30 @@ def _delete_redis_keys(*patterns: str) -> None:
                 client.delete(key)
 
 
-@pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    attached = os.environ.get("E2E_BASE_URL")
-    if attached:
-        _wait_until_routable(attached.rstrip("/"))
-        yield Stack(
-            base_url=attached.rstrip("/"),
-            amqp_url=os.environ.get("E2E_AMQP_URL", AMQP_HOST + "/"),
-            exchange=os.environ.get("E2E_EVENTS_EXCHANGE", "swe.events"),
-        )
-        return
+@contextlib.contextmanager
+def isolated_stack(
+    request: pytest.FixtureRequest,
+    *,
+    amqp_url: str | None = None,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    database_url: str | None = None,
+) -> Iterator[Stack]:
+    """Start a stack of our own with ``swe-stack up`` and stop and drop it afterwards.
 
+    By default it uses the machine's RabbitMQ (an own vhost) and Redis (own key prefixes);
+    ``amqp_url`` / ``redis_url`` point it at other servers instead (the fault tests' private
+    ones), and ``extra_env`` adds or overrides settings of its processes. A ``database_url``
+    made with ``create_test_database`` is used instead of a new one (and dropped at the end).
+    """
     run_dir = Path(tempfile.mkdtemp(prefix="swe-e2e-"))
-    database_url = create_test_database("swe_e2e")
-    vhost = _isolated_vhost()
-    amqp_url = f"{AMQP_HOST}/{vhost}" if vhost else AMQP_HOST + "/"
+    database_url = database_url or create_test_database("swe_e2e")
+    vhost = None
+    if amqp_url is None:
+        vhost = _isolated_vhost()
+        amqp_url = f"{AMQP_HOST}/{vhost}" if vhost else AMQP_HOST + "/"
     exchange = unique_name("swe.events.e2e")
-    env = _stack_env(database_url, amqp_url, exchange, run_dir)
+    env = _stack_env(database_url, amqp_url, exchange, run_dir, redis_url or REDIS_URL, extra_env)
     failed_before = request.session.testsfailed
     try:
         started = _swe_stack("up", env, "--timeout", UP_TIMEOUT)
@@ -198,18 +212,36 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             amqp_url=amqp_url,
             exchange=exchange,
             run_dir=run_dir,
+            env=env,
+            database_url=database_url,
         )
     finally:
         _swe_stack("down", env)
         drop_test_database(database_url)
         if vhost:
             _rabbitmqctl("delete_vhost", vhost)
-        tag = env["AGENTS_REDIS_PREFIX"].split(":", 1)[0]
-        _delete_redis_keys(f"{tag}:*")
+        if redis_url is None:
+            tag = env["AGENTS_REDIS_PREFIX"].split(":", 1)[0]
+            _delete_redis_keys(f"{tag}:*")
         if request.session.testsfailed == failed_before and not os.environ.get("E2E_KEEP_LOGS"):
             shutil.rmtree(run_dir, ignore_errors=True)
         else:
             print(f"\ne2e stack logs kept in {run_dir / 'logs'}")
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    attached = os.environ.get("E2E_BASE_URL")
+    if attached:
+        _wait_until_routable(attached.rstrip("/"))
+        yield Stack(
+            base_url=attached.rstrip("/"),
+            amqp_url=os.environ.get("E2E_AMQP_URL", AMQP_HOST + "/"),
+            exchange=os.environ.get("E2E_EVENTS_EXCHANGE", "swe.events"),
+        )
+        return
+    with isolated_stack(request) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

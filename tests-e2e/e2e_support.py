@@ -52,6 +52,10 @@ class Stack:
     amqp_url: str
     exchange: str
     run_dir: Path | None = None  # None when attached to a stack someone else runs
+    # The environment its processes were started with and its database (only for a stack the
+    # tests started: the fault tests restart processes and cut connections with them).
+    env: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    database_url: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def ws_url(self) -> str:
