@@ -37,7 +37,7 @@ export PATH="$HOME/.local/bin:$PATH"
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 fi
-uv sync --all-packages --frozen --quiet
+uv sync --all-packages --locked --quiet
 
 for tool in promtool docker-compose; do
   command -v "$tool" >/dev/null 2>&1 || { echo "missing after install: $tool" >&2; exit 1; }
