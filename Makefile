@@ -7,7 +7,7 @@ PACKAGES := libs/common $(sort $(wildcard services/*)) deploy
 .PHONY: install up down status test e2e load bench lint format events-doc
 
 install:
-	$(UV) sync --all-packages --frozen
+	$(UV) sync --all-packages --locked
 
 up: install
 	$(RUN) swe-stack up
