@@ -18,12 +18,10 @@ from swe_agents.main import create_app
 from swe_agents.settings import Settings
 from swe_agents.worker import Worker
 from swe_common.events import build_event
-from swe_common.migrations import upgrade_head
 from swe_common.testing import (
     TokenFactory,
-    create_test_database,
-    drop_test_database,
     eventually,
+    migrated_test_database,
     running_app,
     unique_name,
 )
@@ -37,12 +35,8 @@ AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    url = create_test_database()
-    try:
-        upgrade_head(SERVICE_DIR, url)
+    with migrated_test_database(SERVICE_DIR) as url:
         yield url
-    finally:
-        drop_test_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,11 @@ from swe_auth.bootstrap import create_admin
 from swe_auth.clock import ManualClock
 from swe_auth.main import create_app
 from swe_auth.settings import Settings
-from swe_common.migrations import upgrade_head
-from swe_common.testing import create_test_database, drop_test_database, running_app, unique_name
+from swe_common.testing import (
+    migrated_test_database,
+    running_app,
+    unique_name,
+)
 
 # Test helpers live beside this file; pytest's importlib mode does not put it on sys.path.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,12 +33,8 @@ from auth_testkit import PASSWORD, SERVICE_DIR, login, new_identity, register
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    url = create_test_database("swe_test_auth")
-    try:
-        upgrade_head(SERVICE_DIR, url)
+    with migrated_test_database(SERVICE_DIR, "swe_test_auth") as url:
         yield url
-    finally:
-        drop_test_database(url)
 
 
 @pytest.fixture(scope="session")

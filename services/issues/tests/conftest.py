@@ -20,12 +20,10 @@ from aiohttp import web
 from fastapi import FastAPI
 
 from swe_common.events import build_event
-from swe_common.migrations import upgrade_head
 from swe_common.testing import (
     TokenFactory,
-    create_test_database,
-    drop_test_database,
     eventually,
+    migrated_test_database,
     running_app,
     unique_name,
 )
@@ -48,12 +46,8 @@ RETRY_DELAYS_MS = [200, 400]
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    url = create_test_database()
-    try:
-        upgrade_head(SERVICE_DIR, url)
+    with migrated_test_database(SERVICE_DIR) as url:
         yield url
-    finally:
-        drop_test_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,10 @@ from httpx import AsyncClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from swe_common.migrations import upgrade_head
 from swe_common.testing import (
     TokenFactory,
-    create_test_database,
-    drop_test_database,
     eventually,
+    migrated_test_database,
     running_app,
     unique_name,
 )
@@ -36,12 +34,8 @@ MAX_WEBHOOK_BODY = 64 * 1024
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    url = create_test_database()
-    try:
-        upgrade_head(SERVICE_DIR, url)
+    with migrated_test_database(SERVICE_DIR) as url:
         yield url
-    finally:
-        drop_test_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,9 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -36,6 +37,19 @@ def drop_test_database(url: str) -> None:
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
         conn.execute(drop.format(sql.Identifier(name)))
+
+
+@contextmanager
+def migrated_test_database(service_dir: Path, prefix: str = "swe_test") -> Iterator[str]:
+    """A fresh database with ``service_dir``'s migrations applied, dropped afterwards."""
+    from swe_common.migrations import upgrade_head
+
+    url = create_test_database(prefix)
+    try:
+        upgrade_head(service_dir, url)
+        yield url
+    finally:
+        drop_test_database(url)
 
 
 def unique_name(prefix: str) -> str:
