@@ -125,6 +125,7 @@ def _stack_env(
         "AGENTS_HEARTBEAT_SECONDS": "2",
         "AGENTS_REAPER_INTERVAL_SECONDS": "2",
         "ISSUES_PROJECTS_URL": f"http://127.0.0.1:{ports['projects']}",
+        "AGENTS_PROJECTS_URL": f"http://127.0.0.1:{ports['projects']}",
         "ISSUES_CONSUMER_QUEUE_PREFIX": f"issues.e2e{tag}",
         "ANALYTICS_REDIS_KEY_PREFIX": f"e2e{tag}:analytics",
         "GATEWAY_RATE_LIMIT_PREFIX": f"e2e{tag}:gateway:rl",

@@ -268,6 +268,7 @@ def test_network_policies_deny_by_default_and_admit_outsiders_only_to_the_gatewa
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_services_egress_only_to_datastores_dns_auth_and_nothing_else(rendered, overlay):
+    """...and issues and agents to projects, for their read-your-writes fallback."""
     policies = of_kind(rendered[overlay], "NetworkPolicy")
     deployments = of_kind(rendered[overlay], "Deployment")
     allowed_ports = {53, 5432, 5671, 5672, 6379, 6380, 8001}
@@ -278,6 +279,12 @@ def test_services_egress_only_to_datastores_dns_auth_and_nothing_else(rendered, 
             assert ports, f"{name}: egress without a port restriction"
             if name == "gateway-egress-to-services":
                 assert targets == {"gateway"}
+                continue
+            if name == "fallback-egress-to-projects":
+                assert targets == {"issues", "agents"} and ports == {8002}
+                assert rule["to"] == [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "projects"}}}
+                ]
                 continue
             if name == "public-https-egress":
                 assert targets == {"agents-worker", "auth"} and ports == {443}

@@ -26,6 +26,7 @@ from swe_common.testing import (
     unique_name,
 )
 
+from .fake_projects import FakeProjects
 from .fake_provider import FakeProvider
 from .gitrepo import planted_repo
 
@@ -53,11 +54,23 @@ async def provider() -> AsyncIterator[FakeProvider]:
 
 
 @pytest.fixture(scope="session")
+async def fake_projects() -> AsyncIterator[FakeProjects]:
+    fake = FakeProjects()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="session")
 def settings(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, provider: FakeProvider
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    provider: FakeProvider,
+    fake_projects: FakeProjects,
 ) -> Settings:
     return Settings(
         database_url=database_url,
+        projects_url=fake_projects.url,
         environment="test",
         events_exchange=unique_name("swe.events.test"),
         events_queue=unique_name("agents.events"),

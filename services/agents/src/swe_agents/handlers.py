@@ -32,26 +32,7 @@ def _when(value: Any) -> datetime | None:
 
 
 async def project_snapshot(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    project_id = uuid.UUID(str(data["id"]))
-    at = _when(data.get("updated_at"))
-    project = await session.get(Project, project_id, with_for_update=True)
-    if project is not None and project.snapshot_at and at and at < project.snapshot_at:
-        return  # an older snapshot than the one we hold
-    if project is None:
-        project = Project(id=project_id)
-        session.add(project)
-    project.owner_id = uuid.UUID(str(data["owner_id"]))
-    project.members = [
-        {"user_id": str(m["user_id"]), "role": m.get("role", "viewer")}
-        for m in data.get("members", [])
-    ]
-    project.repository_url = data.get("repository_url") or ""
-    project.default_branch = data.get("default_branch") or "main"
-    project.enabled = bool(data.get("enabled", True))
-    project.settings = data.get("settings") or {}
-    project.snapshot_at = at
-    project.deleted = False
+    await service.apply_project_snapshot(session, event.data)
 
 
 async def project_deleted(session: AsyncSession, event: CloudEvent) -> None:

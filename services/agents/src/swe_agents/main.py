@@ -13,10 +13,19 @@ from swe_agents.models import event_tables
 from swe_agents.queue import ensure_work_queue
 from swe_agents.settings import Settings
 from swe_common.app import ServiceSpec, create_service_app
+from swe_common.projects_client import ProjectsClient
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.load()
+
+    async def open_projects_client(app: FastAPI) -> None:
+        app.state.projects_client = ProjectsClient(
+            settings.projects_url, settings.projects_timeout_seconds
+        )
+
+    async def close_projects_client(app: FastAPI) -> None:
+        await app.state.projects_client.close()
 
     async def declare_queue(app: FastAPI) -> None:
         # The relay may publish a run before any worker ever started: the queue must exist.
@@ -40,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             event_tables=event_tables,
             subscriptions=[subscription(settings)],
             use_redis=True,
-            on_startup=[declare_queue],
-            on_shutdown=[stop_queue_task],
+            on_startup=[open_projects_client, declare_queue],
+            on_shutdown=[stop_queue_task, close_projects_client],
         )
     )

@@ -12,6 +12,9 @@ class Settings(ServiceSettings):
     db_schema: str = "agents"
 
     # Queues: the consumer of other services' events, and the runs work queue.
+    # The projects service, asked synchronously only when the read model lacks a project.
+    projects_url: str = "http://127.0.0.1:8002"
+    projects_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     events_queue: str = "agents.events"
     work_queue: str = "agents.runs"
     # Redis pub/sub channels for live logs, status changes and cancellation.

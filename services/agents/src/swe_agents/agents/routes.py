@@ -29,7 +29,8 @@ from swe_agents.models import Agent, Run
 from swe_common.deps import RedisDep, SessionDep
 from swe_common.errors import Conflict, NotFound
 from swe_common.pagination import Page, PageQuery, paginate
-from swe_common.security import CurrentPrincipal, InvalidToken
+from swe_common.projects_client import ProjectsClient
+from swe_common.security import CurrentPrincipal, InvalidToken, bearer_token
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
@@ -49,9 +50,18 @@ async def _announce(request: Request, redis: Any, run: Run) -> None:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
 async def create_agent(
-    data: AgentCreate, session: SessionDep, principal: CurrentPrincipal
+    data: AgentCreate, session: SessionDep, principal: CurrentPrincipal, request: Request
 ) -> Agent:
-    return await service.create_agent(session, principal, data)
+    return await service.create_agent(session, principal, data, project_lookup(request))
+
+
+def project_lookup(request: Request) -> service.ProjectLookup | None:
+    """Ask projects, with the caller's own token, about a project not known here yet."""
+    client: ProjectsClient = request.app.state.projects_client
+    token = bearer_token(request)
+    if token is None:
+        return None
+    return lambda project_id: client.fetch_snapshot(project_id, token)
 
 
 @router.get("", response_model=Page[AgentOut])

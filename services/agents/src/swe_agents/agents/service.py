@@ -7,6 +7,7 @@ the event commit together; the queued event doubles as the worker's work message
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,11 +70,55 @@ def require_write(project: Project, principal: Principal) -> None:
         raise Forbidden("Only the project's owner or maintainers may change its agents and runs")
 
 
+ProjectLookup = Callable[[uuid.UUID], Awaitable[dict[str, Any] | None]]
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def apply_project_snapshot(session: AsyncSession, data: dict[str, Any]) -> Project:
+    """Upsert the read model from a projects snapshot (event or fallback), unless older."""
+    project_id = uuid.UUID(str(data["id"]))
+    at = _when(data.get("updated_at"))
+    project = await session.get(Project, project_id, with_for_update=True)
+    if project is not None and project.snapshot_at and at and at < project.snapshot_at:
+        return project  # an older snapshot than the one we hold
+    if project is None:
+        project = Project(id=project_id)
+        session.add(project)
+    project.owner_id = uuid.UUID(str(data["owner_id"]))
+    project.members = [
+        {"user_id": str(m["user_id"]), "role": m.get("role", "viewer")}
+        for m in data.get("members", [])
+    ]
+    project.repository_url = data.get("repository_url") or ""
+    project.default_branch = data.get("default_branch") or "main"
+    project.enabled = bool(data.get("enabled", True))
+    project.settings = data.get("settings") or {}
+    project.snapshot_at = at
+    project.deleted = False
+    return project
+
+
 async def visible_project(
-    session: AsyncSession, principal: Principal, project_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal,
+    project_id: uuid.UUID,
+    lookup: ProjectLookup | None = None,
 ) -> Project:
+    """The project when the caller may see it. With ``lookup``, a project the read model does
+    not know yet (its event still in flight) is asked of the projects service once."""
     project = await repository.get_project(session, project_id)
-    if project is None or not can_read(project, principal):
+    if project is None and lookup is not None:
+        snapshot = await lookup(project_id)
+        if snapshot is not None:
+            project = await apply_project_snapshot(session, snapshot)
+            await session.flush()
+    if project is None or project.deleted or not can_read(project, principal):
         raise NotFound(f"Project {project_id} not found")
     return project
 
@@ -126,8 +171,13 @@ def agent_payload(agent: Agent) -> dict[str, Any]:
     }
 
 
-async def create_agent(session: AsyncSession, principal: Principal, data: AgentCreate) -> Agent:
-    project = await visible_project(session, principal, data.project_id)
+async def create_agent(
+    session: AsyncSession,
+    principal: Principal,
+    data: AgentCreate,
+    lookup: ProjectLookup | None = None,
+) -> Agent:
+    project = await visible_project(session, principal, data.project_id, lookup)
     require_write(project, principal)
     config = validate_config(data.type, data.config)
     if await repository.name_taken(session, project.id, data.name, None):

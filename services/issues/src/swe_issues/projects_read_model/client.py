@@ -1,66 +1,18 @@
-"""The synchronous fallback to the projects service.
-
-Why: the read model is fed by events, which arrive a few milliseconds to seconds after the
-projects service commits. A user who creates a project and at once creates an issue in it would
-otherwise get a spurious 404 (the design forbids that). So when the read model does not know a
-project at all, we ask the projects service once, with the caller's own bearer token, so that
-projects applies its own access rules; a 404 there is a 404 here, and a snapshot answered is
-upserted into the read model (the events that follow are then applied or ignored by their
-``updated_at``). Only unknown projects trigger the call, so it costs nothing in the steady state
-and the services stay decoupled (no shared database, no call when the model is current).
-"""
+"""The projects fallback (see ``swe_common.projects_client`` for why), answering snapshots."""
 
 import uuid
-from typing import Any
 
-import aiohttp
-import structlog
-
-from swe_common.errors import ServiceUnavailable
+from swe_common.projects_client import ProjectsClient as BaseProjectsClient
+from swe_common.projects_client import unavailable
 from swe_issues.projects_read_model.schemas import ProjectSnapshot
 
-log = structlog.stdlib.get_logger(__name__)
 
-
-class ProjectsClient:
-    def __init__(self, base_url: str, timeout_seconds: float) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
+class ProjectsClient(BaseProjectsClient):
     async def fetch(self, project_id: uuid.UUID, token: str) -> ProjectSnapshot | None:
-        """The project as the caller may see it, or None when projects says it does not exist
-        (or not for this caller)."""
-        url = f"{self.base_url}/api/v1/projects/{project_id}"
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        try:
-            async with self._client().get(url, headers=headers) as response:
-                if response.status in (401, 403, 404):
-                    return None
-                if response.status != 200:
-                    raise _unavailable(project_id, f"status {response.status}")
-                body: Any = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise _unavailable(project_id, exc.__class__.__name__) from None
+        body = await self.fetch_snapshot(project_id, token)
+        if body is None:
+            return None
         try:
             return ProjectSnapshot.model_validate(body)
         except ValueError:
-            raise _unavailable(project_id, "an answer that is not a project") from None
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-
-def _unavailable(project_id: uuid.UUID, reason: str) -> ServiceUnavailable:
-    log.warning("projects_lookup_failed", project_id=str(project_id), reason=reason)
-    return ServiceUnavailable(
-        f"Project {project_id} is not known here yet and the projects service could not "
-        f"confirm it ({reason}); retry shortly.",
-        headers={"Retry-After": "2"},
-    )
+            raise unavailable(project_id, "an answer that is not a project") from None
