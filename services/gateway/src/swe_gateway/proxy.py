@@ -270,7 +270,9 @@ class Proxy:
                 status = await self._problem(
                     send, call, 503, detail, "unavailable", [(b"retry-after", retry)]
                 )
-                return status, None if not tried else False
+                # Counts against the breaker: a service whose every instance is ejected or
+                # failing its health check is down, whichever mechanism noticed first.
+                return status, False
             tried = (*tried, instance)
             url = URL(str(instance.base) + call.scope["raw_path"].decode("latin-1"), encoded=True)
             if call.scope["query_string"]:
