@@ -174,3 +174,88 @@ async def test_older_project_snapshot_is_ignored(
             sa.text("SELECT repository_url FROM agents.projects WHERE id=:id"), {"id": project}
         )
         assert row.scalar() == "https://github.com/a/new"
+
+
+async def test_runs_started_by_events_wait_for_the_projects_concurrency_cap(
+    client: Any,
+    tokens: TokenFactory,
+    projects: Any,
+    publish: Any,
+    planted: Path,
+    provider: Any,
+    engine: Any,
+    settings: Any,
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from swe_agents.models import Run
+
+    from .gitrepo import RESOLVER_PATCH
+
+    provider.reset([RESOLVER_PATCH])
+    owner = uuid.uuid4()
+    headers = tokens.headers(owner)
+    project = await projects.create(owner, f"file://{planted}")
+    body = {"project_id": str(project), "name": "capped", "type": "code_analyzer"}
+    analyzer = (await client.post("/api/v1/agents", json=body, headers=headers)).json()
+    first = (
+        await client.post(f"/api/v1/agents/{analyzer['id']}/start", json={}, headers=headers)
+    ).json()
+    template_id = (await wait_run(client, headers, first["id"], "completed", "failed"))["id"]
+    # Fill the project's cap with runs another (live) worker is executing.
+    busy = []
+    async with AsyncSession(engine) as session, session.begin():
+        template = await session.get(Run, uuid.UUID(template_id))
+        columns = {c.key: getattr(template, c.key) for c in Run.__table__.columns}
+        for _ in range(settings.max_active_runs_per_project):
+            run_id = uuid.uuid4()
+            busy.append(run_id)
+            lease = datetime.now(UTC) + timedelta(hours=1)
+            session.add(
+                Run(
+                    **{
+                        **columns,
+                        "id": run_id,
+                        "status": "running",
+                        "worker_id": "elsewhere",
+                        "lease_expires_at": lease,
+                        "finished_at": None,
+                    }
+                )
+            )
+    body = {"project_id": str(project), "name": "fixer", "type": "issue_resolver"}
+    fixer = (await client.post("/api/v1/agents", json=body, headers=headers)).json()
+    issue = {
+        "id": str(uuid.uuid4()),
+        "project_id": str(project),
+        "title": "Add subtraction",
+        "description": "in app/clean.py",
+        "status": "open",
+        "priority": "medium",
+        "labels": [],
+        "assigned_agent_id": fixer["id"],
+        "created_by": str(owner),
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "updated_at": "2026-01-01T00:00:00+00:00",
+        "resolved_at": None,
+    }
+    await publish("issues.issue.assigned", issue)
+
+    async def queued() -> list[dict[str, Any]]:
+        url = f"/api/v1/agents/{fixer['id']}/runs"
+        return (await client.get(url, headers=headers)).json()["items"]
+
+    waiting = (await eventually(queued, timeout=20))[0]
+    # Observed for a few worker cycles (each requeue waits 1 s): it must not start.
+    for _ in range(15):
+        run = (await client.get(f"/api/v1/agents/runs/{waiting['id']}", headers=headers)).json()
+        assert run["status"] == "pending"
+        await asyncio.sleep(0.2)
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(sa.update(Run).where(Run.id.in_(busy)).values(status="completed"))
+    done = await wait_run(client, headers, waiting["id"], "completed", "failed")
+    assert done["status"] == "completed"

@@ -175,6 +175,8 @@ class Worker:
     async def _process(self, run_id: uuid.UUID) -> bool:
         """Run it if we can claim it. True when the message must go back to the queue."""
         async with self.db.transaction() as session:
+            if await self._project_at_capacity(session, run_id):
+                return True  # back to the queue: it starts when one of the project's runs ends
             run = await repository.claim_run(
                 session, run_id, self.worker_id, self.settings.lease_seconds
             )
@@ -195,6 +197,16 @@ class Worker:
             previous = await self._previous_review(session, run)
         await self._announce(run)
         return await self._execute(run, project, previous)
+
+    async def _project_at_capacity(self, session: Any, run_id: uuid.UUID) -> bool:
+        """The per-project cap holds for every run, including those events started (which,
+        unlike the API, cannot be refused with a 429): a pending run waits its turn."""
+        run = await repository.get_run(session, run_id)
+        if run is None or run.status != "pending" or run.cancel_requested:
+            return False
+        await repository.lock_project(session, run.project_id)
+        running = await repository.running_runs_of_project(session, run.project_id)
+        return running >= self.settings.max_active_runs_per_project
 
     async def _settle_unclaimable(self, session: Any, run_id: uuid.UUID) -> None:
         run = await repository.get_run(session, run_id, lock=True)

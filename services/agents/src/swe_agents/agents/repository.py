@@ -73,6 +73,20 @@ async def active_runs_of_project(session: AsyncSession, project_id: uuid.UUID) -
     )
 
 
+async def running_runs_of_project(session: AsyncSession, project_id: uuid.UUID) -> int:
+    """Runs of the project a live worker is executing (an expired lease is a lost worker)."""
+    return int(
+        await session.scalar(
+            sa.select(sa.func.count()).where(
+                Run.project_id == project_id,
+                Run.status == "running",
+                Run.lease_expires_at >= sa.func.now(),
+            )
+        )
+        or 0
+    )
+
+
 async def active_runs_of_agent(session: AsyncSession, agent_id: uuid.UUID) -> list[Run]:
     statement = (
         sa.select(Run).where(Run.agent_id == agent_id, Run.status.in_(ACTIVE)).with_for_update()
