@@ -14,6 +14,8 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
     "RABBITMQ_PASSWORD": "mq-secret",
     "AUTH_KEY_ENCRYPTION_KEY": "k" * 40,
+    "PROJECTS_WEBHOOK_SECRET_KEY": "w" * 40,
+    "ISSUES_GITHUB_TOKEN_KEY": "g" * 40,
 }
 INFRA = {"postgres", "rabbitmq", "redis"}
 OBSERVABILITY = {"prometheus", "grafana"}

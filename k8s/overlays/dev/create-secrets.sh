@@ -30,4 +30,8 @@ exists swe-redis || kubectl -n "$NS" create secret generic swe-redis \
   --from-literal=redis-url="redis://redis:6379/0"
 exists swe-auth || kubectl -n "$NS" create secret generic swe-auth \
   --from-literal=key-encryption-key="$(rand)$(rand)"
+exists swe-projects || kubectl -n "$NS" create secret generic swe-projects \
+  --from-literal=webhook-secret-key="$(rand)$(rand)"
+exists swe-issues || kubectl -n "$NS" create secret generic swe-issues \
+  --from-literal=github-token-key="$(rand)$(rand)"
 echo "Secrets ready in namespace $NS"

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from swe_common.crypto import SecretBox
 from swe_common.security import CurrentPrincipal, bearer_token
 from swe_issues.github.client import GitHubClient
 from swe_issues.projects_read_model.client import ProjectsClient
@@ -22,6 +23,11 @@ def get_github(request: Request) -> GitHubClient:
     return request.app.state.github  # type: ignore[no-any-return]
 
 
+def get_token_box(request: Request) -> SecretBox:
+    return request.app.state.github_token_box  # type: ignore[no-any-return]
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
+TokenBoxDep = Annotated[SecretBox, Depends(get_token_box)]
 ProjectsDep = Annotated[ProjectsClient, Depends(get_projects_client)]
 GitHubDep = Annotated[GitHubClient, Depends(get_github)]

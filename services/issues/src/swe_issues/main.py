@@ -3,8 +3,11 @@
 from fastapi import FastAPI
 
 from swe_common.app import ServiceSpec, create_service_app
+from swe_common.crypto import SecretBox
 from swe_issues.consumers import subscriptions
+from swe_issues.github import tokens
 from swe_issues.github.client import GitHubClient
+from swe_issues.github.routes import router as github_token_router
 from swe_issues.issues.routes import router as issues_router
 from swe_issues.models import event_tables
 from swe_issues.projects_read_model.client import ProjectsClient
@@ -20,6 +23,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.projects_url, settings.projects_timeout_seconds
         )
         token = settings.github_token.get_secret_value() if settings.github_token else None
+        app.state.github_token_box = SecretBox(
+            settings.github_token_key.get_secret_value(), tokens.PURPOSE
+        )
         app.state.github = GitHubClient(
             settings.github_api_url, token, settings.github_timeout_seconds
         )
@@ -33,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             title="SWE platform: issues",
             description="Issues and pull requests of the platform's projects, with reviews.",
-            routers=[issues_router, prs_router],
+            routers=[github_token_router, issues_router, prs_router],
             event_tables=event_tables,
             subscriptions=subscriptions(settings.consumer_queue_prefix),
             use_redis=True,

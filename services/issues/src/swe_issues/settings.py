@@ -1,7 +1,10 @@
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from swe_common.settings import ServiceSettings
+from swe_common.settings import Environment, ServiceSettings
+
+# Only for development: production refuses to start with it.
+PLACEHOLDER_TOKEN_KEY = "dev-only-github-token-key-change-me"  # noqa: S105 (a known placeholder)
 
 
 class Settings(ServiceSettings):
@@ -24,3 +27,14 @@ class Settings(ServiceSettings):
     github_api_url: str = "https://api.github.com"
     github_token: SecretStr | None = None
     github_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Seals the per-project GitHub tokens at rest (AES-256-GCM).
+    github_token_key: SecretStr = SecretStr(PLACEHOLDER_TOKEN_KEY)
+
+    @field_validator("github_token_key")
+    @classmethod
+    def _refuse_placeholder_key(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
+        production = info.data.get("environment") == Environment.production
+        value = key.get_secret_value()
+        if production and (value == PLACEHOLDER_TOKEN_KEY or len(value) < 32):
+            raise ValueError("must be a random value of at least 32 characters in production")
+        return key

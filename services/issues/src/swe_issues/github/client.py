@@ -55,25 +55,32 @@ class GitHubClient:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         return self._session
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, token: str | None = None) -> dict[str, str]:
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": "swe-platform-issues",
         }
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if token or self.token:
+            headers["Authorization"] = f"Bearer {token or self.token}"
         return headers
 
-    async def pull_request(self, repo: Repository, number: int) -> dict[str, Any]:
-        return await self._get(f"/repos/{repo.path}/pulls/{number}", f"pull request #{number}")
+    async def pull_request(
+        self, repo: Repository, number: int, token: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/repos/{repo.path}/pulls/{number}"
+        return await self._get(path, f"pull request #{number}", token)
 
-    async def issue(self, repo: Repository, number: int) -> dict[str, Any]:
-        return await self._get(f"/repos/{repo.path}/issues/{number}", f"issue #{number}")
+    async def issue(
+        self, repo: Repository, number: int, token: str | None = None
+    ) -> dict[str, Any]:
+        return await self._get(f"/repos/{repo.path}/issues/{number}", f"issue #{number}", token)
 
-    async def _get(self, path: str, what: str) -> dict[str, Any]:
+    async def _get(self, path: str, what: str, token: str | None = None) -> dict[str, Any]:
+        """GET with the project's token when given, else the global one."""
+        headers = self._headers(token)
         try:
-            async with self._client().get(self.base_url + path, headers=self._headers()) as resp:
+            async with self._client().get(self.base_url + path, headers=headers) as resp:
                 body = await _json_or_none(resp)
                 if resp.status == 200 and isinstance(body, dict):
                     return body

@@ -4,8 +4,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swe_common.crypto import SecretBox
 from swe_issues.github.client import GitHubClient, parse_repository
 from swe_issues.github.convert import issue_from_github, pull_request_from_github
+from swe_issues.github.tokens import token_for
 from swe_issues.issues import service as issues
 from swe_issues.issues.models import Issue
 from swe_issues.projects_read_model.service import Caller
@@ -14,20 +16,30 @@ from swe_issues.pull_requests.models import PullRequest
 
 
 async def sync_issue(
-    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, github: GitHubClient
+    session: AsyncSession,
+    caller: Caller,
+    issue_id: uuid.UUID,
+    github: GitHubClient,
+    box: SecretBox,
 ) -> Issue:
     issue, project = await issues.linked_issue_for_sync(session, caller, issue_id)
     repo = parse_repository(project.repository_url)
-    data = await github.issue(repo, issue.github_number or 0)
+    token = await token_for(session, project.id, box)
+    data = await github.issue(repo, issue.github_number or 0, token)
     return await issues.mirror_github_issue(session, project, issue_from_github(data))
 
 
 async def sync_pull_request(
-    session: AsyncSession, caller: Caller, pr_id: uuid.UUID, github: GitHubClient
+    session: AsyncSession,
+    caller: Caller,
+    pr_id: uuid.UUID,
+    github: GitHubClient,
+    box: SecretBox,
 ) -> PullRequest:
     pr, project = await pull_requests.writable_for_sync(session, caller, pr_id)
     repo = parse_repository(project.repository_url)
-    data = await github.pull_request(repo, pr.number)
+    token = await token_for(session, project.id, box)
+    data = await github.pull_request(repo, pr.number, token)
     mirrored = await pull_requests.mirror_github_pr(
         session, project, pull_request_from_github(data)
     )

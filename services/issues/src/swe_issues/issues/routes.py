@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, status
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep
+from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
 from swe_issues.github.sync import sync_issue
 from swe_issues.issues import service
 from swe_issues.issues.models import Issue
@@ -116,6 +116,10 @@ async def resolve_issue(
 
 @router.post("/{issue_id}/sync", summary="Refresh a GitHub-linked issue from GitHub")
 async def sync_from_github(
-    issue_id: uuid.UUID, session: SessionDep, caller: CallerDep, github: GitHubDep
+    issue_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    github: GitHubDep,
+    box: TokenBoxDep,
 ) -> IssueOut:
-    return _out(await sync_issue(session, caller, issue_id, github))
+    return _out(await sync_issue(session, caller, issue_id, github, box))

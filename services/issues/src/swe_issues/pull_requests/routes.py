@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep
+from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
 from swe_issues.github.sync import sync_pull_request
 from swe_issues.pull_requests import service
 from swe_issues.pull_requests.models import PullRequest
@@ -107,6 +107,6 @@ async def get_review(pr_id: uuid.UUID, session: SessionDep, caller: CallerDep) -
 
 @router.post("/{pr_id}/sync", summary="Refresh a pull request from GitHub")
 async def sync_from_github(
-    pr_id: uuid.UUID, session: SessionDep, caller: CallerDep, github: GitHubDep
+    pr_id: uuid.UUID, session: SessionDep, caller: CallerDep, github: GitHubDep, box: TokenBoxDep
 ) -> PullRequestOut:
-    return _out(await sync_pull_request(session, caller, pr_id, github))
+    return _out(await sync_pull_request(session, caller, pr_id, github, box))
