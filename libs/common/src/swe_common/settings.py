@@ -10,7 +10,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -124,3 +131,13 @@ def _describe_invalid(cls: type[ServiceSettings], exc: ValidationError) -> str:
         variable = f"{prefix}{field}".upper()
         lines.append(f"  {variable} (or SWE_{field.upper()}): {error['msg']}")
     return "\n".join(lines)
+
+
+def production_secret(key: SecretStr, info: ValidationInfo, placeholder: str) -> SecretStr:
+    """For a field validator: a key may keep its development placeholder, but in production it
+    must be a real random value (at least 32 characters)."""
+    production = info.data.get("environment") == Environment.production
+    value = key.get_secret_value()
+    if production and (value == placeholder or len(value) < 32):
+        raise ValueError("must be a random value of at least 32 characters in production")
+    return key

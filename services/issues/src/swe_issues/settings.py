@@ -1,7 +1,7 @@
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from swe_common.settings import Environment, ServiceSettings
+from swe_common.settings import ServiceSettings, production_secret
 
 # Only for development: production refuses to start with it.
 PLACEHOLDER_TOKEN_KEY = "dev-only-github-token-key-change-me"  # noqa: S105 (a known placeholder)
@@ -33,8 +33,4 @@ class Settings(ServiceSettings):
     @field_validator("github_token_key")
     @classmethod
     def _refuse_placeholder_key(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
-        production = info.data.get("environment") == Environment.production
-        value = key.get_secret_value()
-        if production and (value == PLACEHOLDER_TOKEN_KEY or len(value) < 32):
-            raise ValueError("must be a random value of at least 32 characters in production")
-        return key
+        return production_secret(key, info, PLACEHOLDER_TOKEN_KEY)

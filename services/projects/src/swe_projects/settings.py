@@ -7,7 +7,7 @@ import re
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from swe_common.settings import Environment, ServiceSettings
+from swe_common.settings import ServiceSettings, production_secret
 
 # Only for development: production refuses to start with it (see _refuse_placeholder_key).
 PLACEHOLDER_SECRET_KEY = "dev-only-webhook-secret-key-change-me"  # noqa: S105 (a known placeholder)
@@ -46,11 +46,7 @@ class Settings(ServiceSettings):
     @field_validator("webhook_secret_key")
     @classmethod
     def _refuse_placeholder_key(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
-        production = info.data.get("environment") == Environment.production
-        value = key.get_secret_value()
-        if production and (value == PLACEHOLDER_SECRET_KEY or len(value) < 32):
-            raise ValueError("must be a random value of at least 32 characters in production")
-        return key
+        return production_secret(key, info, PLACEHOLDER_SECRET_KEY)
 
     @property
     def repository_hosts(self) -> tuple[str, ...]:
