@@ -41,7 +41,7 @@ bench: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs/common/src
+	$(RUN) mypy libs/common/src services/gateway/src
 
 format: install
 	$(RUN) ruff format .

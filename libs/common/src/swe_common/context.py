@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -17,7 +16,9 @@ _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID (the gateway
+    # makes one per request).
+    return secrets.token_hex(16)
 
 
 def clean_id(value: str | None) -> str | None:

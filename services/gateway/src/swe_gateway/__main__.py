@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from swe_gateway.server import GatewayHttpProtocol
 from swe_gateway.settings import Settings
 
 
@@ -17,6 +18,7 @@ def main() -> None:
     uvicorn.run(
         "swe_gateway.main:create_app",
         factory=True,
+        http=GatewayHttpProtocol,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,

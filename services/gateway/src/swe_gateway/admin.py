@@ -13,6 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel, Field
+from starlette.types import Scope
 
 from swe_common.errors import (
     BadRequest,
@@ -21,8 +22,9 @@ from swe_common.errors import (
     install_error_handlers,
 )
 from swe_common.health import HealthCheck, health_router
-from swe_common.security import Principal, require_roles
+from swe_common.security import InvalidToken, Principal, require_roles
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
+from swe_gateway.settings import MAX_WEIGHT
 from swe_gateway.upstreams import Registry, ServicePool
 
 AdminPrincipal = Annotated[Principal, require_roles("admin")]
@@ -49,6 +51,28 @@ class CachedVerifier:
 
 class InstanceIn(BaseModel):
     url: str = Field(pattern=r"^https?://", max_length=300, examples=["http://127.0.0.1:8011"])
+    weight: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_WEIGHT,
+        description="Share of the service's requests (default 1 for a new instance); "
+        "0 drains it. Given for a registered instance, changes its weight.",
+    )
+
+
+async def caller_of(auth: EdgeAuth, scope: Scope) -> Principal | None:
+    """The principal behind a request's bearer token (an API key is already exchanged), or
+    None without valid credentials: the admin app itself then answers 401 or 503."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            try:
+                return await auth.authenticate(token.strip())
+            except (InvalidToken, CredentialsUnavailable):
+                return None
+    return None
 
 
 class OpenApiMerger:
@@ -112,7 +136,7 @@ def _merge(target: dict[str, Any], doc: dict[str, Any], service: str) -> None:
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     prefix = "#/components/schemas/"
     if isinstance(node, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith(prefix):
                 name = value[len(prefix) :]
@@ -144,12 +168,21 @@ def admin_router(registry: Registry) -> APIRouter:
     async def service(name: str, _: AdminPrincipal) -> dict[str, Any]:
         return pool_or_404(name).describe()
 
-    @router.post("/services/{name}/instances", status_code=201, summary="Register an instance")
-    async def register(name: str, body: InstanceIn, _: AdminPrincipal) -> dict[str, Any]:
+    @router.post(
+        "/services/{name}/instances",
+        status_code=201,
+        summary="Register an instance, or change a registered one's weight",
+        responses={200: {"description": "Already registered; weight updated if given"}},
+    )
+    async def register(
+        name: str, body: InstanceIn, response: Response, _: AdminPrincipal
+    ) -> dict[str, Any]:
         try:
-            instance = pool_or_404(name).add(body.url)
+            instance, created = pool_or_404(name).add(body.url, body.weight)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
+        if not created:
+            response.status_code = 200
         return instance.describe()
 
     @router.delete("/services/{name}/instances", status_code=204, summary="Deregister one")

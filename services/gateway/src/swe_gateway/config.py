@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swe_gateway.settings import Settings
+from pydantic import TypeAdapter, ValidationError
+
+from swe_gateway.settings import Settings, UpstreamInstance
 
 PACKAGED_ROUTES = Path(__file__).with_name("routes.toml")
 
@@ -35,7 +37,7 @@ class RouteLimit:
 @dataclass(frozen=True)
 class GatewayConfig:
     routes: tuple[Route, ...]
-    services: dict[str, list[str]]
+    services: dict[str, list[UpstreamInstance]]
     public: re.Pattern[str]
     limits: tuple[RouteLimit, ...]
 
@@ -64,14 +66,30 @@ def compile_patterns(patterns: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)")
 
 
+_INSTANCES = TypeAdapter(list[str | UpstreamInstance])
+
+
+def instances_of(raw: object, where: str) -> list[UpstreamInstance]:
+    """``["http://a", {url = "http://b", weight = 3}]``: plain URLs have weight 1."""
+    try:
+        items = _INSTANCES.validate_python(raw)
+        return [UpstreamInstance(url=i) if isinstance(i, str) else i for i in items]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise SystemExit(f"{where}: {problems}") from None
+
+
 def load_config(settings: Settings) -> GatewayConfig:
     path = Path(settings.routes_file) if settings.routes_file else PACKAGED_ROUTES
     raw: dict[str, Any] = tomllib.loads(path.read_text())
     services = {
-        name: list(spec.get("instances", [])) for name, spec in raw.get("services", {}).items()
+        name: instances_of(spec.get("instances", []), f"{path}: services.{name}.instances")
+        for name, spec in raw.get("services", {}).items()
     }
-    for name, urls in settings.upstreams.items():
-        services[name] = list(urls)
+    for name, items in settings.upstreams.items():
+        services[name] = instances_of(items, f"GATEWAY_UPSTREAMS: {name}")
     routes = sorted(
         (
             Route(

@@ -86,10 +86,18 @@ class EdgeAuth:
         now = time.monotonic()
         if cached is not None and cached.principal.expires_at > time.time():
             if now - cached.checked_at >= self.settings.revocation_recheck_seconds:
-                if await self.is_revoked(cached.principal):
+                # Marked before the await: the requests that arrive while this one re-checks
+                # use the answer of the last check instead of each asking Redis (under load, a
+                # herd of identical checks is what made Redis time out).
+                previous, cached.checked_at = cached.checked_at, now
+                try:
+                    revoked = await self.is_revoked(cached.principal)
+                except CredentialsUnavailable:
+                    cached.checked_at = previous
+                    raise
+                if revoked:
                     self._tokens.pop(token, None)
                     raise InvalidToken("token has been revoked")
-                cached.checked_at = now
             return cached.principal
         principal = await self.verifier.verify(token)
         self._remember(token, principal, now)

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.logging import configure_logging
 from swe_common.security import InvalidToken
-from swe_gateway.admin import OpenApiMerger, build_admin_app
+from swe_gateway.admin import OpenApiMerger, build_admin_app, caller_of
 from swe_gateway.config import GatewayConfig, load_config
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.http_util import (
@@ -33,8 +33,9 @@ from swe_gateway.http_util import (
     send_problem,
 )
 from swe_gateway.proxy import SKIP_AUTO, Call, Proxy
-from swe_gateway.ratelimit import RateLimiter
+from swe_gateway.ratelimit import RateLimiter, refusal
 from swe_gateway.settings import Settings
+from swe_gateway.upstream_client import UpstreamClient
 from swe_gateway.upstreams import Registry
 from swe_gateway.websocket import deny, proxy_websocket
 
@@ -180,9 +181,21 @@ class Gateway:
             return 404
         api_key = header(scope, b"x-api-key")
         if api_key and header(scope, b"authorization") is None:
-            scope = await self._with_exchanged_key(call, api_key.decode("latin-1"), send)
-            if scope is None:
+            exchanged = await self._with_exchanged_key(call, api_key.decode("latin-1"), send)
+            if exchanged is None:
                 return 401
+            scope = exchanged
+        limit_headers: list[tuple[bytes, bytes]] = []
+        if self.settings.rate_limit_enabled and scope["path"].startswith(OWN_PREFIX):
+            # The admin API spends the caller's own budget, as a proxied request would. Without
+            # valid credentials it is not charged: the admin app answers 401 (or 503) at once.
+            principal = await caller_of(self.auth, scope)
+            if principal is not None:
+                limits = self.limiter.limits_for(principal, call.client_ip)
+                decision = await self.limiter.check(limits)
+                if not decision.allowed:
+                    return await self.proxy._problem(send, call, *refusal(decision))
+                limit_headers = decision.headers()
         status = 0
         echoed = (b"x-request-id", call.request_id.encode())
 
@@ -192,7 +205,7 @@ class Gateway:
                 status = message["status"]
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [h for h in SECURITY_HEADERS if h[0] not in present]
-                message["headers"] = [*message.get("headers", []), *extra, echoed]
+                message["headers"] = [*message.get("headers", []), *extra, echoed, *limit_headers]
             await send(message)
 
         await self.admin(scope, receive, decorated)
@@ -238,6 +251,10 @@ class Gateway:
             skip_auto_headers=SKIP_AUTO,  # set once here: per request it costs a set per call
         )
         self.proxy.session = self.auth.session = self.merger.session = self.session
+        self.proxy.client = UpstreamClient(
+            max_connections=self.settings.pool_size_per_host,
+            keepalive_seconds=self.settings.upstream_keepalive_seconds,
+        )
         self.registry.start(self.session)
         # The hot path allocates many short-lived objects and few cycles: with the default
         # thresholds the cyclic GC took ~20% of the CPU under load. Freeze what start-up built
@@ -253,6 +270,8 @@ class Gateway:
 
     async def shutdown(self) -> None:
         await self.registry.stop()
+        if self.proxy.client is not None:
+            self.proxy.client.close()
         if self.session is not None:
             await self.session.close()
         jwks_close: Callable[[], Awaitable[Any]] | None = getattr(self.auth.jwks, "close", None)
@@ -275,11 +294,29 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     gateway = Gateway(settings, load_config(settings))
     if not settings.cors_origins:
         return gateway
+    # Preflights are answered here, before the gateway: no token, no rate limit, no upstream.
+    # Every other answer (401, 429 and 503 problems included) passes through it and gets the
+    # CORS headers, so a browser can read why it was refused.
     return CORSMiddleware(
         gateway,
         allow_origins=settings.cors_origins,
-        allow_credentials=True,
+        # Credentials only with named origins: with "*" Starlette would echo any origin back
+        # together with Allow-Credentials, letting every site make credentialed calls.
+        allow_credentials="*" not in settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"],
+        expose_headers=[
+            "X-Request-ID",
+            "Location",
+            "Retry-After",
+            "WWW-Authenticate",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "RateLimit-Policy",
+            "RateLimit",
+        ],
     )

@@ -1,4 +1,5 @@
-"""The HTTP hot path: a raw ASGI app forwarding to upstreams over pooled aiohttp connections.
+"""The HTTP hot path: a raw ASGI app forwarding to upstreams over pooled keep-alive connections
+(``upstream_client.py``).
 
 Per request: route by prefix, authenticate (unless public), one Redis round trip for the rate
 limit, then forward with retries (idempotent methods only, connect errors and 502/503/504,
@@ -15,14 +16,12 @@ from dataclasses import dataclass
 
 import aiohttp
 import structlog
-from multidict import CIMultiDict
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from swe_common.security import InvalidToken, Principal
 from swe_gateway import metrics
 from swe_gateway.config import GatewayConfig, Route
-from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth, rate_identity, role_tier
+from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.http_util import (
     HOP_BY_HOP,
     SECURITY_HEADERS,
@@ -30,8 +29,14 @@ from swe_gateway.http_util import (
     connection_tokens,
     send_problem,
 )
-from swe_gateway.ratelimit import Decision, Limit, RateLimiter
+from swe_gateway.ratelimit import Limit, RateLimiter, refusal
 from swe_gateway.settings import Settings
+from swe_gateway.upstream_client import (
+    UpstreamClient,
+    UpstreamError,
+    UpstreamResponse,
+    is_safe_header_value,
+)
 from swe_gateway.upstreams import Instance, Registry, ServicePool
 
 log = structlog.stdlib.get_logger(__name__)
@@ -52,7 +57,8 @@ DROP_REQUEST = frozenset(
 )
 # uvicorn writes its own Date; a second one from the upstream would be a duplicate header.
 DROP_RESPONSE = frozenset({b"x-request-id", b"date"})
-# Headers aiohttp would invent; the client's own (or none) go upstream instead.
+# Headers aiohttp would invent (on the WebSocket and health-check paths); the client's own (or
+# none) go upstream instead.
 SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
@@ -95,7 +101,7 @@ class Proxy:
         self.limiter = limiter
         self.session: aiohttp.ClientSession | None = None
         self.requests = metrics.RequestCounter()
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self.client: UpstreamClient | None = None  # made at start-up, inside the event loop
         self.latency = metrics.LatencyObserver()
 
     # -- edge checks, shared with the WebSocket proxy ------------------------------------
@@ -110,18 +116,7 @@ class Proxy:
         return await self.auth.authenticate(token)
 
     def limits_for(self, call: Call, principal: Principal | None) -> list[Limit]:
-        period = self.settings.rate_limit_period_seconds
-        if principal is None:
-            tier, identity = "anonymous", f"ip:{call.client_ip}"
-        else:
-            tier, identity = role_tier(principal), rate_identity(principal)
-        allowed = self.settings.rate_limits.get(tier, self.settings.rate_limits["anonymous"])
-        limits = [self.limiter.limit(tier, identity, allowed, period)]
-        limits.extend(
-            self.limiter.limit(extra.name, f"ip:{call.client_ip}", extra.limit, extra.period)
-            for extra in self.config.limits_for(call.path)
-        )
-        return limits
+        return self.limiter.limits_for(principal, call.client_ip, self.config.limits_for(call.path))
 
     # -- HTTP --------------------------------------------------------------------------
 
@@ -161,7 +156,7 @@ class Proxy:
             decision = await self.limiter.check(self.limits_for(call, principal))
             limit_headers = decision.headers()
             if not decision.allowed:
-                return await self._refuse(send, call, decision, limit_headers)
+                return await self._problem(send, call, *refusal(decision))
         length = _content_length(scope)
         if length is not None and length > self.settings.max_body_bytes:
             return await self._problem(
@@ -172,26 +167,6 @@ class Proxy:
                 "too-large",
             )
         return await self.forward(call, route, receive, send, limit_headers)
-
-    async def _refuse(self, send: Send, call: Call, decision: Decision, headers: Headers) -> int:
-        if decision.unavailable:
-            return await self._problem(
-                send,
-                call,
-                503,
-                "Rate limiting is unavailable; retry shortly.",
-                "unavailable",
-                [(b"retry-after", str(decision.retry_after).encode())],
-            )
-        metrics.RATE_LIMITED.labels(decision.binding.limit.name).inc()
-        return await self._problem(
-            send,
-            call,
-            429,
-            "Too many requests; slow down and retry after the given time.",
-            "rate-limited",
-            headers,
-        )
 
     async def _problem(
         self,
@@ -257,7 +232,9 @@ class Proxy:
         except ClientGone:
             return 499, None
         headers = self._upstream_headers(call)
-        timeout = self._timeout(route)
+        target = call.scope["raw_path"]
+        if call.scope["query_string"]:
+            target += b"?" + call.scope["query_string"]
         retryable = call.method in IDEMPOTENT and not _is_stream(body)
         pool.budget.deposit()
         tried: tuple[Instance, ...] = ()
@@ -274,32 +251,32 @@ class Proxy:
                 # failing its health check is down, whichever mechanism noticed first.
                 return status, False
             tried = (*tried, instance)
-            url = URL(str(instance.base) + call.scope["raw_path"].decode("latin-1"), encoded=True)
-            if call.scope["query_string"]:
-                url = URL(f"{url}?{call.scope['query_string'].decode('latin-1')}", encoded=True)
             started = time.perf_counter()
             try:
-                response = await self.session.request(  # type: ignore[union-attr]
+                response = await self.client.request(  # type: ignore[union-attr]
                     call.method,
-                    url,
-                    headers=headers,
-                    data=body,
-                    allow_redirects=False,
-                    timeout=timeout,
+                    instance.base,
+                    target,
+                    headers,
+                    body,
+                    connect_timeout=self.settings.connect_timeout_seconds,
+                    read_timeout=route.timeout,
                 )
-            except aiohttp.InvalidURL:
-                return await self._problem(
-                    send, call, 400, "The path is malformed.", "bad-path"
-                ), None
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except BodyTooLarge:
+                # The upload crossed the limit mid-stream; the upstream's request was cut off
+                # (its connection closed), and the client has not had an answer yet.
+                detail = f"The request body exceeds {self.settings.max_body_bytes} bytes."
+                return await self._problem(send, call, 413, detail, "too-large"), None
+            except ClientGone:
+                return 499, None
+            except UpstreamError as exc:
                 instance.record(False, self.settings)
-                kind = _failure_kind(exc)
-                if kind == "connect" and retryable and await self._may_retry(pool, attempt):
+                if exc.kind == "connect" and retryable and await self._may_retry(pool, attempt):
                     attempt += 1
                     continue
                 log.warning("upstream_failed", service=pool.name, url=instance.url,
-                            error=type(exc).__name__, request_id=call.request_id)  # fmt: skip
-                return await self._upstream_problem(send, call, route, pool, kind), False
+                            error=str(exc), request_id=call.request_id)  # fmt: skip
+                return await self._upstream_problem(send, call, route, pool, exc.kind), False
             self.latency.observe(pool.name, time.perf_counter() - started)
             healthy = response.status < 500
             instance.record(healthy, self.settings)
@@ -312,7 +289,7 @@ class Proxy:
                 attempt += 1
                 continue
             status = await self._relay(call, response, send, extra)
-            return status, healthy
+            return status, healthy and status < 500  # 502 here: the answer broke off
 
     async def _upstream_problem(
         self, send: Send, call: Call, route: Route, pool: ServicePool, kind: str
@@ -327,16 +304,6 @@ class Proxy:
         detail = f"The {pool.name} service sent an invalid response."
         return await self._problem(send, call, 502, detail, "bad-gateway")
 
-    def _timeout(self, route: Route) -> aiohttp.ClientTimeout:
-        """One immutable timeout object per route timeout, not one per request."""
-        timeout = self._timeouts.get(route.timeout)
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=self.settings.connect_timeout_seconds, sock_read=route.timeout
-            )
-            self._timeouts[route.timeout] = timeout
-        return timeout
-
     async def _may_retry(self, pool: ServicePool, attempt: int) -> bool:
         if attempt >= self.settings.retry_attempts or not pool.budget.withdraw():
             return False
@@ -345,77 +312,83 @@ class Proxy:
         await asyncio.sleep(random.uniform(0, self.settings.retry_backoff_seconds * 2**attempt))  # noqa: S311
         return True
 
-    def _upstream_headers(self, call: Call) -> CIMultiDict[str]:
+    def _upstream_headers(self, call: Call) -> Headers:
         raw = call.scope["headers"]
         named = connection_tokens(raw)
-        headers: CIMultiDict[str] = CIMultiDict()
-        for name, value in raw:
-            if name in HOP_BY_HOP or name in DROP_REQUEST or name in named:
-                continue
-            if name == b"authorization" and call.authorization is not None:
-                continue
-            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        headers: Headers = [
+            (name, value)
+            for name, value in raw
+            if not (
+                name in HOP_BY_HOP
+                or name in DROP_REQUEST
+                or name in named
+                or (name == b"authorization" and call.authorization is not None)
+            )
+        ]
+        added = [
+            (b"x-forwarded-for", call.forwarded_for.encode("latin-1")),
+            (b"x-forwarded-proto", call.forwarded_proto.encode("latin-1")),
+            (b"x-request-id", call.request_id.encode("latin-1")),
+        ]
         if call.authorization is not None:
-            headers["Authorization"] = call.authorization
-        headers["X-Forwarded-For"] = call.forwarded_for
-        headers["X-Forwarded-Proto"] = call.forwarded_proto
+            added.append((b"authorization", call.authorization.encode("latin-1")))
         if call.forwarded_host:
-            headers["X-Forwarded-Host"] = call.forwarded_host
-        headers["X-Request-ID"] = call.request_id
+            added.append((b"x-forwarded-host", call.forwarded_host.encode("latin-1")))
+        # Values from a token exchange or a client's Host: never let one smuggle a header line.
+        headers += [(name, value) for name, value in added if is_safe_header_value(value)]
         return headers
 
     async def _relay(
-        self, call: Call, response: aiohttp.ClientResponse, send: Send, extra: Headers
+        self, call: Call, response: UpstreamResponse, send: Send, extra: Headers
     ) -> int:
-        """Stream the upstream's answer to the client; Location and Set-Cookie untouched."""
+        """Pass the upstream's answer on; Location and Set-Cookie untouched. A small body is
+        read before the head goes out (an upstream failing mid-body still gets a clean 502);
+        a large one streams, and a failure then can only cut the client's connection."""
         try:
-            raw = response.raw_headers
-            named = connection_tokens(raw)
-            headers: Headers = []
-            present: set[bytes] = set()
-            for name, value in raw:
-                lower = name.lower()
-                if lower in HOP_BY_HOP or lower in DROP_RESPONSE or lower in named:
-                    continue
-                present.add(lower)
-                headers.append((lower, value))
-            headers += [h for h in SECURITY_HEADERS if h[0] not in present]
-            headers.append((b"x-request-id", call.request_id.encode()))
-            headers += extra
+            headers = self._client_headers(call, response, extra)
+            length = response.content_length
+            if call.method == "HEAD" or (length is not None and length <= BUFFER_LIMIT):
+                try:
+                    body = b"" if call.method == "HEAD" else await response.read()
+                except UpstreamError as exc:
+                    log.warning("upstream_body_failed", error=str(exc), request_id=call.request_id)
+                    detail = "The upstream's answer broke off."
+                    return await self._problem(send, call, 502, detail, "bad-gateway")
+                start = {"type": "http.response.start", "status": response.status}
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return response.status
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": headers}
             )
-            if call.method == "HEAD":
-                await send({"type": "http.response.body", "body": b""})
+            try:
+                async for chunk in response.iter_chunks():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except UpstreamError as exc:
+                # Headers are out: the only honest signal left is closing the connection early.
+                log.warning("upstream_body_failed", error=str(exc), request_id=call.request_id)
                 return response.status
-            length = response.content_length
-            if length is not None and length <= BUFFER_LIMIT:
-                await send({"type": "http.response.body", "body": await response.read()})
-                return response.status
-            async for chunk in response.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-            return response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # Headers are out: the only honest signal left is closing the connection early.
-            log.warning(
-                "upstream_body_failed", error=type(exc).__name__, request_id=call.request_id
-            )
             return response.status
         finally:
             response.release()
 
-
-def _failure_kind(exc: BaseException) -> str:
-    """connect: nothing was answered (safe to retry if idempotent); timeout: no answer in
-    time; invalid: the upstream answered something that is not HTTP."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
-        return "connect"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
-        return "connect"
-    return "invalid"
+    @staticmethod
+    def _client_headers(call: Call, response: UpstreamResponse, extra: Headers) -> Headers:
+        raw = response.headers
+        named = connection_tokens(raw)
+        headers: Headers = []
+        present: set[bytes] = set()
+        for name, value in raw:
+            lower = name.lower()
+            if lower in HOP_BY_HOP or lower in DROP_RESPONSE or lower in named:
+                continue
+            present.add(lower)
+            headers.append((lower, value))
+        headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+        headers.append((b"x-request-id", call.request_id.encode()))
+        headers += extra
+        return headers
 
 
 def _credentials(scope: Scope) -> tuple[str | None, str | None]:

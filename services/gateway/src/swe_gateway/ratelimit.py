@@ -9,16 +9,19 @@ in-process limiter decides (fail-open, the default) or requests are refused with
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import structlog
 from redis.exceptions import RedisError
 
+from swe_common.security import Principal
 from swe_gateway import metrics
+from swe_gateway.config import RouteLimit
+from swe_gateway.edge_auth import rate_identity, role_tier
 from swe_gateway.redis_pipe import ScriptPipe
 from swe_gateway.settings import RedisFailurePolicy, Settings
 from swe_gateway.upstreams import CircuitBreaker
@@ -130,6 +133,17 @@ class Decision:
         return headers
 
 
+def refusal(decision: Decision) -> tuple[int, str, str, list[tuple[bytes, bytes]]]:
+    """(status, detail, problem slug, headers) for a refused decision: 429 with the limit
+    headers and Retry-After, or 503 while Redis is down under the fail-closed policy."""
+    if decision.unavailable:
+        retry = [(b"retry-after", str(decision.retry_after).encode())]
+        return 503, "Rate limiting is unavailable; retry shortly.", "unavailable", retry
+    metrics.RATE_LIMITED.labels(decision.binding.limit.name).inc()
+    detail = "Too many requests; slow down and retry after the given time."
+    return 429, detail, "rate-limited", decision.headers()
+
+
 class LocalLimiter:
     """The same GCRA in process memory: per instance, used only while Redis is unavailable."""
 
@@ -181,6 +195,25 @@ class RateLimiter:
         key = f"{self.settings.rate_limit_prefix}:{name}:{identity}"
         return Limit(name, key, limit, period, self.settings.rate_limit_burst)
 
+    def limits_for(
+        self, principal: Principal | None, client_ip: str, route_limits: Iterable[RouteLimit] = ()
+    ) -> list[Limit]:
+        """A request's limits: the caller's own (by its strongest role, keyed by user or API
+        key; anonymous callers by address), then the route's stricter ones (by address).
+        One function for every entry (proxy, WebSocket, admin API), so they share budgets."""
+        rates = self.settings.rate_limits
+        if principal is None:
+            tier, identity = "anonymous", f"ip:{client_ip}"
+        else:
+            tier, identity = role_tier(principal), rate_identity(principal)
+        period = self.settings.rate_limit_period_seconds
+        limits = [self.limit(tier, identity, rates.get(tier, rates["anonymous"]), period)]
+        limits.extend(
+            self.limit(extra.name, f"ip:{client_ip}", extra.limit, extra.period)
+            for extra in route_limits
+        )
+        return limits
+
     async def check(self, limits: list[Limit]) -> Decision:
         if self.breaker.allow():
             started = time.monotonic()
@@ -204,9 +237,8 @@ class RateLimiter:
         args: list[float] = []
         for limit in limits:
             args += (limit.interval_ms, limit.tolerance_ms)
-        raw = await asyncio.wait_for(
-            self.pipe.call([limit.key for limit in limits], args),
-            self.settings.redis_timeout_seconds,
+        raw = await self.pipe.call(
+            [limit.key for limit in limits], args, self.settings.redis_timeout_seconds
         )
         outcomes = tuple(
             Outcome(limit, int(raw[1 + 3 * i]), int(raw[2 + 3 * i]), int(raw[3 + 3 * i]))

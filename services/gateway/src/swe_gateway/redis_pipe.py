@@ -13,6 +13,7 @@ import asyncio
 import collections
 import hashlib
 import socket
+from collections.abc import Sequence
 from typing import Any, cast
 
 import hiredis
@@ -77,18 +78,27 @@ class ScriptPipe:
         self._connecting: asyncio.Future[_Protocol] | None = None
         self._batch: list[tuple[bytes, asyncio.Future[Any]]] = []
 
-    async def call(self, keys: list[str], args: list[float]) -> Any:
-        protocol = await self._connection()
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    async def call(self, keys: list[str], args: list[float], seconds: float) -> Any:
+        """The script's reply; TimeoutError when none arrives within ``seconds`` (a late
+        reply is then dropped unread)."""
+        loop = asyncio.get_running_loop()
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            protocol = await asyncio.wait_for(self._connection(), seconds)
+        future: asyncio.Future[Any] = loop.create_future()
         if not self._batch:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         self._batch.append((pack("EVALSHA", self.sha, len(keys), *keys, *args), future))
+        # A timer rather than wait_for(): wait_for wraps the await in a task, per request.
+        timer = loop.call_later(seconds, _expire, future)
         try:
             return await future
         except NoScriptError:
             # Someone flushed the scripts: load it again (in order, before later calls).
             self._send(protocol, [(pack("SCRIPT", "LOAD", self.script), None)])
             raise
+        finally:
+            timer.cancel()
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
@@ -101,7 +111,9 @@ class ScriptPipe:
         self._send(protocol, batch)
 
     @staticmethod
-    def _send(protocol: _Protocol, batch: list[tuple[bytes, asyncio.Future[Any] | None]]) -> None:
+    def _send(
+        protocol: _Protocol, batch: Sequence[tuple[bytes, asyncio.Future[Any] | None]]
+    ) -> None:
         assert protocol.transport is not None
         protocol.waiting.extend(future for _, future in batch)
         protocol.transport.write(b"".join(command for command, _ in batch))
@@ -150,3 +162,8 @@ class ScriptPipe:
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.close()
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError("Redis did not answer in time"))

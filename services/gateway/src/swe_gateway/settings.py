@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
 from swe_common.settings import ServiceSettings
@@ -15,6 +15,22 @@ class RedisFailurePolicy(StrEnum):
     closed = "closed"  # refuse with 503 until Redis answers again
 
 
+MAX_WEIGHT = 1000
+
+
+class UpstreamInstance(BaseModel):
+    """One upstream instance: its base URL and its share of the service's requests.
+
+    ``weight`` 0 drains the instance: it stays registered and health-checked but gets no new
+    requests. A plain URL string is accepted wherever an instance is, with weight 1.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", max_length=300)
+    weight: int = Field(default=1, ge=0, le=MAX_WEIGHT)
+
+
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
@@ -23,9 +39,10 @@ class Settings(ServiceSettings):
     workers: int = Field(default=1, ge=1, le=64)
 
     # Routes and instances: a TOML file (the packaged routes.toml by default), with instances
-    # overridable as JSON, e.g. GATEWAY_UPSTREAMS='{"auth": ["http://127.0.0.1:9001"]}'.
+    # overridable as JSON, e.g. GATEWAY_UPSTREAMS='{"auth": ["http://127.0.0.1:9001"]}', where
+    # an instance may also be {"url": "http://127.0.0.1:9002", "weight": 3}.
     routes_file: str | None = None
-    upstreams: dict[str, list[str]] = Field(default_factory=dict)
+    upstreams: dict[str, list[str | UpstreamInstance]] = Field(default_factory=dict)
 
     access_log: bool = True
     trusted_proxies: list[str] = Field(default_factory=list)

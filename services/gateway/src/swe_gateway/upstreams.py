@@ -1,5 +1,9 @@
 """Upstream instances and the two kinds of breaking.
 
+Balancing: smooth weighted round-robin (nginx's algorithm) over the available instances, so
+an instance of weight 3 next to one of weight 1 gets three of every four requests, interleaved
+(a a b a), not in bursts; with equal weights it is plain round-robin. Weight 0 drains.
+
 Per instance: passive ejection after consecutive 5xx or connect failures, for a time that
 doubles with each ejection, plus active ``/health/ready`` checks. Per service: a circuit
 breaker (closed -> open after N consecutive failures once a minimum number of requests has
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -20,7 +25,7 @@ import structlog
 from yarl import URL
 
 from swe_gateway import metrics
-from swe_gateway.settings import Settings
+from swe_gateway.settings import Settings, UpstreamInstance
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -125,10 +130,13 @@ class RetryBudget:
         return False
 
 
-@dataclass
+# Compared by identity: ``instance in tried`` on the hot path must not compare every field.
+@dataclass(eq=False)
 class Instance:
     url: str
     base: URL
+    weight: int = 1  # share of new requests; 0 drains the instance
+    current: int = 0  # smooth weighted round-robin state
     healthy: bool = True
     check_timeouts: int = 0
     consecutive_failures: int = 0
@@ -136,7 +144,8 @@ class Instance:
     ejected_until: float = 0.0
 
     def available(self, now: float) -> bool:
-        return self.healthy and now >= self.ejected_until
+        """May take new requests (``ServicePool.pick`` inlines this on the hot path)."""
+        return self.weight > 0 and self.healthy and now >= self.ejected_until
 
     def record(self, success: bool, settings: Settings) -> None:
         now = time.monotonic()
@@ -163,6 +172,7 @@ class Instance:
         now = time.monotonic()
         return {
             "url": self.url,
+            "weight": self.weight,
             "healthy": self.healthy,
             "ejected": now < self.ejected_until,
             "ejected_for_seconds": round(max(0.0, self.ejected_until - now), 1),
@@ -171,18 +181,28 @@ class Instance:
         }
 
 
-def make_instance(url: str) -> Instance:
+def make_instance(url: str, weight: int = 1) -> Instance:
     base = URL(url.rstrip("/"))
     if base.scheme not in ("http", "https") or not base.host:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    return Instance(url=str(base), base=base)
+    if weight < 0:
+        raise ValueError(f"weight must be 0 or more, not {weight}")
+    return Instance(url=str(base), base=base, weight=weight)
+
+
+def _instance_of(spec: str | UpstreamInstance) -> Instance:
+    if isinstance(spec, str):
+        return make_instance(spec)
+    return make_instance(spec.url, spec.weight)
 
 
 class ServicePool:
-    def __init__(self, name: str, urls: list[str], settings: Settings) -> None:
+    def __init__(
+        self, name: str, instances: Sequence[str | UpstreamInstance], settings: Settings
+    ) -> None:
         self.name = name
         self.settings = settings
-        self.instances = [make_instance(u) for u in urls]
+        self.instances = [_instance_of(spec) for spec in instances]
         self.breaker = CircuitBreaker(
             name,
             settings.breaker_failures,
@@ -190,23 +210,33 @@ class ServicePool:
             settings.breaker_cooldown_seconds,
         )
         self.budget = RetryBudget(settings.retry_budget_ratio, settings.retry_budget_min_tokens)
-        self._next = 0
 
     def pick(self, tried: tuple[Instance, ...] = ()) -> Instance | None:
-        """Round-robin over available instances, preferring ones not tried yet."""
+        """Smooth weighted round-robin over available instances with a weight, preferring
+        ones not tried yet (a retry goes back to a tried one only when none is left)."""
         now = time.monotonic()
-        count = len(self.instances)
-        fallback = None
-        for step in range(count):
-            instance = self.instances[(self._next + step) % count]
-            if not instance.available(now):
+        best: Instance | None = None
+        fallback: Instance | None = None
+        total = 0
+        # One pass, no allocation: every candidate gains its weight, the one furthest ahead
+        # wins and pays back the sum, so over sum(weights) picks each gets its weight's share.
+        for instance in self.instances:
+            weight = instance.weight
+            if weight <= 0 or not instance.healthy or now < instance.ejected_until:
                 continue
-            if instance in tried:
-                fallback = fallback or instance
+            if tried and instance in tried:
+                if fallback is None:
+                    fallback = instance
                 continue
-            self._next = (self._next + step + 1) % count
-            return instance
-        return fallback
+            current = instance.current + weight
+            instance.current = current
+            total += weight
+            if best is None or current > best.current:
+                best = instance
+        if best is None:
+            return fallback
+        best.current -= total
+        return best
 
     def wait_seconds(self) -> int:
         """How long until some instance may be back (for Retry-After)."""
@@ -214,11 +244,23 @@ class ServicePool:
         waits = [i.ejected_until - now for i in self.instances if i.ejected_until > now]
         return max(1, math.ceil(min(waits))) if waits else 5
 
-    def add(self, url: str) -> Instance:
-        instance = make_instance(url)
-        if all(i.url != instance.url for i in self.instances):
+    def find(self, url: str) -> Instance | None:
+        wanted = url.rstrip("/")
+        return next((i for i in self.instances if i.url == wanted), None)
+
+    def add(self, url: str, weight: int | None = None) -> tuple[Instance, bool]:
+        """Register an instance, or change a registered one's weight when given one;
+        (the instance, whether it is new)."""
+        instance = make_instance(url, 1 if weight is None else weight)
+        known = self.find(instance.url)
+        if known is None:
             self.instances.append(instance)
-        return instance
+            return instance, True
+        if weight is not None and weight != known.weight:
+            known.weight = weight
+            known.current = 0
+            log.info("instance_weight_changed", url=known.url, weight=weight)
+        return known, False
 
     def remove(self, url: str) -> bool:
         wanted = url.rstrip("/")
@@ -241,9 +283,11 @@ class ServicePool:
 class Registry:
     """Every service's pool, and the background task that health-checks their instances."""
 
-    def __init__(self, services: dict[str, list[str]], settings: Settings) -> None:
+    def __init__(
+        self, services: Mapping[str, Sequence[str | UpstreamInstance]], settings: Settings
+    ) -> None:
         self.settings = settings
-        self.pools = {name: ServicePool(name, urls, settings) for name, urls in services.items()}
+        self.pools = {name: ServicePool(name, specs, settings) for name, specs in services.items()}
         self._task: asyncio.Task[None] | None = None
 
     def start(self, session: aiohttp.ClientSession) -> None:
