@@ -325,17 +325,18 @@ class Proxy:
                 or (name == b"authorization" and call.authorization is not None)
             )
         ]
-        added = [
+        headers += [
             (b"x-forwarded-for", call.forwarded_for.encode("latin-1")),
             (b"x-forwarded-proto", call.forwarded_proto.encode("latin-1")),
             (b"x-request-id", call.request_id.encode("latin-1")),
         ]
+        if call.forwarded_host:  # from the client's Host: already a valid header value
+            headers.append((b"x-forwarded-host", call.forwarded_host.encode("latin-1")))
         if call.authorization is not None:
-            added.append((b"authorization", call.authorization.encode("latin-1")))
-        if call.forwarded_host:
-            added.append((b"x-forwarded-host", call.forwarded_host.encode("latin-1")))
-        # Values from a token exchange or a client's Host: never let one smuggle a header line.
-        headers += [(name, value) for name, value in added if is_safe_header_value(value)]
+            # From the API-key exchange's answer: never let it smuggle a header line.
+            token = call.authorization.encode("latin-1")
+            if is_safe_header_value(token):
+                headers.append((b"authorization", token))
         return headers
 
     async def _relay(
