@@ -8,6 +8,8 @@ visible on the wire, on both sides.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -258,3 +260,84 @@ async def test_chunked_upload_crossing_the_limit_midway_gets_413_and_never_compl
     # The upstream saw the body cut off, never its end: no truncated upload passed as whole.
     assert b"\r\n" not in received  # the empty last chunk never arrived
     assert sum(len(chunk) - 2 for chunk in received) <= 1_000_000
+
+
+# -- the client in process: when a pooled connection must not be reused ------------------
+
+
+async def test_idle_connection_the_upstream_hung_up_is_not_reused_even_before_the_loop_sees_it():
+    from yarl import URL
+
+    from swe_gateway.upstream_client import PEEK_AFTER_IDLE_SECONDS, UpstreamClient
+
+    writers: list[asyncio.StreamWriter] = []
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    server = await asyncio.start_server(answer_once, "127.0.0.1", 0)
+    base = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    client = UpstreamClient(max_connections=4, keepalive_seconds=30)
+
+    async def get() -> bytes:
+        response = await client.request(
+            "POST", base, b"/x", [], None, connect_timeout=2, read_timeout=2
+        )
+        try:
+            return await response.read()
+        finally:
+            response.release()
+
+    try:
+        assert await get() == b"ok"
+        await asyncio.sleep(PEEK_AFTER_IDLE_SECONDS)
+        writers[0].close()  # the upstream's keep-alive timeout
+        await asyncio.sleep(0)  # one loop turn: the server's socket closes, the FIN is sent
+        time.sleep(0.2)
+        assert await get() == b"ok"  # on a new connection, not a failed POST
+        assert len(writers) == 2
+    finally:
+        client.close()
+        server.close()
+
+
+async def test_connection_whose_upload_was_cut_short_by_an_early_answer_is_not_reused():
+    from yarl import URL
+
+    from swe_gateway.upstream_client import UpstreamClient
+
+    connections = 0
+
+    async def refuse_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno")
+                await writer.drain()
+
+    server = await asyncio.start_server(refuse_early, "127.0.0.1", 0)
+    base = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    client = UpstreamClient(max_connections=4, keepalive_seconds=30)
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(50):
+            yield b"a" * 65536
+            await asyncio.sleep(0.01)
+
+    try:
+        for _ in range(2):
+            response = await client.request(
+                "PUT", base, b"/x", [], body(), connect_timeout=2, read_timeout=5
+            )
+            assert (response.status, await response.read()) == (403, b"no")
+            response.release()
+        # The second request did not go down the first one's half-sent body.
+        assert connections == 2
+    finally:
+        client.close()
+        server.close()

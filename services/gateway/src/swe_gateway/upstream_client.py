@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import select
 import socket
 import ssl
 import time
@@ -30,6 +31,8 @@ from yarl import URL
 
 Headers = list[tuple[bytes, bytes]]
 
+# A connection idle longer than this is checked for a hang-up before it is reused.
+PEEK_AFTER_IDLE_SECONDS = 0.5
 # Bytes of response body held for a slow client before the upstream is paused.
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
@@ -80,6 +83,7 @@ class _Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.head_only = False
+        self.sent_whole = True  # False while a streamed request body is still going out
         self.status = 0
         self.headers: Headers = []
         self.framed = False  # Content-Length or chunked: the end is known without a close
@@ -230,7 +234,23 @@ class _Connection(asyncio.Protocol):
         return chunk
 
     def reusable(self, now: float) -> bool:
-        return not self.closed and now - self.idle_since < self.pool.keepalive_seconds
+        idle = now - self.idle_since
+        if self.closed or idle >= self.pool.keepalive_seconds:
+            return False
+        # The upstream may have closed it while it sat idle, and the loop not have read the FIN
+        # yet (under load the loop lags): a POST sent on it would fail and could not be retried.
+        # Ask the socket, once it has idled long enough for that to be likely.
+        return idle < PEEK_AFTER_IDLE_SECONDS or not self._peer_hung_up()
+
+    def _peer_hung_up(self) -> bool:
+        """Readable while idle: the peer closed it (or sent something unasked). Either way
+        the connection is done."""
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        if sock is None:
+            return True
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLRDHUP)
+        return bool(poller.poll(0))
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
@@ -331,7 +351,13 @@ class _Pool:
 
     def release(self, conn: _Connection) -> None:
         self.slots.release()
-        if conn.complete and conn.keep_alive and not conn.closed and not conn.chunks:
+        if (
+            conn.complete
+            and conn.keep_alive
+            and conn.sent_whole
+            and not conn.closed
+            and not conn.chunks
+        ):
             conn.idle_since = time.monotonic()
             self.idle.append(conn)
         else:
@@ -422,13 +448,17 @@ class UpstreamClient:
 
 async def _send_chunked(conn: _Connection, body: AsyncIterator[bytes]) -> None:
     assert conn.transport is not None
+    conn.sent_whole = False
     async for chunk in body:
         if conn.closed or conn.status:
-            return  # the upstream answered (or hung up) before taking the whole body
+            # The upstream answered (or hung up) before taking the whole body; the connection
+            # stays marked unfinished, so it is closed after the answer, never reused.
+            return
         conn.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
         await conn.drain()
     if not conn.closed:
         conn.transport.write(b"0\r\n\r\n")
+        conn.sent_whole = True
 
 
 def _is_framed(headers: Headers) -> bool:
