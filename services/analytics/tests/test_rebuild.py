@@ -12,10 +12,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from swe_analytics.models import metric_buckets, runs
+from swe_analytics.models import (
+    metric_buckets,
+    metric_buckets_daily,
+    metric_buckets_hourly,
+    metric_totals,
+    runs,
+)
 
 from .conftest import Env
-from .factories import project_history
+from .factories import at, issue, project_history, run
+
+COUNTER_TABLES = (metric_totals, metric_buckets, metric_buckets_hourly, metric_buckets_daily)
 
 pytestmark = pytest.mark.asyncio
 
@@ -65,12 +73,70 @@ async def test_rebuild_gives_identical_answers(fresh_env: Env) -> None:
     for event in events:
         await env.ingest([event])
     before = await _answers(env, owner, projects[0])
+    counters = await _counters(env)
 
     output = await _run_cli(env, "rebuild", "--batch-size", "7")
 
     assert f"from {len(events)} events" in output
     assert await _answers(env, owner, projects[0]) == before
+    assert await _counters(env) == counters
     assert before[0]["issues"]["total"] == 9
+
+
+async def _counters(env: Env) -> dict[str, list[tuple[Any, ...]]]:
+    found = {}
+    async with env.db.transaction() as session:
+        for table in COUNTER_TABLES:
+            rows = await session.execute(
+                sa.select(table).where(sa.or_(table.c.count != 0, table.c.total != 0))
+            )
+            found[table.name] = sorted(tuple(row) for row in rows)
+    return found
+
+
+async def test_rebuild_folds_entities_whose_events_are_spelt_or_scoped_differently(
+    fresh_env: Env,
+) -> None:
+    env, owner = fresh_env, uuid.uuid4()
+    projects = [uuid.uuid4() for _ in range(2)]
+    events = [e for p in projects for e in project_history(p, owner)]
+    issue_id, run_id = uuid.uuid4(), uuid.uuid4()
+    created, done = at(5), at(9)
+    events += [
+        issue(issue_id, projects[0], "created", created=created, updated=created),
+        issue(
+            issue_id,
+            projects[0],
+            "resolved",
+            created=created,
+            updated=done,
+            status="resolved",
+            resolved=done,
+        ),
+        run(run_id, projects[1], uuid.uuid4(), "started", queued=created, started=created),
+        run(
+            run_id,
+            projects[1],
+            uuid.uuid4(),
+            "completed",
+            queued=created,
+            started=created,
+            finished=done,
+            quality=0.7,
+        ),
+    ]
+    # The resolution names the issue in capitals; the run's start does not name its project.
+    events[-3].data["id"] = str(issue_id).upper()
+    del events[-2].data["project_id"]
+    for event in events:
+        await env.ingest([event])
+    before = (await _counters(env), await _answers(env, owner, projects[0]))
+
+    output = await _run_cli(env, "rebuild", "--batch-size", "5")
+
+    assert f"from {len(events)} events" in output
+    assert (await _counters(env), await _answers(env, owner, projects[0])) == before
+    assert before[1][1]["issues"]["resolved"] == 3
 
 
 async def test_rebuild_restores_projections_that_were_lost(fresh_env: Env) -> None:
@@ -81,6 +147,7 @@ async def test_rebuild_restores_projections_that_were_lost(fresh_env: Env) -> No
     async with env.db.transaction() as session:
         await session.execute(sa.delete(runs))
         await session.execute(sa.delete(metric_buckets))
+        await session.execute(sa.delete(metric_buckets_daily))
     assert await _answers(env, owner, project_id) != before
 
     await _run_cli(env, "rebuild")

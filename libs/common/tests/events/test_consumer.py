@@ -228,3 +228,114 @@ async def test_events_of_one_aggregate_are_handled_in_order_while_others_run_con
     await eventually(lambda: _equal(handled_count(queue, TYPE, "ok"), 200), timeout=20)
     assert seen == {f"o-{k}": list(range(40)) for k in range(5)}
     assert most_at_once > 1
+
+
+# -- batches (opt-in) ------------------------------------------------------------------------
+
+
+def batching(schema, consumer_of, *, hold_until_pending: int, poison: str | None = None):
+    """A per-event handler and a batch handler with the same effect (the batch one records the
+    size of each batch). Whichever runs first waits until ``hold_until_pending`` messages are in
+    hand (its own and those waiting behind it), so the waiting ones are handed over as one
+    batch; an event of aggregate ``poison`` fails."""
+    count = counting_handler(schema)
+    sizes: list[int] = []
+    held = False
+
+    async def hold(mine: int) -> None:
+        nonlocal held
+        if not held:
+            held = True
+            consumer = consumer_of()
+            await eventually(lambda: _at_least(consumer, hold_until_pending - mine), timeout=10)
+
+    async def one(session, event: CloudEvent) -> None:
+        await hold(1)
+        await count(session, event)
+        if event.data["aggregate"] == poison:
+            raise RuntimeError("poison")
+
+    async def many(session, events) -> None:
+        await hold(len(events))
+        sizes.append(len(events))
+        for event in events:  # effects first: a failure must roll back the others' too
+            await count(session, event)
+        if any(event.data["aggregate"] == poison for event in events):
+            raise RuntimeError("poison in the batch")
+
+    return one, many, sizes
+
+
+async def _at_least(consumer, n: int) -> bool:
+    return len(consumer._pending) >= n
+
+
+async def start_batching_consumer(make_settings, db, schema, runtimes, rabbit, one, many):
+    settings = make_settings()
+    queue = unique_name("evtest.consumer")
+    rabbit.consumer_queues(queue, settings.consumer_retry_delays_ms)
+    subscription = Subscription(queue, {TYPE: one}, batch_handler=many, max_batch=50)
+    runtime = runtimes(settings, db, schema.tables, [subscription])
+    await runtime.start()
+    [consumer] = runtime.consumers
+    await asyncio.wait_for(consumer.wait_consuming(), 10)
+    return settings, queue, consumer
+
+
+def note(aggregate: str) -> CloudEvent:
+    return build_event(source="evtest", type_=TYPE, data={"aggregate": aggregate}, subject="b")
+
+
+async def test_a_batch_counts_duplicates_within_it_and_across_batches_once(
+    make_settings, db, schema, runtimes, rabbit, handled_count
+):
+    consumer = None
+    one, many, sizes = batching(schema, lambda: consumer, hold_until_pending=12)
+    settings, queue, consumer = await start_batching_consumer(
+        make_settings, db, schema, runtimes, rabbit, one, many
+    )
+    events = [note(f"b-{n}") for n in range(10)]
+    for event in [*events, events[3], events[7]]:  # two copies inside the held batch
+        await rabbit.publish(settings.events_exchange, event_message(event), TYPE)
+
+    expected = {f"b-{n}": 1 for n in range(10)}
+    await eventually(lambda: _equal(counts(db, schema), expected), timeout=15)
+    for event in events[:2]:  # and copies arriving after their batch was committed
+        await rabbit.publish(settings.events_exchange, event_message(event), TYPE)
+    await eventually(lambda: _equal(handled_count(queue, TYPE, "duplicate"), 4), timeout=10)
+
+    assert await handled_count(queue, TYPE, "ok") == 10
+    assert await counts(db, schema) == expected
+    assert max(sizes) >= 6  # the messages held back were handed over together
+    channel = await rabbit.connection.channel()
+    assert (await channel.get_queue(queue)).declaration_result.message_count == 0
+    await channel.close()
+
+
+async def test_a_failing_event_in_a_batch_goes_to_the_dlq_alone_and_the_others_count_once(
+    make_settings, db, schema, runtimes, rabbit, handled_count
+):
+    consumer = None
+    one, many, sizes = batching(schema, lambda: consumer, hold_until_pending=8, poison="p-3")
+    settings, queue, consumer = await start_batching_consumer(
+        make_settings, db, schema, runtimes, rabbit, one, many
+    )
+    events = [note(f"p-{n}") for n in range(8)]
+    for event in events:
+        await rabbit.publish(settings.events_exchange, event_message(event), TYPE)
+
+    letters = await eventually(lambda: list_dead_letters(AMQP_URL, queue), timeout=20)
+
+    assert [letter.event_id for letter in letters] == [events[3].id]
+    assert letters[0].attempts == 3
+    assert sizes and max(sizes) >= 4  # the poison really was inside a batch
+    await eventually(lambda: _equal(handled_count(queue, TYPE, "ok"), 7), timeout=10)
+    assert await counts(db, schema) == {f"p-{n}": 1 for n in range(8) if n != 3}
+
+
+def test_a_batch_size_below_one_is_refused(schema) -> None:
+    import pytest
+
+    handler = counting_handler(schema)
+    with pytest.raises(ValueError, match="max_batch"):
+        Subscription("evtest.batches", {TYPE: handler}, batch_handler=handler, max_batch=0)

@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         "rebuild", help="truncate the projections and replay the event store into them"
     )
     rebuild_cmd.add_argument(
-        "--batch-size", type=int, default=None, help="events per replay step (default: setting)"
+        "--batch-size",
+        type=int,
+        default=None,
+        help="stored events fetched per round trip (default: setting)",
     )
     args = parser.parse_args(argv)
     settings = settings or Settings.load()

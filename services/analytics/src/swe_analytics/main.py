@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, *, queue: str | None = None) ->
             description="Event store and projections: dashboards, time series, exports.",
             routers=[router],
             event_tables=event_tables,
-            subscriptions=[subscription(queue or settings.events_queue)],
+            subscriptions=[subscription(queue or settings.events_queue, settings.events_batch_max)],
             use_redis=True,
         )
     )

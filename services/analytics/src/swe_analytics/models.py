@@ -5,7 +5,7 @@ is a projection of it, rebuilt by ``swe-analytics rebuild``: per-entity state ro
 requests, reviews, runs, plus the projects and agents read models used for access), and two
 counter tables fed by those rows' contributions: ``metric_totals`` (all time, per project) and
 ``metric_buckets`` (per project and platform-wide, per 15-minute UTC slot so any real time zone
-offset buckets exactly).
+offset buckets exactly) with its hourly and daily roll-ups.
 """
 
 import sqlalchemy as sa
@@ -144,15 +144,25 @@ metric_totals = sa.Table(
     sa.Column("total", sa.Numeric, nullable=False),
 )
 
-metric_buckets = sa.Table(
-    "metric_buckets",
-    metadata,
-    sa.Column("metric", sa.String(100), primary_key=True),
-    sa.Column("project_id", sa.Uuid, primary_key=True),
-    sa.Column("slot", TS, primary_key=True),
-    sa.Column("count", sa.BigInteger, nullable=False),
-    sa.Column("total", sa.Numeric, nullable=False),
-)
+
+def _bucket_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("metric", sa.String(100), primary_key=True),
+        sa.Column("project_id", sa.Uuid, primary_key=True),
+        sa.Column("slot", TS, primary_key=True),
+        sa.Column("count", sa.BigInteger, nullable=False),
+        sa.Column("total", sa.Numeric, nullable=False),
+    )
+
+
+# The same counters at three grains: 15-minute slots (exact for every real zone offset), and
+# their UTC hour and UTC day roll-ups, kept in the same statement. A long series reads the
+# coarsest slots that fit inside each interval: a year of UTC days is 365 rows, not 35,040.
+metric_buckets = _bucket_table("metric_buckets")
+metric_buckets_hourly = _bucket_table("metric_buckets_hourly")
+metric_buckets_daily = _bucket_table("metric_buckets_daily")
 
 PROJECTION_TABLES = (
     projects,
@@ -163,4 +173,6 @@ PROJECTION_TABLES = (
     runs,
     metric_totals,
     metric_buckets,
+    metric_buckets_hourly,
+    metric_buckets_daily,
 )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,13 +23,21 @@ from swe_analytics.models import (
     events,
     issues,
     metric_buckets,
+    metric_buckets_daily,
+    metric_buckets_hourly,
     metric_totals,
     projects,
     pull_requests,
     reviews,
     runs,
 )
-from swe_analytics.projections import ALL_PROJECTS, CounterKey, Row, StoredEvent
+from swe_analytics.projections import (
+    ALL_PROJECTS,
+    ENTITY_KEYS,
+    SLOT,
+    CounterKey,
+    Row,
+)
 
 ENTITY_TABLES: dict[str, sa.Table] = {
     "projects": projects,
@@ -69,16 +78,112 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     return set(result.scalars().all())
 
 
-async def events_after(
-    session: AsyncSession, last_id: int, limit: int
-) -> list[tuple[int, StoredEvent]]:
-    result = await session.execute(
-        sa.select(events.c.id, events.c.event_id, events.c.type, events.c.time, events.c.data)
-        .where(events.c.id > last_id)
-        .order_by(events.c.id)
-        .limit(limit)
+def _route(routes: dict[str, str]) -> str:
+    """A SQL ``CASE`` on the event type; the names and strings come from the code's tables."""
+    whens = " ".join(f"WHEN '{t}' THEN '{v}'" for t, v in routes.items())
+    return f"CASE type {whens} END"
+
+
+async def events_by_entity(
+    session: AsyncSession, chunk_rows: int
+) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+    """Every stored event that routes to an entity, in (project, kind, entity key, id) order,
+    chunk by chunk from a server-side cursor: one entity's events come one after the other (as
+    long as they agree on the project and spell the key alike), so the rebuild folds each
+    entity once without reading any row back."""
+    kinds = _route({t: kind for t, (kind, _) in ENTITY_KEYS.items()})
+    keys = _route({t: key for t, (_, key) in ENTITY_KEYS.items()})
+    statement = (
+        sa.select(events.c.event_id, events.c.type, events.c.time, events.c.data)
+        .where(events.c.type.in_(list(ENTITY_KEYS)))
+        .order_by(
+            events.c.project_id,
+            sa.literal_column(kinds),
+            events.c.data.op("->>")(sa.literal_column(keys)),
+            events.c.id,
+        )
     )
-    return [(r.id, StoredEvent(r.event_id, r.type, r.time, r.data)) for r in result]
+    result = await session.stream(statement.execution_options(yield_per=chunk_rows))
+    async for partition in result.partitions(chunk_rows):
+        yield partition
+
+
+async def count_unrouted_events(session: AsyncSession) -> int:
+    found = await session.scalar(
+        sa.select(sa.func.count()).where(events.c.type.not_in(list(ENTITY_KEYS)))
+    )
+    return int(found or 0)
+
+
+async def _copy(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Iterable[Any]
+) -> None:
+    """COPY rows into a table on the session's own connection (so in its transaction)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    names = ", ".join(f'"{c}"' for c in columns)
+    driver: Any = raw.driver_connection
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(row)
+
+
+async def copy_new_rows(session: AsyncSession, kind: str, rows: Sequence[Row]) -> None:
+    """Insert rows into an emptied table (the rebuild): no conflict to resolve."""
+    table = ENTITY_TABLES[kind]
+    json_columns = {c.name for c in table.c if isinstance(c.type, JSONB)}
+    names = [c.name for c in table.c]
+    values = (
+        [Jsonb(row[n]) if n in json_columns and row[n] is not None else row[n] for n in names]
+        for row in rows
+    )
+    await _copy(session, f'"{table.schema}"."{table.name}"', names, values)
+
+
+STAGED_COUNTERS = "rebuild_counters"
+
+
+async def create_counter_stage(session: AsyncSession) -> None:
+    """A scratch table for the rebuild's counter changes, summed once at the end."""
+    await session.execute(
+        sa.text(
+            f"CREATE TEMPORARY TABLE {STAGED_COUNTERS} (metric varchar(100), project_id uuid, "
+            "slot timestamptz, count bigint, total numeric) ON COMMIT DROP"
+        )
+    )
+
+
+async def stage_counters(session: AsyncSession, deltas: CounterDeltas) -> None:
+    rows = (
+        (metric, project, slot, count, total)
+        for (project, (metric, slot)), (count, total) in deltas.items()
+        if count != 0 or total != 0
+    )
+    await _copy(session, STAGED_COUNTERS, ("metric", "project_id", "slot", "count", "total"), rows)
+
+
+async def counters_from_stage(session: AsyncSession) -> None:
+    """Sum the staged changes into the (emptied) counters, then roll the 15-minute buckets up
+    into hours and days, exactly as live ingest keeps them (numeric sums are exact)."""
+    nonzero = "HAVING sum(count) <> 0 OR sum(total) <> 0"
+    # Every name below is a constant of this module or the table metadata; no value is inlined.
+    statements = [
+        f"INSERT INTO analytics.metric_totals (metric, project_id, count, total) "  # noqa: S608
+        f"SELECT metric, project_id, sum(count), sum(total) FROM {STAGED_COUNTERS} "
+        f"WHERE slot IS NULL GROUP BY 1, 2 {nonzero}",
+        f"INSERT INTO analytics.metric_buckets (metric, project_id, slot, count, total) "  # noqa: S608
+        f"SELECT metric, project_id, slot, sum(count), sum(total) FROM {STAGED_COUNTERS} "
+        f"WHERE slot IS NOT NULL GROUP BY 1, 2, 3 {nonzero}",
+    ]
+    for table, unit in ((metric_buckets_hourly, "hour"), (metric_buckets_daily, "day")):
+        statements.append(
+            f'INSERT INTO "{table.schema}"."{table.name}" (metric, project_id, slot, count, '  # noqa: S608
+            f"total) SELECT metric, project_id, date_trunc('{unit}', slot, 'UTC'), sum(count), "
+            f"sum(total) FROM analytics.metric_buckets GROUP BY 1, 2, 3 {nonzero}"
+        )
+    for statement in statements:
+        await session.execute(sa.text(statement))
 
 
 async def stream_events(
@@ -183,40 +288,139 @@ CounterDeltas = dict[tuple[str, CounterKey], tuple[int, Decimal]]
 
 
 async def add_counters(session: AsyncSession, deltas: CounterDeltas) -> None:
-    """Add counter changes to the totals and buckets, in one statement, in key order."""
+    """Add counter changes to the totals, the 15-minute buckets and their hourly and daily
+    roll-ups, in one statement, each table in key order."""
     ordered = sorted(
         deltas.items(), key=lambda item: (item[0][1][0], item[0][0], item[0][1][1] or _EPOCH)
     )
     totals: list[Row] = []
-    buckets: list[Row] = []
+    grains: dict[sa.Table, dict[tuple[str, Any, datetime], list[Any]]] = {
+        table: {} for table, _ in GRAINS
+    }
     for (project, (metric, slot)), (count, total) in ordered:
-        row = {
-            "metric": metric,
-            "project_id": project,
-            "slot": slot,
-            "count": count,
-            "total": total,
-        }
-        (totals if slot is None else buckets).append(row)
-    if not totals and not buckets:
+        if slot is None:
+            totals.append(_counter_row(metric, project, None, count, total))
+            continue
+        for table, step in GRAINS:
+            held = grains[table].setdefault((metric, project, floor_to(slot, step)), [0, 0])
+            held[0] += count
+            held[1] += total
+    tables = {
+        table: [
+            _counter_row(metric, project, slot, count, total)
+            for (metric, project, slot), (count, total) in rows.items()
+            if count != 0 or total != 0
+        ]
+        for table, rows in grains.items()
+    }
+    if not totals and not any(tables.values()):
         return
     add = "count = {t}.count + excluded.count, total = {t}.total + excluded.total"
-    totals_sql = (
+    parts = [
         f"{_unnest(metric_totals, 't_')} ON CONFLICT (metric, project_id) "
         f"DO UPDATE SET {add.format(t='metric_totals')}"
-    )
-    buckets_sql = (
-        f"{_unnest(metric_buckets, 'b_')} ON CONFLICT (metric, project_id, slot) "
-        f"DO UPDATE SET {add.format(t='metric_buckets')}"
-    )
-    statement = f"WITH totals AS ({totals_sql}) {buckets_sql}"
-    await session.execute(
-        sa.text(statement),
-        {**_columns(metric_totals, totals, "t_"), **_columns(metric_buckets, buckets, "b_")},
-    )
+    ]
+    params = _columns(metric_totals, totals, "t_")
+    for n, (table, rows) in enumerate(tables.items()):
+        parts.append(
+            f"{_unnest(table, f'b{n}_')} ON CONFLICT (metric, project_id, slot) "
+            f"DO UPDATE SET {add.format(t=table.name)}"
+        )
+        params |= _columns(table, rows, f"b{n}_")
+    *ctes, last = parts
+    statement = "WITH " + ", ".join(f"c{n} AS ({sql})" for n, sql in enumerate(ctes)) + f" {last}"
+    await session.execute(sa.text(statement), params)
+
+
+def _counter_row(
+    metric: str, project: Any, slot: datetime | None, count: int, total: Decimal
+) -> Row:
+    return {"metric": metric, "project_id": project, "slot": slot, "count": count, "total": total}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+# Coarsest first; every grain's slots are aligned to the UTC epoch.
+GRAINS: tuple[tuple[sa.Table, timedelta], ...] = (
+    (metric_buckets_daily, DAY),
+    (metric_buckets_hourly, HOUR),
+    (metric_buckets, SLOT),
+)
+
+
+def floor_to(moment: datetime, step: timedelta) -> datetime:
+    return moment - (moment - _EPOCH) % step
+
+
+def ceil_to(moment: datetime, step: timedelta) -> datetime:
+    offset = (moment - _EPOCH) % step
+    return moment + (step - offset) if offset else moment
+
+
+Ranges = list[tuple[datetime, datetime]]
+
+
+def cover(bounds: Sequence[datetime]) -> dict[sa.Table, Ranges]:
+    """The slots of each grain that together hold exactly the 15-minute slots ``s`` with
+    ``bounds[0] <= s < bounds[-1]``, never a coarse slot that straddles an interior edge: as
+    merged ``[from, to)`` ranges per bucket table, coarsest slots first."""
+    edges = [ceil_to(b.astimezone(UTC), SLOT) for b in bounds]
+    pieces: dict[sa.Table, Ranges] = {table: [] for table, _ in GRAINS}
+    for start, end in itertools.pairwise(edges):
+        if start < end:
+            _split(start, end, 0, pieces)
+    return {table: _merged(ranges) for table, ranges in pieces.items() if ranges}
+
+
+def _split(start: datetime, end: datetime, level: int, pieces: dict[sa.Table, Ranges]) -> None:
+    table, step = GRAINS[level]
+    if level == len(GRAINS) - 1:
+        pieces[table].append((start, end))
+        return
+    inner_start, inner_end = ceil_to(start, step), floor_to(end, step)
+    if inner_start >= inner_end:
+        _split(start, end, level + 1, pieces)
+        return
+    pieces[table].append((inner_start, inner_end))
+    if start < inner_start:
+        _split(start, inner_start, level + 1, pieces)
+    if inner_end < end:
+        _split(inner_end, end, level + 1, pieces)
+
+
+GRAIN_STEPS = dict(GRAINS)
+
+
+def _slot_filter(n: int, ranges: Ranges, step: timedelta) -> tuple[str, dict[str, Any]]:
+    """The SQL condition that picks the slots of ``ranges`` (one grain), with its parameters.
+
+    Plain values, so the planner estimates well and walks the primary key: the span of the
+    ranges (with a ``width_bucket`` test when there are several: the ranges are disjoint and
+    not adjacent, so a slot inside one falls in an odd bucket of their edges) when they fill
+    most of it, else the few slots themselves.
+    """
+    first, last = ranges[0][0], ranges[-1][1]
+    wanted = sum((end - start) // step for start, end in ranges)
+    if 2 * wanted < (last - first) // step:
+        slots = [start + k * step for start, end in ranges for k in range((end - start) // step)]
+        return f"b.slot = ANY(CAST(:slots_{n} AS timestamptz[]))", {f"slots_{n}": slots}
+    params: dict[str, Any] = {f"first_{n}": first, f"last_{n}": last}
+    condition = f"b.slot >= :first_{n} AND b.slot < :last_{n}"
+    if len(ranges) > 1:
+        params[f"edges_{n}"] = [edge for pair in ranges for edge in pair]
+        condition += f" AND width_bucket(b.slot, CAST(:edges_{n} AS timestamptz[])) % 2 = 1"
+    return condition, params
+
+
+def _merged(ranges: Ranges) -> Ranges:
+    merged: Ranges = []
+    for start, end in sorted(ranges):
+        if merged and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 async def truncate_projections(session: AsyncSession) -> None:
@@ -363,42 +567,43 @@ async def latest_quality(
     return (row[0], row[1]) if row else None
 
 
-def _bucket_scope(scope: Scope) -> sa.ColumnElement[bool]:
-    if scope.project_ids is None:
-        return metric_buckets.c.project_id == ALL_PROJECTS
-    return _in_scope(metric_buckets.c.project_id, scope)
-
-
 async def bucket_sum(
     session: AsyncSession, metric: str, scope: Scope, start: datetime, end: datetime
 ) -> tuple[int, Decimal]:
-    b = metric_buckets
-    row = (
-        await session.execute(
-            sa.select(
-                sa.func.coalesce(sa.func.sum(b.c.count), 0),
-                sa.func.coalesce(sa.func.sum(b.c.total), 0),
-            ).where(b.c.metric == metric, _bucket_scope(scope), b.c.slot >= start, b.c.slot < end)
-        )
-    ).one()
-    return int(row[0]), Decimal(row[1])
+    found = await bucket_series(session, metric, scope, [start, end])
+    return found.get(1, (0, Decimal(0)))
 
 
 async def bucket_series(
     session: AsyncSession, metric: str, scope: Scope, bounds: Sequence[datetime]
 ) -> dict[int, tuple[int, Decimal]]:
-    """Counter sums per interval: index i covers ``bounds[i-1] <= slot < bounds[i]``."""
-    b = metric_buckets
-    index = sa.func.width_bucket(
-        b.c.slot, sa.cast(list(bounds), sa.ARRAY(sa.DateTime(timezone=True)))
-    )
-    result = await session.execute(
-        sa.select(index, sa.func.sum(b.c.count), sa.func.sum(b.c.total))
-        .where(
-            b.c.metric == metric, _bucket_scope(scope), b.c.slot >= bounds[0], b.c.slot < bounds[-1]
+    """Counter sums per interval: index i covers ``bounds[i-1] <= slot < bounds[i]``.
+
+    Each interval is read from the coarsest buckets that fit inside it (see :func:`cover`);
+    admins read the platform-wide buckets.
+    """
+    params: dict[str, Any] = {"metric": metric, "bounds": list(bounds)}
+    if scope.project_ids is None:
+        in_scope = "b.project_id = CAST(:all_projects AS uuid)"
+        params["all_projects"] = ALL_PROJECTS
+    else:
+        in_scope = "b.project_id = ANY(CAST(:projects AS uuid[]))"
+        params["projects"] = list(scope.project_ids)
+    parts = []
+    for n, (table, ranges) in enumerate(cover(bounds).items()):
+        slots, values = _slot_filter(n, ranges, GRAIN_STEPS[table])
+        params |= values
+        # Names come from the table metadata only; every value is a bound parameter.
+        parts.append(
+            "SELECT width_bucket(b.slot, CAST(:bounds AS timestamptz[])) AS i, b.count, b.total "  # noqa: S608
+            f'FROM "{table.schema}"."{table.name}" b '
+            f"WHERE b.metric = :metric AND {in_scope} AND {slots}"
         )
-        .group_by(index)
-    )
+    if not parts:
+        return {}
+    union = " UNION ALL ".join(parts)
+    statement = f"SELECT i, sum(count), sum(total) FROM ({union}) AS found GROUP BY i"  # noqa: S608
+    result = await session.execute(sa.text(statement), params)
     return {int(i): (int(c), Decimal(t)) for i, c, t in result}
 
 

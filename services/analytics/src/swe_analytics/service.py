@@ -23,6 +23,7 @@ from swe_analytics import repository
 from swe_analytics.projections import (
     MERGES,
     CounterKey,
+    Row,
     StoredEvent,
     as_uuid,
     contribution_delta,
@@ -116,6 +117,11 @@ async def handle_event(session: AsyncSession, event: CloudEvent) -> None:
     await ingest(session, [event])
 
 
+async def handle_events(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """The consumer's batch handler: the same as ``handle_event`` on each, in one transaction."""
+    await ingest(session, events)
+
+
 CounterDeltas = dict[tuple[str, CounterKey], tuple[int, Decimal]]
 REBUILD_FLUSH_KEYS = 100_000
 REBUILD_STATEMENT_TIMEOUT_MS = 600_000
@@ -178,30 +184,79 @@ async def flush_counters(session: AsyncSession, pending: CounterDeltas) -> None:
     pending.clear()
 
 
+REBUILD_SAVE_ROWS = 5_000
+
+
 async def rebuild(db: Database, batch_size: int) -> int:
     """Empty the projections and replay the whole store, in one transaction.
 
     TRUNCATE locks the projections, so readers and live ingest wait for the rebuilt figures
     rather than seeing half of them; an event stored meanwhile is applied after the rebuild.
     The replay runs the same merges and contributions as live ingest, so the figures match.
+
+    The store is read entity by entity (:func:`repository.events_by_entity`): each entity's
+    row is folded from its events in memory and COPYed once, with no read back; the rows'
+    contributions are staged and summed into the counters by one statement per table at the
+    end. An event whose entity was already written (its key spelt differently, or its events
+    disagreeing on the project) is kept aside and applied at the end through the live merge
+    path.
     """
     replayed = 0
     pending: CounterDeltas = {}
+    done: set[tuple[str, uuid.UUID]] = set()
+    stragglers: list[StoredEvent] = []
+    to_save: dict[str, list[Row]] = defaultdict(list)
+    current: tuple[str, uuid.UUID] | None = None
+    folded: list[StoredEvent] = []
+
+    async def finish() -> None:
+        if current is None:
+            return
+        kind, key = current
+        done.add(current)
+        old = repository.empty_row(repository.ENTITY_TABLES[kind], key)
+        new = old
+        for event in folded:
+            new = MERGES[kind](new, event)
+        if new != old:
+            to_save[kind].append(new)
+            _add_deltas(pending, contribution_delta(kind, old, new))
+        if len(to_save[kind]) >= REBUILD_SAVE_ROWS:
+            await repository.copy_new_rows(session, kind, to_save.pop(kind))
+        if len(pending) > REBUILD_FLUSH_KEYS:
+            await repository.stage_counters(session, pending)
+            pending.clear()
+
     async with db.transaction() as session:
         # A rebuild's big statements may outlast the request-sized statement timeout.
         await repository.set_statement_timeout(session, REBUILD_STATEMENT_TIMEOUT_MS)
         await repository.truncate_projections(session)
-        last_id = 0
-        while batch := await repository.events_after(session, last_id, batch_size):
-            await apply_events(
-                session, [event for _, event in batch], deltas=pending, exclusive=True
-            )
-            if len(pending) > REBUILD_FLUSH_KEYS:
-                await flush_counters(session, pending)
-            last_id = batch[-1][0]
-            replayed += len(batch)
+        await repository.create_counter_stage(session)
+        async for chunk in repository.events_by_entity(session, batch_size):
+            for row in chunk:
+                event = StoredEvent(row.event_id, row.type, row.time, row.data)
+                found = entity_of(event.type, event.data)
+                if found is None:  # a malformed key: stored, but no entity to fold into
+                    pass
+                elif found == current:
+                    folded.append(event)
+                elif found in done:
+                    stragglers.append(event)
+                else:
+                    await finish()
+                    current, folded = found, [event]
+            replayed += len(chunk)
             log.info("rebuild_progress", replayed=replayed)
-        await flush_counters(session, pending)
+        await finish()
+        for kind, rows in to_save.items():
+            await repository.copy_new_rows(session, kind, rows)
+        log.info("rebuild_stragglers", events=len(stragglers))
+        for start in range(0, len(stragglers), batch_size):
+            part = stragglers[start : start + batch_size]
+            await apply_events(session, part, deltas=pending, exclusive=True)
+        await repository.stage_counters(session, pending)
+        await repository.counters_from_stage(session)
+        replayed += await repository.count_unrouted_events(session)
         # Fresh statistics, or the planner would plan the first queries for empty tables.
         await repository.analyze_projections(session)
     return replayed

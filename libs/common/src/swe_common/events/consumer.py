@@ -15,6 +15,14 @@ replays it with ``swe-events dlq``. Every republish is confirmed before the orig
 
 Messages of one aggregate (same ``partitionkey``) are handled one after the other in delivery
 order; different aggregates are handled concurrently, up to ``consumer_prefetch`` at once.
+
+Batching (opt-in, ``Subscription.batch_handler``): the messages in hand are handled together,
+up to ``max_batch`` at a time and one batch after another, in delivery order. One transaction
+records every event of the batch in the inbox (duplicates, within the batch or from before,
+are left out) and hands the new ones to the batch handler; after the commit every message is
+acked. If anything in the batch fails, it is rolled back and each message goes through the
+one-by-one path above, so a poison event is retried and dead-lettered alone and the others
+are handled once. Without a batch handler nothing changes.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +59,7 @@ from swe_common.settings import ServiceSettings
 log = structlog.stdlib.get_logger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
 
 ATTEMPTS_HEADER = "x-swe-attempts"
 ERROR_HEADER = "x-swe-error"
@@ -70,6 +79,13 @@ HANDLER_SECONDS = Histogram(
     "swe_event_handler_seconds",
     "Time to handle one event, inbox and commit included",
     ["queue", "type"],
+)
+
+BATCH_SIZE = Histogram(
+    "swe_event_batch_size",
+    "Messages a batching consumer took together (one transaction unless the batch failed)",
+    ["queue"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
 
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
@@ -121,10 +137,17 @@ class Subscription:
 
     Keys are routing keys: event types, or topic patterns (``projects.project.*``). An event
     whose type no key matches (bound by some wildcard) is acked and ignored.
+
+    ``batch_handler`` (optional) handles up to ``max_batch`` events of handled types in one
+    transaction; it must have the same effect as the per-type handlers applied one by one,
+    which still handle each event alone when a batch fails. It runs without one event's
+    correlation id and trace context.
     """
 
     queue: str
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    batch_handler: BatchHandler | None = None
+    max_batch: int = 100
 
     def __post_init__(self) -> None:
         if not _QUEUE_NAME.match(self.queue):
@@ -136,6 +159,8 @@ class Subscription:
         for key in self.handlers:
             if not _ROUTING_KEY.match(key):
                 raise ValueError(f"{key!r} is not an event type or topic pattern")
+        if self.max_batch < 1:
+            raise ValueError(f"subscription {self.queue!r}: max_batch must be at least 1")
 
     def handler_for(self, event_type: str) -> Handler | None:
         handler = self.handlers.get(event_type)
@@ -194,6 +219,9 @@ class EventConsumer:
         )
         # Per aggregate: a future done when its latest message in hand is finished.
         self._tails: dict[str, asyncio.Future[None]] = {}
+        # Batching: messages waiting for the batch task, each with a future set when finished.
+        self._pending: list[tuple[AbstractIncomingMessage, CloudEvent, asyncio.Future[None]]] = []
+        self._batcher: asyncio.Task[None] | None = None
 
     @property
     def consuming(self) -> bool:
@@ -284,6 +312,8 @@ class EventConsumer:
             )
             for task in list(self._inflight):
                 task.cancel()
+            if self._batcher is not None:
+                self._batcher.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self._close_channel()
 
@@ -314,6 +344,20 @@ class EventConsumer:
             event = CloudEvent.from_json(message.body)
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             invalid = f"not a valid CloudEvent: {exc}"[:_ERROR_MAX]
+        if (
+            event is not None
+            and self.subscription.batch_handler is not None
+            and self.subscription.handler_for(event.type) is not None
+        ):
+            # The batch task handles batches one after another in delivery order, so each
+            # aggregate's events stay in order without chaining.
+            try:
+                await self._enqueue(message, event)
+            finally:
+                self._inflight.discard(task)
+                if not self._inflight:
+                    self._idle.set()
+            return
         key = event.partitionkey if event is not None else None
         previous = self._tails.get(key) if key else None
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -330,6 +374,93 @@ class EventConsumer:
             self._inflight.discard(task)
             if not self._inflight:
                 self._idle.set()
+
+    # -- batches -----------------------------------------------------------------------------
+
+    async def _enqueue(self, message: AbstractIncomingMessage, event: CloudEvent) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((message, event, done))
+        if self._batcher is None or self._batcher.done():
+            self._batcher = asyncio.create_task(
+                self._drain(), name=f"swe-consumer-batch-{self.queue_name}"
+            )
+        await done
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(0)  # let the messages delivered with this one join its batch
+        while self._pending:
+            size = self.subscription.max_batch
+            batch, self._pending = self._pending[:size], self._pending[size:]
+            try:
+                await self._process_batch([(message, event) for message, event, _ in batch])
+            except Exception as exc:
+                # Not expected (every path settles its messages); unsettled ones are redelivered
+                # when the channel closes, and the inbox dedupes.
+                log.exception("event_batch_crashed", queue=self.queue_name, error=str(exc))
+            finally:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _process_batch(self, batch: list[tuple[AbstractIncomingMessage, CloudEvent]]) -> None:
+        queue = self.queue_name
+        BATCH_SIZE.labels(queue=queue).observe(len(batch))
+        if len(batch) == 1:
+            await self._process(batch[0][0], batch[0][1], None)
+            return
+        started = time.perf_counter()
+        try:
+            with structlog.contextvars.bound_contextvars(queue=queue, batch_size=len(batch)):
+                handled = await self._run_batch_in_inbox([event for _, event in batch])
+        except Exception as exc:
+            log.warning(
+                "event_batch_failed",
+                queue=queue,
+                batch_size=len(batch),
+                error=f"{exc.__class__.__name__}: {exc}"[:_ERROR_MAX],
+            )
+            # One by one: each event's own transaction, retries and dead-lettering.
+            for message, event in batch:
+                await self._process(message, event, None)
+            return
+        share = (time.perf_counter() - started) / len(batch)
+        for message, event in batch:
+            await _settle(message.ack(), queue)
+            first = event.id in handled
+            handled.discard(event.id)  # a second copy in the same batch is a duplicate
+            HANDLER_SECONDS.labels(queue=queue, type=event.type).observe(share)
+            MESSAGES_HANDLED.labels(
+                queue=queue, type=event.type, outcome="ok" if first else "duplicate"
+            ).inc()
+
+    async def _run_batch_in_inbox(self, events: list[CloudEvent]) -> set[str]:
+        """Record and handle ``events`` in one transaction; the ids handled now (the others are
+        duplicates)."""
+        unique: dict[str, CloudEvent] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
+        rows = [  # in id order: concurrent batches take the inbox's index locks in one order
+            {"consumer": self.queue_name, "event_id": e.id, "event_type": e.type}
+            for e in sorted(unique.values(), key=lambda e: e.id)
+        ]
+        record = (
+            pg_insert(self.inbox)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(self.inbox.c.event_id)
+        )
+        handler = self.subscription.batch_handler
+        assert handler is not None
+        async with self.db.sessionmaker() as session:
+            await session.begin()
+            inserted = set((await session.execute(record)).scalars().all())
+            fresh = [event for event_id, event in unique.items() if event_id in inserted]
+            if fresh:
+                await handler(session, fresh)
+            await session.commit()
+        if len(inserted) < len(unique):
+            log.info("event_duplicate", queue=self.queue_name, count=len(unique) - len(inserted))
+        return inserted
 
     async def _process(
         self, message: AbstractIncomingMessage, event: CloudEvent | None, invalid: str | None
