@@ -28,12 +28,14 @@ test: install
 	done
 
 # Black-box tests of the whole stack through the gateway (the stack is started and stopped by
-# the tests, isolated from a running `make up`). The load run is separate: it takes minutes.
+# the tests, isolated from a running `make up`): the journeys, the faults (on a stack of their
+# own) and the load run, which shares the journeys' stack and prints its figures.
 e2e: install
-	$(RUN) pytest tests-e2e -q -p no:cacheprovider --ignore=tests-e2e/test_load.py
+	$(RUN) pytest tests-e2e -q -p no:cacheprovider
 
+# The load run alone (its own stack; bench/results/load.json).
 load: install
-	$(RUN) pytest tests-e2e/test_load.py -q -s -p no:cacheprovider
+	$(RUN) pytest tests-e2e/test_load.py -q -p no:cacheprovider
 
 bench: install
 	$(RUN) python bench/run_all.py

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -230,8 +231,58 @@ def isolated_stack(
             print(f"\ne2e stack logs kept in {run_dir / 'logs'}")
 
 
+def _routes_with_raised_login_limit(path: Path) -> Path:
+    """The gateway's packaged routes with the per-address ``login`` limit raised."""
+    from swe_gateway.config import PACKAGED_ROUTES
+
+    text = PACKAGED_ROUTES.read_text()
+    raised, count = re.subn(
+        r'(name = "login"\s*\npaths = \[[^\]]*\]\s*\nlimit = )\d+', r"\g<1>100000", text
+    )
+    assert count == 1, "routes.toml changed shape: the login limit was not found"
+    path.write_text(raised)
+    return path
+
+
+def load_ready_env(directory: Path) -> dict[str, str]:
+    """Settings of the session stack that let the load run (``test_load.py``) share it.
+
+    A hundred users all come from 127.0.0.1, so the gateway's per-address limits (anonymous
+    120/min, login 10/min) would refuse their sign-ups: those are raised (``GATEWAY_RATE_LIMITS``
+    and a routes file whose ``login`` limit is raised); the per-user limits keep their defaults.
+    Active runs per project are capped at 1, so a user starting an analysis while the previous
+    one is still queued gets the agents service's deliberate 429 and the queue stays bounded by
+    the number of users. None of it changes what a journey checks: no journey starts two runs in
+    one project or relies on a per-address limit (the fault tests, which do break the limiter,
+    run a stack of their own with the defaults).
+    """
+    routes = _routes_with_raised_login_limit(directory / "routes.toml")
+    return {
+        "GATEWAY_ROUTES_FILE": str(routes),
+        "GATEWAY_RATE_LIMITS": json.dumps(
+            {"anonymous": 100000, "readonly": 600, "user": 600, "agent": 1200, "admin": 3000}
+        ),
+        "GATEWAY_ACCESS_LOG": "false",
+        # Sign-up and login are not what the load run measures: cheaper hashing for its setup.
+        "AUTH_ARGON2_MEMORY_KIB": "8192",
+        "AUTH_ARGON2_TIME_COST": "1",
+        "AGENTS_MAX_ACTIVE_RUNS_PER_PROJECT": "1",
+        # Issues answers 60% of the load's requests (every other service here gets 5 + 5
+        # connections to spare the shared PostgreSQL): its production pool size, so that a
+        # burst waits for the CPU rather than 5 s for a connection and a 503.
+        "ISSUES_DB_POOL_SIZE": "10",
+        # Logs as in production: the development console renderer pretty-prints each unhandled
+        # exception's locals with rich, which blocks a service's event loop for tens of seconds
+        # on a loaded machine (seen once in issues: 36 s).
+        "SWE_LOG_FORMAT": "json",
+    }
+
+
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The stack every journey and the load run share (started once per session)."""
     attached = os.environ.get("E2E_BASE_URL")
     if attached:
         _wait_until_routable(attached.rstrip("/"))
@@ -241,7 +292,8 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             exchange=os.environ.get("E2E_EVENTS_EXCHANGE", "swe.events"),
         )
         return
-    with isolated_stack(request) as started:
+    extra = load_ready_env(tmp_path_factory.mktemp("gateway-routes"))
+    with isolated_stack(request, extra_env=extra) as started:
         yield started
 
 

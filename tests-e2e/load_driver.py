@@ -7,6 +7,9 @@ read), runs every user as an asyncio task on one aiohttp session for the plan's 
 writes every request's outcome to ``out.json``. It stops by itself: each user's loop ends at the
 deadline, and every request has a timeout.
 
+A request that does not answer as expected is recorded as an error, except a 429 with
+``Retry-After`` on an endpoint in ``DELIBERATE_429``.
+
 The mix per user action: 70% reads (projects, issues, pull requests, the dashboard), 20% writes
 (create or update an issue), 10% agent starts (``code_analyzer`` on the user's own project).
 It runs outside the test's event loop so that pytest's own work (sampling memory) neither
@@ -39,6 +42,10 @@ MIX: tuple[tuple[str, int], ...] = (
     ("POST /agents/{id}/start", 10),
 )
 EXPECTED = {"GET": 200, "POST": 201, "PATCH": 200}
+# Where a 429 is the design at work, not an error: an agent start while the user's previous run
+# is still active (the stack caps active runs per project at 1). A 429 anywhere else (a user
+# does ~30 requests a minute, far under the per-user limit) is counted as an error.
+DELIBERATE_429 = frozenset({"POST /agents/{id}/start"})
 ERROR_SAMPLES = 50
 
 
@@ -101,7 +108,7 @@ async def call(
         return None
     ms = (time.monotonic() - t0) * 1000
     rec.samples.append((name, status, t0 - rec.started, ms))
-    if status == 429:
+    if status == 429 and name in DELIBERATE_429:
         if "retry-after" not in {k.lower() for k in response.headers}:
             rec.error(name, 429, "429 without Retry-After: " + text[:300], path)
         return None

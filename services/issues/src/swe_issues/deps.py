@@ -1,4 +1,8 @@
-"""Dependencies the routes share: the caller, the projects fallback, the GitHub client."""
+"""Dependencies the routes share: the caller, the projects fallback, the GitHub client.
+
+All of them are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a
+thread hop per request for what is an attribute read.
+"""
 
 from typing import Annotated
 
@@ -15,15 +19,15 @@ async def get_caller(request: Request, principal: CurrentPrincipal) -> Caller:
     return Caller(principal=principal, token=bearer_token(request))
 
 
-def get_projects_client(request: Request) -> ProjectsClient:
+async def get_projects_client(request: Request) -> ProjectsClient:
     return request.app.state.projects_client  # type: ignore[no-any-return]
 
 
-def get_github(request: Request) -> GitHubClient:
+async def get_github(request: Request) -> GitHubClient:
     return request.app.state.github  # type: ignore[no-any-return]
 
 
-def get_token_box(request: Request) -> SecretBox:
+async def get_token_box(request: Request) -> SecretBox:
     return request.app.state.github_token_box  # type: ignore[no-any-return]
 
 

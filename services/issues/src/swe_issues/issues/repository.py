@@ -7,8 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.pagination import Page, PageParams, paginate
+from swe_common.pagination import Page, PageParams
 from swe_issues.issues.models import Issue
+from swe_issues.paging import page_with_total
+from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 
 _PRIORITY_RANK = sa.case(
@@ -72,13 +74,19 @@ def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
 async def page(
     session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
 ) -> Page[Any]:
-    return await paginate(
+    return await page_with_total(
         session,
         _filtered(filters, subject),
         params,
         allowed_sort=SORTABLE,
         default_sort=DEFAULT_SORT,
     )
+
+
+def stage(session: AsyncSession, issue: Issue) -> Issue:
+    """Add a new issue to the session; its INSERT goes out with the next flush."""
+    session.add(issue)
+    return issue
 
 
 async def add(session: AsyncSession, issue: Issue) -> Issue:
@@ -93,6 +101,22 @@ async def get(session: AsyncSession, issue_id: uuid.UUID) -> Issue | None:
 
 async def get_for_update(session: AsyncSession, issue_id: uuid.UUID) -> Issue | None:
     return await session.scalar(sa.select(Issue).where(Issue.id == issue_id).with_for_update())
+
+
+async def get_with_project(
+    session: AsyncSession, issue_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Issue, ProjectView | None] | None:
+    """The issue and its project's read-model row in one round trip (``lock``: the issue's row
+    only, ``FOR UPDATE OF issues``); None when there is no such issue."""
+    statement = (
+        sa.select(Issue, ProjectView)
+        .outerjoin(ProjectView, ProjectView.id == Issue.project_id)
+        .where(Issue.id == issue_id)
+    )
+    if lock:
+        statement = statement.with_for_update(of=Issue)
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def by_github_number(

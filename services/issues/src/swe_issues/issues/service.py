@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.db import utcnow
@@ -22,6 +23,7 @@ from swe_issues.projects_read_model.service import (
     ensure_enabled,
     ensure_writer,
     readable_project,
+    role_of,
     writable_project,
 )
 from swe_issues.pull_requests import repository as pr_repository
@@ -81,7 +83,9 @@ def snapshot(issue: Issue) -> events.IssuePayload:
 
 
 async def publish(session: AsyncSession, spec: EventSpec, issue: Issue) -> None:
-    issue.updated_at = utcnow()
+    if sa.inspect(issue).persistent:
+        issue.updated_at = utcnow()
+    # else a new issue: its INSERT (this flush) stamps it, and no UPDATE has to follow.
     await session.flush()
     payload = snapshot(issue)
     if spec is events.IssueResolved:
@@ -96,15 +100,19 @@ async def publish(session: AsyncSession, spec: EventSpec, issue: Issue) -> None:
 # -- reading ------------------------------------------------------------------------------------
 
 
-async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Issue:
-    issue = await repository.get(session, issue_id)
-    if issue is not None:
-        try:
-            await readable_project(session, caller, issue.project_id)
-        except NotFound:
-            issue = None
-    if issue is None:
+async def _visible_issue(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Issue, str]:
+    """The issue and the caller's role in its project; 404 when it is not theirs to see."""
+    found = await repository.get_with_project(session, issue_id, lock=lock)
+    role = role_of(found[1], caller) if found is not None else None
+    if found is None or role is None:
         raise NotFound(f"Issue {issue_id} does not exist")
+    return found[0], role
+
+
+async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Issue:
+    issue, _ = await _visible_issue(session, caller, issue_id)
     return issue
 
 
@@ -146,16 +154,7 @@ async def stats(
 async def _writable_issue(
     session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = True
 ) -> Issue:
-    load = repository.get_for_update if lock else repository.get
-    issue = await load(session, issue_id)
-    role = None
-    if issue is not None:
-        try:
-            _, role = await readable_project(session, caller, issue.project_id)
-        except NotFound:
-            issue = None
-    if issue is None or role is None:
-        raise NotFound(f"Issue {issue_id} does not exist")
+    issue, role = await _visible_issue(session, caller, issue_id, lock=lock)
     ensure_writer(role, caller, "issues")
     return issue
 
@@ -169,7 +168,7 @@ async def create_issue(
         session, project.id, data.github_number
     ):
         raise Conflict(f"GitHub issue #{data.github_number} is already linked in this project")
-    issue = await repository.add(
+    issue = repository.stage(
         session,
         Issue(
             project_id=project.id,
@@ -182,7 +181,7 @@ async def create_issue(
             github_number=data.github_number,
         ),
     )
-    await publish(session, events.IssueCreated, issue)
+    await publish(session, events.IssueCreated, issue)  # flushes: the INSERT
     return issue
 
 
@@ -284,7 +283,7 @@ async def mirror_github_issue(
     """Create or update the issue linked to a GitHub issue, following its open/closed state."""
     issue = await repository.by_github_number(session, project.id, gh.number)
     if issue is None:
-        issue = await repository.add(
+        issue = repository.stage(
             session,
             Issue(
                 project_id=project.id,

@@ -53,6 +53,13 @@ def role_in(project: ProjectView, principal: Principal) -> str | None:
     return None
 
 
+def role_of(project: ProjectView | None, caller: Caller) -> str | None:
+    """The caller's role in a read-model row loaded along with what it owns (None: the
+    project is unknown here, deleted, or not the caller's to see). No fallback to the projects
+    service: a resource found by its id names a project this service has already seen."""
+    return role_in(project, caller.principal) if project is not None else None
+
+
 async def _ask_projects(
     session: AsyncSession, caller: Caller, project_id: uuid.UUID, lookup: ProjectLookup
 ) -> ProjectView | None:

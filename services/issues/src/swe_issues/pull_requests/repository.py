@@ -7,7 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.pagination import Page, PageParams, paginate
+from swe_common.pagination import Page, PageParams
+from swe_issues.paging import page_with_total
+from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 from swe_issues.pull_requests.models import PullRequest, Review
 
@@ -45,9 +47,14 @@ async def page(
         statement = statement.where(PullRequest.state == filters.state)
     if filters.review_status is not None:
         statement = statement.where(PullRequest.review_status == filters.review_status)
-    return await paginate(
+    return await page_with_total(
         session, statement, params, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT
     )
+
+
+def stage(session: AsyncSession, row: PullRequest) -> None:
+    """Add a new pull request to the session; its INSERT goes out with the next flush."""
+    session.add(row)
 
 
 async def add(session: AsyncSession, row: PullRequest | Review) -> None:
@@ -63,6 +70,22 @@ async def get_for_update(session: AsyncSession, pr_id: uuid.UUID) -> PullRequest
     return await session.scalar(
         sa.select(PullRequest).where(PullRequest.id == pr_id).with_for_update()
     )
+
+
+async def get_with_project(
+    session: AsyncSession, pr_id: uuid.UUID, *, lock: bool = False
+) -> tuple[PullRequest, ProjectView | None] | None:
+    """The pull request and its project's read-model row in one round trip (``lock``: the
+    pull request's row only); None when there is no such pull request."""
+    statement = (
+        sa.select(PullRequest, ProjectView)
+        .outerjoin(ProjectView, ProjectView.id == PullRequest.project_id)
+        .where(PullRequest.id == pr_id)
+    )
+    if lock:
+        statement = statement.with_for_update(of=PullRequest)
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def by_number(

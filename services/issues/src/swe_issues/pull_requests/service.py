@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.db import utcnow
@@ -20,6 +21,7 @@ from swe_issues.projects_read_model.service import (
     ensure_enabled,
     ensure_writer,
     readable_project,
+    role_of,
     writable_project,
 )
 from swe_issues.pull_requests import repository
@@ -61,7 +63,9 @@ def snapshot(pr: PullRequest) -> events.PullRequestPayload:
 
 
 async def publish(session: AsyncSession, spec: EventSpec, pr: PullRequest) -> None:
-    pr.updated_at = utcnow()
+    if sa.inspect(pr).persistent:
+        pr.updated_at = utcnow()
+    # else a new pull request: its INSERT (this flush) stamps it, and no UPDATE has to follow.
     await session.flush()
     await events.outbox.publish(session, spec, snapshot(pr), subject=str(pr.id))
 
@@ -78,15 +82,11 @@ async def _untrack(session: AsyncSession, pr: PullRequest) -> None:
 async def _visible(
     session: AsyncSession, caller: Caller, pr_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[PullRequest, ProjectView, str]:
-    pr = await (repository.get_for_update if lock else repository.get)(session, pr_id)
-    if pr is not None:
-        try:
-            project, role = await readable_project(session, caller, pr.project_id)
-        except NotFound:
-            pr = None
-    if pr is None:
+    found = await repository.get_with_project(session, pr_id, lock=lock)
+    role = role_of(found[1], caller) if found is not None else None
+    if found is None or found[1] is None or role is None:
         raise NotFound(f"Pull request {pr_id} does not exist")
-    return pr, project, role
+    return found[0], found[1], role
 
 
 async def _writable(
@@ -159,8 +159,8 @@ async def track_pr(
     pr = PullRequest(
         **data.model_dump(exclude={"state"}), state=data.state.value, tracked_by=caller.subject
     )
-    await repository.add(session, pr)
-    await publish(session, events.PullRequestTracked, pr)
+    repository.stage(session, pr)
+    await publish(session, events.PullRequestTracked, pr)  # flushes: the INSERT
     return pr
 
 
@@ -374,8 +374,8 @@ async def mirror_github_pr(
     }
     if pr is None:
         pr = PullRequest(project_id=project.id, number=gh.number, **fields)
-        await repository.add(session, pr)
-        await publish(session, events.PullRequestTracked, pr)
+        repository.stage(session, pr)
+        await publish(session, events.PullRequestTracked, pr)  # flushes: the INSERT
         return Mirrored(pr, created=True, head_moved=False)
     head_moved = pr.head_sha != gh.head_sha
     changed = False
