@@ -194,6 +194,20 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    # No pooled connection came free in time: the database is up, this instance is overloaded.
+    # Said as such (an operator looking for a database outage would look in the wrong place),
+    # and retryable sooner than an outage.
+    log.warning("database_pool_exhausted", path=request.url.path)
+    return problem_response(
+        503,
+        headers={"Retry-After": "1"},
+        type_=PROBLEM_TYPE_BASE + "busy",
+        detail="The service is busy (no database connection came free in time); retry shortly.",
+        instance=request.url.path,
+    )
+
+
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         409,
@@ -206,7 +220,7 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
     app.add_exception_handler(sa_exc.InterfaceError, _database_unavailable)
-    app.add_exception_handler(sa_exc.TimeoutError, _database_unavailable)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_busy)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

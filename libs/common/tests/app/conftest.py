@@ -55,6 +55,12 @@ def example_router() -> APIRouter:
 
         return {"one": await session.scalar(text("SELECT 1"))}
 
+    @router.get("/db-slow")
+    async def db_slow(session: SessionDep) -> dict[str, Any]:
+        from sqlalchemy import text
+
+        return {"slept": await session.scalar(text("SELECT pg_sleep(1)::text"))}
+
     return router
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from swe_common.testing import running_app
@@ -107,6 +108,22 @@ async def test_a_query_while_the_database_is_down_answers_503_not_500():
         response = await client.get("/api/v1/example/db")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+
+
+async def test_a_request_finding_no_free_connection_answers_503_busy_not_unavailable(
+    database_url: str,
+):
+    app = build_app(database_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2)
+    async with running_app(app) as client:
+        holding = asyncio.create_task(client.get("/api/v1/example/db-slow"))
+        await asyncio.sleep(0.3)  # the only connection is now held for a second
+        response = await client.get("/api/v1/example/db")
+        assert (await holding).status_code == 200
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"].endswith("/busy")
+    assert "busy" in response.json()["detail"]
 
 
 async def test_session_dependency_reaches_the_database(client):
