@@ -85,7 +85,8 @@ class Upstream:
         app.router.add_route("*", "/{tail:.*}", self.echo)
         return app
 
-    async def health(self, _: web.Request) -> web.Response:
+    async def health(self, request: web.Request) -> web.Response:
+        self.hits[request.path] += 1
         return web.json_response({"status": "ok"}, status=self.ready)
 
     async def openapi(self, _: web.Request) -> web.Response:

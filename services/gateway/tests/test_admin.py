@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from gateway_support import Upstream
 
@@ -72,6 +74,19 @@ async def test_health_aggregates_every_upstreams_readiness(client):
     assert body["services"]["echo"]["status"] == "ok"
     assert body["services"]["empty"]["status"] == "down"
     assert body["status"] == "degraded"
+
+
+async def test_a_flood_of_health_requests_shares_one_round_of_upstream_checks(
+    client, upstreams: dict[str, Upstream]
+):
+    instances = [u for u in upstreams.values() if u.name.startswith("echo")]
+    before = sum(u.hits["/health/ready"] for u in instances)
+    answers = await asyncio.gather(*(client.get("/health") for _ in range(50)))
+    checks = sum(u.hits["/health/ready"] for u in instances) - before
+    assert all(a.status_code == 200 for a in answers)
+    # One shared round per second, plus the background checks (every 0.2 s in these tests);
+    # without sharing it would be 50 rounds.
+    assert checks <= 15 * len(instances)
 
 
 async def test_live_and_ready_probes_answer(client):

@@ -8,7 +8,7 @@ import time
 from typing import Annotated, Any
 
 import aiohttp
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -225,6 +225,53 @@ def _metrics_summary() -> dict[str, Any]:
     return out
 
 
+class AggregateHealth:
+    """``GET /health``: every instance's readiness, checked live. Callers within ``max_age``
+    seconds share one round of checks and its answer: the path is public, and a flood of it
+    must not turn into a flood of readiness checks (each a database round trip) on every
+    upstream instance."""
+
+    def __init__(self, registry: Registry, merger: OpenApiMerger, max_age: float = 1.0) -> None:
+        self.registry = registry
+        self.merger = merger
+        self.max_age = max_age
+        self._report: dict[str, Any] | None = None
+        self._at = 0.0
+        self._pending: asyncio.Future[dict[str, Any]] | None = None
+
+    async def get(self) -> dict[str, Any]:
+        if self._report is not None and time.monotonic() - self._at < self.max_age:
+            return self._report
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._check())
+        pending = self._pending
+        try:
+            return await asyncio.shield(pending)
+        finally:
+            if pending.done() and self._pending is pending:
+                self._pending = None
+
+    async def _check(self) -> dict[str, Any]:
+        session = self.merger.session
+        pools = list(self.registry.pools.values())
+        results = await asyncio.gather(
+            *(self.registry.check(session, i) for p in pools for i in p.instances)  # type: ignore[arg-type]
+        )
+        services, it = {}, iter(results)
+        for pool in pools:
+            ready = [inst.url for inst in pool.instances if next(it)]
+            services[pool.name] = {
+                "status": "ok" if ready else "down",
+                "ready_instances": ready,
+                "instances": len(pool.instances),
+                "breaker": pool.breaker.state.value,
+            }
+        healthy = all(item["status"] == "ok" for item in services.values())
+        self._report = {"status": "ok" if healthy else "degraded", "services": services}
+        self._at = time.monotonic()
+        return self._report
+
+
 def build_admin_app(
     auth: EdgeAuth, registry: Registry, merger: OpenApiMerger, redis_ping: Any
 ) -> FastAPI:
@@ -240,24 +287,11 @@ def build_admin_app(
     app.include_router(admin_router(registry))
     app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
 
+    report = AggregateHealth(registry, merger)
+
     @app.get("/health", tags=["health"], summary="Every upstream's readiness")
-    async def aggregate(request: Request) -> JSONResponse:
-        session = merger.session
-        pools = list(registry.pools.values())
-        results = await asyncio.gather(
-            *(registry.check(session, i) for p in pools for i in p.instances)  # type: ignore[arg-type]
-        )
-        report, it = {}, iter(results)
-        for pool in pools:
-            ready = [inst.url for inst in pool.instances if next(it)]
-            report[pool.name] = {
-                "status": "ok" if ready else "down",
-                "ready_instances": ready,
-                "instances": len(pool.instances),
-                "breaker": pool.breaker.state.value,
-            }
-        healthy = all(item["status"] == "ok" for item in report.values())
-        return JSONResponse({"status": "ok" if healthy else "degraded", "services": report})
+    async def aggregate() -> JSONResponse:
+        return JSONResponse(await report.get())
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
