@@ -52,6 +52,23 @@ async def test_page_reports_total_and_window(db):
     assert (page.limit, page.offset) == (20, 40)
 
 
+async def test_page_past_the_end_is_empty_and_still_reports_the_total(db):
+    page = await _page(db, PageParams(limit=20, offset=60))
+    assert (page.items, page.total) == ([], 45)
+
+
+async def test_filtered_set_reports_its_own_total(db):
+    async with db.sessionmaker() as session:
+        page = await paginate(
+            session,
+            sa.select(items.c.id).where(items.c.id > 40),
+            PageParams(limit=2),
+            allowed_sort={"id": items.c.id},
+            default_sort=[items.c.id],
+        )
+    assert (page.items, page.total) == ([41, 42], 5)
+
+
 async def test_sort_descending_by_allowed_field(db):
     page = await _page(db, PageParams(limit=3, sort=("-name",)))
     assert page.items == [45, 44, 43]

@@ -7,9 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.pagination import Page, PageParams
+from swe_common.pagination import Page, PageParams, paginate
 from swe_issues.issues.models import Issue
-from swe_issues.paging import page_with_total
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 
@@ -74,7 +73,7 @@ def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
 async def page(
     session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
 ) -> Page[Any]:
-    return await page_with_total(
+    return await paginate(
         session,
         _filtered(filters, subject),
         params,

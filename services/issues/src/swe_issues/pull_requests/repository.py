@@ -7,8 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.pagination import Page, PageParams
-from swe_issues.paging import page_with_total
+from swe_common.pagination import Page, PageParams, paginate
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 from swe_issues.pull_requests.models import PullRequest, Review
@@ -47,7 +46,7 @@ async def page(
         statement = statement.where(PullRequest.state == filters.state)
     if filters.review_status is not None:
         statement = statement.where(PullRequest.review_status == filters.review_status)
-    return await page_with_total(
+    return await paginate(
         session, statement, params, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT
     )
 
