@@ -16,8 +16,14 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from gateway_support import GatewayProcess
+from yarl import URL
 
 from swe_common.testing import TokenFactory
+from swe_gateway.upstream_client import (
+    PEEK_AFTER_IDLE_SECONDS,
+    ConnectFailed,
+    UpstreamClient,
+)
 
 INSTANCES = "/api/v1/gateway/admin/services/empty/instances"
 Scenario = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
@@ -266,10 +272,6 @@ async def test_chunked_upload_crossing_the_limit_midway_gets_413_and_never_compl
 
 
 async def test_idle_connection_the_upstream_hung_up_is_not_reused_even_before_the_loop_sees_it():
-    from yarl import URL
-
-    from swe_gateway.upstream_client import PEEK_AFTER_IDLE_SECONDS, UpstreamClient
-
     writers: list[asyncio.StreamWriter] = []
 
     async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -305,10 +307,6 @@ async def test_idle_connection_the_upstream_hung_up_is_not_reused_even_before_th
 
 
 async def test_connection_whose_upload_was_cut_short_by_an_early_answer_is_not_reused():
-    from yarl import URL
-
-    from swe_gateway.upstream_client import UpstreamClient
-
     connections = 0
 
     async def refuse_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -338,6 +336,46 @@ async def test_connection_whose_upload_was_cut_short_by_an_early_answer_is_not_r
             response.release()
         # The second request did not go down the first one's half-sent body.
         assert connections == 2
+    finally:
+        client.close()
+        server.close()
+
+
+async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout():
+
+    release = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await release.wait()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+
+    server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    base = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    client = UpstreamClient(max_connections=1, keepalive_seconds=30)
+
+    async def get(connect_timeout: float) -> bytes:
+        response = await client.request(
+            "GET", base, b"/x", [], None, connect_timeout=connect_timeout, read_timeout=5
+        )
+        try:
+            return await response.read()
+        finally:
+            response.release()
+
+    try:
+        first = asyncio.create_task(get(2))
+        await asyncio.sleep(0.1)  # it holds the only connection
+        started = time.monotonic()
+        with pytest.raises(ConnectFailed):
+            await get(0.2)
+        assert time.monotonic() - started < 1.5
+        release.set()
+        assert await first == b"ok"
+        assert await get(0.2) == b"ok"  # the slot came back with the connection
     finally:
         client.close()
         server.close()

@@ -280,11 +280,13 @@ class Proxy:
             self.latency.observe(pool.name, time.perf_counter() - started)
             healthy = response.status < 500
             instance.record(healthy, self.settings)
-            if (
-                response.status in RETRY_STATUSES
-                and retryable
-                and await self._may_retry(pool, attempt)
-            ):
+            try:
+                again = response.status in RETRY_STATUSES and retryable
+                again = again and await self._may_retry(pool, attempt)
+            except BaseException:
+                response.release()  # cancelled in the backoff: the connection must go back
+                raise
+            if again:
                 response.release()
                 attempt += 1
                 continue

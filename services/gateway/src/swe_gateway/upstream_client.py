@@ -319,7 +319,17 @@ class _Pool:
         self.slots = asyncio.Semaphore(client.max_connections)
 
     async def acquire(self, connect_timeout: float) -> _Connection:
-        await self.slots.acquire()
+        """A connection, idle or new. Waiting for a free one counts against the connect
+        timeout (as in aiohttp): a saturated instance answers 503, not an endless queue."""
+        if self.slots.locked():
+            try:
+                await asyncio.wait_for(self.slots.acquire(), connect_timeout)
+            except TimeoutError:
+                raise ConnectFailed(
+                    f"no free connection to {self.host}:{self.port} within {connect_timeout}s"
+                ) from None
+        else:
+            await self.slots.acquire()
         try:
             now = time.monotonic()
             while self.idle:
