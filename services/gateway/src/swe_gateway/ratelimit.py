@@ -67,6 +67,9 @@ return out
 """
 
 
+COMMAND_CACHE_SIZE = 50_000
+
+
 @dataclass(frozen=True, slots=True)
 class Limit:
     name: str
@@ -183,6 +186,7 @@ class RateLimiter:
             settings.redis_url.get_secret_value(), GCRA_LUA, settings.redis_timeout_seconds
         )
         self.local = LocalLimiter()
+        self._commands: dict[tuple[Limit, ...], bytes] = {}
         self._last_failure = 0.0
         self.breaker = CircuitBreaker(
             "redis",
@@ -234,17 +238,27 @@ class RateLimiter:
         return self._fallback(limits)
 
     async def _check_redis(self, limits: list[Limit]) -> Decision:
-        args: list[float] = []
-        for limit in limits:
-            args += (limit.interval_ms, limit.tolerance_ms)
-        raw = await self.pipe.call(
-            [limit.key for limit in limits], args, self.settings.redis_timeout_seconds
-        )
+        raw = await self.pipe.call(self._command(limits), self.settings.redis_timeout_seconds)
         outcomes = tuple(
             Outcome(limit, int(raw[1 + 3 * i]), int(raw[2 + 3 * i]), int(raw[3 + 3 * i]))
             for i, limit in enumerate(limits)
         )
         return Decision(bool(int(raw[0])), outcomes)
+
+    def _command(self, limits: list[Limit]) -> bytes:
+        """The encoded EVALSHA for these limits, kept per caller: a caller's limits are fixed
+        by configuration, and encoding them was a visible share of the CPU per request."""
+        key = tuple(limits)
+        command = self._commands.get(key)
+        if command is None:
+            args: list[float] = []
+            for limit in limits:
+                args += (limit.interval_ms, limit.tolerance_ms)
+            command = self.pipe.command([limit.key for limit in limits], args)
+            if len(self._commands) >= COMMAND_CACHE_SIZE:
+                self._commands.clear()  # callers come back; a full rebuild is cheap and rare
+            self._commands[key] = command
+        return command
 
     def _fallback(self, limits: list[Limit]) -> Decision:
         policy = self.settings.redis_failure_policy

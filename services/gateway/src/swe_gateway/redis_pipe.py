@@ -78,9 +78,14 @@ class ScriptPipe:
         self._connecting: asyncio.Future[_Protocol] | None = None
         self._batch: list[tuple[bytes, asyncio.Future[Any]]] = []
 
-    async def call(self, keys: list[str], args: list[float], seconds: float) -> Any:
-        """The script's reply; TimeoutError when none arrives within ``seconds`` (a late
-        reply is then dropped unread)."""
+    def command(self, keys: list[str], args: list[float]) -> bytes:
+        """The EVALSHA for these keys and arguments, encoded (callers may keep it: the same
+        limits make the same bytes)."""
+        return pack("EVALSHA", self.sha, len(keys), *keys, *args)
+
+    async def call(self, command: bytes, seconds: float) -> Any:
+        """The script's reply to ``command`` (from ``command()``); TimeoutError when none
+        arrives within ``seconds`` (a late reply is then dropped unread)."""
         loop = asyncio.get_running_loop()
         protocol = self._protocol
         if protocol is None or protocol.closed:
@@ -88,7 +93,7 @@ class ScriptPipe:
         future: asyncio.Future[Any] = loop.create_future()
         if not self._batch:
             loop.call_soon(self._flush)
-        self._batch.append((pack("EVALSHA", self.sha, len(keys), *keys, *args), future))
+        self._batch.append((command, future))
         # A timer rather than wait_for(): wait_for wraps the await in a task, per request.
         timer = loop.call_later(seconds, _expire, future)
         try:
