@@ -6,6 +6,7 @@ small FastAPI app; everything else takes the proxy's hot path without any framew
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Awaitable, Callable
@@ -81,44 +82,40 @@ class Gateway:
         started = time.perf_counter()
         call = self._call(scope, request_id)
         route_label, upstream, status = "-", "-", 0
-        response_started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = True
-            await send(message)
-
         try:
             if self._ip_refused(call.client_ip):
-                status = await self._refuse_ip(scope, call, tracked_send)
+                status = await self._refuse_ip(scope, call, send)
             elif has_dot_segment(scope["path"]):
                 # An upstream that resolves "/public/../private" would see a path the gateway
                 # never authorised: refuse such paths instead of guessing how each resolves.
                 detail = "Paths with '.' or '..' segments are not accepted."
-                status = await self.proxy._problem(tracked_send, call, 400, detail, "bad-path")
+                status = await self.proxy._problem(send, call, 400, detail, "bad-path")
             elif scope["path"] in OWN_PATHS or scope["path"].startswith(OWN_PREFIX):
-                route_label, status = "gateway", await self._own(call, receive, tracked_send)
+                route_label, status = "gateway", await self._own(call, receive, send)
             else:
                 route = self.config.route_for(scope["path"])
                 if route is None:
-                    status = await self._not_found(scope, call, tracked_send)
+                    status = await self._not_found(scope, call, send)
                 else:
                     route_label, upstream = route.prefix, route.service
                     if scope["type"] == "websocket":
                         status = await proxy_websocket(self.proxy, call, route, receive, send)
                     else:
-                        status = await self.proxy.handle(call, route, receive, tracked_send)
+                        status = await self.proxy.handle(call, route, receive, send)
         except Exception:
             log.exception("unhandled_error", path=scope["path"], request_id=request_id)
             status = 500
-            if scope["type"] == "http" and not response_started:
-                await send_problem(
-                    send,
-                    500,
-                    "An unexpected error occurred; it has been logged with this request id.",
-                    slug="internal",
-                    instance=scope["path"],
-                )
+            if scope["type"] == "http":
+                # The server refuses a second start once an answer has begun (RuntimeError); it
+                # then cuts the connection, the only honest signal left mid-answer.
+                with contextlib.suppress(RuntimeError):
+                    await send_problem(
+                        send,
+                        500,
+                        "An unexpected error occurred; it has been logged with this request id.",
+                        slug="internal",
+                        instance=scope["path"],
+                    )
         finally:
             request_id_var.reset(reset)
             self.proxy.requests.inc(route_label, status, upstream)

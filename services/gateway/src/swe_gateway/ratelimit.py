@@ -186,7 +186,8 @@ class RateLimiter:
             settings.redis_url.get_secret_value(), GCRA_LUA, settings.redis_timeout_seconds
         )
         self.local = LocalLimiter()
-        self._commands: dict[tuple[Limit, ...], bytes] = {}
+        self._commands: dict[tuple[str, ...], bytes] = {}
+        self._limits: dict[tuple[str, str, int, float], Limit] = {}
         self._last_failure = 0.0
         self.breaker = CircuitBreaker(
             "redis",
@@ -196,8 +197,14 @@ class RateLimiter:
         )
 
     def limit(self, name: str, identity: str, limit: int, period: float) -> Limit:
-        key = f"{self.settings.rate_limit_prefix}:{name}:{identity}"
-        return Limit(name, key, limit, period, self.settings.rate_limit_burst)
+        known = self._limits.get((name, identity, limit, period))
+        if known is None:
+            key = f"{self.settings.rate_limit_prefix}:{name}:{identity}"
+            known = Limit(name, key, limit, period, self.settings.rate_limit_burst)
+            if len(self._limits) >= COMMAND_CACHE_SIZE:
+                self._limits.clear()
+            self._limits[(name, identity, limit, period)] = known
+        return known
 
     def limits_for(
         self, principal: Principal | None, client_ip: str, route_limits: Iterable[RouteLimit] = ()
@@ -248,7 +255,7 @@ class RateLimiter:
     def _command(self, limits: list[Limit]) -> bytes:
         """The encoded EVALSHA for these limits, kept per caller: a caller's limits are fixed
         by configuration, and encoding them was a visible share of the CPU per request."""
-        key = tuple(limits)
+        key = tuple([limit.key for limit in limits])  # a limit's numbers follow from its key
         command = self._commands.get(key)
         if command is None:
             args: list[float] = []
