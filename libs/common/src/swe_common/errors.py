@@ -183,7 +183,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    # A dropped or exhausted database connection is an outage to retry, not a server bug.
+    # A dropped or refused database connection is an outage to retry, not a server bug.
     log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
     return problem_response(
         503,

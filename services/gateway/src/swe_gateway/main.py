@@ -33,7 +33,7 @@ from swe_gateway.http_util import (
     header,
     send_problem,
 )
-from swe_gateway.proxy import SKIP_AUTO, Call, Proxy
+from swe_gateway.proxy import Call, Proxy
 from swe_gateway.ratelimit import RateLimiter, refusal
 from swe_gateway.settings import Settings
 from swe_gateway.upstream_client import UpstreamClient
@@ -47,6 +47,9 @@ OWN_PATHS = frozenset(
 )
 OWN_PREFIX = "/api/v1/gateway/"
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+# Headers aiohttp would invent on the paths it still serves (WebSockets, health checks, the
+# API-key exchange, the OpenAPI merge); the client's own (or none) go upstream instead.
+SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
 class Gateway:

@@ -57,9 +57,6 @@ DROP_REQUEST = frozenset(
 )
 # uvicorn writes its own Date; a second one from the upstream would be a duplicate header.
 DROP_RESPONSE = frozenset({b"x-request-id", b"date"})
-# Headers aiohttp would invent (on the WebSocket and health-check paths); the client's own (or
-# none) go upstream instead.
-SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
 class ClientGone(Exception):

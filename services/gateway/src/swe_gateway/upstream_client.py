@@ -86,6 +86,7 @@ class _Connection(asyncio.Protocol):
         self.sent_whole = True  # False while a streamed request body is still going out
         self.status = 0
         self.headers: Headers = []
+        self.content_length: int | None = None
         self.framed = False  # Content-Length or chunked: the end is known without a close
         self.head: asyncio.Future[None] | None = None
         self.chunks: collections.deque[bytes] = collections.deque()
@@ -147,7 +148,10 @@ class _Connection(asyncio.Protocol):
             self.headers = []  # an interim answer (100, 103): the real one follows
             return
         self.status = status
-        self.framed = status in (204, 304) or self.head_only or _is_framed(self.headers)
+        self.content_length, chunked = _framing(self.headers)
+        self.framed = (
+            status in (204, 304) or self.head_only or chunked or self.content_length is not None
+        )
         if self.head is not None and not self.head.done():
             self.head.set_result(None)
         if self.head_only:
@@ -262,7 +266,7 @@ class UpstreamResponse:
     """An answer whose head has arrived; the body is read with ``read`` or ``iter_chunks``.
     ``release`` must be called once (it returns the connection to the pool, or closes it)."""
 
-    __slots__ = ("_conn", "_read_timeout", "_released", "headers", "status")
+    __slots__ = ("_conn", "_read_timeout", "_released", "content_length", "headers", "status")
 
     def __init__(self, conn: _Connection, read_timeout: float) -> None:
         self._conn = conn
@@ -270,16 +274,7 @@ class UpstreamResponse:
         self._released = False
         self.status = conn.status
         self.headers = conn.headers
-
-    @property
-    def content_length(self) -> int | None:
-        for name, value in self.headers:
-            if name.lower() == b"content-length":
-                try:
-                    return int(value)
-                except ValueError:
-                    return None
-        return None
+        self.content_length = conn.content_length
 
     async def read(self) -> bytes:
         conn = self._conn
@@ -471,14 +466,19 @@ async def _send_chunked(conn: _Connection, body: AsyncIterator[bytes]) -> None:
         conn.sent_whole = True
 
 
-def _is_framed(headers: Headers) -> bool:
+def _framing(headers: Headers) -> tuple[int | None, bool]:
+    """(Content-Length, or None when absent or not a number; whether the body is chunked)."""
+    length, chunked = None, False
     for name, value in headers:
         lower = name.lower()
-        if lower == b"content-length" or (
-            lower == b"transfer-encoding" and b"chunked" in value.lower()
-        ):
-            return True
-    return False
+        if lower == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+        elif lower == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    return length, chunked
 
 
 def is_safe_header_value(value: bytes) -> bool:

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.pagination import Page, PageParams, paginate
 from swe_issues.issues.models import Issue
-from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 
 _PRIORITY_RANK = sa.case(
@@ -100,22 +99,6 @@ async def get(session: AsyncSession, issue_id: uuid.UUID) -> Issue | None:
 
 async def get_for_update(session: AsyncSession, issue_id: uuid.UUID) -> Issue | None:
     return await session.scalar(sa.select(Issue).where(Issue.id == issue_id).with_for_update())
-
-
-async def get_with_project(
-    session: AsyncSession, issue_id: uuid.UUID, *, lock: bool = False
-) -> tuple[Issue, ProjectView | None] | None:
-    """The issue and its project's read-model row in one round trip (``lock``: the issue's row
-    only, ``FOR UPDATE OF issues``); None when there is no such issue."""
-    statement = (
-        sa.select(Issue, ProjectView)
-        .outerjoin(ProjectView, ProjectView.id == Issue.project_id)
-        .where(Issue.id == issue_id)
-    )
-    if lock:
-        statement = statement.with_for_update(of=Issue)
-    row = (await session.execute(statement)).first()
-    return None if row is None else (row[0], row[1])
 
 
 async def by_github_number(

@@ -16,6 +16,7 @@ from swe_issues.issues import repository
 from swe_issues.issues.models import Issue
 from swe_issues.issues.repository import IssueFilters
 from swe_issues.issues.schemas import IssueCreate, IssueStats, IssueStatus, IssueUpdate, Priority
+from swe_issues.projects_read_model import repository as projects
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.service import (
     Caller,
@@ -104,7 +105,7 @@ async def _visible_issue(
     session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Issue, str]:
     """The issue and the caller's role in its project; 404 when it is not theirs to see."""
-    found = await repository.get_with_project(session, issue_id, lock=lock)
+    found = await projects.get_with_project(session, Issue, issue_id, lock=lock)
     role = role_of(found[1], caller) if found is not None else None
     if found is None or role is None:
         raise NotFound(f"Issue {issue_id} does not exist")

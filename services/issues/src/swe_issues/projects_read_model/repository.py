@@ -1,7 +1,7 @@
 """Queries on the projects read model."""
 
 import uuid
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,6 +17,32 @@ async def get(
 ) -> ProjectView | None:
     """``fresh`` reloads a row the session already holds (after a bulk upsert)."""
     return await session.get(ProjectView, project_id, populate_existing=fresh)
+
+
+class InProject(Protocol):
+    """An ORM class whose rows belong to a project (issues, pull requests)."""
+
+    id: Any
+    project_id: Any
+
+
+Row = TypeVar("Row", bound=InProject)
+
+
+async def get_with_project(
+    session: AsyncSession, model: type[Row], row_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Row, ProjectView | None] | None:
+    """The row and its project's read-model row in one round trip (``lock``: the row only,
+    ``FOR UPDATE OF`` its table); None when there is no such row."""
+    statement = (
+        sa.select(model, ProjectView)
+        .outerjoin(ProjectView, ProjectView.id == model.project_id)
+        .where(model.id == row_id)
+    )
+    if lock:
+        statement = statement.with_for_update(of=model)
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def get_for_update(session: AsyncSession, project_id: uuid.UUID) -> ProjectView | None:

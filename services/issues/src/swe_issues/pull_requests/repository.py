@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.pagination import Page, PageParams, paginate
-from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 from swe_issues.pull_requests.models import PullRequest, Review
 
@@ -69,22 +68,6 @@ async def get_for_update(session: AsyncSession, pr_id: uuid.UUID) -> PullRequest
     return await session.scalar(
         sa.select(PullRequest).where(PullRequest.id == pr_id).with_for_update()
     )
-
-
-async def get_with_project(
-    session: AsyncSession, pr_id: uuid.UUID, *, lock: bool = False
-) -> tuple[PullRequest, ProjectView | None] | None:
-    """The pull request and its project's read-model row in one round trip (``lock``: the
-    pull request's row only); None when there is no such pull request."""
-    statement = (
-        sa.select(PullRequest, ProjectView)
-        .outerjoin(ProjectView, ProjectView.id == PullRequest.project_id)
-        .where(PullRequest.id == pr_id)
-    )
-    if lock:
-        statement = statement.with_for_update(of=PullRequest)
-    row = (await session.execute(statement)).first()
-    return None if row is None else (row[0], row[1])
 
 
 async def by_number(

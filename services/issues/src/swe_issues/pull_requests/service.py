@@ -82,7 +82,7 @@ async def _untrack(session: AsyncSession, pr: PullRequest) -> None:
 async def _visible(
     session: AsyncSession, caller: Caller, pr_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[PullRequest, ProjectView, str]:
-    found = await repository.get_with_project(session, pr_id, lock=lock)
+    found = await projects.get_with_project(session, PullRequest, pr_id, lock=lock)
     role = role_of(found[1], caller) if found is not None else None
     if found is None or found[1] is None or role is None:
         raise NotFound(f"Pull request {pr_id} does not exist")
