@@ -25,6 +25,7 @@ from swe_common.health import HealthCheck, health_router
 from swe_common.security import InvalidToken, Principal, require_roles
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.settings import MAX_WEIGHT
+from swe_gateway.single_flight import SingleFlight
 from swe_gateway.upstreams import Registry, ServicePool
 
 AdminPrincipal = Annotated[Principal, require_roles("admin")]
@@ -237,19 +238,12 @@ class AggregateHealth:
         self.max_age = max_age
         self._report: dict[str, Any] | None = None
         self._at = 0.0
-        self._pending: asyncio.Future[dict[str, Any]] | None = None
+        self._round: SingleFlight[dict[str, Any]] = SingleFlight()
 
     async def get(self) -> dict[str, Any]:
         if self._report is not None and time.monotonic() - self._at < self.max_age:
             return self._report
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self._check())
-        pending = self._pending
-        try:
-            return await asyncio.shield(pending)
-        finally:
-            if pending.done() and self._pending is pending:
-                self._pending = None
+        return await self._round.run(None, self._check)
 
     async def _check(self) -> dict[str, Any]:
         session = self.merger.session

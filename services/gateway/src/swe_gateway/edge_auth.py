@@ -9,7 +9,6 @@ hash of the key (the key itself is never stored or logged).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from swe_common.security import (
     redis_revocation_check,
 )
 from swe_gateway.settings import RedisFailurePolicy, Settings
+from swe_gateway.single_flight import SingleFlight
 from swe_gateway.upstreams import ServicePool
 
 log = structlog.stdlib.get_logger(__name__)
@@ -67,7 +67,7 @@ class EdgeAuth:
         self.auth_pool = auth_pool
         self._tokens: OrderedDict[str, _Cached] = OrderedDict()
         self._api_keys: dict[str, tuple[str, float]] = {}
-        self._exchanges: dict[str, asyncio.Future[str]] = {}
+        self._exchanges: SingleFlight[str] = SingleFlight()
         self.session: aiohttp.ClientSession | None = None
 
     async def is_revoked(self, principal: Principal) -> bool:
@@ -116,22 +116,8 @@ class EdgeAuth:
         cached = self._api_keys.get(digest)
         if cached is not None and time.monotonic() < cached[1]:
             return cached[0]
-        pending = self._exchanges.get(digest)
-        if pending is not None:
-            # Concurrent requests with the same new key share one exchange.
-            return await asyncio.shield(pending)
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._exchanges[digest] = future
-        try:
-            token = await self._exchange(secret, digest)
-            future.set_result(token)
-            return token
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
-            raise
-        finally:
-            del self._exchanges[digest]
+        # Concurrent requests with the same new key share one exchange.
+        return await self._exchanges.run(digest, lambda: self._exchange(secret, digest))
 
     async def _exchange(self, secret: str, digest: str) -> str:
         instance = self.auth_pool.pick() if self.auth_pool is not None else None

@@ -21,6 +21,8 @@ from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
+from swe_gateway.single_flight import SingleFlight
+
 
 def pack(*parts: str | bytes | float) -> bytes:
     """One RESP command."""
@@ -75,7 +77,7 @@ class ScriptPipe:
         self.sha = hashlib.sha1(script.encode()).hexdigest()  # noqa: S324 - Redis's script id
         self.connect_timeout = connect_timeout
         self._protocol: _Protocol | None = None
-        self._connecting: asyncio.Future[_Protocol] | None = None
+        self._connecting: SingleFlight[_Protocol] = SingleFlight()
         self._batch: list[tuple[bytes, asyncio.Future[Any]]] = []
 
     def command(self, keys: list[str], args: list[float]) -> bytes:
@@ -126,15 +128,8 @@ class ScriptPipe:
     async def _connection(self) -> _Protocol:
         if self._protocol is not None and not self._protocol.closed:
             return self._protocol
-        connecting = self._connecting
-        if connecting is None:
-            # One connect shared by every caller that arrives meanwhile.
-            connecting = self._connecting = asyncio.ensure_future(self._connect())
-        try:
-            return await asyncio.shield(connecting)
-        finally:
-            if connecting.done() and self._connecting is connecting:
-                self._connecting = None
+        # One connect shared by every caller that arrives meanwhile.
+        return await self._connecting.run(None, self._connect)
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
