@@ -1,25 +1,35 @@
 # The platform's entry points. Everything runs natively against PostgreSQL, RabbitMQ and Redis
 # on localhost (see README.md); `docker compose up` is the alternative where Docker runs.
+# A fresh machine has only python3: `make` installs uv itself (scripts/install-uv.sh, pip --user).
+export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 RUN := $(UV) run --frozen
 PACKAGES := libs/common $(sort $(wildcard services/*)) deploy
 
-.PHONY: install up down status test e2e load bench lint format events-doc
+.PHONY: uv install tools up down status test e2e load bench lint format events-doc
 
-install:
+uv:
+	@bash scripts/install-uv.sh
+
+install: uv
 	$(UV) sync --all-packages --locked
+
+# What the tests need beyond the Python packages (promtool, docker-compose from Debian's
+# packages), installed only when missing: a test never skips because a tool is absent.
+tools: install
+	@bash deploy/install-tools.sh
 
 up: install
 	$(RUN) swe-stack up
 
-down:
+down: uv
 	$(RUN) swe-stack down
 
-status:
+status: uv
 	$(RUN) swe-stack status
 
 # Each package's tests run in their own pytest process: they own their fixtures and database.
-test: install
+test: install tools
 	@set -e; for pkg in $(PACKAGES); do \
 		if [ -d $$pkg/tests ]; then \
 			echo "== $$pkg"; \
