@@ -105,3 +105,47 @@ async def test_token_issued_by_the_real_auth_service_passes_the_gateway(gateway_
     assert me.json()["username"] == user["username"]
     assert echoed.status_code == 200
     assert echoed.json()["headers"]["authorization"] == headers["Authorization"]
+
+
+def _set_cookies(response: httpx.Response) -> dict[str, str]:
+    """name -> the whole Set-Cookie header as it reached the client."""
+    return {h.split("=", 1)[0]: h for h in response.headers.get_list("set-cookie")}
+
+
+async def test_auth_cookies_pass_the_gateway_intact_both_ways(gateway_to_real_auth):
+    tag = uuid.uuid4().hex[:10]
+    user = {"email": f"gwc{tag}@example.com", "username": f"gwc{tag}",
+            "full_name": "Cookie Test", "password": "correct horse battery staple 42"}  # fmt: skip
+    client_address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    async with httpx.AsyncClient(
+        base_url=gateway_to_real_auth.url, timeout=30, headers=client_address
+    ) as http:
+        assert (await http.post("/api/v1/auth/register", json=user)).status_code == 201
+        login = await http.post(
+            "/api/v1/auth/login",
+            json={"username": user["username"], "password": user["password"], "cookie": True},
+        )
+        assert login.status_code == 200, login.text
+        sent = _set_cookies(login)
+        refresh_value = sent["swe_refresh"].split(";")[0].split("=", 1)[1]
+        csrf_value = sent["swe_csrf"].split(";")[0].split("=", 1)[1]
+        ttl = login.json()["refresh_expires_in"]
+        # The browser sends the cookies back through the gateway to the public refresh path.
+        refreshed = await http.post(
+            "/api/v1/auth/refresh",
+            headers={
+                "Cookie": f"swe_refresh={refresh_value}; swe_csrf={csrf_value}",
+                "X-CSRF-Token": csrf_value,
+            },
+        )
+    assert sent["swe_refresh"] == (
+        f"swe_refresh={refresh_value}; HttpOnly; Secure; SameSite=Strict; "
+        f"Path=/api/v1/auth; Max-Age={ttl}"
+    )
+    assert sent["swe_csrf"] == (
+        f"swe_csrf={csrf_value}; Secure; SameSite=Strict; Path=/; Max-Age={ttl}"
+    )
+    assert login.json()["refresh_token"] is None
+    assert refreshed.status_code == 200, refreshed.text
+    assert set(_set_cookies(refreshed)) == {"swe_refresh", "swe_csrf"}
+    assert refresh_value not in _set_cookies(refreshed)["swe_refresh"]

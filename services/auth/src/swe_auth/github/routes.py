@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Cookie, Query, Response
@@ -16,6 +16,7 @@ from swe_auth.deps import ClientDep, RuntimeDep
 from swe_auth.github import service
 from swe_auth.github.client import GitHubClient
 from swe_auth.runtime import AuthRuntime
+from swe_auth.sessions import cookies
 from swe_auth.sessions.schemas import TokenResponse
 from swe_common.deps import SessionDep
 from swe_common.errors import BadRequest, NotFound
@@ -24,6 +25,11 @@ log = structlog.stdlib.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/auth/github", tags=["github"])
 STATE_COOKIE = "swe_github_state"
 STATE_TTL_SECONDS = 600
+# A browser flow (mode=cookie) marks its state: the state is bound to the browser's cookie and
+# comes back from GitHub unchanged, so the mark survives the round trip and cannot be altered.
+COOKIE_MODE_MARK = "cookie."
+# Where the browser lands after a cookie-mode sign-in: the console's root on this same origin.
+BROWSER_LANDING = "/"
 
 
 def _client(runtime: AuthRuntime) -> GitHubClient:
@@ -37,9 +43,17 @@ def _state_key(runtime: AuthRuntime, state: str) -> str:
 
 
 @router.get("/login", status_code=302, summary="Redirect to GitHub to sign in")
-async def github_login(runtime: RuntimeDep) -> RedirectResponse:
+async def github_login(
+    runtime: RuntimeDep,
+    mode: Annotated[
+        Literal["json", "cookie"],
+        Query(description="cookie: the callback sets the session cookies and redirects to /"),
+    ] = "json",
+) -> RedirectResponse:
     github = _client(runtime)
     state = secrets.token_urlsafe(32)
+    if mode == "cookie":
+        state = COOKIE_MODE_MARK + state
     try:
         await runtime.redis.set(_state_key(runtime, state), "1", ex=STATE_TTL_SECONDS)
     except (RedisError, OSError) as exc:
@@ -57,7 +71,12 @@ async def github_login(runtime: RuntimeDep) -> RedirectResponse:
     return response
 
 
-@router.get("/callback", response_model=TokenResponse, summary="GitHub's redirect back: sign in")
+@router.get(
+    "/callback",
+    response_model=TokenResponse,
+    responses={302: {"description": "Browser mode: session cookies set, redirect to /"}},
+    summary="GitHub's redirect back: sign in",
+)
 async def github_callback(
     response: Response,
     session: SessionDep,
@@ -67,7 +86,7 @@ async def github_callback(
     state: Annotated[str | None, Query(max_length=200)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
     cookie_state: Annotated[str | None, Cookie(alias=STATE_COOKIE, max_length=200)] = None,
-) -> TokenResponse:
+) -> TokenResponse | RedirectResponse:
     github = _client(runtime)
     if error:
         raise BadRequest(f"GitHub sign-in was not completed: {error}")
@@ -80,7 +99,12 @@ async def github_callback(
     response.delete_cookie(STATE_COOKIE, path="/api/v1/auth/github")
     identity = await github.identity(code)
     pair = await service.sign_in(session, runtime, identity, client)
-    return TokenResponse.of(pair)
+    if not state.startswith(COOKIE_MODE_MARK):
+        return TokenResponse.of(pair)
+    redirect = RedirectResponse(BROWSER_LANDING, status_code=302)
+    redirect.delete_cookie(STATE_COOKIE, path="/api/v1/auth/github")
+    cookies.set_session_cookies(redirect, pair.refresh_token, pair.refresh_expires_in)
+    return redirect
 
 
 async def _consume_state(runtime: AuthRuntime, state: str) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Form, status
+from fastapi import APIRouter, Body, Form, Request, Response, status
 
 from swe_auth.deps import ActorDep, ClientDep, OAuth2Doc, RuntimeDep, parse_uuid
-from swe_auth.sessions import service
+from swe_auth.sessions import cookies, service
 from swe_auth.sessions.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -46,9 +46,13 @@ async def token(
 @router.post(
     "/login", response_model=TokenResponse, responses=UNAUTHORIZED, summary="Sign in (JSON)"
 )
-async def login(body: LoginRequest, runtime: RuntimeDep, client: ClientDep) -> TokenResponse:
+async def login(
+    body: LoginRequest, response: Response, runtime: RuntimeDep, client: ClientDep
+) -> TokenResponse:
     pair = await service.login(runtime, body.username, body.password, body.totp_code, client)
-    return TokenResponse.of(pair)
+    if body.cookie:
+        cookies.set_session_cookies(response, pair.refresh_token, pair.refresh_expires_in)
+    return TokenResponse.of(pair, cookie=body.cookie)
 
 
 @router.post(
@@ -57,8 +61,19 @@ async def login(body: LoginRequest, runtime: RuntimeDep, client: ClientDep) -> T
     responses=UNAUTHORIZED,
     summary="Rotate a refresh token",
 )
-async def refresh(body: RefreshRequest, runtime: RuntimeDep, client: ClientDep) -> TokenResponse:
-    return TokenResponse.of(await service.refresh(runtime, body.refresh_token, client))
+async def refresh(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    client: ClientDep,
+    body: Annotated[RefreshRequest | None, Body()] = None,
+) -> TokenResponse:
+    if body is not None and body.refresh_token is not None:
+        return TokenResponse.of(await service.refresh(runtime, body.refresh_token, client))
+    # Cookie mode: no token in the body; the cookie plus the CSRF header instead.
+    pair = await service.refresh(runtime, cookies.require_refresh_cookie(request), client)
+    cookies.set_session_cookies(response, pair.refresh_token, pair.refresh_expires_in)
+    return TokenResponse.of(pair, cookie=True)
 
 
 @router.post(
@@ -67,6 +82,8 @@ async def refresh(body: RefreshRequest, runtime: RuntimeDep, client: ClientDep) 
     summary="Revoke this access token and its session",
 )
 async def logout(
+    request: Request,
+    response: Response,
     principal: CurrentPrincipal,
     _doc: OAuth2Doc,
     session: SessionDep,
@@ -77,6 +94,11 @@ async def logout(
     user_id = parse_uuid(principal.subject)
     if user_id is None:
         raise Unauthorized("The access token does not name a user")
+    refresh_token = body.refresh_token if body else None
+    cookie_token = cookies.refresh_cookie(request) if refresh_token is None else None
+    if cookie_token is not None:
+        cookies.check_csrf(request, cookie_token)
+        cookies.clear_session_cookies(response)
     await service.logout(
         session,
         runtime,
@@ -84,7 +106,7 @@ async def logout(
         jti=principal.token_id,
         expires_at=principal.expires_at,
         session_id=parse_uuid(principal.claims.get("sid")),
-        refresh_token=body.refresh_token if body else None,
+        refresh_token=refresh_token or cookie_token,
         client=client,
     )
 
