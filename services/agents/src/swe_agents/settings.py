@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -29,6 +31,11 @@ class Settings(ServiceSettings):
     work_dir: str = "/tmp/swe-agents-work"  # noqa: S108
     git_timeout_seconds: float = Field(default=120.0, gt=0)
     tool_timeout_seconds: float = Field(default=300.0, gt=0)
+    # Analysis tools read repository content: "auto" runs them in a bubblewrap sandbox (uid
+    # 65534, no network, read-only system and checkout) when the worker runs as root, and
+    # refuses to run them unconfined as root in production; "bwrap" always sandboxes; "none"
+    # never (the images' worker already runs as uid 10001).
+    tool_sandbox: Literal["auto", "bwrap", "none"] = "auto"
 
     # Runs and the worker.
     run_timeout_seconds: float = Field(default=900.0, gt=0)

@@ -31,6 +31,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from swe_agents import live
 from swe_agents.agents import repository, service
 from swe_agents.analysis.checkout import worker_root
+from swe_agents.analysis.tools import SandboxUnavailable, choose_sandbox
 from swe_agents.events import RunQueued, outbox
 from swe_agents.models import Run, event_tables
 from swe_agents.queue import declare_work_queue
@@ -425,6 +426,12 @@ class Worker:
 def main() -> None:
     settings = Settings.load()
     configure_logging(settings)
+    try:
+        sandbox = choose_sandbox(settings.tool_sandbox, production=settings.is_production)
+    except SandboxUnavailable as exc:
+        raise SystemExit(f"swe-agents worker: {exc}") from None
+    if sandbox.warning:
+        log.warning("tools_unsandboxed", reason=sandbox.warning)
     worker = Worker(settings)
 
     async def serve() -> None:

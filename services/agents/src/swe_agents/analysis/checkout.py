@@ -3,7 +3,12 @@
 A bare cache per repository (keyed by a hash of the clone URL) is fetched under a file lock, so
 several workers share it safely. Trees are exported with ``git archive`` and unpacked with the
 ``data`` tar filter into a private temporary directory: no checkout, no hooks, no filters or
-drivers from the repository's own configuration ever run.
+drivers from the repository's own configuration ever run. Only regular files and folders are
+unpacked: a symbolic link (to ``/etc``, to a host file) never reaches the disk, so nothing that
+reads the tree can be led out of it.
+
+Repository paths are data: they reach git after ``--`` as literal pathspecs, and git's lists of
+paths are read NUL-separated (or unquoted), so a name with a newline or a quote stays one name.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from swe_agents.analysis.tools import ToolError, clean_env, run_tool
+from swe_agents.analysis.tools import ToolError, clean_env, path_operands, run_tool
 from swe_common.repo_urls import validate_repository_url
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -75,6 +80,8 @@ class Repository:
                 # Only the transports we mean; never ext::, ssh or plain http.
                 "GIT_ALLOW_PROTOCOL": "https:file" if allow_file else "https",
                 "GIT_CONFIG_GLOBAL": "/dev/null",
+                # A file named "*" or ":(top)x" is a name, not a pattern, when passed as a path.
+                "GIT_LITERAL_PATHSPECS": "1",
             },
         )
 
@@ -155,7 +162,7 @@ class Repository:
             return
         argv = ["git", "-c", "core.hooksPath=/dev/null", "archive", "--format=tar", commit]
         if paths is not None:
-            argv += ["--", *paths]
+            argv += path_operands(paths)
         result = await run_tool(argv, cwd=self.path, limit=self.timeout, env=self.env)
         if result.returncode != 0:
             raise RepositoryUnreachable(
@@ -166,7 +173,7 @@ class Repository:
     async def changes(self, base: str, head: str) -> list[FileChange]:
         """Files changed from ``base`` to ``head`` with the added/modified line numbers."""
         status = await self.git(
-            "diff", "--no-ext-diff", "--no-textconv", "--name-status", "-M", base, head
+            "diff", "--no-ext-diff", "--no-textconv", "--name-status", "-z", "-M", base, head
         )
         patch = await self.git(
             "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--unified=0", "-M", base, head
@@ -175,18 +182,45 @@ class Repository:
 
 
 def parse_changes(status: str, patch: str) -> list[FileChange]:
+    """``status``: ``git diff --name-status -z`` (status, path[, new path], NUL-separated);
+    ``patch``: ``git diff --unified=0``."""
     added = _added_lines(patch)
     changes = []
-    for line in status.splitlines():
-        parts = line.split("\t")
-        code = parts[0][:1]
-        old: str | None
-        if code == "R":
-            old, new = parts[1], parts[2]
-        else:
-            old, new = (parts[1] if code != "A" else None), parts[1]
-        changes.append(FileChange(new, code, old, frozenset(added.get(new, set()))))
+    fields = iter(status.split("\0"))
+    for code in fields:
+        if not code:
+            continue
+        old: str | None = next(fields)
+        new = next(fields) if code[0] in "RC" else old
+        if code[0] == "A":
+            old = None
+        changes.append(FileChange(new or "", code[0], old, frozenset(added.get(new or "", set()))))
     return sorted(changes, key=lambda c: c.path)
+
+
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote_path(text: str) -> str:
+    """A path as git prints it in a patch header: C-quoted when it holds a control character,
+    a quote or a backslash (``"b/new\\nline.py"``); as it is otherwise."""
+    if not (text.startswith('"') and text.endswith('"') and len(text) >= 2):
+        return text
+    body, out, i = text[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567":
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out += bytes([_C_ESCAPES[nxt]]) if nxt in _C_ESCAPES else nxt.encode()
+            i += 2
+            continue
+        out += char.encode()
+        i += 1
+    return out.decode("utf-8", errors="replace")
 
 
 def _added_lines(patch: str) -> dict[str, set[int]]:
@@ -194,7 +228,8 @@ def _added_lines(patch: str) -> dict[str, set[int]]:
     current: set[int] | None = None
     for line in patch.splitlines():
         if line.startswith("+++ "):
-            target = line[4:]
+            # git ends a name holding a space with a tab (as GNU diff does): not part of it.
+            target = unquote_path(line[4:].removesuffix("\t"))
             current = result.setdefault(target[2:], set()) if target.startswith("b/") else None
         elif line.startswith("@@") and current is not None:
             match = _HUNK.match(line)
@@ -215,10 +250,18 @@ def _unlock(handle: io.TextIOWrapper) -> None:
     handle.close()
 
 
+def _files_and_folders(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """Regular files and folders only (through the ``data`` filter); symbolic and hard links,
+    devices and fifos are left out: a link could lead a reader, or a tool, out of the tree."""
+    if not (member.isreg() or member.isdir()):
+        return None
+    return tarfile.data_filter(member, dest)
+
+
 def _untar(data: bytes, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        archive.extractall(dest, filter="data")  # refuses links and paths outside dest
+        archive.extractall(dest, filter=_files_and_folders)  # noqa: S202 - filtered above
 
 
 @asynccontextmanager

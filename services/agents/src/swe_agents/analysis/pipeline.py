@@ -2,6 +2,11 @@
 
 Every step is deterministic for a given tree: findings are sorted, no times or absolute paths
 end up in the report (timings go to the run log instead).
+
+The tools never run in the checkout: their cwd and HOME are a scratch folder of the run (a
+repository's ``setup.cfg`` or ``pyproject.toml`` would otherwise set radon's options, its
+``output_file`` among them), they get absolute paths after ``--``, and only findings on the files
+they were given are kept.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from swe_agents.analysis import tool_parsers
+from swe_agents.analysis.checkout import workspace
 from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
 from swe_agents.analysis.scoring import quality
 from swe_agents.analysis.secrets import scan_files
-from swe_agents.analysis.tools import clean_env, python_tool, run_tool
+from swe_agents.analysis.tools import Sandbox, clean_env, path_operands, python_tool, run_tool
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 SKIP_DIRS = {
@@ -109,6 +115,12 @@ def list_files(root: Path, suffixes: set[str]) -> list[str]:
     return sorted(result)
 
 
+def regular_files(root: Path, paths: list[str]) -> list[str]:
+    """Those of ``paths`` that are regular files in the tree (a link in the repository is not
+    unpacked, so it is not analyzed). Blocking: call from a thread."""
+    return [p for p in paths if (root / p).is_file() and not (root / p).is_symlink()]
+
+
 def count_lines(root: Path, files: list[str]) -> int:
     total = 0
     for rel in files:
@@ -124,18 +136,30 @@ def _chunks(files: list[str]) -> list[list[str]]:
     return [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
 
 
+@dataclass(frozen=True)
+class ToolRun:
+    """Where tools run: the tree they read, the run's scratch folder (their cwd, HOME and only
+    writable place) and the sandbox around them."""
+
+    root: Path
+    scratch: Path
+    sandbox: Sandbox
+
+
 async def _tool(
-    root: Path, module: str, args: list[str], files: list[str], limit: float
+    run: ToolRun, module: str, options: list[str], files: list[str], limit: float
 ) -> list[str]:
     outputs = []
-    env = clean_env(home=root)
+    env = clean_env(home=run.scratch, extra={"TMPDIR": str(run.scratch)})
     for chunk in _chunks(files):
-        result = await run_tool(python_tool(module, *args, *chunk), cwd=root, limit=limit, env=env)
+        argv = python_tool(module, *options, *path_operands(run.root / f for f in chunk))
+        command = run.sandbox.command(argv, readable=[run.root], scratch=run.scratch)
+        result = await run_tool(command, cwd=run.scratch, limit=limit, env=env)
         outputs.append(result.stdout)
     return outputs
 
 
-async def run_ruff(root: Path, files: list[str], limit: float) -> list[Finding]:
+async def run_ruff(run: ToolRun, files: list[str], limit: float) -> list[Finding]:
     args = [
         "check",
         "--isolated",
@@ -145,17 +169,17 @@ async def run_ruff(root: Path, files: list[str], limit: float) -> list[Finding]:
         "json",
         "--select",
         tool_parsers.RUFF_SELECT,
-        "--",
     ]
-    outputs = await _tool(root, "ruff", args, files, limit)
-    return [f for out in outputs for f in tool_parsers.parse_ruff(out, str(root))]
+    outputs = await _tool(run, "ruff", args, files, limit)
+    return [f for out in outputs for f in tool_parsers.parse_ruff(out, str(run.root))]
 
 
 async def run_radon(
-    root: Path, files: list[str], limit: float, threshold: int
+    run: ToolRun, files: list[str], limit: float, threshold: int
 ) -> tuple[list[Finding], list[dict[str, Any]], dict[str, float]]:
-    cc_out = await _tool(root, "radon", ["cc", "-j", "-s", "--"], files, limit)
-    mi_out = await _tool(root, "radon", ["mi", "-j", "--"], files, limit)
+    root = run.root
+    cc_out = await _tool(run, "radon", ["cc", "-j", "-s"], files, limit)
+    mi_out = await _tool(run, "radon", ["mi", "-j"], files, limit)
     findings: list[Finding] = []
     functions: list[dict[str, Any]] = []
     for out in cc_out:
@@ -169,19 +193,19 @@ async def run_radon(
     return findings, functions, dict(sorted(mi.items()))
 
 
-async def run_bandit(root: Path, files: list[str], limit: float) -> list[Finding]:
-    outputs = await _tool(root, "bandit", ["-f", "json", "-q", "--"], files, limit)
-    return [f for out in outputs for f in tool_parsers.parse_bandit(out, str(root))]
+async def run_bandit(run: ToolRun, files: list[str], limit: float) -> list[Finding]:
+    outputs = await _tool(run, "bandit", ["-f", "json", "-q"], files, limit)
+    return [f for out in outputs for f in tool_parsers.parse_bandit(out, str(run.root))]
 
 
 async def run_lizard(
-    root: Path, files: list[str], limit: float, threshold: int
+    run: ToolRun, files: list[str], limit: float, threshold: int
 ) -> tuple[list[Finding], list[dict[str, Any]]]:
-    outputs = await _tool(root, "lizard", ["--csv", "-t", "1"], files, limit)
+    outputs = await _tool(run, "lizard", ["--csv", "-t", "1"], files, limit)
     findings: list[Finding] = []
     functions: list[dict[str, Any]] = []
     for out in outputs:
-        found, funcs = tool_parsers.parse_lizard(out, threshold)
+        found, funcs = tool_parsers.parse_lizard(out, str(run.root), threshold)
         findings += found
         functions += funcs
     return findings, functions
@@ -201,21 +225,36 @@ async def _timed(name: str, log: LogFn, work: Awaitable[Any]) -> Any:
 
 
 def _python_jobs(
-    root: Path, files: list[str], options: AnalysisOptions, log: LogFn
+    run: ToolRun, files: list[str], options: AnalysisOptions, log: LogFn
 ) -> dict[str, Awaitable[Any]]:
     jobs: dict[str, Awaitable[Any]] = {}
     limit = options.tool_timeout
     if options.lint:
-        jobs["ruff"] = _timed("ruff", log, run_ruff(root, files, limit))
+        jobs["ruff"] = _timed("ruff", log, run_ruff(run, files, limit))
     if options.complexity:
         jobs["radon"] = _timed(
-            "radon", log, run_radon(root, files, limit, options.complexity_threshold)
+            "radon", log, run_radon(run, files, limit, options.complexity_threshold)
         )
     if options.security:
-        jobs["bandit"] = _timed("bandit", log, run_bandit(root, files, limit))
+        jobs["bandit"] = _timed("bandit", log, run_bandit(run, files, limit))
     if options.secrets:
-        jobs["secrets"] = _timed("secrets", log, asyncio.to_thread(scan_files, root, files))
+        jobs["secrets"] = _timed("secrets", log, asyncio.to_thread(scan_files, run.root, files))
     return jobs
+
+
+async def _run_jobs(
+    run: ToolRun, files: list[str], other: list[str], options: AnalysisOptions, log: LogFn
+) -> dict[str, Any]:
+    if run.sandbox.warning:
+        await log(f"warning: {run.sandbox.warning}", {"step": "sandbox"})
+    jobs = _python_jobs(run, files, options, log) if files else {}
+    if options.complexity and other:
+        jobs["lizard"] = _timed(
+            "lizard",
+            log,
+            run_lizard(run, other, options.tool_timeout, options.complexity_threshold),
+        )
+    return dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
 
 
 async def analyze_tree(
@@ -224,25 +263,24 @@ async def analyze_tree(
     options: AnalysisOptions,
     log: LogFn = _no_log,
     other_files: list[str] | None = None,
+    *,
+    sandbox: Sandbox,
 ) -> TreeAnalysis:
     """Run the selected tools on ``files`` (Python, relative to ``root``) concurrently, and
-    lizard on ``other_files`` (other languages) when complexity is wanted."""
+    lizard on ``other_files`` (other languages) when complexity is wanted, in ``sandbox``
+    with a scratch folder made beside ``root``."""
     other = other_files or []
     analysis = TreeAnalysis(findings=[], files=files, other_files=other)
     if not files and not (other and options.complexity):
         return analysis
-    jobs = _python_jobs(root, files, options, log) if files else {}
-    if options.complexity and other:
-        jobs["lizard"] = _timed(
-            "lizard",
-            log,
-            run_lizard(root, other, options.tool_timeout, options.complexity_threshold),
-        )
-    results = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+    async with workspace(root.parent) as scratch:
+        results = await _run_jobs(ToolRun(root, scratch, sandbox), files, other, options, log)
+    given = {*files, *other}
     findings: list[Finding] = []
     for name, value in results.items():
         if name == "radon":
-            cc, functions, analysis.maintainability = value
+            cc, functions, maintainability = value
+            analysis.maintainability = {p: v for p, v in maintainability.items() if p in given}
             analysis.functions += functions
             findings += cc
         elif name == "lizard":
@@ -251,6 +289,9 @@ async def analyze_tree(
             findings += found
         else:
             findings += value
+    # A tool's output names only the files it was given; anything else is not trusted.
+    findings = [f for f in findings if f.path in given]
+    analysis.functions = [f for f in analysis.functions if f["path"] in given]
     analysis.functions.sort(key=lambda f: (-f["complexity"], f["path"], f["line"]))
     analysis.findings = await asyncio.to_thread(fingerprint_all, root, findings)
     analysis.lines_of_code = await asyncio.to_thread(count_lines, root, files)

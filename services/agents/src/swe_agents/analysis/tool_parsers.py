@@ -31,9 +31,12 @@ def _load(tool: str, text: str) -> Any:
 
 
 def relative(path: str, root: str) -> str:
-    """A POSIX path relative to the checkout (tools print absolute or ./-prefixed ones)."""
+    """A POSIX path relative to the checkout (tools print absolute or ./-prefixed ones); a path
+    outside it is returned as it is (the pipeline keeps only findings on the files it gave)."""
     pure = PurePosixPath(path)
     if pure.is_absolute():
+        if not pure.is_relative_to(root):
+            return path
         pure = pure.relative_to(root)
     return str(pure).removeprefix("./")
 
@@ -174,9 +177,11 @@ def lizard_severity(ccn: int) -> str:
     return "high" if ccn > 20 else "medium"
 
 
-def parse_lizard(text: str, threshold: int) -> tuple[list[Finding], list[dict[str, Any]]]:
+def parse_lizard(
+    text: str, root: str, threshold: int
+) -> tuple[list[Finding], list[dict[str, Any]]]:
     """lizard --csv rows: NLOC, CCN, tokens, params, length, location, file, name, long name,
-    start, end. Paths are as given (relative to the checkout)."""
+    start, end. Paths are as given (absolute, under ``root``)."""
     findings: list[Finding] = []
     functions: list[dict[str, Any]] = []
     for row in csv.reader(io.StringIO(text)):
@@ -184,7 +189,7 @@ def parse_lizard(text: str, threshold: int) -> tuple[list[Finding], list[dict[st
             continue
         ccn, path, name, start, end = (
             int(row[1]),
-            row[6].removeprefix("./"),
+            relative(row[6], root),
             row[7],
             int(row[9]),
             int(row[10]),

@@ -1,8 +1,15 @@
 """Running external tools: argument lists, no shell, a timeout, a clean environment, and a
 process group that is killed as a whole on timeout or cancellation.
 
-Python tools run as ``python -I -m <tool>``: ``-I`` keeps the checkout (the cwd) off
-``sys.path``, so a repository that ships a ``bandit.py`` cannot get its own code executed.
+Repository content is data, never options: every repository path reaches a command through
+:func:`path_operands` (after ``--``), so a file named ``-o`` or ``--version`` is a path.
+
+Python tools run as ``python -I -m <tool>``: ``-I`` keeps the cwd off ``sys.path``, so a
+repository that ships a ``bandit.py`` cannot get its own code executed.
+
+Analysis tools run through a :class:`Sandbox`: when the worker runs as root (a dev host), inside
+bubblewrap as uid 65534 with no network, the system and the checkout read-only and one
+writable scratch folder of the run; in the images the worker is already an unprivileged user.
 """
 
 from __future__ import annotations
@@ -10,9 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 # Only what the tools need; never the worker's own environment (it holds secrets).
@@ -56,6 +68,109 @@ def clean_env(home: Path | None = None, extra: dict[str, str] | None = None) -> 
 
 def python_tool(module: str, *args: str) -> list[str]:
     return [sys.executable, "-I", "-m", module, *args]
+
+
+def path_operands(paths: Iterable[str | Path]) -> list[str]:
+    """Repository paths as a command's last arguments: after ``--``, so that no name (``-o``,
+    ``-f/etc/passwd``, ``--version``) is ever read as an option. Every tool and git call that
+    takes repository paths builds them here."""
+    return ["--", *(str(path) for path in paths)]
+
+
+class SandboxUnavailable(ToolError):
+    """Tools would run as root without a sandbox, and this configuration does not allow it."""
+
+
+# The system the tools need, read-only: programs, libraries and the Python running them.
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache")
+SANDBOX_UID = 65534  # nobody
+
+
+def _python_dirs() -> list[Path]:
+    dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    return sorted(d for d in dirs if not d.is_relative_to("/usr"))
+
+
+@dataclass(frozen=True, slots=True)
+class Sandbox:
+    """How analysis tools are confined. ``bwrap``: the bubblewrap binary, or None to run them
+    as the worker's own (unprivileged) user; ``warning``: why a root worker runs them bare."""
+
+    bwrap: str | None = None
+    warning: str | None = None
+
+    def command(self, argv: Sequence[str], *, readable: Sequence[Path], scratch: Path) -> list[str]:
+        """``argv`` confined: only the system, ``readable`` (read-only) and ``scratch``
+        (writable, the cwd) exist; no network; uid 65534."""
+        if self.bwrap is None:
+            return list(argv)
+        wrapped = [
+            self.bwrap,
+            "--unshare-all",  # network, pid, ipc, uts, cgroup and user namespaces
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--cap-drop",
+            "ALL",
+            "--die-with-parent",
+            "--new-session",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ]
+        for system in _SYSTEM_DIRS:
+            path = Path(system)
+            if path.is_symlink():
+                wrapped += ["--symlink", os.readlink(path), system]
+            elif path.exists():
+                wrapped += ["--ro-bind", system, system]
+        for path in [*_python_dirs(), *readable]:
+            wrapped += ["--ro-bind", str(path), str(path)]
+        wrapped += ["--bind", str(scratch), str(scratch), "--remount-ro", "/"]
+        wrapped += ["--chdir", str(scratch), "--", *argv]
+        return wrapped
+
+
+def choose_sandbox(mode: str, *, production: bool) -> Sandbox:
+    """The sandbox for ``mode`` (``auto``: bubblewrap when the worker runs as root; ``bwrap``:
+    always; ``none``: never). Raises :class:`SandboxUnavailable` rather than running tools as
+    root unconfined in production (or whenever ``bwrap`` is asked for)."""
+    return _choose_sandbox(mode, production, os.geteuid() == 0)
+
+
+@lru_cache(maxsize=8)
+def _choose_sandbox(mode: str, production: bool, root: bool) -> Sandbox:
+    if mode == "none" or (mode == "auto" and not root):
+        return Sandbox()
+    binary = shutil.which("bwrap", path=_SAFE_PATH)
+    problem = _bwrap_problem(binary)
+    if problem is None:
+        return Sandbox(binary)
+    message = (
+        f"analysis tools need a bubblewrap sandbox when the worker runs as root: {problem} "
+        "(install the bubblewrap package, run the worker as an unprivileged user, "
+        "or set AGENTS_TOOL_SANDBOX=none to accept running them unconfined)"
+    )
+    if mode == "bwrap" or production:
+        raise SandboxUnavailable(message)
+    return Sandbox(warning=message)
+
+
+def _bwrap_problem(binary: str | None) -> str | None:
+    """Why bubblewrap cannot confine a tool here, or None when it can (tried once)."""
+    if binary is None:
+        return "bwrap is not installed"
+    probe = Sandbox(binary).command(["true"], readable=[], scratch=Path(tempfile.gettempdir()))
+    try:
+        result = subprocess.run(probe, capture_output=True, timeout=30, check=False)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap does not start ({exc})"
+    if result.returncode != 0:
+        reason = result.stderr.decode(errors="replace").strip()
+        return f"bwrap cannot make a sandbox here ({reason})"
+    return None
 
 
 def _kill_group(process: asyncio.subprocess.Process) -> None:

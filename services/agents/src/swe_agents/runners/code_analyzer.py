@@ -30,7 +30,9 @@ async def run(ctx: RunContext) -> dict[str, Any]:
     commit = await ctx.resolve(repo, ref)
     await ctx.log(f"analyzing {ref} at {commit[:12]}", {"step": "checkout", "commit": commit})
     options = options_for(ctx.config, ctx.settings.tool_timeout_seconds)
-    async with workspace(ctx.work_root) as tree:
+    sandbox = ctx.sandbox()
+    async with workspace(ctx.work_root) as work:
+        tree = work / "tree"
         await repo.export(commit, tree)
         files = await asyncio.to_thread(pipeline.list_python_files, tree)
         other = await asyncio.to_thread(pipeline.list_other_sources, tree)
@@ -38,7 +40,9 @@ async def run(ctx: RunContext) -> dict[str, Any]:
             f"{len(files)} Python files and {len(other)} other source files to analyze",
             {"step": "analyze", "files": len(files), "other_files": len(other)},
         )
-        analysis = await pipeline.analyze_tree(tree, files, options, ctx.log, other)
+        analysis = await pipeline.analyze_tree(
+            tree, files, options, ctx.log, other, sandbox=sandbox
+        )
     result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
     result.update(
         {"ref": ref, "commit": commit, "steps": sorted(ctx.config.get("steps") or ALL_STEPS)}

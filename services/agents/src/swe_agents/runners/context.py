@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from swe_agents.analysis.checkout import Repository, RepositoryUnreachable, validate_url
+from swe_agents.analysis.tools import Sandbox, SandboxUnavailable, choose_sandbox
 from swe_agents.settings import Settings
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -34,6 +35,15 @@ class RunContext:
     previous_review_head: str | None = None
     work_root: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def sandbox(self) -> Sandbox:
+        """The analysis tools' sandbox (a run fails rather than run them unconfined as root)."""
+        try:
+            return choose_sandbox(
+                self.settings.tool_sandbox, production=self.settings.is_production
+            )
+        except SandboxUnavailable as exc:
+            raise RunFailure("error", str(exc)) from None
 
     async def repository(self, shallow: bool = False) -> Repository:
         """The validated repository's cache, fetched (refused before any clone when not allowed)."""

@@ -1,5 +1,9 @@
 """issue_resolver: ask a model for a patch, apply it on a new branch of a private working copy,
-analyze the result, report the diff and the findings. The repository's code is never run."""
+analyze the result, report the diff and the findings. The repository's code is never run.
+
+The working copy is made with ``core.symlinks=false``: a link in the repository (or in the
+model's patch) is written as a small file holding its target, never as a link out of the copy.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from swe_agents.analysis import pipeline
-from swe_agents.analysis.checkout import Repository, parse_changes, workspace
+from swe_agents.analysis.checkout import Repository, parse_changes, validate_ref, workspace
 from swe_agents.analysis.findings import severity_at_least
 from swe_agents.analysis.scoring import quality
-from swe_agents.analysis.tools import clean_env, run_tool
+from swe_agents.analysis.tools import clean_env, path_operands, run_tool
 from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.runners.llm import Budget, ChatClient
 
@@ -52,13 +56,20 @@ async def _git(
         "-c",
         "core.hooksPath=/dev/null",
         "-c",
+        "core.symlinks=false",
+        "-c",
         "user.name=swe-agent",
         "-c",
         "user.email=agent@swe-platform.invalid",
         *args,
     ]
     env = clean_env(
-        home=wc.parent, extra={"GIT_ALLOW_PROTOCOL": "file", "GIT_CONFIG_GLOBAL": "/dev/null"}
+        home=wc.parent,
+        extra={
+            "GIT_ALLOW_PROTOCOL": "file",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_LITERAL_PATHSPECS": "1",
+        },
     )
     result = await run_tool(argv, cwd=wc, limit=limit, env=env, stdin=stdin)
     return result.returncode, result.stdout, result.stderr
@@ -67,7 +78,12 @@ async def _git(
 async def _working_copy(repo: Repository, work: Path, commit: str, branch: str) -> Path:
     wc = work / "wc"
     code, _, err = await _git(
-        work, "clone", "--quiet", "--no-hardlinks", "--no-checkout", str(repo.path), str(wc)
+        work,
+        "clone",
+        "--quiet",
+        "--no-hardlinks",
+        "--no-checkout",
+        *path_operands([repo.path, wc]),
     )
     if code != 0:
         raise RunFailure("error", f"cannot make a working copy: {err.strip()[:300]}")
@@ -75,6 +91,15 @@ async def _working_copy(repo: Repository, work: Path, commit: str, branch: str) 
     if code != 0:
         raise RunFailure("error", f"cannot create branch {branch}: {err.strip()[:300]}")
     return wc
+
+
+def _branch_name(config: dict[str, Any], issue: dict[str, Any], run_id: str) -> str:
+    """The new branch's name; refused (never passed to git) unless it is a plain ref name."""
+    name = f"{config.get('branch_prefix', 'agent/')}issue-{(issue.get('id') or run_id)[:8]}"
+    try:
+        return validate_ref(name)
+    except ValueError as exc:
+        raise RunFailure("error", f"branch_prefix gives an invalid branch name: {exc}") from None
 
 
 def _settings_client(ctx: RunContext) -> ChatClient:
@@ -123,7 +148,8 @@ async def run(ctx: RunContext) -> dict[str, Any]:
     repo = await ctx.repository()
     ref = ctx.trigger.get("ref") or ctx.default_branch
     base = await ctx.resolve(repo, ref)
-    branch = f"{config.get('branch_prefix', 'agent/')}issue-{(issue.get('id') or ctx.run_id)[:8]}"
+    branch = _branch_name(config, issue, ctx.run_id)
+    sandbox = ctx.sandbox()
     async with workspace(ctx.work_root) as work:
         wc = await _working_copy(repo, work, base, branch)
         files = await asyncio.to_thread(pipeline.list_python_files, wc)
@@ -142,13 +168,13 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         if code != 0:
             raise RunFailure("error", f"the patch changes nothing: {err.strip()[:200]}")
         _, head, _ = await _git(wc, "rev-parse", "HEAD")
-        _, status, _ = await _git(wc, "diff", "--name-status", "-M", base, "HEAD")
+        _, status, _ = await _git(wc, "diff", "--name-status", "-z", "-M", base, "HEAD")
         _, unified0, _ = await _git(wc, "diff", "--no-ext-diff", "--unified=0", "-M", base, "HEAD")
         _, diff, _ = await _git(wc, "diff", "--no-ext-diff", "-M", base, "HEAD")
         changes = [c for c in parse_changes(status, unified0) if c.status != "D"]
         py = [c.path for c in changes if c.path.endswith(".py")]
         options = pipeline.AnalysisOptions(tool_timeout=ctx.settings.tool_timeout_seconds)
-        analysis = await pipeline.analyze_tree(wc, py, options, ctx.log)
+        analysis = await pipeline.analyze_tree(wc, py, options, ctx.log, sandbox=sandbox)
     added = {c.path: c.added_lines for c in changes}
     on_changed = [f for f in analysis.findings if f.line in added.get(f.path, frozenset())]
     q = quality(on_changed, analysis.lines_of_code)

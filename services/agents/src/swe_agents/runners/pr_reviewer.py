@@ -71,8 +71,8 @@ async def _export_base(
     repo: Repository, commit: str, changes: list[FileChange], dest: Path
 ) -> None:
     """The base versions of changed files, stored under their *new* names (renames compare)."""
-    listed = await repo.git("ls-tree", "-r", "--name-only", commit)
-    existing = set(listed.splitlines())
+    listed = await repo.git("ls-tree", "-r", "-z", "--name-only", commit)
+    existing = set(listed.split("\0"))
     pairs = [(c.old_path, c.path) for c in changes if c.old_path and c.old_path in existing]
     staging = dest.parent / (dest.name + "-staging")
     await repo.export(commit, staging, [old for old, _ in pairs])
@@ -152,12 +152,21 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         head_dir, base_dir = work / "head", work / "base"
         await repo.export(head, head_dir, [c.path for c in selected][:MAX_SECRET_SCAN_FILES])
         await _export_base(repo, since, python + others, base_dir)
-        py_paths = [c.path for c in python]
-        other_paths = [c.path for c in others]
+        py_paths = await asyncio.to_thread(
+            pipeline.regular_files, head_dir, [c.path for c in python]
+        )
+        other_paths = await asyncio.to_thread(
+            pipeline.regular_files, head_dir, [c.path for c in others]
+        )
         base_py = [p for p in py_paths if (base_dir / p).exists()]
         base_other = [p for p in other_paths if (base_dir / p).exists()]
-        after = await pipeline.analyze_tree(head_dir, py_paths, options, ctx.log, other_paths)
-        before = await pipeline.analyze_tree(base_dir, base_py, options, _quiet, base_other)
+        sandbox = ctx.sandbox()
+        after = await pipeline.analyze_tree(
+            head_dir, py_paths, options, ctx.log, other_paths, sandbox=sandbox
+        )
+        before = await pipeline.analyze_tree(
+            base_dir, base_py, options, _quiet, base_other, sandbox=sandbox
+        )
         added = {c.path: c.added_lines for c in selected}
         secret_findings = await asyncio.to_thread(
             lambda: fingerprint_all(
