@@ -6,7 +6,7 @@ UV ?= uv
 RUN := $(UV) run --frozen
 PACKAGES := libs/common $(sort $(wildcard services/*)) deploy
 
-.PHONY: uv install tools up down status test e2e load bench lint format events-doc
+.PHONY: uv install tools up down status test e2e load bench lint format events-doc web-deps web-lint web-test
 
 uv:
 	@bash scripts/install-uv.sh
@@ -36,6 +36,7 @@ test: install tools
 			$(RUN) pytest $$pkg/tests -q -p no:cacheprovider; \
 		fi; \
 	done
+	@$(MAKE) --no-print-directory web-test
 
 # Black-box tests of the whole stack through the gateway (the stack is started and stopped by
 # the tests, isolated from a running `make up`): the journeys, the faults (on a stack of their
@@ -54,10 +55,29 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy libs/common/src services/gateway/src
+	@$(MAKE) --no-print-directory web-lint
 
 format: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+# The web console (services/web, Node 20+): `npm ci` first when node_modules is missing or older
+# than package-lock.json (a fresh machine, a pulled lock change).
+WEB := services/web
+
+web-deps:
+	@if [ ! -f $(WEB)/node_modules/.package-lock.json ] || \
+		[ $(WEB)/package-lock.json -nt $(WEB)/node_modules/.package-lock.json ]; then \
+		echo "== $(WEB): npm ci"; cd $(WEB) && npm ci --no-audit --no-fund; \
+	fi
+
+# Biome (format + lint), tsc --noEmit, and the generated client checked against openapi.json.
+web-lint: web-deps
+	cd $(WEB) && npm run lint && npm run typecheck && npm run check-client
+
+web-test: web-deps
+	@echo "== $(WEB)"
+	cd $(WEB) && npm test
 
 events-doc: install
 	$(RUN) python -m swe_common.events.docs > docs/events.md.tmp && mv docs/events.md.tmp docs/events.md

@@ -1,0 +1,37 @@
+import { Alert, Button, Code, CopyButton, Group, Stack, Text } from "@mantine/core";
+
+/** A secret the server shows only once (webhook secret): copy it now, it will not come back. */
+export function SecretOnce({
+  title,
+  secret,
+  onDone,
+}: {
+  title: string;
+  secret: string;
+  onDone: () => void;
+}) {
+  return (
+    <Alert color="yellow" variant="light" title={title} role="status">
+      <Stack gap="xs">
+        <Text size="sm">
+          Copy it now and store it in GitHub's webhook settings: it is shown only this once.
+        </Text>
+        <Code block data-testid="secret-value">
+          {secret}
+        </Code>
+        <Group>
+          <CopyButton value={secret}>
+            {({ copied, copy }) => (
+              <Button size="xs" onClick={copy} color={copied ? "teal.9" : undefined}>
+                {copied ? "Copied" : "Copy secret"}
+              </Button>
+            )}
+          </CopyButton>
+          <Button size="xs" variant="default" onClick={onDone}>
+            I have stored it
+          </Button>
+        </Group>
+      </Stack>
+    </Alert>
+  );
+}

@@ -1,0 +1,34 @@
+import { List, Text } from "@mantine/core";
+import { passwordRules } from "@/features/auth/passwordPolicy";
+
+/** The policy as a live checklist under the password field. */
+export function PasswordPolicy({
+  id,
+  password,
+  username,
+  email,
+}: {
+  id: string;
+  password: string;
+  username?: string;
+  email?: string;
+}) {
+  const rules = passwordRules(password, username, email);
+  return (
+    <div id={id} aria-live="polite">
+      <Text size="xs" fw={600} mb={2}>
+        Password rules
+      </Text>
+      <List size="xs" spacing={0} listStyleType="none">
+        {rules.map((rule) => (
+          <List.Item key={rule.id} c={rule.met === false ? "red.9" : rule.met ? "green.9" : "dark"}>
+            {rule.met === null ? "•" : rule.met ? "✓" : "✗"} {rule.label}
+            <span className="sr-only">
+              {rule.met === null ? "" : rule.met ? " (met)" : " (not met)"}
+            </span>
+          </List.Item>
+        ))}
+      </List>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * /projects and /projects/$projectId with its tabs. The Issues and Pull requests tabs belong to
+ * features/issues and features/pulls (the web-pages branch); their routes are declared here.
+ */
+import { createRoute, redirect } from "@tanstack/react-router";
+import { IssuesTab } from "@/features/issues/IssuesTab";
+import { MembersTab } from "@/features/projects/MembersTab";
+import { ProjectLayout } from "@/features/projects/ProjectLayout";
+import { ProjectsPage } from "@/features/projects/ProjectsPage";
+import { SettingsTab } from "@/features/projects/SettingsTab";
+import { PullsTab } from "@/features/pulls/PullsTab";
+import { appRoute } from "@/routes/app";
+
+export interface ProjectsSearch {
+  q?: string;
+  page?: number;
+}
+
+export const projectsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/projects",
+  validateSearch: (search: Record<string, unknown>): ProjectsSearch => {
+    const out: ProjectsSearch = {};
+    if (typeof search.q === "string" && search.q) out.q = search.q;
+    const page = Number(search.page);
+    if (Number.isInteger(page) && page > 1) out.page = page;
+    return out;
+  },
+  component: ProjectsPage,
+});
+
+export const projectRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/projects/$projectId",
+  component: ProjectLayout,
+});
+
+export const projectIndexRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/",
+  beforeLoad: ({ params }) => {
+    throw redirect({ to: "/projects/$projectId/issues", params, replace: true });
+  },
+});
+
+export const projectIssuesRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/issues",
+  component: IssuesTab,
+});
+
+export const projectPullsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/pulls",
+  component: PullsTab,
+});
+
+export const projectMembersRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/members",
+  component: MembersTab,
+});
+
+export const projectSettingsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/settings",
+  component: SettingsTab,
+});

@@ -1,0 +1,43 @@
+/** Pages for visitors who are not signed in: sign in, register, password reset. */
+import { createRoute, redirect } from "@tanstack/react-router";
+import { RegisterPage } from "@/features/auth/RegisterPage";
+import { ResetPasswordPage } from "@/features/auth/ResetPasswordPage";
+import { SignInPage } from "@/features/auth/SignInPage";
+import { restoreSession } from "@/lib/auth";
+import { safeRedirect } from "@/lib/redirect";
+import { rootRoute } from "@/routes/__root";
+
+export interface SignInSearch {
+  redirect?: string;
+}
+
+export const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/sign-in",
+  validateSearch: (search: Record<string, unknown>): SignInSearch =>
+    typeof search.redirect === "string" ? { redirect: search.redirect } : {},
+  beforeLoad: async ({ search }) => {
+    if ((await restoreSession()) === "signed-in") {
+      throw redirect({ href: safeRedirect(search.redirect) });
+    }
+  },
+  component: SignInPage,
+});
+
+export const registerRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/register",
+  component: RegisterPage,
+});
+
+export interface ResetSearch {
+  token?: string;
+}
+
+export const resetPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/reset-password",
+  validateSearch: (search: Record<string, unknown>): ResetSearch =>
+    typeof search.token === "string" && search.token ? { token: search.token } : {},
+  component: ResetPasswordPage,
+});

@@ -1,0 +1,29 @@
+import { rootRoute } from "@/routes/__root";
+import { appRoute, homeRoute } from "@/routes/app";
+import {
+  projectIndexRoute,
+  projectIssuesRoute,
+  projectMembersRoute,
+  projectPullsRoute,
+  projectRoute,
+  projectSettingsRoute,
+  projectsRoute,
+} from "@/routes/projects";
+import { registerRoute, resetPasswordRoute, signInRoute } from "@/routes/public";
+
+export const routeTree = rootRoute.addChildren([
+  signInRoute,
+  registerRoute,
+  resetPasswordRoute,
+  appRoute.addChildren([
+    homeRoute,
+    projectsRoute,
+    projectRoute.addChildren([
+      projectIndexRoute,
+      projectIssuesRoute,
+      projectPullsRoute,
+      projectMembersRoute,
+      projectSettingsRoute,
+    ]),
+  ]),
+]);
