@@ -109,3 +109,54 @@ def test_asking_for_bubblewrap_where_it_is_missing_is_an_error(
     _without_bwrap(monkeypatch, tmp_path, uid=10001)
     with pytest.raises(SandboxUnavailable):
         choose_sandbox("bwrap", production=False)
+
+
+# Run inside the sandbox as an unprivileged process (no capability bypasses permissions).
+SEAL_PROBE = """
+import json, os, sys
+from pathlib import Path
+from swe_agents.analysis.checkout import remove_tree, seal
+work = Path(sys.argv[1])
+tree = work / "tree"
+(tree / "pkg").mkdir(parents=True)
+(tree / "pkg" / "a.py").write_text("x = 1\\n")
+seal(tree)
+outcome = {"read": (tree / "pkg" / "a.py").read_text()}
+for label, action in [
+    ("change", lambda: (tree / "pkg" / "a.py").write_text("y = 2\\n")),
+    ("add", lambda: (tree / "pkg" / "b.py").write_text("")),
+    ("delete", lambda: (tree / "pkg" / "a.py").unlink()),
+]:
+    try:
+        action()
+        outcome[label] = "done"
+    except PermissionError:
+        outcome[label] = "refused"
+remove_tree(tree)
+outcome["removed"] = not tree.exists()
+print(json.dumps(outcome))
+"""
+
+
+async def test_a_sealed_checkout_is_read_only_to_its_owner_and_still_removed(
+    tmp_path: Path, fresh_choice: None
+) -> None:
+    import swe_agents
+    import swe_common
+
+    sources = [Path(m.__file__).parents[1] for m in (swe_agents, swe_common)]  # type: ignore[arg-type]
+    work = tmp_path / "work"
+    work.mkdir()
+    sandbox = choose_sandbox("bwrap", production=True)
+    command = sandbox.command(
+        [sys.executable, "-I", "-c", SEAL_PROBE, str(work)], readable=sources, scratch=work
+    )
+    result = await run_tool(command, cwd=work, limit=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "read": "x = 1\n",
+        "change": "refused",
+        "add": "refused",
+        "delete": "refused",
+        "removed": True,
+    }

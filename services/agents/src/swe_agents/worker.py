@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import uuid
@@ -30,7 +29,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from swe_agents import live
 from swe_agents.agents import repository, service
-from swe_agents.analysis.checkout import worker_root
+from swe_agents.analysis.checkout import remove_tree, worker_root
 from swe_agents.analysis.tools import SandboxUnavailable, choose_sandbox
 from swe_agents.events import RunQueued, outbox
 from swe_agents.models import Run, event_tables
@@ -115,7 +114,7 @@ class Worker:
 
     async def _close_resources(self) -> None:
         if self.work_root is not None:
-            await asyncio.to_thread(shutil.rmtree, self.work_root, True)
+            await asyncio.to_thread(remove_tree, self.work_root)
         await self.events.stop()
         await self.redis.aclose()
         await self.db.dispose()

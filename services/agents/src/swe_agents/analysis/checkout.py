@@ -14,6 +14,7 @@ paths are read NUL-separated (or unquoted), so a name with a newline or a quote 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import io
@@ -26,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from swe_agents.analysis.tools import ToolError, clean_env, path_operands, run_tool
 from swe_common.repo_urls import validate_repository_url
@@ -264,6 +266,30 @@ def _untar(data: bytes, dest: Path) -> None:
         archive.extractall(dest, filter=_files_and_folders)  # noqa: S202 - filtered above
 
 
+def seal(root: Path) -> None:
+    """Make a tree read-only for its owner, the worker (files 0400, folders 0500), before
+    tools read it: a tool of the worker's own uid cannot change the checkout either. Blocking:
+    call from a thread."""
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):  # none are unpacked; a link's mode means nothing
+                os.chmod(path, 0o400)
+        os.chmod(folder, 0o500)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a run's folder, sealed parts included (an entry of a read-only folder can be
+    unlinked once the folder is writable again). Blocking: call from a thread."""
+
+    def writable_then_retry(func: Any, failed: str, _exc: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed), 0o700)
+            func(failed)
+
+    shutil.rmtree(path, onerror=writable_then_retry)
+
+
 @asynccontextmanager
 async def workspace(root: Path | None = None) -> AsyncIterator[Path]:
     """A private (0700) temporary directory, removed afterwards whatever happens."""
@@ -272,7 +298,7 @@ async def workspace(root: Path | None = None) -> AsyncIterator[Path]:
         yield path
     finally:
         # Shielded: a second cancellation must not abandon the removal half-way.
-        await asyncio.shield(asyncio.to_thread(shutil.rmtree, path, True))
+        await asyncio.shield(asyncio.to_thread(remove_tree, path))
 
 
 def worker_root(work_dir: Path, pid: int) -> Path:
@@ -281,7 +307,7 @@ def worker_root(work_dir: Path, pid: int) -> Path:
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for entry in work_dir.iterdir():
         if entry.name.isdigit() and int(entry.name) != pid and not _pid_alive(int(entry.name)):
-            shutil.rmtree(entry, ignore_errors=True)
+            remove_tree(entry)
     own = work_dir / str(pid)
     own.mkdir(exist_ok=True, mode=0o700)
     return own

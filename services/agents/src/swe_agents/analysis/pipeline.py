@@ -3,10 +3,10 @@
 Every step is deterministic for a given tree: findings are sorted, no times or absolute paths
 end up in the report (timings go to the run log instead).
 
-The tools never run in the checkout: their cwd and HOME are a scratch folder of the run (a
-repository's ``setup.cfg`` or ``pyproject.toml`` would otherwise set radon's options, its
-``output_file`` among them), they get absolute paths after ``--``, and only findings on the files
-they were given are kept.
+The tools never run in the checkout, which is made read-only first: their cwd and HOME are a
+scratch folder of the run (a repository's ``setup.cfg`` or ``pyproject.toml`` would otherwise
+set radon's options, its ``output_file`` among them), they get absolute paths after ``--``, and
+only findings on the files they were given are kept.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from swe_agents.analysis import tool_parsers
-from swe_agents.analysis.checkout import workspace
+from swe_agents.analysis.checkout import seal, workspace
 from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
 from swe_agents.analysis.scoring import quality
 from swe_agents.analysis.secrets import scan_files
@@ -273,6 +273,7 @@ async def analyze_tree(
     analysis = TreeAnalysis(findings=[], files=files, other_files=other)
     if not files and not (other and options.complexity):
         return analysis
+    await asyncio.to_thread(seal, root)
     async with workspace(root.parent) as scratch:
         results = await _run_jobs(ToolRun(root, scratch, sandbox), files, other, options, log)
     given = {*files, *other}
