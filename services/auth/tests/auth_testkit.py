@@ -96,12 +96,15 @@ async def redis_unreachable(runtime: Any) -> AsyncIterator[None]:
     dead = aioredis.from_url(
         "redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2
     )
-    saved = (runtime.redis, runtime.revocations.redis, runtime.limiter.redis)
-    runtime.redis = runtime.revocations.redis = runtime.limiter.redis = dead
+    users = (runtime, runtime.revocations, runtime.limiter, runtime.throttle)
+    saved = [holder.redis for holder in users]
+    for holder in users:
+        holder.redis = dead
     try:
         yield
     finally:
-        runtime.redis, runtime.revocations.redis, runtime.limiter.redis = saved
+        for holder, redis in zip(users, saved, strict=True):
+            holder.redis = redis
         await dead.aclose()
 
 
@@ -115,3 +118,23 @@ def one_window(runtime: Any) -> Iterator[None]:
         yield
     finally:
         runtime.limiter.now = saved
+
+
+async def fail_from_addresses(app: Any, username: str, addresses: list[str]) -> None:
+    """One wrong password for ``username`` from each address: a distributed guess."""
+    for ip in addresses:
+        async with client_from(app, ip) as attacker:
+            response = await attacker.post(
+                f"{API}/login", json={"username": username, "password": "a wrong guess 000"}
+            )
+            assert response.status_code == 401, response.text
+
+
+async def requested_reset_token(
+    client: httpx.AsyncClient, runtime: Any, user: dict[str, Any]
+) -> str:
+    """Ask for a password reset; the token, as the mailer would get it from the event."""
+    response = await client.post(f"{API}/password-reset/request", json={"email": user["email"]})
+    assert response.status_code == 202
+    events = await outbox_events(runtime, "auth.password_reset.requested", subject=user["id"])
+    return events[-1]["data"]["reset_token"]  # type: ignore[no-any-return]

@@ -75,19 +75,6 @@ async def test_admin_lock_blocks_login_until_unlocked(client, admin, user):
     await login(client, user)
 
 
-async def test_admin_unlocks_an_automatic_lockout(client, admin, user):
-    for _ in range(5):
-        await client.post(
-            f"{API}/login", json={"username": user["username"], "password": "bad bad bad bad"}
-        )
-    detail = (
-        await client.get(f"{API}/admin/users/{user['id']}", headers=bearer(admin["tokens"]))
-    ).json()
-    assert detail["locked"] is True and detail["locked_until"]
-    await client.post(f"{API}/admin/users/{user['id']}/unlock", headers=bearer(admin["tokens"]))
-    await login(client, user)
-
-
 async def test_disabling_a_user_ends_their_tokens_and_publishes_user_disabled(
     client, admin, user, runtime
 ):

@@ -1,6 +1,14 @@
 """Changing a password (needs the current one, ends other sessions) and resetting it."""
 
-from auth_testkit import API, PASSWORD, audit_actions, bearer, login, outbox_events, register
+from auth_testkit import (
+    API,
+    PASSWORD,
+    audit_actions,
+    bearer,
+    login,
+    register,
+    requested_reset_token,
+)
 
 NEW_PASSWORD = "a brand new passphrase 7"
 
@@ -11,13 +19,6 @@ async def _change(client, tokens, current=PASSWORD, new=NEW_PASSWORD):
         json={"current_password": current, "new_password": new},
         headers=bearer(tokens),
     )
-
-
-async def _request_reset(client, runtime, user):
-    response = await client.post(f"{API}/password-reset/request", json={"email": user["email"]})
-    assert response.status_code == 202
-    events = await outbox_events(runtime, "auth.password_reset.requested", subject=user["id"])
-    return events[-1]["data"]["reset_token"]
 
 
 async def test_change_password_needs_the_current_password(client, tokens):
@@ -69,13 +70,13 @@ async def test_reset_request_answers_the_same_for_unknown_addresses(client, user
 
 async def test_reset_token_travels_only_in_the_event(client, runtime, user):
     response = await client.post(f"{API}/password-reset/request", json={"email": user["email"]})
-    token = await _request_reset(client, runtime, user)
+    token = await requested_reset_token(client, runtime, user)
     assert token.startswith("prt_")
     assert token not in response.text
 
 
 async def test_reset_sets_the_new_password_and_revokes_sessions(client, runtime, user, tokens):
-    token = await _request_reset(client, runtime, user)
+    token = await requested_reset_token(client, runtime, user)
     response = await client.post(
         f"{API}/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
     )
@@ -86,7 +87,7 @@ async def test_reset_sets_the_new_password_and_revokes_sessions(client, runtime,
 
 
 async def test_reset_token_works_only_once(client, runtime, user):
-    token = await _request_reset(client, runtime, user)
+    token = await requested_reset_token(client, runtime, user)
     body = {"token": token, "new_password": NEW_PASSWORD}
     assert (await client.post(f"{API}/password-reset/confirm", json=body)).status_code == 204
     again = await client.post(
@@ -96,7 +97,7 @@ async def test_reset_token_works_only_once(client, runtime, user):
 
 
 async def test_reset_token_expires(client, runtime, user, clock):
-    token = await _request_reset(client, runtime, user)
+    token = await requested_reset_token(client, runtime, user)
     clock.advance(31 * 60)
     response = await client.post(
         f"{API}/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
@@ -107,7 +108,7 @@ async def test_reset_token_expires(client, runtime, user, clock):
 async def test_reset_token_is_stored_hashed(client, runtime, user):
     import sqlalchemy as sa
 
-    token = await _request_reset(client, runtime, user)
+    token = await requested_reset_token(client, runtime, user)
     async with runtime.db.sessionmaker() as session:
         stored = (
             (await session.execute(sa.text("SELECT token_hash FROM auth.password_resets")))
@@ -118,13 +119,13 @@ async def test_reset_token_is_stored_hashed(client, runtime, user):
     assert all(len(h) == 64 for h in stored)
 
 
-async def test_reset_unlocks_an_automatically_locked_account(client, runtime):
+async def test_reset_ends_the_wait_of_the_address_that_reset(client, runtime):
     user = await register(client)
     for _ in range(5):
         await client.post(
             f"{API}/login", json={"username": user["username"], "password": "nope nope nope"}
         )
-    token = await _request_reset(client, runtime, user)
+    token = await requested_reset_token(client, runtime, user)
     await client.post(
         f"{API}/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD}
     )

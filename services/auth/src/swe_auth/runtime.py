@@ -12,6 +12,7 @@ from swe_auth.keys.service import KeyRing
 from swe_auth.passwords import PasswordHasher
 from swe_auth.ratelimit import RateLimiter
 from swe_auth.sessions.revocation import Revocations
+from swe_auth.sessions.throttle import LoginThrottle
 from swe_auth.settings import Settings
 from swe_auth.tokens import TokenIssuer
 from swe_common.db import Database
@@ -29,6 +30,7 @@ class AuthRuntime:
     issuer: TokenIssuer
     revocations: Revocations
     limiter: RateLimiter
+    throttle: LoginThrottle
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database, redis: Any) -> AuthRuntime:
@@ -54,4 +56,5 @@ class AuthRuntime:
             issuer=TokenIssuer(keyring, settings, clock),
             revocations=Revocations(redis, clock, db.sessionmaker, settings.redis_key_prefix),
             limiter=RateLimiter(redis, settings.redis_key_prefix),
+            throttle=LoginThrottle(redis, settings),
         )

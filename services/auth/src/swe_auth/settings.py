@@ -55,9 +55,20 @@ class Settings(ServiceSettings):
     # Each hash holds argon2_memory_kib of RAM and a core: cap how many run at once.
     hash_concurrency: int = Field(default=2, ge=1, le=64)
 
-    lockout_threshold: int = Field(default=5, ge=1)
+    # Failed sign-ins slow down one account+address pair (never lock the account for all):
+    # after this many failures within the window, the pair waits login_throttle_delay_seconds,
+    # doubling with each further failure up to the maximum.
+    login_throttle_failures: int = Field(default=5, ge=1)
+    login_throttle_delay_seconds: int = Field(default=30, ge=1)
+    login_throttle_max_delay_seconds: int = Field(default=900, ge=1)
+    # A distributed guess (this many distinct addresses failing on one account within the
+    # window) hard-locks the account for lockout_duration_seconds; a password reset, or the
+    # right password from an address this account signed in from within known_address_days,
+    # still gets the owner in.
+    lockout_distinct_addresses: int = Field(default=10, ge=2)
     lockout_window_seconds: int = Field(default=900, ge=1)
     lockout_duration_seconds: int = Field(default=1_800, ge=1)
+    known_address_days: int = Field(default=90, ge=1)
     login_rate_limit_per_minute: int = Field(default=30, ge=1)
     # Peers whose X-Forwarded-For is believed (the gateway); loopback by default, so logins
     # through a local gateway are limited per real client, not all together.

@@ -67,10 +67,15 @@ async def me(actor: ActorDep, session: SessionDep) -> UserOut:
 
 @router.patch("/me", response_model=UserOut, summary="Change my profile")
 async def update_me(
-    body: ProfileUpdate, actor: ActorDep, session: SessionDep, runtime: RuntimeDep
+    body: ProfileUpdate,
+    actor: ActorDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    client: ClientDep,
 ) -> UserOut:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return user_out(await service.update_profile(session, runtime, actor.user_id, changes))
+    user = await service.update_profile(session, runtime, actor.user_id, changes, client)
+    return user_out(user)
 
 
 @router.post("/change-password", response_model=TokenResponse, summary="Change my password")

@@ -56,6 +56,9 @@ class ProfileUpdate(BaseModel):
 
     full_name: FullName | None = None
     email: EmailStr | None = None
+    current_password: Password | None = Field(
+        default=None, description="Required when email changes (the reset address)"
+    )
 
 
 class ChangePasswordRequest(BaseModel):

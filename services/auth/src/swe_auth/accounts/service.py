@@ -25,7 +25,14 @@ from swe_auth.passwords import policy_violations
 from swe_auth.runtime import AuthRuntime
 from swe_auth.sessions import service as sessions
 from swe_auth.sessions.service import TokenPair
-from swe_common.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from swe_common.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
 
 RESET_PREFIX = "prt_"
 
@@ -113,18 +120,50 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def update_profile(
-    session: AsyncSession, rt: AuthRuntime, user_id: uuid.UUID, changes: dict[str, Any]
+    session: AsyncSession,
+    rt: AuthRuntime,
+    user_id: uuid.UUID,
+    changes: dict[str, Any],
+    client: ClientInfo,
 ) -> User:
     user = await get_user(session, user_id)
     if "email" in changes and changes["email"].lower() != user.email:
+        await _confirm_current_password(rt, user, changes.get("current_password"))
         if await repository.email_taken(session, changes["email"], except_id=user.id):
             raise Conflict("An account with this email address already exists", field="email")
-        user.email = changes["email"].lower()
+        previous, user.email = user.email, changes["email"].lower()
+        await record(
+            session,
+            Action.email_change,
+            at=rt.clock(),
+            client=client,
+            user_id=user.id,
+            previous_email=previous,
+            email=user.email,
+        )
     if "full_name" in changes:
         user.full_name = changes["full_name"]
     user.updated_at = rt.clock()
     await _publish_updated(session, user)
     return user
+
+
+async def _confirm_current_password(rt: AuthRuntime, user: User, current: str | None) -> None:
+    """The email is where password resets go: changing it takes the password, not only a token
+    (a stolen access token must not be able to take the account over)."""
+    field = "current_password"
+    if not current:
+        raise Unprocessable(
+            "Changing the email address needs current_password",
+            errors=[{"field": field, "message": "is required to change the email address"}],
+        )
+    # Each check is an argon2 verify: bounded per account like sign-ins are per address.
+    await rt.limiter.hit("reauth", str(user.id), rt.settings.login_rate_limit_per_minute)
+    if not (await rt.hasher.verify(current, user.password_hash)).ok:
+        raise Forbidden(
+            "current_password is incorrect",
+            errors=[{"field": field, "message": "is incorrect"}],
+        )
 
 
 async def change_password(
@@ -200,8 +239,7 @@ async def confirm_reset(
     user.password_hash = await rt.hasher.hash(new_password)
     # Proving control of the mailbox ends an automatic lockout (not an administrator's lock).
     user.locked_until = None
-    user.failed_logins = 0
-    user.failed_window_start = None
+    await rt.throttle.forget_account(str(user.id), client.ip)
     await repository.use_all_resets(session, user.id, now)
     cutoff = await sessions.revoke_all(session, rt, user.id, "password_reset")
     user.tokens_not_before = max(user.tokens_not_before, cutoff)
@@ -326,8 +364,7 @@ async def unlock(
     user = await get_user(session, user_id)
     user.admin_locked = False
     user.locked_until = None
-    user.failed_logins = 0
-    user.failed_window_start = None
+    await rt.throttle.forget_account(str(user.id))
     await record(
         session,
         Action.user_unlocked,

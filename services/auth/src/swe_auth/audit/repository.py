@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,3 +29,21 @@ def list_statement(
     if outcome:
         statement = statement.where(AuditEvent.outcome == outcome)
     return statement
+
+
+async def signed_in_from(
+    session: AsyncSession, user_id: uuid.UUID, ip: str, since: datetime
+) -> bool:
+    """Whether the user has signed in successfully from ``ip`` since ``since``."""
+    statement = (
+        sa.select(AuditEvent.id)
+        .where(
+            AuditEvent.user_id == user_id,
+            AuditEvent.at >= since,
+            AuditEvent.action == "login",
+            AuditEvent.outcome == "success",
+            AuditEvent.ip == ip,
+        )
+        .limit(1)
+    )
+    return await session.scalar(statement) is not None

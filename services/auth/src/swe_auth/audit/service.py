@@ -23,6 +23,7 @@ class Action(StrEnum):
     refresh_reuse = "refresh_reuse"
     session_revoked = "session_revoked"
     password_change = "password_change"  # noqa: S105 - action names
+    email_change = "email_change"
     password_reset_requested = "password_reset_requested"  # noqa: S105
     password_reset = "password_reset"  # noqa: S105
     api_key_created = "api_key_created"

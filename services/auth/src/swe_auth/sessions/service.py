@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_auth import metrics
 from swe_auth.accounts import repository as users
 from swe_auth.accounts import totp
+from swe_auth.audit import repository as audit_repository
 from swe_auth.audit.service import Action, record
 from swe_auth.clock import epoch
 from swe_auth.context import Actor, ClientInfo
@@ -30,7 +31,7 @@ from swe_auth.crypto import digest, new_secret
 from swe_auth.events import TokenRevoked, outbox
 from swe_auth.models import RefreshFamily, RefreshToken, User
 from swe_auth.runtime import AuthRuntime
-from swe_auth.sessions import repository
+from swe_auth.sessions import repository, throttle
 from swe_common.errors import NotFound, Unauthorized
 
 log = structlog.stdlib.get_logger(__name__)
@@ -56,6 +57,11 @@ def is_locked(user: User, now: datetime) -> bool:
 
 def can_sign_in(user: User, now: datetime) -> bool:
     return user.is_active and not is_locked(user, now)
+
+
+def can_refresh(user: User) -> bool:
+    # A lockout stops password guessing; sessions the owner already has live on through it.
+    return user.is_active and not user.admin_locked
 
 
 async def open_session(
@@ -120,6 +126,9 @@ async def login(
     async with rt.db.sessionmaker() as session:
         found = await users.find_by_login(session, login_name)
         stored_hash = found.password_hash if found else None
+    # Unknown names are throttled like accounts, so a 429 says nothing about who exists.
+    account = str(found.id) if found else throttle.unknown_account(login_name)
+    await rt.throttle.check(account, client.ip)
     # Always verify, even for an unknown or locked account: the answer takes as long either way.
     verified = await rt.hasher.verify(password, stored_hash)
     pair: TokenPair | None = None
@@ -130,11 +139,14 @@ async def login(
             if verified.new_hash:
                 user.password_hash = verified.new_hash
             pair = await open_session(session, rt, user, client)
+        elif outcome != "mfa_required":
+            await _count_failure(session, rt, account, user, client)
     metrics.LOGINS.labels(outcome=outcome).inc()
     if outcome == "mfa_required":
         raise Unauthorized("A TOTP code is required for this account", mfa_required=True)
     if pair is None:
         raise Unauthorized(BAD_CREDENTIALS)
+    await rt.throttle.succeeded(account, client.ip)
     return pair
 
 
@@ -152,8 +164,8 @@ async def _judge_login(
             session, Action.login, at=now, client=client, success=False, reason="unknown_user"
         )
         return "failed"
-    if not user.is_active or is_locked(user, now):
-        reason = "disabled" if not user.is_active else "locked"
+    refusal = await _refusal(session, rt, user, password_ok, client)
+    if refusal is not None:
         await record(
             session,
             Action.login,
@@ -161,12 +173,9 @@ async def _judge_login(
             client=client,
             user_id=user.id,
             success=False,
-            reason=reason,
+            reason=refusal,
         )
-        return reason
-    if not password_ok:
-        await _count_failure(session, rt, user, client, "bad_password")
-        return "failed"
+        return "failed" if refusal.startswith("bad_") else refusal
     if user.totp_enabled:
         if not totp_code:
             return "mfa_required"
@@ -177,43 +186,65 @@ async def _judge_login(
             user.totp_last_step,
         )
         if step is None:
-            await _count_failure(session, rt, user, client, "bad_totp")
+            await record(
+                session,
+                Action.login,
+                at=now,
+                client=client,
+                user_id=user.id,
+                success=False,
+                reason="bad_totp",
+            )
             return "failed"
         user.totp_last_step = step
-    user.failed_logins = 0
-    user.failed_window_start = None
-    user.locked_until = None
     user.last_login_at = now
     await record(session, Action.login, at=now, client=client, user_id=user.id)
     return "ok"
 
 
+async def _refusal(
+    session: AsyncSession, rt: AuthRuntime, user: User, password_ok: bool, client: ClientInfo
+) -> str | None:
+    """Why this password sign-in is refused (None: go on to the second factor)."""
+    if not user.is_active:
+        return "disabled"
+    if user.admin_locked:
+        return "locked"
+    if not password_ok:
+        return "bad_password"
+    if is_locked(user, rt.clock()) and not await _known_address(session, rt, user, client):
+        # A lockout stops a distributed guess, not the owner at a place they signed in before.
+        return "locked"
+    return None
+
+
+async def _known_address(
+    session: AsyncSession, rt: AuthRuntime, user: User, client: ClientInfo
+) -> bool:
+    since = rt.clock() - timedelta(days=rt.settings.known_address_days)
+    return await audit_repository.signed_in_from(session, user.id, client.ip, since)
+
+
 async def _count_failure(
-    session: AsyncSession, rt: AuthRuntime, user: User, client: ClientInfo, reason: str
+    session: AsyncSession, rt: AuthRuntime, account: str, user: User | None, client: ClientInfo
 ) -> None:
-    settings = rt.settings
+    """Slow this account+address pair down; lock the account only for a distributed guess."""
     now = rt.clock()
-    window = timedelta(seconds=settings.lockout_window_seconds)
-    if user.failed_window_start is None or now - user.failed_window_start > window:
-        user.failed_window_start = now
-        user.failed_logins = 0
-    user.failed_logins += 1
+    addresses = await rt.throttle.failed(account, client.ip, epoch(now))
+    settings = rt.settings
+    if user is None or addresses < settings.lockout_distinct_addresses or is_locked(user, now):
+        return
+    user.locked_until = now + timedelta(seconds=settings.lockout_duration_seconds)
+    metrics.LOCKOUTS.inc()
     await record(
-        session, Action.login, at=now, client=client, user_id=user.id, success=False, reason=reason
+        session,
+        Action.lockout,
+        at=now,
+        client=client,
+        user_id=user.id,
+        locked_until=user.locked_until.isoformat(),
+        distinct_addresses=addresses,
     )
-    if user.failed_logins >= settings.lockout_threshold:
-        user.locked_until = now + timedelta(seconds=settings.lockout_duration_seconds)
-        user.failed_logins = 0
-        user.failed_window_start = None
-        metrics.LOCKOUTS.inc()
-        await record(
-            session,
-            Action.lockout,
-            at=now,
-            client=client,
-            user_id=user.id,
-            locked_until=user.locked_until.isoformat(),
-        )
 
 
 async def refresh(rt: AuthRuntime, refresh_token: str, client: ClientInfo) -> TokenPair:
@@ -242,7 +273,7 @@ async def _rotate(
     if now >= _refresh_deadline(rt, family):
         return None
     user = await users.get(session, family.user_id)
-    if user is None or not can_sign_in(user, now):
+    if user is None or not can_refresh(user):
         return None
     token.rotated_at = now
     return await _issue(session, rt, user, family)
