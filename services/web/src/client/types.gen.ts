@@ -446,6 +446,12 @@ export type ProfileUpdate = {
      * Email
      */
     email?: string | null;
+    /**
+     * Current Password
+     *
+     * Required when email changes (the reset address)
+     */
+    current_password?: string | null;
 };
 
 /**
