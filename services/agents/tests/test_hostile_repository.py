@@ -24,6 +24,8 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 NEWLINE_NAME = "new\nline.py"
 QUOTED_NAME = 'say "hi".py'
+ESCAPE_NAME = "esc\x1b[31m.py"  # a terminal escape sequence in a name
+INVALID_UTF8_NAME = "bad\udcff.py"  # the byte 0xff: no UTF-8 name, skipped
 NORMAL_FILES: dict[str, str] = {}
 BRANCHY_JS = (
     "function tangled(a, b, c) {\n"
@@ -76,6 +78,8 @@ def hostile_entries(base: Path) -> Hostile:
         "--version.py": "import os\n",
         NEWLINE_NAME: "import sys\n",
         QUOTED_NAME: "import json\n",
+        ESCAPE_NAME: "import re\n",
+        INVALID_UTF8_NAME: 'import os\nPASSWORD = "hunter2-very-secret"\n',
         # radon reads its options from the cwd's configuration files.
         "setup.cfg": f"[radon]\noutput_file = {radon_out}\n",
         "radon.cfg": f"[radon]\noutput_file = {radon_out}\n",
@@ -203,10 +207,16 @@ def test_option_like_names_are_analysed_as_paths_by_every_tool(
     assert {(dash_o_js, "tangled"), (dash_f_js, "tangled")} <= functions
 
 
-def test_names_with_a_newline_or_a_quote_are_analysed_under_their_real_name(
+def test_names_with_a_newline_a_quote_or_an_escape_are_analysed_under_their_real_name(
     analysis: dict[str, Any],
 ) -> None:
-    assert {NEWLINE_NAME, QUOTED_NAME} <= paths_of(analysis["result"]["findings"], "ruff")
+    ruff_paths = paths_of(analysis["result"]["findings"], "ruff")
+    assert {NEWLINE_NAME, QUOTED_NAME, ESCAPE_NAME} <= ruff_paths
+
+
+def test_a_name_that_is_not_utf8_is_skipped_not_guessed_at(analysis: dict[str, Any]) -> None:
+    paths = {f["path"] for f in analysis["result"]["findings"]}
+    assert not [p for p in paths if p.startswith("bad")]
 
 
 @pytest.mark.parametrize("which", ["analysis", "linked_analysis"])
@@ -265,6 +275,8 @@ async def test_a_review_of_a_pull_request_adding_hostile_entries_stays_in_its_ru
     )
     assert_contained(hostile, done)
     commented = {(c["tool"], c["path"]) for c in done["result"]["comments"]}
-    assert {("ruff", "--version.py"), ("ruff", NEWLINE_NAME), ("ruff", QUOTED_NAME)} <= commented
+    odd_names = {"--version.py", NEWLINE_NAME, QUOTED_NAME, ESCAPE_NAME}
+    assert {("ruff", name) for name in odd_names} <= commented
+    assert not [path for _, path in commented if path.startswith("bad")]
     assert ("bandit", "app/defects.py") in commented
     assert not {path for _, path in commented} & {"leak.py", "leak.js", "passwd.py", "up.py"}

@@ -102,12 +102,28 @@ def list_other_sources(root: Path) -> list[str]:
     return list_files(root, LIZARD_SUFFIXES)
 
 
+def representable(path: str) -> bool:
+    """Whether a repository path can be named in a report as it is: valid UTF-8. A name with
+    invalid bytes (a surrogate escape from the file system, a replacement character from git's
+    decoded output) is skipped, never guessed at; control characters are fine (JSON escapes
+    them)."""
+    if "\ufffd" in path:
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def list_files(root: Path, suffixes: set[str]) -> list[str]:
     result = []
     for path in root.rglob("*"):
         if path.suffix not in suffixes:
             continue
         rel = path.relative_to(root)
+        if not representable(rel.as_posix()):
+            continue
         if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
             continue
         if path.is_file() and not path.is_symlink():

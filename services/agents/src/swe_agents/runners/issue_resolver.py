@@ -172,7 +172,7 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         _, unified0, _ = await _git(wc, "diff", "--no-ext-diff", "--unified=0", "-M", base, "HEAD")
         _, diff, _ = await _git(wc, "diff", "--no-ext-diff", "-M", base, "HEAD")
         changes = [c for c in parse_changes(status, unified0) if c.status != "D"]
-        py = [c.path for c in changes if c.path.endswith(".py")]
+        py = [c.path for c in changes if c.path.endswith(".py") and pipeline.representable(c.path)]
         options = pipeline.AnalysisOptions(tool_timeout=ctx.settings.tool_timeout_seconds)
         analysis = await pipeline.analyze_tree(wc, py, options, ctx.log, sandbox=sandbox)
     added = {c.path: c.added_lines for c in changes}

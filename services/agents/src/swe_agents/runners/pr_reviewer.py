@@ -43,6 +43,8 @@ def level_options(level: str, config: dict[str, Any], timeout: float) -> pipelin
 
 
 def path_selected(path: str, include: list[str], exclude: list[str]) -> bool:
+    if not pipeline.representable(path):
+        return False
     if include and not any(fnmatch.fnmatch(path, pattern) for pattern in include):
         return False
     return not any(fnmatch.fnmatch(path, pattern) for pattern in exclude)
