@@ -280,3 +280,40 @@ async def test_a_review_of_a_pull_request_adding_hostile_entries_stays_in_its_ru
     assert not [path for _, path in commented if path.startswith("bad")]
     assert ("bandit", "app/defects.py") in commented
     assert not {path for _, path in commented} & {"leak.py", "leak.js", "passwd.py", "up.py"}
+
+
+async def test_without_the_sandbox_as_in_the_images_names_and_configs_still_stay_data(
+    named_repo: tuple[Path, Hostile], tmp_path: Path
+) -> None:
+    """The images' worker (uid 10001) runs the tools with no bubblewrap: ``--``, the scratch
+    cwd and the unpacking rules alone must hold."""
+    from swe_agents.runners import code_analyzer
+    from swe_agents.runners.context import RunContext
+    from swe_agents.settings import Settings
+
+    repo, hostile = named_repo
+    settings = Settings(
+        allow_file_repositories=True,
+        checkout_cache_dir=str(tmp_path / "cache"),
+        tool_sandbox="none",
+    )
+    lines: list[str] = []
+
+    async def log(message: str, _fields: dict[str, Any]) -> None:
+        lines.append(message)
+
+    ctx = RunContext(
+        settings=settings,
+        run_id="unsandboxed",
+        agent_type="code_analyzer",
+        config={},
+        trigger={"kind": "api"},
+        repository_url=f"file://{repo}",
+        default_branch="main",
+        log=log,
+    )
+    assert ctx.sandbox().bwrap is None
+    result = await code_analyzer.run(ctx)
+    assert_contained(hostile, {"status": "completed", "result": result, "logs": lines})
+    dash_o_js = next(name for name in hostile.files if name.startswith("-o") and name[-3:] == ".js")
+    assert dash_o_js in {f["path"] for f in result["worst_functions"]}
