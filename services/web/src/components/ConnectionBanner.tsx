@@ -7,7 +7,7 @@ export function ConnectionBanner() {
   const connection = useConnection();
   if (connection.up) return null;
   return (
-    <Alert color="orange" variant="filled" radius={0} role="status" title="Connection problem">
+    <Alert color="orange" variant="light" radius={0} role="status" title="Connection problem">
       <Text size="sm">{connection.message} Retrying automatically.</Text>
       {connection.requestId && <RequestId id={connection.requestId} />}
     </Alert>

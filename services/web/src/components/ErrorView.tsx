@@ -6,15 +6,17 @@ export interface ErrorViewProps {
   /** Shown as a "Try again" button when the error may go away on retry. */
   onRetry?: () => void;
   title?: string;
+  /** Replaces the server's detail (e.g. when each field already shows its own message). */
+  message?: string;
 }
 
 /** The one way an error is shown: what happened, what to do, and the request id to report. */
-export function ErrorView({ error, onRetry, title }: ErrorViewProps) {
+export function ErrorView({ error, onRetry, title, message }: ErrorViewProps) {
   const info = describeError(error);
   return (
     <Alert color="red" variant="light" title={title ?? info.title} role="alert">
       <Stack gap="xs">
-        <Text size="sm">{info.message}</Text>
+        <Text size="sm">{message ?? info.message}</Text>
         {info.allowedTransitions.length > 0 && (
           <Group gap="xs">
             <Text size="sm">Allowed next states:</Text>

@@ -13,5 +13,12 @@ export function FormError({ error, fields }: { error: unknown; fields: readonly 
     Object.keys(perField).every((f) =>
       fields.some((name) => f === name || f.startsWith(`${name}.`)),
     );
-  return <ErrorView error={error} title={handled ? "Check the highlighted fields" : undefined} />;
+  if (!handled) return <ErrorView error={error} />;
+  return (
+    <ErrorView
+      error={error}
+      title="Check the highlighted fields"
+      message="The server did not accept some of the values; each field says why."
+    />
+  );
 }

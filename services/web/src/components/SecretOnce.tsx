@@ -22,7 +22,7 @@ export function SecretOnce({
         <Group>
           <CopyButton value={secret}>
             {({ copied, copy }) => (
-              <Button size="xs" onClick={copy} color={copied ? "teal.9" : undefined}>
+              <Button size="xs" onClick={copy} color={copied ? "#1e6a2e" : undefined}>
                 {copied ? "Copied" : "Copy secret"}
               </Button>
             )}

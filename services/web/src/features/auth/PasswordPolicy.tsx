@@ -21,7 +21,10 @@ export function PasswordPolicy({
       </Text>
       <List size="xs" spacing={0} listStyleType="none">
         {rules.map((rule) => (
-          <List.Item key={rule.id} c={rule.met === false ? "red.9" : rule.met ? "green.9" : "dark"}>
+          <List.Item
+            key={rule.id}
+            c={rule.met === false ? "#a51d1d" : rule.met ? "#1e6a2e" : "dark"}
+          >
             {rule.met === null ? "•" : rule.met ? "✓" : "✗"} {rule.label}
             <span className="sr-only">
               {rule.met === null ? "" : rule.met ? " (met)" : " (not met)"}

@@ -108,7 +108,7 @@ export function MembersTab() {
           Only the project's owner can add, change or remove members.
         </Alert>
       )}
-      <Table verticalSpacing="xs" striped>
+      <Table verticalSpacing="xs" striped captionSide="top">
         <Table.Caption>Who can see this project</Table.Caption>
         <Table.Thead>
           <Table.Tr>

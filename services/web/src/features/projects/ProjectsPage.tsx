@@ -90,7 +90,7 @@ export function ProjectsPage() {
           </Text>
         )}
         {projects.data && projects.data.items.length > 0 && (
-          <Table striped highlightOnHover verticalSpacing="xs">
+          <Table striped highlightOnHover verticalSpacing="xs" captionSide="top">
             <Table.Caption>
               {projects.data.total} project{projects.data.total === 1 ? "" : "s"}
             </Table.Caption>
@@ -126,7 +126,7 @@ export function ProjectsPage() {
                     <Text size="sm">{project.default_branch}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="outline" color={project.enabled ? "green.9" : "gray.7"}>
+                    <Badge variant="outline" color={project.enabled ? "#1e6a2e" : "gray.8"}>
                       {project.enabled ? "enabled" : "disabled"}
                     </Badge>
                   </Table.Td>

@@ -178,7 +178,7 @@ function GithubTokenSection({ projectId, canEdit }: { projectId: string; canEdit
           <Group gap="xs">
             <Badge
               variant="outline"
-              color={status.data.configured ? "green.9" : "gray.7"}
+              color={status.data.configured ? "#1e6a2e" : "gray.8"}
               data-testid="github-token-status"
             >
               {status.data.configured ? "Token set" : "No token"}
