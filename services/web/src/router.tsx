@@ -1,10 +1,12 @@
 import type { QueryClient } from "@tanstack/react-query";
-import { createRouter } from "@tanstack/react-router";
+import { createRouter, type RouterHistory } from "@tanstack/react-router";
 import { routeTree } from "@/routes/tree";
 
-export function createAppRouter(queryClient: QueryClient) {
+/** The console's router; tests pass a memory history (the browser's is the default). */
+export function createAppRouter(queryClient: QueryClient, history?: RouterHistory) {
   return createRouter({
     routeTree,
+    ...(history ? { history } : {}),
     context: { queryClient },
     defaultPreload: "intent",
     scrollRestoration: true,

@@ -4,5 +4,5 @@ import { authFetch } from "@/lib/auth";
 
 export function configureApiClient(): void {
   // Same origin: the gateway serves both the app and the API.
-  client.setConfig({ baseUrl: "", fetch: authFetch });
+  client.setConfig({ baseUrl: globalThis.location?.origin ?? "", fetch: authFetch });
 }

@@ -24,3 +24,5 @@ class ResizeObserverStub {
   disconnect() {}
 }
 window.ResizeObserver = ResizeObserverStub as unknown as typeof ResizeObserver;
+// The router restores the scroll position on navigation; jsdom has no layout to scroll.
+window.scrollTo = (() => undefined) as typeof window.scrollTo;
