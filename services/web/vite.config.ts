@@ -25,5 +25,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test/setup.ts"],
     css: false,
+    // Whole-app tests render the router and Mantine in jsdom: seconds on a busy shared machine.
+    testTimeout: 30_000,
   },
 });
