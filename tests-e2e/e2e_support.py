@@ -296,6 +296,12 @@ def signed_delivery(
 # -- WebSocket through the gateway -----------------------------------------------------------
 
 
+def ws_protocols(token: str) -> tuple[str, str]:
+    """What a browser offers (it cannot set headers): the token as a subprotocol, never in
+    the URL; the gateway answers ``swe.v1``."""
+    return ("swe.v1", f"bearer.{token}")
+
+
 async def read_ws_until_end(
     stack: Stack, path: str, token: str, timeout: float = RUN_TIMEOUT
 ) -> list[dict[str, Any]]:
@@ -303,10 +309,9 @@ async def read_ws_until_end(
     messages: list[dict[str, Any]] = []
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(
-            stack.ws_url + path, headers={"Authorization": f"Bearer {token}"}, heartbeat=20
-        ) as ws,
+        session.ws_connect(stack.ws_url + path, protocols=ws_protocols(token), heartbeat=20) as ws,
     ):
+        assert ws.protocol == "swe.v1", ws.protocol
         async with asyncio.timeout(timeout):
             async for message in ws:
                 if message.type is not aiohttp.WSMsgType.TEXT:

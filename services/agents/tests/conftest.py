@@ -18,6 +18,7 @@ from swe_agents.main import create_app
 from swe_agents.settings import Settings
 from swe_agents.worker import Worker
 from swe_common.events import build_event
+from swe_common.security import redis_revocation_check
 from swe_common.testing import (
     TokenFactory,
     eventually,
@@ -122,10 +123,35 @@ async def worker(settings: Settings, app: Any) -> AsyncIterator[Worker]:
 
 
 @pytest.fixture(scope="session")
-async def server(settings: Settings, tokens: TokenFactory, app: Any) -> AsyncIterator[str]:
-    """A second API instance on a real port (WebSockets need one)."""
+def revocation_prefix() -> str:
+    """Where this session's revocation markers live (auth's ``redis_key_prefix``)."""
+    return unique_name("test:revoked") + ":"
+
+
+@pytest.fixture(scope="session")
+async def revocations(revocation_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    yield client
+    keys = [key async for key in client.scan_iter(f"{revocation_prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def server(
+    settings: Settings,
+    tokens: TokenFactory,
+    app: Any,
+    revocations: aioredis.Redis,
+    revocation_prefix: str,
+) -> AsyncIterator[str]:
+    """A second API instance on a real port (WebSockets need one), checking revocations in
+    Redis as a deployed service does."""
     application = create_app(settings)
-    application.state.token_verifier = tokens.verifier()
+    application.state.token_verifier = tokens.verifier(
+        is_revoked=redis_revocation_check(revocations, prefix=revocation_prefix)
+    )
     config = uvicorn.Config(
         application, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )

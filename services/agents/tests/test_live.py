@@ -4,7 +4,9 @@ every log line once and in order; authenticated and scoped like the HTTP API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from swe_common.security import REVOKED_SESSION_KEY, TOKENS_NOT_BEFORE_KEY
 from swe_common.testing import TokenFactory
 
 from .conftest import wait_run
@@ -54,7 +57,9 @@ async def test_log_stream_replays_then_follows_every_line_once_in_order(
     ).json()
     await wait_run(client, agent["headers"], run["id"], "running")
     token = tokens.token(agent["owner"])
-    messages = await collect(f"ws://{server}/ws/logs/{run['id']}?access_token={token}")
+    messages = await collect(
+        f"ws://{server}/ws/logs/{run['id']}", subprotocols=["swe.v1", f"bearer.{token}"]
+    )
     lines = [m for m in messages if m["type"] == "log"]
     stored = (
         await client.get(f"/api/v1/agents/runs/{run['id']}/logs", headers=agent["headers"])
@@ -119,4 +124,76 @@ async def test_someone_elses_stream_is_refused(
 ) -> None:
     stranger = tokens.token(uuid.uuid4())
     with pytest.raises(websockets.exceptions.InvalidStatus):
-        await collect(f"ws://{server}/ws/agents/{agent['id']}?access_token={stranger}")
+        await collect(
+            f"ws://{server}/ws/agents/{agent['id']}", subprotocols=["swe.v1", f"bearer.{stranger}"]
+        )
+
+
+async def test_stream_answers_the_swe_subprotocol_never_the_token(
+    tokens: TokenFactory, agent: dict[str, Any], server: str
+) -> None:
+    token = tokens.token(agent["owner"])
+    async with connect(
+        f"ws://{server}/ws/agents/{agent['id']}",
+        subprotocols=["swe.v1", f"bearer.{token}"],
+        open_timeout=10,
+    ) as socket:
+        assert socket.subprotocol == "swe.v1"
+        assert json.loads(await socket.recv())["type"] in ("run", "ready")
+
+
+async def test_a_token_in_the_url_is_refused(
+    tokens: TokenFactory, agent: dict[str, Any], server: str
+) -> None:
+    token = tokens.token(agent["owner"])
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await collect(f"ws://{server}/ws/agents/{agent['id']}?access_token={token}")
+    assert refused.value.response.status_code == 403
+
+
+async def _ready_stream(server: str, agent: dict[str, Any], token: str) -> Any:
+    socket = await connect(
+        f"ws://{server}/ws/agents/{agent['id']}",
+        additional_headers={"Authorization": f"Bearer {token}"},
+        open_timeout=10,
+    )
+    async with asyncio.timeout(10):
+        while json.loads(await socket.recv())["type"] != "ready":
+            pass
+    return socket
+
+
+async def _closed_code(socket: Any, deadline: float = 15) -> tuple[int, str]:
+    async with asyncio.timeout(deadline):
+        with contextlib.suppress(websockets.exceptions.ConnectionClosed):
+            async for _ in socket:
+                pass
+    assert socket.close_code is not None
+    return socket.close_code, socket.close_reason
+
+
+async def test_an_open_stream_closes_when_its_session_is_revoked(
+    tokens: TokenFactory,
+    agent: dict[str, Any],
+    server: str,
+    revocations: Any,
+    revocation_prefix: str,
+) -> None:
+    sid = str(uuid.uuid4())
+    socket = await _ready_stream(server, agent, tokens.token(agent["owner"], sid=sid))
+    await revocations.set(revocation_prefix + REVOKED_SESSION_KEY.format(sid=sid), "1", ex=60)
+    assert await _closed_code(socket) == (4401, "credentials revoked")
+
+
+async def test_an_open_stream_closes_when_its_user_is_locked_out(
+    tokens: TokenFactory,
+    agent: dict[str, Any],
+    server: str,
+    revocations: Any,
+    revocation_prefix: str,
+) -> None:
+    socket = await _ready_stream(server, agent, tokens.token(agent["owner"]))
+    # What auth writes when an admin locks or disables the user: a cutoff after every token.
+    cutoff = TOKENS_NOT_BEFORE_KEY.format(sub=agent["owner"])
+    await revocations.set(revocation_prefix + cutoff, str(int(time.time()) + 1), ex=60)
+    assert await _closed_code(socket) == (4401, "credentials revoked")

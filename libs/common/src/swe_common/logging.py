@@ -8,6 +8,7 @@ password, token or Authorization header never reaches a log line.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -34,6 +35,15 @@ _SECRET_MARKERS = (
 )
 
 
+# A credential in a URL's query, as servers log it (uvicorn's WebSocket handshake lines carry
+# the path with its query): the value is cut out whatever logger wrote the line.
+_QUERY_SECRET = re.compile(r"(?i)([?&;](?:access_token|token|api_key|apikey)=)[^&\s\"'#]*")
+
+
+def redact_query_secrets(text: str) -> str:
+    return _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text) if "=" in text else text
+
+
 def is_secret_key(key: str) -> bool:
     lowered = key.lower()
     return any(marker in lowered for marker in _SECRET_MARKERS)
@@ -57,10 +67,13 @@ def _redact_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key in list(event_dict):
+        value = event_dict[key]
         if key != "event" and is_secret_key(key):
             event_dict[key] = REDACTED
-        elif isinstance(event_dict[key], Mapping | list | tuple):
-            event_dict[key] = redact(event_dict[key])
+        elif isinstance(value, str):
+            event_dict[key] = redact_query_secrets(value)
+        elif isinstance(value, Mapping | list | tuple):
+            event_dict[key] = redact(value)
     return event_dict
 
 
@@ -108,6 +121,12 @@ def configure_logging(settings: ServiceSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    # uvicorn's own config (``uvicorn --factory`` without --log-config) gives its loggers
+    # their own handlers: route them through ours, so redaction applies to their lines too
+    # (the WebSocket handshake line carries the URL's query).
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     # Our middleware writes the access line; uvicorn's own would duplicate it without ids.
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("aiormq", "aio_pika", "sqlalchemy.engine"):

@@ -20,6 +20,7 @@ import jwt
 import structlog
 from fastapi import Depends, Request
 from redis.exceptions import RedisError
+from starlette.requests import HTTPConnection
 
 from swe_common.errors import Forbidden, Unauthorized
 
@@ -29,10 +30,15 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 ALGORITHMS = ("ES256",)
 FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
 ROLES = ("admin", "user", "agent", "readonly")
+# How a WebSocket is closed when its caller's credentials are revoked while it is open.
+REVOKED_CLOSE_CODE = 4401
+REVOKED_REASON = "credentials revoked"
 # Redis keys shared by auth (writer) and every verifier (reader).
 REVOKED_JTI_KEY = "swe:auth:revoked:{jti}"
 TOKENS_NOT_BEFORE_KEY = "swe:auth:not-before:{sub}"
 REVOKED_API_KEY_KEY = "swe:auth:revoked-api-key:{key_id}"
+# A revoked session (refresh family): every access token carrying its ``sid`` is dead.
+REVOKED_SESSION_KEY = "swe:auth:revoked-session:{sid}"
 
 
 class InvalidToken(Exception):
@@ -49,6 +55,12 @@ class Principal:
     expires_at: int = 0
     api_key_id: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def session_id(self) -> str | None:
+        """The ``sid`` claim: the sign-in session (refresh family) the token belongs to."""
+        sid = self.claims.get("sid")
+        return sid if isinstance(sid, str) and sid else None
 
     @property
     def is_admin(self) -> bool:
@@ -189,18 +201,21 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     )
 
 
-def redis_revocation_check(redis: Any, *, fail_open: bool = False) -> RevocationCheck:
-    """Revoked when the jti is denylisted, the token predates the user's cutoff, or it was
-    exchanged for an API key that has since been revoked.
+def redis_revocation_check(
+    redis: Any, *, fail_open: bool = False, prefix: str = ""
+) -> RevocationCheck:
+    """Revoked when the jti is denylisted, the token predates the user's cutoff, its session
+    (``sid``) was ended, or it was exchanged for an API key that has since been revoked.
 
     With ``fail_open`` an unreachable Redis counts as "not revoked" (logged): a service behind
     the gateway still checks signature and expiry, and the gateway applies its own policy.
-    Without it the Redis error propagates, for a caller that decides itself.
+    Without it the Redis error propagates, for a caller that decides itself. ``prefix`` is
+    auth's ``redis_key_prefix`` (set only by tests).
     """
 
     async def is_revoked(principal: Principal) -> bool:
         try:
-            values = await redis.mget(*revocation_keys(principal))
+            values = await redis.mget(*revocation_keys(principal, prefix))
         except (RedisError, OSError, TimeoutError) as exc:
             if not fail_open:
                 raise
@@ -216,24 +231,78 @@ def revocation_keys(principal: Principal, prefix: str = "") -> list[str]:
         prefix + REVOKED_JTI_KEY.format(jti=principal.token_id),
         prefix + TOKENS_NOT_BEFORE_KEY.format(sub=principal.subject),
     ]
+    if principal.session_id:
+        keys.append(prefix + REVOKED_SESSION_KEY.format(sid=principal.session_id))
     if principal.api_key_id:
         keys.append(prefix + REVOKED_API_KEY_KEY.format(key_id=principal.api_key_id))
     return keys
 
 
 def revoked_by(principal: Principal, values: list[Any]) -> bool:
-    """Read the values of ``revocation_keys`` (same order)."""
-    revoked, not_before, *key_revoked = values
-    if revoked is not None or any(v is not None for v in key_revoked):
+    """Read the values of ``revocation_keys`` (same order): the jti marker, the cutoff second,
+    then the session and API-key markers; a marker revokes by being there."""
+    revoked, not_before, *markers = values
+    if revoked is not None or any(v is not None for v in markers):
         return True
     return not_before is not None and principal.issued_at < int(float(not_before))
+
+
+async def until_revoked(principal: Principal, is_revoked: RevocationCheck, every: float) -> None:
+    """Return once ``principal`` is revoked (its token, session or user cut off), checking
+    ``every`` seconds: a long-lived connection (a WebSocket) ends with its session, not only
+    at its handshake. A failing check (Redis down) is logged and retried, never fatal."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await is_revoked(principal):
+                return
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("revocation_recheck_failed", error=type(exc).__name__)
+
+
+# WebSockets: browsers cannot set headers on one, and a token in the URL ends up in logs, so
+# the token travels as a subprotocol: the client offers ``[WS_PROTOCOL, "bearer.<token>"]``
+# and the server answers ``WS_PROTOCOL`` (never the token). ``?access_token=`` is refused.
+WS_PROTOCOL = "swe.v1"
+WS_BEARER = "bearer"
+
+
+def websocket_subprotocol_token(offered: Iterable[str]) -> tuple[str | None, list[str]]:
+    """(the token offered as ``bearer.<token>`` or as the pair ``bearer``, ``<token>``;
+    the other protocols offered, in order)."""
+    protocols = [p.strip() for p in offered if p.strip()]
+    token: str | None = None
+    remaining: list[str] = []
+    index = 0
+    while index < len(protocols):
+        protocol = protocols[index]
+        if protocol.lower() == WS_BEARER and index + 1 < len(protocols):
+            token = token or protocols[index + 1]
+            index += 2
+            continue
+        if protocol.lower().startswith(WS_BEARER + "."):
+            token = token or protocol[len(WS_BEARER) + 1 :] or None
+        else:
+            remaining.append(protocol)
+        index += 1
+    return token, remaining
+
+
+def url_carries_token(query_string: bytes | str) -> bool:
+    """True when the query names a credential (``access_token``): refused, since URLs are
+    logged by servers and proxies along the way."""
+    text = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
+    return any(
+        part.partition("=")[0].lower() in ("access_token", "token", "api_key")
+        for part in text.split("&")
+    )
 
 
 def seconds_until(expires_at: int) -> int:
     return max(1, expires_at - int(datetime.now(UTC).timestamp()))
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

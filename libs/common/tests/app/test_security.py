@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -12,9 +13,13 @@ import redis.asyncio as aioredis
 from swe_common.security import (
     REVOKED_API_KEY_KEY,
     REVOKED_JTI_KEY,
+    REVOKED_SESSION_KEY,
     TOKENS_NOT_BEFORE_KEY,
     InvalidToken,
     redis_revocation_check,
+    until_revoked,
+    url_carries_token,
+    websocket_subprotocol_token,
 )
 from swe_common.testing import TokenFactory
 
@@ -120,3 +125,36 @@ async def test_an_unreachable_redis_fails_open_only_when_asked(factory):
         assert not isinstance(raised.value, InvalidToken)
     finally:
         await down.aclose()
+
+
+async def test_every_token_of_a_revoked_session_is_refused_not_only_the_newest(factory, redis):
+    verifier = factory.verifier(is_revoked=redis_revocation_check(redis))
+    sid = str(uuid.uuid4())
+    first, newest = factory.token(sid=sid), factory.token(sid=sid)
+    other_session = factory.token(sid=str(uuid.uuid4()))
+    await _set(redis, REVOKED_SESSION_KEY.format(sid=sid))
+    for token in (first, newest):
+        with pytest.raises(InvalidToken):
+            await verifier.verify(token)
+    assert (await verifier.verify(other_session)).subject
+
+
+async def test_until_revoked_returns_once_the_session_is_revoked(factory, redis):
+    sid = str(uuid.uuid4())
+    principal = await factory.verifier().verify(factory.token(sid=sid))
+    watch = asyncio.create_task(until_revoked(principal, redis_revocation_check(redis), 0.05))
+    await asyncio.sleep(0.2)
+    assert not watch.done()
+    await _set(redis, REVOKED_SESSION_KEY.format(sid=sid))
+    await asyncio.wait_for(watch, 5)
+
+
+def test_a_websocket_token_is_read_from_the_bearer_subprotocol():
+    assert websocket_subprotocol_token(["swe.v1", "bearer.abc.def"]) == ("abc.def", ["swe.v1"])
+    assert websocket_subprotocol_token(["bearer", "abc", "chat"]) == ("abc", ["chat"])
+    assert websocket_subprotocol_token(["swe.v1"]) == (None, ["swe.v1"])
+
+
+def test_a_token_in_a_websocket_url_is_recognised():
+    assert url_carries_token(b"since=3&access_token=abc")
+    assert not url_carries_token(b"since=3")

@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     work_queue: str = "agents.runs"
     # Redis pub/sub channels for live logs, status changes and cancellation.
     redis_prefix: str = "swe:agents"
+    # How often an open WebSocket re-checks that its token, session and user still stand.
+    ws_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)
 
     # Repositories: hosts a run may clone from; file:// only for development and tests.
     allowed_repository_hosts: list[str] = Field(default_factory=lambda: ["github.com"])

@@ -57,7 +57,8 @@ class EdgeAuth:
     ) -> None:
         self.settings = settings
         self.jwks = keys or JWKSClient(settings.jwks_url)
-        self._is_revoked = redis_revocation_check(redis)
+        # Raises on a Redis error; ``is_revoked`` applies the failure policy on top.
+        self.check_revoked = redis_revocation_check(redis)
         self.verifier = TokenVerifier(
             self.jwks,
             issuer=settings.jwt_issuer,
@@ -72,7 +73,7 @@ class EdgeAuth:
 
     async def is_revoked(self, principal: Principal) -> bool:
         try:
-            return await self._is_revoked(principal)
+            return await self.check_revoked(principal)
         except (RedisError, OSError, TimeoutError) as exc:
             if self.settings.redis_failure_policy is RedisFailurePolicy.closed:
                 raise CredentialsUnavailable("the revocation list is unreachable") from exc

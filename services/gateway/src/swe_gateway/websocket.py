@@ -1,9 +1,13 @@
 """WebSocket proxy for ``/ws/*``: authenticated at the handshake, then frames both ways.
 
-Browsers cannot set headers on a WebSocket, so the token may also come as the
-``access_token`` query parameter or as the subprotocol pair ``bearer, <token>`` (or
-``bearer.<token>``). The upstream gets it as a normal ``Authorization`` header, never in the
-URL.
+Browsers cannot set headers on a WebSocket, and a URL ends up in access logs, so a browser
+sends its token as a subprotocol: it offers ``["swe.v1", "bearer.<token>"]`` and the gateway
+answers ``swe.v1`` (the older pair ``"bearer", "<token>"`` works too). Other clients may send
+``Authorization: Bearer`` or ``X-API-Key``. A token in the query (``?access_token=``) is
+refused. The upstream gets the token as a normal ``Authorization`` header, never in the URL.
+
+An open socket ends (close code 4401) within ``websocket_revocation_check_seconds`` of its
+token, session or user being revoked: logout, a revoked session, a locked or disabled user.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Coroutine
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
@@ -19,14 +25,22 @@ from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from swe_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, problem_body
-from swe_common.security import InvalidToken
+from swe_common.security import (
+    REVOKED_CLOSE_CODE,
+    REVOKED_REASON,
+    WS_BEARER,
+    WS_PROTOCOL,
+    InvalidToken,
+    until_revoked,
+    url_carries_token,
+    websocket_subprotocol_token,
+)
 from swe_gateway.config import Route
 from swe_gateway.edge_auth import CredentialsUnavailable
 from swe_gateway.proxy import HOP_BY_HOP, Call, Proxy, _credentials
 
 log = structlog.stdlib.get_logger(__name__)
 
-BEARER_PROTOCOL = "bearer"
 DROP_HANDSHAKE = frozenset(
     {
         b"host",
@@ -44,30 +58,34 @@ DROP_HANDSHAKE = frozenset(
         b"cookie",
     }
 )
+CLOSING = frozenset(
+    {
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSING,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.ERROR,
+    }
+)
+TOKEN_IN_URL = (
+    "Access tokens in the URL are refused (URLs are logged); offer the subprotocols "
+    f"['{WS_PROTOCOL}', '{WS_BEARER}.<token>'] or send an Authorization header."
+)
 
 
 def handshake_token(scope: Scope) -> tuple[str | None, list[str], bool]:
-    """(token, subprotocols to offer upstream, whether the bearer subprotocol carried it)."""
+    """(token, subprotocols to offer upstream, whether a bearer subprotocol carried it)."""
     token, _ = _credentials(scope)
-    offered = [p.strip() for p in scope.get("subprotocols", []) if p.strip()]
-    remaining: list[str] = []
-    via_protocol = False
-    index = 0
-    while index < len(offered):
-        protocol = offered[index]
-        if protocol.lower() == BEARER_PROTOCOL and index + 1 < len(offered):
-            token, via_protocol = token or offered[index + 1], True
-            index += 2
-            continue
-        if protocol.lower().startswith(BEARER_PROTOCOL + "."):
-            token, via_protocol = token or protocol[len(BEARER_PROTOCOL) + 1 :], True
-        else:
-            remaining.append(protocol)
-        index += 1
-    if token is None:
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        token = query.get("access_token") or None
-    return token, remaining, via_protocol
+    offered_token, remaining = websocket_subprotocol_token(scope.get("subprotocols", []))
+    return token or offered_token, remaining, offered_token is not None
+
+
+def answered_protocol(upstream: str | None, offered: list[str], via_protocol: bool) -> str | None:
+    """The subprotocol to answer: one the client offered, never the token."""
+    if upstream:
+        return upstream
+    if WS_PROTOCOL in offered:
+        return WS_PROTOCOL
+    return WS_BEARER if via_protocol else None
 
 
 async def deny(scope: Scope, send: Send, status: int, detail: str, slug: str) -> None:
@@ -96,6 +114,9 @@ async def proxy_websocket(
     scope = call.scope
     if (await receive())["type"] != "websocket.connect":
         return 499
+    if url_carries_token(scope.get("query_string", b"")):
+        await deny(scope, send, 401, TOKEN_IN_URL, "token-in-url")
+        return 401
     token, protocols, via_protocol = handshake_token(scope)
     _, api_key = _credentials(scope)
     try:
@@ -138,9 +159,10 @@ async def proxy_websocket(
         instance.record(False, proxy.settings)
         await deny(scope, send, 503, f"The {pool.name} service is unreachable.", "unavailable")
         return 503
-    chosen = upstream.protocol or (BEARER_PROTOCOL if via_protocol else None)
+    chosen = answered_protocol(upstream.protocol, protocols, via_protocol)
     await send({"type": "websocket.accept", "subprotocol": chosen})
-    await _pump(upstream, receive, send)
+    every = proxy.settings.websocket_revocation_check_seconds
+    await _pump(upstream, receive, send, until_revoked(principal, proxy.auth.check_revoked, every))
     return 101
 
 
@@ -158,16 +180,17 @@ def _handshake_headers(call: Call, authorization: str) -> dict[str, str]:
 
 
 def _upstream_url(base: URL, scope: Scope) -> URL:
-    query = [
-        (k, v)
-        for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
-        if k != "access_token"
-    ]
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
     url = str(base) + scope["raw_path"].decode("latin-1")
     return URL(url + ("?" + urlencode(query) if query else ""), encoded=True)
 
 
-async def _pump(upstream: aiohttp.ClientWebSocketResponse, receive: Receive, send: Send) -> None:
+async def _pump(
+    upstream: aiohttp.ClientWebSocketResponse,
+    receive: Receive,
+    send: Send,
+    revoked: Coroutine[Any, Any, None],
+) -> None:
     async def client_to_upstream() -> None:
         while True:
             message = await receive()
@@ -180,18 +203,35 @@ async def _pump(upstream: aiohttp.ClientWebSocketResponse, receive: Receive, sen
                 await upstream.send_bytes(message["bytes"])
 
     async def upstream_to_client() -> None:
-        async for msg in upstream:
+        reason = ""
+        while True:
+            msg = await upstream.receive()
             if msg.type is aiohttp.WSMsgType.TEXT:
                 await send({"type": "websocket.send", "text": msg.data})
             elif msg.type is aiohttp.WSMsgType.BINARY:
                 await send({"type": "websocket.send", "bytes": msg.data})
+            elif msg.type in CLOSING:
+                # The upstream's reason travels on (e.g. "credentials revoked").
+                reason = msg.extra if isinstance(msg.extra, str) else ""
+                break
         code = upstream.close_code or 1000
         with contextlib.suppress(Exception):  # the client may already be gone
-            await send({"type": "websocket.close", "code": code if code != 1006 else 1011})
+            close = {"type": "websocket.close", "code": code if code != 1006 else 1011}
+            await send({**close, "reason": reason})
 
-    tasks = [asyncio.create_task(client_to_upstream()), asyncio.create_task(upstream_to_client())]
+    watch = asyncio.create_task(revoked)
+    tasks = [
+        asyncio.create_task(client_to_upstream()),
+        asyncio.create_task(upstream_to_client()),
+        watch,
+    ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if watch in done:
+            log.info("websocket_closed_revoked")
+            with contextlib.suppress(Exception):  # the client may already be gone
+                close = {"type": "websocket.close", "code": REVOKED_CLOSE_CODE}
+                await send({**close, "reason": REVOKED_REASON})
     finally:
         for task in tasks:
             task.cancel()

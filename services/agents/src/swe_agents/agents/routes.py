@@ -30,7 +30,18 @@ from swe_common.deps import RedisDep, SessionDep
 from swe_common.errors import Conflict, NotFound
 from swe_common.pagination import Page, PageQuery, paginate
 from swe_common.projects_client import ProjectsClient
-from swe_common.security import CurrentPrincipal, InvalidToken, bearer_token
+from swe_common.security import (
+    REVOKED_CLOSE_CODE,
+    REVOKED_REASON,
+    WS_PROTOCOL,
+    CurrentPrincipal,
+    InvalidToken,
+    Principal,
+    bearer_token,
+    until_revoked,
+    url_carries_token,
+    websocket_subprotocol_token,
+)
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
@@ -235,27 +246,38 @@ async def list_runs(
 # -- WebSockets -----------------------------------------------------------------------------------
 
 ws_router = APIRouter(tags=["live"])
+# A close reason has at most 123 bytes.
+WS_CREDENTIALS_REQUIRED = (
+    "a valid access token is required (Authorization or subprotocol bearer.<token>)"
+)
 
 
-async def _ws_principal(websocket: WebSocket) -> Any:
-    header = websocket.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = (
-        token.strip()
-        if scheme.lower() == "bearer"
-        else websocket.query_params.get("access_token", "")
-    )
+async def _ws_principal(websocket: WebSocket) -> Principal | None:
+    """The caller of a WebSocket: ``Authorization: Bearer`` (the gateway sends it so) or the
+    subprotocol ``bearer.<token>`` next to ``swe.v1``; never a token in the URL."""
+    if url_carries_token(websocket.scope.get("query_string", b"")):
+        return None
+    token = bearer_token(websocket)
+    if token is None:
+        token, _ = websocket_subprotocol_token(websocket.scope.get("subprotocols", []))
     if not token:
         return None
     try:
-        return await websocket.app.state.token_verifier.verify(token)
+        principal: Principal = await websocket.app.state.token_verifier.verify(token)
     except InvalidToken:
         return None
+    return principal
 
 
-async def _serve(websocket: WebSocket, pump: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
-    """Run ``pump`` until it ends or the client goes away."""
-    await websocket.accept()
+async def _serve(
+    websocket: WebSocket,
+    principal: Principal,
+    pump: Callable[[Any], Coroutine[Any, Any, None]],
+) -> None:
+    """Run ``pump`` until it ends, the client goes away or the caller's credentials are
+    revoked (logout, a revoked session, a locked or disabled user): then close with 4401."""
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=WS_PROTOCOL if WS_PROTOCOL in offered else None)
 
     async def send(message: dict[str, Any]) -> None:
         await websocket.send_json(message)
@@ -265,21 +287,35 @@ async def _serve(websocket: WebSocket, pump: Callable[[Any], Coroutine[Any, Any,
             pass
 
     tasks = [asyncio.create_task(pump(send)), asyncio.create_task(until_disconnect())]
+    revoked = _revocation_watch(websocket, principal)
+    if revoked is not None:
+        tasks.append(revoked)
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     with contextlib.suppress(Exception):
+        if revoked in done:
+            await websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)
+            return
         for task in done:
             task.result()
         await websocket.close()
+
+
+def _revocation_watch(websocket: WebSocket, principal: Principal) -> asyncio.Task[None] | None:
+    verifier = websocket.app.state.token_verifier
+    if verifier.is_revoked is None:
+        return None
+    every = websocket.app.state.settings.ws_revocation_check_seconds
+    return asyncio.create_task(until_revoked(principal, verifier.is_revoked, every))
 
 
 @ws_router.websocket("/ws/logs/{run_id}")
 async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: int = 0) -> None:
     principal = await _ws_principal(websocket)
     if principal is None:
-        await websocket.close(code=4401, reason="a valid access token is required")
+        await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
         return
     state = websocket.app.state
     async with state.db.sessionmaker() as session:
@@ -291,14 +327,14 @@ async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: int = 0) -> No
     stream = streams.LogStream(
         state.db, state.redis, state.settings.redis_prefix, run_id, max(0, since)
     )
-    await _serve(websocket, stream.pump)
+    await _serve(websocket, principal, stream.pump)
 
 
 @ws_router.websocket("/ws/agents/{agent_id}")
 async def ws_agent(websocket: WebSocket, agent_id: uuid.UUID) -> None:
     principal = await _ws_principal(websocket)
     if principal is None:
-        await websocket.close(code=4401, reason="a valid access token is required")
+        await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
         return
     state = websocket.app.state
     async with state.db.sessionmaker() as session:
@@ -313,4 +349,4 @@ async def ws_agent(websocket: WebSocket, agent_id: uuid.UUID) -> None:
             state.db, state.redis, state.settings.redis_prefix, agent_id, send
         )
 
-    await _serve(websocket, pump)
+    await _serve(websocket, principal, pump)

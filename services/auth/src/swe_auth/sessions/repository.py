@@ -103,11 +103,19 @@ async def add_revoked(
 
 
 async def is_revoked(
-    session: AsyncSession, jti: str, subject: str, issued_at: int, *, api_key_id: str | None = None
+    session: AsyncSession,
+    jti: str,
+    subject: str,
+    issued_at: int,
+    *,
+    api_key_id: str | None = None,
+    session_id: str | None = None,
 ) -> bool:
     if await session.scalar(sa.select(RevokedToken.jti).where(RevokedToken.jti == jti)):
         return True
     if api_key_id is not None and await _api_key_revoked(session, api_key_id):
+        return True
+    if session_id is not None and await _session_revoked(session, session_id):
         return True
     try:
         user_id = uuid.UUID(subject)
@@ -124,6 +132,24 @@ async def _api_key_revoked(session: AsyncSession, api_key_id: str) -> bool:
         return True
     revoked_at = await session.scalar(sa.select(ApiKey.revoked_at).where(ApiKey.id == key_id))
     return revoked_at is not None
+
+
+async def _session_revoked(session: AsyncSession, session_id: str) -> bool:
+    try:
+        family_id = uuid.UUID(session_id)
+    except ValueError:
+        return True
+    revoked_at = await session.scalar(
+        sa.select(RefreshFamily.revoked_at).where(RefreshFamily.id == family_id)
+    )
+    return revoked_at is not None
+
+
+async def recently_revoked_families(session: AsyncSession, since: datetime) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        sa.select(RefreshFamily.id).where(RefreshFamily.revoked_at > since)
+    )
+    return list(rows)
 
 
 async def recently_revoked_api_keys(session: AsyncSession, since: datetime) -> list[uuid.UUID]:

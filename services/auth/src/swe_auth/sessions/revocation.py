@@ -1,7 +1,8 @@
 """Revoked access tokens: the database is the truth, Redis the copy every verifier reads.
 
 Keys are those of ``swe_common.security`` (``REVOKED_JTI_KEY`` with a TTL of the token's
-remaining life, ``TOKENS_NOT_BEFORE_KEY`` holding an epoch second), behind an optional prefix
+remaining life, ``TOKENS_NOT_BEFORE_KEY`` holding an epoch second, ``REVOKED_SESSION_KEY`` for
+an ended session, living as long as its longest access token could), behind an optional prefix
 that only tests set. A Redis failure never fails the request: the row is committed, and
 ``resync`` copies the truth back, at start-up and, after a failed write, from the background
 loop ``keep_synced``.
@@ -25,6 +26,7 @@ from swe_auth.sessions import repository as repo
 from swe_common.security import (
     REVOKED_API_KEY_KEY,
     REVOKED_JTI_KEY,
+    REVOKED_SESSION_KEY,
     TOKENS_NOT_BEFORE_KEY,
     Principal,
     revocation_keys,
@@ -59,6 +61,14 @@ class Revocations:
 
     def api_key_key(self, key_id: uuid.UUID | str) -> str:
         return self.prefix + REVOKED_API_KEY_KEY.format(key_id=str(key_id))
+
+    def session_key(self, session_id: uuid.UUID | str) -> str:
+        return self.prefix + REVOKED_SESSION_KEY.format(sid=str(session_id))
+
+    async def revoke_session(self, session_id: uuid.UUID, ttl: int) -> bool:
+        """Every access token of the session stops passing, not only its newest (the family
+        row's ``revoked_at`` is the truth)."""
+        return await self._set(self.session_key(session_id), "1", ttl)
 
     async def revoke_api_key(self, key_id: uuid.UUID, ttl: int) -> bool:
         """Tokens already exchanged for the key stop passing anywhere (the row is the truth)."""
@@ -104,6 +114,7 @@ class Revocations:
                 principal.subject,
                 principal.issued_at,
                 api_key_id=principal.api_key_id,
+                session_id=principal.session_id,
             )
 
     async def resync(self, session: AsyncSession, cutoff_ttl: int) -> bool:
@@ -117,6 +128,8 @@ class Revocations:
         since = self.clock() - timedelta(seconds=cutoff_ttl)
         for key_id in await repo.recently_revoked_api_keys(session, since):
             ok = await self.revoke_api_key(key_id, cutoff_ttl) and ok
+        for family_id in await repo.recently_revoked_families(session, since):
+            ok = await self.revoke_session(family_id, cutoff_ttl) and ok
         return ok
 
     async def keep_synced(self, interval: float, cutoff_ttl: int) -> None:

@@ -299,7 +299,7 @@ async def _revoke_reused(
 async def revoke_family(
     session: AsyncSession, rt: AuthRuntime, family: RefreshFamily, reason: str
 ) -> None:
-    """End one session: its refresh tokens and its newest access token."""
+    """End one session: its refresh tokens and every access token issued in it."""
     if family.revoked_at is None:
         family.revoked_at = rt.clock()
         family.revoked_reason = reason
@@ -320,6 +320,9 @@ async def revoke_family(
 async def _denylist_family_access(
     session: AsyncSession, rt: AuthRuntime, family: RefreshFamily
 ) -> None:
+    # The session marker kills every access token of the family, not only the newest one
+    # whose jti the family row remembers (denylisted too: the row is the durable record).
+    await rt.revocations.revoke_session(family.id, _cutoff_ttl(rt))
     if family.access_jti and family.access_expires_at:
         await rt.revocations.revoke_jti(
             session, family.access_jti, family.user_id, family.access_expires_at
