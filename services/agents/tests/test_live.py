@@ -197,3 +197,18 @@ async def test_an_open_stream_closes_when_its_user_is_locked_out(
     cutoff = TOKENS_NOT_BEFORE_KEY.format(sub=agent["owner"])
     await revocations.set(revocation_prefix + cutoff, str(int(time.time()) + 1), ex=60)
     assert await _closed_code(socket) == (4401, "credentials revoked")
+
+
+async def test_a_stream_needs_an_api_keys_agents_read_scope(
+    tokens: TokenFactory, agent: dict[str, Any], server: str
+) -> None:
+    def key(*scopes: str) -> list[str]:
+        token = tokens.token(agent["owner"], scopes=scopes, api_key_id=str(uuid.uuid4()))
+        return ["swe.v1", f"bearer.{token}"]
+
+    url = f"ws://{server}/ws/agents/{agent['id']}"
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await collect(url, subprotocols=key("projects:admin", "issues:admin"))
+    assert refused.value.response.status_code == 403
+    async with connect(url, subprotocols=key("agents:read"), open_timeout=10) as socket:
+        assert json.loads(await socket.recv())["type"] in ("run", "ready")

@@ -107,6 +107,15 @@ async def test_malformed_scope_is_refused(client, tokens):
     assert response.status_code == 422
 
 
+async def test_a_scope_of_an_unknown_family_is_refused(client, tokens):
+    # A typo would give a key that silently opens nothing.
+    response = await client.post(
+        f"{API}/api-keys", json={"name": "x", "scopes": ["project:read"]}, headers=bearer(tokens)
+    )
+    assert response.status_code == 422
+    assert "scopes" in response.text
+
+
 async def test_someone_elses_key_answers_404(client, tokens):
     created = await _create(client, tokens)
     stranger = await login(client, await register(client))

@@ -69,6 +69,19 @@ async def test_admin_accepts_an_api_key_of_an_admin_exchange(client, tokens):
     assert response.status_code == 403
 
 
+async def test_an_admins_api_key_reaches_the_admin_api_only_with_the_gateway_admin_scope(
+    client, tokens
+):
+    def key(*scopes: str) -> dict[str, str]:
+        return tokens.headers(roles=("admin",), scopes=scopes, api_key_id="gw-admin-key")
+
+    refused = await client.get("/api/v1/gateway/admin/services", headers=key("gateway:write"))
+    allowed = await client.get("/api/v1/gateway/admin/services", headers=key("gateway:admin"))
+    assert refused.status_code == 403
+    assert refused.json()["missing_scope"] == "gateway:admin"
+    assert allowed.status_code == 200
+
+
 async def test_health_aggregates_every_upstreams_readiness(client):
     body = (await client.get("/health")).json()
     assert body["services"]["echo"]["status"] == "ok"

@@ -108,7 +108,7 @@ async def test_a_read_only_api_key_reads_but_never_changes(
     assert (await client.get(url(project), headers=key)).status_code == 200
     patch = await client.patch(url(project), json={"enabled": False}, headers=key)
     assert patch.status_code == 403
-    assert "read-only" in patch.json()["detail"]
+    assert patch.json()["missing_scope"] == "projects:write"
 
 
 async def test_an_api_key_writing_elsewhere_cannot_change_projects(

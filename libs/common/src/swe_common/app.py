@@ -21,7 +21,12 @@ from swe_common.health import HealthCheck, health_router
 from swe_common.logging import configure_logging, get_logger
 from swe_common.metrics import instrument, register_engine
 from swe_common.middleware import RequestContextMiddleware
-from swe_common.security import JWKSClient, TokenVerifier, redis_revocation_check
+from swe_common.security import (
+    JWKSClient,
+    TokenVerifier,
+    redis_revocation_check,
+    scope_guards,
+)
 from swe_common.settings import ServiceSettings
 
 Hook = Callable[[FastAPI], Awaitable[None]]
@@ -108,6 +113,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     for router in spec.routers:
+        _require_scope_guards(router)
         app.include_router(router)
     app.include_router(health_router(_checks(app, spec)))
     instrument(app, settings.service_name.replace("-", "_"))
@@ -122,6 +128,17 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def _require_scope_guards(router: APIRouter) -> None:
+    """Refuse to build a service with a route an API key could reach unchecked: every router
+    carries ``dependencies=[api_key_scope(<family>)]`` (see ``swe_common.security``)."""
+    unguarded = [getattr(route, "path", "?") for route in router.routes if not scope_guards(route)]
+    if unguarded:
+        raise RuntimeError(
+            f"routes without an API-key scope guard: {', '.join(unguarded)}; give their "
+            "router dependencies=[api_key_scope(...)]"
+        )
 
 
 def _checks(app: FastAPI, spec: ServiceSpec) -> list[HealthCheck]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NoReturn, Protocol
 
 import aiohttp
 import jwt
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocketException
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
@@ -311,6 +311,10 @@ def bearer_token(request: HTTPConnection) -> str | None:
 
 
 async def get_principal(request: Request) -> Principal:
+    # The scope guard has verified the token already (and, for an API key, narrowed its roles).
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("A bearer access token is required")
@@ -318,10 +322,12 @@ async def get_principal(request: Request) -> Principal:
     if verifier is None:
         raise RuntimeError("this service was built without a token verifier")
     try:
-        return await verifier.verify(token)
+        principal = await verifier.verify(token)
     except InvalidToken as exc:
         log.info("token_rejected", reason=str(exc))
         raise Unauthorized("The access token is invalid or expired") from None
+    request.state.principal = principal
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -339,17 +345,113 @@ def require_roles(*roles: str) -> Any:
     return Depends(dependency)
 
 
-def require_scopes(*scopes: str) -> Any:
-    """Dependency: an API-key token must carry every scope; user tokens carry role rights."""
-    wanted = frozenset(scopes)
+# -- API-key scopes ------------------------------------------------------------------------
+#
+# An API key carries scopes ``<family>:<level>``; each service domain is one family (projects,
+# issues, agents, analytics, gateway). Reading (GET, HEAD, OPTIONS, a WebSocket) needs
+# ``<family>:read``, anything else ``<family>:write``; ``admin`` implies ``write``, which
+# implies ``read``. An API key of an admin acts as an admin only where it holds
+# ``<family>:admin``. Auth's own routes (account, sessions, API keys, user administration)
+# refuse API keys altogether: a leaked key must not mint keys or take over the account. User
+# tokens (no ``api_key_id``) are not limited by scopes; their roles decide.
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if principal.api_key_id is not None and not wanted <= principal.scopes:
-            missing = ", ".join(sorted(wanted - principal.scopes))
-            raise Forbidden(f"This API key lacks the scopes: {missing}")
-        return principal
+SCOPE_FAMILIES = ("projects", "issues", "agents", "analytics", "gateway")
+SCOPE_LEVELS = ("read", "write", "admin")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    return Depends(dependency)
+
+class ScopeGuard:
+    """The dependency every service router carries (``dependencies=[api_key_scope(...)]``).
+
+    It only looks at API-key tokens: without credentials, or with a user's token, it lets the
+    request through to the route's own checks. ``family=None`` refuses API keys.
+    ``read_also`` names families whose ``:read`` scope also reads here (a lookup other
+    services make with their caller's token). The verified principal is kept on the request
+    for ``get_principal``."""
+
+    def __init__(
+        self,
+        family: str | None,
+        *,
+        level: str | None = None,
+        read_also: tuple[str, ...] = (),
+    ) -> None:
+        if level is not None and level not in SCOPE_LEVELS:
+            raise ValueError(f"unknown scope level {level!r}")
+        self.family = family
+        self.level = level
+        self.read_also = read_also
+
+    def needed(self, method: str) -> str:
+        if self.level is not None:
+            return self.level
+        return "read" if method in READ_METHODS else "write"
+
+    async def __call__(self, connection: HTTPConnection) -> None:
+        principal = await _presented_principal(connection)
+        if principal is None:
+            return
+        if principal.api_key_id is None:
+            connection.state.principal = principal  # verified once per request
+            return
+        websocket = connection.scope["type"] == "websocket"
+        if self.family is None:
+            _refuse(websocket, "API keys cannot be used here; sign in as the user", None)
+        level = self.needed("GET" if websocket else connection.scope.get("method", "GET"))
+        wanted = f"{self.family}:{level}"
+        if not self._grants(principal.scopes, level):
+            _refuse(websocket, f"This API key lacks the scope {wanted}", wanted)
+        if principal.is_admin and f"{self.family}:admin" not in principal.scopes:
+            principal = replace(principal, roles=principal.roles - {"admin"})
+        connection.state.principal = principal
+
+    def _grants(self, scopes: frozenset[str], level: str) -> bool:
+        enough = SCOPE_LEVELS[SCOPE_LEVELS.index(level) :]
+        families = (self.family, *(self.read_also if level == "read" else ()))
+        return any(f"{family}:{held}" in scopes for family in families for held in enough)
+
+
+def api_key_scope(
+    family: str | None, *, level: str | None = None, read_also: tuple[str, ...] = ()
+) -> Any:
+    """``APIRouter(dependencies=[api_key_scope("issues")])``: see ``ScopeGuard``."""
+    return Depends(ScopeGuard(family, level=level, read_also=read_also))
+
+
+def _refuse(websocket: bool, detail: str, missing: str | None) -> NoReturn:
+    if websocket:
+        # Before the handshake completes this answers 403; the reason is for logs and tests.
+        raise WebSocketException(code=4403, reason=detail[:120])
+    if missing is None:
+        raise Forbidden(detail)
+    raise Forbidden(detail, missing_scope=missing)
+
+
+async def _presented_principal(connection: HTTPConnection) -> Principal | None:
+    """The caller's principal when it presents a valid token (header, or a WebSocket's
+    ``bearer.<token>`` subprotocol); None otherwise (the route's own checks then answer)."""
+    token = bearer_token(connection)
+    if token is None and connection.scope["type"] == "websocket":
+        token, _ = websocket_subprotocol_token(connection.scope.get("subprotocols", []))
+    verifier: TokenVerifier | None = getattr(connection.app.state, "token_verifier", None)
+    if not token or verifier is None:
+        return None
+    try:
+        return await verifier.verify(token)
+    except InvalidToken:
+        return None
+
+
+def scope_guards(route: Any) -> list[ScopeGuard]:
+    """The scope guards a route's dependencies carry (for the check that none was forgotten)."""
+    found: list[ScopeGuard] = []
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", []))
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, ScopeGuard):
+            found.append(dependant.call)
+        pending.extend(dependant.dependencies)
+    return found
 
 
 def roles_from(values: Iterable[str]) -> frozenset[str]:

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,3 +155,120 @@ class TokenFactory:
             audience=self.audience,
             is_revoked=is_revoked,
         )
+
+
+# Paths every service gets from the platform (no domain data, no API-key scope).
+PLATFORM_PATHS = ("/health", "/metrics", "/docs", "/redoc", "/openapi.json")
+
+
+def unscoped_routes(app: Any) -> list[str]:
+    """``METHOD path`` of each API or WebSocket route of ``app`` that carries no API-key
+    scope guard (``swe_common.security.api_key_scope``); platform paths excepted."""
+    from fastapi.routing import APIRoute, APIWebSocketRoute
+
+    from swe_common.security import scope_guards
+
+    missing = []
+    routes = list(app.routes)
+    while routes:
+        route = routes.pop(0)
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            routes.extend(included.routes)
+            continue
+        if not isinstance(route, APIRoute | APIWebSocketRoute):
+            continue
+        if route.path.startswith(PLATFORM_PATHS) or scope_guards(route):
+            continue
+        methods = sorted(getattr(route, "methods", None) or {"WEBSOCKET"})
+        missing.append(f"{'/'.join(methods)} {route.path}")
+    return missing
+
+
+@dataclass(frozen=True)
+class ScopeCase:
+    """One HTTP route of an app as an API key meets it: the request to send (path parameters
+    filled with random ids) and the scope its guard asks for (None: API keys refused)."""
+
+    method: str
+    path: str
+    scope: str | None
+    read_also: tuple[str, ...]
+
+    def other_families(self, families: tuple[str, ...]) -> tuple[str, ...]:
+        """Every ``<family>:admin`` scope that must NOT open this route."""
+        family = self.scope.partition(":")[0] if self.scope else None
+        opening = {family, *(self.read_also if self.method == "GET" else ())}
+        return tuple(f"{f}:admin" for f in families if f not in opening)
+
+
+def scope_cases(app: Any) -> list[ScopeCase]:
+    """A case per method of every HTTP route with a scope guard (see ``unscoped_routes``)."""
+    import re
+
+    from fastapi.routing import APIRoute
+
+    from swe_common.security import scope_guards
+
+    cases = []
+    routes = list(app.routes)
+    while routes:
+        route = routes.pop(0)
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            routes.extend(included.routes)
+            continue
+        if not isinstance(route, APIRoute):
+            continue
+        for guard in scope_guards(route):
+            path = re.sub(r"{[^}]+}", lambda _: str(uuid.uuid4()), route.path)
+            for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
+                scope = f"{guard.family}:{guard.needed(method)}" if guard.family else None
+                cases.append(ScopeCase(method, path, scope, guard.read_also))
+    return cases
+
+
+def refused_for_scope(response: Any, scope: str | None) -> bool:
+    """Whether ``response`` is the guard's 403 problem naming ``scope`` (None: keys refused)."""
+    if response.status_code != 403:
+        return False
+    body = response.json()
+    if scope is None:
+        return "API keys cannot be used here" in body.get("detail", "")
+    return body.get("missing_scope") == scope and scope in body.get("detail", "")
+
+
+async def scope_denials(client: Any, cases: list[ScopeCase], key: Any) -> list[str]:
+    from swe_common import security
+
+    """Send each case with API keys that must be refused; list every case that was not.
+
+    ``key(scopes)`` gives the headers of an API-key token with those scopes. Refused: every
+    other family's ``:admin`` scope, and for a write the family's own ``:read``."""
+    failures = []
+    for case in cases:
+        attempts = [case.other_families(security.SCOPE_FAMILIES)]
+        if case.scope and case.scope.endswith(":write"):
+            attempts.append((case.scope.replace(":write", ":read"),))
+        for scopes in attempts:
+            body: dict[str, Any] | None = None if case.method == "GET" else {}
+            response = await client.request(case.method, case.path, json=body, headers=key(scopes))
+            if not refused_for_scope(response, case.scope):
+                failures.append(f"{case.method} {case.path} {scopes}: {response.status_code}")
+    return failures
+
+
+async def scope_admissions(client: Any, cases: list[ScopeCase], key: Any) -> list[str]:
+    """Send each case with an API key holding exactly its scope; list every case the guard
+    refused anyway (the route's own answer, 404 or 422 for made-up ids, is fine)."""
+    failures = []
+    for case in cases:
+        if case.scope is None:
+            continue
+        body: dict[str, Any] | None = None if case.method == "GET" else {}
+        response = await client.request(
+            case.method, case.path, json=body, headers=key((case.scope,))
+        )
+        if response.status_code == 403 and "lacks the scope" in response.text:
+            failures.append(f"{case.method} {case.path} {case.scope}: {response.text[:200]}")
+    return failures

@@ -13,6 +13,7 @@ from swe_common.app import ServiceSpec, create_service_app
 from swe_common.deps import SessionDep
 from swe_common.errors import NotFound
 from swe_common.logging import get_logger
+from swe_common.security import api_key_scope
 from swe_common.settings import LogFormat, ServiceSettings
 from swe_common.testing import create_test_database, drop_test_database, running_app
 
@@ -30,7 +31,7 @@ class Widget(BaseModel):
 
 
 def example_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1/example")
+    router = APIRouter(prefix="/api/v1/example", dependencies=[api_key_scope("example")])
 
     @router.post("/widgets", status_code=201)
     async def create_widget(widget: Widget) -> Widget:

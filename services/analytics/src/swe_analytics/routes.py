@@ -26,9 +26,11 @@ from swe_analytics.schemas import (
 from swe_analytics.settings import Settings
 from swe_common.deps import RedisDep, SessionDep, SettingsDep
 from swe_common.errors import Forbidden, Unprocessable
-from swe_common.security import CurrentPrincipal
+from swe_common.security import CurrentPrincipal, api_key_scope
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/v1/analytics", tags=["analytics"], dependencies=[api_key_scope("analytics")]
+)
 
 RangeQuery = Annotated[
     RangeName | None, Query(alias="range", description="A window ending now (default month)")

@@ -22,7 +22,7 @@ from swe_common.errors import (
     install_error_handlers,
 )
 from swe_common.health import HealthCheck, health_router
-from swe_common.security import InvalidToken, Principal, require_roles
+from swe_common.security import InvalidToken, Principal, api_key_scope, require_roles
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.settings import MAX_WEIGHT
 from swe_gateway.single_flight import SingleFlight
@@ -153,7 +153,12 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
 
 
 def admin_router(registry: Registry) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/gateway/admin", tags=["gateway admin"])
+    # An admin's API key reaches these only with the gateway:admin scope.
+    router = APIRouter(
+        prefix="/api/v1/gateway/admin",
+        tags=["gateway admin"],
+        dependencies=[api_key_scope("gateway", level="admin")],
+    )
 
     def pool_or_404(name: str) -> ServicePool:
         pool = registry.pools.get(name)

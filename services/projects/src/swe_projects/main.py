@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from swe_common.app import ServiceSpec, create_service_app
 from swe_projects.crypto import SecretBox
 from swe_projects.models import event_tables
+from swe_projects.projects.routes import lookup_router as project_lookup_router
 from swe_projects.projects.routes import router as projects_router
 from swe_projects.settings import Settings
 from swe_projects.webhooks import retention
@@ -19,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             title="SWE platform: projects",
             description="Projects (repositories), ownership, membership and GitHub webhooks.",
             # The webhook route comes first: it is more specific than /{project_id}.
-            routers=[webhooks_router, projects_router],
+            routers=[webhooks_router, projects_router, project_lookup_router],
             event_tables=event_tables,
             use_redis=True,
             on_startup=[retention.start],

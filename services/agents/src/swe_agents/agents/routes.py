@@ -37,13 +37,14 @@ from swe_common.security import (
     CurrentPrincipal,
     InvalidToken,
     Principal,
+    api_key_scope,
     bearer_token,
     until_revoked,
     url_carries_token,
     websocket_subprotocol_token,
 )
 
-router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+router = APIRouter(prefix="/api/v1/agents", tags=["agents"], dependencies=[api_key_scope("agents")])
 
 AGENT_SORT = {"name": Agent.name, "created_at": Agent.created_at, "type": Agent.type}
 RUN_SORT = {"queued_at": Run.queued_at, "status": Run.status, "finished_at": Run.finished_at}
@@ -245,7 +246,7 @@ async def list_runs(
 
 # -- WebSockets -----------------------------------------------------------------------------------
 
-ws_router = APIRouter(tags=["live"])
+ws_router = APIRouter(tags=["live"], dependencies=[api_key_scope("agents")])
 # A close reason has at most 123 bytes.
 WS_CREDENTIALS_REQUIRED = (
     "a valid access token is required (Authorization or subprotocol bearer.<token>)"

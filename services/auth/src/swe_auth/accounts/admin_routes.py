@@ -15,8 +15,9 @@ from swe_auth.models import User
 from swe_auth.runtime import AuthRuntime
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery, paginate
+from swe_common.security import api_key_scope
 
-router = APIRouter(prefix="/api/v1/auth/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/auth/admin", tags=["admin"], dependencies=[api_key_scope(None)])
 
 
 def admin_out(user: User, runtime: AuthRuntime) -> AdminUserOut:

@@ -21,8 +21,9 @@ from swe_auth.deps import ActorDep, ClientDep, RuntimeDep
 from swe_auth.models import User
 from swe_auth.sessions.schemas import TokenResponse
 from swe_common.deps import SessionDep
+from swe_common.security import api_key_scope
 
-router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
+router = APIRouter(prefix="/api/v1/auth", tags=["accounts"], dependencies=[api_key_scope(None)])
 RESET_ACCEPTED = "If the address belongs to an account, a reset token has been sent to it."
 
 

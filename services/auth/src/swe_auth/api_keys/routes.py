@@ -20,9 +20,11 @@ from swe_auth.models import ApiKey
 from swe_common.deps import SessionDep
 from swe_common.errors import Unauthorized
 from swe_common.pagination import Page, PageQuery, paginate
-from swe_common.security import CurrentPrincipal
+from swe_common.security import CurrentPrincipal, api_key_scope
 
-router = APIRouter(prefix="/api/v1/auth/api-keys", tags=["api-keys"])
+router = APIRouter(
+    prefix="/api/v1/auth/api-keys", tags=["api-keys"], dependencies=[api_key_scope(None)]
+)
 
 
 @router.post(

@@ -6,12 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from swe_common.security import SCOPE_FAMILIES
+
+
+def _known_family(scope: str) -> str:
+    # A typo ("project:read") would make a key that silently opens nothing.
+    if scope.partition(":")[0] not in SCOPE_FAMILIES:
+        raise ValueError(f"unknown scope family; use one of {', '.join(SCOPE_FAMILIES)}")
+    return scope
+
 
 Scope = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z_]{0,30}:(read|write|admin)$"),
     Field(description="<resource>:<read|write|admin>, e.g. projects:read"),
+    AfterValidator(_known_family),
 ]
 
 

@@ -13,8 +13,9 @@ from swe_auth.deps import AdminDep
 from swe_auth.models import AuditEvent
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery, paginate
+from swe_common.security import api_key_scope
 
-router = APIRouter(prefix="/api/v1/auth/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/auth/admin", tags=["admin"], dependencies=[api_key_scope(None)])
 
 
 @router.get("/audit", response_model=Page[AuditEventOut], summary="Security events, newest first")

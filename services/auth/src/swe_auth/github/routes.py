@@ -20,9 +20,12 @@ from swe_auth.sessions import cookies
 from swe_auth.sessions.schemas import TokenResponse
 from swe_common.deps import SessionDep
 from swe_common.errors import BadRequest, NotFound
+from swe_common.security import api_key_scope
 
 log = structlog.stdlib.get_logger(__name__)
-router = APIRouter(prefix="/api/v1/auth/github", tags=["github"])
+router = APIRouter(
+    prefix="/api/v1/auth/github", tags=["github"], dependencies=[api_key_scope(None)]
+)
 STATE_COOKIE = "swe_github_state"
 STATE_TTL_SECONDS = 600
 # A browser flow (mode=cookie) marks its state: the state is bound to the browser's cookie and

@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-router = APIRouter(prefix="/api/v1/auth", tags=["keys"])
+from swe_common.security import api_key_scope
+
+router = APIRouter(prefix="/api/v1/auth", tags=["keys"], dependencies=[api_key_scope(None)])
 
 
 @router.get("/.well-known/jwks.json", summary="Public signing keys by kid (RFC 7517)")

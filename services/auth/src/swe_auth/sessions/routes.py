@@ -18,9 +18,9 @@ from swe_auth.sessions.schemas import (
 )
 from swe_common.deps import SessionDep
 from swe_common.errors import Unauthorized
-from swe_common.security import CurrentPrincipal
+from swe_common.security import CurrentPrincipal, api_key_scope
 
-router = APIRouter(prefix="/api/v1/auth", tags=["sessions"])
+router = APIRouter(prefix="/api/v1/auth", tags=["sessions"], dependencies=[api_key_scope(None)])
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Invalid credentials (one answer for every cause)"}
 }

@@ -7,11 +7,16 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from swe_common.deps import SessionDep
+from swe_common.security import api_key_scope
 from swe_issues.deps import CallerDep, ProjectsDep, TokenBoxDep
 from swe_issues.github import tokens
 from swe_issues.github.tokens import TokenStatus
 
-router = APIRouter(prefix="/api/v1/issues/projects/{project_id}/github-token", tags=["github"])
+router = APIRouter(
+    prefix="/api/v1/issues/projects/{project_id}/github-token",
+    tags=["github"],
+    dependencies=[api_key_scope("issues")],
+)
 
 
 class TokenIn(BaseModel):

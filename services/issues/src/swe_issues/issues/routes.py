@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
+from swe_common.security import api_key_scope
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
 from swe_issues.github.sync import sync_issue
 from swe_issues.issues import service
@@ -24,7 +25,7 @@ from swe_issues.issues.schemas import (
 )
 from swe_issues.text import Label, SearchText
 
-router = APIRouter(prefix="/api/v1/issues", tags=["issues"])
+router = APIRouter(prefix="/api/v1/issues", tags=["issues"], dependencies=[api_key_scope("issues")])
 
 
 def _out(issue: Issue) -> IssueOut:

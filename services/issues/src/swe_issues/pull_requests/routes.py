@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
+from swe_common.security import api_key_scope
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
 from swe_issues.github.sync import sync_pull_request
 from swe_issues.pull_requests import service
@@ -23,7 +24,9 @@ from swe_issues.pull_requests.schemas import (
     ReviewStatus,
 )
 
-router = APIRouter(prefix="/api/v1/prs", tags=["pull requests"])
+router = APIRouter(
+    prefix="/api/v1/prs", tags=["pull requests"], dependencies=[api_key_scope("issues")]
+)
 
 
 def _out(pr: PullRequest) -> PullRequestOut:

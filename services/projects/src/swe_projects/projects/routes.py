@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_common.security import CurrentPrincipal, Principal
+from swe_common.security import CurrentPrincipal, Principal, api_key_scope
 from swe_projects.crypto import SecretBox
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import service
@@ -26,18 +26,25 @@ from swe_projects.projects.schemas import (
 )
 from swe_projects.settings import Settings
 
-router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+router = APIRouter(
+    prefix="/api/v1/projects", tags=["projects"], dependencies=[api_key_scope("projects")]
+)
+# Issues and agents look up the project of their caller's resource with the caller's own
+# token (``swe_common.projects_client``), so reading ONE project by id is open to their
+# ``:read`` scopes too; listing and everything else needs ``projects:*``.
+lookup_router = APIRouter(
+    prefix="/api/v1/projects",
+    tags=["projects"],
+    dependencies=[api_key_scope("projects", read_also=("issues", "agents"))],
+)
 
 
-WRITE_SCOPE = "projects:write"
 # Answers that carry a webhook secret must not be kept by any cache.
 NO_STORE = "no-store"
 
 
 def caller_of(principal: Principal) -> Caller:
-    """Reads need no scope: the issues service's fallback lookup forwards the caller's own
-    token, whatever it was issued for. Changes need a writing role, and API keys the scope."""
-    key_cannot_write = principal.api_key_id is not None and WRITE_SCOPE not in principal.scopes
+    """Changes need a writing role (API keys' scopes are checked by the router's guard)."""
     try:
         user_id: uuid.UUID | None = uuid.UUID(principal.subject)
     except ValueError:
@@ -45,7 +52,7 @@ def caller_of(principal: Principal) -> Caller:
     return Caller(
         user_id=user_id,
         is_admin=principal.is_admin,
-        read_only=principal.is_readonly or key_cannot_write,
+        read_only=principal.is_readonly,
         roles=principal.roles,
     )
 
@@ -115,7 +122,7 @@ async def list_projects(
     )
 
 
-@router.get("/{project_id}", summary="One project (the snapshot other services consume)")
+@lookup_router.get("/{project_id}", summary="One project (the snapshot other services consume)")
 async def get_project(
     project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ProjectRead:

@@ -10,9 +10,13 @@ from fastapi.responses import JSONResponse
 
 from swe_common.deps import SessionDep
 from swe_common.errors import AppError
+from swe_common.security import api_key_scope
 from swe_projects.webhooks import service
 
-router = APIRouter(prefix="/api/v1/projects", tags=["webhooks"])
+# Public (GitHub's signature authenticates it); the guard matters only to an API-key token.
+router = APIRouter(
+    prefix="/api/v1/projects", tags=["webhooks"], dependencies=[api_key_scope("projects")]
+)
 
 
 class PayloadTooLarge(AppError):
