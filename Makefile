@@ -4,7 +4,7 @@
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 RUN := $(UV) run --frozen
-PACKAGES := libs/common $(sort $(wildcard services/*)) deploy
+PACKAGES := libs/common $(sort $(wildcard services/*) services/web/server) deploy
 
 .PHONY: uv install tools up down status test e2e load bench lint format events-doc web-deps web-lint web-test
 
@@ -14,10 +14,12 @@ uv:
 install: uv
 	$(UV) sync --all-packages --locked
 
-# What the tests need beyond the Python packages (promtool, docker-compose from Debian's
-# packages), installed only when missing: a test never skips because a tool is absent.
+# What the tests need beyond the Python packages (promtool, docker-compose, chromium from
+# Debian's packages; the console's and the browser tests' npm packages), installed only when
+# missing: a test never skips because a tool is absent.
 tools: install
 	@bash deploy/install-tools.sh
+	@bash scripts/install-test-tools.sh
 
 up: install
 	$(RUN) swe-stack up
@@ -41,7 +43,7 @@ test: install tools
 # Black-box tests of the whole stack through the gateway (the stack is started and stopped by
 # the tests, isolated from a running `make up`): the journeys, the faults (on a stack of their
 # own) and the load run, which shares the journeys' stack and prints its figures.
-e2e: install
+e2e: install tools
 	$(RUN) pytest tests-e2e -q -p no:cacheprovider
 
 # The load run alone (its own stack; bench/results/load.json).

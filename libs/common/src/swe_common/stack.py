@@ -1,15 +1,19 @@
 """``make up`` / ``make down`` without Docker: every service as a native process.
 
 ``swe-stack up`` checks that PostgreSQL, RabbitMQ and Redis answer (and says how to start the
-one that does not), creates the database if missing, runs every service's migrations, starts
-each process described by ``services/*/service.toml``, and waits until every ``/health/ready``
-is green. State (pids, logs) lives in ``.run/`` at the repository root (or in ``$SWE_RUN_DIR``).
+one that does not), creates the database if missing, runs every service's migrations, builds
+what a service declares with ``build = "npm"`` (the web console: ``npm ci`` when
+``node_modules`` is missing or older than ``package-lock.json``, ``npm run build`` when ``dist``
+is missing or older than its sources), starts each process described by
+``services/*/service.toml``, and waits until every ``/health/ready`` is green. State (pids,
+logs) lives in ``.run/`` at the repository root (or in ``$SWE_RUN_DIR``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -60,6 +64,7 @@ class Service:
     migrations: bool
     processes: list[Process]
     order: int
+    build: str | None = None
 
 
 def repo_root() -> Path:
@@ -92,6 +97,7 @@ def discover(root: Path) -> list[Service]:
                 bool(spec.get("migrations")),
                 processes,
                 int(spec.get("order", 50)),
+                spec.get("build"),
             )
         )
     return sorted(services, key=lambda s: (s.order, s.name))
@@ -214,6 +220,81 @@ def wait_ready(procs: list[Process], run_dir: Path, timeout: float) -> list[Proc
     return pending
 
 
+# What an npm build reads: a change to any of them makes dist/ stale.
+NPM_SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json")
+NPM_SOURCE_GLOBS = ("vite.config.*", "tsconfig*.json")
+
+
+def _newest_mtime(paths: list[Path]) -> float:
+    newest = 0.0
+    for path in paths:
+        if path.is_dir():
+            newest = max([newest, *(f.stat().st_mtime for f in path.rglob("*") if f.is_file())])
+        elif path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def npm_steps(directory: Path) -> list[list[str]]:
+    """The npm commands that bring ``directory/dist`` up to date (none when it is fresh)."""
+    steps: list[list[str]] = []
+    lock = _mtime(directory / "package-lock.json")
+    # npm ci rewrites node_modules/.package-lock.json: the time of the last install.
+    installed = _mtime(directory / "node_modules" / ".package-lock.json")
+    if installed is None or (lock is not None and installed < lock):
+        steps.append(["npm", "ci", "--no-audit", "--no-fund"])
+    sources = [directory / name for name in NPM_SOURCES]
+    sources += [p for pattern in NPM_SOURCE_GLOBS for p in directory.glob(pattern)]
+    # Vite writes index.html last: its time is the time of the last complete build.
+    built = _mtime(directory / "dist" / "index.html")
+    if steps or built is None or built < _newest_mtime(sources):
+        steps.append(["npm", "run", "build"])
+    return steps
+
+
+def build_npm(service: Service) -> bool:
+    """Build a ``build = "npm"`` service's output if it is missing or stale.
+
+    False when the service cannot be started (no build and no way to make one); a stale build
+    is still served, with a warning, when npm is missing.
+    """
+    directory = service.directory
+    variable = f"{service.name.upper()}_DIST_DIR"
+    if os.environ.get(variable):
+        print(f"  {service.name}: serving {os.environ[variable]} ({variable}; not built here)")
+        return True
+    if not (directory / "package.json").is_file():
+        print(f"  {service.name}: {directory}/package.json is missing; not started")
+        return False
+    steps = npm_steps(directory)
+    if not steps:
+        print(f"  {service.name}: build is up to date ({directory / 'dist'})")
+        return True
+    has_build = (directory / "dist" / "index.html").is_file()
+    if shutil.which("npm") is None:
+        problem = f"  {service.name}: npm is not installed, so the console cannot be built"
+        hint = "install Node.js 20+ with npm (Debian: apt-get install nodejs npm)"
+        if has_build:
+            print(f"{problem}; serving the existing, stale build.\n    To rebuild: {hint}")
+            return True
+        print(f"{problem}.\n    {hint}, then run make up again.")
+        return False
+    for step in steps:
+        print(f"  {service.name}: {' '.join(step)}")
+        result = subprocess.run(step, cwd=directory, check=False)  # noqa: S603 - fixed argv
+        if result.returncode != 0:
+            print(f"  {service.name}: `{' '.join(step)}` failed (exit {result.returncode})")
+            return False
+    return True
+
+
 def _tail(path: Path, lines: int = 25) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -238,6 +319,14 @@ def up(args: argparse.Namespace) -> int:
         if service.migrations:
             print(f"migrating {service.name}")
             upgrade_head(service.directory, database_url)
+    builds = [service for service in services if service.build == "npm"]
+    if builds:
+        print("building:")
+    for service in builds:
+        if not build_npm(service):
+            if (service.directory / "package.json").is_file():
+                return 1  # a console that exists but cannot be built is a failed start
+            services.remove(service)  # not in this checkout (yet): the rest still starts
     run_dir = _run_dir(root)
     print("starting:")
     procs = [proc for service in services for proc in service.processes]
