@@ -20,10 +20,20 @@ class Route:
     prefix: str
     service: str
     timeout: float
+    # A public route needs no credentials (the web console's page and assets).
+    public: bool = False
+    # Methods the route accepts (others answer 405 here); None: any. A route limited to
+    # methods serves plain HTTP only, never a WebSocket.
+    methods: frozenset[str] | None = None
+    # Prefixes below this one that the route never serves, even when no other route does:
+    # "/" for the console must not turn an unknown "/api/..." path into the app's page.
+    excluded: tuple[str, ...] = ()
 
     def matches(self, path: str) -> bool:
         # Segment boundary: "/api/v1/prs" must not catch "/api/v1/prsx".
-        return path == self.prefix or path.startswith(self.prefix + "/")
+        if not (path == self.prefix or path.startswith(self.prefix + "/")):
+            return False
+        return not any(path == e or path.startswith(e + "/") for e in self.excluded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,9 @@ def load_config(settings: Settings) -> GatewayConfig:
                 prefix=str(r["prefix"]).rstrip("/"),
                 service=str(r["service"]),
                 timeout=float(r.get("timeout", settings.default_timeout_seconds)),
+                public=bool(r.get("public", False)),
+                methods=frozenset(str(m).upper() for m in r["methods"]) if "methods" in r else None,
+                excluded=tuple(str(e).rstrip("/") for e in r.get("except", [])),
             )
             for r in raw.get("routes", [])
         ),

@@ -97,10 +97,10 @@ class Gateway:
                 route_label, status = "gateway", await self._own(call, receive, send)
             else:
                 route = self.config.route_for(scope["path"])
-                if route is None:
+                if route is None or (scope["type"] == "websocket" and route.methods):
                     status = await self._not_found(scope, call, send)
                 else:
-                    route_label, upstream = route.prefix, route.service
+                    route_label, upstream = route.prefix or "/", route.service
                     if scope["type"] == "websocket":
                         status = await proxy_websocket(self.proxy, call, route, receive, send)
                     else:

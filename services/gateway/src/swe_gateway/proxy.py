@@ -121,7 +121,13 @@ class Proxy:
         """Answer one request; returns the status sent (for the access log and metrics)."""
         scope = call.scope
         principal: Principal | None = None
-        if not self.config.is_public(call.path):
+        if route.methods is not None and call.method not in route.methods:
+            allowed = ", ".join(sorted(route.methods)).encode()
+            detail = f"{call.method} is not allowed on {call.path}."
+            return await self._problem(
+                send, call, 405, detail, "method-not-allowed", [(b"allow", allowed)]
+            )
+        if not (route.public or self.config.is_public(call.path)):
             token, api_key = _credentials(scope)
             try:
                 principal = await self.principal_for(call, token, api_key)
