@@ -117,6 +117,8 @@ def final_targets(service: ServiceInfo) -> list[str]:
 
 
 ids = [s.name for s in SERVICES]
+# The web image carries the console's build output from its Node stage, nothing else of it.
+BUILT_CONSOLE = "--from=console /src/dist /app/dist"
 
 
 def test_every_service_has_a_dockerfile_and_the_build_context_ignore_file():
@@ -183,7 +185,10 @@ def test_final_images_carry_no_build_tools_or_caches(service: ServiceInfo):
                     assert "rm -rf /var/lib/apt/lists/*" in text, "apt lists left in the layer"
             copies = [i.args for i in stage.all("COPY") if "--from=" in i.args]
             for copy in copies:
-                assert "--from=builder /opt/venv" in copy, f"{target}: unexpected COPY {copy}"
+                allowed = "--from=builder /opt/venv" in copy or (
+                    service.name == "web" and copy == BUILT_CONSOLE
+                )
+                assert allowed, f"{target}: unexpected COPY {copy}"
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=ids)
@@ -249,6 +254,22 @@ def test_migrate_target_runs_alembic_upgrade_head_with_the_service_migrations(
     assert f"services/{service.name}/migrations" in copies
 
 
+def test_the_web_image_builds_the_console_from_its_lock_file_and_ships_only_dist():
+    stages = stages_of(next(s for s in SERVICES if s.name == "web"))
+    console = stages["console"]
+    assert console.base == "${NODE_IMAGE}"
+    copies = [i.args for i in console.all("COPY")]
+    assert "services/web/package.json services/web/package-lock.json ./" in copies[0]
+    runs = [i.args for i in console.all("RUN")]
+    assert any("npm ci" in r and "--mount=type=cache,target=/root/.npm" in r for r in runs)
+    assert not any("npm install" in r for r in runs), "npm ci: exactly the lock file"
+    assert runs[-1] == "npm run build"
+    runtime = [stage.base for stage in chain(stages, "service")]
+    assert "console" not in runtime and "${NODE_IMAGE}" not in runtime, "no Node in the image"
+    env = _image_env(stages, "service")
+    assert env["WEB_DIST_DIR"] == BUILT_CONSOLE.split()[-1]
+
+
 def test_agents_worker_target_runs_the_worker_under_an_init():
     agents = next(s for s in SERVICES if s.name == "agents")
     stages = stages_of(agents)
@@ -265,7 +286,8 @@ def _replay_install(service: ServiceInfo, workdir: Path) -> Path:
     stages = stages_of(service)
     builder = stages["builder"]
     src = workdir / "src"
-    for manifest in [ROOT / "uv.lock", ROOT / "pyproject.toml", *ROOT.glob("*/*/pyproject.toml")]:
+    manifests = [*ROOT.glob("*/*/pyproject.toml"), *ROOT.glob("services/*/server/pyproject.toml")]
+    for manifest in [ROOT / "uv.lock", ROOT / "pyproject.toml", *manifests]:
         if ".venv" in manifest.parts:
             continue
         target = src / manifest.relative_to(ROOT)
