@@ -32,6 +32,7 @@ import pytest
 import redis
 
 from swe_common.testing import create_test_database, drop_test_database, unique_name
+from swe_web.testing import write_placeholder_build
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -49,7 +50,8 @@ from e2e_support import (
 ROOT = Path(__file__).resolve().parents[1]
 AMQP_HOST = "amqp://guest:guest@127.0.0.1:5672"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-SERVICES = ("auth", "projects", "agents", "issues", "analytics", "gateway")
+SERVICES = ("auth", "projects", "agents", "issues", "analytics", "web", "gateway")
+WEB_APP = ROOT / "services" / "web" / "package.json"
 UP_TIMEOUT = os.environ.get("E2E_UP_TIMEOUT", "240")
 
 
@@ -136,6 +138,10 @@ def _stack_env(
     }
     for name, port in ports.items():
         env[f"{name.upper()}_PORT"] = str(port)
+    if not WEB_APP.is_file():
+        # No console in this checkout yet: its server gets a stand-in build (same shape as
+        # Vite's). With the app present, swe-stack builds it (npm) as `make up` does.
+        env["WEB_DIST_DIR"] = str(write_placeholder_build(run_dir / "web-dist"))
     env.update(extra or {})
     return env
 
