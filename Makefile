@@ -17,7 +17,7 @@ install: uv
 # What the tests need beyond the Python packages (promtool, docker-compose, chromium from
 # Debian's packages; the console's and the browser tests' npm packages), installed only when
 # missing: a test never skips because a tool is absent.
-tools: install
+tools: install web-deps
 	@bash deploy/install-tools.sh
 	@bash scripts/install-test-tools.sh
 
@@ -56,7 +56,7 @@ bench: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs/common/src services/gateway/src
+	$(RUN) mypy libs/common/src services/gateway/src services/web/server/src
 	@$(MAKE) --no-print-directory web-lint
 
 format: install

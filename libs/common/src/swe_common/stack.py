@@ -295,6 +295,18 @@ def build_npm(service: Service) -> bool:
     return True
 
 
+def build_all(services: list[Service]) -> list[Service]:
+    """Build every ``build = "npm"`` service that needs it; the ones that could not be."""
+    builds = [service for service in services if service.build == "npm"]
+    if builds:
+        print("building:")
+    return [service for service in builds if not build_npm(service)]
+
+
+def build(_args: argparse.Namespace) -> int:
+    return 1 if build_all(discover(repo_root())) else 0
+
+
 def _tail(path: Path, lines: int = 25) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -319,14 +331,10 @@ def up(args: argparse.Namespace) -> int:
         if service.migrations:
             print(f"migrating {service.name}")
             upgrade_head(service.directory, database_url)
-    builds = [service for service in services if service.build == "npm"]
-    if builds:
-        print("building:")
-    for service in builds:
-        if not build_npm(service):
-            if (service.directory / "package.json").is_file():
-                return 1  # a console that exists but cannot be built is a failed start
-            services.remove(service)  # not in this checkout (yet): the rest still starts
+    for service in build_all(services):
+        if (service.directory / "package.json").is_file():
+            return 1  # a console that exists but cannot be built is a failed start
+        services.remove(service)  # not in this checkout (yet): the rest still starts
     run_dir = _run_dir(root)
     print("starting:")
     procs = [proc for service in services for proc in service.processes]
@@ -384,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     up_parser = sub.add_parser("up", help="start the platform and wait until it is ready")
     up_parser.add_argument("--timeout", type=float, default=90.0)
     up_parser.set_defaults(func=up)
+    sub.add_parser(
+        "build", help="build what services declare (the web console) if missing or stale"
+    ).set_defaults(func=build)
     sub.add_parser("down", help="stop every process started by up").set_defaults(func=down)
     sub.add_parser("status", help="which processes are running").set_defaults(func=status)
     args = parser.parse_args(argv)
