@@ -1,0 +1,127 @@
+"""Helpers for tests that drive the console in a real browser (Debian's Chromium, headless,
+through Playwright): accessibility checks with axe-core, screenshots for the README, sign-in
+through the API, and a record of every console error, page error and CSP violation.
+
+Waiting is Playwright's: its locators and ``expect`` retry until their deadline; nothing here
+sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e_support import PASSWORD
+from playwright.async_api import APIRequestContext, BrowserContext, ConsoleMessage, Page
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "tests-e2e" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+INSTALL_HINT = "run `make tools` (scripts/install-test-tools.sh: chromium, axe-core)"
+# Recorded in the page before any of its scripts run: the browser reports a CSP violation to
+# the page as an event as well as on the console.
+RECORD_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+
+
+@dataclass
+class PageProblems:
+    """Console errors, uncaught exceptions and CSP violations seen by a test's pages."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def allow(self, pattern: str) -> None:
+        """A test that provokes an error on purpose (the CSP test) names the one it expects."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        seen = [f"console: {t}" for t in self.console_errors]
+        seen += [f"uncaught: {t}" for t in self.page_errors]
+        return [s for s in seen if not any(p.search(s) for p in self.allowed)]
+
+
+async def csp_violations(page: Page) -> list[str]:
+    return list(await page.evaluate("window.__cspViolations || []"))
+
+
+async def axe(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> None:
+    """Run axe-core in the page; fail listing every serious or critical violation readably."""
+    if not AXE.is_file():
+        raise AssertionError(f"axe-core is not installed ({AXE}): {INSTALL_HINT}")
+    # Evaluated through the DevTools protocol, as an extension's script would be, so the
+    # page's CSP (no inline script) does not apply to it; nothing is loaded from a CDN.
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.evaluate(AXE.read_text())
+    results: dict[str, Any] = await page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    found = [v for v in results["violations"] if v.get("impact") in impacts]
+    if found:
+        lines = [f"axe found {len(found)} {'/'.join(impacts)} violation(s) on {page.url}:"]
+        for violation in found:
+            lines.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']}")
+            lines.append(f"  {violation['helpUrl']}")
+            for node in violation["nodes"][:5]:
+                lines.append(f"    at {', '.join(map(str, node['target']))}")
+                summary = node.get("failureSummary", "").replace("\n", " ")
+                lines.append(f"       {summary[:300]}")
+        raise AssertionError("\n".join(lines))
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """A full-page PNG at docs/screenshots/<name>.png (committed; the README shows them)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise ValueError(f"screenshot names are lowercase words with dashes: {name!r}")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True, animations="disabled")
+    return path
+
+
+async def register_through_api(request: APIRequestContext, prefix: str) -> tuple[str, str]:
+    """A fresh account; (username, password)."""
+    import uuid
+
+    username = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    response = await request.post(
+        "/api/v1/auth/register",
+        data={
+            "email": f"{username}@example.com",
+            "username": username,
+            "password": PASSWORD,
+            "full_name": prefix,
+        },
+    )
+    assert response.status == 201, f"register: {response.status} {await response.text()}"
+    return username, PASSWORD
+
+
+async def sign_in_through_api(context: BrowserContext, username: str, password: str) -> str:
+    """Sign in as the console does (browser mode): the HttpOnly refresh cookie lands in the
+    browser context, so the next page load restores the session. Returns the access token,
+    for setting data up through the API."""
+    response = await context.request.post(
+        "/api/v1/auth/login", data={"username": username, "password": password, "cookie": True}
+    )
+    assert response.status == 200, f"login: {response.status} {await response.text()}"
+    body = await response.json()
+    assert body["refresh_token"] is None, "browser mode keeps the refresh token in a cookie"
+    return str(body["access_token"])
