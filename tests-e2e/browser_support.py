@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "tests-e2e" / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+NETWORK_LOG = "Failed to load resource: the server responded with a status of"
 INSTALL_HINT = "run `make tools` (scripts/install-test-tools.sh: chromium, axe-core)"
 # Recorded in the page before any of its scripts run: the browser reports a CSP violation to
 # the page as an event as well as on the console.
@@ -45,16 +46,20 @@ class PageProblems:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
     def _on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
+        # Chromium logs every non-2xx answer as "Failed to load resource": those are HTTP
+        # answers the app handles (the 401 of the session probe on a signed-out load), not
+        # script errors. Everything else logged as an error counts, CSP reports included.
+        if message.type == "error" and not message.text.startswith(NETWORK_LOG):
             self.console_errors.append(message.text)
 
     def allow(self, pattern: str) -> None:
         """A test that provokes an error on purpose (the CSP test) names the one it expects."""
         self.allowed.append(re.compile(pattern))
 
-    def unexpected(self) -> list[str]:
+    def unexpected(self, violations: list[str] | None = None) -> list[str]:
         seen = [f"console: {t}" for t in self.console_errors]
         seen += [f"uncaught: {t}" for t in self.page_errors]
+        seen += [f"Content Security Policy: {v}" for v in violations or []]
         return [s for s in seen if not any(p.search(s) for p in self.allowed)]
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, INSTALL_HINT, RECORD_CSP, PageProblems
+from browser_support import CHROMIUM, INSTALL_HINT, RECORD_CSP, PageProblems, csp_violations
 from conftest import isolated_stack, load_ready_env
 from e2e_support import Stack
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
@@ -63,5 +63,6 @@ async def page(context: BrowserContext, page_problems: PageProblems) -> AsyncIte
     page_problems.watch(opened)
     context.on("page", page_problems.watch)  # pages the test opens itself
     yield opened
-    problems = page_problems.unexpected()
+    violations = [] if opened.is_closed() else await csp_violations(opened)
+    problems = page_problems.unexpected(violations)
     assert not problems, "the page reported errors:\n" + "\n".join(problems)
