@@ -62,7 +62,8 @@ def live_metrics() -> dict[str, str]:
         }
         texts = {}
         for name, proc in procs.items():
-            out, err = proc.communicate(timeout=90)
+            # A hang guard, not a speed check: 2 shared cores start 7 apps at once slowly.
+            out, err = proc.communicate(timeout=300)
             assert proc.returncode == 0, f"{name}: the app did not serve /metrics:\n{err[-3000:]}"
             texts[name] = out
     finally:
