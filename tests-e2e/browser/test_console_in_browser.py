@@ -89,5 +89,6 @@ async def test_a_signed_in_user_reaches_the_projects_list(context: BrowserContex
     await page.goto("/projects")
     await expect(page.get_by_role("link", name="payments-api")).to_be_visible()
     await expect(page.get_by_role("link", name="web-shop")).to_be_visible()
+    await axe(page)
     assert await csp_violations(page) == []
     await screenshot(page, "projects")
