@@ -8,6 +8,19 @@ if (!response.ok) {
   console.error(`GET ${base}/openapi.json answered ${response.status}; is the stack up (make up)?`);
   process.exit(1);
 }
-const spec = await response.json();
+// Keys sorted: the gateway merges the services' documents, and the order in which their paths
+// and methods arrive is not meaningful; a sorted snapshot changes only when the API does.
+function sorted(value) {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sorted(value[key])]),
+    );
+  }
+  return value;
+}
+const spec = sorted(await response.json());
 await writeFile(new URL("../openapi.json", import.meta.url), `${JSON.stringify(spec, null, 2)}\n`);
 console.log(`openapi.json updated from ${base}`);

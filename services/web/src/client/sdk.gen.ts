@@ -19,593 +19,6 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 };
 
 /**
- * Services, instances, health and breaker state
- */
-export const servicesApiV1GatewayAdminServicesGet = <ThrowOnError extends boolean = false>(options?: Options<ServicesApiV1GatewayAdminServicesGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ServicesApiV1GatewayAdminServicesGetResponses, unknown, ThrowOnError>({
-        url: '/api/v1/gateway/admin/services',
-        ...options
-    });
-};
-
-/**
- * One service
- */
-export const serviceApiV1GatewayAdminServicesNameGet = <ThrowOnError extends boolean = false>(options: Options<ServiceApiV1GatewayAdminServicesNameGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<ServiceApiV1GatewayAdminServicesNameGetResponses, ServiceApiV1GatewayAdminServicesNameGetErrors, ThrowOnError>({
-        url: '/api/v1/gateway/admin/services/{name}',
-        ...options
-    });
-};
-
-/**
- * Deregister one
- */
-export const deregisterApiV1GatewayAdminServicesNameInstancesDelete = <ThrowOnError extends boolean = false>(options: Options<DeregisterApiV1GatewayAdminServicesNameInstancesDeleteData, ThrowOnError>) => {
-    return (options.client ?? client).delete<DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses, DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors, ThrowOnError>({
-        url: '/api/v1/gateway/admin/services/{name}/instances',
-        ...options
-    });
-};
-
-/**
- * Register an instance, or change a registered one's weight
- */
-export const registerApiV1GatewayAdminServicesNameInstancesPost = <ThrowOnError extends boolean = false>(options: Options<RegisterApiV1GatewayAdminServicesNameInstancesPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<RegisterApiV1GatewayAdminServicesNameInstancesPostResponses, RegisterApiV1GatewayAdminServicesNameInstancesPostErrors, ThrowOnError>({
-        url: '/api/v1/gateway/admin/services/{name}/instances',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Close the service's breaker
- */
-export const resetApiV1GatewayAdminServicesNameBreakerResetPost = <ThrowOnError extends boolean = false>(options: Options<ResetApiV1GatewayAdminServicesNameBreakerResetPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses, ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors, ThrowOnError>({
-        url: '/api/v1/gateway/admin/services/{name}/breaker/reset',
-        ...options
-    });
-};
-
-/**
- * A summary of the gateway's counters
- */
-export const summaryApiV1GatewayAdminMetricsGet = <ThrowOnError extends boolean = false>(options?: Options<SummaryApiV1GatewayAdminMetricsGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<SummaryApiV1GatewayAdminMetricsGetResponses, unknown, ThrowOnError>({
-        url: '/api/v1/gateway/admin/metrics',
-        ...options
-    });
-};
-
-/**
- * The process is up
- */
-export const liveHealthLiveGet = <ThrowOnError extends boolean = false>(options?: Options<LiveHealthLiveGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<LiveHealthLiveGetResponses, unknown, ThrowOnError>({
-        url: '/health/live',
-        ...options
-    });
-};
-
-/**
- * The service can do its work
- */
-export const readyHealthReadyGet = <ThrowOnError extends boolean = false>(options?: Options<ReadyHealthReadyGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ReadyHealthReadyGetResponses, unknown, ThrowOnError>({
-        url: '/health/ready',
-        ...options
-    });
-};
-
-/**
- * Every upstream's readiness
- */
-export const aggregateHealthGet = <ThrowOnError extends boolean = false>(options?: Options<AggregateHealthGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<AggregateHealthGetResponses, unknown, ThrowOnError>({
-        url: '/health',
-        ...options
-    });
-};
-
-/**
- * OAuth2 password grant (form)
- */
-export const tokenApiV1AuthTokenPost = <ThrowOnError extends boolean = false>(options: Options<TokenApiV1AuthTokenPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<TokenApiV1AuthTokenPostResponses, TokenApiV1AuthTokenPostErrors, ThrowOnError>({
-        ...urlSearchParamsBodySerializer,
-        url: '/api/v1/auth/token',
-        ...options,
-        headers: {
-            'Content-Type': 'application/x-www-form-urlencoded',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Sign in (JSON)
- */
-export const loginApiV1AuthLoginPost = <ThrowOnError extends boolean = false>(options: Options<LoginApiV1AuthLoginPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<LoginApiV1AuthLoginPostResponses, LoginApiV1AuthLoginPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/login',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Rotate a refresh token
- */
-export const refreshApiV1AuthRefreshPost = <ThrowOnError extends boolean = false>(options?: Options<RefreshApiV1AuthRefreshPostData, ThrowOnError>) => {
-    return (options?.client ?? client).post<RefreshApiV1AuthRefreshPostResponses, RefreshApiV1AuthRefreshPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/refresh',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options?.headers
-        }
-    });
-};
-
-/**
- * Revoke this access token and its session
- */
-export const logoutApiV1AuthLogoutPost = <ThrowOnError extends boolean = false>(options?: Options<LogoutApiV1AuthLogoutPostData, ThrowOnError>) => {
-    return (options?.client ?? client).post<LogoutApiV1AuthLogoutPostResponses, LogoutApiV1AuthLogoutPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/logout',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options?.headers
-        }
-    });
-};
-
-/**
- * Log out everywhere
- */
-export const revokeAllSessionsApiV1AuthSessionsDelete = <ThrowOnError extends boolean = false>(options?: Options<RevokeAllSessionsApiV1AuthSessionsDeleteData, ThrowOnError>) => {
-    return (options?.client ?? client).delete<RevokeAllSessionsApiV1AuthSessionsDeleteResponses, unknown, ThrowOnError>({
-        url: '/api/v1/auth/sessions',
-        ...options
-    });
-};
-
-/**
- * My sessions
- */
-export const listSessionsApiV1AuthSessionsGet = <ThrowOnError extends boolean = false>(options?: Options<ListSessionsApiV1AuthSessionsGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ListSessionsApiV1AuthSessionsGetResponses, unknown, ThrowOnError>({
-        url: '/api/v1/auth/sessions',
-        ...options
-    });
-};
-
-/**
- * Revoke one session
- */
-export const revokeSessionApiV1AuthSessionsSessionIdDelete = <ThrowOnError extends boolean = false>(options: Options<RevokeSessionApiV1AuthSessionsSessionIdDeleteData, ThrowOnError>) => {
-    return (options.client ?? client).delete<RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses, RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors, ThrowOnError>({
-        url: '/api/v1/auth/sessions/{session_id}',
-        ...options
-    });
-};
-
-/**
- * Create an account
- */
-export const registerApiV1AuthRegisterPost = <ThrowOnError extends boolean = false>(options: Options<RegisterApiV1AuthRegisterPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<RegisterApiV1AuthRegisterPostResponses, RegisterApiV1AuthRegisterPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/register',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * My account
- */
-export const meApiV1AuthMeGet = <ThrowOnError extends boolean = false>(options?: Options<MeApiV1AuthMeGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<MeApiV1AuthMeGetResponses, unknown, ThrowOnError>({
-        url: '/api/v1/auth/me',
-        ...options
-    });
-};
-
-/**
- * Change my profile
- */
-export const updateMeApiV1AuthMePatch = <ThrowOnError extends boolean = false>(options: Options<UpdateMeApiV1AuthMePatchData, ThrowOnError>) => {
-    return (options.client ?? client).patch<UpdateMeApiV1AuthMePatchResponses, UpdateMeApiV1AuthMePatchErrors, ThrowOnError>({
-        url: '/api/v1/auth/me',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Change my password
- */
-export const changePasswordApiV1AuthChangePasswordPost = <ThrowOnError extends boolean = false>(options: Options<ChangePasswordApiV1AuthChangePasswordPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<ChangePasswordApiV1AuthChangePasswordPostResponses, ChangePasswordApiV1AuthChangePasswordPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/change-password',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Ask for a reset token (same answer whether or not the address is known)
- */
-export const requestResetApiV1AuthPasswordResetRequestPost = <ThrowOnError extends boolean = false>(options: Options<RequestResetApiV1AuthPasswordResetRequestPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<RequestResetApiV1AuthPasswordResetRequestPostResponses, RequestResetApiV1AuthPasswordResetRequestPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/password-reset/request',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Set a new password with a reset token
- */
-export const confirmResetApiV1AuthPasswordResetConfirmPost = <ThrowOnError extends boolean = false>(options: Options<ConfirmResetApiV1AuthPasswordResetConfirmPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<ConfirmResetApiV1AuthPasswordResetConfirmPostResponses, ConfirmResetApiV1AuthPasswordResetConfirmPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/password-reset/confirm',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Start TOTP enrolment
- */
-export const enrollTotpApiV1AuthTotpEnrollPost = <ThrowOnError extends boolean = false>(options?: Options<EnrollTotpApiV1AuthTotpEnrollPostData, ThrowOnError>) => {
-    return (options?.client ?? client).post<EnrollTotpApiV1AuthTotpEnrollPostResponses, unknown, ThrowOnError>({
-        url: '/api/v1/auth/totp/enroll',
-        ...options
-    });
-};
-
-/**
- * Confirm TOTP with a first code
- */
-export const confirmTotpApiV1AuthTotpConfirmPost = <ThrowOnError extends boolean = false>(options: Options<ConfirmTotpApiV1AuthTotpConfirmPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<ConfirmTotpApiV1AuthTotpConfirmPostResponses, ConfirmTotpApiV1AuthTotpConfirmPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/totp/confirm',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Turn TOTP off
- */
-export const disableTotpApiV1AuthTotpDisablePost = <ThrowOnError extends boolean = false>(options: Options<DisableTotpApiV1AuthTotpDisablePostData, ThrowOnError>) => {
-    return (options.client ?? client).post<DisableTotpApiV1AuthTotpDisablePostResponses, DisableTotpApiV1AuthTotpDisablePostErrors, ThrowOnError>({
-        url: '/api/v1/auth/totp/disable',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * My API keys (never their secrets)
- */
-export const listKeysApiV1AuthApiKeysGet = <ThrowOnError extends boolean = false>(options?: Options<ListKeysApiV1AuthApiKeysGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ListKeysApiV1AuthApiKeysGetResponses, ListKeysApiV1AuthApiKeysGetErrors, ThrowOnError>({
-        url: '/api/v1/auth/api-keys',
-        ...options
-    });
-};
-
-/**
- * Create an API key
- */
-export const createKeyApiV1AuthApiKeysPost = <ThrowOnError extends boolean = false>(options: Options<CreateKeyApiV1AuthApiKeysPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<CreateKeyApiV1AuthApiKeysPostResponses, CreateKeyApiV1AuthApiKeysPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/api-keys',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Revoke an API key
- */
-export const revokeKeyApiV1AuthApiKeysKeyIdDelete = <ThrowOnError extends boolean = false>(options: Options<RevokeKeyApiV1AuthApiKeysKeyIdDeleteData, ThrowOnError>) => {
-    return (options.client ?? client).delete<RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses, RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors, ThrowOnError>({
-        url: '/api/v1/auth/api-keys/{key_id}',
-        ...options
-    });
-};
-
-/**
- * Trade an API key (X-API-Key header or JSON body) for a short-lived access token
- */
-export const exchangeApiV1AuthApiKeysExchangePost = <ThrowOnError extends boolean = false>(options?: Options<ExchangeApiV1AuthApiKeysExchangePostData, ThrowOnError>) => {
-    return (options?.client ?? client).post<ExchangeApiV1AuthApiKeysExchangePostResponses, ExchangeApiV1AuthApiKeysExchangePostErrors, ThrowOnError>({
-        url: '/api/v1/auth/api-keys/exchange',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options?.headers
-        }
-    });
-};
-
-/**
- * Redirect to GitHub to sign in
- */
-export const githubLoginApiV1AuthGithubLoginGet = <ThrowOnError extends boolean = false>(options?: Options<GithubLoginApiV1AuthGithubLoginGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<unknown, GithubLoginApiV1AuthGithubLoginGetErrors, ThrowOnError>({
-        url: '/api/v1/auth/github/login',
-        ...options
-    });
-};
-
-/**
- * GitHub's redirect back: sign in
- */
-export const githubCallbackApiV1AuthGithubCallbackGet = <ThrowOnError extends boolean = false>(options?: Options<GithubCallbackApiV1AuthGithubCallbackGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<GithubCallbackApiV1AuthGithubCallbackGetResponses, GithubCallbackApiV1AuthGithubCallbackGetErrors, ThrowOnError>({
-        url: '/api/v1/auth/github/callback',
-        ...options
-    });
-};
-
-/**
- * List and search users
- */
-export const listUsersApiV1AuthAdminUsersGet = <ThrowOnError extends boolean = false>(options?: Options<ListUsersApiV1AuthAdminUsersGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ListUsersApiV1AuthAdminUsersGetResponses, ListUsersApiV1AuthAdminUsersGetErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users',
-        ...options
-    });
-};
-
-/**
- * One user
- */
-export const getUserApiV1AuthAdminUsersUserIdGet = <ThrowOnError extends boolean = false>(options: Options<GetUserApiV1AuthAdminUsersUserIdGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<GetUserApiV1AuthAdminUsersUserIdGetResponses, GetUserApiV1AuthAdminUsersUserIdGetErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users/{user_id}',
-        ...options
-    });
-};
-
-/**
- * Set a user's roles
- */
-export const setRolesApiV1AuthAdminUsersUserIdRolesPut = <ThrowOnError extends boolean = false>(options: Options<SetRolesApiV1AuthAdminUsersUserIdRolesPutData, ThrowOnError>) => {
-    return (options.client ?? client).put<SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses, SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users/{user_id}/roles',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Lock an account
- */
-export const lockApiV1AuthAdminUsersUserIdLockPost = <ThrowOnError extends boolean = false>(options: Options<LockApiV1AuthAdminUsersUserIdLockPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<LockApiV1AuthAdminUsersUserIdLockPostResponses, LockApiV1AuthAdminUsersUserIdLockPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users/{user_id}/lock',
-        ...options
-    });
-};
-
-/**
- * Unlock an account
- */
-export const unlockApiV1AuthAdminUsersUserIdUnlockPost = <ThrowOnError extends boolean = false>(options: Options<UnlockApiV1AuthAdminUsersUserIdUnlockPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses, UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users/{user_id}/unlock',
-        ...options
-    });
-};
-
-/**
- * Disable an account
- */
-export const disableApiV1AuthAdminUsersUserIdDisablePost = <ThrowOnError extends boolean = false>(options: Options<DisableApiV1AuthAdminUsersUserIdDisablePostData, ThrowOnError>) => {
-    return (options.client ?? client).post<DisableApiV1AuthAdminUsersUserIdDisablePostResponses, DisableApiV1AuthAdminUsersUserIdDisablePostErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users/{user_id}/disable',
-        ...options
-    });
-};
-
-/**
- * Enable an account
- */
-export const enableApiV1AuthAdminUsersUserIdEnablePost = <ThrowOnError extends boolean = false>(options: Options<EnableApiV1AuthAdminUsersUserIdEnablePostData, ThrowOnError>) => {
-    return (options.client ?? client).post<EnableApiV1AuthAdminUsersUserIdEnablePostResponses, EnableApiV1AuthAdminUsersUserIdEnablePostErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/users/{user_id}/enable',
-        ...options
-    });
-};
-
-/**
- * Security events, newest first
- */
-export const listAuditApiV1AuthAdminAuditGet = <ThrowOnError extends boolean = false>(options?: Options<ListAuditApiV1AuthAdminAuditGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ListAuditApiV1AuthAdminAuditGetResponses, ListAuditApiV1AuthAdminAuditGetErrors, ThrowOnError>({
-        url: '/api/v1/auth/admin/audit',
-        ...options
-    });
-};
-
-/**
- * Public signing keys by kid (RFC 7517)
- */
-export const jwksApiV1AuthWellKnownJwksJsonGet = <ThrowOnError extends boolean = false>(options?: Options<JwksApiV1AuthWellKnownJwksJsonGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<JwksApiV1AuthWellKnownJwksJsonGetResponses, unknown, ThrowOnError>({
-        url: '/api/v1/auth/.well-known/jwks.json',
-        ...options
-    });
-};
-
-/**
- * Receive a GitHub webhook delivery (no bearer token: signed with the secret)
- */
-export const receiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPost = <ThrowOnError extends boolean = false>(options: Options<ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostResponses, ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}/webhooks/github',
-        ...options
-    });
-};
-
-/**
- * Projects the caller owns or is a member of (admins: all)
- */
-export const listProjectsApiV1ProjectsGet = <ThrowOnError extends boolean = false>(options?: Options<ListProjectsApiV1ProjectsGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ListProjectsApiV1ProjectsGetResponses, ListProjectsApiV1ProjectsGetErrors, ThrowOnError>({
-        url: '/api/v1/projects',
-        ...options
-    });
-};
-
-/**
- * Register a repository as a project
- */
-export const createProjectApiV1ProjectsPost = <ThrowOnError extends boolean = false>(options: Options<CreateProjectApiV1ProjectsPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<CreateProjectApiV1ProjectsPostResponses, CreateProjectApiV1ProjectsPostErrors, ThrowOnError>({
-        url: '/api/v1/projects',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Delete a project (owner or admin)
- */
-export const deleteProjectApiV1ProjectsProjectIdDelete = <ThrowOnError extends boolean = false>(options: Options<DeleteProjectApiV1ProjectsProjectIdDeleteData, ThrowOnError>) => {
-    return (options.client ?? client).delete<DeleteProjectApiV1ProjectsProjectIdDeleteResponses, DeleteProjectApiV1ProjectsProjectIdDeleteErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}',
-        ...options
-    });
-};
-
-/**
- * One project (the snapshot other services consume)
- */
-export const getProjectApiV1ProjectsProjectIdGet = <ThrowOnError extends boolean = false>(options: Options<GetProjectApiV1ProjectsProjectIdGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<GetProjectApiV1ProjectsProjectIdGetResponses, GetProjectApiV1ProjectsProjectIdGetErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}',
-        ...options
-    });
-};
-
-/**
- * Change some of a project's fields
- */
-export const updateProjectApiV1ProjectsProjectIdPatch = <ThrowOnError extends boolean = false>(options: Options<UpdateProjectApiV1ProjectsProjectIdPatchData, ThrowOnError>) => {
-    return (options.client ?? client).patch<UpdateProjectApiV1ProjectsProjectIdPatchResponses, UpdateProjectApiV1ProjectsProjectIdPatchErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Replace the GitHub webhook secret; the new one is shown only in this answer
- */
-export const rotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePost = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostData, ThrowOnError>) => {
-    return (options.client ?? client).post<RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses, RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}/webhook-secret/rotate',
-        ...options
-    });
-};
-
-/**
- * The project's maintainers and viewers
- */
-export const listMembersApiV1ProjectsProjectIdMembersGet = <ThrowOnError extends boolean = false>(options: Options<ListMembersApiV1ProjectsProjectIdMembersGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<ListMembersApiV1ProjectsProjectIdMembersGetResponses, ListMembersApiV1ProjectsProjectIdMembersGetErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}/members',
-        ...options
-    });
-};
-
-/**
- * Add a maintainer or viewer
- */
-export const addMemberApiV1ProjectsProjectIdMembersPost = <ThrowOnError extends boolean = false>(options: Options<AddMemberApiV1ProjectsProjectIdMembersPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<AddMemberApiV1ProjectsProjectIdMembersPostResponses, AddMemberApiV1ProjectsProjectIdMembersPostErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}/members',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * Remove a member (the owner, an admin, or the member themself)
- */
-export const removeMemberApiV1ProjectsProjectIdMembersUserIdDelete = <ThrowOnError extends boolean = false>(options: Options<RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteData, ThrowOnError>) => {
-    return (options.client ?? client).delete<RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses, RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}/members/{user_id}',
-        ...options
-    });
-};
-
-/**
- * Change a member's role (owner or admin)
- */
-export const changeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatch = <ThrowOnError extends boolean = false>(options: Options<ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchData, ThrowOnError>) => {
-    return (options.client ?? client).patch<ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses, ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors, ThrowOnError>({
-        url: '/api/v1/projects/{project_id}/members/{user_id}',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
  * List Agents
  */
 export const listAgentsApiV1AgentsGet = <ThrowOnError extends boolean = false>(options?: Options<ListAgentsApiV1AgentsGetData, ThrowOnError>) => {
@@ -660,21 +73,21 @@ export const runLogsApiV1AgentsRunsRunIdLogsGet = <ThrowOnError extends boolean 
 };
 
 /**
- * Run Sarif
- */
-export const runSarifApiV1AgentsRunsRunIdSarifGet = <ThrowOnError extends boolean = false>(options: Options<RunSarifApiV1AgentsRunsRunIdSarifGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<RunSarifApiV1AgentsRunsRunIdSarifGetResponses, RunSarifApiV1AgentsRunsRunIdSarifGetErrors, ThrowOnError>({
-        url: '/api/v1/agents/runs/{run_id}/sarif',
-        ...options
-    });
-};
-
-/**
  * Run Report
  */
 export const runReportApiV1AgentsRunsRunIdReportGet = <ThrowOnError extends boolean = false>(options: Options<RunReportApiV1AgentsRunsRunIdReportGetData, ThrowOnError>) => {
     return (options.client ?? client).get<RunReportApiV1AgentsRunsRunIdReportGetResponses, RunReportApiV1AgentsRunsRunIdReportGetErrors, ThrowOnError>({
         url: '/api/v1/agents/runs/{run_id}/report',
+        ...options
+    });
+};
+
+/**
+ * Run Sarif
+ */
+export const runSarifApiV1AgentsRunsRunIdSarifGet = <ThrowOnError extends boolean = false>(options: Options<RunSarifApiV1AgentsRunsRunIdSarifGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<RunSarifApiV1AgentsRunsRunIdSarifGetResponses, RunSarifApiV1AgentsRunsRunIdSarifGetErrors, ThrowOnError>({
+        url: '/api/v1/agents/runs/{run_id}/sarif',
         ...options
     });
 };
@@ -714,20 +127,6 @@ export const updateAgentApiV1AgentsAgentIdPatch = <ThrowOnError extends boolean 
 };
 
 /**
- * Start Run
- */
-export const startRunApiV1AgentsAgentIdStartPost = <ThrowOnError extends boolean = false>(options: Options<StartRunApiV1AgentsAgentIdStartPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<StartRunApiV1AgentsAgentIdStartPostResponses, StartRunApiV1AgentsAgentIdStartPostErrors, ThrowOnError>({
-        url: '/api/v1/agents/{agent_id}/start',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
  * Cancel Agent Runs
  */
 export const cancelAgentRunsApiV1AgentsAgentIdCancelPost = <ThrowOnError extends boolean = false>(options: Options<CancelAgentRunsApiV1AgentsAgentIdCancelPostData, ThrowOnError>) => {
@@ -748,6 +147,561 @@ export const listRunsApiV1AgentsAgentIdRunsGet = <ThrowOnError extends boolean =
     return (options.client ?? client).get<ListRunsApiV1AgentsAgentIdRunsGetResponses, ListRunsApiV1AgentsAgentIdRunsGetErrors, ThrowOnError>({
         url: '/api/v1/agents/{agent_id}/runs',
         ...options
+    });
+};
+
+/**
+ * Start Run
+ */
+export const startRunApiV1AgentsAgentIdStartPost = <ThrowOnError extends boolean = false>(options: Options<StartRunApiV1AgentsAgentIdStartPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<StartRunApiV1AgentsAgentIdStartPostResponses, StartRunApiV1AgentsAgentIdStartPostErrors, ThrowOnError>({
+        url: '/api/v1/agents/{agent_id}/start',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Get Agent
+ */
+export const getAgentApiV1AnalyticsAgentsAgentIdGet = <ThrowOnError extends boolean = false>(options: Options<GetAgentApiV1AnalyticsAgentsAgentIdGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<GetAgentApiV1AnalyticsAgentsAgentIdGetResponses, GetAgentApiV1AnalyticsAgentsAgentIdGetErrors, ThrowOnError>({
+        url: '/api/v1/analytics/agents/{agent_id}',
+        ...options
+    });
+};
+
+/**
+ * Get Dashboard
+ *
+ * Figures over every project the caller can see (all of them for admins).
+ */
+export const getDashboardApiV1AnalyticsDashboardGet = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardApiV1AnalyticsDashboardGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<GetDashboardApiV1AnalyticsDashboardGetResponses, unknown, ThrowOnError>({
+        url: '/api/v1/analytics/dashboard',
+        ...options
+    });
+};
+
+/**
+ * Post Event
+ *
+ * Store a client's own event (``custom.<entity>.<verb>``); rate-limited per caller.
+ */
+export const postEventApiV1AnalyticsEventsPost = <ThrowOnError extends boolean = false>(options: Options<PostEventApiV1AnalyticsEventsPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<PostEventApiV1AnalyticsEventsPostResponses, PostEventApiV1AnalyticsEventsPostErrors, ThrowOnError>({
+        url: '/api/v1/analytics/events',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Export
+ *
+ * A metric's series, or (without ``metric``) the raw events of a project, streamed.
+ *
+ * ``json`` is one JSON array written element by element; ``ndjson`` one event per line.
+ */
+export const exportApiV1AnalyticsExportGet = <ThrowOnError extends boolean = false>(options?: Options<ExportApiV1AnalyticsExportGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ExportApiV1AnalyticsExportGetResponses, ExportApiV1AnalyticsExportGetErrors, ThrowOnError>({
+        url: '/api/v1/analytics/export',
+        ...options
+    });
+};
+
+/**
+ * Get Performance
+ *
+ * Run durations, queue wait, review turnaround percentiles and failure rates.
+ */
+export const getPerformanceApiV1AnalyticsPerformanceGet = <ThrowOnError extends boolean = false>(options?: Options<GetPerformanceApiV1AnalyticsPerformanceGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<GetPerformanceApiV1AnalyticsPerformanceGetResponses, GetPerformanceApiV1AnalyticsPerformanceGetErrors, ThrowOnError>({
+        url: '/api/v1/analytics/performance',
+        ...options
+    });
+};
+
+/**
+ * Get Project
+ */
+export const getProjectApiV1AnalyticsProjectsProjectIdGet = <ThrowOnError extends boolean = false>(options: Options<GetProjectApiV1AnalyticsProjectsProjectIdGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<GetProjectApiV1AnalyticsProjectsProjectIdGetResponses, GetProjectApiV1AnalyticsProjectsProjectIdGetErrors, ThrowOnError>({
+        url: '/api/v1/analytics/projects/{project_id}',
+        ...options
+    });
+};
+
+/**
+ * Get Timeseries
+ *
+ * One value per interval, gaps filled with zeros (or null for means and percentiles).
+ */
+export const getTimeseriesApiV1AnalyticsTimeseriesMetricGet = <ThrowOnError extends boolean = false>(options: Options<GetTimeseriesApiV1AnalyticsTimeseriesMetricGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses, GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors, ThrowOnError>({
+        url: '/api/v1/analytics/timeseries/{metric}',
+        ...options
+    });
+};
+
+/**
+ * Public signing keys by kid (RFC 7517)
+ */
+export const jwksApiV1AuthWellKnownJwksJsonGet = <ThrowOnError extends boolean = false>(options?: Options<JwksApiV1AuthWellKnownJwksJsonGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<JwksApiV1AuthWellKnownJwksJsonGetResponses, unknown, ThrowOnError>({
+        url: '/api/v1/auth/.well-known/jwks.json',
+        ...options
+    });
+};
+
+/**
+ * Security events, newest first
+ */
+export const listAuditApiV1AuthAdminAuditGet = <ThrowOnError extends boolean = false>(options?: Options<ListAuditApiV1AuthAdminAuditGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ListAuditApiV1AuthAdminAuditGetResponses, ListAuditApiV1AuthAdminAuditGetErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/audit',
+        ...options
+    });
+};
+
+/**
+ * List and search users
+ */
+export const listUsersApiV1AuthAdminUsersGet = <ThrowOnError extends boolean = false>(options?: Options<ListUsersApiV1AuthAdminUsersGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ListUsersApiV1AuthAdminUsersGetResponses, ListUsersApiV1AuthAdminUsersGetErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users',
+        ...options
+    });
+};
+
+/**
+ * One user
+ */
+export const getUserApiV1AuthAdminUsersUserIdGet = <ThrowOnError extends boolean = false>(options: Options<GetUserApiV1AuthAdminUsersUserIdGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<GetUserApiV1AuthAdminUsersUserIdGetResponses, GetUserApiV1AuthAdminUsersUserIdGetErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users/{user_id}',
+        ...options
+    });
+};
+
+/**
+ * Disable an account
+ */
+export const disableApiV1AuthAdminUsersUserIdDisablePost = <ThrowOnError extends boolean = false>(options: Options<DisableApiV1AuthAdminUsersUserIdDisablePostData, ThrowOnError>) => {
+    return (options.client ?? client).post<DisableApiV1AuthAdminUsersUserIdDisablePostResponses, DisableApiV1AuthAdminUsersUserIdDisablePostErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users/{user_id}/disable',
+        ...options
+    });
+};
+
+/**
+ * Enable an account
+ */
+export const enableApiV1AuthAdminUsersUserIdEnablePost = <ThrowOnError extends boolean = false>(options: Options<EnableApiV1AuthAdminUsersUserIdEnablePostData, ThrowOnError>) => {
+    return (options.client ?? client).post<EnableApiV1AuthAdminUsersUserIdEnablePostResponses, EnableApiV1AuthAdminUsersUserIdEnablePostErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users/{user_id}/enable',
+        ...options
+    });
+};
+
+/**
+ * Lock an account
+ */
+export const lockApiV1AuthAdminUsersUserIdLockPost = <ThrowOnError extends boolean = false>(options: Options<LockApiV1AuthAdminUsersUserIdLockPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<LockApiV1AuthAdminUsersUserIdLockPostResponses, LockApiV1AuthAdminUsersUserIdLockPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users/{user_id}/lock',
+        ...options
+    });
+};
+
+/**
+ * Set a user's roles
+ */
+export const setRolesApiV1AuthAdminUsersUserIdRolesPut = <ThrowOnError extends boolean = false>(options: Options<SetRolesApiV1AuthAdminUsersUserIdRolesPutData, ThrowOnError>) => {
+    return (options.client ?? client).put<SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses, SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users/{user_id}/roles',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Unlock an account
+ */
+export const unlockApiV1AuthAdminUsersUserIdUnlockPost = <ThrowOnError extends boolean = false>(options: Options<UnlockApiV1AuthAdminUsersUserIdUnlockPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses, UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/admin/users/{user_id}/unlock',
+        ...options
+    });
+};
+
+/**
+ * My API keys (never their secrets)
+ */
+export const listKeysApiV1AuthApiKeysGet = <ThrowOnError extends boolean = false>(options?: Options<ListKeysApiV1AuthApiKeysGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ListKeysApiV1AuthApiKeysGetResponses, ListKeysApiV1AuthApiKeysGetErrors, ThrowOnError>({
+        url: '/api/v1/auth/api-keys',
+        ...options
+    });
+};
+
+/**
+ * Create an API key
+ */
+export const createKeyApiV1AuthApiKeysPost = <ThrowOnError extends boolean = false>(options: Options<CreateKeyApiV1AuthApiKeysPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<CreateKeyApiV1AuthApiKeysPostResponses, CreateKeyApiV1AuthApiKeysPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/api-keys',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Trade an API key (X-API-Key header or JSON body) for a short-lived access token
+ */
+export const exchangeApiV1AuthApiKeysExchangePost = <ThrowOnError extends boolean = false>(options?: Options<ExchangeApiV1AuthApiKeysExchangePostData, ThrowOnError>) => {
+    return (options?.client ?? client).post<ExchangeApiV1AuthApiKeysExchangePostResponses, ExchangeApiV1AuthApiKeysExchangePostErrors, ThrowOnError>({
+        url: '/api/v1/auth/api-keys/exchange',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options?.headers
+        }
+    });
+};
+
+/**
+ * Revoke an API key
+ */
+export const revokeKeyApiV1AuthApiKeysKeyIdDelete = <ThrowOnError extends boolean = false>(options: Options<RevokeKeyApiV1AuthApiKeysKeyIdDeleteData, ThrowOnError>) => {
+    return (options.client ?? client).delete<RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses, RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors, ThrowOnError>({
+        url: '/api/v1/auth/api-keys/{key_id}',
+        ...options
+    });
+};
+
+/**
+ * Change my password
+ */
+export const changePasswordApiV1AuthChangePasswordPost = <ThrowOnError extends boolean = false>(options: Options<ChangePasswordApiV1AuthChangePasswordPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<ChangePasswordApiV1AuthChangePasswordPostResponses, ChangePasswordApiV1AuthChangePasswordPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/change-password',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * GitHub's redirect back: sign in
+ */
+export const githubCallbackApiV1AuthGithubCallbackGet = <ThrowOnError extends boolean = false>(options?: Options<GithubCallbackApiV1AuthGithubCallbackGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<GithubCallbackApiV1AuthGithubCallbackGetResponses, GithubCallbackApiV1AuthGithubCallbackGetErrors, ThrowOnError>({
+        url: '/api/v1/auth/github/callback',
+        ...options
+    });
+};
+
+/**
+ * Redirect to GitHub to sign in
+ */
+export const githubLoginApiV1AuthGithubLoginGet = <ThrowOnError extends boolean = false>(options?: Options<GithubLoginApiV1AuthGithubLoginGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<unknown, GithubLoginApiV1AuthGithubLoginGetErrors, ThrowOnError>({
+        url: '/api/v1/auth/github/login',
+        ...options
+    });
+};
+
+/**
+ * Sign in (JSON)
+ */
+export const loginApiV1AuthLoginPost = <ThrowOnError extends boolean = false>(options: Options<LoginApiV1AuthLoginPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<LoginApiV1AuthLoginPostResponses, LoginApiV1AuthLoginPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/login',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Revoke this access token and its session
+ */
+export const logoutApiV1AuthLogoutPost = <ThrowOnError extends boolean = false>(options?: Options<LogoutApiV1AuthLogoutPostData, ThrowOnError>) => {
+    return (options?.client ?? client).post<LogoutApiV1AuthLogoutPostResponses, LogoutApiV1AuthLogoutPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/logout',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options?.headers
+        }
+    });
+};
+
+/**
+ * My account
+ */
+export const meApiV1AuthMeGet = <ThrowOnError extends boolean = false>(options?: Options<MeApiV1AuthMeGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<MeApiV1AuthMeGetResponses, unknown, ThrowOnError>({
+        url: '/api/v1/auth/me',
+        ...options
+    });
+};
+
+/**
+ * Change my profile
+ */
+export const updateMeApiV1AuthMePatch = <ThrowOnError extends boolean = false>(options: Options<UpdateMeApiV1AuthMePatchData, ThrowOnError>) => {
+    return (options.client ?? client).patch<UpdateMeApiV1AuthMePatchResponses, UpdateMeApiV1AuthMePatchErrors, ThrowOnError>({
+        url: '/api/v1/auth/me',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Set a new password with a reset token
+ */
+export const confirmResetApiV1AuthPasswordResetConfirmPost = <ThrowOnError extends boolean = false>(options: Options<ConfirmResetApiV1AuthPasswordResetConfirmPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<ConfirmResetApiV1AuthPasswordResetConfirmPostResponses, ConfirmResetApiV1AuthPasswordResetConfirmPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/password-reset/confirm',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Ask for a reset token (same answer whether or not the address is known)
+ */
+export const requestResetApiV1AuthPasswordResetRequestPost = <ThrowOnError extends boolean = false>(options: Options<RequestResetApiV1AuthPasswordResetRequestPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<RequestResetApiV1AuthPasswordResetRequestPostResponses, RequestResetApiV1AuthPasswordResetRequestPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/password-reset/request',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Rotate a refresh token
+ */
+export const refreshApiV1AuthRefreshPost = <ThrowOnError extends boolean = false>(options?: Options<RefreshApiV1AuthRefreshPostData, ThrowOnError>) => {
+    return (options?.client ?? client).post<RefreshApiV1AuthRefreshPostResponses, RefreshApiV1AuthRefreshPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/refresh',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options?.headers
+        }
+    });
+};
+
+/**
+ * Create an account
+ */
+export const registerApiV1AuthRegisterPost = <ThrowOnError extends boolean = false>(options: Options<RegisterApiV1AuthRegisterPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<RegisterApiV1AuthRegisterPostResponses, RegisterApiV1AuthRegisterPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/register',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Log out everywhere
+ */
+export const revokeAllSessionsApiV1AuthSessionsDelete = <ThrowOnError extends boolean = false>(options?: Options<RevokeAllSessionsApiV1AuthSessionsDeleteData, ThrowOnError>) => {
+    return (options?.client ?? client).delete<RevokeAllSessionsApiV1AuthSessionsDeleteResponses, unknown, ThrowOnError>({
+        url: '/api/v1/auth/sessions',
+        ...options
+    });
+};
+
+/**
+ * My sessions
+ */
+export const listSessionsApiV1AuthSessionsGet = <ThrowOnError extends boolean = false>(options?: Options<ListSessionsApiV1AuthSessionsGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ListSessionsApiV1AuthSessionsGetResponses, unknown, ThrowOnError>({
+        url: '/api/v1/auth/sessions',
+        ...options
+    });
+};
+
+/**
+ * Revoke one session
+ */
+export const revokeSessionApiV1AuthSessionsSessionIdDelete = <ThrowOnError extends boolean = false>(options: Options<RevokeSessionApiV1AuthSessionsSessionIdDeleteData, ThrowOnError>) => {
+    return (options.client ?? client).delete<RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses, RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors, ThrowOnError>({
+        url: '/api/v1/auth/sessions/{session_id}',
+        ...options
+    });
+};
+
+/**
+ * OAuth2 password grant (form)
+ */
+export const tokenApiV1AuthTokenPost = <ThrowOnError extends boolean = false>(options: Options<TokenApiV1AuthTokenPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<TokenApiV1AuthTokenPostResponses, TokenApiV1AuthTokenPostErrors, ThrowOnError>({
+        ...urlSearchParamsBodySerializer,
+        url: '/api/v1/auth/token',
+        ...options,
+        headers: {
+            'Content-Type': 'application/x-www-form-urlencoded',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Confirm TOTP with a first code
+ */
+export const confirmTotpApiV1AuthTotpConfirmPost = <ThrowOnError extends boolean = false>(options: Options<ConfirmTotpApiV1AuthTotpConfirmPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<ConfirmTotpApiV1AuthTotpConfirmPostResponses, ConfirmTotpApiV1AuthTotpConfirmPostErrors, ThrowOnError>({
+        url: '/api/v1/auth/totp/confirm',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Turn TOTP off
+ */
+export const disableTotpApiV1AuthTotpDisablePost = <ThrowOnError extends boolean = false>(options: Options<DisableTotpApiV1AuthTotpDisablePostData, ThrowOnError>) => {
+    return (options.client ?? client).post<DisableTotpApiV1AuthTotpDisablePostResponses, DisableTotpApiV1AuthTotpDisablePostErrors, ThrowOnError>({
+        url: '/api/v1/auth/totp/disable',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Start TOTP enrolment
+ */
+export const enrollTotpApiV1AuthTotpEnrollPost = <ThrowOnError extends boolean = false>(options?: Options<EnrollTotpApiV1AuthTotpEnrollPostData, ThrowOnError>) => {
+    return (options?.client ?? client).post<EnrollTotpApiV1AuthTotpEnrollPostResponses, unknown, ThrowOnError>({
+        url: '/api/v1/auth/totp/enroll',
+        ...options
+    });
+};
+
+/**
+ * A summary of the gateway's counters
+ */
+export const summaryApiV1GatewayAdminMetricsGet = <ThrowOnError extends boolean = false>(options?: Options<SummaryApiV1GatewayAdminMetricsGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<SummaryApiV1GatewayAdminMetricsGetResponses, unknown, ThrowOnError>({
+        url: '/api/v1/gateway/admin/metrics',
+        ...options
+    });
+};
+
+/**
+ * Services, instances, health and breaker state
+ */
+export const servicesApiV1GatewayAdminServicesGet = <ThrowOnError extends boolean = false>(options?: Options<ServicesApiV1GatewayAdminServicesGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ServicesApiV1GatewayAdminServicesGetResponses, unknown, ThrowOnError>({
+        url: '/api/v1/gateway/admin/services',
+        ...options
+    });
+};
+
+/**
+ * One service
+ */
+export const serviceApiV1GatewayAdminServicesNameGet = <ThrowOnError extends boolean = false>(options: Options<ServiceApiV1GatewayAdminServicesNameGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<ServiceApiV1GatewayAdminServicesNameGetResponses, ServiceApiV1GatewayAdminServicesNameGetErrors, ThrowOnError>({
+        url: '/api/v1/gateway/admin/services/{name}',
+        ...options
+    });
+};
+
+/**
+ * Close the service's breaker
+ */
+export const resetApiV1GatewayAdminServicesNameBreakerResetPost = <ThrowOnError extends boolean = false>(options: Options<ResetApiV1GatewayAdminServicesNameBreakerResetPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses, ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors, ThrowOnError>({
+        url: '/api/v1/gateway/admin/services/{name}/breaker/reset',
+        ...options
+    });
+};
+
+/**
+ * Deregister one
+ */
+export const deregisterApiV1GatewayAdminServicesNameInstancesDelete = <ThrowOnError extends boolean = false>(options: Options<DeregisterApiV1GatewayAdminServicesNameInstancesDeleteData, ThrowOnError>) => {
+    return (options.client ?? client).delete<DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses, DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors, ThrowOnError>({
+        url: '/api/v1/gateway/admin/services/{name}/instances',
+        ...options
+    });
+};
+
+/**
+ * Register an instance, or change a registered one's weight
+ */
+export const registerApiV1GatewayAdminServicesNameInstancesPost = <ThrowOnError extends boolean = false>(options: Options<RegisterApiV1GatewayAdminServicesNameInstancesPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<RegisterApiV1GatewayAdminServicesNameInstancesPostResponses, RegisterApiV1GatewayAdminServicesNameInstancesPostErrors, ThrowOnError>({
+        url: '/api/v1/gateway/admin/services/{name}/instances',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * List issues in the caller's projects
+ */
+export const listIssuesApiV1IssuesGet = <ThrowOnError extends boolean = false>(options?: Options<ListIssuesApiV1IssuesGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ListIssuesApiV1IssuesGetResponses, ListIssuesApiV1IssuesGetErrors, ThrowOnError>({
+        url: '/api/v1/issues',
+        ...options
+    });
+};
+
+/**
+ * Create an issue
+ */
+export const createIssueApiV1IssuesPost = <ThrowOnError extends boolean = false>(options: Options<CreateIssueApiV1IssuesPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<CreateIssueApiV1IssuesPostResponses, CreateIssueApiV1IssuesPostErrors, ThrowOnError>({
+        url: '/api/v1/issues',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
     });
 };
 
@@ -777,30 +731,6 @@ export const getTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGet = <ThrowOn
 export const setTokenApiV1IssuesProjectsProjectIdGithubTokenPut = <ThrowOnError extends boolean = false>(options: Options<SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutData, ThrowOnError>) => {
     return (options.client ?? client).put<SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses, SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors, ThrowOnError>({
         url: '/api/v1/issues/projects/{project_id}/github-token',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
-    });
-};
-
-/**
- * List issues in the caller's projects
- */
-export const listIssuesApiV1IssuesGet = <ThrowOnError extends boolean = false>(options?: Options<ListIssuesApiV1IssuesGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ListIssuesApiV1IssuesGetResponses, ListIssuesApiV1IssuesGetErrors, ThrowOnError>({
-        url: '/api/v1/issues',
-        ...options
-    });
-};
-
-/**
- * Create an issue
- */
-export const createIssueApiV1IssuesPost = <ThrowOnError extends boolean = false>(options: Options<CreateIssueApiV1IssuesPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<CreateIssueApiV1IssuesPostResponses, CreateIssueApiV1IssuesPostErrors, ThrowOnError>({
-        url: '/api/v1/issues',
         ...options,
         headers: {
             'Content-Type': 'application/json',
@@ -887,6 +817,132 @@ export const resolveIssueApiV1IssuesIssueIdResolvePost = <ThrowOnError extends b
 export const syncFromGithubApiV1IssuesIssueIdSyncPost = <ThrowOnError extends boolean = false>(options: Options<SyncFromGithubApiV1IssuesIssueIdSyncPostData, ThrowOnError>) => {
     return (options.client ?? client).post<SyncFromGithubApiV1IssuesIssueIdSyncPostResponses, SyncFromGithubApiV1IssuesIssueIdSyncPostErrors, ThrowOnError>({
         url: '/api/v1/issues/{issue_id}/sync',
+        ...options
+    });
+};
+
+/**
+ * Projects the caller owns or is a member of (admins: all)
+ */
+export const listProjectsApiV1ProjectsGet = <ThrowOnError extends boolean = false>(options?: Options<ListProjectsApiV1ProjectsGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ListProjectsApiV1ProjectsGetResponses, ListProjectsApiV1ProjectsGetErrors, ThrowOnError>({
+        url: '/api/v1/projects',
+        ...options
+    });
+};
+
+/**
+ * Register a repository as a project
+ */
+export const createProjectApiV1ProjectsPost = <ThrowOnError extends boolean = false>(options: Options<CreateProjectApiV1ProjectsPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<CreateProjectApiV1ProjectsPostResponses, CreateProjectApiV1ProjectsPostErrors, ThrowOnError>({
+        url: '/api/v1/projects',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Delete a project (owner or admin)
+ */
+export const deleteProjectApiV1ProjectsProjectIdDelete = <ThrowOnError extends boolean = false>(options: Options<DeleteProjectApiV1ProjectsProjectIdDeleteData, ThrowOnError>) => {
+    return (options.client ?? client).delete<DeleteProjectApiV1ProjectsProjectIdDeleteResponses, DeleteProjectApiV1ProjectsProjectIdDeleteErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}',
+        ...options
+    });
+};
+
+/**
+ * One project (the snapshot other services consume)
+ */
+export const getProjectApiV1ProjectsProjectIdGet = <ThrowOnError extends boolean = false>(options: Options<GetProjectApiV1ProjectsProjectIdGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<GetProjectApiV1ProjectsProjectIdGetResponses, GetProjectApiV1ProjectsProjectIdGetErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}',
+        ...options
+    });
+};
+
+/**
+ * Change some of a project's fields
+ */
+export const updateProjectApiV1ProjectsProjectIdPatch = <ThrowOnError extends boolean = false>(options: Options<UpdateProjectApiV1ProjectsProjectIdPatchData, ThrowOnError>) => {
+    return (options.client ?? client).patch<UpdateProjectApiV1ProjectsProjectIdPatchResponses, UpdateProjectApiV1ProjectsProjectIdPatchErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * The project's maintainers and viewers
+ */
+export const listMembersApiV1ProjectsProjectIdMembersGet = <ThrowOnError extends boolean = false>(options: Options<ListMembersApiV1ProjectsProjectIdMembersGetData, ThrowOnError>) => {
+    return (options.client ?? client).get<ListMembersApiV1ProjectsProjectIdMembersGetResponses, ListMembersApiV1ProjectsProjectIdMembersGetErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}/members',
+        ...options
+    });
+};
+
+/**
+ * Add a maintainer or viewer
+ */
+export const addMemberApiV1ProjectsProjectIdMembersPost = <ThrowOnError extends boolean = false>(options: Options<AddMemberApiV1ProjectsProjectIdMembersPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<AddMemberApiV1ProjectsProjectIdMembersPostResponses, AddMemberApiV1ProjectsProjectIdMembersPostErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}/members',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Remove a member (the owner, an admin, or the member themself)
+ */
+export const removeMemberApiV1ProjectsProjectIdMembersUserIdDelete = <ThrowOnError extends boolean = false>(options: Options<RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteData, ThrowOnError>) => {
+    return (options.client ?? client).delete<RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses, RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}/members/{user_id}',
+        ...options
+    });
+};
+
+/**
+ * Change a member's role (owner or admin)
+ */
+export const changeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatch = <ThrowOnError extends boolean = false>(options: Options<ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchData, ThrowOnError>) => {
+    return (options.client ?? client).patch<ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses, ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}/members/{user_id}',
+        ...options,
+        headers: {
+            'Content-Type': 'application/json',
+            ...options.headers
+        }
+    });
+};
+
+/**
+ * Replace the GitHub webhook secret; the new one is shown only in this answer
+ */
+export const rotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePost = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostData, ThrowOnError>) => {
+    return (options.client ?? client).post<RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses, RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}/webhook-secret/rotate',
+        ...options
+    });
+};
+
+/**
+ * Receive a GitHub webhook delivery (no bearer token: signed with the secret)
+ */
+export const receiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPost = <ThrowOnError extends boolean = false>(options: Options<ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostData, ThrowOnError>) => {
+    return (options.client ?? client).post<ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostResponses, ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors, ThrowOnError>({
+        url: '/api/v1/projects/{project_id}/webhooks/github',
         ...options
     });
 };
@@ -994,87 +1050,31 @@ export const syncFromGithubApiV1PrsPrIdSyncPost = <ThrowOnError extends boolean 
 };
 
 /**
- * Get Dashboard
- *
- * Figures over every project the caller can see (all of them for admins).
+ * Every upstream's readiness
  */
-export const getDashboardApiV1AnalyticsDashboardGet = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardApiV1AnalyticsDashboardGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<GetDashboardApiV1AnalyticsDashboardGetResponses, unknown, ThrowOnError>({
-        url: '/api/v1/analytics/dashboard',
+export const aggregateHealthGet = <ThrowOnError extends boolean = false>(options?: Options<AggregateHealthGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<AggregateHealthGetResponses, unknown, ThrowOnError>({
+        url: '/health',
         ...options
     });
 };
 
 /**
- * Get Project
+ * The process is up
  */
-export const getProjectApiV1AnalyticsProjectsProjectIdGet = <ThrowOnError extends boolean = false>(options: Options<GetProjectApiV1AnalyticsProjectsProjectIdGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<GetProjectApiV1AnalyticsProjectsProjectIdGetResponses, GetProjectApiV1AnalyticsProjectsProjectIdGetErrors, ThrowOnError>({
-        url: '/api/v1/analytics/projects/{project_id}',
+export const liveHealthLiveGet = <ThrowOnError extends boolean = false>(options?: Options<LiveHealthLiveGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<LiveHealthLiveGetResponses, unknown, ThrowOnError>({
+        url: '/health/live',
         ...options
     });
 };
 
 /**
- * Get Agent
+ * The service can do its work
  */
-export const getAgentApiV1AnalyticsAgentsAgentIdGet = <ThrowOnError extends boolean = false>(options: Options<GetAgentApiV1AnalyticsAgentsAgentIdGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<GetAgentApiV1AnalyticsAgentsAgentIdGetResponses, GetAgentApiV1AnalyticsAgentsAgentIdGetErrors, ThrowOnError>({
-        url: '/api/v1/analytics/agents/{agent_id}',
+export const readyHealthReadyGet = <ThrowOnError extends boolean = false>(options?: Options<ReadyHealthReadyGetData, ThrowOnError>) => {
+    return (options?.client ?? client).get<ReadyHealthReadyGetResponses, unknown, ThrowOnError>({
+        url: '/health/ready',
         ...options
-    });
-};
-
-/**
- * Get Timeseries
- *
- * One value per interval, gaps filled with zeros (or null for means and percentiles).
- */
-export const getTimeseriesApiV1AnalyticsTimeseriesMetricGet = <ThrowOnError extends boolean = false>(options: Options<GetTimeseriesApiV1AnalyticsTimeseriesMetricGetData, ThrowOnError>) => {
-    return (options.client ?? client).get<GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses, GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors, ThrowOnError>({
-        url: '/api/v1/analytics/timeseries/{metric}',
-        ...options
-    });
-};
-
-/**
- * Get Performance
- *
- * Run durations, queue wait, review turnaround percentiles and failure rates.
- */
-export const getPerformanceApiV1AnalyticsPerformanceGet = <ThrowOnError extends boolean = false>(options?: Options<GetPerformanceApiV1AnalyticsPerformanceGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<GetPerformanceApiV1AnalyticsPerformanceGetResponses, GetPerformanceApiV1AnalyticsPerformanceGetErrors, ThrowOnError>({
-        url: '/api/v1/analytics/performance',
-        ...options
-    });
-};
-
-/**
- * Export
- *
- * A metric's series, or (without ``metric``) the raw events of a project, streamed.
- *
- * ``json`` is one JSON array written element by element; ``ndjson`` one event per line.
- */
-export const exportApiV1AnalyticsExportGet = <ThrowOnError extends boolean = false>(options?: Options<ExportApiV1AnalyticsExportGetData, ThrowOnError>) => {
-    return (options?.client ?? client).get<ExportApiV1AnalyticsExportGetResponses, ExportApiV1AnalyticsExportGetErrors, ThrowOnError>({
-        url: '/api/v1/analytics/export',
-        ...options
-    });
-};
-
-/**
- * Post Event
- *
- * Store a client's own event (``custom.<entity>.<verb>``); rate-limited per caller.
- */
-export const postEventApiV1AnalyticsEventsPost = <ThrowOnError extends boolean = false>(options: Options<PostEventApiV1AnalyticsEventsPostData, ThrowOnError>) => {
-    return (options.client ?? client).post<PostEventApiV1AnalyticsEventsPostResponses, PostEventApiV1AnalyticsEventsPostErrors, ThrowOnError>({
-        url: '/api/v1/analytics/events',
-        ...options,
-        headers: {
-            'Content-Type': 'application/json',
-            ...options.headers
-        }
     });
 };

@@ -5,6 +5,510 @@ export type ClientOptions = {
 };
 
 /**
+ * Accepted
+ */
+export type Accepted = {
+    /**
+     * Detail
+     */
+    detail: string;
+};
+
+/**
+ * AdminUserOut
+ */
+export type AdminUserOut = {
+    /**
+     * Admin Locked
+     */
+    admin_locked: boolean;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Full Name
+     */
+    full_name: string;
+    /**
+     * Github Linked
+     */
+    github_linked: boolean;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Is Active
+     */
+    is_active: boolean;
+    /**
+     * Last Login At
+     */
+    last_login_at: string | null;
+    /**
+     * Locked
+     */
+    locked: boolean;
+    /**
+     * Locked Until
+     */
+    locked_until: string | null;
+    /**
+     * Roles
+     */
+    roles: Array<string>;
+    /**
+     * Totp Enabled
+     */
+    totp_enabled: boolean;
+    /**
+     * Username
+     */
+    username: string;
+};
+
+/**
+ * AgentCreate
+ */
+export type AgentCreate = {
+    /**
+     * Config
+     */
+    config?: {
+        [key: string]: unknown;
+    };
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Type
+     */
+    type: 'code_analyzer' | 'pr_reviewer' | 'issue_resolver' | 'custom';
+};
+
+/**
+ * AgentFigures
+ */
+export type AgentFigures = {
+    /**
+     * Agent Id
+     */
+    agent_id: string;
+    assigned_issues: AgentIssueFigures;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    quality: QualityFigures;
+    runs: RunFigures;
+};
+
+/**
+ * AgentIssueFigures
+ */
+export type AgentIssueFigures = {
+    /**
+     * Open
+     */
+    open: number;
+    /**
+     * Resolved
+     */
+    resolved: number;
+};
+
+/**
+ * AgentOut
+ */
+export type AgentOut = {
+    /**
+     * Config
+     */
+    config: {
+        [key: string]: unknown;
+    };
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Created By
+     */
+    created_by: string | null;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Type
+     */
+    type: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * AgentTypeFailures
+ */
+export type AgentTypeFailures = {
+    /**
+     * Agent Type
+     */
+    agent_type: string;
+    /**
+     * Cancelled
+     */
+    cancelled: number;
+    /**
+     * Completed
+     */
+    completed: number;
+    /**
+     * Failed
+     */
+    failed: number;
+    /**
+     * Failure Rate
+     */
+    failure_rate: number | null;
+};
+
+/**
+ * AgentUpdate
+ */
+export type AgentUpdate = {
+    /**
+     * Config
+     */
+    config?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Description
+     */
+    description?: string | null;
+    /**
+     * Name
+     */
+    name?: string | null;
+    /**
+     * Status
+     */
+    status?: 'active' | 'disabled' | null;
+};
+
+/**
+ * ApiKeyCreate
+ */
+export type ApiKeyCreate = {
+    /**
+     * Expires At
+     *
+     * ISO 8601 with a time zone
+     */
+    expires_at?: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Scopes
+     */
+    scopes?: Array<string>;
+};
+
+/**
+ * ApiKeyCreated
+ */
+export type ApiKeyCreated = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Expires At
+     */
+    expires_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Key
+     *
+     * The full key; shown only now, store it safely
+     */
+    key: string;
+    /**
+     * Last Used At
+     */
+    last_used_at: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Prefix
+     */
+    prefix: string;
+    /**
+     * Revoked At
+     */
+    revoked_at: string | null;
+    /**
+     * Scopes
+     */
+    scopes: Array<string>;
+};
+
+/**
+ * ApiKeyOut
+ */
+export type ApiKeyOut = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Expires At
+     */
+    expires_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Last Used At
+     */
+    last_used_at: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Prefix
+     */
+    prefix: string;
+    /**
+     * Revoked At
+     */
+    revoked_at: string | null;
+    /**
+     * Scopes
+     */
+    scopes: Array<string>;
+};
+
+/**
+ * AssignRequest
+ */
+export type AssignRequest = {
+    /**
+     * Agent Id
+     */
+    agent_id: string;
+};
+
+/**
+ * AuditEventOut
+ */
+export type AuditEventOut = {
+    /**
+     * Action
+     */
+    action: string;
+    /**
+     * Actor Id
+     */
+    actor_id: string | null;
+    /**
+     * At
+     */
+    at: string;
+    /**
+     * Details
+     */
+    details: {
+        [key: string]: unknown;
+    };
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Ip
+     */
+    ip: string;
+    /**
+     * Outcome
+     */
+    outcome: string;
+    /**
+     * User Agent
+     */
+    user_agent: string;
+    /**
+     * User Id
+     */
+    user_id: string | null;
+};
+
+/**
+ * Body_token_api_v1_auth_token_post
+ */
+export type BodyTokenApiV1AuthTokenPost = {
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Totp Code
+     */
+    totp_code?: string | null;
+    /**
+     * Username
+     */
+    username: string;
+};
+
+/**
+ * ChangePasswordRequest
+ */
+export type ChangePasswordRequest = {
+    /**
+     * Current Password
+     */
+    current_password: string;
+    /**
+     * New Password
+     */
+    new_password: string;
+};
+
+/**
+ * CustomEventIn
+ */
+export type CustomEventIn = {
+    /**
+     * Data
+     */
+    data?: {
+        [key: string]: unknown;
+    };
+    /**
+     * Project Id
+     */
+    project_id?: string | null;
+    /**
+     * Subject
+     */
+    subject?: string | null;
+    /**
+     * Type
+     */
+    type: string;
+};
+
+/**
+ * CustomEventOut
+ */
+export type CustomEventOut = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Time
+     */
+    time: string;
+    /**
+     * Type
+     */
+    type: string;
+};
+
+/**
+ * Dashboard
+ */
+export type Dashboard = {
+    issues: IssueFigures;
+    /**
+     * Projects
+     *
+     * Projects covered; null means all (admin)
+     */
+    projects: number | null;
+    pull_requests: PullRequestFigures;
+    quality: QualityFigures;
+    runs: RunFigures;
+};
+
+/**
+ * ExchangeRequest
+ */
+export type ExchangeRequest = {
+    /**
+     * Api Key
+     */
+    api_key: string;
+};
+
+/**
+ * ExchangeResponse
+ */
+export type ExchangeResponse = {
+    /**
+     * Access Token
+     */
+    access_token: string;
+    /**
+     * Expires In
+     */
+    expires_in: number;
+    /**
+     * Token Type
+     */
+    token_type?: 'bearer';
+};
+
+/**
+ * ExportFormat
+ */
+export type ExportFormat = 'csv' | 'json' | 'ndjson';
+
+/**
  * HTTPValidationError
  */
 export type HttpValidationError = {
@@ -31,305 +535,208 @@ export type InstanceIn = {
 };
 
 /**
- * ValidationError
+ * Interval
  */
-export type ValidationError = {
-    /**
-     * Location
-     */
-    loc: Array<string | number>;
-    /**
-     * Message
-     */
-    msg: string;
-    /**
-     * Error Type
-     */
-    type: string;
-    /**
-     * Input
-     */
-    input?: unknown;
-    /**
-     * Context
-     */
-    ctx?: {
-        [key: string]: unknown;
-    };
-};
+export type Interval = 'hour' | 'day' | 'week';
 
 /**
- * Accepted
+ * IssueCreate
  */
-export type Accepted = {
+export type IssueCreate = {
     /**
-     * Detail
+     * Description
      */
-    detail: string;
-};
-
-/**
- * AdminUserOut
- */
-export type AdminUserOut = {
+    description?: string;
     /**
-     * Id
-     */
-    id: string;
-    /**
-     * Email
-     */
-    email: string;
-    /**
-     * Username
-     */
-    username: string;
-    /**
-     * Full Name
-     */
-    full_name: string;
-    /**
-     * Roles
-     */
-    roles: Array<string>;
-    /**
-     * Is Active
-     */
-    is_active: boolean;
-    /**
-     * Totp Enabled
-     */
-    totp_enabled: boolean;
-    /**
-     * Github Linked
-     */
-    github_linked: boolean;
-    /**
-     * Created At
-     */
-    created_at: string;
-    /**
-     * Last Login At
-     */
-    last_login_at: string | null;
-    /**
-     * Locked
-     */
-    locked: boolean;
-    /**
-     * Admin Locked
-     */
-    admin_locked: boolean;
-    /**
-     * Locked Until
-     */
-    locked_until: string | null;
-};
-
-/**
- * ApiKeyCreate
- */
-export type ApiKeyCreate = {
-    /**
-     * Name
-     */
-    name: string;
-    /**
-     * Scopes
-     */
-    scopes?: Array<string>;
-    /**
-     * Expires At
+     * Github Number
      *
-     * ISO 8601 with a time zone
+     * Link to this GitHub issue number
      */
-    expires_at?: string | null;
+    github_number?: number | null;
+    /**
+     * Labels
+     */
+    labels?: Array<string>;
+    priority?: Priority;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Title
+     */
+    title: string;
 };
 
 /**
- * ApiKeyCreated
+ * IssueFigures
  */
-export type ApiKeyCreated = {
+export type IssueFigures = {
     /**
-     * Id
+     * Mean Time To Resolve Seconds
      */
-    id: string;
+    mean_time_to_resolve_seconds: number | null;
     /**
-     * Name
+     * Open
      */
-    name: string;
+    open: number;
     /**
-     * Prefix
+     * Resolved
      */
-    prefix: string;
+    resolved: number;
     /**
-     * Scopes
+     * Total
      */
-    scopes: Array<string>;
+    total: number;
+};
+
+/**
+ * IssueOut
+ */
+export type IssueOut = {
+    /**
+     * Assigned Agent Id
+     */
+    assigned_agent_id: string | null;
+    /**
+     * Closed At
+     */
+    closed_at: string | null;
     /**
      * Created At
      */
     created_at: string;
     /**
-     * Expires At
+     * Created By
      */
-    expires_at: string | null;
+    created_by: string | null;
     /**
-     * Last Used At
+     * Description
      */
-    last_used_at: string | null;
+    description: string;
     /**
-     * Revoked At
+     * Github Number
      */
-    revoked_at: string | null;
+    github_number: number | null;
     /**
-     * Key
-     *
-     * The full key; shown only now, store it safely
+     * Github Url
      */
-    key: string;
-};
-
-/**
- * ApiKeyOut
- */
-export type ApiKeyOut = {
+    github_url: string | null;
     /**
      * Id
      */
     id: string;
     /**
-     * Name
+     * Labels
      */
-    name: string;
+    labels: Array<string>;
+    priority: Priority;
     /**
-     * Prefix
+     * Project Id
      */
-    prefix: string;
+    project_id: string;
     /**
-     * Scopes
+     * Pull Request Id
      */
-    scopes: Array<string>;
+    pull_request_id: string | null;
     /**
-     * Created At
+     * Resolution
      */
-    created_at: string;
+    resolution: string | null;
     /**
-     * Expires At
+     * Resolved At
      */
-    expires_at: string | null;
+    resolved_at: string | null;
+    status: IssueStatus;
     /**
-     * Last Used At
+     * Title
      */
-    last_used_at: string | null;
+    title: string;
     /**
-     * Revoked At
+     * Updated At
      */
-    revoked_at: string | null;
+    updated_at: string;
 };
 
 /**
- * AuditEventOut
+ * IssueStats
  */
-export type AuditEventOut = {
+export type IssueStats = {
     /**
-     * Id
+     * By Priority
      */
-    id: string;
-    /**
-     * Action
-     */
-    action: string;
-    /**
-     * Outcome
-     */
-    outcome: string;
-    /**
-     * User Id
-     */
-    user_id: string | null;
-    /**
-     * Actor Id
-     */
-    actor_id: string | null;
-    /**
-     * Ip
-     */
-    ip: string;
-    /**
-     * User Agent
-     */
-    user_agent: string;
-    /**
-     * At
-     */
-    at: string;
-    /**
-     * Details
-     */
-    details: {
-        [key: string]: unknown;
+    by_priority: {
+        [key in Priority]?: number;
     };
+    /**
+     * By Status
+     */
+    by_status: {
+        [key in IssueStatus]?: number;
+    };
+    /**
+     * Mean Time To Resolve Seconds
+     */
+    mean_time_to_resolve_seconds: number | null;
+    /**
+     * Project Id
+     *
+     * The project counted, or null for all
+     */
+    project_id: string | null;
+    /**
+     * Resolved Count
+     */
+    resolved_count: number;
+    /**
+     * Total
+     */
+    total: number;
 };
 
 /**
- * Body_token_api_v1_auth_token_post
+ * IssueStatus
  */
-export type BodyTokenApiV1AuthTokenPost = {
+export type IssueStatus = 'open' | 'in_progress' | 'resolved' | 'closed';
+
+/**
+ * IssueTarget
+ */
+export type IssueTarget = {
     /**
-     * Username
+     * Description
      */
-    username: string;
+    description?: string;
     /**
-     * Password
+     * Id
      */
-    password: string;
+    id?: string | null;
     /**
-     * Totp Code
+     * Title
      */
-    totp_code?: string | null;
+    title: string;
 };
 
 /**
- * ChangePasswordRequest
+ * IssueUpdate
+ *
+ * Only the fields sent change; ``status`` follows the allowed transitions.
  */
-export type ChangePasswordRequest = {
+export type IssueUpdate = {
     /**
-     * Current Password
+     * Description
      */
-    current_password: string;
+    description?: string | null;
     /**
-     * New Password
+     * Labels
      */
-    new_password: string;
-};
-
-/**
- * ExchangeRequest
- */
-export type ExchangeRequest = {
+    labels?: Array<string> | null;
+    priority?: Priority | null;
+    status?: IssueStatus | null;
     /**
-     * Api Key
+     * Title
      */
-    api_key: string;
-};
-
-/**
- * ExchangeResponse
- */
-export type ExchangeResponse = {
-    /**
-     * Access Token
-     */
-    access_token: string;
-    /**
-     * Token Type
-     */
-    token_type?: 'bearer';
-    /**
-     * Expires In
-     */
-    expires_in: number;
+    title?: string | null;
 };
 
 /**
@@ -337,11 +744,11 @@ export type ExchangeResponse = {
  */
 export type LoginRequest = {
     /**
-     * Username
+     * Cookie
      *
-     * Username or email
+     * Browser mode: the refresh token goes in the HttpOnly swe_refresh cookie (with a swe_csrf double-submit cookie) and the body's refresh_token is null
      */
-    username: string;
+    cookie?: boolean;
     /**
      * Password
      */
@@ -351,11 +758,11 @@ export type LoginRequest = {
      */
     totp_code?: string | null;
     /**
-     * Cookie
+     * Username
      *
-     * Browser mode: the refresh token goes in the HttpOnly swe_refresh cookie (with a swe_csrf double-submit cookie) and the body's refresh_token is null
+     * Username or email
      */
-    cookie?: boolean;
+    username: string;
 };
 
 /**
@@ -369,321 +776,17 @@ export type LogoutRequest = {
 };
 
 /**
- * Page[AdminUserOut]
- */
-export type PageAdminUserOut = {
-    /**
-     * Items
-     */
-    items: Array<AdminUserOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * Page[ApiKeyOut]
- */
-export type PageApiKeyOut = {
-    /**
-     * Items
-     */
-    items: Array<ApiKeyOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * Page[AuditEventOut]
- */
-export type PageAuditEventOut = {
-    /**
-     * Items
-     */
-    items: Array<AuditEventOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * ProfileUpdate
- */
-export type ProfileUpdate = {
-    /**
-     * Full Name
-     */
-    full_name?: string | null;
-    /**
-     * Email
-     */
-    email?: string | null;
-    /**
-     * Current Password
-     *
-     * Required when email changes (the reset address)
-     */
-    current_password?: string | null;
-};
-
-/**
- * RefreshRequest
- */
-export type RefreshRequest = {
-    /**
-     * Refresh Token
-     *
-     * JSON mode; leave it out to refresh with the swe_refresh cookie instead
-     */
-    refresh_token?: string | null;
-};
-
-/**
- * RegisterRequest
- */
-export type RegisterRequest = {
-    /**
-     * Email
-     */
-    email: string;
-    /**
-     * Username
-     *
-     * 3-39 letters, digits, '_', '.', '-'; starts with a letter or digit
-     */
-    username: string;
-    /**
-     * Password
-     */
-    password: string;
-    /**
-     * Full Name
-     */
-    full_name?: string;
-};
-
-/**
- * ResetConfirm
- */
-export type ResetConfirm = {
-    /**
-     * Token
-     */
-    token: string;
-    /**
-     * New Password
-     */
-    new_password: string;
-};
-
-/**
- * ResetRequest
- */
-export type ResetRequest = {
-    /**
-     * Email
-     */
-    email: string;
-};
-
-/**
- * RolesUpdate
- */
-export type RolesUpdate = {
-    /**
-     * Roles
-     */
-    roles: Array<'admin' | 'user' | 'agent' | 'readonly'>;
-};
-
-/**
- * SessionOut
- */
-export type SessionOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Created At
-     */
-    created_at: string;
-    /**
-     * Last Used At
-     */
-    last_used_at: string;
-    /**
-     * User Agent
-     */
-    user_agent: string;
-    /**
-     * Ip
-     */
-    ip: string;
-    /**
-     * Current
-     */
-    current: boolean;
-};
-
-/**
- * TokenResponse
- */
-export type TokenResponse = {
-    /**
-     * Access Token
-     */
-    access_token: string;
-    /**
-     * Refresh Token
-     *
-     * The new refresh token; null in cookie mode (it is in the swe_refresh cookie)
-     */
-    refresh_token: string | null;
-    /**
-     * Token Type
-     */
-    token_type?: 'bearer';
-    /**
-     * Expires In
-     *
-     * Seconds until the access token expires
-     */
-    expires_in: number;
-    /**
-     * Refresh Expires In
-     *
-     * Seconds until the refresh token expires unused
-     */
-    refresh_expires_in: number;
-};
-
-/**
- * TotpCode
- */
-export type TotpCode = {
-    /**
-     * Code
-     */
-    code: string;
-};
-
-/**
- * TotpDisable
- */
-export type TotpDisable = {
-    /**
-     * Code
-     */
-    code: string;
-    /**
-     * Password
-     */
-    password?: string;
-};
-
-/**
- * TotpEnrollOut
- */
-export type TotpEnrollOut = {
-    /**
-     * Secret
-     *
-     * Base32 secret; shown once
-     */
-    secret: string;
-    /**
-     * Otpauth Uri
-     */
-    otpauth_uri: string;
-};
-
-/**
- * UserOut
- */
-export type UserOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Email
-     */
-    email: string;
-    /**
-     * Username
-     */
-    username: string;
-    /**
-     * Full Name
-     */
-    full_name: string;
-    /**
-     * Roles
-     */
-    roles: Array<string>;
-    /**
-     * Is Active
-     */
-    is_active: boolean;
-    /**
-     * Totp Enabled
-     */
-    totp_enabled: boolean;
-    /**
-     * Github Linked
-     */
-    github_linked: boolean;
-    /**
-     * Created At
-     */
-    created_at: string;
-    /**
-     * Last Login At
-     */
-    last_login_at: string | null;
-};
-
-/**
  * Member
  */
 export type Member = {
     /**
-     * User Id
-     */
-    user_id: string;
-    /**
      * Role
      */
     role: 'maintainer' | 'viewer';
+    /**
+     * User Id
+     */
+    user_id: string;
 };
 
 /**
@@ -691,13 +794,13 @@ export type Member = {
  */
 export type MemberCreate = {
     /**
-     * User Id
-     */
-    user_id: string;
-    /**
      * Role
      */
     role: 'maintainer' | 'viewer';
+    /**
+     * User Id
+     */
+    user_id: string;
 };
 
 /**
@@ -705,17 +808,17 @@ export type MemberCreate = {
  */
 export type MemberRead = {
     /**
-     * User Id
+     * Created At
      */
-    user_id: string;
+    created_at: string;
     /**
      * Role
      */
     role: 'maintainer' | 'viewer';
     /**
-     * Created At
+     * User Id
      */
-    created_at: string;
+    user_id: string;
 };
 
 /**
@@ -729,17 +832,18 @@ export type MemberUpdate = {
 };
 
 /**
- * Page[ProjectRead]
+ * Metric
  */
-export type PageProjectRead = {
+export type Metric = 'issues_opened' | 'issues_resolved' | 'prs_tracked' | 'prs_reviewed' | 'agent_runs' | 'runs_started' | 'runs_completed' | 'runs_failed' | 'runs_cancelled' | 'quality_score' | 'run_duration' | 'review_turnaround' | 'queue_wait';
+
+/**
+ * Page[AdminUserOut]
+ */
+export type PageAdminUserOut = {
     /**
      * Items
      */
-    items: Array<ProjectRead>;
-    /**
-     * Total
-     */
-    total: number;
+    items: Array<AdminUserOut>;
     /**
      * Limit
      */
@@ -748,6 +852,282 @@ export type PageProjectRead = {
      * Offset
      */
     offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[AgentOut]
+ */
+export type PageAgentOut = {
+    /**
+     * Items
+     */
+    items: Array<AgentOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[ApiKeyOut]
+ */
+export type PageApiKeyOut = {
+    /**
+     * Items
+     */
+    items: Array<ApiKeyOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[AuditEventOut]
+ */
+export type PageAuditEventOut = {
+    /**
+     * Items
+     */
+    items: Array<AuditEventOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[IssueOut]
+ */
+export type PageIssueOut = {
+    /**
+     * Items
+     */
+    items: Array<IssueOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[ProjectRead]
+ */
+export type PageProjectRead = {
+    /**
+     * Items
+     */
+    items: Array<ProjectRead>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[PullRequestOut]
+ */
+export type PagePullRequestOut = {
+    /**
+     * Items
+     */
+    items: Array<PullRequestOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[RunOut]
+ */
+export type PageRunOut = {
+    /**
+     * Items
+     */
+    items: Array<RunOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Percentiles
+ */
+export type Percentiles = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * P50
+     */
+    p50: number | null;
+    /**
+     * P90
+     */
+    p90: number | null;
+    /**
+     * P99
+     */
+    p99: number | null;
+};
+
+/**
+ * Performance
+ */
+export type Performance = {
+    /**
+     * By Agent Type
+     */
+    by_agent_type: Array<AgentTypeFailures>;
+    /**
+     * Failure Rate
+     *
+     * failed / (completed + failed)
+     */
+    failure_rate: number | null;
+    /**
+     * From
+     */
+    from: string;
+    queue_wait_seconds: Percentiles;
+    review_turnaround_seconds: Percentiles;
+    run_duration_seconds: Percentiles;
+    /**
+     * Runs Finished
+     */
+    runs_finished: number;
+    /**
+     * To
+     */
+    to: string;
+};
+
+/**
+ * Point
+ */
+export type Point = {
+    /**
+     * By Status
+     */
+    by_status?: {
+        [key: string]: number;
+    } | null;
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * P50
+     */
+    p50?: number | null;
+    /**
+     * P90
+     */
+    p90?: number | null;
+    /**
+     * P99
+     */
+    p99?: number | null;
+    /**
+     * T
+     *
+     * Start of the interval, in the requested time zone
+     */
+    t: string;
+    /**
+     * Value
+     *
+     * Count, mean or median, by metric
+     */
+    value: number | null;
+};
+
+/**
+ * Priority
+ */
+export type Priority = 'low' | 'medium' | 'high' | 'critical';
+
+/**
+ * ProfileUpdate
+ */
+export type ProfileUpdate = {
+    /**
+     * Current Password
+     *
+     * Required when email changes (the reset address)
+     */
+    current_password?: string | null;
+    /**
+     * Email
+     */
+    email?: string | null;
+    /**
+     * Full Name
+     */
+    full_name?: string | null;
 };
 
 /**
@@ -755,27 +1135,27 @@ export type PageProjectRead = {
  */
 export type ProjectCreate = {
     /**
-     * Name
+     * Default Branch
      */
-    name: string;
+    default_branch?: string;
     /**
      * Description
      */
     description?: string;
+    /**
+     * Enabled
+     */
+    enabled?: boolean;
+    /**
+     * Name
+     */
+    name: string;
     /**
      * Repository Url
      *
      * https://github.com/<owner>/<repo> or a configured GitHub Enterprise host
      */
     repository_url: string;
-    /**
-     * Default Branch
-     */
-    default_branch?: string;
-    /**
-     * Enabled
-     */
-    enabled?: boolean;
     settings?: ProjectSettings;
 };
 
@@ -784,42 +1164,42 @@ export type ProjectCreate = {
  */
 export type ProjectCreated = {
     /**
-     * Id
+     * Created At
      */
-    id: string;
-    /**
-     * Name
-     */
-    name: string;
-    /**
-     * Description
-     */
-    description: string;
-    /**
-     * Repository Url
-     */
-    repository_url: string;
+    created_at: string;
     /**
      * Default Branch
      */
     default_branch: string;
     /**
+     * Description
+     */
+    description: string;
+    /**
      * Enabled
      */
     enabled: boolean;
     /**
-     * Owner Id
+     * Id
      */
-    owner_id: string;
-    settings: ProjectSettings;
+    id: string;
     /**
      * Members
      */
     members: Array<Member>;
     /**
-     * Created At
+     * Name
      */
-    created_at: string;
+    name: string;
+    /**
+     * Owner Id
+     */
+    owner_id: string;
+    /**
+     * Repository Url
+     */
+    repository_url: string;
+    settings: ProjectSettings;
     /**
      * Updated At
      */
@@ -831,15 +1211,35 @@ export type ProjectCreated = {
      */
     webhook_path: string;
     /**
-     * Webhook Secret Rotated At
-     */
-    webhook_secret_rotated_at: string;
-    /**
      * Webhook Secret
      *
      * The GitHub webhook secret; shown only now, store it in GitHub's settings
      */
     webhook_secret: string;
+    /**
+     * Webhook Secret Rotated At
+     */
+    webhook_secret_rotated_at: string;
+};
+
+/**
+ * ProjectFigures
+ */
+export type ProjectFigures = {
+    issues: IssueFigures;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Projects
+     *
+     * Projects covered; null means all (admin)
+     */
+    projects: number | null;
+    pull_requests: PullRequestFigures;
+    quality: QualityFigures;
+    runs: RunFigures;
 };
 
 /**
@@ -849,42 +1249,42 @@ export type ProjectCreated = {
  */
 export type ProjectRead = {
     /**
-     * Id
+     * Created At
      */
-    id: string;
-    /**
-     * Name
-     */
-    name: string;
-    /**
-     * Description
-     */
-    description: string;
-    /**
-     * Repository Url
-     */
-    repository_url: string;
+    created_at: string;
     /**
      * Default Branch
      */
     default_branch: string;
     /**
+     * Description
+     */
+    description: string;
+    /**
      * Enabled
      */
     enabled: boolean;
     /**
-     * Owner Id
+     * Id
      */
-    owner_id: string;
-    settings: ProjectSettings;
+    id: string;
     /**
      * Members
      */
     members: Array<Member>;
     /**
-     * Created At
+     * Name
      */
-    created_at: string;
+    name: string;
+    /**
+     * Owner Id
+     */
+    owner_id: string;
+    /**
+     * Repository Url
+     */
+    repository_url: string;
+    settings: ProjectSettings;
     /**
      * Updated At
      */
@@ -938,659 +1338,116 @@ export type ProjectSettingsPatch = {
  */
 export type ProjectUpdate = {
     /**
-     * Name
-     */
-    name?: string | null;
-    /**
-     * Description
-     */
-    description?: string | null;
-    /**
-     * Repository Url
-     */
-    repository_url?: string | null;
-    /**
      * Default Branch
      */
     default_branch?: string | null;
     /**
+     * Description
+     */
+    description?: string | null;
+    /**
      * Enabled
      */
     enabled?: boolean | null;
-    settings?: ProjectSettingsPatch | null;
-};
-
-/**
- * WebhookSecret
- */
-export type WebhookSecret = {
-    /**
-     * Webhook Secret
-     *
-     * The new secret; shown only now
-     */
-    webhook_secret: string;
-    /**
-     * Webhook Secret Rotated At
-     */
-    webhook_secret_rotated_at: string;
-};
-
-/**
- * AgentCreate
- */
-export type AgentCreate = {
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Name
-     */
-    name: string;
-    /**
-     * Type
-     */
-    type: 'code_analyzer' | 'pr_reviewer' | 'issue_resolver' | 'custom';
-    /**
-     * Description
-     */
-    description?: string;
-    /**
-     * Config
-     */
-    config?: {
-        [key: string]: unknown;
-    };
-};
-
-/**
- * AgentOut
- */
-export type AgentOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Name
-     */
-    name: string;
-    /**
-     * Type
-     */
-    type: string;
-    /**
-     * Description
-     */
-    description: string;
-    /**
-     * Status
-     */
-    status: string;
-    /**
-     * Config
-     */
-    config: {
-        [key: string]: unknown;
-    };
-    /**
-     * Created By
-     */
-    created_by: string | null;
-    /**
-     * Created At
-     */
-    created_at: string;
-    /**
-     * Updated At
-     */
-    updated_at: string;
-};
-
-/**
- * AgentUpdate
- */
-export type AgentUpdate = {
     /**
      * Name
      */
     name?: string | null;
     /**
-     * Description
+     * Repository Url
      */
-    description?: string | null;
-    /**
-     * Status
-     */
-    status?: 'active' | 'disabled' | null;
-    /**
-     * Config
-     */
-    config?: {
-        [key: string]: unknown;
-    } | null;
+    repository_url?: string | null;
+    settings?: ProjectSettingsPatch | null;
 };
 
 /**
- * IssueTarget
+ * PullRequestFigures
  */
-export type IssueTarget = {
+export type PullRequestFigures = {
     /**
-     * Id
+     * Closed
      */
-    id?: string | null;
+    closed: number;
     /**
-     * Title
+     * Mean Review Turnaround Seconds
      */
-    title: string;
+    mean_review_turnaround_seconds: number | null;
     /**
-     * Description
+     * Merged
      */
-    description?: string;
+    merged: number;
+    /**
+     * Open
+     */
+    open: number;
+    /**
+     * Reviewed
+     */
+    reviewed: number;
+    /**
+     * Reviews Requested
+     */
+    reviews_requested: number;
+    /**
+     * Tracked
+     */
+    tracked: number;
 };
-
-/**
- * Page[AgentOut]
- */
-export type PageAgentOut = {
-    /**
-     * Items
-     */
-    items: Array<AgentOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * Page[RunOut]
- */
-export type PageRunOut = {
-    /**
-     * Items
-     */
-    items: Array<RunOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * PullRequestTarget
- */
-export type PullRequestTarget = {
-    /**
-     * Id
-     */
-    id?: string | null;
-    /**
-     * Number
-     */
-    number?: number | null;
-    /**
-     * Base Ref
-     */
-    base_ref: string;
-    /**
-     * Head Ref
-     */
-    head_ref: string;
-    /**
-     * Base Sha
-     */
-    base_sha?: string | null;
-    /**
-     * Head Sha
-     */
-    head_sha?: string | null;
-};
-
-/**
- * RunCancel
- */
-export type RunCancel = {
-    /**
-     * Run Id
-     */
-    run_id?: string | null;
-};
-
-/**
- * RunLogOut
- */
-export type RunLogOut = {
-    /**
-     * Seq
-     */
-    seq: number;
-    /**
-     * At
-     */
-    at: string;
-    /**
-     * Level
-     */
-    level: string;
-    /**
-     * Message
-     */
-    message: string;
-    /**
-     * Fields
-     */
-    fields: {
-        [key: string]: unknown;
-    };
-};
-
-/**
- * RunLogPage
- */
-export type RunLogPage = {
-    /**
-     * Items
-     */
-    items: Array<RunLogOut>;
-    /**
-     * Next Since
-     */
-    next_since: number;
-    /**
-     * Run Status
-     */
-    run_status: string;
-};
-
-/**
- * RunOut
- */
-export type RunOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Agent Id
-     */
-    agent_id: string;
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Agent Type
-     */
-    agent_type: string;
-    /**
-     * Status
-     */
-    status: string;
-    /**
-     * Exit Reason
-     */
-    exit_reason: string | null;
-    /**
-     * Trigger
-     */
-    trigger: {
-        [key: string]: unknown;
-    };
-    /**
-     * Error
-     */
-    error: string | null;
-    /**
-     * Attempts
-     */
-    attempts: number;
-    /**
-     * Cancel Requested
-     */
-    cancel_requested: boolean;
-    /**
-     * Timeout Seconds
-     */
-    timeout_seconds: number;
-    /**
-     * Queued At
-     */
-    queued_at: string;
-    /**
-     * Started At
-     */
-    started_at: string | null;
-    /**
-     * Finished At
-     */
-    finished_at: string | null;
-    /**
-     * Duration Ms
-     */
-    duration_ms: number | null;
-    /**
-     * Result
-     */
-    result?: {
-        [key: string]: unknown;
-    } | null;
-};
-
-/**
- * RunStart
- */
-export type RunStart = {
-    /**
-     * Ref
-     */
-    ref?: string | null;
-    pull_request?: PullRequestTarget | null;
-    issue?: IssueTarget | null;
-    /**
-     * Level
-     */
-    level?: 'quick' | 'standard' | 'thorough' | null;
-    /**
-     * Timeout Seconds
-     */
-    timeout_seconds?: number | null;
-};
-
-/**
- * AssignRequest
- */
-export type AssignRequest = {
-    /**
-     * Agent Id
-     */
-    agent_id: string;
-};
-
-/**
- * IssueCreate
- */
-export type IssueCreate = {
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Title
-     */
-    title: string;
-    /**
-     * Description
-     */
-    description?: string;
-    priority?: Priority;
-    /**
-     * Labels
-     */
-    labels?: Array<string>;
-    /**
-     * Github Number
-     *
-     * Link to this GitHub issue number
-     */
-    github_number?: number | null;
-};
-
-/**
- * IssueOut
- */
-export type IssueOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Title
-     */
-    title: string;
-    /**
-     * Description
-     */
-    description: string;
-    status: IssueStatus;
-    priority: Priority;
-    /**
-     * Labels
-     */
-    labels: Array<string>;
-    /**
-     * Assigned Agent Id
-     */
-    assigned_agent_id: string | null;
-    /**
-     * Created By
-     */
-    created_by: string | null;
-    /**
-     * Resolution
-     */
-    resolution: string | null;
-    /**
-     * Pull Request Id
-     */
-    pull_request_id: string | null;
-    /**
-     * Github Number
-     */
-    github_number: number | null;
-    /**
-     * Github Url
-     */
-    github_url: string | null;
-    /**
-     * Created At
-     */
-    created_at: string;
-    /**
-     * Updated At
-     */
-    updated_at: string;
-    /**
-     * Resolved At
-     */
-    resolved_at: string | null;
-    /**
-     * Closed At
-     */
-    closed_at: string | null;
-};
-
-/**
- * IssueStats
- */
-export type IssueStats = {
-    /**
-     * Project Id
-     *
-     * The project counted, or null for all
-     */
-    project_id: string | null;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * By Status
-     */
-    by_status: {
-        [key in IssueStatus]?: number;
-    };
-    /**
-     * By Priority
-     */
-    by_priority: {
-        [key in Priority]?: number;
-    };
-    /**
-     * Resolved Count
-     */
-    resolved_count: number;
-    /**
-     * Mean Time To Resolve Seconds
-     */
-    mean_time_to_resolve_seconds: number | null;
-};
-
-/**
- * IssueStatus
- */
-export type IssueStatus = 'open' | 'in_progress' | 'resolved' | 'closed';
-
-/**
- * IssueUpdate
- *
- * Only the fields sent change; ``status`` follows the allowed transitions.
- */
-export type IssueUpdate = {
-    /**
-     * Title
-     */
-    title?: string | null;
-    /**
-     * Description
-     */
-    description?: string | null;
-    priority?: Priority | null;
-    /**
-     * Labels
-     */
-    labels?: Array<string> | null;
-    status?: IssueStatus | null;
-};
-
-/**
- * Page[IssueOut]
- */
-export type PageIssueOut = {
-    /**
-     * Items
-     */
-    items: Array<IssueOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * Page[PullRequestOut]
- */
-export type PagePullRequestOut = {
-    /**
-     * Items
-     */
-    items: Array<PullRequestOut>;
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Limit
-     */
-    limit: number;
-    /**
-     * Offset
-     */
-    offset: number;
-};
-
-/**
- * Priority
- */
-export type Priority = 'low' | 'medium' | 'high' | 'critical';
 
 /**
  * PullRequestOut
  */
 export type PullRequestOut = {
     /**
-     * Id
-     */
-    id: string;
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Number
-     */
-    number: number;
-    /**
-     * Title
-     */
-    title: string;
-    /**
      * Author
      */
     author: string;
-    state: PullRequestState;
     /**
      * Base Ref
      */
     base_ref: string;
     /**
-     * Head Ref
-     */
-    head_ref: string;
-    /**
      * Base Sha
      */
     base_sha: string | null;
-    /**
-     * Head Sha
-     */
-    head_sha: string | null;
-    review_status: ReviewStatus;
-    /**
-     * Url
-     */
-    url: string | null;
     /**
      * Created At
      */
     created_at: string;
     /**
+     * Head Ref
+     */
+    head_ref: string;
+    /**
+     * Head Sha
+     */
+    head_sha: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Number
+     */
+    number: number;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    review_status: ReviewStatus;
+    state: PullRequestState;
+    /**
+     * Title
+     */
+    title: string;
+    /**
      * Updated At
      */
     updated_at: string;
+    /**
+     * Url
+     */
+    url: string | null;
 };
 
 /**
@@ -1603,13 +1460,11 @@ export type PullRequestState = 'open' | 'closed' | 'merged';
  */
 export type PullRequestStats = {
     /**
-     * Project Id
+     * By Review Status
      */
-    project_id: string | null;
-    /**
-     * Total
-     */
-    total: number;
+    by_review_status: {
+        [key in ReviewStatus]?: number;
+    };
     /**
      * By State
      */
@@ -1617,19 +1472,51 @@ export type PullRequestStats = {
         [key in PullRequestState]?: number;
     };
     /**
-     * By Review Status
+     * Mean Quality Score
      */
-    by_review_status: {
-        [key in ReviewStatus]?: number;
-    };
+    mean_quality_score: number | null;
+    /**
+     * Project Id
+     */
+    project_id: string | null;
     /**
      * Reviews Completed
      */
     reviews_completed: number;
     /**
-     * Mean Quality Score
+     * Total
      */
-    mean_quality_score: number | null;
+    total: number;
+};
+
+/**
+ * PullRequestTarget
+ */
+export type PullRequestTarget = {
+    /**
+     * Base Ref
+     */
+    base_ref: string;
+    /**
+     * Base Sha
+     */
+    base_sha?: string | null;
+    /**
+     * Head Ref
+     */
+    head_ref: string;
+    /**
+     * Head Sha
+     */
+    head_sha?: string | null;
+    /**
+     * Id
+     */
+    id?: string | null;
+    /**
+     * Number
+     */
+    number?: number | null;
 };
 
 /**
@@ -1637,9 +1524,25 @@ export type PullRequestStats = {
  */
 export type PullRequestTrack = {
     /**
-     * Project Id
+     * Author
      */
-    project_id: string;
+    author?: string;
+    /**
+     * Base Ref
+     */
+    base_ref?: string;
+    /**
+     * Base Sha
+     */
+    base_sha?: string | null;
+    /**
+     * Head Ref
+     */
+    head_ref?: string;
+    /**
+     * Head Sha
+     */
+    head_sha?: string | null;
     /**
      * Number
      *
@@ -1647,30 +1550,14 @@ export type PullRequestTrack = {
      */
     number: number;
     /**
+     * Project Id
+     */
+    project_id: string;
+    state?: PullRequestState;
+    /**
      * Title
      */
     title: string;
-    /**
-     * Author
-     */
-    author?: string;
-    state?: PullRequestState;
-    /**
-     * Base Ref
-     */
-    base_ref?: string;
-    /**
-     * Head Ref
-     */
-    head_ref?: string;
-    /**
-     * Base Sha
-     */
-    base_sha?: string | null;
-    /**
-     * Head Sha
-     */
-    head_sha?: string | null;
 };
 
 /**
@@ -1678,481 +1565,30 @@ export type PullRequestTrack = {
  */
 export type PullRequestUpdate = {
     /**
-     * Title
-     */
-    title?: string | null;
-    /**
      * Author
      */
     author?: string | null;
-    state?: PullRequestState | null;
     /**
      * Base Ref
      */
     base_ref?: string | null;
     /**
-     * Head Ref
-     */
-    head_ref?: string | null;
-    /**
      * Base Sha
      */
     base_sha?: string | null;
     /**
+     * Head Ref
+     */
+    head_ref?: string | null;
+    /**
      * Head Sha
      */
     head_sha?: string | null;
-};
-
-/**
- * ResolveRequest
- */
-export type ResolveRequest = {
+    state?: PullRequestState | null;
     /**
-     * Resolution
+     * Title
      */
-    resolution: string;
-    /**
-     * Pull Request Id
-     */
-    pull_request_id?: string | null;
-};
-
-/**
- * ReviewHistory
- */
-export type ReviewHistory = {
-    /**
-     * The most recently requested review
-     */
-    latest: ReviewOut | null;
-    /**
-     * The most recent finished review
-     */
-    latest_result: ReviewOut | null;
-    /**
-     * History
-     *
-     * Every review, newest first (up to 50)
-     */
-    history: Array<ReviewOut>;
-};
-
-/**
- * ReviewLevel
- */
-export type ReviewLevel = 'quick' | 'standard' | 'thorough';
-
-/**
- * ReviewOut
- */
-export type ReviewOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Pull Request Id
-     */
-    pull_request_id: string;
-    level: ReviewLevel;
-    /**
-     * Status
-     *
-     * pending, completed, failed or cancelled
-     */
-    status: string;
-    /**
-     * Requested By
-     */
-    requested_by: string | null;
-    /**
-     * Head Sha
-     */
-    head_sha: string | null;
-    /**
-     * Run Id
-     */
-    run_id: string | null;
-    /**
-     * Approval
-     */
-    approval: string | null;
-    /**
-     * Summary
-     */
-    summary: string | null;
-    /**
-     * Quality Score
-     */
-    quality_score: number | null;
-    /**
-     * Comments
-     */
-    comments: Array<{
-        [key: string]: unknown;
-    }>;
-    /**
-     * Findings By Severity
-     */
-    findings_by_severity: {
-        [key: string]: unknown;
-    } | null;
-    /**
-     * Error
-     */
-    error: string | null;
-    /**
-     * Requested At
-     */
-    requested_at: string;
-    /**
-     * Completed At
-     */
-    completed_at: string | null;
-};
-
-/**
- * ReviewRequest
- */
-export type ReviewRequest = {
-    level?: ReviewLevel;
-};
-
-/**
- * ReviewStatus
- */
-export type ReviewStatus = 'none' | 'pending' | 'approved' | 'changes_requested' | 'commented' | 'failed';
-
-/**
- * TokenIn
- */
-export type TokenIn = {
-    /**
-     * Token
-     */
-    token: string;
-};
-
-/**
- * TokenStatus
- */
-export type TokenStatus = {
-    /**
-     * Project Id
-     */
-    project_id: string;
-    /**
-     * Configured
-     */
-    configured: boolean;
-    /**
-     * Updated At
-     */
-    updated_at?: string | null;
-    /**
-     * Updated By
-     */
-    updated_by?: string | null;
-};
-
-/**
- * AgentFigures
- */
-export type AgentFigures = {
-    /**
-     * Agent Id
-     */
-    agent_id: string;
-    /**
-     * Project Id
-     */
-    project_id: string;
-    runs: RunFigures;
-    quality: QualityFigures;
-    assigned_issues: AgentIssueFigures;
-};
-
-/**
- * AgentIssueFigures
- */
-export type AgentIssueFigures = {
-    /**
-     * Open
-     */
-    open: number;
-    /**
-     * Resolved
-     */
-    resolved: number;
-};
-
-/**
- * AgentTypeFailures
- */
-export type AgentTypeFailures = {
-    /**
-     * Agent Type
-     */
-    agent_type: string;
-    /**
-     * Completed
-     */
-    completed: number;
-    /**
-     * Failed
-     */
-    failed: number;
-    /**
-     * Cancelled
-     */
-    cancelled: number;
-    /**
-     * Failure Rate
-     */
-    failure_rate: number | null;
-};
-
-/**
- * CustomEventIn
- */
-export type CustomEventIn = {
-    /**
-     * Type
-     */
-    type: string;
-    /**
-     * Subject
-     */
-    subject?: string | null;
-    /**
-     * Project Id
-     */
-    project_id?: string | null;
-    /**
-     * Data
-     */
-    data?: {
-        [key: string]: unknown;
-    };
-};
-
-/**
- * CustomEventOut
- */
-export type CustomEventOut = {
-    /**
-     * Id
-     */
-    id: string;
-    /**
-     * Type
-     */
-    type: string;
-    /**
-     * Time
-     */
-    time: string;
-};
-
-/**
- * Dashboard
- */
-export type Dashboard = {
-    /**
-     * Projects
-     *
-     * Projects covered; null means all (admin)
-     */
-    projects: number | null;
-    issues: IssueFigures;
-    pull_requests: PullRequestFigures;
-    runs: RunFigures;
-    quality: QualityFigures;
-};
-
-/**
- * ExportFormat
- */
-export type ExportFormat = 'csv' | 'json' | 'ndjson';
-
-/**
- * Interval
- */
-export type Interval = 'hour' | 'day' | 'week';
-
-/**
- * IssueFigures
- */
-export type IssueFigures = {
-    /**
-     * Total
-     */
-    total: number;
-    /**
-     * Open
-     */
-    open: number;
-    /**
-     * Resolved
-     */
-    resolved: number;
-    /**
-     * Mean Time To Resolve Seconds
-     */
-    mean_time_to_resolve_seconds: number | null;
-};
-
-/**
- * Metric
- */
-export type Metric = 'issues_opened' | 'issues_resolved' | 'prs_tracked' | 'prs_reviewed' | 'agent_runs' | 'runs_started' | 'runs_completed' | 'runs_failed' | 'runs_cancelled' | 'quality_score' | 'run_duration' | 'review_turnaround' | 'queue_wait';
-
-/**
- * Percentiles
- */
-export type Percentiles = {
-    /**
-     * Count
-     */
-    count: number;
-    /**
-     * P50
-     */
-    p50: number | null;
-    /**
-     * P90
-     */
-    p90: number | null;
-    /**
-     * P99
-     */
-    p99: number | null;
-};
-
-/**
- * Performance
- */
-export type Performance = {
-    /**
-     * From
-     */
-    from: string;
-    /**
-     * To
-     */
-    to: string;
-    /**
-     * Runs Finished
-     */
-    runs_finished: number;
-    /**
-     * Failure Rate
-     *
-     * failed / (completed + failed)
-     */
-    failure_rate: number | null;
-    run_duration_seconds: Percentiles;
-    queue_wait_seconds: Percentiles;
-    review_turnaround_seconds: Percentiles;
-    /**
-     * By Agent Type
-     */
-    by_agent_type: Array<AgentTypeFailures>;
-};
-
-/**
- * Point
- */
-export type Point = {
-    /**
-     * T
-     *
-     * Start of the interval, in the requested time zone
-     */
-    t: string;
-    /**
-     * Value
-     *
-     * Count, mean or median, by metric
-     */
-    value: number | null;
-    /**
-     * Count
-     */
-    count: number;
-    /**
-     * P50
-     */
-    p50?: number | null;
-    /**
-     * P90
-     */
-    p90?: number | null;
-    /**
-     * P99
-     */
-    p99?: number | null;
-    /**
-     * By Status
-     */
-    by_status?: {
-        [key: string]: number;
-    } | null;
-};
-
-/**
- * ProjectFigures
- */
-export type ProjectFigures = {
-    /**
-     * Projects
-     *
-     * Projects covered; null means all (admin)
-     */
-    projects: number | null;
-    issues: IssueFigures;
-    pull_requests: PullRequestFigures;
-    runs: RunFigures;
-    quality: QualityFigures;
-    /**
-     * Project Id
-     */
-    project_id: string;
-};
-
-/**
- * PullRequestFigures
- */
-export type PullRequestFigures = {
-    /**
-     * Tracked
-     */
-    tracked: number;
-    /**
-     * Open
-     */
-    open: number;
-    /**
-     * Merged
-     */
-    merged: number;
-    /**
-     * Closed
-     */
-    closed: number;
-    /**
-     * Reviews Requested
-     */
-    reviews_requested: number;
-    /**
-     * Reviewed
-     */
-    reviewed: number;
-    /**
-     * Mean Review Turnaround Seconds
-     */
-    mean_review_turnaround_seconds: number | null;
+    title?: string | null;
 };
 
 /**
@@ -2179,14 +1615,6 @@ export type QualityFigures = {
  */
 export type QualityTrend = {
     /**
-     * Last 7 Days
-     */
-    last_7_days: number | null;
-    /**
-     * Previous 7 Days
-     */
-    previous_7_days: number | null;
-    /**
      * Change
      */
     change: number | null;
@@ -2196,6 +1624,14 @@ export type QualityTrend = {
      * up, down, flat or unknown
      */
     direction: string;
+    /**
+     * Last 7 Days
+     */
+    last_7_days: number | null;
+    /**
+     * Previous 7 Days
+     */
+    previous_7_days: number | null;
 };
 
 /**
@@ -2204,25 +1640,215 @@ export type QualityTrend = {
 export type RangeName = 'day' | 'week' | 'month' | 'quarter' | 'year';
 
 /**
+ * RefreshRequest
+ */
+export type RefreshRequest = {
+    /**
+     * Refresh Token
+     *
+     * JSON mode; leave it out to refresh with the swe_refresh cookie instead
+     */
+    refresh_token?: string | null;
+};
+
+/**
+ * RegisterRequest
+ */
+export type RegisterRequest = {
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Full Name
+     */
+    full_name?: string;
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Username
+     *
+     * 3-39 letters, digits, '_', '.', '-'; starts with a letter or digit
+     */
+    username: string;
+};
+
+/**
+ * ResetConfirm
+ */
+export type ResetConfirm = {
+    /**
+     * New Password
+     */
+    new_password: string;
+    /**
+     * Token
+     */
+    token: string;
+};
+
+/**
+ * ResetRequest
+ */
+export type ResetRequest = {
+    /**
+     * Email
+     */
+    email: string;
+};
+
+/**
+ * ResolveRequest
+ */
+export type ResolveRequest = {
+    /**
+     * Pull Request Id
+     */
+    pull_request_id?: string | null;
+    /**
+     * Resolution
+     */
+    resolution: string;
+};
+
+/**
+ * ReviewHistory
+ */
+export type ReviewHistory = {
+    /**
+     * History
+     *
+     * Every review, newest first (up to 50)
+     */
+    history: Array<ReviewOut>;
+    /**
+     * The most recently requested review
+     */
+    latest: ReviewOut | null;
+    /**
+     * The most recent finished review
+     */
+    latest_result: ReviewOut | null;
+};
+
+/**
+ * ReviewLevel
+ */
+export type ReviewLevel = 'quick' | 'standard' | 'thorough';
+
+/**
+ * ReviewOut
+ */
+export type ReviewOut = {
+    /**
+     * Approval
+     */
+    approval: string | null;
+    /**
+     * Comments
+     */
+    comments: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Completed At
+     */
+    completed_at: string | null;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Findings By Severity
+     */
+    findings_by_severity: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Head Sha
+     */
+    head_sha: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    level: ReviewLevel;
+    /**
+     * Pull Request Id
+     */
+    pull_request_id: string;
+    /**
+     * Quality Score
+     */
+    quality_score: number | null;
+    /**
+     * Requested At
+     */
+    requested_at: string;
+    /**
+     * Requested By
+     */
+    requested_by: string | null;
+    /**
+     * Run Id
+     */
+    run_id: string | null;
+    /**
+     * Status
+     *
+     * pending, completed, failed or cancelled
+     */
+    status: string;
+    /**
+     * Summary
+     */
+    summary: string | null;
+};
+
+/**
+ * ReviewRequest
+ */
+export type ReviewRequest = {
+    level?: ReviewLevel;
+};
+
+/**
+ * ReviewStatus
+ */
+export type ReviewStatus = 'none' | 'pending' | 'approved' | 'changes_requested' | 'commented' | 'failed';
+
+/**
+ * RolesUpdate
+ */
+export type RolesUpdate = {
+    /**
+     * Roles
+     */
+    roles: Array<'admin' | 'user' | 'agent' | 'readonly'>;
+};
+
+/**
+ * RunCancel
+ */
+export type RunCancel = {
+    /**
+     * Run Id
+     */
+    run_id?: string | null;
+};
+
+/**
  * RunFigures
  */
 export type RunFigures = {
-    /**
-     * Total
-     */
-    total: number;
     /**
      * By Status
      */
     by_status: {
         [key: string]: number;
     };
-    /**
-     * Success Rate
-     *
-     * completed / (completed + failed); cancelled runs are left out
-     */
-    success_rate: number | null;
     /**
      * Mean Duration Seconds
      */
@@ -2231,1556 +1857,409 @@ export type RunFigures = {
      * Mean Queue Wait Seconds
      */
     mean_queue_wait_seconds?: number | null;
+    /**
+     * Success Rate
+     *
+     * completed / (completed + failed); cancelled runs are left out
+     */
+    success_rate: number | null;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * RunLogOut
+ */
+export type RunLogOut = {
+    /**
+     * At
+     */
+    at: string;
+    /**
+     * Fields
+     */
+    fields: {
+        [key: string]: unknown;
+    };
+    /**
+     * Level
+     */
+    level: string;
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Seq
+     */
+    seq: number;
+};
+
+/**
+ * RunLogPage
+ */
+export type RunLogPage = {
+    /**
+     * Items
+     */
+    items: Array<RunLogOut>;
+    /**
+     * Next Since
+     */
+    next_since: number;
+    /**
+     * Run Status
+     */
+    run_status: string;
+};
+
+/**
+ * RunOut
+ */
+export type RunOut = {
+    /**
+     * Agent Id
+     */
+    agent_id: string;
+    /**
+     * Agent Type
+     */
+    agent_type: string;
+    /**
+     * Attempts
+     */
+    attempts: number;
+    /**
+     * Cancel Requested
+     */
+    cancel_requested: boolean;
+    /**
+     * Duration Ms
+     */
+    duration_ms: number | null;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Exit Reason
+     */
+    exit_reason: string | null;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Queued At
+     */
+    queued_at: string;
+    /**
+     * Result
+     */
+    result?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Started At
+     */
+    started_at: string | null;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Timeout Seconds
+     */
+    timeout_seconds: number;
+    /**
+     * Trigger
+     */
+    trigger: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * RunStart
+ */
+export type RunStart = {
+    issue?: IssueTarget | null;
+    /**
+     * Level
+     */
+    level?: 'quick' | 'standard' | 'thorough' | null;
+    pull_request?: PullRequestTarget | null;
+    /**
+     * Ref
+     */
+    ref?: string | null;
+    /**
+     * Timeout Seconds
+     */
+    timeout_seconds?: number | null;
+};
+
+/**
+ * SessionOut
+ */
+export type SessionOut = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Current
+     */
+    current: boolean;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Ip
+     */
+    ip: string;
+    /**
+     * Last Used At
+     */
+    last_used_at: string;
+    /**
+     * User Agent
+     */
+    user_agent: string;
 };
 
 /**
  * TimeSeries
  */
 export type TimeSeries = {
-    metric: Metric;
-    interval: Interval;
-    /**
-     * Tz
-     */
-    tz: string;
     /**
      * From
      */
     from: string;
+    interval: Interval;
+    metric: Metric;
+    /**
+     * Points
+     */
+    points: Array<Point>;
     /**
      * To
      */
     to: string;
     /**
+     * Tz
+     */
+    tz: string;
+    /**
      * Unit
      */
     unit: string;
+};
+
+/**
+ * TokenIn
+ */
+export type TokenIn = {
     /**
-     * Points
+     * Token
      */
-    points: Array<Point>;
+    token: string;
 };
 
-export type ServicesApiV1GatewayAdminServicesGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/gateway/admin/services';
-};
-
-export type ServicesApiV1GatewayAdminServicesGetResponses = {
+/**
+ * TokenResponse
+ */
+export type TokenResponse = {
     /**
-     * Response Services Api V1 Gateway Admin Services Get
+     * Access Token
+     */
+    access_token: string;
+    /**
+     * Expires In
      *
-     * Successful Response
+     * Seconds until the access token expires
      */
-    200: {
+    expires_in: number;
+    /**
+     * Refresh Expires In
+     *
+     * Seconds until the refresh token expires unused
+     */
+    refresh_expires_in: number;
+    /**
+     * Refresh Token
+     *
+     * The new refresh token; null in cookie mode (it is in the swe_refresh cookie)
+     */
+    refresh_token: string | null;
+    /**
+     * Token Type
+     */
+    token_type?: 'bearer';
+};
+
+/**
+ * TokenStatus
+ */
+export type TokenStatus = {
+    /**
+     * Configured
+     */
+    configured: boolean;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Updated At
+     */
+    updated_at?: string | null;
+    /**
+     * Updated By
+     */
+    updated_by?: string | null;
+};
+
+/**
+ * TotpCode
+ */
+export type TotpCode = {
+    /**
+     * Code
+     */
+    code: string;
+};
+
+/**
+ * TotpDisable
+ */
+export type TotpDisable = {
+    /**
+     * Code
+     */
+    code: string;
+    /**
+     * Password
+     */
+    password?: string;
+};
+
+/**
+ * TotpEnrollOut
+ */
+export type TotpEnrollOut = {
+    /**
+     * Otpauth Uri
+     */
+    otpauth_uri: string;
+    /**
+     * Secret
+     *
+     * Base32 secret; shown once
+     */
+    secret: string;
+};
+
+/**
+ * UserOut
+ */
+export type UserOut = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Full Name
+     */
+    full_name: string;
+    /**
+     * Github Linked
+     */
+    github_linked: boolean;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Is Active
+     */
+    is_active: boolean;
+    /**
+     * Last Login At
+     */
+    last_login_at: string | null;
+    /**
+     * Roles
+     */
+    roles: Array<string>;
+    /**
+     * Totp Enabled
+     */
+    totp_enabled: boolean;
+    /**
+     * Username
+     */
+    username: string;
+};
+
+/**
+ * ValidationError
+ */
+export type ValidationError = {
+    /**
+     * Context
+     */
+    ctx?: {
         [key: string]: unknown;
     };
-};
-
-export type ServicesApiV1GatewayAdminServicesGetResponse = ServicesApiV1GatewayAdminServicesGetResponses[keyof ServicesApiV1GatewayAdminServicesGetResponses];
-
-export type ServiceApiV1GatewayAdminServicesNameGetData = {
-    body?: never;
-    path: {
-        /**
-         * Name
-         */
-        name: string;
-    };
-    query?: never;
-    url: '/api/v1/gateway/admin/services/{name}';
-};
-
-export type ServiceApiV1GatewayAdminServicesNameGetErrors = {
     /**
-     * Validation Error
+     * Input
      */
-    422: HttpValidationError;
+    input?: unknown;
+    /**
+     * Location
+     */
+    loc: Array<string | number>;
+    /**
+     * Message
+     */
+    msg: string;
+    /**
+     * Error Type
+     */
+    type: string;
 };
 
-export type ServiceApiV1GatewayAdminServicesNameGetError = ServiceApiV1GatewayAdminServicesNameGetErrors[keyof ServiceApiV1GatewayAdminServicesNameGetErrors];
-
-export type ServiceApiV1GatewayAdminServicesNameGetResponses = {
+/**
+ * WebhookSecret
+ */
+export type WebhookSecret = {
     /**
-     * Response Service Api V1 Gateway Admin Services  Name  Get
+     * Webhook Secret
      *
-     * Successful Response
+     * The new secret; shown only now
      */
-    200: {
-        [key: string]: unknown;
-    };
-};
-
-export type ServiceApiV1GatewayAdminServicesNameGetResponse = ServiceApiV1GatewayAdminServicesNameGetResponses[keyof ServiceApiV1GatewayAdminServicesNameGetResponses];
-
-export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteData = {
-    body?: never;
-    path: {
-        /**
-         * Name
-         */
-        name: string;
-    };
-    query: {
-        /**
-         * Url
-         */
-        url: string;
-    };
-    url: '/api/v1/gateway/admin/services/{name}/instances';
-};
-
-export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteError = DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors[keyof DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors];
-
-export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponse = DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses[keyof DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses];
-
-export type RegisterApiV1GatewayAdminServicesNameInstancesPostData = {
-    body: InstanceIn;
-    path: {
-        /**
-         * Name
-         */
-        name: string;
-    };
-    query?: never;
-    url: '/api/v1/gateway/admin/services/{name}/instances';
-};
-
-export type RegisterApiV1GatewayAdminServicesNameInstancesPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RegisterApiV1GatewayAdminServicesNameInstancesPostError = RegisterApiV1GatewayAdminServicesNameInstancesPostErrors[keyof RegisterApiV1GatewayAdminServicesNameInstancesPostErrors];
-
-export type RegisterApiV1GatewayAdminServicesNameInstancesPostResponses = {
-    /**
-     * Already registered; weight updated if given
-     */
-    200: unknown;
-    /**
-     * Response Register Api V1 Gateway Admin Services  Name  Instances Post
-     *
-     * Successful Response
-     */
-    201: {
-        [key: string]: unknown;
-    };
-};
-
-export type RegisterApiV1GatewayAdminServicesNameInstancesPostResponse = RegisterApiV1GatewayAdminServicesNameInstancesPostResponses[keyof RegisterApiV1GatewayAdminServicesNameInstancesPostResponses];
-
-export type ResetApiV1GatewayAdminServicesNameBreakerResetPostData = {
-    body?: never;
-    path: {
-        /**
-         * Name
-         */
-        name: string;
-    };
-    query?: never;
-    url: '/api/v1/gateway/admin/services/{name}/breaker/reset';
-};
-
-export type ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ResetApiV1GatewayAdminServicesNameBreakerResetPostError = ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors[keyof ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors];
-
-export type ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses = {
-    /**
-     * Response Reset Api V1 Gateway Admin Services  Name  Breaker Reset Post
-     *
-     * Successful Response
-     */
-    200: {
-        [key: string]: unknown;
-    };
-};
-
-export type ResetApiV1GatewayAdminServicesNameBreakerResetPostResponse = ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses[keyof ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses];
-
-export type SummaryApiV1GatewayAdminMetricsGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/gateway/admin/metrics';
-};
-
-export type SummaryApiV1GatewayAdminMetricsGetResponses = {
-    /**
-     * Response Summary Api V1 Gateway Admin Metrics Get
-     *
-     * Successful Response
-     */
-    200: {
-        [key: string]: unknown;
-    };
-};
-
-export type SummaryApiV1GatewayAdminMetricsGetResponse = SummaryApiV1GatewayAdminMetricsGetResponses[keyof SummaryApiV1GatewayAdminMetricsGetResponses];
-
-export type LiveHealthLiveGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/health/live';
-};
-
-export type LiveHealthLiveGetResponses = {
-    /**
-     * Response Live Health Live Get
-     *
-     * Successful Response
-     */
-    200: {
-        [key: string]: string;
-    };
-};
-
-export type LiveHealthLiveGetResponse = LiveHealthLiveGetResponses[keyof LiveHealthLiveGetResponses];
-
-export type ReadyHealthReadyGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/health/ready';
-};
-
-export type ReadyHealthReadyGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: unknown;
-};
-
-export type AggregateHealthGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/health';
-};
-
-export type AggregateHealthGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: unknown;
-};
-
-export type TokenApiV1AuthTokenPostData = {
-    body: BodyTokenApiV1AuthTokenPost;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/token';
-};
-
-export type TokenApiV1AuthTokenPostErrors = {
-    /**
-     * Invalid credentials (one answer for every cause)
-     */
-    401: unknown;
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type TokenApiV1AuthTokenPostError = TokenApiV1AuthTokenPostErrors[keyof TokenApiV1AuthTokenPostErrors];
-
-export type TokenApiV1AuthTokenPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: TokenResponse;
-};
-
-export type TokenApiV1AuthTokenPostResponse = TokenApiV1AuthTokenPostResponses[keyof TokenApiV1AuthTokenPostResponses];
-
-export type LoginApiV1AuthLoginPostData = {
-    body: LoginRequest;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/login';
-};
-
-export type LoginApiV1AuthLoginPostErrors = {
-    /**
-     * Invalid credentials (one answer for every cause)
-     */
-    401: unknown;
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type LoginApiV1AuthLoginPostError = LoginApiV1AuthLoginPostErrors[keyof LoginApiV1AuthLoginPostErrors];
-
-export type LoginApiV1AuthLoginPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: TokenResponse;
-};
-
-export type LoginApiV1AuthLoginPostResponse = LoginApiV1AuthLoginPostResponses[keyof LoginApiV1AuthLoginPostResponses];
-
-export type RefreshApiV1AuthRefreshPostData = {
-    /**
-     * Body
-     */
-    body?: RefreshRequest | null;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/refresh';
-};
-
-export type RefreshApiV1AuthRefreshPostErrors = {
-    /**
-     * Invalid credentials (one answer for every cause)
-     */
-    401: unknown;
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RefreshApiV1AuthRefreshPostError = RefreshApiV1AuthRefreshPostErrors[keyof RefreshApiV1AuthRefreshPostErrors];
-
-export type RefreshApiV1AuthRefreshPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: TokenResponse;
-};
-
-export type RefreshApiV1AuthRefreshPostResponse = RefreshApiV1AuthRefreshPostResponses[keyof RefreshApiV1AuthRefreshPostResponses];
-
-export type LogoutApiV1AuthLogoutPostData = {
-    /**
-     * Body
-     */
-    body?: LogoutRequest | null;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/logout';
-};
-
-export type LogoutApiV1AuthLogoutPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type LogoutApiV1AuthLogoutPostError = LogoutApiV1AuthLogoutPostErrors[keyof LogoutApiV1AuthLogoutPostErrors];
-
-export type LogoutApiV1AuthLogoutPostResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type LogoutApiV1AuthLogoutPostResponse = LogoutApiV1AuthLogoutPostResponses[keyof LogoutApiV1AuthLogoutPostResponses];
-
-export type RevokeAllSessionsApiV1AuthSessionsDeleteData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/sessions';
-};
-
-export type RevokeAllSessionsApiV1AuthSessionsDeleteResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type RevokeAllSessionsApiV1AuthSessionsDeleteResponse = RevokeAllSessionsApiV1AuthSessionsDeleteResponses[keyof RevokeAllSessionsApiV1AuthSessionsDeleteResponses];
-
-export type ListSessionsApiV1AuthSessionsGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/sessions';
-};
-
-export type ListSessionsApiV1AuthSessionsGetResponses = {
-    /**
-     * Response List Sessions Api V1 Auth Sessions Get
-     *
-     * Successful Response
-     */
-    200: Array<SessionOut>;
-};
-
-export type ListSessionsApiV1AuthSessionsGetResponse = ListSessionsApiV1AuthSessionsGetResponses[keyof ListSessionsApiV1AuthSessionsGetResponses];
-
-export type RevokeSessionApiV1AuthSessionsSessionIdDeleteData = {
-    body?: never;
-    path: {
-        /**
-         * Session Id
-         */
-        session_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/sessions/{session_id}';
-};
-
-export type RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RevokeSessionApiV1AuthSessionsSessionIdDeleteError = RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors[keyof RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors];
-
-export type RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type RevokeSessionApiV1AuthSessionsSessionIdDeleteResponse = RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses[keyof RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses];
-
-export type RegisterApiV1AuthRegisterPostData = {
-    body: RegisterRequest;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/register';
-};
-
-export type RegisterApiV1AuthRegisterPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RegisterApiV1AuthRegisterPostError = RegisterApiV1AuthRegisterPostErrors[keyof RegisterApiV1AuthRegisterPostErrors];
-
-export type RegisterApiV1AuthRegisterPostResponses = {
-    /**
-     * Successful Response
-     */
-    201: UserOut;
-};
-
-export type RegisterApiV1AuthRegisterPostResponse = RegisterApiV1AuthRegisterPostResponses[keyof RegisterApiV1AuthRegisterPostResponses];
-
-export type MeApiV1AuthMeGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/me';
-};
-
-export type MeApiV1AuthMeGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: UserOut;
-};
-
-export type MeApiV1AuthMeGetResponse = MeApiV1AuthMeGetResponses[keyof MeApiV1AuthMeGetResponses];
-
-export type UpdateMeApiV1AuthMePatchData = {
-    body: ProfileUpdate;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/me';
-};
-
-export type UpdateMeApiV1AuthMePatchErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type UpdateMeApiV1AuthMePatchError = UpdateMeApiV1AuthMePatchErrors[keyof UpdateMeApiV1AuthMePatchErrors];
-
-export type UpdateMeApiV1AuthMePatchResponses = {
-    /**
-     * Successful Response
-     */
-    200: UserOut;
-};
-
-export type UpdateMeApiV1AuthMePatchResponse = UpdateMeApiV1AuthMePatchResponses[keyof UpdateMeApiV1AuthMePatchResponses];
-
-export type ChangePasswordApiV1AuthChangePasswordPostData = {
-    body: ChangePasswordRequest;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/change-password';
-};
-
-export type ChangePasswordApiV1AuthChangePasswordPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ChangePasswordApiV1AuthChangePasswordPostError = ChangePasswordApiV1AuthChangePasswordPostErrors[keyof ChangePasswordApiV1AuthChangePasswordPostErrors];
-
-export type ChangePasswordApiV1AuthChangePasswordPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: TokenResponse;
-};
-
-export type ChangePasswordApiV1AuthChangePasswordPostResponse = ChangePasswordApiV1AuthChangePasswordPostResponses[keyof ChangePasswordApiV1AuthChangePasswordPostResponses];
-
-export type RequestResetApiV1AuthPasswordResetRequestPostData = {
-    body: ResetRequest;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/password-reset/request';
-};
-
-export type RequestResetApiV1AuthPasswordResetRequestPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RequestResetApiV1AuthPasswordResetRequestPostError = RequestResetApiV1AuthPasswordResetRequestPostErrors[keyof RequestResetApiV1AuthPasswordResetRequestPostErrors];
-
-export type RequestResetApiV1AuthPasswordResetRequestPostResponses = {
-    /**
-     * Successful Response
-     */
-    202: Accepted;
-};
-
-export type RequestResetApiV1AuthPasswordResetRequestPostResponse = RequestResetApiV1AuthPasswordResetRequestPostResponses[keyof RequestResetApiV1AuthPasswordResetRequestPostResponses];
-
-export type ConfirmResetApiV1AuthPasswordResetConfirmPostData = {
-    body: ResetConfirm;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/password-reset/confirm';
-};
-
-export type ConfirmResetApiV1AuthPasswordResetConfirmPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ConfirmResetApiV1AuthPasswordResetConfirmPostError = ConfirmResetApiV1AuthPasswordResetConfirmPostErrors[keyof ConfirmResetApiV1AuthPasswordResetConfirmPostErrors];
-
-export type ConfirmResetApiV1AuthPasswordResetConfirmPostResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type ConfirmResetApiV1AuthPasswordResetConfirmPostResponse = ConfirmResetApiV1AuthPasswordResetConfirmPostResponses[keyof ConfirmResetApiV1AuthPasswordResetConfirmPostResponses];
-
-export type EnrollTotpApiV1AuthTotpEnrollPostData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/totp/enroll';
-};
-
-export type EnrollTotpApiV1AuthTotpEnrollPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: TotpEnrollOut;
-};
-
-export type EnrollTotpApiV1AuthTotpEnrollPostResponse = EnrollTotpApiV1AuthTotpEnrollPostResponses[keyof EnrollTotpApiV1AuthTotpEnrollPostResponses];
-
-export type ConfirmTotpApiV1AuthTotpConfirmPostData = {
-    body: TotpCode;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/totp/confirm';
-};
-
-export type ConfirmTotpApiV1AuthTotpConfirmPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ConfirmTotpApiV1AuthTotpConfirmPostError = ConfirmTotpApiV1AuthTotpConfirmPostErrors[keyof ConfirmTotpApiV1AuthTotpConfirmPostErrors];
-
-export type ConfirmTotpApiV1AuthTotpConfirmPostResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type ConfirmTotpApiV1AuthTotpConfirmPostResponse = ConfirmTotpApiV1AuthTotpConfirmPostResponses[keyof ConfirmTotpApiV1AuthTotpConfirmPostResponses];
-
-export type DisableTotpApiV1AuthTotpDisablePostData = {
-    body: TotpDisable;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/totp/disable';
-};
-
-export type DisableTotpApiV1AuthTotpDisablePostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type DisableTotpApiV1AuthTotpDisablePostError = DisableTotpApiV1AuthTotpDisablePostErrors[keyof DisableTotpApiV1AuthTotpDisablePostErrors];
-
-export type DisableTotpApiV1AuthTotpDisablePostResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type DisableTotpApiV1AuthTotpDisablePostResponse = DisableTotpApiV1AuthTotpDisablePostResponses[keyof DisableTotpApiV1AuthTotpDisablePostResponses];
-
-export type ListKeysApiV1AuthApiKeysGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * Include Revoked
-         */
-        include_revoked?: boolean;
-        /**
-         * Limit
-         *
-         * Items per page
-         */
-        limit?: number;
-        /**
-         * Offset
-         *
-         * Items to skip
-         */
-        offset?: number;
-        /**
-         * Sort
-         *
-         * Comma-separated fields; prefix '-' for descending
-         */
-        sort?: string | null;
-    };
-    url: '/api/v1/auth/api-keys';
-};
-
-export type ListKeysApiV1AuthApiKeysGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ListKeysApiV1AuthApiKeysGetError = ListKeysApiV1AuthApiKeysGetErrors[keyof ListKeysApiV1AuthApiKeysGetErrors];
-
-export type ListKeysApiV1AuthApiKeysGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: PageApiKeyOut;
-};
-
-export type ListKeysApiV1AuthApiKeysGetResponse = ListKeysApiV1AuthApiKeysGetResponses[keyof ListKeysApiV1AuthApiKeysGetResponses];
-
-export type CreateKeyApiV1AuthApiKeysPostData = {
-    body: ApiKeyCreate;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/api-keys';
-};
-
-export type CreateKeyApiV1AuthApiKeysPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type CreateKeyApiV1AuthApiKeysPostError = CreateKeyApiV1AuthApiKeysPostErrors[keyof CreateKeyApiV1AuthApiKeysPostErrors];
-
-export type CreateKeyApiV1AuthApiKeysPostResponses = {
-    /**
-     * Successful Response
-     */
-    201: ApiKeyCreated;
-};
-
-export type CreateKeyApiV1AuthApiKeysPostResponse = CreateKeyApiV1AuthApiKeysPostResponses[keyof CreateKeyApiV1AuthApiKeysPostResponses];
-
-export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteData = {
-    body?: never;
-    path: {
-        /**
-         * Key Id
-         */
-        key_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/api-keys/{key_id}';
-};
-
-export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteError = RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors[keyof RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors];
-
-export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponse = RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses[keyof RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses];
-
-export type ExchangeApiV1AuthApiKeysExchangePostData = {
-    /**
-     * Body
-     */
-    body?: ExchangeRequest | null;
-    headers?: {
-        /**
-         * X-Api-Key
-         */
-        'x-api-key'?: string | null;
-    };
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/api-keys/exchange';
-};
-
-export type ExchangeApiV1AuthApiKeysExchangePostErrors = {
-    /**
-     * The key is invalid, expired or revoked
-     */
-    401: unknown;
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ExchangeApiV1AuthApiKeysExchangePostError = ExchangeApiV1AuthApiKeysExchangePostErrors[keyof ExchangeApiV1AuthApiKeysExchangePostErrors];
-
-export type ExchangeApiV1AuthApiKeysExchangePostResponses = {
-    /**
-     * Successful Response
-     */
-    200: ExchangeResponse;
-};
-
-export type ExchangeApiV1AuthApiKeysExchangePostResponse = ExchangeApiV1AuthApiKeysExchangePostResponses[keyof ExchangeApiV1AuthApiKeysExchangePostResponses];
-
-export type GithubLoginApiV1AuthGithubLoginGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * Mode
-         *
-         * cookie: the callback sets the session cookies and redirects to /
-         */
-        mode?: 'json' | 'cookie';
-    };
-    url: '/api/v1/auth/github/login';
-};
-
-export type GithubLoginApiV1AuthGithubLoginGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GithubLoginApiV1AuthGithubLoginGetError = GithubLoginApiV1AuthGithubLoginGetErrors[keyof GithubLoginApiV1AuthGithubLoginGetErrors];
-
-export type GithubCallbackApiV1AuthGithubCallbackGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * Code
-         */
-        code?: string | null;
-        /**
-         * State
-         */
-        state?: string | null;
-        /**
-         * Error
-         */
-        error?: string | null;
-    };
-    url: '/api/v1/auth/github/callback';
-};
-
-export type GithubCallbackApiV1AuthGithubCallbackGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GithubCallbackApiV1AuthGithubCallbackGetError = GithubCallbackApiV1AuthGithubCallbackGetErrors[keyof GithubCallbackApiV1AuthGithubCallbackGetErrors];
-
-export type GithubCallbackApiV1AuthGithubCallbackGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: TokenResponse;
-};
-
-export type GithubCallbackApiV1AuthGithubCallbackGetResponse = GithubCallbackApiV1AuthGithubCallbackGetResponses[keyof GithubCallbackApiV1AuthGithubCallbackGetResponses];
-
-export type ListUsersApiV1AuthAdminUsersGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * Q
-         *
-         * Part of username, email or name
-         */
-        q?: string | null;
-        /**
-         * Role
-         */
-        role?: 'admin' | 'user' | 'agent' | 'readonly' | null;
-        /**
-         * Active
-         */
-        active?: boolean | null;
-        /**
-         * Limit
-         *
-         * Items per page
-         */
-        limit?: number;
-        /**
-         * Offset
-         *
-         * Items to skip
-         */
-        offset?: number;
-        /**
-         * Sort
-         *
-         * Comma-separated fields; prefix '-' for descending
-         */
-        sort?: string | null;
-    };
-    url: '/api/v1/auth/admin/users';
-};
-
-export type ListUsersApiV1AuthAdminUsersGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ListUsersApiV1AuthAdminUsersGetError = ListUsersApiV1AuthAdminUsersGetErrors[keyof ListUsersApiV1AuthAdminUsersGetErrors];
-
-export type ListUsersApiV1AuthAdminUsersGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: PageAdminUserOut;
-};
-
-export type ListUsersApiV1AuthAdminUsersGetResponse = ListUsersApiV1AuthAdminUsersGetResponses[keyof ListUsersApiV1AuthAdminUsersGetResponses];
-
-export type GetUserApiV1AuthAdminUsersUserIdGetData = {
-    body?: never;
-    path: {
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/admin/users/{user_id}';
-};
-
-export type GetUserApiV1AuthAdminUsersUserIdGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GetUserApiV1AuthAdminUsersUserIdGetError = GetUserApiV1AuthAdminUsersUserIdGetErrors[keyof GetUserApiV1AuthAdminUsersUserIdGetErrors];
-
-export type GetUserApiV1AuthAdminUsersUserIdGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: AdminUserOut;
-};
-
-export type GetUserApiV1AuthAdminUsersUserIdGetResponse = GetUserApiV1AuthAdminUsersUserIdGetResponses[keyof GetUserApiV1AuthAdminUsersUserIdGetResponses];
-
-export type SetRolesApiV1AuthAdminUsersUserIdRolesPutData = {
-    body: RolesUpdate;
-    path: {
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/admin/users/{user_id}/roles';
-};
-
-export type SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type SetRolesApiV1AuthAdminUsersUserIdRolesPutError = SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors[keyof SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors];
-
-export type SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses = {
-    /**
-     * Successful Response
-     */
-    200: AdminUserOut;
-};
-
-export type SetRolesApiV1AuthAdminUsersUserIdRolesPutResponse = SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses[keyof SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses];
-
-export type LockApiV1AuthAdminUsersUserIdLockPostData = {
-    body?: never;
-    path: {
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/admin/users/{user_id}/lock';
-};
-
-export type LockApiV1AuthAdminUsersUserIdLockPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type LockApiV1AuthAdminUsersUserIdLockPostError = LockApiV1AuthAdminUsersUserIdLockPostErrors[keyof LockApiV1AuthAdminUsersUserIdLockPostErrors];
-
-export type LockApiV1AuthAdminUsersUserIdLockPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: AdminUserOut;
-};
-
-export type LockApiV1AuthAdminUsersUserIdLockPostResponse = LockApiV1AuthAdminUsersUserIdLockPostResponses[keyof LockApiV1AuthAdminUsersUserIdLockPostResponses];
-
-export type UnlockApiV1AuthAdminUsersUserIdUnlockPostData = {
-    body?: never;
-    path: {
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/admin/users/{user_id}/unlock';
-};
-
-export type UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type UnlockApiV1AuthAdminUsersUserIdUnlockPostError = UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors[keyof UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors];
-
-export type UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses = {
-    /**
-     * Successful Response
-     */
-    200: AdminUserOut;
-};
-
-export type UnlockApiV1AuthAdminUsersUserIdUnlockPostResponse = UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses[keyof UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses];
-
-export type DisableApiV1AuthAdminUsersUserIdDisablePostData = {
-    body?: never;
-    path: {
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/admin/users/{user_id}/disable';
-};
-
-export type DisableApiV1AuthAdminUsersUserIdDisablePostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type DisableApiV1AuthAdminUsersUserIdDisablePostError = DisableApiV1AuthAdminUsersUserIdDisablePostErrors[keyof DisableApiV1AuthAdminUsersUserIdDisablePostErrors];
-
-export type DisableApiV1AuthAdminUsersUserIdDisablePostResponses = {
-    /**
-     * Successful Response
-     */
-    200: AdminUserOut;
-};
-
-export type DisableApiV1AuthAdminUsersUserIdDisablePostResponse = DisableApiV1AuthAdminUsersUserIdDisablePostResponses[keyof DisableApiV1AuthAdminUsersUserIdDisablePostResponses];
-
-export type EnableApiV1AuthAdminUsersUserIdEnablePostData = {
-    body?: never;
-    path: {
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/auth/admin/users/{user_id}/enable';
-};
-
-export type EnableApiV1AuthAdminUsersUserIdEnablePostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type EnableApiV1AuthAdminUsersUserIdEnablePostError = EnableApiV1AuthAdminUsersUserIdEnablePostErrors[keyof EnableApiV1AuthAdminUsersUserIdEnablePostErrors];
-
-export type EnableApiV1AuthAdminUsersUserIdEnablePostResponses = {
-    /**
-     * Successful Response
-     */
-    200: AdminUserOut;
-};
-
-export type EnableApiV1AuthAdminUsersUserIdEnablePostResponse = EnableApiV1AuthAdminUsersUserIdEnablePostResponses[keyof EnableApiV1AuthAdminUsersUserIdEnablePostResponses];
-
-export type ListAuditApiV1AuthAdminAuditGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * User Id
-         */
-        user_id?: string | null;
-        /**
-         * Action
-         */
-        action?: string | null;
-        /**
-         * Outcome
-         */
-        outcome?: 'success' | 'failure' | null;
-        /**
-         * Limit
-         *
-         * Items per page
-         */
-        limit?: number;
-        /**
-         * Offset
-         *
-         * Items to skip
-         */
-        offset?: number;
-        /**
-         * Sort
-         *
-         * Comma-separated fields; prefix '-' for descending
-         */
-        sort?: string | null;
-    };
-    url: '/api/v1/auth/admin/audit';
-};
-
-export type ListAuditApiV1AuthAdminAuditGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ListAuditApiV1AuthAdminAuditGetError = ListAuditApiV1AuthAdminAuditGetErrors[keyof ListAuditApiV1AuthAdminAuditGetErrors];
-
-export type ListAuditApiV1AuthAdminAuditGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: PageAuditEventOut;
-};
-
-export type ListAuditApiV1AuthAdminAuditGetResponse = ListAuditApiV1AuthAdminAuditGetResponses[keyof ListAuditApiV1AuthAdminAuditGetResponses];
-
-export type JwksApiV1AuthWellKnownJwksJsonGetData = {
-    body?: never;
-    path?: never;
-    query?: never;
-    url: '/api/v1/auth/.well-known/jwks.json';
-};
-
-export type JwksApiV1AuthWellKnownJwksJsonGetResponses = {
-    /**
-     * Response Jwks Api V1 Auth  Well Known Jwks Json Get
-     *
-     * Successful Response
-     */
-    200: {
-        [key: string]: unknown;
-    };
-};
-
-export type JwksApiV1AuthWellKnownJwksJsonGetResponse = JwksApiV1AuthWellKnownJwksJsonGetResponses[keyof JwksApiV1AuthWellKnownJwksJsonGetResponses];
-
-export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostData = {
-    body?: never;
-    headers?: {
-        /**
-         * X-Hub-Signature-256
-         */
-        'x-hub-signature-256'?: string | null;
-        /**
-         * X-Github-Event
-         */
-        'x-github-event'?: string | null;
-        /**
-         * X-Github-Delivery
-         */
-        'x-github-delivery'?: string | null;
-    };
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}/webhooks/github';
-};
-
-export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors = {
-    /**
-     * missing or wrong X-Hub-Signature-256
-     */
-    401: unknown;
-    /**
-     * body too large
-     */
-    413: unknown;
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostError = ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors[keyof ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors];
-
-export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostResponses = {
-    /**
-     * ping answered, duplicate or unused delivery ignored
-     */
-    200: unknown;
-    /**
-     * Successful Response
-     */
-    202: unknown;
-};
-
-export type ListProjectsApiV1ProjectsGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * Enabled
-         */
-        enabled?: boolean | null;
-        /**
-         * Owner Id
-         */
-        owner_id?: string | null;
-        /**
-         * Q
-         *
-         * Search in project names
-         */
-        q?: string | null;
-        /**
-         * Limit
-         *
-         * Items per page
-         */
-        limit?: number;
-        /**
-         * Offset
-         *
-         * Items to skip
-         */
-        offset?: number;
-        /**
-         * Sort
-         *
-         * Comma-separated fields; prefix '-' for descending
-         */
-        sort?: string | null;
-    };
-    url: '/api/v1/projects';
-};
-
-export type ListProjectsApiV1ProjectsGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ListProjectsApiV1ProjectsGetError = ListProjectsApiV1ProjectsGetErrors[keyof ListProjectsApiV1ProjectsGetErrors];
-
-export type ListProjectsApiV1ProjectsGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: PageProjectRead;
-};
-
-export type ListProjectsApiV1ProjectsGetResponse = ListProjectsApiV1ProjectsGetResponses[keyof ListProjectsApiV1ProjectsGetResponses];
-
-export type CreateProjectApiV1ProjectsPostData = {
-    body: ProjectCreate;
-    path?: never;
-    query?: never;
-    url: '/api/v1/projects';
-};
-
-export type CreateProjectApiV1ProjectsPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type CreateProjectApiV1ProjectsPostError = CreateProjectApiV1ProjectsPostErrors[keyof CreateProjectApiV1ProjectsPostErrors];
-
-export type CreateProjectApiV1ProjectsPostResponses = {
-    /**
-     * Successful Response
-     */
-    201: ProjectCreated;
-};
-
-export type CreateProjectApiV1ProjectsPostResponse = CreateProjectApiV1ProjectsPostResponses[keyof CreateProjectApiV1ProjectsPostResponses];
-
-export type DeleteProjectApiV1ProjectsProjectIdDeleteData = {
-    body?: never;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}';
-};
-
-export type DeleteProjectApiV1ProjectsProjectIdDeleteErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type DeleteProjectApiV1ProjectsProjectIdDeleteError = DeleteProjectApiV1ProjectsProjectIdDeleteErrors[keyof DeleteProjectApiV1ProjectsProjectIdDeleteErrors];
-
-export type DeleteProjectApiV1ProjectsProjectIdDeleteResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type DeleteProjectApiV1ProjectsProjectIdDeleteResponse = DeleteProjectApiV1ProjectsProjectIdDeleteResponses[keyof DeleteProjectApiV1ProjectsProjectIdDeleteResponses];
-
-export type GetProjectApiV1ProjectsProjectIdGetData = {
-    body?: never;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}';
-};
-
-export type GetProjectApiV1ProjectsProjectIdGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GetProjectApiV1ProjectsProjectIdGetError = GetProjectApiV1ProjectsProjectIdGetErrors[keyof GetProjectApiV1ProjectsProjectIdGetErrors];
-
-export type GetProjectApiV1ProjectsProjectIdGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: ProjectRead;
-};
-
-export type GetProjectApiV1ProjectsProjectIdGetResponse = GetProjectApiV1ProjectsProjectIdGetResponses[keyof GetProjectApiV1ProjectsProjectIdGetResponses];
-
-export type UpdateProjectApiV1ProjectsProjectIdPatchData = {
-    body: ProjectUpdate;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}';
-};
-
-export type UpdateProjectApiV1ProjectsProjectIdPatchErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type UpdateProjectApiV1ProjectsProjectIdPatchError = UpdateProjectApiV1ProjectsProjectIdPatchErrors[keyof UpdateProjectApiV1ProjectsProjectIdPatchErrors];
-
-export type UpdateProjectApiV1ProjectsProjectIdPatchResponses = {
-    /**
-     * Successful Response
-     */
-    200: ProjectRead;
-};
-
-export type UpdateProjectApiV1ProjectsProjectIdPatchResponse = UpdateProjectApiV1ProjectsProjectIdPatchResponses[keyof UpdateProjectApiV1ProjectsProjectIdPatchResponses];
-
-export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostData = {
-    body?: never;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}/webhook-secret/rotate';
-};
-
-export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostError = RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors[keyof RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors];
-
-export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses = {
-    /**
-     * Successful Response
-     */
-    200: WebhookSecret;
-};
-
-export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponse = RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses[keyof RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses];
-
-export type ListMembersApiV1ProjectsProjectIdMembersGetData = {
-    body?: never;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}/members';
-};
-
-export type ListMembersApiV1ProjectsProjectIdMembersGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ListMembersApiV1ProjectsProjectIdMembersGetError = ListMembersApiV1ProjectsProjectIdMembersGetErrors[keyof ListMembersApiV1ProjectsProjectIdMembersGetErrors];
-
-export type ListMembersApiV1ProjectsProjectIdMembersGetResponses = {
-    /**
-     * Response List Members Api V1 Projects  Project Id  Members Get
-     *
-     * Successful Response
-     */
-    200: Array<MemberRead>;
-};
-
-export type ListMembersApiV1ProjectsProjectIdMembersGetResponse = ListMembersApiV1ProjectsProjectIdMembersGetResponses[keyof ListMembersApiV1ProjectsProjectIdMembersGetResponses];
-
-export type AddMemberApiV1ProjectsProjectIdMembersPostData = {
-    body: MemberCreate;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}/members';
-};
-
-export type AddMemberApiV1ProjectsProjectIdMembersPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type AddMemberApiV1ProjectsProjectIdMembersPostError = AddMemberApiV1ProjectsProjectIdMembersPostErrors[keyof AddMemberApiV1ProjectsProjectIdMembersPostErrors];
-
-export type AddMemberApiV1ProjectsProjectIdMembersPostResponses = {
-    /**
-     * Successful Response
-     */
-    201: MemberRead;
-};
-
-export type AddMemberApiV1ProjectsProjectIdMembersPostResponse = AddMemberApiV1ProjectsProjectIdMembersPostResponses[keyof AddMemberApiV1ProjectsProjectIdMembersPostResponses];
-
-export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteData = {
-    body?: never;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}/members/{user_id}';
-};
-
-export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteError = RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors[keyof RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors];
-
-export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses = {
-    /**
-     * Successful Response
-     */
-    204: void;
-};
-
-export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponse = RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses[keyof RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses];
-
-export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchData = {
-    body: MemberUpdate;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-        /**
-         * User Id
-         */
-        user_id: string;
-    };
-    query?: never;
-    url: '/api/v1/projects/{project_id}/members/{user_id}';
-};
-
-export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchError = ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors[keyof ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors];
-
-export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses = {
+    webhook_secret: string;
     /**
-     * Successful Response
+     * Webhook Secret Rotated At
      */
-    200: MemberRead;
+    webhook_secret_rotated_at: string;
 };
-
-export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponse = ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses[keyof ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses];
 
 export type ListAgentsApiV1AgentsGetData = {
     body?: never;
@@ -3964,34 +2443,6 @@ export type RunLogsApiV1AgentsRunsRunIdLogsGetResponses = {
 
 export type RunLogsApiV1AgentsRunsRunIdLogsGetResponse = RunLogsApiV1AgentsRunsRunIdLogsGetResponses[keyof RunLogsApiV1AgentsRunsRunIdLogsGetResponses];
 
-export type RunSarifApiV1AgentsRunsRunIdSarifGetData = {
-    body?: never;
-    path: {
-        /**
-         * Run Id
-         */
-        run_id: string;
-    };
-    query?: never;
-    url: '/api/v1/agents/runs/{run_id}/sarif';
-};
-
-export type RunSarifApiV1AgentsRunsRunIdSarifGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type RunSarifApiV1AgentsRunsRunIdSarifGetError = RunSarifApiV1AgentsRunsRunIdSarifGetErrors[keyof RunSarifApiV1AgentsRunsRunIdSarifGetErrors];
-
-export type RunSarifApiV1AgentsRunsRunIdSarifGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: unknown;
-};
-
 export type RunReportApiV1AgentsRunsRunIdReportGetData = {
     body?: never;
     path: {
@@ -4019,6 +2470,34 @@ export type RunReportApiV1AgentsRunsRunIdReportGetErrors = {
 export type RunReportApiV1AgentsRunsRunIdReportGetError = RunReportApiV1AgentsRunsRunIdReportGetErrors[keyof RunReportApiV1AgentsRunsRunIdReportGetErrors];
 
 export type RunReportApiV1AgentsRunsRunIdReportGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
+export type RunSarifApiV1AgentsRunsRunIdSarifGetData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: never;
+    url: '/api/v1/agents/runs/{run_id}/sarif';
+};
+
+export type RunSarifApiV1AgentsRunsRunIdSarifGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RunSarifApiV1AgentsRunsRunIdSarifGetError = RunSarifApiV1AgentsRunsRunIdSarifGetErrors[keyof RunSarifApiV1AgentsRunsRunIdSarifGetErrors];
+
+export type RunSarifApiV1AgentsRunsRunIdSarifGetResponses = {
     /**
      * Successful Response
      */
@@ -4115,36 +2594,6 @@ export type UpdateAgentApiV1AgentsAgentIdPatchResponses = {
 
 export type UpdateAgentApiV1AgentsAgentIdPatchResponse = UpdateAgentApiV1AgentsAgentIdPatchResponses[keyof UpdateAgentApiV1AgentsAgentIdPatchResponses];
 
-export type StartRunApiV1AgentsAgentIdStartPostData = {
-    body: RunStart;
-    path: {
-        /**
-         * Agent Id
-         */
-        agent_id: string;
-    };
-    query?: never;
-    url: '/api/v1/agents/{agent_id}/start';
-};
-
-export type StartRunApiV1AgentsAgentIdStartPostErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type StartRunApiV1AgentsAgentIdStartPostError = StartRunApiV1AgentsAgentIdStartPostErrors[keyof StartRunApiV1AgentsAgentIdStartPostErrors];
-
-export type StartRunApiV1AgentsAgentIdStartPostResponses = {
-    /**
-     * Successful Response
-     */
-    202: RunOut;
-};
-
-export type StartRunApiV1AgentsAgentIdStartPostResponse = StartRunApiV1AgentsAgentIdStartPostResponses[keyof StartRunApiV1AgentsAgentIdStartPostResponses];
-
 export type CancelAgentRunsApiV1AgentsAgentIdCancelPostData = {
     /**
      * Data
@@ -4233,7 +2682,214 @@ export type ListRunsApiV1AgentsAgentIdRunsGetResponses = {
 
 export type ListRunsApiV1AgentsAgentIdRunsGetResponse = ListRunsApiV1AgentsAgentIdRunsGetResponses[keyof ListRunsApiV1AgentsAgentIdRunsGetResponses];
 
-export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteData = {
+export type StartRunApiV1AgentsAgentIdStartPostData = {
+    body: RunStart;
+    path: {
+        /**
+         * Agent Id
+         */
+        agent_id: string;
+    };
+    query?: never;
+    url: '/api/v1/agents/{agent_id}/start';
+};
+
+export type StartRunApiV1AgentsAgentIdStartPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type StartRunApiV1AgentsAgentIdStartPostError = StartRunApiV1AgentsAgentIdStartPostErrors[keyof StartRunApiV1AgentsAgentIdStartPostErrors];
+
+export type StartRunApiV1AgentsAgentIdStartPostResponses = {
+    /**
+     * Successful Response
+     */
+    202: RunOut;
+};
+
+export type StartRunApiV1AgentsAgentIdStartPostResponse = StartRunApiV1AgentsAgentIdStartPostResponses[keyof StartRunApiV1AgentsAgentIdStartPostResponses];
+
+export type GetAgentApiV1AnalyticsAgentsAgentIdGetData = {
+    body?: never;
+    path: {
+        /**
+         * Agent Id
+         */
+        agent_id: string;
+    };
+    query?: never;
+    url: '/api/v1/analytics/agents/{agent_id}';
+};
+
+export type GetAgentApiV1AnalyticsAgentsAgentIdGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetAgentApiV1AnalyticsAgentsAgentIdGetError = GetAgentApiV1AnalyticsAgentsAgentIdGetErrors[keyof GetAgentApiV1AnalyticsAgentsAgentIdGetErrors];
+
+export type GetAgentApiV1AnalyticsAgentsAgentIdGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AgentFigures;
+};
+
+export type GetAgentApiV1AnalyticsAgentsAgentIdGetResponse = GetAgentApiV1AnalyticsAgentsAgentIdGetResponses[keyof GetAgentApiV1AnalyticsAgentsAgentIdGetResponses];
+
+export type GetDashboardApiV1AnalyticsDashboardGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/analytics/dashboard';
+};
+
+export type GetDashboardApiV1AnalyticsDashboardGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: Dashboard;
+};
+
+export type GetDashboardApiV1AnalyticsDashboardGetResponse = GetDashboardApiV1AnalyticsDashboardGetResponses[keyof GetDashboardApiV1AnalyticsDashboardGetResponses];
+
+export type PostEventApiV1AnalyticsEventsPostData = {
+    body: CustomEventIn;
+    path?: never;
+    query?: never;
+    url: '/api/v1/analytics/events';
+};
+
+export type PostEventApiV1AnalyticsEventsPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type PostEventApiV1AnalyticsEventsPostError = PostEventApiV1AnalyticsEventsPostErrors[keyof PostEventApiV1AnalyticsEventsPostErrors];
+
+export type PostEventApiV1AnalyticsEventsPostResponses = {
+    /**
+     * Successful Response
+     */
+    202: CustomEventOut;
+};
+
+export type PostEventApiV1AnalyticsEventsPostResponse = PostEventApiV1AnalyticsEventsPostResponses[keyof PostEventApiV1AnalyticsEventsPostResponses];
+
+export type ExportApiV1AnalyticsExportGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        format?: ExportFormat;
+        /**
+         * Metric
+         *
+         * Export a metric's series
+         */
+        metric?: Metric | null;
+        /**
+         * Project Id
+         *
+         * One project (default: all yours)
+         */
+        project_id?: string | null;
+        /**
+         * Range
+         *
+         * A window ending now (default month)
+         */
+        range?: RangeName | null;
+        /**
+         * From
+         *
+         * Start (ISO 8601); overrides range
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * End (ISO 8601); default now
+         */
+        to?: string | null;
+        interval?: Interval;
+        /**
+         * Tz
+         *
+         * IANA time zone for bucketing
+         */
+        tz?: string;
+    };
+    url: '/api/v1/analytics/export';
+};
+
+export type ExportApiV1AnalyticsExportGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ExportApiV1AnalyticsExportGetError = ExportApiV1AnalyticsExportGetErrors[keyof ExportApiV1AnalyticsExportGetErrors];
+
+export type ExportApiV1AnalyticsExportGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
+export type GetPerformanceApiV1AnalyticsPerformanceGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Range
+         *
+         * A window ending now (default month)
+         */
+        range?: RangeName | null;
+        /**
+         * From
+         *
+         * Start (ISO 8601); overrides range
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * End (ISO 8601); default now
+         */
+        to?: string | null;
+    };
+    url: '/api/v1/analytics/performance';
+};
+
+export type GetPerformanceApiV1AnalyticsPerformanceGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetPerformanceApiV1AnalyticsPerformanceGetError = GetPerformanceApiV1AnalyticsPerformanceGetErrors[keyof GetPerformanceApiV1AnalyticsPerformanceGetErrors];
+
+export type GetPerformanceApiV1AnalyticsPerformanceGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: Performance;
+};
+
+export type GetPerformanceApiV1AnalyticsPerformanceGetResponse = GetPerformanceApiV1AnalyticsPerformanceGetResponses[keyof GetPerformanceApiV1AnalyticsPerformanceGetResponses];
+
+export type GetProjectApiV1AnalyticsProjectsProjectIdGetData = {
     body?: never;
     path: {
         /**
@@ -4242,86 +2898,1171 @@ export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteData = {
         project_id: string;
     };
     query?: never;
-    url: '/api/v1/issues/projects/{project_id}/github-token';
+    url: '/api/v1/analytics/projects/{project_id}';
 };
 
-export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteErrors = {
+export type GetProjectApiV1AnalyticsProjectsProjectIdGetErrors = {
     /**
      * Validation Error
      */
     422: HttpValidationError;
 };
 
-export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteError = ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteErrors[keyof ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteErrors];
+export type GetProjectApiV1AnalyticsProjectsProjectIdGetError = GetProjectApiV1AnalyticsProjectsProjectIdGetErrors[keyof GetProjectApiV1AnalyticsProjectsProjectIdGetErrors];
 
-export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponses = {
+export type GetProjectApiV1AnalyticsProjectsProjectIdGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: ProjectFigures;
+};
+
+export type GetProjectApiV1AnalyticsProjectsProjectIdGetResponse = GetProjectApiV1AnalyticsProjectsProjectIdGetResponses[keyof GetProjectApiV1AnalyticsProjectsProjectIdGetResponses];
+
+export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetData = {
+    body?: never;
+    path: {
+        metric: Metric;
+    };
+    query?: {
+        /**
+         * Range
+         *
+         * A window ending now (default month)
+         */
+        range?: RangeName | null;
+        /**
+         * From
+         *
+         * Start (ISO 8601); overrides range
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * End (ISO 8601); default now
+         */
+        to?: string | null;
+        interval?: Interval;
+        /**
+         * Tz
+         *
+         * IANA time zone for bucketing
+         */
+        tz?: string;
+        /**
+         * Project Id
+         *
+         * One project (default: all yours)
+         */
+        project_id?: string | null;
+    };
+    url: '/api/v1/analytics/timeseries/{metric}';
+};
+
+export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetError = GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors[keyof GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors];
+
+export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: TimeSeries;
+};
+
+export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponse = GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses[keyof GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses];
+
+export type JwksApiV1AuthWellKnownJwksJsonGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/.well-known/jwks.json';
+};
+
+export type JwksApiV1AuthWellKnownJwksJsonGetResponses = {
+    /**
+     * Response Jwks Api V1 Auth  Well Known Jwks Json Get
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type JwksApiV1AuthWellKnownJwksJsonGetResponse = JwksApiV1AuthWellKnownJwksJsonGetResponses[keyof JwksApiV1AuthWellKnownJwksJsonGetResponses];
+
+export type ListAuditApiV1AuthAdminAuditGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * User Id
+         */
+        user_id?: string | null;
+        /**
+         * Action
+         */
+        action?: string | null;
+        /**
+         * Outcome
+         */
+        outcome?: 'success' | 'failure' | null;
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/auth/admin/audit';
+};
+
+export type ListAuditApiV1AuthAdminAuditGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListAuditApiV1AuthAdminAuditGetError = ListAuditApiV1AuthAdminAuditGetErrors[keyof ListAuditApiV1AuthAdminAuditGetErrors];
+
+export type ListAuditApiV1AuthAdminAuditGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAuditEventOut;
+};
+
+export type ListAuditApiV1AuthAdminAuditGetResponse = ListAuditApiV1AuthAdminAuditGetResponses[keyof ListAuditApiV1AuthAdminAuditGetResponses];
+
+export type ListUsersApiV1AuthAdminUsersGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Q
+         *
+         * Part of username, email or name
+         */
+        q?: string | null;
+        /**
+         * Role
+         */
+        role?: 'admin' | 'user' | 'agent' | 'readonly' | null;
+        /**
+         * Active
+         */
+        active?: boolean | null;
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/auth/admin/users';
+};
+
+export type ListUsersApiV1AuthAdminUsersGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListUsersApiV1AuthAdminUsersGetError = ListUsersApiV1AuthAdminUsersGetErrors[keyof ListUsersApiV1AuthAdminUsersGetErrors];
+
+export type ListUsersApiV1AuthAdminUsersGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAdminUserOut;
+};
+
+export type ListUsersApiV1AuthAdminUsersGetResponse = ListUsersApiV1AuthAdminUsersGetResponses[keyof ListUsersApiV1AuthAdminUsersGetResponses];
+
+export type GetUserApiV1AuthAdminUsersUserIdGetData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/admin/users/{user_id}';
+};
+
+export type GetUserApiV1AuthAdminUsersUserIdGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetUserApiV1AuthAdminUsersUserIdGetError = GetUserApiV1AuthAdminUsersUserIdGetErrors[keyof GetUserApiV1AuthAdminUsersUserIdGetErrors];
+
+export type GetUserApiV1AuthAdminUsersUserIdGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminUserOut;
+};
+
+export type GetUserApiV1AuthAdminUsersUserIdGetResponse = GetUserApiV1AuthAdminUsersUserIdGetResponses[keyof GetUserApiV1AuthAdminUsersUserIdGetResponses];
+
+export type DisableApiV1AuthAdminUsersUserIdDisablePostData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/admin/users/{user_id}/disable';
+};
+
+export type DisableApiV1AuthAdminUsersUserIdDisablePostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DisableApiV1AuthAdminUsersUserIdDisablePostError = DisableApiV1AuthAdminUsersUserIdDisablePostErrors[keyof DisableApiV1AuthAdminUsersUserIdDisablePostErrors];
+
+export type DisableApiV1AuthAdminUsersUserIdDisablePostResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminUserOut;
+};
+
+export type DisableApiV1AuthAdminUsersUserIdDisablePostResponse = DisableApiV1AuthAdminUsersUserIdDisablePostResponses[keyof DisableApiV1AuthAdminUsersUserIdDisablePostResponses];
+
+export type EnableApiV1AuthAdminUsersUserIdEnablePostData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/admin/users/{user_id}/enable';
+};
+
+export type EnableApiV1AuthAdminUsersUserIdEnablePostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type EnableApiV1AuthAdminUsersUserIdEnablePostError = EnableApiV1AuthAdminUsersUserIdEnablePostErrors[keyof EnableApiV1AuthAdminUsersUserIdEnablePostErrors];
+
+export type EnableApiV1AuthAdminUsersUserIdEnablePostResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminUserOut;
+};
+
+export type EnableApiV1AuthAdminUsersUserIdEnablePostResponse = EnableApiV1AuthAdminUsersUserIdEnablePostResponses[keyof EnableApiV1AuthAdminUsersUserIdEnablePostResponses];
+
+export type LockApiV1AuthAdminUsersUserIdLockPostData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/admin/users/{user_id}/lock';
+};
+
+export type LockApiV1AuthAdminUsersUserIdLockPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LockApiV1AuthAdminUsersUserIdLockPostError = LockApiV1AuthAdminUsersUserIdLockPostErrors[keyof LockApiV1AuthAdminUsersUserIdLockPostErrors];
+
+export type LockApiV1AuthAdminUsersUserIdLockPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminUserOut;
+};
+
+export type LockApiV1AuthAdminUsersUserIdLockPostResponse = LockApiV1AuthAdminUsersUserIdLockPostResponses[keyof LockApiV1AuthAdminUsersUserIdLockPostResponses];
+
+export type SetRolesApiV1AuthAdminUsersUserIdRolesPutData = {
+    body: RolesUpdate;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/admin/users/{user_id}/roles';
+};
+
+export type SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SetRolesApiV1AuthAdminUsersUserIdRolesPutError = SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors[keyof SetRolesApiV1AuthAdminUsersUserIdRolesPutErrors];
+
+export type SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminUserOut;
+};
+
+export type SetRolesApiV1AuthAdminUsersUserIdRolesPutResponse = SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses[keyof SetRolesApiV1AuthAdminUsersUserIdRolesPutResponses];
+
+export type UnlockApiV1AuthAdminUsersUserIdUnlockPostData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/admin/users/{user_id}/unlock';
+};
+
+export type UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UnlockApiV1AuthAdminUsersUserIdUnlockPostError = UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors[keyof UnlockApiV1AuthAdminUsersUserIdUnlockPostErrors];
+
+export type UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminUserOut;
+};
+
+export type UnlockApiV1AuthAdminUsersUserIdUnlockPostResponse = UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses[keyof UnlockApiV1AuthAdminUsersUserIdUnlockPostResponses];
+
+export type ListKeysApiV1AuthApiKeysGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Include Revoked
+         */
+        include_revoked?: boolean;
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/auth/api-keys';
+};
+
+export type ListKeysApiV1AuthApiKeysGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListKeysApiV1AuthApiKeysGetError = ListKeysApiV1AuthApiKeysGetErrors[keyof ListKeysApiV1AuthApiKeysGetErrors];
+
+export type ListKeysApiV1AuthApiKeysGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageApiKeyOut;
+};
+
+export type ListKeysApiV1AuthApiKeysGetResponse = ListKeysApiV1AuthApiKeysGetResponses[keyof ListKeysApiV1AuthApiKeysGetResponses];
+
+export type CreateKeyApiV1AuthApiKeysPostData = {
+    body: ApiKeyCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/api-keys';
+};
+
+export type CreateKeyApiV1AuthApiKeysPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type CreateKeyApiV1AuthApiKeysPostError = CreateKeyApiV1AuthApiKeysPostErrors[keyof CreateKeyApiV1AuthApiKeysPostErrors];
+
+export type CreateKeyApiV1AuthApiKeysPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: ApiKeyCreated;
+};
+
+export type CreateKeyApiV1AuthApiKeysPostResponse = CreateKeyApiV1AuthApiKeysPostResponses[keyof CreateKeyApiV1AuthApiKeysPostResponses];
+
+export type ExchangeApiV1AuthApiKeysExchangePostData = {
+    /**
+     * Body
+     */
+    body?: ExchangeRequest | null;
+    headers?: {
+        /**
+         * X-Api-Key
+         */
+        'x-api-key'?: string | null;
+    };
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/api-keys/exchange';
+};
+
+export type ExchangeApiV1AuthApiKeysExchangePostErrors = {
+    /**
+     * The key is invalid, expired or revoked
+     */
+    401: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ExchangeApiV1AuthApiKeysExchangePostError = ExchangeApiV1AuthApiKeysExchangePostErrors[keyof ExchangeApiV1AuthApiKeysExchangePostErrors];
+
+export type ExchangeApiV1AuthApiKeysExchangePostResponses = {
+    /**
+     * Successful Response
+     */
+    200: ExchangeResponse;
+};
+
+export type ExchangeApiV1AuthApiKeysExchangePostResponse = ExchangeApiV1AuthApiKeysExchangePostResponses[keyof ExchangeApiV1AuthApiKeysExchangePostResponses];
+
+export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Key Id
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/auth/api-keys/{key_id}';
+};
+
+export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteError = RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors[keyof RevokeKeyApiV1AuthApiKeysKeyIdDeleteErrors];
+
+export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses = {
     /**
      * Successful Response
      */
     204: void;
 };
 
-export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponse = ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponses[keyof ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponses];
+export type RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponse = RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses[keyof RevokeKeyApiV1AuthApiKeysKeyIdDeleteResponses];
 
-export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetData = {
+export type ChangePasswordApiV1AuthChangePasswordPostData = {
+    body: ChangePasswordRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/change-password';
+};
+
+export type ChangePasswordApiV1AuthChangePasswordPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ChangePasswordApiV1AuthChangePasswordPostError = ChangePasswordApiV1AuthChangePasswordPostErrors[keyof ChangePasswordApiV1AuthChangePasswordPostErrors];
+
+export type ChangePasswordApiV1AuthChangePasswordPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenResponse;
+};
+
+export type ChangePasswordApiV1AuthChangePasswordPostResponse = ChangePasswordApiV1AuthChangePasswordPostResponses[keyof ChangePasswordApiV1AuthChangePasswordPostResponses];
+
+export type GithubCallbackApiV1AuthGithubCallbackGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Code
+         */
+        code?: string | null;
+        /**
+         * State
+         */
+        state?: string | null;
+        /**
+         * Error
+         */
+        error?: string | null;
+    };
+    url: '/api/v1/auth/github/callback';
+};
+
+export type GithubCallbackApiV1AuthGithubCallbackGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GithubCallbackApiV1AuthGithubCallbackGetError = GithubCallbackApiV1AuthGithubCallbackGetErrors[keyof GithubCallbackApiV1AuthGithubCallbackGetErrors];
+
+export type GithubCallbackApiV1AuthGithubCallbackGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenResponse;
+};
+
+export type GithubCallbackApiV1AuthGithubCallbackGetResponse = GithubCallbackApiV1AuthGithubCallbackGetResponses[keyof GithubCallbackApiV1AuthGithubCallbackGetResponses];
+
+export type GithubLoginApiV1AuthGithubLoginGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Mode
+         *
+         * cookie: the callback sets the session cookies and redirects to /
+         */
+        mode?: 'json' | 'cookie';
+    };
+    url: '/api/v1/auth/github/login';
+};
+
+export type GithubLoginApiV1AuthGithubLoginGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GithubLoginApiV1AuthGithubLoginGetError = GithubLoginApiV1AuthGithubLoginGetErrors[keyof GithubLoginApiV1AuthGithubLoginGetErrors];
+
+export type LoginApiV1AuthLoginPostData = {
+    body: LoginRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/login';
+};
+
+export type LoginApiV1AuthLoginPostErrors = {
+    /**
+     * Invalid credentials (one answer for every cause)
+     */
+    401: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LoginApiV1AuthLoginPostError = LoginApiV1AuthLoginPostErrors[keyof LoginApiV1AuthLoginPostErrors];
+
+export type LoginApiV1AuthLoginPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenResponse;
+};
+
+export type LoginApiV1AuthLoginPostResponse = LoginApiV1AuthLoginPostResponses[keyof LoginApiV1AuthLoginPostResponses];
+
+export type LogoutApiV1AuthLogoutPostData = {
+    /**
+     * Body
+     */
+    body?: LogoutRequest | null;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/logout';
+};
+
+export type LogoutApiV1AuthLogoutPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LogoutApiV1AuthLogoutPostError = LogoutApiV1AuthLogoutPostErrors[keyof LogoutApiV1AuthLogoutPostErrors];
+
+export type LogoutApiV1AuthLogoutPostResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type LogoutApiV1AuthLogoutPostResponse = LogoutApiV1AuthLogoutPostResponses[keyof LogoutApiV1AuthLogoutPostResponses];
+
+export type MeApiV1AuthMeGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/me';
+};
+
+export type MeApiV1AuthMeGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: UserOut;
+};
+
+export type MeApiV1AuthMeGetResponse = MeApiV1AuthMeGetResponses[keyof MeApiV1AuthMeGetResponses];
+
+export type UpdateMeApiV1AuthMePatchData = {
+    body: ProfileUpdate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/me';
+};
+
+export type UpdateMeApiV1AuthMePatchErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UpdateMeApiV1AuthMePatchError = UpdateMeApiV1AuthMePatchErrors[keyof UpdateMeApiV1AuthMePatchErrors];
+
+export type UpdateMeApiV1AuthMePatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: UserOut;
+};
+
+export type UpdateMeApiV1AuthMePatchResponse = UpdateMeApiV1AuthMePatchResponses[keyof UpdateMeApiV1AuthMePatchResponses];
+
+export type ConfirmResetApiV1AuthPasswordResetConfirmPostData = {
+    body: ResetConfirm;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/password-reset/confirm';
+};
+
+export type ConfirmResetApiV1AuthPasswordResetConfirmPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ConfirmResetApiV1AuthPasswordResetConfirmPostError = ConfirmResetApiV1AuthPasswordResetConfirmPostErrors[keyof ConfirmResetApiV1AuthPasswordResetConfirmPostErrors];
+
+export type ConfirmResetApiV1AuthPasswordResetConfirmPostResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ConfirmResetApiV1AuthPasswordResetConfirmPostResponse = ConfirmResetApiV1AuthPasswordResetConfirmPostResponses[keyof ConfirmResetApiV1AuthPasswordResetConfirmPostResponses];
+
+export type RequestResetApiV1AuthPasswordResetRequestPostData = {
+    body: ResetRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/password-reset/request';
+};
+
+export type RequestResetApiV1AuthPasswordResetRequestPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RequestResetApiV1AuthPasswordResetRequestPostError = RequestResetApiV1AuthPasswordResetRequestPostErrors[keyof RequestResetApiV1AuthPasswordResetRequestPostErrors];
+
+export type RequestResetApiV1AuthPasswordResetRequestPostResponses = {
+    /**
+     * Successful Response
+     */
+    202: Accepted;
+};
+
+export type RequestResetApiV1AuthPasswordResetRequestPostResponse = RequestResetApiV1AuthPasswordResetRequestPostResponses[keyof RequestResetApiV1AuthPasswordResetRequestPostResponses];
+
+export type RefreshApiV1AuthRefreshPostData = {
+    /**
+     * Body
+     */
+    body?: RefreshRequest | null;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/refresh';
+};
+
+export type RefreshApiV1AuthRefreshPostErrors = {
+    /**
+     * Invalid credentials (one answer for every cause)
+     */
+    401: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RefreshApiV1AuthRefreshPostError = RefreshApiV1AuthRefreshPostErrors[keyof RefreshApiV1AuthRefreshPostErrors];
+
+export type RefreshApiV1AuthRefreshPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenResponse;
+};
+
+export type RefreshApiV1AuthRefreshPostResponse = RefreshApiV1AuthRefreshPostResponses[keyof RefreshApiV1AuthRefreshPostResponses];
+
+export type RegisterApiV1AuthRegisterPostData = {
+    body: RegisterRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/register';
+};
+
+export type RegisterApiV1AuthRegisterPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RegisterApiV1AuthRegisterPostError = RegisterApiV1AuthRegisterPostErrors[keyof RegisterApiV1AuthRegisterPostErrors];
+
+export type RegisterApiV1AuthRegisterPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: UserOut;
+};
+
+export type RegisterApiV1AuthRegisterPostResponse = RegisterApiV1AuthRegisterPostResponses[keyof RegisterApiV1AuthRegisterPostResponses];
+
+export type RevokeAllSessionsApiV1AuthSessionsDeleteData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/sessions';
+};
+
+export type RevokeAllSessionsApiV1AuthSessionsDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RevokeAllSessionsApiV1AuthSessionsDeleteResponse = RevokeAllSessionsApiV1AuthSessionsDeleteResponses[keyof RevokeAllSessionsApiV1AuthSessionsDeleteResponses];
+
+export type ListSessionsApiV1AuthSessionsGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/sessions';
+};
+
+export type ListSessionsApiV1AuthSessionsGetResponses = {
+    /**
+     * Response List Sessions Api V1 Auth Sessions Get
+     *
+     * Successful Response
+     */
+    200: Array<SessionOut>;
+};
+
+export type ListSessionsApiV1AuthSessionsGetResponse = ListSessionsApiV1AuthSessionsGetResponses[keyof ListSessionsApiV1AuthSessionsGetResponses];
+
+export type RevokeSessionApiV1AuthSessionsSessionIdDeleteData = {
     body?: never;
     path: {
         /**
-         * Project Id
+         * Session Id
          */
-        project_id: string;
+        session_id: string;
     };
     query?: never;
-    url: '/api/v1/issues/projects/{project_id}/github-token';
+    url: '/api/v1/auth/sessions/{session_id}';
 };
 
-export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetErrors = {
+export type RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors = {
     /**
      * Validation Error
      */
     422: HttpValidationError;
 };
 
-export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetError = GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetErrors[keyof GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetErrors];
+export type RevokeSessionApiV1AuthSessionsSessionIdDeleteError = RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors[keyof RevokeSessionApiV1AuthSessionsSessionIdDeleteErrors];
 
-export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponses = {
+export type RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses = {
     /**
      * Successful Response
      */
-    200: TokenStatus;
+    204: void;
 };
 
-export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponse = GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponses[keyof GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponses];
+export type RevokeSessionApiV1AuthSessionsSessionIdDeleteResponse = RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses[keyof RevokeSessionApiV1AuthSessionsSessionIdDeleteResponses];
 
-export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutData = {
-    body: TokenIn;
+export type TokenApiV1AuthTokenPostData = {
+    body: BodyTokenApiV1AuthTokenPost;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/token';
+};
+
+export type TokenApiV1AuthTokenPostErrors = {
+    /**
+     * Invalid credentials (one answer for every cause)
+     */
+    401: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type TokenApiV1AuthTokenPostError = TokenApiV1AuthTokenPostErrors[keyof TokenApiV1AuthTokenPostErrors];
+
+export type TokenApiV1AuthTokenPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenResponse;
+};
+
+export type TokenApiV1AuthTokenPostResponse = TokenApiV1AuthTokenPostResponses[keyof TokenApiV1AuthTokenPostResponses];
+
+export type ConfirmTotpApiV1AuthTotpConfirmPostData = {
+    body: TotpCode;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/totp/confirm';
+};
+
+export type ConfirmTotpApiV1AuthTotpConfirmPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ConfirmTotpApiV1AuthTotpConfirmPostError = ConfirmTotpApiV1AuthTotpConfirmPostErrors[keyof ConfirmTotpApiV1AuthTotpConfirmPostErrors];
+
+export type ConfirmTotpApiV1AuthTotpConfirmPostResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ConfirmTotpApiV1AuthTotpConfirmPostResponse = ConfirmTotpApiV1AuthTotpConfirmPostResponses[keyof ConfirmTotpApiV1AuthTotpConfirmPostResponses];
+
+export type DisableTotpApiV1AuthTotpDisablePostData = {
+    body: TotpDisable;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/totp/disable';
+};
+
+export type DisableTotpApiV1AuthTotpDisablePostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DisableTotpApiV1AuthTotpDisablePostError = DisableTotpApiV1AuthTotpDisablePostErrors[keyof DisableTotpApiV1AuthTotpDisablePostErrors];
+
+export type DisableTotpApiV1AuthTotpDisablePostResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DisableTotpApiV1AuthTotpDisablePostResponse = DisableTotpApiV1AuthTotpDisablePostResponses[keyof DisableTotpApiV1AuthTotpDisablePostResponses];
+
+export type EnrollTotpApiV1AuthTotpEnrollPostData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/totp/enroll';
+};
+
+export type EnrollTotpApiV1AuthTotpEnrollPostResponses = {
+    /**
+     * Successful Response
+     */
+    200: TotpEnrollOut;
+};
+
+export type EnrollTotpApiV1AuthTotpEnrollPostResponse = EnrollTotpApiV1AuthTotpEnrollPostResponses[keyof EnrollTotpApiV1AuthTotpEnrollPostResponses];
+
+export type SummaryApiV1GatewayAdminMetricsGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/gateway/admin/metrics';
+};
+
+export type SummaryApiV1GatewayAdminMetricsGetResponses = {
+    /**
+     * Response Summary Api V1 Gateway Admin Metrics Get
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type SummaryApiV1GatewayAdminMetricsGetResponse = SummaryApiV1GatewayAdminMetricsGetResponses[keyof SummaryApiV1GatewayAdminMetricsGetResponses];
+
+export type ServicesApiV1GatewayAdminServicesGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/gateway/admin/services';
+};
+
+export type ServicesApiV1GatewayAdminServicesGetResponses = {
+    /**
+     * Response Services Api V1 Gateway Admin Services Get
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type ServicesApiV1GatewayAdminServicesGetResponse = ServicesApiV1GatewayAdminServicesGetResponses[keyof ServicesApiV1GatewayAdminServicesGetResponses];
+
+export type ServiceApiV1GatewayAdminServicesNameGetData = {
+    body?: never;
     path: {
         /**
-         * Project Id
+         * Name
          */
-        project_id: string;
+        name: string;
     };
     query?: never;
-    url: '/api/v1/issues/projects/{project_id}/github-token';
+    url: '/api/v1/gateway/admin/services/{name}';
 };
 
-export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors = {
+export type ServiceApiV1GatewayAdminServicesNameGetErrors = {
     /**
      * Validation Error
      */
     422: HttpValidationError;
 };
 
-export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutError = SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors[keyof SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors];
+export type ServiceApiV1GatewayAdminServicesNameGetError = ServiceApiV1GatewayAdminServicesNameGetErrors[keyof ServiceApiV1GatewayAdminServicesNameGetErrors];
 
-export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses = {
+export type ServiceApiV1GatewayAdminServicesNameGetResponses = {
+    /**
+     * Response Service Api V1 Gateway Admin Services  Name  Get
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type ServiceApiV1GatewayAdminServicesNameGetResponse = ServiceApiV1GatewayAdminServicesNameGetResponses[keyof ServiceApiV1GatewayAdminServicesNameGetResponses];
+
+export type ResetApiV1GatewayAdminServicesNameBreakerResetPostData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/v1/gateway/admin/services/{name}/breaker/reset';
+};
+
+export type ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ResetApiV1GatewayAdminServicesNameBreakerResetPostError = ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors[keyof ResetApiV1GatewayAdminServicesNameBreakerResetPostErrors];
+
+export type ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses = {
+    /**
+     * Response Reset Api V1 Gateway Admin Services  Name  Breaker Reset Post
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type ResetApiV1GatewayAdminServicesNameBreakerResetPostResponse = ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses[keyof ResetApiV1GatewayAdminServicesNameBreakerResetPostResponses];
+
+export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query: {
+        /**
+         * Url
+         */
+        url: string;
+    };
+    url: '/api/v1/gateway/admin/services/{name}/instances';
+};
+
+export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteError = DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors[keyof DeregisterApiV1GatewayAdminServicesNameInstancesDeleteErrors];
+
+export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses = {
     /**
      * Successful Response
      */
-    200: TokenStatus;
+    204: void;
 };
 
-export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponse = SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses[keyof SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses];
+export type DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponse = DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses[keyof DeregisterApiV1GatewayAdminServicesNameInstancesDeleteResponses];
+
+export type RegisterApiV1GatewayAdminServicesNameInstancesPostData = {
+    body: InstanceIn;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/v1/gateway/admin/services/{name}/instances';
+};
+
+export type RegisterApiV1GatewayAdminServicesNameInstancesPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RegisterApiV1GatewayAdminServicesNameInstancesPostError = RegisterApiV1GatewayAdminServicesNameInstancesPostErrors[keyof RegisterApiV1GatewayAdminServicesNameInstancesPostErrors];
+
+export type RegisterApiV1GatewayAdminServicesNameInstancesPostResponses = {
+    /**
+     * Already registered; weight updated if given
+     */
+    200: unknown;
+    /**
+     * Response Register Api V1 Gateway Admin Services  Name  Instances Post
+     *
+     * Successful Response
+     */
+    201: {
+        [key: string]: unknown;
+    };
+};
+
+export type RegisterApiV1GatewayAdminServicesNameInstancesPostResponse = RegisterApiV1GatewayAdminServicesNameInstancesPostResponses[keyof RegisterApiV1GatewayAdminServicesNameInstancesPostResponses];
 
 export type ListIssuesApiV1IssuesGetData = {
     body?: never;
@@ -4419,6 +4160,96 @@ export type CreateIssueApiV1IssuesPostResponses = {
 };
 
 export type CreateIssueApiV1IssuesPostResponse = CreateIssueApiV1IssuesPostResponses[keyof CreateIssueApiV1IssuesPostResponses];
+
+export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/issues/projects/{project_id}/github-token';
+};
+
+export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteError = ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteErrors[keyof ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteErrors];
+
+export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponse = ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponses[keyof ClearTokenApiV1IssuesProjectsProjectIdGithubTokenDeleteResponses];
+
+export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/issues/projects/{project_id}/github-token';
+};
+
+export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetError = GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetErrors[keyof GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetErrors];
+
+export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenStatus;
+};
+
+export type GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponse = GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponses[keyof GetTokenStatusApiV1IssuesProjectsProjectIdGithubTokenGetResponses];
+
+export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutData = {
+    body: TokenIn;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/issues/projects/{project_id}/github-token';
+};
+
+export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutError = SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors[keyof SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutErrors];
+
+export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenStatus;
+};
+
+export type SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponse = SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses[keyof SetTokenApiV1IssuesProjectsProjectIdGithubTokenPutResponses];
 
 export type IssueStatsApiV1IssuesStatsGetData = {
     body?: never;
@@ -4629,6 +4460,393 @@ export type SyncFromGithubApiV1IssuesIssueIdSyncPostResponses = {
 };
 
 export type SyncFromGithubApiV1IssuesIssueIdSyncPostResponse = SyncFromGithubApiV1IssuesIssueIdSyncPostResponses[keyof SyncFromGithubApiV1IssuesIssueIdSyncPostResponses];
+
+export type ListProjectsApiV1ProjectsGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Enabled
+         */
+        enabled?: boolean | null;
+        /**
+         * Owner Id
+         */
+        owner_id?: string | null;
+        /**
+         * Q
+         *
+         * Search in project names
+         */
+        q?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/projects';
+};
+
+export type ListProjectsApiV1ProjectsGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListProjectsApiV1ProjectsGetError = ListProjectsApiV1ProjectsGetErrors[keyof ListProjectsApiV1ProjectsGetErrors];
+
+export type ListProjectsApiV1ProjectsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageProjectRead;
+};
+
+export type ListProjectsApiV1ProjectsGetResponse = ListProjectsApiV1ProjectsGetResponses[keyof ListProjectsApiV1ProjectsGetResponses];
+
+export type CreateProjectApiV1ProjectsPostData = {
+    body: ProjectCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/projects';
+};
+
+export type CreateProjectApiV1ProjectsPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type CreateProjectApiV1ProjectsPostError = CreateProjectApiV1ProjectsPostErrors[keyof CreateProjectApiV1ProjectsPostErrors];
+
+export type CreateProjectApiV1ProjectsPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: ProjectCreated;
+};
+
+export type CreateProjectApiV1ProjectsPostResponse = CreateProjectApiV1ProjectsPostResponses[keyof CreateProjectApiV1ProjectsPostResponses];
+
+export type DeleteProjectApiV1ProjectsProjectIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}';
+};
+
+export type DeleteProjectApiV1ProjectsProjectIdDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DeleteProjectApiV1ProjectsProjectIdDeleteError = DeleteProjectApiV1ProjectsProjectIdDeleteErrors[keyof DeleteProjectApiV1ProjectsProjectIdDeleteErrors];
+
+export type DeleteProjectApiV1ProjectsProjectIdDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeleteProjectApiV1ProjectsProjectIdDeleteResponse = DeleteProjectApiV1ProjectsProjectIdDeleteResponses[keyof DeleteProjectApiV1ProjectsProjectIdDeleteResponses];
+
+export type GetProjectApiV1ProjectsProjectIdGetData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}';
+};
+
+export type GetProjectApiV1ProjectsProjectIdGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetProjectApiV1ProjectsProjectIdGetError = GetProjectApiV1ProjectsProjectIdGetErrors[keyof GetProjectApiV1ProjectsProjectIdGetErrors];
+
+export type GetProjectApiV1ProjectsProjectIdGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: ProjectRead;
+};
+
+export type GetProjectApiV1ProjectsProjectIdGetResponse = GetProjectApiV1ProjectsProjectIdGetResponses[keyof GetProjectApiV1ProjectsProjectIdGetResponses];
+
+export type UpdateProjectApiV1ProjectsProjectIdPatchData = {
+    body: ProjectUpdate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}';
+};
+
+export type UpdateProjectApiV1ProjectsProjectIdPatchErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UpdateProjectApiV1ProjectsProjectIdPatchError = UpdateProjectApiV1ProjectsProjectIdPatchErrors[keyof UpdateProjectApiV1ProjectsProjectIdPatchErrors];
+
+export type UpdateProjectApiV1ProjectsProjectIdPatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: ProjectRead;
+};
+
+export type UpdateProjectApiV1ProjectsProjectIdPatchResponse = UpdateProjectApiV1ProjectsProjectIdPatchResponses[keyof UpdateProjectApiV1ProjectsProjectIdPatchResponses];
+
+export type ListMembersApiV1ProjectsProjectIdMembersGetData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/members';
+};
+
+export type ListMembersApiV1ProjectsProjectIdMembersGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListMembersApiV1ProjectsProjectIdMembersGetError = ListMembersApiV1ProjectsProjectIdMembersGetErrors[keyof ListMembersApiV1ProjectsProjectIdMembersGetErrors];
+
+export type ListMembersApiV1ProjectsProjectIdMembersGetResponses = {
+    /**
+     * Response List Members Api V1 Projects  Project Id  Members Get
+     *
+     * Successful Response
+     */
+    200: Array<MemberRead>;
+};
+
+export type ListMembersApiV1ProjectsProjectIdMembersGetResponse = ListMembersApiV1ProjectsProjectIdMembersGetResponses[keyof ListMembersApiV1ProjectsProjectIdMembersGetResponses];
+
+export type AddMemberApiV1ProjectsProjectIdMembersPostData = {
+    body: MemberCreate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/members';
+};
+
+export type AddMemberApiV1ProjectsProjectIdMembersPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AddMemberApiV1ProjectsProjectIdMembersPostError = AddMemberApiV1ProjectsProjectIdMembersPostErrors[keyof AddMemberApiV1ProjectsProjectIdMembersPostErrors];
+
+export type AddMemberApiV1ProjectsProjectIdMembersPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: MemberRead;
+};
+
+export type AddMemberApiV1ProjectsProjectIdMembersPostResponse = AddMemberApiV1ProjectsProjectIdMembersPostResponses[keyof AddMemberApiV1ProjectsProjectIdMembersPostResponses];
+
+export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/members/{user_id}';
+};
+
+export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteError = RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors[keyof RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteErrors];
+
+export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponse = RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses[keyof RemoveMemberApiV1ProjectsProjectIdMembersUserIdDeleteResponses];
+
+export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchData = {
+    body: MemberUpdate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+        /**
+         * User Id
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/members/{user_id}';
+};
+
+export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchError = ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors[keyof ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchErrors];
+
+export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: MemberRead;
+};
+
+export type ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponse = ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses[keyof ChangeMemberRoleApiV1ProjectsProjectIdMembersUserIdPatchResponses];
+
+export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/webhook-secret/rotate';
+};
+
+export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostError = RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors[keyof RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostErrors];
+
+export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookSecret;
+};
+
+export type RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponse = RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses[keyof RotateWebhookSecretApiV1ProjectsProjectIdWebhookSecretRotatePostResponses];
+
+export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostData = {
+    body?: never;
+    headers?: {
+        /**
+         * X-Hub-Signature-256
+         */
+        'x-hub-signature-256'?: string | null;
+        /**
+         * X-Github-Event
+         */
+        'x-github-event'?: string | null;
+        /**
+         * X-Github-Delivery
+         */
+        'x-github-delivery'?: string | null;
+    };
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/webhooks/github';
+};
+
+export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors = {
+    /**
+     * missing or wrong X-Hub-Signature-256
+     */
+    401: unknown;
+    /**
+     * body too large
+     */
+    413: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostError = ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors[keyof ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors];
+
+export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostResponses = {
+    /**
+     * ping answered, duplicate or unused delivery ignored
+     */
+    200: unknown;
+    /**
+     * Successful Response
+     */
+    202: unknown;
+};
 
 export type ListPrsApiV1PrsGetData = {
     body?: never;
@@ -4924,268 +5142,50 @@ export type SyncFromGithubApiV1PrsPrIdSyncPostResponses = {
 
 export type SyncFromGithubApiV1PrsPrIdSyncPostResponse = SyncFromGithubApiV1PrsPrIdSyncPostResponses[keyof SyncFromGithubApiV1PrsPrIdSyncPostResponses];
 
-export type GetDashboardApiV1AnalyticsDashboardGetData = {
+export type AggregateHealthGetData = {
     body?: never;
     path?: never;
     query?: never;
-    url: '/api/v1/analytics/dashboard';
+    url: '/health';
 };
 
-export type GetDashboardApiV1AnalyticsDashboardGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: Dashboard;
-};
-
-export type GetDashboardApiV1AnalyticsDashboardGetResponse = GetDashboardApiV1AnalyticsDashboardGetResponses[keyof GetDashboardApiV1AnalyticsDashboardGetResponses];
-
-export type GetProjectApiV1AnalyticsProjectsProjectIdGetData = {
-    body?: never;
-    path: {
-        /**
-         * Project Id
-         */
-        project_id: string;
-    };
-    query?: never;
-    url: '/api/v1/analytics/projects/{project_id}';
-};
-
-export type GetProjectApiV1AnalyticsProjectsProjectIdGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GetProjectApiV1AnalyticsProjectsProjectIdGetError = GetProjectApiV1AnalyticsProjectsProjectIdGetErrors[keyof GetProjectApiV1AnalyticsProjectsProjectIdGetErrors];
-
-export type GetProjectApiV1AnalyticsProjectsProjectIdGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: ProjectFigures;
-};
-
-export type GetProjectApiV1AnalyticsProjectsProjectIdGetResponse = GetProjectApiV1AnalyticsProjectsProjectIdGetResponses[keyof GetProjectApiV1AnalyticsProjectsProjectIdGetResponses];
-
-export type GetAgentApiV1AnalyticsAgentsAgentIdGetData = {
-    body?: never;
-    path: {
-        /**
-         * Agent Id
-         */
-        agent_id: string;
-    };
-    query?: never;
-    url: '/api/v1/analytics/agents/{agent_id}';
-};
-
-export type GetAgentApiV1AnalyticsAgentsAgentIdGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GetAgentApiV1AnalyticsAgentsAgentIdGetError = GetAgentApiV1AnalyticsAgentsAgentIdGetErrors[keyof GetAgentApiV1AnalyticsAgentsAgentIdGetErrors];
-
-export type GetAgentApiV1AnalyticsAgentsAgentIdGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: AgentFigures;
-};
-
-export type GetAgentApiV1AnalyticsAgentsAgentIdGetResponse = GetAgentApiV1AnalyticsAgentsAgentIdGetResponses[keyof GetAgentApiV1AnalyticsAgentsAgentIdGetResponses];
-
-export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetData = {
-    body?: never;
-    path: {
-        metric: Metric;
-    };
-    query?: {
-        /**
-         * Range
-         *
-         * A window ending now (default month)
-         */
-        range?: RangeName | null;
-        /**
-         * From
-         *
-         * Start (ISO 8601); overrides range
-         */
-        from?: string | null;
-        /**
-         * To
-         *
-         * End (ISO 8601); default now
-         */
-        to?: string | null;
-        interval?: Interval;
-        /**
-         * Tz
-         *
-         * IANA time zone for bucketing
-         */
-        tz?: string;
-        /**
-         * Project Id
-         *
-         * One project (default: all yours)
-         */
-        project_id?: string | null;
-    };
-    url: '/api/v1/analytics/timeseries/{metric}';
-};
-
-export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetError = GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors[keyof GetTimeseriesApiV1AnalyticsTimeseriesMetricGetErrors];
-
-export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: TimeSeries;
-};
-
-export type GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponse = GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses[keyof GetTimeseriesApiV1AnalyticsTimeseriesMetricGetResponses];
-
-export type GetPerformanceApiV1AnalyticsPerformanceGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        /**
-         * Range
-         *
-         * A window ending now (default month)
-         */
-        range?: RangeName | null;
-        /**
-         * From
-         *
-         * Start (ISO 8601); overrides range
-         */
-        from?: string | null;
-        /**
-         * To
-         *
-         * End (ISO 8601); default now
-         */
-        to?: string | null;
-    };
-    url: '/api/v1/analytics/performance';
-};
-
-export type GetPerformanceApiV1AnalyticsPerformanceGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type GetPerformanceApiV1AnalyticsPerformanceGetError = GetPerformanceApiV1AnalyticsPerformanceGetErrors[keyof GetPerformanceApiV1AnalyticsPerformanceGetErrors];
-
-export type GetPerformanceApiV1AnalyticsPerformanceGetResponses = {
-    /**
-     * Successful Response
-     */
-    200: Performance;
-};
-
-export type GetPerformanceApiV1AnalyticsPerformanceGetResponse = GetPerformanceApiV1AnalyticsPerformanceGetResponses[keyof GetPerformanceApiV1AnalyticsPerformanceGetResponses];
-
-export type ExportApiV1AnalyticsExportGetData = {
-    body?: never;
-    path?: never;
-    query?: {
-        format?: ExportFormat;
-        /**
-         * Metric
-         *
-         * Export a metric's series
-         */
-        metric?: Metric | null;
-        /**
-         * Project Id
-         *
-         * One project (default: all yours)
-         */
-        project_id?: string | null;
-        /**
-         * Range
-         *
-         * A window ending now (default month)
-         */
-        range?: RangeName | null;
-        /**
-         * From
-         *
-         * Start (ISO 8601); overrides range
-         */
-        from?: string | null;
-        /**
-         * To
-         *
-         * End (ISO 8601); default now
-         */
-        to?: string | null;
-        interval?: Interval;
-        /**
-         * Tz
-         *
-         * IANA time zone for bucketing
-         */
-        tz?: string;
-    };
-    url: '/api/v1/analytics/export';
-};
-
-export type ExportApiV1AnalyticsExportGetErrors = {
-    /**
-     * Validation Error
-     */
-    422: HttpValidationError;
-};
-
-export type ExportApiV1AnalyticsExportGetError = ExportApiV1AnalyticsExportGetErrors[keyof ExportApiV1AnalyticsExportGetErrors];
-
-export type ExportApiV1AnalyticsExportGetResponses = {
+export type AggregateHealthGetResponses = {
     /**
      * Successful Response
      */
     200: unknown;
 };
 
-export type PostEventApiV1AnalyticsEventsPostData = {
-    body: CustomEventIn;
+export type LiveHealthLiveGetData = {
+    body?: never;
     path?: never;
     query?: never;
-    url: '/api/v1/analytics/events';
+    url: '/health/live';
 };
 
-export type PostEventApiV1AnalyticsEventsPostErrors = {
+export type LiveHealthLiveGetResponses = {
     /**
-     * Validation Error
+     * Response Live Health Live Get
+     *
+     * Successful Response
      */
-    422: HttpValidationError;
+    200: {
+        [key: string]: string;
+    };
 };
 
-export type PostEventApiV1AnalyticsEventsPostError = PostEventApiV1AnalyticsEventsPostErrors[keyof PostEventApiV1AnalyticsEventsPostErrors];
+export type LiveHealthLiveGetResponse = LiveHealthLiveGetResponses[keyof LiveHealthLiveGetResponses];
 
-export type PostEventApiV1AnalyticsEventsPostResponses = {
+export type ReadyHealthReadyGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/health/ready';
+};
+
+export type ReadyHealthReadyGetResponses = {
     /**
      * Successful Response
      */
-    202: CustomEventOut;
+    200: unknown;
 };
-
-export type PostEventApiV1AnalyticsEventsPostResponse = PostEventApiV1AnalyticsEventsPostResponses[keyof PostEventApiV1AnalyticsEventsPostResponses];
