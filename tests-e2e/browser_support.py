@@ -64,7 +64,7 @@ class PageProblems:
 
 
 async def csp_violations(page: Page) -> list[str]:
-    return list(await page.evaluate("window.__cspViolations || []"))
+    return list(await page.evaluate("() => window.__cspViolations || []"))
 
 
 async def axe(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> None:
@@ -73,7 +73,7 @@ async def axe(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical"))
         raise AssertionError(f"axe-core is not installed ({AXE}): {INSTALL_HINT}")
     # Evaluated through the DevTools protocol, as an extension's script would be, so the
     # page's CSP (no inline script) does not apply to it; nothing is loaded from a CDN.
-    if not await page.evaluate("typeof window.axe === 'object'"):
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
         await page.evaluate(AXE.read_text())
     results: dict[str, Any] = await page.evaluate(
         "async () => await axe.run(document, {resultTypes: ['violations']})"

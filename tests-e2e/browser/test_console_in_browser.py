@@ -42,9 +42,9 @@ async def test_an_injected_inline_script_never_runs(page: Page, page_problems: P
     await expect(page.get_by_label("Username or email")).to_be_visible()
     await page.evaluate(INJECT_INLINE_SCRIPT)
     # The browser reports each blocked script as a violation event; wait for both.
-    await page.wait_for_function("window.__cspViolations.length >= 2")
-    assert await page.evaluate("window.__injected") is None
-    assert await page.evaluate("window.__injectedHandler") is None
+    await page.wait_for_function("() => window.__cspViolations.length >= 2")
+    assert await page.evaluate("() => window.__injected") is None
+    assert await page.evaluate("() => window.__injectedHandler") is None
     violations = await csp_violations(page)
     assert all(v.startswith("script-src") for v in violations), violations
 
@@ -71,7 +71,7 @@ async def test_same_origin_websockets_are_allowed_and_other_origins_refused(
         """() => { try { new WebSocket("ws://example.invalid/ws"); return "created"; }
                    catch (e) { return e.name; } }"""
     )
-    await page.wait_for_function("window.__cspViolations.length >= 1")
+    await page.wait_for_function("() => window.__cspViolations.length >= 1")
     violations = await csp_violations(page)
     assert violations[0].startswith("connect-src"), (refused, violations)
 
