@@ -10,7 +10,6 @@ from browser_support import (
     axe,
     csp_violations,
     register_through_api,
-    screenshot,
     sign_in_through_api,
 )
 from playwright.async_api import BrowserContext, Page, expect
@@ -33,7 +32,6 @@ async def test_the_sign_in_page_loads_cleanly_and_passes_axe(page: Page):
     await expect(page.get_by_label("Username or email")).to_be_visible()
     await axe(page)
     assert await csp_violations(page) == []
-    await screenshot(page, "sign-in")
 
 
 async def test_an_injected_inline_script_never_runs(page: Page, page_problems: PageProblems):
@@ -91,4 +89,3 @@ async def test_a_signed_in_user_reaches_the_projects_list(context: BrowserContex
     await expect(page.get_by_role("link", name="web-shop")).to_be_visible()
     await axe(page)
     assert await csp_violations(page) == []
-    await screenshot(page, "projects")
