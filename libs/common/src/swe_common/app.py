@@ -20,7 +20,7 @@ from swe_common.events import EventRuntime, EventTables, Subscription
 from swe_common.health import HealthCheck, health_router
 from swe_common.logging import configure_logging, get_logger
 from swe_common.metrics import instrument, register_engine
-from swe_common.middleware import RequestContextMiddleware
+from swe_common.middleware import RejectNulMiddleware, RequestContextMiddleware
 from swe_common.security import (
     JWKSClient,
     TokenVerifier,
@@ -117,6 +117,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.include_router(router)
     app.include_router(health_router(_checks(app, spec)))
     instrument(app, settings.service_name.replace("-", "_"))
+    app.add_middleware(RejectNulMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

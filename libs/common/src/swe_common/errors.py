@@ -12,8 +12,8 @@ from http import HTTPStatus
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -161,9 +161,10 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
+def _field_errors(
+    exc: RequestValidationError | WebSocketRequestValidationError,
+) -> list[dict[str, Any]]:
+    return [
         {
             "field": _field_path(err.get("loc", ())),
             "message": err.get("msg", ""),
@@ -171,7 +172,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         }
         for err in exc.errors()
     ]
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc)
+    summary = _summary(errors)
     return problem_response(
         422,
         title="Unprocessable Content",
@@ -180,6 +190,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         instance=request.url.path,
         errors=errors,
     )
+
+
+async def _websocket_validation_error(websocket: WebSocket, exc: Exception) -> None:
+    # Accepted first so that the code and reason reach the client: closed before the accept,
+    # the server would answer a bare 403. A reason is at most 123 bytes on the wire.
+    assert isinstance(exc, WebSocketRequestValidationError)
+    await websocket.accept()
+    await websocket.close(code=1008, reason=close_reason(_summary(_field_errors(exc))))
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to what a WebSocket close frame carries (123 bytes of UTF-8)."""
+    return text.encode()[:123].decode(errors="ignore")
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -225,3 +248,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(WebSocketRequestValidationError, _websocket_validation_error)

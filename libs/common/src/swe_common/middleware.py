@@ -3,6 +3,7 @@
 ``RequestContextMiddleware`` reads or makes ``X-Request-ID``, binds it (and the correlation id
 and W3C trace context) for logs and events, echoes it on the response, writes one access line
 per request and answers any unexpected exception with a bare 500 problem.
+``RejectNulMiddleware`` refuses a NUL character in the path, query, headers or cookies.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swe_common.context import (
@@ -22,7 +25,7 @@ from swe_common.context import (
     request_id_var,
     traceparent_var,
 )
-from swe_common.errors import PROBLEM_JSON, problem_body
+from swe_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, close_reason, problem_body
 
 log = structlog.stdlib.get_logger("swe.access")
 
@@ -109,6 +112,79 @@ async def _send_internal_error(send: Send, scope: Scope) -> None:
         {
             "type": "http.response.start",
             "status": 500,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RejectNulMiddleware:
+    """A NUL character in the path, a query parameter, a header value or a cookie is refused
+    before any route runs: 422 problem+json naming where it was (a WebSocket handshake is
+    closed with 1008, policy violation, saying the same). PostgreSQL cannot store NUL in text;
+    this makes sure no parameter a route forgot to type can carry one to the database. Request
+    bodies are the schemas' part (``swe_common.types.RequestModel``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            where = nul_location(scope)
+            if where is not None:
+                await _refuse_nul(scope, receive, send, where)
+                return
+        await self.app(scope, receive, send)
+
+
+def nul_location(scope: Scope) -> str | None:
+    """``path``, ``query.<name>``, ``header.<name>`` or ``cookie.<name>`` holding a NUL, or
+    None. Cheap when there is none: one substring test per part."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return "query." + name.replace("\x00", "\\u0000")
+        return "query"
+    for name, value in scope.get("headers", ()):
+        if b"\x00" in value:
+            return "header." + name.decode("latin-1")
+        # A quoted cookie value may spell NUL as the octal escape \000, which Starlette decodes.
+        if name == b"cookie" and b"\\" in value:
+            for key, cookie in cookie_parser(value.decode("latin-1")).items():
+                if "\x00" in cookie:
+                    return "cookie." + key
+    return None
+
+
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) -> None:
+    message = "must not contain a NUL (\\u0000) character"
+    if scope["type"] == "websocket":
+        # Accepted first so that the code and reason reach the client (closed before the
+        # accept, the server would answer a bare 403).
+        if (await receive())["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+            reason = close_reason(f"{where}: {message}")
+            await send({"type": "websocket.close", "code": 1008, "reason": reason})
+        return
+    body = problem_body(
+        422,
+        title="Unprocessable Content",
+        type_=PROBLEM_TYPE_BASE + "validation-error",
+        detail=f"The request is not valid: {where}: {message}",
+        instance=scope.get("path", "").replace("\x00", "\\u0000"),
+        errors=[{"field": where, "message": message, "type": "nul_character"}],
+    )
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(payload)).encode()),

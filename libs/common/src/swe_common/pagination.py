@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.errors import Unprocessable
+from swe_common.types import Name
 
 T = TypeVar("T")
 MAX_LIMIT = 100
@@ -41,8 +42,7 @@ def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
     sort: Annotated[
-        str | None,
-        Query(max_length=200, description="Comma-separated fields; prefix '-' for descending"),
+        Name | None, Query(description="Comma-separated fields; prefix '-' for descending")
     ] = None,
 ) -> PageParams:
     fields = tuple(part.strip() for part in (sort or "").split(",") if part.strip())

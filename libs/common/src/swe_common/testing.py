@@ -272,3 +272,112 @@ async def scope_admissions(client: Any, cases: list[ScopeCase], key: Any) -> lis
         if response.status_code == 403 and "lacks the scope" in response.text:
             failures.append(f"{case.method} {case.path} {case.scope}: {response.text[:200]}")
     return failures
+# -- Request input bounds ---------------------------------------------------------------------
+# Formats whose validators bound the value and refuse NUL themselves.
+_BOUNDED_FORMATS = frozenset({"uuid", "date-time", "date", "time", "email", "duration"})
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def unbounded_request_inputs(openapi: dict[str, Any]) -> list[str]:
+    """Every request input of an OpenAPI document that PostgreSQL could refuse: a string
+    without ``maxLength`` or without a ``pattern`` (``swe_common.types`` gives the NUL-free
+    one), an integer without bounds inside int64. Parameters and JSON bodies, nested schemas
+    included. Empty when every input uses the common types."""
+    components = openapi.get("components", {}).get("schemas", {})
+    found: list[str] = []
+    for path, item in openapi.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            where = f"{method.upper()} {path}"
+            for param in [*item.get("parameters", []), *operation.get("parameters", [])]:
+                label = f"{where} {param['in']}.{param['name']}"
+                _check_schema(param.get("schema", {}), label, components, found, set())
+            content = operation.get("requestBody", {}).get("content", {})
+            for media_type, body in content.items():
+                label = f"{where} body({media_type})"
+                _check_schema(body.get("schema", {}), label, components, found, set())
+    return found
+
+
+def _check_schema(
+    schema: dict[str, Any],
+    where: str,
+    components: dict[str, Any],
+    found: list[str],
+    seen: set[str],
+) -> None:
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            _check_schema(components[name], where, components, found, seen | {name})
+        return
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            _check_schema(option, where, components, found, seen)
+    if "enum" in schema or "const" in schema:
+        return
+    kind = schema.get("type")
+    if kind == "string":
+        if schema.get("format") in _BOUNDED_FORMATS or schema.get("format") == "binary":
+            return
+        if "maxLength" not in schema:
+            found.append(f"{where}: string without maxLength")
+        if "pattern" not in schema:
+            found.append(f"{where}: string not NUL-free (no pattern)")
+    elif kind == "integer":
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        if low is None or high is None or low < _INT64[0] or high > _INT64[1]:
+            found.append(f"{where}: integer without bounds inside int64")
+    elif kind == "object" or "properties" in schema:
+        for name, prop in schema.get("properties", {}).items():
+            _check_schema(prop, f"{where}.{name}", components, found, seen)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            _check_schema(extra, f"{where}.*", components, found, seen)
+    elif kind == "array":
+        _check_schema(schema.get("items", {}), f"{where}[]", components, found, seen)
+
+
+def bodies_not_request_models(app: Any) -> list[str]:
+    """Routes whose JSON body is a model not derived from ``swe_common.types.RequestModel``
+    (which refuses unknown fields and NUL anywhere in the body, free-form JSON included)."""
+    from pydantic import BaseModel
+
+    from swe_common.types import RequestModel
+
+    found: list[str] = []
+    for route in _api_routes(app.routes):
+        for param in route.dependant.body_params:
+            annotation = param.field_info.annotation
+            where = f"{sorted(route.methods)} {route.path}"
+            models = _models_in(annotation)
+            found.extend(
+                f"{where}: {model.__name__}"
+                for model in models
+                if issubclass(model, BaseModel) and not issubclass(model, RequestModel)
+            )
+            if not models:
+                found.append(f"{where}: body {annotation!r}")
+    return found
+
+
+def _api_routes(routes: Any) -> Any:
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # an included router, unflattened
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def _models_in(annotation: Any) -> list[type]:
+    from typing import get_args
+
+    if isinstance(annotation, type):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]

@@ -22,6 +22,7 @@ from swe_common.errors import (
     install_error_handlers,
 )
 from swe_common.health import HealthCheck, health_router
+from swe_common.middleware import RejectNulMiddleware
 from swe_common.security import InvalidToken, Principal, api_key_scope, require_roles
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.settings import MAX_WEIGHT
@@ -283,6 +284,7 @@ def build_admin_app(
     )
     app.state.token_verifier = CachedVerifier(auth)
     install_error_handlers(app)
+    app.add_middleware(RejectNulMiddleware)
     app.include_router(admin_router(registry))
     app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
 
