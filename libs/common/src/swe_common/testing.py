@@ -329,7 +329,8 @@ def _check_schema(
     elif kind == "integer":
         low = schema.get("minimum", schema.get("exclusiveMinimum"))
         high = schema.get("maximum", schema.get("exclusiveMaximum"))
-        if low is None or high is None or low < _INT64[0] or high > _INT64[1]:
+        # FastAPI writes bounds as floats: int64's own read back as +-2**63.
+        if low is None or high is None or low < float(_INT64[0]) or high > float(_INT64[1]):
             found.append(f"{where}: integer without bounds inside int64")
     elif kind == "object" or "properties" in schema:
         for name, prop in schema.get("properties", {}).items():

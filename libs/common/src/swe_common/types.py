@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError, core_schema
 # Python regular expression).
 NUL_FREE_PATTERN = r"^[^\x00]*$"
 NUL_MESSAGE = "must not contain a NUL (\\u0000) character"
+UNSTORABLE_MESSAGE = "must not contain a NUL (\\u0000) character or a lone surrogate"
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -91,22 +92,36 @@ NonNegativeInt64 = Annotated[int, Interval(ge=0, le=INT64_MAX)]
 PositiveInt64 = Annotated[int, Interval(ge=1, le=INT64_MAX)]
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """Where in a JSON value (strings, keys, lists, objects) a NUL character is, or None."""
+def _unstorable(text: str) -> bool:
+    """NUL, or a lone surrogate (JSON's ``\\ud800`` alone): neither is storable UTF-8 text."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unstorable_path(value: Any, path: str = "") -> str | None:
+    """Where in a JSON value (strings, keys, lists, objects) text PostgreSQL cannot store (a
+    NUL character, a lone surrogate) is, or None."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return path if _unstorable(value) else None
     if isinstance(value, Mapping):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and "\x00" in key:
-                return where
-            found = nul_path(item, where)
+            if isinstance(key, str) and _unstorable(key):
+                return where.replace("\x00", "\\u0000")
+            found = unstorable_path(item, where)
             if found is not None:
                 return found
         return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = nul_path(item, f"{path}[{index}]")
+            found = unstorable_path(item, f"{path}[{index}]")
             if found is not None:
                 return found
     return None
@@ -115,15 +130,16 @@ def nul_path(value: Any, path: str = "") -> str | None:
 class RequestModel(BaseModel):
     """The base of every request body: unknown fields are refused (``roles`` or ``id`` slipped
     into a body is an error, not silently dropped), and a NUL character anywhere in a field's
-    value, free-form JSON included, is a 422 naming the field, whatever the field's type."""
+    value, free-form JSON included, is a 422 naming the field, whatever the field's type (a
+    lone surrogate too: PostgreSQL refuses it in ``jsonb``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
     def _no_nul_anywhere(cls, value: Any, info: ValidationInfo) -> Any:
-        where = nul_path(value)
+        where = unstorable_path(value)
         if where is not None:
-            detail = NUL_MESSAGE + (f" (at {where})" if where else "")
+            detail = UNSTORABLE_MESSAGE + (f" (at {where})" if where else "")
             raise PydanticCustomError("nul_character", detail)
         return value

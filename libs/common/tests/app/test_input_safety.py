@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from swe_common.app import ServiceSpec, create_service_app
 from swe_common.deps import SessionDep
+from swe_common.fuzz import NUL_TEXT, fuzz, targeted_probes
 from swe_common.settings import ServiceSettings
 from swe_common.testing import bodies_not_request_models, running_app, unbounded_request_inputs
 from swe_common.types import Body, Int64, Name, NonNegativeInt32, RequestModel
@@ -25,6 +26,7 @@ class NoteIn(RequestModel):
     title: Name = Field(min_length=1)
     body: Body = ""
     position: NonNegativeInt32 = 0
+    total: Int64 = 0
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -107,6 +109,14 @@ async def test_nul_deep_in_free_form_json_is_a_422_naming_the_field_and_where(cl
     )
     assert _fields(response) == ["body.meta"]
     assert "tags[1]" in response.json()["errors"][0]["message"]
+
+
+async def test_a_lone_surrogate_in_free_form_json_is_a_422_not_a_jsonb_error(client):
+    raw = b'{"title": "ok", "meta": {"note": "\\ud800"}}'
+    response = await client.post(
+        "/api/v1/notes", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert _fields(response) == ["body.meta"]
 
 
 async def test_nul_in_a_json_key_is_refused(client):
@@ -205,7 +215,7 @@ def test_the_guard_flags_request_inputs_without_the_common_types():
     app = FastAPI()
     app.include_router(router)
     found = unbounded_request_inputs(app.openapi())
-    assert all("/loose" in line for line in found)
+    assert all("/loose" in line for line in found)  # Int64 bounds, written as floats, pass
     assert {line.split(": ", 1)[0].rsplit(" ", 1)[1] for line in found} == {
         "query.q",
         "query.page",
@@ -214,3 +224,39 @@ def test_the_guard_flags_request_inputs_without_the_common_types():
         "body(application/json).note",
     }
     assert bodies_not_request_models(app) == ["['POST'] /loose: Loose"]
+
+
+# -- the fuzz harness (swe_common.fuzz) ----------------------------------------------------
+
+
+def test_the_fuzz_sends_nul_in_every_string_input_and_integers_beyond_int32_and_int64():
+    app = FastAPI()
+    app.include_router(safety_router())
+    notes = {probe.note for probe in targeted_probes(app.openapi())}
+    for field in ("body.title", "body.body", "query.q", "path.name"):
+        assert f"{field}={NUL_TEXT!r}" in notes, field
+    for field in ("body.position", "query.since", "body.total"):
+        for value in (2**31, 2**63, -(2**63) - 1):
+            assert f"{field}={value!r}" in notes, (field, value)
+    refused = {probe.note for probe in targeted_probes(app.openapi()) if probe.must_refuse}
+    assert f"body.total={2**63!r}" in refused
+    assert f"body.total={2**31!r}" not in refused
+
+
+async def test_the_fuzz_reports_an_integer_that_overflows_its_column(database_url):
+    router = APIRouter()
+
+    @router.get("/api/v1/loose")
+    async def loose(session: SessionDep, n: int = 0) -> dict[str, Any]:
+        # An unbounded integer reaching an integer column: PostgreSQL refuses 2**31.
+        return {"n": await session.scalar(sa.text("SELECT CAST(:n AS integer)"), {"n": n})}
+
+    settings = ServiceSettings(service_name="loose", database_url=database_url)
+    app = create_service_app(
+        ServiceSpec(settings=settings, title="loose", routers=[router], verify_tokens=False)
+    )
+    async with running_app(app) as client:
+        failures = await fuzz(client, app.openapi(), {"anyone": {}}, examples=2)
+    assert any(
+        line.startswith("[anyone] 500 GET /api/v1/loose query.n=2147483648") for line in failures
+    )
