@@ -212,3 +212,28 @@ async def test_a_stream_needs_an_api_keys_agents_read_scope(
     assert refused.value.response.status_code == 403
     async with connect(url, subprotocols=key("agents:read"), open_timeout=10) as socket:
         assert json.loads(await socket.recv())["type"] in ("run", "ready")
+
+
+@pytest.mark.parametrize("since", [str(2**31), "-1", "1%00"])
+async def test_log_stream_with_an_unusable_since_is_closed_as_a_policy_violation(
+    tokens: TokenFactory, agent: dict[str, Any], server: str, since: str
+) -> None:
+    token = tokens.token(agent["owner"])
+    url = f"ws://{server}/ws/logs/{uuid.uuid4()}?since={since}"
+    with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
+        await collect(url, subprotocols=["swe.v1", f"bearer.{token}"])
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+    assert closed.value.rcvd.reason.startswith("query.since")
+
+
+async def test_run_logs_since_beyond_the_sequence_column_is_a_422_naming_it(
+    client: Any, agent: dict[str, Any]
+) -> None:
+    response = await client.get(
+        f"/api/v1/agents/runs/{uuid.uuid4()}/logs",
+        params={"since": 2**31},
+        headers=agent["headers"],
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["query.since"]

@@ -114,6 +114,15 @@ async def test_state_from_another_browser_is_refused(client, fake_github, app):
     assert response.status_code == 400
 
 
+async def test_a_state_with_non_ascii_characters_is_refused_with_400(client, fake_github):
+    params = await _authorize(client, fake_github, _github_user())
+    response = await client.get(
+        f"{API}/github/callback", params={"code": params["code"][0], "state": "état-ü"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 async def test_state_cannot_be_used_twice(client, fake_github):
     params = await _authorize(client, fake_github, _github_user())
     query = {"code": params["code"][0], "state": params["state"][0]}

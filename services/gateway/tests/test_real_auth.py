@@ -149,3 +149,14 @@ async def test_auth_cookies_pass_the_gateway_intact_both_ways(gateway_to_real_au
     assert refreshed.status_code == 200, refreshed.text
     assert set(_set_cookies(refreshed)) == {"swe_refresh", "swe_csrf"}
     assert refresh_value not in _set_cookies(refreshed)["swe_refresh"]
+
+
+async def test_an_api_key_auth_refuses_as_malformed_is_a_401_not_a_503(gateway_to_real_auth):
+    # Auth answers 422 for a key longer than any it issues: a bad credential, not an outage.
+    client_address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    async with httpx.AsyncClient(
+        base_url=gateway_to_real_auth.url, timeout=30, headers=client_address
+    ) as http:
+        response = await http.get("/api/v1/echo/with-key", headers={"X-API-Key": "k" * 300})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -27,6 +27,22 @@ async def test_sync_uses_the_projects_own_token_over_the_global_one(env, seed):
     assert env.github.requests[-1]["headers"]["Authorization"] == f"Bearer {PROJECT_TOKEN}"
 
 
+async def test_a_project_token_github_refuses_is_a_409_for_the_project_not_a_502(env, seed):
+    # The fake accepts only the platform's token: the project's own one is refused (401).
+    team = await seed(repository_url="https://github.com/acme/refused")
+    owner = env.headers(team.owner)
+    await env.client.put(token_url(team), json={"token": "ghp_revokedByItsOwner"}, headers=owner)
+    pr = await env.client.post(
+        "/api/v1/prs",
+        json={"project_id": team.project_id, "number": 7, "title": "t"},
+        headers=owner,
+    )
+    env.github.pulls[("acme", "refused", 7)] = github_pull("acme", "refused", 7)
+    r = await env.client.post(f"/api/v1/prs/{pr.json()['id']}/sync", headers=owner)
+    assert r.status_code == 409, r.text
+    assert "project's own token" in r.json()["detail"]
+
+
 async def test_the_token_is_never_returned(env, seed):
     team = await seed()
     put = await env.client.put(

@@ -272,6 +272,8 @@ async def scope_admissions(client: Any, cases: list[ScopeCase], key: Any) -> lis
         if response.status_code == 403 and "lacks the scope" in response.text:
             failures.append(f"{case.method} {case.path} {case.scope}: {response.text[:200]}")
     return failures
+
+
 # -- Request input bounds ---------------------------------------------------------------------
 # Formats whose validators bound the value and refuse NUL themselves.
 _BOUNDED_FORMATS = frozenset({"uuid", "date-time", "date", "time", "email", "duration"})

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import StringConstraints
 
 from swe_analytics import service
 from swe_analytics.schemas import (
@@ -27,6 +28,7 @@ from swe_analytics.settings import Settings
 from swe_common.deps import RedisDep, SessionDep, SettingsDep
 from swe_common.errors import Forbidden, Unprocessable
 from swe_common.security import CurrentPrincipal, api_key_scope
+from swe_common.types import NulFree
 
 router = APIRouter(
     prefix="/api/v1/analytics", tags=["analytics"], dependencies=[api_key_scope("analytics")]
@@ -39,7 +41,10 @@ FromQuery = Annotated[
     datetime | None, Query(alias="from", description="Start (ISO 8601); overrides range")
 ]
 ToQuery = Annotated[datetime | None, Query(alias="to", description="End (ISO 8601); default now")]
-TzQuery = Annotated[str, Query(max_length=64, description="IANA time zone for bucketing")]
+TzQuery = Annotated[
+    Annotated[str, StringConstraints(max_length=64), NulFree()],
+    Query(description="IANA time zone for bucketing"),
+]
 ProjectQuery = Annotated[uuid.UUID | None, Query(description="One project (default: all yours)")]
 
 

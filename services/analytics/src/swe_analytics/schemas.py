@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from swe_common.types import Name, RequestModel
+
 CUSTOM_EVENT_TYPE = r"^custom\.[a-z][a-z0-9_]{0,62}\.[a-z][a-z0-9_]{0,62}$"
 
 
@@ -164,9 +166,9 @@ class Performance(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-class CustomEventIn(BaseModel):
+class CustomEventIn(RequestModel):
     type: str = Field(pattern=CUSTOM_EVENT_TYPE, max_length=130, examples=["custom.button.clicked"])
-    subject: str | None = Field(default=None, max_length=200)
+    subject: Name | None = None
     project_id: uuid.UUID | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 

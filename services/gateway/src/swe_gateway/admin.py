@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import Field, StringConstraints
 from starlette.types import Scope
 
 from swe_common.errors import (
@@ -24,6 +24,7 @@ from swe_common.errors import (
 from swe_common.health import HealthCheck, health_router
 from swe_common.middleware import RejectNulMiddleware
 from swe_common.security import InvalidToken, Principal, api_key_scope, require_roles
+from swe_common.types import Name, NulFree, RequestModel
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.settings import MAX_WEIGHT
 from swe_gateway.single_flight import SingleFlight
@@ -51,8 +52,11 @@ class CachedVerifier:
             raise ServiceUnavailable("Credentials cannot be checked right now") from None
 
 
-class InstanceIn(BaseModel):
-    url: str = Field(pattern=r"^https?://", max_length=300, examples=["http://127.0.0.1:8011"])
+InstanceUrl = Annotated[str, StringConstraints(pattern=r"^https?://", max_length=300), NulFree()]
+
+
+class InstanceIn(RequestModel):
+    url: InstanceUrl = Field(examples=["http://127.0.0.1:8011"])
     weight: int | None = Field(
         default=None,
         ge=0,
@@ -172,7 +176,7 @@ def admin_router(registry: Registry) -> APIRouter:
         return {"items": [pool.describe() for pool in registry.pools.values()]}
 
     @router.get("/services/{name}", summary="One service")
-    async def service(name: str, _: AdminPrincipal) -> dict[str, Any]:
+    async def service(name: Name, _: AdminPrincipal) -> dict[str, Any]:
         return pool_or_404(name).describe()
 
     @router.post(
@@ -182,7 +186,7 @@ def admin_router(registry: Registry) -> APIRouter:
         responses={200: {"description": "Already registered; weight updated if given"}},
     )
     async def register(
-        name: str, body: InstanceIn, response: Response, _: AdminPrincipal
+        name: Name, body: InstanceIn, response: Response, _: AdminPrincipal
     ) -> dict[str, Any]:
         try:
             instance, created = pool_or_404(name).add(body.url, body.weight)
@@ -193,13 +197,13 @@ def admin_router(registry: Registry) -> APIRouter:
         return instance.describe()
 
     @router.delete("/services/{name}/instances", status_code=204, summary="Deregister one")
-    async def deregister(name: str, url: str, _: AdminPrincipal) -> Response:
+    async def deregister(name: Name, url: InstanceUrl, _: AdminPrincipal) -> Response:
         if not pool_or_404(name).remove(url):
             raise NotFound(f"{name} has no instance {url}")
         return Response(status_code=204)
 
     @router.post("/services/{name}/breaker/reset", summary="Close the service's breaker")
-    async def reset(name: str, _: AdminPrincipal) -> dict[str, Any]:
+    async def reset(name: Name, _: AdminPrincipal) -> dict[str, Any]:
         pool = pool_or_404(name)
         pool.breaker.reset()
         return pool.describe()

@@ -129,7 +129,8 @@ class EdgeAuth:
             async with self.session.post(
                 instance.base / EXCHANGE_PATH, headers={"X-API-Key": secret}, timeout=timeout
             ) as response:
-                if response.status in (400, 401, 403, 404):
+                # 422: auth refused the key's shape (too long, a NUL): a bad key, not an outage.
+                if response.status in (400, 401, 403, 404, 422):
                     raise InvalidToken("API key rejected by auth")
                 if response.status != 200:
                     raise CredentialsUnavailable(f"auth answered {response.status}")

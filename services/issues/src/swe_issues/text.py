@@ -1,31 +1,19 @@
-"""Constrained text types for API input.
-
-PostgreSQL cannot store NUL characters in text; refusing them at the edge turns what would be
-a driver error (a 500) into a clear 422.
-"""
+"""The issues service's text inputs: the common NUL-free types (``swe_common.types``) at the
+lengths of this service's columns."""
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
+from swe_common.types import Name, NulFree
 
 Title = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=300, strip_whitespace=True),
-    AfterValidator(_no_nul),
+    str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True), NulFree()
 ]
-LongText = Annotated[str, StringConstraints(max_length=50_000), AfterValidator(_no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=50_000), NulFree()]
 Label = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=50, strip_whitespace=True),
-    AfterValidator(_no_nul),
+    str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), NulFree()
 ]
-ShortText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_nul)]
-Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{7,64}$")]
-SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+ShortText = Annotated[str, StringConstraints(max_length=255), NulFree()]
+Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{7,64}$", max_length=64), NulFree()]
+SearchText = Name

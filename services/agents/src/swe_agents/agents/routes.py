@@ -43,6 +43,7 @@ from swe_common.security import (
     url_carries_token,
     websocket_subprotocol_token,
 )
+from swe_common.types import NonNegativeInt32
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], dependencies=[api_key_scope("agents")])
 
@@ -127,7 +128,9 @@ async def run_logs(
     run_id: uuid.UUID,
     session: SessionDep,
     principal: CurrentPrincipal,
-    since: Annotated[int, Query(ge=0, description="Return lines after this sequence number")] = 0,
+    since: Annotated[
+        NonNegativeInt32, Query(description="Return lines after this sequence number")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> RunLogPage:
     run, _ = await service.visible_run(session, principal, run_id)
@@ -313,7 +316,7 @@ def _revocation_watch(websocket: WebSocket, principal: Principal) -> asyncio.Tas
 
 
 @ws_router.websocket("/ws/logs/{run_id}")
-async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: int = 0) -> None:
+async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: NonNegativeInt32 = 0) -> None:
     principal = await _ws_principal(websocket)
     if principal is None:
         await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
@@ -325,9 +328,7 @@ async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: int = 0) -> No
         except NotFound:
             await websocket.close(code=4404, reason="run not found")
             return
-    stream = streams.LogStream(
-        state.db, state.redis, state.settings.redis_prefix, run_id, max(0, since)
-    )
+    stream = streams.LogStream(state.db, state.redis, state.settings.redis_prefix, run_id, since)
     await _serve(websocket, principal, stream.pump)
 
 

@@ -12,44 +12,25 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
 from swe_agents.analysis.checkout import validate_ref
+from swe_common.types import NulFree, PositiveInt32, RequestModel, Title
 
 AgentType = Literal["code_analyzer", "pr_reviewer", "issue_resolver", "custom"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Level = Literal["quick", "standard", "thorough"]
 Step = Literal["lint", "secrets", "complexity", "security"]
-Glob = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Glob = Annotated[str, StringConstraints(min_length=1, max_length=200), NulFree()]
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$", max_length=32)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NulFree()
+]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=200), NulFree()]
+Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$", max_length=40)]
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class Input(BaseModel):
-    """Request bodies: PostgreSQL text and jsonb cannot hold NUL, so refuse it up front."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("text must not contain NUL characters")
-        return data
-
-
-class _Config(Input):
+class _Config(RequestModel):
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
 
 
@@ -72,7 +53,9 @@ class IssueResolverConfig(_Config):
     max_calls: int = Field(default=3, ge=1, le=20)
     max_tokens: int = Field(default=50_000, ge=100, le=2_000_000)
     max_context_files: int = Field(default=8, ge=1, le=50)
-    branch_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,40}$")] = "agent/"
+    branch_prefix: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,40}$", max_length=40)
+    ] = "agent/"
 
 
 class CustomConfig(_Config):
@@ -90,17 +73,17 @@ CONFIG_MODELS: dict[str, type[_Config]] = {
 }
 
 
-class AgentCreate(Input):
+class AgentCreate(RequestModel):
     project_id: uuid.UUID
     name: Name
     type: AgentType
-    description: str = Field(default="", max_length=2000)
+    description: Annotated[str, StringConstraints(max_length=2000), NulFree()] = ""
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class AgentUpdate(Input):
+class AgentUpdate(RequestModel):
     name: Name | None = None
-    description: str | None = Field(default=None, max_length=2000)
+    description: Annotated[str, StringConstraints(max_length=2000), NulFree()] | None = None
     status: Literal["active", "disabled"] | None = None
     config: dict[str, Any] | None = None
 
@@ -123,25 +106,25 @@ def _ref(value: str | None) -> str | None:
     return None if value is None else validate_ref(value)
 
 
-class PullRequestTarget(Input):
+class PullRequestTarget(RequestModel):
     id: uuid.UUID | None = None
-    number: int | None = Field(default=None, ge=1)
-    base_ref: str = Field(min_length=1, max_length=200)
-    head_ref: str = Field(min_length=1, max_length=200)
-    base_sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
-    head_sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
+    number: PositiveInt32 | None = None
+    base_ref: Ref
+    head_ref: Ref
+    base_sha: Sha | None = None
+    head_sha: Sha | None = None
 
     _refs = field_validator("base_ref", "head_ref")(_ref)
 
 
-class IssueTarget(Input):
+class IssueTarget(RequestModel):
     id: uuid.UUID | None = None
-    title: str = Field(min_length=1, max_length=500)
-    description: str = Field(default="", max_length=20_000)
+    title: Title = Field(min_length=1)
+    description: Annotated[str, StringConstraints(max_length=20_000), NulFree()] = ""
 
 
-class RunStart(Input):
-    ref: str | None = Field(default=None, min_length=1, max_length=200)
+class RunStart(RequestModel):
+    ref: Ref | None = None
     pull_request: PullRequestTarget | None = None
     issue: IssueTarget | None = None
     level: Level | None = None
@@ -150,7 +133,7 @@ class RunStart(Input):
     _ref_ok = field_validator("ref")(_ref)
 
 
-class RunCancel(Input):
+class RunCancel(RequestModel):
     run_id: uuid.UUID | None = None
 
 

@@ -16,6 +16,7 @@ from swe_auth.runtime import AuthRuntime
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery, paginate
 from swe_common.security import api_key_scope
+from swe_common.types import Name
 
 router = APIRouter(prefix="/api/v1/auth/admin", tags=["admin"], dependencies=[api_key_scope(None)])
 
@@ -35,9 +36,7 @@ async def list_users(
     session: SessionDep,
     runtime: RuntimeDep,
     page: PageQuery,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Part of username, email or name")
-    ] = None,
+    q: Annotated[Name | None, Query(description="Part of username, email or name")] = None,
     role: Role | None = None,
     active: bool | None = None,
 ) -> Page[AdminUserOut]:

@@ -6,25 +6,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from swe_common.security import ROLES
+from swe_common.types import NulFree, RequestModel
 
 Username = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,38}$"),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,38}$", max_length=39),
     Field(description="3-39 letters, digits, '_', '.', '-'; starts with a letter or digit"),
 ]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), NulFree()]
 # Long enough for any policy; the policy itself says what is too short or too long.
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024), NulFree()]
 Role = Literal["admin", "user", "agent", "readonly"]
 assert set(Role.__args__) == set(ROLES)  # type: ignore[attr-defined]
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     # Unknown fields (roles, id, is_active...) are refused, not silently applied.
-    model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
     username: Username
@@ -51,9 +51,7 @@ class AdminUserOut(UserOut):
     locked_until: datetime | None
 
 
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProfileUpdate(RequestModel):
     full_name: FullName | None = None
     email: EmailStr | None = None
     current_password: Password | None = Field(
@@ -61,23 +59,17 @@ class ProfileUpdate(BaseModel):
     )
 
 
-class ChangePasswordRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChangePasswordRequest(RequestModel):
     current_password: Password
     new_password: Password
 
 
-class ResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResetRequest(RequestModel):
     email: EmailStr
 
 
-class ResetConfirm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    token: str = Field(min_length=1, max_length=256)
+class ResetConfirm(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=256), NulFree()]
     new_password: Password
 
 
@@ -90,17 +82,13 @@ class TotpEnrollOut(BaseModel):
     otpauth_uri: str
 
 
-class TotpCode(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(min_length=6, max_length=10)
+class TotpCode(RequestModel):
+    code: Annotated[str, StringConstraints(min_length=6, max_length=10), NulFree()]
 
 
 class TotpDisable(TotpCode):
-    password: str = Field(default="", max_length=1024)
+    password: Annotated[str, StringConstraints(max_length=1024), NulFree()] = ""
 
 
-class RolesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RolesUpdate(RequestModel):
     roles: list[Role] = Field(min_length=1, max_length=4)

@@ -14,6 +14,7 @@ from swe_auth.api_keys.schemas import (
     ApiKeyOut,
     ExchangeRequest,
     ExchangeResponse,
+    PresentedKey,
 )
 from swe_auth.deps import ActorDep, ClientDep, RuntimeDep
 from swe_auth.models import ApiKey
@@ -79,7 +80,7 @@ async def revoke_key(
 async def exchange(
     session: SessionDep,
     runtime: RuntimeDep,
-    x_api_key: Annotated[str | None, Header(max_length=200)] = None,
+    x_api_key: Annotated[PresentedKey | None, Header()] = None,
     body: Annotated[ExchangeRequest | None, Body()] = None,
 ) -> ExchangeResponse:
     presented = x_api_key or (body.api_key if body else None)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from swe_common.security import SCOPE_FAMILIES
+from swe_common.types import NulFree, RequestModel
 
 
 def _known_family(scope: str) -> str:
@@ -20,16 +21,18 @@ def _known_family(scope: str) -> str:
 
 Scope = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z_]{0,30}:(read|write|admin)$"),
+    StringConstraints(pattern=r"^[a-z][a-z_]{0,30}:(read|write|admin)$", max_length=42),
     Field(description="<resource>:<read|write|admin>, e.g. projects:read"),
     AfterValidator(_known_family),
 ]
 
+PresentedKey = Annotated[str, StringConstraints(min_length=1, max_length=200), NulFree()]
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+class ApiKeyCreate(RequestModel):
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NulFree()
+    ]
     scopes: list[Scope] = Field(default_factory=list, max_length=50)
     expires_at: datetime | None = Field(default=None, description="ISO 8601 with a time zone")
 
@@ -51,10 +54,8 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The full key; shown only now, store it safely")
 
 
-class ExchangeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    api_key: str = Field(min_length=1, max_length=200)
+class ExchangeRequest(RequestModel):
+    api_key: PresentedKey
 
 
 class ExchangeResponse(BaseModel):

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from swe_auth.audit import repository
 from swe_auth.audit.schemas import AuditEventOut
@@ -14,6 +15,9 @@ from swe_auth.models import AuditEvent
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery, paginate
 from swe_common.security import api_key_scope
+from swe_common.types import NulFree
+
+Action = Annotated[str, StringConstraints(max_length=64), NulFree()]
 
 router = APIRouter(prefix="/api/v1/auth/admin", tags=["admin"], dependencies=[api_key_scope(None)])
 
@@ -24,7 +28,7 @@ async def list_audit(
     session: SessionDep,
     page: PageQuery,
     user_id: uuid.UUID | None = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[Action | None, Query()] = None,
     outcome: Literal["success", "failure"] | None = None,
 ) -> Page[AuditEventOut]:
     return await paginate(

@@ -21,6 +21,7 @@ from swe_auth.sessions.schemas import TokenResponse
 from swe_common.deps import SessionDep
 from swe_common.errors import BadRequest, NotFound
 from swe_common.security import api_key_scope
+from swe_common.types import Name
 
 log = structlog.stdlib.get_logger(__name__)
 router = APIRouter(
@@ -85,10 +86,10 @@ async def github_callback(
     session: SessionDep,
     runtime: RuntimeDep,
     client: ClientDep,
-    code: Annotated[str | None, Query(max_length=200)] = None,
-    state: Annotated[str | None, Query(max_length=200)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
-    cookie_state: Annotated[str | None, Cookie(alias=STATE_COOKIE, max_length=200)] = None,
+    code: Annotated[Name | None, Query()] = None,
+    state: Annotated[Name | None, Query()] = None,
+    error: Annotated[Name | None, Query()] = None,
+    cookie_state: Annotated[Name | None, Cookie(alias=STATE_COOKIE)] = None,
 ) -> TokenResponse | RedirectResponse:
     github = _client(runtime)
     if error:
@@ -96,7 +97,8 @@ async def github_callback(
     if not code or not state:
         raise BadRequest("The callback needs the code and state GitHub sends")
     # The state must come back to the browser that started the flow, and only once.
-    if not cookie_state or not hmac.compare_digest(cookie_state, state):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    if not cookie_state or not hmac.compare_digest(cookie_state.encode(), state.encode()):
         raise BadRequest("The sign-in state does not match this browser; start again")
     await _consume_state(runtime, state)
     response.delete_cookie(STATE_COOKIE, path="/api/v1/auth/github")

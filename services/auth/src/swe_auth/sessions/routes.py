@@ -10,11 +10,14 @@ from fastapi import APIRouter, Body, Form, Request, Response, status
 from swe_auth.deps import ActorDep, ClientDep, OAuth2Doc, RuntimeDep, parse_uuid
 from swe_auth.sessions import cookies, service
 from swe_auth.sessions.schemas import (
+    Login,
     LoginRequest,
     LogoutRequest,
+    Password,
     RefreshRequest,
     SessionOut,
     TokenResponse,
+    TotpCode,
 )
 from swe_common.deps import SessionDep
 from swe_common.errors import Unauthorized
@@ -35,9 +38,9 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 async def token(
     runtime: RuntimeDep,
     client: ClientDep,
-    username: Annotated[str, Form(min_length=1, max_length=320)],
-    password: Annotated[str, Form(min_length=1, max_length=1024)],
-    totp_code: Annotated[str | None, Form(max_length=16)] = None,
+    username: Annotated[Login, Form()],
+    password: Annotated[Password, Form()],
+    totp_code: Annotated[TotpCode | None, Form()] = None,
 ) -> TokenResponse:
     pair = await service.login(runtime, username, password, totp_code, client)
     return TokenResponse.of(pair)

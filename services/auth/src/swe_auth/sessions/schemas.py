@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from swe_auth.sessions.service import TokenPair
+from swe_common.types import NulFree, RequestModel
+
+Login = Annotated[str, StringConstraints(min_length=1, max_length=320), NulFree()]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024), NulFree()]
+TotpCode = Annotated[str, StringConstraints(max_length=16), NulFree()]
+RefreshToken = Annotated[str, StringConstraints(min_length=1, max_length=512), NulFree()]
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=1, max_length=320, description="Username or email")
-    password: str = Field(min_length=1, max_length=1024)
-    totp_code: str | None = Field(default=None, max_length=16)
+class LoginRequest(RequestModel):
+    username: Login = Field(description="Username or email")
+    password: Password
+    totp_code: TotpCode | None = None
     cookie: bool = Field(
         default=False,
         description="Browser mode: the refresh token goes in the HttpOnly swe_refresh cookie "
@@ -24,21 +28,15 @@ class LoginRequest(BaseModel):
     )
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    refresh_token: str | None = Field(
+class RefreshRequest(RequestModel):
+    refresh_token: RefreshToken | None = Field(
         default=None,
-        min_length=1,
-        max_length=512,
         description="JSON mode; leave it out to refresh with the swe_refresh cookie instead",
     )
 
 
-class LogoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    refresh_token: str | None = Field(default=None, max_length=512)
+class LogoutRequest(RequestModel):
+    refresh_token: Annotated[str, StringConstraints(max_length=512), NulFree()] | None = None
 
 
 class TokenResponse(BaseModel):

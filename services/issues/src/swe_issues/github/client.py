@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import structlog
 
-from swe_common.errors import AppError, NotFound, ServiceUnavailable, Unprocessable
+from swe_common.errors import AppError, Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -84,7 +84,7 @@ class GitHubClient:
                 body = await _json_or_none(resp)
                 if resp.status == 200 and isinstance(body, dict):
                     return body
-                raise _problem(resp.status, resp.headers, body, what, path)
+                raise _problem(resp.status, resp.headers, body, what, path, own_token=bool(token))
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("github_unreachable", path=path, error=exc.__class__.__name__)
             raise ServiceUnavailable(
@@ -104,7 +104,9 @@ async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
         return None
 
 
-def _problem(status: int, headers: Any, body: Any, what: str, path: str) -> AppError:
+def _problem(
+    status: int, headers: Any, body: Any, what: str, path: str, *, own_token: bool = False
+) -> AppError:
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
     message = message[:_MESSAGE_MAX]
     said = f"GitHub answered {status}" + (f": {message}" if message else "")
@@ -119,6 +121,12 @@ def _problem(status: int, headers: Any, body: Any, what: str, path: str) -> AppE
         )
     if status == 404:
         return NotFound(f"GitHub has no {what} in this repository ({said})", github_status=404)
+    if status in (401, 403) and own_token:
+        # The token the project's users set, not the platform's: theirs to fix, not an outage.
+        return Conflict(
+            f"GitHub refused this project's own token ({said}); set a valid one",
+            github_status=status,
+        )
     if status in (401, 403):
         return BadGateway(
             f"GitHub refused our credentials ({said}); check ISSUES_GITHUB_TOKEN",

@@ -4,10 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swe_common.deps import SessionDep
 from swe_common.security import api_key_scope
+from swe_common.types import RequestModel
 from swe_issues.deps import CallerDep, ProjectsDep, TokenBoxDep
 from swe_issues.github import tokens
 from swe_issues.github.tokens import TokenStatus
@@ -19,7 +20,7 @@ router = APIRouter(
 )
 
 
-class TokenIn(BaseModel):
+class TokenIn(RequestModel):
     token: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_\-.]+$")]
 
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from swe_common.types import RequestModel
 from swe_issues.text import Label, LongText, Title
 
 
@@ -26,9 +27,7 @@ class Priority(StrEnum):
 Labels = list[Label]
 
 
-class IssueCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IssueCreate(RequestModel):
     project_id: uuid.UUID
     title: Title
     description: LongText = ""
@@ -39,10 +38,8 @@ class IssueCreate(BaseModel):
     )
 
 
-class IssueUpdate(BaseModel):
+class IssueUpdate(RequestModel):
     """Only the fields sent change; ``status`` follows the allowed transitions."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
     description: LongText | None = None
@@ -51,15 +48,11 @@ class IssueUpdate(BaseModel):
     status: IssueStatus | None = None
 
 
-class AssignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AssignRequest(RequestModel):
     agent_id: uuid.UUID
 
 
-class ResolveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResolveRequest(RequestModel):
     resolution: LongText = Field(min_length=1)
     pull_request_id: uuid.UUID | None = None
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from swe_common.types import RequestModel
 from swe_issues.text import Sha, ShortText, Title
 
 
@@ -34,9 +35,7 @@ class ReviewLevel(StrEnum):
 PRNumber = Field(ge=1, le=2**31 - 1, description="The pull request's number in its repository")
 
 
-class PullRequestTrack(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PullRequestTrack(RequestModel):
     project_id: uuid.UUID
     number: int = PRNumber
     title: Title
@@ -48,9 +47,7 @@ class PullRequestTrack(BaseModel):
     head_sha: Sha | None = None
 
 
-class PullRequestUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PullRequestUpdate(RequestModel):
     title: Title | None = None
     author: ShortText | None = None
     state: PullRequestState | None = None
@@ -79,9 +76,7 @@ class PullRequestOut(BaseModel):
     updated_at: datetime
 
 
-class ReviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReviewRequest(RequestModel):
     level: ReviewLevel = ReviewLevel.standard
 
 

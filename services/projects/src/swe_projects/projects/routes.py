@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
 from swe_common.security import CurrentPrincipal, Principal, api_key_scope
+from swe_common.types import Name
 from swe_projects.crypto import SecretBox
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import service
@@ -106,10 +107,7 @@ async def list_projects(
     page: PageQuery,
     enabled: bool | None = None,
     owner_id: uuid.UUID | None = None,
-    q: Annotated[
-        str | None,
-        Query(max_length=100, pattern=r"^[^\x00]*$", description="Search in project names"),
-    ] = None,
+    q: Annotated[Name | None, Query(description="Search in project names")] = None,
 ) -> Page[ProjectRead]:
     result = await service.list_projects(
         session, caller_of(principal), page, enabled=enabled, owner_id=owner_id, q=q

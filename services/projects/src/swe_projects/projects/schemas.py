@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from swe_common.types import NulFree, RequestModel
 from swe_projects.events import Member, MemberRole, ProjectSettings, ReviewLevel
 
 # Postgres refuses NUL in text, and control characters have no place in a name; a pattern keeps
@@ -22,7 +23,7 @@ Name = Annotated[
 Description = Annotated[
     str, StringConstraints(max_length=5000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
 ]
-RepositoryUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+RepositoryUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048), NulFree()]
 _BRANCH = re.compile(
     r"^(?![-/.])(?!.*(?:\.\.|//|@\{|/\.|\.lock/))[A-Za-z0-9._/+-]+(?<![/.])(?<!\.lock)$"
 )
@@ -39,13 +40,11 @@ def _branch_name(value: str) -> str:
 
 
 BranchName = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_branch_name)
+    str, StringConstraints(min_length=1, max_length=255), NulFree(), AfterValidator(_branch_name)
 ]
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectCreate(RequestModel):
     name: Name
     description: Description = ""
     repository_url: RepositoryUrl = Field(
@@ -56,17 +55,13 @@ class ProjectCreate(BaseModel):
     settings: ProjectSettings = Field(default_factory=ProjectSettings)
 
 
-class ProjectSettingsPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectSettingsPatch(RequestModel):
     auto_review: bool | None = None
     review_level: ReviewLevel | None = None
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(RequestModel):
     """A partial update: only the fields sent change (``null`` leaves a field as it is)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     description: Description | None = None
@@ -105,16 +100,12 @@ class WebhookSecret(BaseModel):
     webhook_secret_rotated_at: datetime
 
 
-class MemberCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberCreate(RequestModel):
     user_id: uuid.UUID
     role: MemberRole
 
 
-class MemberUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberUpdate(RequestModel):
     role: MemberRole
 
 

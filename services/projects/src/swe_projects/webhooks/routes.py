@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from swe_common.deps import SessionDep
 from swe_common.errors import AppError
 from swe_common.security import api_key_scope
+from swe_common.types import Name
 from swe_projects.webhooks import service
 
 # Public (GitHub's signature authenticates it); the guard matters only to an API-key token.
@@ -53,9 +54,9 @@ async def receive_github_webhook(
     project_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    x_hub_signature_256: Annotated[str | None, Header()] = None,
-    x_github_event: Annotated[str | None, Header()] = None,
-    x_github_delivery: Annotated[str | None, Header()] = None,
+    x_hub_signature_256: Annotated[Name | None, Header()] = None,
+    x_github_event: Annotated[Name | None, Header()] = None,
+    x_github_delivery: Annotated[Name | None, Header()] = None,
 ) -> JSONResponse:
     body = await read_body(request, request.app.state.settings.webhook_max_body_bytes)
     delivery = service.Delivery(
