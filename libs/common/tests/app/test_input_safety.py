@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from swe_common.app import ServiceSpec, create_service_app
 from swe_common.deps import SessionDep
 from swe_common.fuzz import NUL_TEXT, fuzz, targeted_probes
+from swe_common.security import api_key_scope
 from swe_common.settings import ServiceSettings
 from swe_common.testing import bodies_not_request_models, running_app, unbounded_request_inputs
 from swe_common.types import Body, Int64, Name, NonNegativeInt32, RequestModel
@@ -37,7 +38,7 @@ class Loose(BaseModel):
 
 
 def safety_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1/notes")
+    router = APIRouter(prefix="/api/v1/notes", dependencies=[api_key_scope("notes")])
 
     @router.post("")
     async def create_note(note: NoteIn, session: SessionDep) -> dict[str, Any]:
@@ -244,7 +245,7 @@ def test_the_fuzz_sends_nul_in_every_string_input_and_integers_beyond_int32_and_
 
 
 async def test_the_fuzz_reports_an_integer_that_overflows_its_column(database_url):
-    router = APIRouter()
+    router = APIRouter(dependencies=[api_key_scope("loose")])
 
     @router.get("/api/v1/loose")
     async def loose(session: SessionDep, n: int = 0) -> dict[str, Any]:
