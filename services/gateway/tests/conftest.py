@@ -32,7 +32,13 @@ UPSTREAMS = {
     "retry503": ["retry503-only"],
     "post503": ["post503-only"],
     "health": ["health-1", "health-2"],
+    "shared": ["shared-1", "shared-2"],
+    "depends": ["depends-1", "depends-2"],
+    "slowpoke": ["slowpoke-1", "slowpoke-2"],
+    "trio": ["trio-1", "trio-2", "trio-3"],
+    "single": ["single-only"],
 }
+TIMEOUTS = {"slowpoke": 0.3}
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +65,7 @@ async def redis(prefix: str) -> AsyncIterator[aioredis.Redis]:
 @pytest.fixture(scope="session")
 async def upstreams() -> AsyncIterator[dict[str, Upstream]]:
     servers = {name: await Upstream(name).start() for names in UPSTREAMS.values() for name in names}
-    servers["eject-bad"].status = 500
+    servers["eject-bad"].status = 503
     servers["retry503-only"].status = 503
     servers["post503-only"].status = 503
     yield servers
@@ -85,7 +91,7 @@ def routes_file(
     services["auth"] = [fake_auth.url]
     services["empty"] = []
     path = tmp_path_factory.mktemp("gateway") / "routes.toml"
-    path.write_text(routes_toml(services))
+    path.write_text(routes_toml(services, TIMEOUTS))
     return path
 
 

@@ -77,6 +77,7 @@ class Upstream:
         app.router.add_get("/openapi.json", self.openapi)
         app.router.add_get("/ws/{tail:.*}", self.websocket)
         app.router.add_route("*", "/api/v1/{service}/status", self.fixed_status)
+        app.router.add_get("/api/v1/{service}/dependency", self.dependency_failed)
         app.router.add_get("/api/v1/{service}/cookies", self.cookies)
         app.router.add_get("/api/v1/{service}/hop", self.hop)
         app.router.add_get("/api/v1/{service}/sleep", self.sleep)
@@ -119,6 +120,15 @@ class Upstream:
         self.hits[f"{request.method} {request.path}"] += 1
         return web.json_response(
             {"instance": self.name}, status=self.status, headers={"X-Instance": self.name}
+        )
+
+    async def dependency_failed(self, request: web.Request) -> web.Response:
+        """What a service answers when GitHub failed for this one request (swe_common.errors)."""
+        self.hits[request.path] += 1
+        return web.json_response(
+            {"instance": self.name},
+            status=502,
+            headers={"X-Instance": self.name, "X-Failure-Scope": "request"},
         )
 
     async def cookies(self, _: web.Request) -> web.Response:
@@ -306,8 +316,8 @@ class GatewayProcess:
                 self.process.wait()
 
 
-def routes_toml(services: dict[str, list[str]]) -> str:
-    """The test routing table: one route prefix per test service."""
+def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | None = None) -> str:
+    """The test routing table: one route prefix per test service (``timeouts`` per service)."""
     # The packaged public paths, plus a test-only public prefix.
     packaged = tomllib.loads(PACKAGED_ROUTES.read_text())["public"]
     lines = [f"public = {json.dumps([*packaged, '/api/v1/open/*'])}"]
@@ -315,6 +325,8 @@ def routes_toml(services: dict[str, list[str]]) -> str:
         lines += [f"[services.{name}]", f"instances = {json.dumps(urls)}"]
     for name in services:
         lines += ["[[routes]]", f'prefix = "/api/v1/{name}"', f'service = "{name}"']
+        if timeouts and name in timeouts:
+            lines.append(f"timeout = {timeouts[name]}")
     lines += [
         '[[routes]]\nprefix = "/api/v1/open"\nservice = "echo"',
         '[[routes]]\nprefix = "/api/v1/projects"\nservice = "echo"',

@@ -11,6 +11,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
@@ -24,6 +25,12 @@ log = structlog.stdlib.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://swe-platform.dev/problems/"
+# On a 5xx that concerns one request rather than the instance (a dependency such as GitHub
+# failed for it, or its query ran past the statement timeout): the gateway then neither
+# ejects the instance nor opens the service's breaker, so no caller can take a service away
+# from the others by finding an input that fails.
+FAILURE_SCOPE_HEADER = "X-Failure-Scope"
+REQUEST_SCOPED = {FAILURE_SCOPE_HEADER: "request"}
 
 
 def problem_body(
@@ -129,9 +136,14 @@ class ServiceUnavailable(AppError):
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    headers = exc.headers
+    if exc.status >= 500:
+        # Domain code raises a 5xx only about something outside this instance (GitHub, a
+        # peer service, the token keys): it says nothing about this instance's health.
+        headers = {**(headers or {}), **REQUEST_SCOPED}
     return problem_response(
         exc.status,
-        headers=exc.headers,
+        headers=headers,
         title=exc.title,
         detail=exc.detail,
         type_=exc.type_uri,
@@ -208,9 +220,12 @@ def close_reason(text: str) -> str:
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # A dropped or refused database connection is an outage to retry, not a server bug.
     log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    headers = {"Retry-After": "5"}
+    if isinstance(getattr(exc, "orig", None), psycopg.errors.QueryCanceled):
+        headers.update(REQUEST_SCOPED)  # this request's query ran too long, not an outage
     return problem_response(
         503,
-        headers={"Retry-After": "5"},
+        headers=headers,
         type_=PROBLEM_TYPE_BASE + "unavailable",
         detail="The database is unavailable; retry shortly.",
         instance=request.url.path,

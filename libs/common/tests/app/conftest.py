@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from swe_common.app import ServiceSpec, create_service_app
 from swe_common.deps import SessionDep
-from swe_common.errors import NotFound
+from swe_common.errors import NotFound, ServiceUnavailable
 from swe_common.logging import get_logger
 from swe_common.security import api_key_scope
 from swe_common.settings import LogFormat, ServiceSettings
@@ -40,6 +40,10 @@ def example_router() -> APIRouter:
     @router.get("/widgets/{widget_id}")
     async def get_widget(widget_id: int) -> Widget:
         raise NotFound(f"Widget {widget_id} does not exist")
+
+    @router.get("/dependency-down")
+    async def dependency_down() -> None:
+        raise ServiceUnavailable("GitHub could not be reached; retry later")
 
     @router.get("/boom")
     async def boom() -> None:

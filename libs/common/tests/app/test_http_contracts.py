@@ -126,6 +126,31 @@ async def test_a_request_finding_no_free_connection_answers_503_busy_not_unavail
     assert "busy" in response.json()["detail"]
 
 
+async def test_a_dependency_failure_is_marked_as_concerning_this_request_only(client):
+    """The gateway counts a 503 against the instance unless it says it concerns one request."""
+    response = await client.get("/api/v1/example/dependency-down")
+    assert response.status_code == 503
+    assert response.headers["x-failure-scope"] == "request"
+
+
+async def test_a_database_outage_is_not_marked_as_concerning_one_request():
+    app = build_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    async with running_app(app) as client:
+        response = await client.get("/api/v1/example/db")
+    assert response.status_code == 503
+    assert "x-failure-scope" not in response.headers
+
+
+async def test_a_query_past_the_statement_timeout_is_marked_as_concerning_this_request(
+    database_url: str,
+):
+    app = build_app(database_url, db_statement_timeout_ms=100)
+    async with running_app(app) as client:
+        response = await client.get("/api/v1/example/db-slow")
+    assert response.status_code == 503
+    assert response.headers["x-failure-scope"] == "request"
+
+
 async def test_session_dependency_reaches_the_database(client):
     response = await client.get("/api/v1/example/db")
     assert response.json() == {"one": 1}

@@ -55,8 +55,10 @@ DROP_REQUEST = frozenset(
         b"x-api-key",
     }
 )
+# 'request' on a service's 5xx that concerns one request, not the instance (swe_common.errors).
+FAILURE_SCOPE_HEADER = b"x-failure-scope"
 # uvicorn writes its own Date; a second one from the upstream would be a duplicate header.
-DROP_RESPONSE = frozenset({b"x-request-id", b"date"})
+DROP_RESPONSE = frozenset({b"x-request-id", b"date", FAILURE_SCOPE_HEADER})
 
 
 class ClientGone(Exception):
@@ -273,7 +275,7 @@ class Proxy:
             except ClientGone:
                 return 499, None
             except UpstreamError as exc:
-                instance.record(False, self.settings)
+                pool.record(instance, False)  # unreachable, too slow, or a broken answer
                 if exc.kind == "connect" and retryable and await self._may_retry(pool, attempt):
                     attempt += 1
                     continue
@@ -281,11 +283,10 @@ class Proxy:
                             error=str(exc), request_id=call.request_id)  # fmt: skip
                 return await self._upstream_problem(send, call, route, pool, exc.kind), False
             self.latency.observe(pool.name, time.perf_counter() - started)
-            healthy = response.status < 500
-            instance.record(healthy, self.settings)
+            healthy = not _instance_failed(response)
+            pool.record(instance, healthy)
             try:
-                again = response.status in RETRY_STATUSES and retryable
-                again = again and await self._may_retry(pool, attempt)
+                again = not healthy and retryable and await self._may_retry(pool, attempt)
             except BaseException:
                 response.release()  # cancelled in the backoff: the connection must go back
                 raise
@@ -294,7 +295,10 @@ class Proxy:
                 attempt += 1
                 continue
             status = await self._relay(call, response, send, extra)
-            return status, healthy and status < 500  # 502 here: the answer broke off
+            if healthy and status != response.status:  # a 502 of ours: the answer broke off
+                pool.record(instance, False)
+                healthy = False
+            return status, healthy
 
     async def _upstream_problem(
         self, send: Send, call: Call, route: Route, pool: ServicePool, kind: str
@@ -395,6 +399,19 @@ class Proxy:
         headers.append((b"x-request-id", call.request_id.encode()))
         headers += extra
         return headers
+
+
+def _instance_failed(response: UpstreamResponse) -> bool:
+    """Whether an answer is evidence that the instance itself is failing: 502/503/504, unless
+    the instance says the failure concerns this request only (a dependency failed for it).
+    Any other status, 500 included, is an answer to one request: a caller who finds an input
+    that answers 500 must not get the instance ejected or the service's breaker opened."""
+    if response.status not in RETRY_STATUSES:
+        return False
+    for name, value in response.headers:
+        if name.lower() == FAILURE_SCOPE_HEADER and value.strip().lower() == b"request":
+            return False
+    return True
 
 
 def _credentials(scope: Scope) -> tuple[str | None, str | None]:

@@ -85,6 +85,9 @@ class Settings(ServiceSettings):
     ejection_failures: int = Field(default=3, ge=1)
     ejection_base_seconds: float = Field(default=10.0, gt=0)
     ejection_max_seconds: float = Field(default=300.0, gt=0)
+    # At most this share of a service's instances (rounded down) is ejected at once, and never
+    # the last available one whatever the share (Envoy's max_ejection_percent).
+    ejection_max_percent: int = Field(default=50, ge=0, le=100)
     health_check_interval_seconds: float = Field(default=5.0, gt=0)
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
     # A readiness check that times out counts only after this many in a row: an instance that

@@ -4,10 +4,16 @@ Balancing: smooth weighted round-robin (nginx's algorithm) over the available in
 an instance of weight 3 next to one of weight 1 gets three of every four requests, interleaved
 (a a b a), not in bursts; with equal weights it is plain round-robin. Weight 0 drains.
 
-Per instance: passive ejection after consecutive 5xx or connect failures, for a time that
-doubles with each ejection, plus active ``/health/ready`` checks. Per service: a circuit
-breaker (closed -> open after N consecutive failures once a minimum number of requests has
-been seen -> half-open after a cool-down, one trial request -> closed on success).
+Only evidence that an instance is unhealthy counts as a failure, for ejection and breaker
+alike: a connect error, a timeout, a broken or invalid answer, or 502/503/504 answered by the
+instance itself. A 500 (or 501...) answers one request: a caller who finds an input that
+answers 500 must not take the service away from everyone else, so it counts as an answer.
+
+Per instance: passive ejection after consecutive failures, for a time that doubles with each
+ejection, never more than ``ejection_max_percent`` of a service's instances at once and never
+the last available one; plus active ``/health/ready`` checks. Per service: a circuit breaker
+(closed -> open after N consecutive failures once a minimum number of requests has been seen
+-> half-open after a cool-down, one trial request -> closed on success).
 """
 
 from __future__ import annotations
@@ -147,26 +153,21 @@ class Instance:
         """May take new requests (``ServicePool.pick`` inlines this on the hot path)."""
         return self.weight > 0 and self.healthy and now >= self.ejected_until
 
-    def record(self, success: bool, settings: Settings) -> None:
-        now = time.monotonic()
-        if success:
-            self.consecutive_failures = 0
-            # Forget past ejections once the instance has behaved for a long stretch.
-            if self.ejections and now - self.ejected_until > settings.ejection_max_seconds:
-                self.ejections = 0
-            return
-        if now < self.ejected_until:
-            return  # answers still in flight when it was ejected do not extend the ejection
-        self.consecutive_failures += 1
-        if self.consecutive_failures >= settings.ejection_failures:
-            self.ejections += 1
-            seconds = min(
-                settings.ejection_max_seconds,
-                settings.ejection_base_seconds * 2 ** (self.ejections - 1),
-            )
-            self.ejected_until = now + seconds
-            self.consecutive_failures = 0
-            log.warning("instance_ejected", url=self.url, seconds=seconds)
+    def record_success(self, settings: Settings, now: float) -> None:
+        self.consecutive_failures = 0
+        # Forget past ejections once the instance has behaved for a long stretch.
+        if self.ejections and now - self.ejected_until > settings.ejection_max_seconds:
+            self.ejections = 0
+
+    def eject(self, settings: Settings, now: float) -> None:
+        self.ejections += 1
+        seconds = min(
+            settings.ejection_max_seconds,
+            settings.ejection_base_seconds * 2 ** (self.ejections - 1),
+        )
+        self.ejected_until = now + seconds
+        self.consecutive_failures = 0
+        log.warning("instance_ejected", url=self.url, seconds=seconds)
 
     def describe(self) -> dict[str, object]:
         now = time.monotonic()
@@ -237,6 +238,34 @@ class ServicePool:
             return fallback
         best.current -= total
         return best
+
+    def record(self, instance: Instance, healthy: bool) -> None:
+        """An answer (or its absence) from ``instance``: ``healthy`` is False only on evidence
+        that the instance itself is failing (see the module docstring)."""
+        now = time.monotonic()
+        if healthy:
+            instance.record_success(self.settings, now)
+            return
+        if now < instance.ejected_until:
+            return  # answers still in flight when it was ejected do not extend the ejection
+        instance.consecutive_failures += 1
+        if instance.consecutive_failures < self.settings.ejection_failures:
+            return
+        if self._may_eject(instance, now):
+            instance.eject(self.settings, now)
+        else:
+            # Keep it serving: ejecting it would leave the service with too few instances
+            # (or none), and the breaker still guards the service as a whole.
+            instance.consecutive_failures = 0
+            log.warning("instance_ejection_skipped", url=instance.url, service=self.name)
+
+    def _may_eject(self, instance: Instance, now: float) -> bool:
+        """Envoy's max ejection percentage, and never the last available instance."""
+        serving = [i for i in self.instances if i.weight > 0]
+        ejected = sum(1 for i in serving if now < i.ejected_until)
+        allowed = math.floor(len(serving) * self.settings.ejection_max_percent / 100)
+        others = any(i is not instance and i.healthy and now >= i.ejected_until for i in serving)
+        return others and ejected < allowed
 
     def wait_seconds(self) -> int:
         """How long until some instance may be back (for Retry-After)."""

@@ -156,7 +156,7 @@ async def proxy_websocket(
         )
         return exc.status
     except (aiohttp.ClientError, TimeoutError):
-        instance.record(False, proxy.settings)
+        pool.record(instance, False)
         await deny(scope, send, 503, f"The {pool.name} service is unreachable.", "unavailable")
         return 503
     chosen = answered_protocol(upstream.protocol, protocols, via_protocol)
