@@ -220,6 +220,7 @@ def run(kind: str) -> dict[str, Any]:
     token, jwks = token_and_jwks()
     run_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     upstream_port, nginx_port, gateway_port, bare_port = (free_port() for _ in range(4))
+    metrics_port, bare_metrics_port = free_port(), free_port()
     prefix = f"swe:gateway:bench:{uuid.uuid4().hex[:8]}"
     workers = int(os.environ.get("BENCH_GATEWAY_WORKERS", "1"))
     env = {**os.environ, JWKS_ENV: jwks, "PYTHONUNBUFFERED": "1"}
@@ -242,6 +243,7 @@ def run(kind: str) -> dict[str, Any]:
         gateway_env = {
             **env,
             "GATEWAY_PORT": str(gateway_port),
+            "GATEWAY_METRICS_PORT": str(metrics_port),
             "GATEWAY_WORKERS": str(workers),
             "GATEWAY_UPSTREAMS": json.dumps(upstreams),
             "GATEWAY_JWKS_URL": f"http://127.0.0.1:{upstream_port}/jwks.json",
@@ -255,6 +257,7 @@ def run(kind: str) -> dict[str, Any]:
                            run_dir / "gateway.log"))  # fmt: skip
         # The same gateway without rate limiting, to show what the Redis round trip costs.
         bare_env = {**gateway_env, "GATEWAY_PORT": str(bare_port),
+                    "GATEWAY_METRICS_PORT": str(bare_metrics_port),
                     "GATEWAY_RATE_LIMIT_ENABLED": "false"}  # fmt: skip
         procs.append(start([sys.executable, "-m", "swe_gateway"], bare_env,
                            run_dir / "gateway-bare.log"))  # fmt: skip
@@ -281,7 +284,7 @@ def run(kind: str) -> dict[str, Any]:
             for name, (url, pids) in targets.items():
                 rounds[name].append(measure(name, url, auth, pids, warm=number == 0))
         results = {name: max(runs, key=lambda r: r["rps"]) for name, runs in rounds.items()}
-        results["gateway"].update(gateway_counters(gateway_port))
+        results["gateway"].update(gateway_counters(metrics_port))
         # Latency the gateway adds when not saturated: few connections, same paths.
         light = {
             name: wrk(targets[name][0], auth, LIGHT_SECONDS, connections=LIGHT_CONNECTIONS)
@@ -333,7 +336,7 @@ def _forget_keys(prefix: str) -> None:
 
 
 def gateway_counters(port: int) -> dict[str, float]:
-    """From the gateway's /metrics: upstream wait and whether Redis ever fell back."""
+    """From the gateway's /metrics (its own listener): upstream wait, Redis fallbacks."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
 

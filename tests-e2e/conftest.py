@@ -98,7 +98,8 @@ def _stack_env(
     redis_url: str = REDIS_URL,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    ports = dict(zip(SERVICES, _free_ports(len(SERVICES)), strict=True))
+    *service_ports, metrics_port = _free_ports(len(SERVICES) + 1)
+    ports = dict(zip(SERVICES, service_ports, strict=True))
     tag = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
@@ -138,6 +139,7 @@ def _stack_env(
     }
     for name, port in ports.items():
         env[f"{name.upper()}_PORT"] = str(port)
+    env["GATEWAY_METRICS_PORT"] = str(metrics_port)  # several stacks may run at once
     if not WEB_APP.is_file():
         # No console in this checkout yet: its server gets a stand-in build (same shape as
         # Vite's). With the app present, swe-stack builds it (npm) as `make up` does.

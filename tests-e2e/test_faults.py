@@ -39,6 +39,7 @@ import psycopg
 import pytest
 from conftest import isolated_stack
 from e2e_support import (
+    PASSWORD,
     TERMINAL,
     PlantedRepo,
     Stack,
@@ -48,6 +49,7 @@ from e2e_support import (
     expect,
     gateway_client,
     git,
+    log_in,
     new_user,
     wait_for_run,
 )
@@ -72,6 +74,7 @@ pytestmark = pytest.mark.skipif(
 # Settings that keep the faults short: the gateway checks instances every second, ejects for
 # 2 s and lets its breaker try again after 3 s; rate limits are out of the way (the streams
 # below send thousands of requests as one user, and limits are not what is tested here).
+FAULT_ADMIN = "faultadmin"
 FAULT_ENV = {
     "GATEWAY_HEALTH_CHECK_INTERVAL_SECONDS": "1",
     "GATEWAY_BREAKER_COOLDOWN_SECONDS": "3",
@@ -87,6 +90,11 @@ FAULT_ENV = {
     "AGENTS_LEASE_SECONDS": "8",
     "AGENTS_HEARTBEAT_SECONDS": "2",
     "AGENTS_REAPER_INTERVAL_SECONDS": "2",
+    # An admin, to read the gateway's per-service health (the public /health says only ok or
+    # degraded).
+    "AUTH_BOOTSTRAP_ADMIN_EMAIL": "fault-admin@example.com",
+    "AUTH_BOOTSTRAP_ADMIN_USERNAME": FAULT_ADMIN,
+    "AUTH_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD,
 }
 PG_PROXIED = "issues"  # the service whose PostgreSQL connections go through the cuttable proxy
 
@@ -150,12 +158,22 @@ async def fresh_user(stack: Stack, prefix: str) -> User:
 
 
 async def gateway_health(stack: Stack) -> dict[str, Any]:
+    """The public verdict: ``{"status": "ok" | "degraded"}``."""
     async with httpx.AsyncClient(timeout=10) as client:
         return (await client.get(f"{stack.base_url}/health")).json()
 
 
+_admin_tokens: dict[str, str] = {}
+
+
 async def service_health(stack: Stack, name: str) -> dict[str, Any]:
-    return (await gateway_health(stack))["services"][name]
+    """One service's readiness and breaker state, from the gateway's admin API."""
+    async with gateway_client(stack) as client:
+        if stack.base_url not in _admin_tokens:  # once: the login route has its own limit
+            _admin_tokens[stack.base_url] = (await log_in(client, FAULT_ADMIN))["access_token"]
+        headers = {"Authorization": f"Bearer {_admin_tokens[stack.base_url]}"}
+        response = await client.get("/api/v1/gateway/admin/health", headers=headers)
+        return expect(response, 200)["services"][name]
 
 
 async def new_project(user: User, url: str, name: str = "fault-demo") -> dict[str, Any]:

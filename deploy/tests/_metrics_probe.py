@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ def settings_for(service: str, database_url: str):
         "events_exchange": unique_name("swe.events.deploytest"),
         "database_url": database_url,
     }
+    if "metrics_port" in settings_cls.model_fields:  # the gateway: its own metrics listener
+        overrides["metrics_port"] = free_port()
     for name, field in settings_cls.model_fields.items():
         default = field.default
         if isinstance(default, str) and (name.endswith("_queue") or name.endswith("_prefix")):
@@ -61,6 +64,20 @@ async def raw_asgi_app(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def metrics_url(app: Any) -> str:
+    """A service's /metrics is on its app; the gateway's on its own listener (loopback)."""
+    settings = getattr(app, "settings", None)
+    if settings is not None and hasattr(settings, "metrics_port"):
+        return f"http://127.0.0.1:{settings.metrics_port}/metrics"
+    return "/metrics"
+
+
 async def main(service: str, database_url: str) -> int:
     module = importlib.import_module(f"swe_{service}.main")
     kwargs = {}
@@ -71,7 +88,12 @@ async def main(service: str, database_url: str) -> int:
     async with runner(app) as client:
         for path in ("/health/live", "/health/ready", "/openapi.json", "/no-such-path"):
             await client.get(path)
-        response = await client.get("/metrics")
+        url = metrics_url(app)
+        if url.startswith("http"):
+            async with httpx.AsyncClient() as network:  # a real socket, not the ASGI transport
+                response = await network.get(url)
+        else:
+            response = await client.get(url)
     if response.status_code != 200:
         print(f"/metrics answered {response.status_code}", file=sys.stderr)
         return 1

@@ -259,7 +259,9 @@ def test_network_policies_deny_by_default_and_admit_outsiders_only_to_the_gatewa
                 targets = selected_names(policy["spec"]["podSelector"], deployments)
                 if namespace == "monitoring":
                     ports = {p["port"] for p in rule["ports"]}
-                    assert ports <= {"http", 15692}, f"{name}: monitoring reaches {ports}"
+                    assert ports <= {"http", "metrics", 15692}, (
+                        f"{name}: monitoring reaches {ports}"
+                    )
                     continue
                 assert namespace == "ingress-nginx", f"{name}: admits {peer}"
                 assert targets == {"gateway"}, f"{name}: outsiders reach {targets}"

@@ -79,6 +79,7 @@ class Upstream:
         app.router.add_route("*", "/api/v1/{service}/status", self.fixed_status)
         app.router.add_get("/api/v1/{service}/dependency", self.dependency_failed)
         app.router.add_get("/api/v1/{service}/cookies", self.cookies)
+        app.router.add_get("/api/v1/{service}/redirect", self.redirect)
         app.router.add_get("/api/v1/{service}/hop", self.hop)
         app.router.add_get("/api/v1/{service}/sleep", self.sleep)
         app.router.add_get("/api/v1/{service}/download", self.download)
@@ -136,6 +137,12 @@ class Upstream:
         response.headers.add("Set-Cookie", "session=abc; Path=/; HttpOnly")
         response.headers.add("Set-Cookie", "theme=dark; Path=/")
         return response
+
+    async def redirect(self, request: web.Request) -> web.Response:
+        """An absolute redirect, to ``?to=`` or else to this instance's own address (what a
+        framework's trailing-slash redirect says)."""
+        target = request.query.get("to", f"{self.url}/api/v1/echo/elsewhere?a=1#part")
+        return web.Response(status=307, headers={"Location": target})
 
     async def hop(self, _: web.Request) -> web.Response:
         return web.Response(
@@ -269,7 +276,15 @@ class GatewayProcess:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "GATEWAY_PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        self.metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        self.env = {
+            **os.environ,
+            **env,
+            "GATEWAY_PORT": str(self.port),
+            "GATEWAY_METRICS_PORT": str(self.metrics_port),
+            "PYTHONUNBUFFERED": "1",
+        }
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import itertools
 import os
+import uuid
 
 import httpx
 from gateway_support import GatewayProcess, Upstream
@@ -112,6 +113,48 @@ async def test_leaves_location_and_cookies_intact(client: httpx.AsyncClient, tok
         "session=abc; Path=/; HttpOnly",
         "theme=dark; Path=/",
     ]
+
+
+async def test_a_location_naming_an_upstream_instance_becomes_a_path(
+    client: httpx.AsyncClient, tokens: TokenFactory
+):
+    """A service's absolute redirect (``http://127.0.0.1:8002/...``) must not tell the client
+    where the services live: the gateway keeps only the path, query and fragment."""
+    response = await client.get("/api/v1/echo/redirect", headers=tokens.headers())
+    assert response.status_code == 307
+    assert response.headers["location"] == "/api/v1/echo/elsewhere?a=1#part"
+
+
+async def test_a_location_naming_another_site_passes_unchanged(
+    client: httpx.AsyncClient, tokens: TokenFactory
+):
+    target = "https://github.com/login/oauth/authorize?client_id=x&state=y"
+    response = await client.get(
+        "/api/v1/echo/redirect", params={"to": target}, headers=tokens.headers()
+    )
+    assert response.headers["location"] == target
+
+
+async def test_a_trailing_slash_is_dropped_before_routing(
+    client: httpx.AsyncClient, tokens: TokenFactory
+):
+    response = await client.get("/api/v1/echo/thing/?q=1", headers=tokens.headers())
+    assert response.status_code == 200
+    assert response.json()["raw_path"] == "/api/v1/echo/thing?q=1"
+
+
+async def test_a_public_path_with_a_trailing_slash_stays_public_and_keeps_its_limit(
+    limited_gateway,
+):
+    """``/login/`` is ``/login``: public, and counted against the login limit, not escaping it."""
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        response = await http.post(
+            "/api/v1/auth/login/", json={}, headers={"X-Forwarded-For": address}
+        )
+    assert response.status_code == 200
+    assert response.json() == {"logged_in": True}
+    assert '"login";q=10' in response.headers["ratelimit-policy"]
 
 
 async def test_adds_security_headers(client: httpx.AsyncClient, tokens: TokenFactory):

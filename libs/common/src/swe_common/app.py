@@ -20,7 +20,11 @@ from swe_common.events import EventRuntime, EventTables, Subscription
 from swe_common.health import HealthCheck, health_router
 from swe_common.logging import configure_logging, get_logger
 from swe_common.metrics import instrument, register_engine
-from swe_common.middleware import RejectNulMiddleware, RequestContextMiddleware
+from swe_common.middleware import (
+    RejectNulMiddleware,
+    RequestContextMiddleware,
+    TrailingSlashMiddleware,
+)
 from swe_common.security import (
     JWKSClient,
     TokenVerifier,
@@ -109,6 +113,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         description=spec.description,
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags or None,
+        # A redirect would carry this instance's own address to the client; the slash is
+        # dropped before routing instead (TrailingSlashMiddleware).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -128,6 +135,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
     return app
 
 

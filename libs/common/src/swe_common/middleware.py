@@ -1,5 +1,8 @@
 """Plain ASGI middleware (no BaseHTTPMiddleware: it costs throughput and breaks streaming).
 
+``TrailingSlashMiddleware`` routes ``/a/b/`` as ``/a/b``: services never redirect (a redirect
+would name the instance's own address, ``http://127.0.0.1:8002/...``, to the client).
+
 ``RequestContextMiddleware`` reads or makes ``X-Request-ID``, binds it (and the correlation id
 and W3C trace context) for logs and events, echoes it on the response, writes one access line
 per request and answers any unexpected exception with a bare 500 problem.
@@ -192,3 +195,19 @@ async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) ->
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+
+class TrailingSlashMiddleware:
+    """``/a/b/`` is served as ``/a/b`` (the app is built with ``redirect_slashes=False``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket") and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            if scope.get("raw_path"):
+                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)

@@ -22,6 +22,16 @@ async def test_unknown_route_answers_404_problem_json(client):
     assert body["instance"] == "/api/v1/example/nothing-here"
 
 
+async def test_a_trailing_slash_is_served_as_the_path_without_it_never_redirected(client):
+    """A redirect would carry the instance's own address (http://127.0.0.1:8002/...)."""
+    got = await client.get("/api/v1/example/widgets/7/")
+    created = await client.post("/api/v1/example/widgets/", json={"name": "w", "size": 1})
+    assert got.status_code == 404
+    assert got.json()["detail"] == "Widget 7 does not exist"
+    assert "location" not in got.headers
+    assert created.status_code == 201
+
+
 async def test_domain_not_found_carries_its_detail(client):
     response = await client.get("/api/v1/example/widgets/7")
     assert response.status_code == 404

@@ -1,4 +1,8 @@
-"""The gateway's own endpoints, off the hot path: admin API, health, metrics, merged docs."""
+"""The gateway's own endpoints, off the hot path: admin API, health, merged docs.
+
+``GET /health`` is public and says only ``ok`` or ``degraded``; which service is down, its
+instances' addresses and its breaker's state are for admins (``/api/v1/gateway/admin/health``).
+Metrics have their own listener (``metrics.serve_metrics``)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import aiohttp
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY
 from pydantic import Field, StringConstraints
 from starlette.types import Scope
 
@@ -157,7 +161,7 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def admin_router(registry: Registry) -> APIRouter:
+def admin_router(registry: Registry, report: AggregateHealth) -> APIRouter:
     # An admin's API key reaches these only with the gateway:admin scope.
     router = APIRouter(
         prefix="/api/v1/gateway/admin",
@@ -207,6 +211,10 @@ def admin_router(registry: Registry) -> APIRouter:
         pool = pool_or_404(name)
         pool.breaker.reset()
         return pool.describe()
+
+    @router.get("/health", summary="Every service's readiness: ready instances and breaker state")
+    async def health(_: AdminPrincipal) -> dict[str, Any]:
+        return await report.get()
 
     @router.get("/metrics", summary="A summary of the gateway's counters")
     async def summary(_: AdminPrincipal) -> dict[str, Any]:
@@ -289,18 +297,14 @@ def build_admin_app(
     app.state.token_verifier = CachedVerifier(auth)
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
-    app.include_router(admin_router(registry))
+    report = AggregateHealth(registry, merger)
+    app.include_router(admin_router(registry, report))
     app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
 
-    report = AggregateHealth(registry, merger)
-
-    @app.get("/health", tags=["health"], summary="Every upstream's readiness")
+    @app.get("/health", tags=["health"], summary="ok when every service is ready, else degraded")
     async def aggregate() -> JSONResponse:
-        return JSONResponse(await report.get())
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        # Public: the verdict only. Details (services, instance URLs, breakers) are admin-only.
+        return JSONResponse({"status": (await report.get())["status"]})
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:

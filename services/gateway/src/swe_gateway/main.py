@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.retry import Retry
@@ -33,6 +34,7 @@ from swe_gateway.http_util import (
     header,
     send_problem,
 )
+from swe_gateway.metrics import serve_metrics
 from swe_gateway.proxy import Call, Proxy
 from swe_gateway.ratelimit import RateLimiter, refusal
 from swe_gateway.settings import Settings
@@ -42,11 +44,10 @@ from swe_gateway.websocket import deny, proxy_websocket
 
 log = structlog.stdlib.get_logger("swe.gateway")
 
-OWN_PATHS = frozenset(
-    {"/health", "/health/live", "/health/ready", "/metrics", "/docs", "/openapi.json"}
-)
+# /metrics is not among them: it has its own listener (metrics.serve_metrics), off this port.
+OWN_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/docs", "/openapi.json"})
 OWN_PREFIX = "/api/v1/gateway/"
-QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+QUIET_PATHS = frozenset({"/health/live", "/health/ready"})
 # Headers aiohttp would invent on the paths it still serves (WebSockets, health checks, the
 # API-key exchange, the OpenAPI merge); the client's own (or none) go upstream instead.
 SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
@@ -74,11 +75,14 @@ class Gateway:
         self.allow = Networks(settings.ip_allow)
         self.deny = Networks(settings.ip_deny)
         self.session: aiohttp.ClientSession | None = None
+        self.metrics_server: aiohttp.web.AppRunner | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        if scope["path"].endswith("/") and len(scope["path"]) > 1:
+            scope = without_trailing_slash(scope)
         raw_id = header(scope, b"x-request-id")
         request_id = clean_id(raw_id.decode("latin-1") if raw_id else None) or new_request_id()
         reset = request_id_var.set(request_id)
@@ -256,6 +260,9 @@ class Gateway:
             keepalive_seconds=self.settings.upstream_keepalive_seconds,
         )
         self.registry.start(self.session)
+        self.metrics_server = await serve_metrics(
+            self.settings.metrics_host, self.settings.metrics_port
+        )
         # The hot path allocates many short-lived objects and few cycles: with the default
         # thresholds the cyclic GC took ~20% of the CPU under load. Freeze what start-up built
         # (never collectable garbage) and collect young objects less often.
@@ -265,10 +272,13 @@ class Gateway:
         log.info(
             "gateway_started",
             port=self.settings.port,
+            metrics=f"{self.settings.metrics_host}:{self.settings.metrics_port}",
             services={n: len(p.instances) for n, p in self.registry.pools.items()},
         )
 
     async def shutdown(self) -> None:
+        if self.metrics_server is not None:
+            await self.metrics_server.cleanup()
         await self.registry.stop()
         if self.proxy.client is not None:
             self.proxy.client.close()
@@ -279,6 +289,16 @@ class Gateway:
             await jwks_close()
         self.limiter.pipe.close()
         await self.redis.aclose()
+
+
+def without_trailing_slash(scope: Scope) -> Scope:
+    """``/a/b/`` is ``/a/b`` for routing, public paths, limits and the upstream alike: a path
+    that differs only by the slash must not escape a route limit (the login one) or reach a
+    service that would answer it differently."""
+    path = scope["path"].rstrip("/") or "/"
+    raw = scope.get("raw_path")
+    raw = (raw.rstrip(b"/") or b"/") if raw else path.encode()
+    return {**scope, "path": path, "raw_path": raw}
 
 
 def has_dot_segment(path: str) -> bool:

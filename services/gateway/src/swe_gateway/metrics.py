@@ -1,8 +1,18 @@
-"""The gateway's Prometheus metrics (the default registry, exposed at ``/metrics``)."""
+"""The gateway's Prometheus metrics (the default registry), served at ``/metrics`` on their own
+listener (``METRICS_HOST``:``METRICS_PORT``, loopback by default), never on the public port:
+the counters name routes, upstreams and failure rates an outsider has no business reading."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 REQUESTS = Counter(
     "swe_gateway_requests_total",
@@ -59,3 +69,20 @@ class LatencyObserver:
             child = UPSTREAM_LATENCY.labels(upstream)
             self._children[upstream] = child
         child.observe(seconds)
+
+
+async def serve_metrics(host: str, port: int) -> web.AppRunner:
+    """Start the metrics listener; several worker processes share the port (SO_REUSEPORT), and
+    each answers with its own counters, as they did on the public port before."""
+
+    async def exposition(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", exposition)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, reuse_port=True).start()
+    return runner

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import aiohttp
 import structlog
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from swe_common.security import InvalidToken, Principal
 from swe_gateway import metrics
@@ -351,7 +352,8 @@ class Proxy:
     async def _relay(
         self, call: Call, response: UpstreamResponse, send: Send, extra: Headers
     ) -> int:
-        """Pass the upstream's answer on; Location and Set-Cookie untouched. A small body is
+        """Pass the upstream's answer on; Set-Cookie untouched, Location without internal
+        addresses. A small body is
         read before the head goes out (an upstream failing mid-body still gets a clean 502);
         a large one streams, and a failure then can only cut the client's connection."""
         try:
@@ -383,8 +385,7 @@ class Proxy:
         finally:
             response.release()
 
-    @staticmethod
-    def _client_headers(call: Call, response: UpstreamResponse, extra: Headers) -> Headers:
+    def _client_headers(self, call: Call, response: UpstreamResponse, extra: Headers) -> Headers:
         raw = response.headers
         named = connection_tokens(raw)
         headers: Headers = []
@@ -393,12 +394,34 @@ class Proxy:
             lower = name.lower()
             if lower in HOP_BY_HOP or lower in DROP_RESPONSE or lower in named:
                 continue
+            if lower == b"location":
+                value = self._public_location(value)
             present.add(lower)
             headers.append((lower, value))
         headers += [h for h in SECURITY_HEADERS if h[0] not in present]
         headers.append((b"x-request-id", call.request_id.encode()))
         headers += extra
         return headers
+
+    def _public_location(self, value: bytes) -> bytes:
+        """A ``Location`` naming an upstream instance's own address (``http://10.0.0.5:8002/x``,
+        a service's absolute redirect) becomes the path it points to (``/x``), which the client
+        resolves against the gateway: internal addresses never leak. Others pass unchanged."""
+        if not value.startswith((b"http:", b"https:", b"HTTP", b"//")):
+            return value  # already relative: the common case costs one check
+        try:
+            url = URL(("http:" if value.startswith(b"//") else "") + value.decode("latin-1"))
+        except ValueError:
+            return value
+        internal = any(
+            instance.base.host == url.host and instance.base.port == url.port
+            for pool in self.registry.pools.values()
+            for instance in pool.instances
+        )
+        if not internal:
+            return value
+        fragment = f"#{url.raw_fragment}" if url.raw_fragment else ""
+        return (url.raw_path_qs + fragment).encode("latin-1")
 
 
 def _instance_failed(response: UpstreamResponse) -> bool:

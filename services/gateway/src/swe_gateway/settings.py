@@ -45,6 +45,10 @@ class Settings(ServiceSettings):
     upstreams: dict[str, list[str | UpstreamInstance]] = Field(default_factory=dict)
 
     access_log: bool = True
+    # Prometheus metrics on their own listener, not the public port (loopback by default; a
+    # container sets 0.0.0.0 and keeps the port off its published ones).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9000, ge=1, le=65535)
     trusted_proxies: list[str] = Field(default_factory=list)
     ip_allow: list[str] = Field(default_factory=list)
     ip_deny: list[str] = Field(default_factory=list)
