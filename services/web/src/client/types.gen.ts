@@ -3883,6 +3883,26 @@ export type EnrollTotpApiV1AuthTotpEnrollPostResponses = {
 
 export type EnrollTotpApiV1AuthTotpEnrollPostResponse = EnrollTotpApiV1AuthTotpEnrollPostResponses[keyof EnrollTotpApiV1AuthTotpEnrollPostResponses];
 
+export type HealthApiV1GatewayAdminHealthGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/gateway/admin/health';
+};
+
+export type HealthApiV1GatewayAdminHealthGetResponses = {
+    /**
+     * Response Health Api V1 Gateway Admin Health Get
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type HealthApiV1GatewayAdminHealthGetResponse = HealthApiV1GatewayAdminHealthGetResponses[keyof HealthApiV1GatewayAdminHealthGetResponses];
+
 export type SummaryApiV1GatewayAdminMetricsGetData = {
     body?: never;
     path?: never;
