@@ -153,6 +153,8 @@ async def gateways(
                       "rate_limits": {**small, "user": 3}},
         "down_closed": {"redis_url": f"redis://127.0.0.1:{free_port()}/0",
                         "redis_failure_policy": "closed"},
+        # Short deadlines for a client's request head and between its body's chunks.
+        "deadlines": {"request_head_timeout_seconds": 1, "request_body_idle_seconds": 1},
     }  # fmt: skip
     started = await asyncio.gather(*(start_gateway(**cfg) for cfg in configs.values()))
     return dict(zip(configs, started, strict=True))

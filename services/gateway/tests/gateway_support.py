@@ -333,9 +333,18 @@ class GatewayProcess:
 
 def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | None = None) -> str:
     """The test routing table: one route prefix per test service (``timeouts`` per service)."""
-    # The packaged public paths, plus a test-only public prefix.
-    packaged = tomllib.loads(PACKAGED_ROUTES.read_text())["public"]
-    lines = [f"public = {json.dumps([*packaged, '/api/v1/open/*'])}"]
+    # The packaged public paths and body limits, plus a test-only public prefix and a path
+    # that takes large uploads.
+    packaged = tomllib.loads(PACKAGED_ROUTES.read_text())
+    lines = [f"public = {json.dumps([*packaged['public'], '/api/v1/open/*'])}"]
+    uploads = {"name": "uploads", "paths": ["/api/v1/echo/upload"], "max_bytes": 2**28}
+    for item in [*packaged["body_limits"], uploads]:
+        lines += [
+            "[[body_limits]]",
+            f'name = "{item["name"]}"',
+            f"paths = {json.dumps(item['paths'])}",
+            f"max_bytes = {item['max_bytes']}",
+        ]
     for name, urls in services.items():
         lines += [f"[services.{name}]", f"instances = {json.dumps(urls)}"]
     for name in services:

@@ -5,7 +5,7 @@ runtime (outbox relay and consumers), health, metrics and CORS.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ from swe_common.health import HealthCheck, health_router
 from swe_common.logging import configure_logging, get_logger
 from swe_common.metrics import instrument, register_engine
 from swe_common.middleware import (
+    BodyLimitMiddleware,
     RejectNulMiddleware,
     RequestContextMiddleware,
     TrailingSlashMiddleware,
@@ -54,6 +55,9 @@ class ServiceSpec:
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    # Path patterns (``*`` = one segment) that take bodies larger or smaller than the
+    # service's MAX_BODY_BYTES, e.g. {"/api/v1/projects/*/webhooks/github": 25 * 1024 * 1024}.
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 def redis_client(settings: ServiceSettings) -> aioredis.Redis:
@@ -134,6 +138,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
+    # Inside the request context (its 413 carries the request id), outside everything that
+    # parses a body.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=spec.body_limits
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     return app

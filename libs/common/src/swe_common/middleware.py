@@ -1,5 +1,9 @@
 """Plain ASGI middleware (no BaseHTTPMiddleware: it costs throughput and breaks streaming).
 
+``BodyLimitMiddleware`` refuses a request body over the service's ``MAX_BODY_BYTES`` (or a
+path's own limit) with 413 before the app parses it: a declared length at once, a streamed
+body as soon as it crosses the limit.
+
 ``TrailingSlashMiddleware`` routes ``/a/b/`` as ``/a/b``: services never redirect (a redirect
 would name the instance's own address, ``http://127.0.0.1:8002/...``, to the client).
 
@@ -12,11 +16,14 @@ per request and answers any unexpected exception with a bare 500 problem.
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -211,3 +218,81 @@ class TrailingSlashMiddleware:
             if scope.get("raw_path"):
                 scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
         await self.app(scope, receive, send)
+
+
+def compile_path_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
+    """``/a/*`` matches everything below ``/a``; an inner ``*`` matches one path segment."""
+    parts = []
+    for pattern in patterns:
+        tail = ""
+        if pattern.endswith("/*"):
+            pattern, tail = pattern[:-2], "(?:/.*)?"
+        body = "[^/]+".join(re.escape(piece) for piece in pattern.split("*"))
+        parts.append(body + tail)
+    return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)")
+
+
+class BodyLimitMiddleware:
+    """413 problem+json for a body over the limit, before the app parses it.
+
+    A ``Content-Length`` over the limit is answered at once, unread. A streamed (chunked) body
+    is counted as the app receives it; crossing the limit raises an HTTP 413 from ``receive``,
+    which the app's error handlers answer as problem+json (FastAPI re-raises HTTP errors met
+    while reading a body). ``per_path`` maps path patterns (``*`` = one segment) to their own
+    limit, e.g. a webhook that takes GitHub's 25 MiB payloads.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.per_path = [(compile_path_patterns([p]), n) for p, n in (per_path or {}).items()]
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.per_path:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        declared = header_value(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await _send_too_large(send, scope, limit)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, _too_large_detail(limit))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large_detail(limit: int) -> str:
+    return f"The request body exceeds {limit} bytes."
+
+
+async def _send_too_large(send: Send, scope: Scope, limit: int) -> None:
+    payload = json.dumps(
+        problem_body(413, detail=_too_large_detail(limit), instance=scope.get("path"))
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),  # the body was never read: the connection is spent
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -68,6 +68,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "swe-auth"
     jwt_audience: str = "swe-platform"
     cors_origins: list[str] = Field(default_factory=list)
+    # The largest request body a service takes (413 problem+json past it, before parsing); a
+    # service may allow a path more (ServiceSpec.body_limits).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
 
     outbox_retention_hours: float = Field(default=72.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -69,7 +69,9 @@ def example_router() -> APIRouter:
     return router
 
 
-def build_app(database_url: str, **overrides: Any) -> FastAPI:
+def build_app(
+    database_url: str, body_limits: dict[str, int] | None = None, **overrides: Any
+) -> FastAPI:
     settings = ServiceSettings(
         service_name="example",
         database_url=database_url,
@@ -78,7 +80,11 @@ def build_app(database_url: str, **overrides: Any) -> FastAPI:
     )
     return create_service_app(
         ServiceSpec(
-            settings=settings, title="example", routers=[example_router()], verify_tokens=False
+            settings=settings,
+            title="example",
+            routers=[example_router()],
+            verify_tokens=False,
+            body_limits=body_limits or {},
         )
     )
 

@@ -1,4 +1,5 @@
-"""Routes, public paths, per-route limits and upstream instances, from TOML plus environment."""
+"""Routes, public paths, per-route limits (rates and body sizes) and upstream instances, from
+TOML plus environment."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from swe_common.middleware import compile_path_patterns
 from swe_gateway.settings import Settings, UpstreamInstance
 
 PACKAGED_ROUTES = Path(__file__).with_name("routes.toml")
@@ -20,6 +22,7 @@ class Route:
     prefix: str
     service: str
     timeout: float
+    max_body_bytes: int  # the route's own, or GATEWAY_MAX_BODY_BYTES
     # A public route needs no credentials (the web console's page and assets).
     public: bool = False
     # Methods the route accepts (others answer 405 here); None: any. A route limited to
@@ -44,12 +47,21 @@ class RouteLimit:
     period: float
 
 
+@dataclass(frozen=True, slots=True)
+class BodyLimit:
+    name: str
+    pattern: re.Pattern[str]
+    max_bytes: int
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     routes: tuple[Route, ...]
     services: dict[str, list[UpstreamInstance]]
     public: re.Pattern[str]
     limits: tuple[RouteLimit, ...]
+    body_limits: tuple[BodyLimit, ...] = ()
+    public_max_body_bytes: int = 64 * 1024
 
     def route_for(self, path: str) -> Route | None:
         for route in self.routes:
@@ -63,17 +75,20 @@ class GatewayConfig:
     def limits_for(self, path: str) -> list[RouteLimit]:
         return [limit for limit in self.limits if limit.pattern.fullmatch(path)]
 
+    def max_body_for(self, path: str, route: Route, public: bool) -> int:
+        """A ``[[body_limits]]`` entry naming the path, else the route's limit, capped on public
+        paths (anyone may call them, so they take small bodies only)."""
+        for limit in self.body_limits:
+            if limit.pattern.fullmatch(path):
+                return limit.max_bytes
+        if public:
+            return min(route.max_body_bytes, self.public_max_body_bytes)
+        return route.max_body_bytes
 
-def compile_patterns(patterns: list[str]) -> re.Pattern[str]:
-    """``/a/*`` matches everything below ``/a``; an inner ``*`` matches one path segment."""
-    parts = []
-    for pattern in patterns:
-        tail = ""
-        if pattern.endswith("/*"):
-            pattern, tail = pattern[:-2], "(?:/.*)?"
-        body = "[^/]+".join(re.escape(piece) for piece in pattern.split("*"))
-        parts.append(body + tail)
-    return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)")
+
+# ``/a/*`` matches everything below ``/a``; an inner ``*`` matches one path segment (the same
+# patterns as a service's ServiceSpec.body_limits).
+compile_patterns = compile_path_patterns
 
 
 _INSTANCES = TypeAdapter(list[str | UpstreamInstance])
@@ -106,6 +121,7 @@ def load_config(settings: Settings) -> GatewayConfig:
                 prefix=str(r["prefix"]).rstrip("/"),
                 service=str(r["service"]),
                 timeout=float(r.get("timeout", settings.default_timeout_seconds)),
+                max_body_bytes=int(r.get("max_body_bytes", settings.max_body_bytes)),
                 public=bool(r.get("public", False)),
                 methods=frozenset(str(m).upper() for m in r["methods"]) if "methods" in r else None,
                 excluded=tuple(str(e).rstrip("/") for e in r.get("except", [])),
@@ -127,9 +143,19 @@ def load_config(settings: Settings) -> GatewayConfig:
         )
         for item in raw.get("limits", [])
     )
+    body_limits = tuple(
+        BodyLimit(
+            name=str(item["name"]),
+            pattern=compile_patterns(list(item["paths"])),
+            max_bytes=int(item["max_bytes"]),
+        )
+        for item in raw.get("body_limits", [])
+    )
     return GatewayConfig(
         routes=tuple(routes),
         services=services,
         public=compile_patterns(list(raw.get("public", []))),
         limits=limits,
+        body_limits=body_limits,
+        public_max_body_bytes=settings.public_max_body_bytes,
     )

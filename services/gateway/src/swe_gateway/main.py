@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.logging import configure_logging
+from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
 from swe_gateway.admin import OpenApiMerger, build_admin_app, caller_of
 from swe_gateway.config import GatewayConfig, load_config
@@ -70,7 +71,12 @@ class Gateway:
         self.limiter = RateLimiter(settings)
         self.proxy = Proxy(settings, config, self.registry, self.auth, self.limiter)
         self.merger = OpenApiMerger(self.registry, settings.openapi_cache_seconds)
-        self.admin = build_admin_app(self.auth, self.registry, self.merger, self.redis.ping)
+        # The admin API takes small JSON bodies only; anyone can reach it (401 comes after
+        # FastAPI has read the body), so the public paths' limit applies.
+        self.admin = BodyLimitMiddleware(
+            build_admin_app(self.auth, self.registry, self.merger, self.redis.ping),
+            settings.public_max_body_bytes,
+        )
         self.trusted = Networks(settings.trusted_proxies)
         self.allow = Networks(settings.ip_allow)
         self.deny = Networks(settings.ip_deny)

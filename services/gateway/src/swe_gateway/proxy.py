@@ -83,6 +83,7 @@ class Call:
     forwarded_proto: str
     forwarded_host: str
     authorization: str | None = None  # replaces the client's header (API-key exchange)
+    max_body: int = 0  # the largest request body this path takes (GatewayConfig.max_body_for)
 
 
 class Proxy:
@@ -130,7 +131,8 @@ class Proxy:
             return await self._problem(
                 send, call, 405, detail, "method-not-allowed", [(b"allow", allowed)]
             )
-        if not (route.public or self.config.is_public(call.path)):
+        public = route.public or self.config.is_public(call.path)
+        if not public:
             token, api_key = _credentials(scope)
             try:
                 principal = await self.principal_for(call, token, api_key)
@@ -163,15 +165,11 @@ class Proxy:
             limit_headers = decision.headers()
             if not decision.allowed:
                 return await self._problem(send, call, *refusal(decision))
+        call.max_body = self.config.max_body_for(call.path, route, public)
         length = _content_length(scope)
-        if length is not None and length > self.settings.max_body_bytes:
-            return await self._problem(
-                send,
-                call,
-                413,
-                f"The request body exceeds {self.settings.max_body_bytes} bytes.",
-                "too-large",
-            )
+        if length is not None and length > call.max_body:
+            # Refused before a byte of it is read.
+            return await self._problem(send, call, 413, _too_large(call), "too-large")
         return await self.forward(call, route, receive, send, limit_headers)
 
     async def _problem(
@@ -231,10 +229,9 @@ class Proxy:
     ) -> tuple[int, bool | None]:
         """Try instances until one answers; (status sent, breaker verdict or None)."""
         try:
-            body = await _request_body(call.scope, receive, self.settings.max_body_bytes)
+            body = await _request_body(call.scope, receive, call.max_body)
         except BodyTooLarge:
-            detail = f"The request body exceeds {self.settings.max_body_bytes} bytes."
-            return await self._problem(send, call, 413, detail, "too-large"), None
+            return await self._problem(send, call, 413, _too_large(call), "too-large"), None
         except ClientGone:
             return 499, None
         headers = self._upstream_headers(call)
@@ -271,8 +268,7 @@ class Proxy:
             except BodyTooLarge:
                 # The upload crossed the limit mid-stream; the upstream's request was cut off
                 # (its connection closed), and the client has not had an answer yet.
-                detail = f"The request body exceeds {self.settings.max_body_bytes} bytes."
-                return await self._problem(send, call, 413, detail, "too-large"), None
+                return await self._problem(send, call, 413, _too_large(call), "too-large"), None
             except ClientGone:
                 return 499, None
             except UpstreamError as exc:
@@ -435,6 +431,10 @@ def _instance_failed(response: UpstreamResponse) -> bool:
         if name.lower() == FAILURE_SCOPE_HEADER and value.strip().lower() == b"request":
             return False
     return True
+
+
+def _too_large(call: Call) -> str:
+    return f"The request body exceeds {call.max_body} bytes, the most {call.path} takes."
 
 
 def _credentials(scope: Scope) -> tuple[str | None, str | None]:

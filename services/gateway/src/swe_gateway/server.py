@@ -1,18 +1,47 @@
-"""uvicorn's httptools protocol, with the writes of one loop iteration sent as one.
+"""uvicorn's httptools protocol, with the writes of one loop iteration sent as one, and
+deadlines for slow clients.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, and on
 loopback each write is a ``send`` that also runs the receiver's TCP processing: in a profile
 of the gateway under load those two sends were a quarter of its CPU. Holding writes until the
 end of the loop iteration (like TCP_CORK) turns a small response into one send, at the cost of
-one scheduled callback; nothing else about uvicorn's protocol changes.
+one scheduled callback.
+
+uvicorn bounds only the idle time between keep-alive requests: a client that trickles a
+request's head, or stops midway through its body, holds its connection (and whatever the
+gateway has set up for it) forever. Here a request's head must arrive within
+``REQUEST_HEAD_TIMEOUT_SECONDS`` of its first byte (or of the connection's opening), and its
+body may pause at most ``REQUEST_BODY_IDLE_SECONDS`` between two chunks (not counted while the
+gateway itself stops reading for back-pressure, or while the client waits for a
+``100 Continue``); past either the client gets 408 and the connection is closed. One timer per
+connection at most, re-armed lazily: a request costs a clock read, not a timer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from swe_gateway.settings import Settings
+
+REQUEST_TIMEOUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+)
+TIMEOUT_BODY = (
+    b'{"type":"https://swe-platform.dev/problems/request-timeout","title":"Request Timeout",'
+    b'"status":408,"detail":"The request was not received in time."}'
+)
+
+
+@functools.cache
+def client_deadlines() -> tuple[float, float]:
+    """(head timeout, body idle timeout): read once per worker process."""
+    settings = Settings.load()
+    return settings.request_head_timeout_seconds, settings.request_body_idle_seconds
 
 
 class CorkedTransport:
@@ -64,6 +93,74 @@ class CorkedTransport:
 
 
 class GatewayHttpProtocol(HttpToolsProtocol):
+    _waiting_for: str | None = None  # "head", "body" or None (nothing expected from the client)
+    _due = 0.0
+    _timer: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         corked = CorkedTransport(transport, self.loop)
         super().connection_made(corked)  # type: ignore[arg-type]
+        self._head_timeout, self._body_idle = client_deadlines()
+        self._expect("head", self._head_timeout)  # a connection that never says anything
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._waiting_for = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._expect("head", self._head_timeout)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self.parser.should_upgrade():
+            self._waiting_for = None  # a WebSocket: its own protocol takes the connection over
+        else:
+            self._expect("body", self._body_idle)  # until on_message_complete
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._due = self.loop.time() + self._body_idle
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._waiting_for = None
+
+    def _expect(self, what: str, seconds: float) -> None:
+        self._waiting_for = what
+        self._due = self.loop.time() + seconds
+        if self._timer is None:
+            self._timer = self.loop.call_at(self._due, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if self._waiting_for is None or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        cycle = self.cycle
+        if (
+            self._waiting_for == "body"
+            and cycle is not None
+            and (self.flow.read_paused or cycle.waiting_for_100_continue)
+        ):
+            self._due = now + self._body_idle  # the gateway is not reading: not the client's fault
+        if now < self._due:
+            self._timer = self.loop.call_at(self._due, self._check_deadline)
+            return
+        self._request_timed_out()
+
+    def _request_timed_out(self) -> None:
+        """408 when no answer is under way on this connection, then close it; the request's
+        app (if one runs) sees the client gone and stops."""
+        self._waiting_for = None
+        cycle = self.cycle
+        in_flight = cycle is not None and not cycle.response_complete
+        if not (in_flight and cycle.response_started):  # type: ignore[union-attr]
+            self.transport.write(REQUEST_TIMEOUT % (len(TIMEOUT_BODY), TIMEOUT_BODY))
+        if in_flight:
+            cycle.disconnected = True  # type: ignore[union-attr]  # its sends are dropped now
+            cycle.message_event.set()  # type: ignore[union-attr]  # a pending receive returns
+        self.transport.close()

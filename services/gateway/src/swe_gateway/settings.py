@@ -52,7 +52,15 @@ class Settings(ServiceSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     ip_allow: list[str] = Field(default_factory=list)
     ip_deny: list[str] = Field(default_factory=list)
-    max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    # Request bodies: a route may set its own (routes.toml ``max_body_bytes``), and
+    # ``[[body_limits]]`` set one for paths (the GitHub webhook: 25 MiB); public paths, which
+    # anyone may call, are capped at ``public_max_body_bytes``.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    public_max_body_bytes: int = Field(default=64 * 1024, ge=0)
+    # A client must send a request's head within this time, and its body without pausing
+    # longer than the idle time between two chunks (else 408 and the connection is closed).
+    request_head_timeout_seconds: float = Field(default=10.0, gt=0)
+    request_body_idle_seconds: float = Field(default=30.0, gt=0)
 
     # Rate limits: requests per period, by the caller's strongest role; "anonymous" keys by IP.
     rate_limit_enabled: bool = True

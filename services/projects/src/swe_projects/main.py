@@ -9,6 +9,7 @@ from swe_projects.projects.routes import lookup_router as project_lookup_router
 from swe_projects.projects.routes import router as projects_router
 from swe_projects.settings import Settings
 from swe_projects.webhooks import retention
+from swe_projects.webhooks.routes import WEBHOOK_PATH
 from swe_projects.webhooks.routes import router as webhooks_router
 
 
@@ -23,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=[webhooks_router, projects_router, project_lookup_router],
             event_tables=event_tables,
             use_redis=True,
+            # GitHub's deliveries may exceed the service's MAX_BODY_BYTES (1 MiB by default).
+            body_limits={WEBHOOK_PATH: settings.webhook_max_body_bytes},
             on_startup=[retention.start],
             on_shutdown=[retention.stop],
             openapi_tags=[

@@ -18,6 +18,8 @@ from swe_projects.webhooks import service
 router = APIRouter(
     prefix="/api/v1/projects", tags=["webhooks"], dependencies=[api_key_scope("projects")]
 )
+# As a body-limit pattern (ServiceSpec.body_limits): one path segment per ``*``.
+WEBHOOK_PATH = "/api/v1/projects/*/webhooks/github"
 
 
 class PayloadTooLarge(AppError):
