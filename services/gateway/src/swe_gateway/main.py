@@ -267,7 +267,7 @@ class Gateway:
         )
         self.registry.start(self.session)
         self.metrics_server = await serve_metrics(
-            self.settings.metrics_host, self.settings.metrics_port
+            self.settings.metrics_host, self.settings.metrics_port, self.settings.workers
         )
         # The hot path allocates many short-lived objects and few cycles: with the default
         # thresholds the cyclic GC took ~20% of the CPU under load. Freeze what start-up built

@@ -71,9 +71,10 @@ class LatencyObserver:
         child.observe(seconds)
 
 
-async def serve_metrics(host: str, port: int) -> web.AppRunner:
-    """Start the metrics listener; several worker processes share the port (SO_REUSEPORT), and
-    each answers with its own counters, as they did on the public port before."""
+async def serve_metrics(host: str, port: int, workers: int) -> web.AppRunner:
+    """Start the metrics listener. Several worker processes share the port (SO_REUSEPORT) and
+    each answers with its own counters, as on the public port; a single process binds it alone,
+    so a port already taken stops the start with a clear error instead of being shared."""
 
     async def exposition(_: web.Request) -> web.Response:
         return web.Response(
@@ -84,5 +85,5 @@ async def serve_metrics(host: str, port: int) -> web.AppRunner:
     app.router.add_get("/metrics", exposition)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_port=True).start()
+    await web.TCPSite(runner, host, port, reuse_port=workers > 1).start()
     return runner

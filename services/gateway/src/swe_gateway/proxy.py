@@ -349,9 +349,9 @@ class Proxy:
         self, call: Call, response: UpstreamResponse, send: Send, extra: Headers
     ) -> int:
         """Pass the upstream's answer on; Set-Cookie untouched, Location without internal
-        addresses. A small body is
-        read before the head goes out (an upstream failing mid-body still gets a clean 502);
-        a large one streams, and a failure then can only cut the client's connection."""
+        addresses. A small body is read before the head goes out (an upstream failing mid-body
+        still gets a clean 502); a large one streams, and a failure then can only cut the
+        client's connection."""
         try:
             headers = self._client_headers(call, response, extra)
             length = response.content_length
