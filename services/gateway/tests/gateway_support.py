@@ -297,7 +297,7 @@ class GatewayProcess:
     async def start(self) -> GatewayProcess:
         """Wait until the spawned gateway answers /health/live."""
         assert self.process is not None
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # imports alone take minutes on a loaded machine
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
