@@ -204,7 +204,6 @@ async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) ->
     await send({"type": "http.response.body", "body": payload})
 
 
-
 class TrailingSlashMiddleware:
     """``/a/b/`` is served as ``/a/b`` (the app is built with ``redirect_slashes=False``)."""
 
