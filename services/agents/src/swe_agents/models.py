@@ -1,4 +1,5 @@
-"""The agents schema's tables: the projects read model, agents, runs and their log lines."""
+"""The agents schema's tables: the projects read model, agents, runs, their log lines and the
+diffs reviews looked at."""
 
 from __future__ import annotations
 
@@ -95,3 +96,22 @@ class RunLog(Base):
     level: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="info")
     message: Mapped[str] = mapped_column(sa.Text, nullable=False)
     fields: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+
+
+class RunDiff(Base):
+    """The diff a pull request review looked at (bounded, analysis/diffs.py), kept for reading
+    beside the review's comments. Apart from the run's result: events carry the result, never
+    this."""
+
+    __tablename__ = "run_diffs"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        sa.Uuid, sa.ForeignKey("agents.runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    base_sha: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    head_sha: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    truncated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    files_total: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # {"files": [...], "limits": {...}}: files → hunks → lines, as diffs.ReviewDiff writes it.
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=sa.func.now())

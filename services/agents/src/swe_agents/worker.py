@@ -229,9 +229,10 @@ class Worker:
         self.in_flight[run.id] = flight
         heartbeat = asyncio.create_task(self._heartbeat(run.id, flight))
         outcome: tuple[str, str | None, dict[str, Any] | None, str | None]
+        diff: dict[str, Any] | None = None
         try:
             async with asyncio.timeout(run.timeout_seconds):
-                result = await asyncio.shield(task)
+                result, diff = await asyncio.shield(task)
             outcome = ("completed", None, result, None)
         except TimeoutError:
             flight.stop_reason = flight.stop_reason or "timeout"
@@ -263,12 +264,13 @@ class Worker:
             return False
         status, reason, document, error = outcome
         await self._log_outcome(runlog, status, reason, error)
-        await self._record(run.id, status, reason, document, error)
+        await self._record(run.id, status, reason, document, error, diff)
         return False
 
     async def _body(
         self, run: Run, project: Any, previous: str | None, runlog: RunLogger
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The runner's result, and the diff a review looked at (None for other runs)."""
         await runlog(f"run started by {self.worker_id} (attempt {run.attempts})", {"step": "start"})
         if project is None:
             raise RunFailure("error", "the run's project is unknown to the agents service")
@@ -284,7 +286,8 @@ class Worker:
             previous_review_head=previous,
             work_root=self.work_root,
         )
-        return await RUNNERS[run.agent_type](ctx)
+        result = await RUNNERS[run.agent_type](ctx)
+        return result, ctx.diff
 
     async def _log_outcome(
         self, runlog: RunLogger, status: str, reason: str | None, error: str | None
@@ -303,6 +306,7 @@ class Worker:
         reason: str | None,
         result: dict[str, Any] | None,
         error: str | None,
+        diff: dict[str, Any] | None = None,
     ) -> None:
         async with self.db.transaction() as session:
             run = await repository.get_run(session, run_id, lock=True)
@@ -310,6 +314,8 @@ class Worker:
                 return  # taken over meanwhile: the new holder records the outcome
             if status == "completed" and run.cancel_requested:
                 status, reason = "cancelled", "cancelled"
+            if status == "completed" and diff is not None:
+                service.keep_diff(session, run, diff)
             await service.finish(
                 session, run, status, exit_reason=reason, result=result, error=error
             )

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_agents.models import Agent, Project, Run, RunLog
+from swe_agents.models import Agent, Project, Run, RunDiff, RunLog
 from swe_common.security import Principal
 
 ACTIVE = ("pending", "running")
@@ -129,6 +129,14 @@ async def last_log_seq(session: AsyncSession, run_id: uuid.UUID) -> int:
     return int(
         await session.scalar(sa.select(sa.func.max(RunLog.seq)).where(RunLog.run_id == run_id)) or 0
     )
+
+
+async def get_diff(session: AsyncSession, run_id: uuid.UUID) -> RunDiff | None:
+    return await session.get(RunDiff, run_id)
+
+
+def add_diff(session: AsyncSession, diff: RunDiff) -> None:
+    session.add(diff)
 
 
 async def last_review_head(

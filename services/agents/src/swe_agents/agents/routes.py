@@ -19,6 +19,7 @@ from swe_agents.agents.schemas import (
     AgentType,
     AgentUpdate,
     RunCancel,
+    RunDiffOut,
     RunLogOut,
     RunLogPage,
     RunOut,
@@ -164,6 +165,17 @@ async def run_report(
             exports.markdown(run.agent_type, run.result or {}), media_type="text/markdown"
         )
     return JSONResponse(exports.json_report(service.run_payload(run), run.result or {}))
+
+
+@router.get(
+    "/runs/{run_id}/diff",
+    response_model=RunDiffOut,
+    summary="The diff a pull request review looked at (files, hunks, lines; bounded)",
+)
+async def run_diff(
+    run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> RunDiffOut:
+    return await service.run_diff(session, principal, run_id)
 
 
 async def _finished_run(session: Any, principal: Any, run_id: uuid.UUID) -> Run:

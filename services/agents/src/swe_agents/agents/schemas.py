@@ -170,3 +170,63 @@ class RunLogPage(BaseModel):
     items: list[RunLogOut]
     next_since: int
     run_status: str
+
+
+# -- the diff a review looked at --------------------------------------------------------------
+
+
+class DiffLineOut(BaseModel):
+    kind: Literal["context", "add", "delete"]
+    old: int | None = Field(description="Line number in the old file (None for an added line)")
+    new: int | None = Field(
+        description="Line number in the new file (None for a deleted line); review comments "
+        "name this number"
+    )
+    text: str = Field(description="The line without its +/-/space marker and newline")
+    truncated: bool = Field(default=False, description="The line was cut at max_line_chars")
+
+
+class DiffHunkOut(BaseModel):
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    section: str = Field(description="The text after the @@ header (an enclosing function)")
+    lines: list[DiffLineOut]
+
+
+class DiffFileOut(BaseModel):
+    path: str
+    old_path: str | None = Field(description="The name before a rename")
+    status: Literal["added", "modified", "renamed", "deleted"]
+    binary: bool
+    additions: int | None = Field(description="Added lines (None for a binary file)")
+    deletions: int | None
+    truncated: bool = Field(description="Some of the file's changed lines are not shown")
+    omitted: Literal["binary", "too_large", "limit"] | None = Field(
+        description="Why no lines are shown: a binary file, a file far over the per-file "
+        "limit, or the whole diff's limits reached"
+    )
+    hunks: list[DiffHunkOut]
+
+
+class DiffLimitsOut(BaseModel):
+    max_files: int
+    max_lines_per_file: int
+    max_total_lines: int
+    max_line_chars: int
+    max_bytes: int
+    max_raw_bytes: int
+    context: int
+
+
+class RunDiffOut(BaseModel):
+    """The diff a pull request review looked at: the reviewed range, files → hunks → lines."""
+
+    run_id: uuid.UUID
+    base_sha: str = Field(description="Start of the reviewed range (merge base or last review)")
+    head_sha: str
+    truncated: bool = Field(description="A limit cut something: a file, a line or the list")
+    files_total: int = Field(description="Files the review selected (may exceed files listed)")
+    limits: DiffLimitsOut
+    files: list[DiffFileOut]

@@ -15,7 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents.agents import repository
-from swe_agents.agents.schemas import CONFIG_MODELS, AgentCreate, AgentUpdate, RunStart
+from swe_agents.agents.schemas import (
+    CONFIG_MODELS,
+    AgentCreate,
+    AgentUpdate,
+    RunDiffOut,
+    RunStart,
+)
 from swe_agents.events import (
     AgentCreated,
     AgentDeleted,
@@ -27,7 +33,7 @@ from swe_agents.events import (
     RunStarted,
     outbox,
 )
-from swe_agents.models import Agent, Project, Run
+from swe_agents.models import Agent, Project, Run, RunDiff
 from swe_agents.settings import Settings
 from swe_common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from swe_common.security import Principal
@@ -419,6 +425,40 @@ async def finish(
         await outbox.publish(session, RunCancelled, payload, subject=str(run.id))
 
 
+def keep_diff(session: AsyncSession, run: Run, diff: dict[str, Any]) -> None:
+    """Store the diff a review looked at (``diffs.ReviewDiff.to_dict()``) with its run."""
+    repository.add_diff(
+        session,
+        RunDiff(
+            run_id=run.id,
+            base_sha=diff["base"],
+            head_sha=diff["head"],
+            truncated=bool(diff["truncated"]),
+            files_total=int(diff["files_total"]),
+            document={"files": diff["files"], "limits": diff["limits"]},
+        ),
+    )
+
+
+async def run_diff(session: AsyncSession, principal: Principal, run_id: uuid.UUID) -> RunDiffOut:
+    """The diff a run's review looked at, for those who may read the run."""
+    run, _ = await visible_run(session, principal, run_id)
+    diff = await repository.get_diff(session, run.id)
+    if diff is None:
+        if run.status not in TERMINAL:
+            raise Conflict(f"The run has not finished (status {run.status})")
+        raise NotFound(f"Run {run_id} kept no diff (pull request reviews keep theirs)")
+    return RunDiffOut(
+        run_id=run.id,
+        base_sha=diff.base_sha,
+        head_sha=diff.head_sha,
+        truncated=diff.truncated,
+        files_total=diff.files_total,
+        limits=diff.document["limits"],
+        files=diff.document["files"],
+    )
+
+
 def event_result(run: Run) -> dict[str, Any]:
     """The result as the event contract carries it: summary, score, approval, comments."""
     result = run.result or {}
@@ -441,7 +481,16 @@ def event_result(run: Run) -> dict[str, Any]:
         out["comments"] = [
             {
                 k: c.get(k)
-                for k in ("path", "line", "severity", "rule", "message", "suggestion", "new")
+                for k in (
+                    "path",
+                    "line",
+                    "severity",
+                    "category",
+                    "rule",
+                    "message",
+                    "suggestion",
+                    "new",
+                )
             }
             for c in result["comments"]
         ]

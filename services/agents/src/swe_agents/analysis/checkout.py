@@ -182,6 +182,44 @@ class Repository:
         )
         return parse_changes(status, patch)
 
+    async def numstat(self, base: str, head: str, paths: list[str]) -> str:
+        """``git diff --numstat -z`` of ``paths`` (added and deleted lines; ``-`` for binary)."""
+        return await self.git(
+            "diff", *_DIFF_OPTIONS, "--numstat", "-z", base, head, *path_operands(paths)
+        )
+
+    async def patch(
+        self, base: str, head: str, paths: list[str], *, context: int, max_bytes: int
+    ) -> tuple[str, bool]:
+        """The patch of ``paths`` with ``context`` lines around each change, cut after
+        ``max_bytes`` (True when it was cut: git is stopped there)."""
+        argv = [
+            "git",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            *_DIFF_OPTIONS,
+            "--no-color",
+            f"--unified={context}",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            base,
+            head,
+            *path_operands(paths),
+        ]
+        result = await run_tool(
+            argv, cwd=self.path, limit=self.timeout, env=self.env, max_stdout=max_bytes
+        )
+        if result.returncode != 0 and not result.truncated:
+            raise ToolError(f"git diff failed: {result.stderr.strip()[:500]}")
+        return result.stdout, result.truncated
+
+
+# No external diff driver or text conversion from any configuration; renames detected.
+_DIFF_OPTIONS = ("--no-ext-diff", "--no-textconv", "-M")
+
 
 def parse_changes(status: str, patch: str) -> list[FileChange]:
     """``status``: ``git diff --name-status -z`` (status, path[, new path], NUL-separated);

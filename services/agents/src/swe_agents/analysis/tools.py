@@ -49,6 +49,8 @@ class ToolResult:
     stdout: str
     stderr: str
     raw_stdout: bytes = b""
+    # True when the output passed ``max_stdout`` bytes: the tool was stopped there.
+    truncated: bool = False
 
 
 def clean_env(home: Path | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -185,8 +187,12 @@ async def run_tool(
     limit: float,
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
+    max_stdout: int | None = None,
 ) -> ToolResult:
-    """Run ``argv`` to completion; kill its whole process group on timeout or cancellation."""
+    """Run ``argv`` to completion; kill its whole process group on timeout or cancellation.
+
+    ``max_stdout``: keep at most this many bytes of its output, and stop the tool once it has
+    written more (``truncated``), so a huge output never has to fit in memory."""
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -202,7 +208,11 @@ async def run_tool(
         raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
     try:
         async with asyncio.timeout(limit):
-            out, err = await process.communicate(stdin)
+            if max_stdout is None:
+                out, err = await process.communicate(stdin)
+                truncated = False
+            else:
+                out, err, truncated = await _bounded(process, stdin, max_stdout)
     except TimeoutError:
         _kill_group(process)
         await process.wait()
@@ -220,4 +230,32 @@ async def run_tool(
         out.decode("utf-8", errors="replace"),
         err.decode("utf-8", errors="replace"),
         out,
+        truncated,
     )
+
+
+async def _bounded(
+    process: asyncio.subprocess.Process, stdin: bytes | None, max_stdout: int
+) -> tuple[bytes, bytes, bool]:
+    """Like ``communicate``, keeping at most ``max_stdout`` bytes of stdout; past that the
+    process group is killed (its output is not wanted) and the result says so."""
+    assert process.stdout is not None and process.stderr is not None
+    if process.stdin is not None:
+        process.stdin.write(stdin or b"")
+        await process.stdin.drain()
+        process.stdin.close()
+
+    async def read_stdout() -> tuple[bytes, bool]:
+        assert process.stdout is not None
+        chunks, size = [], 0
+        while chunk := await process.stdout.read(64 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_stdout:
+                _kill_group(process)
+                return b"".join(chunks)[:max_stdout], True
+        return b"".join(chunks), False
+
+    (out, truncated), err = await asyncio.gather(read_stdout(), process.stderr.read())
+    await process.wait()
+    return out, err, truncated

@@ -35,6 +35,9 @@ class RunContext:
     previous_review_head: str | None = None
     work_root: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The diff a review looked at (diffs.ReviewDiff.to_dict()): stored beside the run, not in
+    # its result (which events carry).
+    diff: dict[str, Any] | None = None
 
     def sandbox(self) -> Sandbox:
         """The analysis tools' sandbox (a run fails rather than run them unconfined as root)."""

@@ -20,11 +20,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from swe_agents.analysis import pipeline
+from swe_agents.analysis import diffs, pipeline
 from swe_agents.analysis.checkout import FileChange, Repository, workspace
 from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
 from swe_agents.analysis.scoring import quality
 from swe_agents.analysis.secrets import scan_files
+from swe_agents.analysis.tools import ToolError
 from swe_agents.runners.context import RunContext
 
 APPROVAL_VERSION = "1"
@@ -147,6 +148,7 @@ async def run(ctx: RunContext) -> dict[str, Any]:
     include, exclude = ctx.config.get("include", []), ctx.config.get("exclude", [])
     selected = [c for c in changes if path_selected(c.path, include, exclude)]
     skipped = sorted(c.path for c in changes if c not in selected)
+    ctx.diff = await _keep_diff(ctx, repo, since, head, selected)
     python = [c for c in selected if c.path.endswith(".py")]
     others = [c for c in selected if Path(c.path).suffix in pipeline.LIZARD_SUFFIXES]
     options = level_options(level, ctx.config, ctx.settings.tool_timeout_seconds)
@@ -211,6 +213,18 @@ async def run(ctx: RunContext) -> dict[str, Any]:
     }
     await ctx.log(result["summary"], {"step": "report", "approval": outcome})
     return result
+
+
+async def _keep_diff(
+    ctx: RunContext, repo: Repository, since: str, head: str, selected: list[FileChange]
+) -> dict[str, Any] | None:
+    """The reviewed diff, for people reading the comments; a review goes on without it."""
+    try:
+        diff = await diffs.capture(repo, since, head, selected)
+    except ToolError as exc:
+        await ctx.log(f"the diff was not kept: {exc}", {"step": "diff", "kept": False})
+        return None
+    return diff.to_dict()
 
 
 async def _quiet(_message: str, _fields: dict[str, Any]) -> None:
