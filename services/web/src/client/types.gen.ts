@@ -476,6 +476,156 @@ export type Dashboard = {
 };
 
 /**
+ * DiffFileOut
+ */
+export type DiffFileOut = {
+    /**
+     * Additions
+     *
+     * Added lines (None for a binary file)
+     */
+    additions: number | null;
+    /**
+     * Binary
+     */
+    binary: boolean;
+    /**
+     * Deletions
+     */
+    deletions: number | null;
+    /**
+     * Hunks
+     */
+    hunks: Array<DiffHunkOut>;
+    /**
+     * Old Path
+     *
+     * The name before a rename
+     */
+    old_path: string | null;
+    /**
+     * Omitted
+     *
+     * Why no lines are shown: a binary file, a file far over the per-file limit, or the whole diff's limits reached
+     */
+    omitted: 'binary' | 'too_large' | 'limit' | null;
+    /**
+     * Path
+     */
+    path: string;
+    /**
+     * Status
+     */
+    status: 'added' | 'modified' | 'renamed' | 'deleted';
+    /**
+     * Truncated
+     *
+     * Some of the file's changed lines are not shown
+     */
+    truncated: boolean;
+};
+
+/**
+ * DiffHunkOut
+ */
+export type DiffHunkOut = {
+    /**
+     * Lines
+     */
+    lines: Array<DiffLineOut>;
+    /**
+     * New Lines
+     */
+    new_lines: number;
+    /**
+     * New Start
+     */
+    new_start: number;
+    /**
+     * Old Lines
+     */
+    old_lines: number;
+    /**
+     * Old Start
+     */
+    old_start: number;
+    /**
+     * Section
+     *
+     * The text after the @@ header (an enclosing function)
+     */
+    section: string;
+};
+
+/**
+ * DiffLimitsOut
+ */
+export type DiffLimitsOut = {
+    /**
+     * Context
+     */
+    context: number;
+    /**
+     * Max Bytes
+     */
+    max_bytes: number;
+    /**
+     * Max Files
+     */
+    max_files: number;
+    /**
+     * Max Line Chars
+     */
+    max_line_chars: number;
+    /**
+     * Max Lines Per File
+     */
+    max_lines_per_file: number;
+    /**
+     * Max Raw Bytes
+     */
+    max_raw_bytes: number;
+    /**
+     * Max Total Lines
+     */
+    max_total_lines: number;
+};
+
+/**
+ * DiffLineOut
+ */
+export type DiffLineOut = {
+    /**
+     * Kind
+     */
+    kind: 'context' | 'add' | 'delete';
+    /**
+     * New
+     *
+     * Line number in the new file (None for a deleted line); review comments name this number
+     */
+    new: number | null;
+    /**
+     * Old
+     *
+     * Line number in the old file (None for an added line)
+     */
+    old: number | null;
+    /**
+     * Text
+     *
+     * The line without its +/-/space marker and newline
+     */
+    text: string;
+    /**
+     * Truncated
+     *
+     * The line was cut at max_line_chars
+     */
+    truncated?: boolean;
+};
+
+/**
  * ExchangeRequest
  */
 export type ExchangeRequest = {
@@ -1840,6 +1990,45 @@ export type RunCancel = {
 };
 
 /**
+ * RunDiffOut
+ *
+ * The diff a pull request review looked at: the reviewed range, files → hunks → lines.
+ */
+export type RunDiffOut = {
+    /**
+     * Base Sha
+     *
+     * Start of the reviewed range (merge base or last review)
+     */
+    base_sha: string;
+    /**
+     * Files
+     */
+    files: Array<DiffFileOut>;
+    /**
+     * Files Total
+     *
+     * Files the review selected (may exceed files listed)
+     */
+    files_total: number;
+    /**
+     * Head Sha
+     */
+    head_sha: string;
+    limits: DiffLimitsOut;
+    /**
+     * Run Id
+     */
+    run_id: string;
+    /**
+     * Truncated
+     *
+     * A limit cut something: a file, a line or the list
+     */
+    truncated: boolean;
+};
+
+/**
  * RunFigures
  */
 export type RunFigures = {
@@ -2401,6 +2590,36 @@ export type CancelRunApiV1AgentsRunsRunIdCancelPostResponses = {
 };
 
 export type CancelRunApiV1AgentsRunsRunIdCancelPostResponse = CancelRunApiV1AgentsRunsRunIdCancelPostResponses[keyof CancelRunApiV1AgentsRunsRunIdCancelPostResponses];
+
+export type RunDiffApiV1AgentsRunsRunIdDiffGetData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: never;
+    url: '/api/v1/agents/runs/{run_id}/diff';
+};
+
+export type RunDiffApiV1AgentsRunsRunIdDiffGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RunDiffApiV1AgentsRunsRunIdDiffGetError = RunDiffApiV1AgentsRunsRunIdDiffGetErrors[keyof RunDiffApiV1AgentsRunsRunIdDiffGetErrors];
+
+export type RunDiffApiV1AgentsRunsRunIdDiffGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: RunDiffOut;
+};
+
+export type RunDiffApiV1AgentsRunsRunIdDiffGetResponse = RunDiffApiV1AgentsRunsRunIdDiffGetResponses[keyof RunDiffApiV1AgentsRunsRunIdDiffGetResponses];
 
 export type RunLogsApiV1AgentsRunsRunIdLogsGetData = {
     body?: never;
