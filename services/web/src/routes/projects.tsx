@@ -9,6 +9,7 @@ import { ProjectLayout } from "@/features/projects/ProjectLayout";
 import { ProjectsPage } from "@/features/projects/ProjectsPage";
 import { SettingsTab } from "@/features/projects/SettingsTab";
 import { PullsTab } from "@/features/pulls/PullsTab";
+import { validatePullsSearch } from "@/features/pulls/search";
 import { appRoute } from "@/routes/app";
 
 export interface ProjectsSearch {
@@ -52,6 +53,7 @@ export const projectIssuesRoute = createRoute({
 export const projectPullsRoute = createRoute({
   getParentRoute: () => projectRoute,
   path: "/pulls",
+  validateSearch: validatePullsSearch,
   component: PullsTab,
 });
 

@@ -10,6 +10,7 @@ import {
   projectsRoute,
 } from "@/routes/projects";
 import { registerRoute, resetPasswordRoute, signInRoute } from "@/routes/public";
+import { pullRoute } from "@/routes/pulls";
 
 export const routeTree = rootRoute.addChildren([
   signInRoute,
@@ -25,5 +26,6 @@ export const routeTree = rootRoute.addChildren([
       projectMembersRoute,
       projectSettingsRoute,
     ]),
+    pullRoute,
   ]),
 ]);
