@@ -65,10 +65,10 @@ function Details({ pull }: { pull: PullRequestOut }) {
             <Code>{pull.head_ref || "?"}</Code> into <Code>{pull.base_ref || "?"}</Code>
           </Row>
           <Row label="Head commit">
-            <Code>{pull.head_sha ?? "the head branch's tip"}</Code>
+            {pull.head_sha ? <Code>{pull.head_sha}</Code> : "the head branch's tip"}
           </Row>
           <Row label="Base commit">
-            <Code>{pull.base_sha ?? "the base branch's tip"}</Code>
+            {pull.base_sha ? <Code>{pull.base_sha}</Code> : "the base branch's tip"}
           </Row>
           {url && (
             <Row label="On GitHub">
