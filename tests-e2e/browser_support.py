@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_support import PASSWORD
-from playwright.async_api import APIRequestContext, BrowserContext, ConsoleMessage, Page
+from playwright.async_api import APIRequestContext, Browser, BrowserContext, ConsoleMessage, Page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -61,6 +61,20 @@ class PageProblems:
         seen += [f"uncaught: {t}" for t in self.page_errors]
         seen += [f"Content Security Policy: {v}" for v in violations or []]
         return [s for s in seen if not any(p.search(s) for p in self.allowed)]
+
+
+async def watched_context(
+    browser: Browser, base_url: str, problems: PageProblems
+) -> BrowserContext:
+    """One more person's browser session (its own cookie jar), set up like the harness's own
+    context, with every page it opens watched for errors."""
+    context = await browser.new_context(
+        base_url=base_url, viewport={"width": 1280, "height": 800}, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    await context.add_init_script(RECORD_CSP)
+    context.on("page", problems.watch)
+    return context
 
 
 async def csp_violations(page: Page) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from browser_support import RECORD_CSP, PageProblems, axe, screenshot
+from browser_support import PageProblems, axe, screenshot, watched_context
 from e2e_support import PASSWORD, Stack, User, expect, gateway_client
 from playwright.async_api import Browser, BrowserContext, Page, Request
 from playwright.async_api import expect as see
@@ -37,12 +37,7 @@ async def new_context(
     made: list[BrowserContext] = []
 
     async def make() -> BrowserContext:
-        context = await browser.new_context(
-            base_url=stack.base_url, viewport={"width": 1280, "height": 800}, locale="en-US"
-        )
-        context.set_default_timeout(15_000)
-        await context.add_init_script(RECORD_CSP)
-        context.on("page", page_problems.watch)
+        context = await watched_context(browser, stack.base_url, page_problems)
         made.append(context)
         return context
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 from browser_support import (
-    RECORD_CSP,
     PageProblems,
     axe,
     register_through_api,
     screenshot,
     sign_in_through_api,
+    watched_context,
 )
 from e2e_support import (
     HEAD_CLEAN_PY,
@@ -55,12 +55,7 @@ async def people(browser: Browser, stack: Stack, page_problems: PageProblems) ->
     made: list[BrowserContext] = []
 
     async def person(prefix: str) -> tuple[BrowserContext, str, str]:
-        context = await browser.new_context(
-            base_url=stack.base_url, viewport={"width": 1280, "height": 800}, locale="en-US"
-        )
-        context.set_default_timeout(15_000)
-        await context.add_init_script(RECORD_CSP)
-        context.on("page", page_problems.watch)
+        context = await watched_context(browser, stack.base_url, page_problems)
         made.append(context)
         username, password = await register_through_api(context.request, prefix)
         token = await sign_in_through_api(context, username, password)

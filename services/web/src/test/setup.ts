@@ -1,8 +1,11 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
 
 afterEach(() => cleanup());
+// findBy*/waitFor wait up to 10 s (1 s by default): whole-app renders take seconds on a busy
+// shared machine; a passing test still returns as soon as the element is there.
+configure({ asyncUtilTimeout: 10_000 });
 
 // jsdom lacks what Mantine reads at render time.
 Object.defineProperty(window, "matchMedia", {

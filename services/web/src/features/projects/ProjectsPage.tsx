@@ -1,14 +1,4 @@
-import {
-  Badge,
-  Button,
-  Group,
-  Pagination,
-  Skeleton,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Badge, Button, Skeleton, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useState } from "react";
@@ -17,6 +7,7 @@ import type { ProjectCreated } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
 import { PageHeader } from "@/components/PageHeader";
+import { Pager } from "@/components/Pager";
 import { SecretOnce } from "@/components/SecretOnce";
 import { CreateProjectModal } from "@/features/projects/CreateProjectModal";
 
@@ -33,7 +24,6 @@ export function ProjectsPage() {
   const setQuery = useDebouncedCallback((value: string) => {
     void navigate({ search: value ? { q: value } : {}, replace: true });
   }, 300);
-  const pages = projects.data ? Math.max(1, Math.ceil(projects.data.total / PAGE_SIZE)) : 1;
 
   return (
     <>
@@ -135,21 +125,16 @@ export function ProjectsPage() {
             </Table.Tbody>
           </Table>
         )}
-        {pages > 1 && (
-          <Group>
-            <Pagination
-              total={pages}
-              value={page}
-              onChange={(next) =>
-                void navigate({
-                  search: { ...(q ? { q } : {}), ...(next > 1 ? { page: next } : {}) },
-                })
-              }
-              getControlProps={(control) => ({ "aria-label": `${control} page` })}
-              getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
-            />
-          </Group>
-        )}
+        <Pager
+          total={projects.data?.total ?? 0}
+          pageSize={PAGE_SIZE}
+          page={page}
+          onChange={(next) =>
+            void navigate({
+              search: { ...(q ? { q } : {}), ...(next > 1 ? { page: next } : {}) },
+            })
+          }
+        />
       </Stack>
     </>
   );

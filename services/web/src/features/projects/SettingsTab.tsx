@@ -3,7 +3,6 @@ import {
   Alert,
   Badge,
   Button,
-  Card,
   Code,
   Group,
   PasswordInput,
@@ -12,10 +11,9 @@ import {
   Text,
   Textarea,
   TextInput,
-  Title,
 } from "@mantine/core";
 import { useNavigate, useParams } from "@tanstack/react-router";
-import { type ReactNode, useState } from "react";
+import { useState } from "react";
 import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { useMe } from "@/api/auth";
@@ -31,19 +29,9 @@ import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";
 import { SecretOnce } from "@/components/SecretOnce";
+import { Section } from "@/components/Section";
 import { applyServerErrors } from "@/lib/forms";
 import { projectPermissions } from "@/lib/permissions";
-
-function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
-  return (
-    <Card withBorder component="section" aria-labelledby={id}>
-      <Title order={2} size="h4" id={id} mb="sm">
-        {title}
-      </Title>
-      {children}
-    </Card>
-  );
-}
 
 function formatDate(value: string | null | undefined): string {
   return value ? new Date(value).toLocaleString() : "never";

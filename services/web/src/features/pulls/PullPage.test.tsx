@@ -3,61 +3,20 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderApp } from "@/test/app";
 import { jsonResponse, problemResponse } from "@/test/render";
+import {
+  PULL as BASE_PULL,
+  me,
+  OWNER,
+  PR_ID,
+  PROJECT,
+  PROJECT_ID,
+  TOKENS,
+  VIEWER,
+} from "./testData";
 
-const TOKENS = { access_token: "at", refresh_token: null, token_type: "bearer", expires_in: 900 };
-const OWNER = "11111111-1111-1111-1111-111111111111";
-const VIEWER = "22222222-2222-2222-2222-222222222222";
-const PROJECT_ID = "33333333-3333-3333-3333-333333333333";
-const PR_ID = "44444444-4444-4444-4444-444444444444";
 const RUN_ID = "55555555-5555-5555-5555-555555555555";
-
-function me(id: string) {
-  return {
-    id,
-    email: `${id.slice(0, 4)}@example.com`,
-    username: id === OWNER ? "ada" : "vic",
-    full_name: "",
-    roles: ["user"],
-    is_active: true,
-    totp_enabled: false,
-    github_linked: false,
-    created_at: "2026-01-01T00:00:00Z",
-    last_login_at: null,
-  };
-}
-
-const PROJECT = {
-  id: PROJECT_ID,
-  name: "Demo",
-  description: "",
-  repository_url: "https://github.com/e2e/demo",
-  default_branch: "main",
-  owner_id: OWNER,
-  members: [{ user_id: VIEWER, role: "viewer", added_at: "2026-01-01T00:00:00Z" }],
-  enabled: true,
-  settings: {},
-  webhook_path: `/api/v1/projects/${PROJECT_ID}/webhooks/github`,
-  webhook_secret_rotated_at: null,
-  created_at: "2026-01-01T00:00:00Z",
-  updated_at: "2026-01-01T00:00:00Z",
-};
-
-const PULL = {
-  id: PR_ID,
-  project_id: PROJECT_ID,
-  number: 7,
-  title: "Add spawn() <script>alert(1)</script>",
-  author: "carol",
-  state: "open",
-  base_ref: "main",
-  head_ref: "feature/spawn",
-  base_sha: null,
-  head_sha: "a".repeat(40),
-  review_status: "changes_requested",
-  url: null,
-  created_at: "2026-01-01T00:00:00Z",
-  updated_at: "2026-01-01T00:00:00Z",
-};
+// The title is user content: markup in it must show as text.
+const PULL = { ...BASE_PULL, title: "Add spawn() <script>alert(1)</script>" };
 
 const REVIEW = {
   id: "66666666-6666-6666-6666-666666666666",

@@ -3,53 +3,10 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderApp } from "@/test/app";
 import { jsonResponse, problemResponse } from "@/test/render";
+import { PULL as BASE_PULL, me, OWNER, PROJECT, PROJECT_ID, TOKENS } from "./testData";
 
-const TOKENS = { access_token: "at", refresh_token: null, token_type: "bearer", expires_in: 900 };
-const OWNER = "11111111-1111-1111-1111-111111111111";
-const PROJECT_ID = "33333333-3333-3333-3333-333333333333";
-const ME = {
-  id: OWNER,
-  email: "ada@example.com",
-  username: "ada",
-  full_name: "",
-  roles: ["user"],
-  is_active: true,
-  totp_enabled: false,
-  github_linked: false,
-  created_at: "2026-01-01T00:00:00Z",
-  last_login_at: null,
-};
-const PROJECT = {
-  id: PROJECT_ID,
-  name: "Demo",
-  description: "",
-  repository_url: "https://github.com/e2e/demo",
-  default_branch: "trunk",
-  owner_id: OWNER,
-  members: [],
-  enabled: true,
-  settings: {},
-  webhook_path: `/api/v1/projects/${PROJECT_ID}/webhooks/github`,
-  webhook_secret_rotated_at: null,
-  created_at: "2026-01-01T00:00:00Z",
-  updated_at: "2026-01-01T00:00:00Z",
-};
-const PULL = {
-  id: "44444444-4444-4444-4444-444444444444",
-  project_id: PROJECT_ID,
-  number: 7,
-  title: "Add spawn()",
-  author: "carol",
-  state: "open",
-  base_ref: "trunk",
-  head_ref: "feature/spawn",
-  base_sha: null,
-  head_sha: null,
-  review_status: "pending",
-  url: null,
-  created_at: "2026-01-01T00:00:00Z",
-  updated_at: "2026-01-01T00:00:00Z",
-};
+const ME = me(OWNER);
+const PULL = { ...BASE_PULL, review_status: "pending" };
 
 function serve(path: string, track?: (body: unknown) => Response) {
   return renderApp(path, (method, url, body) => {

@@ -1,14 +1,4 @@
-import {
-  Badge,
-  Button,
-  Group,
-  NativeSelect,
-  Pagination,
-  Skeleton,
-  Stack,
-  Table,
-  Text,
-} from "@mantine/core";
+import { Badge, Button, Group, NativeSelect, Skeleton, Stack, Table, Text } from "@mantine/core";
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
 import { useState } from "react";
 import { useMe } from "@/api/auth";
@@ -16,6 +6,7 @@ import { useProject } from "@/api/projects";
 import { PULLS_PAGE_SIZE, usePulls } from "@/api/pulls";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
+import { Pager } from "@/components/Pager";
 import {
   formatDate,
   PULL_STATES,
@@ -39,8 +30,6 @@ export function PullsTab() {
   const pulls = usePulls(projectId, search);
   const [tracking, setTracking] = useState(false);
   const canEdit = project.data ? projectPermissions(project.data, me.data).canEdit : false;
-  const page = search.page ?? 1;
-  const pages = pulls.data ? Math.max(1, Math.ceil(pulls.data.total / PULLS_PAGE_SIZE)) : 1;
   const filtered = !!(search.state || search.review);
   // A new filter starts again at the first page.
   const setFilter = (change: Partial<PullsSearch>) =>
@@ -162,19 +151,14 @@ export function PullsTab() {
           </Table.Tbody>
         </Table>
       )}
-      {pages > 1 && (
-        <Group>
-          <Pagination
-            total={pages}
-            value={page}
-            onChange={(next) =>
-              void navigate({ search: { ...search, page: next > 1 ? next : undefined } })
-            }
-            getControlProps={(control) => ({ "aria-label": `${control} page` })}
-            getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
-          />
-        </Group>
-      )}
+      <Pager
+        total={pulls.data?.total ?? 0}
+        pageSize={PULLS_PAGE_SIZE}
+        page={search.page ?? 1}
+        onChange={(next) =>
+          void navigate({ search: { ...search, page: next > 1 ? next : undefined } })
+        }
+      />
     </Stack>
   );
 }

@@ -2,7 +2,6 @@ import {
   Alert,
   Badge,
   Button,
-  Card,
   Checkbox,
   Group,
   Loader,
@@ -11,36 +10,17 @@ import {
   Stack,
   Table,
   Text,
-  Title,
 } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { pullKeys, useRequestReview, useReviews, useRunDiff } from "@/api/pulls";
 import type { PullRequestOut, ReviewLevel, ReviewOut } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
+import { Section } from "@/components/Section";
 import { ApiError } from "@/lib/errors";
 import { DiffView } from "./DiffView";
 import { placeComments, readComments, SEVERITIES, type Severity, severityCounts } from "./diff";
 import { formatDate, REVIEW_LEVELS, SEVERITY_COLOR, shortSha, verdictOf } from "./labels";
-
-function Section({
-  id,
-  title,
-  children,
-}: {
-  id: string;
-  title: string;
-  children: React.ReactNode;
-}) {
-  return (
-    <Card withBorder component="section" aria-labelledby={id}>
-      <Title order={2} size="h4" id={id} mb="sm">
-        {title}
-      </Title>
-      {children}
-    </Card>
-  );
-}
 
 function RequestReview({ pull }: { pull: PullRequestOut }) {
   const request = useRequestReview(pull.id);
