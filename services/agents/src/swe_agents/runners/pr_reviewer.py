@@ -221,7 +221,7 @@ async def _keep_diff(
     """The reviewed diff, for people reading the comments; a review goes on without it."""
     try:
         diff = await diffs.capture(repo, since, head, selected)
-    except ToolError as exc:
+    except (ToolError, ValueError) as exc:  # git failed, or said something unreadable
         await ctx.log(f"the diff was not kept: {exc}", {"step": "diff", "kept": False})
         return None
     return diff.to_dict()
