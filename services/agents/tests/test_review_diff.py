@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from swe_agents.analysis import diffs
 from swe_agents.analysis.checkout import Repository
+from swe_agents.analysis.tools import ToolError
 from swe_agents.runners import pr_reviewer
 from swe_common.testing import TokenFactory, eventually
 
@@ -234,6 +235,25 @@ async def test_a_review_keeps_the_diff_its_comments_sit_on(repo: Path, tmp_path:
     for comment in result["comments"]:
         if comment["path"] != "data/big.txt":
             assert (comment["path"], comment["line"]) in added, comment
+
+
+async def test_a_review_goes_on_without_its_diff_when_git_cannot_give_it(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*_args: Any, **_kwargs: Any) -> Any:
+        raise ToolError("git diff failed: fatal: out of memory")
+
+    monkeypatch.setattr(diffs, "capture", failing)
+    logged: list[str] = []
+    ctx = context(tmp_path, repo, level="quick")
+
+    async def log(message: str, _fields: dict[str, Any]) -> None:
+        logged.append(message)
+
+    ctx.log = log
+    result = await pr_reviewer.run(ctx)
+    assert ctx.diff is None and result["comments"]
+    assert any(m.startswith("the diff was not kept: git diff failed") for m in logged)
 
 
 # -- through the API and the worker ---------------------------------------------------------
