@@ -10,12 +10,12 @@ from swe_auth.clock import Clock
 from swe_auth.crypto import SecretBox
 from swe_auth.keys.service import KeyRing
 from swe_auth.passwords import PasswordHasher
-from swe_auth.ratelimit import RateLimiter
 from swe_auth.sessions.revocation import Revocations
 from swe_auth.sessions.throttle import LoginThrottle
 from swe_auth.settings import Settings
 from swe_auth.tokens import TokenIssuer
 from swe_common.db import Database
+from swe_common.ratelimit import RateLimiter
 
 
 @dataclass
