@@ -7,6 +7,7 @@ Tests never touch the ``swe`` database a running stack uses: each test session c
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -51,6 +52,20 @@ def migrated_test_database(service_dir: Path, prefix: str = "swe_test") -> Itera
         yield url
     finally:
         drop_test_database(url)
+
+
+# GitHub's published example webhook payloads (libs/common/tests/data/github-webhooks/README.md).
+GITHUB_EXAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "github-webhooks"
+
+
+def github_example(name: str) -> dict[str, Any]:
+    """A fresh copy of one of GitHub's example payloads, by ``<event>.<action>``."""
+    return json.loads((GITHUB_EXAMPLES / f"{name}.json").read_text("utf-8"))  # type: ignore[no-any-return]
+
+
+def github_event_names() -> list[str]:
+    """Every webhook event name GitHub documents (as listed by the examples' package)."""
+    return json.loads((GITHUB_EXAMPLES / "event-names.json").read_text("utf-8"))  # type: ignore[no-any-return]
 
 
 def unique_name(prefix: str) -> str:
