@@ -4,6 +4,7 @@ and the app running in-process with test tokens."""
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import aio_pika
 import pytest
 import sqlalchemy as sa
 from aio_pika.abc import AbstractIncomingMessage, ExchangeType
+from fastapi import FastAPI
 from httpx import AsyncClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,7 +31,10 @@ from swe_projects.main import create_app
 from swe_projects.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
+# Helpers beside this file; pytest's importlib mode does not put it on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 MAX_WEBHOOK_BODY = 64 * 1024
+WEBHOOK_BUDGET = 30  # signed deliveries per project and minute
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +57,7 @@ def settings(database_url: str) -> Settings:
         github_enterprise_hosts=["ghe.example.com"],
         webhook_secret_key=SecretStr("test-key-" + uuid.uuid4().hex),
         webhook_max_body_bytes=MAX_WEBHOOK_BODY,
+        webhook_rate_limit_per_minute=WEBHOOK_BUDGET,
         outbox_poll_seconds=0.2,
         db_pool_size=5,
     )
@@ -104,13 +110,23 @@ async def event_tap(settings: Settings) -> AsyncIterator[EventTap]:
 
 
 @pytest.fixture(scope="session")
-async def client(
+async def running(
     settings: Settings, tokens: TokenFactory, event_tap: EventTap
-) -> AsyncIterator[AsyncClient]:
+) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
     app = create_app(settings)
     app.state.token_verifier = tokens.verifier()
     async with running_app(app) as http:
-        yield http
+        yield app, http
+
+
+@pytest.fixture(scope="session")
+def app(running: tuple[FastAPI, AsyncClient]) -> FastAPI:
+    return running[0]
+
+
+@pytest.fixture(scope="session")
+def client(running: tuple[FastAPI, AsyncClient]) -> AsyncClient:
+    return running[1]
 
 
 @dataclass(frozen=True)

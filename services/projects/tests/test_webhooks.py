@@ -1,14 +1,12 @@
 """GitHub webhooks: signed per project, de-duplicated, forwarded as projects.webhook.received.
 
-Payloads follow the shape of GitHub's documented examples (issues/opened,
-pull_request/opened and pull_request/synchronize) and are signed with real HMAC-SHA256.
+Payloads are GitHub's published examples (swe_common.testing.github_example), signed with real
+HMAC-SHA256.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import urllib.parse
 import uuid
@@ -16,46 +14,30 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from httpx import AsyncClient, Response
+from httpx import AsyncClient
+from webhook_support import EXAMPLES_REPOSITORY, deliver, sign
 
 from swe_common.db import Database
+from swe_common.testing import github_example
 from swe_projects.settings import Settings
 from swe_projects.webhooks.retention import prune_once
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def issue_opened() -> dict[str, Any]:
+    return github_example("issues.opened")
 
 
-async def deliver(
-    client: AsyncClient,
-    project: dict[str, Any],
-    event: str,
-    payload: dict[str, Any],
-    *,
-    secret: str | None = None,
-    delivery_id: str | None = None,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    raw = body if body is not None else json.dumps(payload).encode()
-    all_headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "GitHub-Hookshot/a5788b1",
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
-        "X-GitHub-Hook-ID": "292430182",
-        "X-Hub-Signature-256": sign(secret or project["webhook_secret"], raw),
-        **(headers or {}),
-    }
-    return await client.post(
-        f"/api/v1/projects/{project['id']}/webhooks/github", content=raw, headers=all_headers
-    )
+def pull_request_event(action: str) -> dict[str, Any]:
+    return github_example(f"pull_request.{action}")
+
+
+def ping() -> dict[str, Any]:
+    return github_example("ping")
 
 
 @pytest.fixture
 async def project(owner: Any, create_project: Any) -> dict[str, Any]:
-    return await create_project(owner)  # type: ignore[no-any-return]
+    return await create_project(owner, repository_url=EXAMPLES_REPOSITORY)  # type: ignore[no-any-return]
 
 
 async def test_a_signed_issue_delivery_is_accepted_and_published(
@@ -163,8 +145,12 @@ async def test_a_delivery_signed_with_another_projects_secret_answers_401(
 
 
 async def test_ping_is_answered_with_200_and_not_published(
-    client: AsyncClient, project: dict[str, Any], outbox: Any
+    client: AsyncClient, owner: Any, create_project: Any, outbox: Any
 ) -> None:
+    # GitHub's ping example comes from Octocoders/Hello-World.
+    project = await create_project(
+        owner, repository_url="https://github.com/Octocoders/Hello-World"
+    )
     response = await deliver(client, project, "ping", ping())
     assert response.status_code == 200
     assert response.json()["status"] == "pong"
@@ -245,7 +231,10 @@ async def test_a_signed_body_that_is_not_json_answers_400(
 async def test_text_postgres_cannot_store_is_kept_harmlessly(
     client: AsyncClient, project: dict[str, Any], outbox: Any
 ) -> None:
-    body = b'{"action": "opened", "issue": {"title": "nul \\u0000 and \\ud800 lone"}}'
+    body = (
+        b'{"action": "opened", "issue": {"title": "nul \\u0000 and \\ud800 lone"},'
+        b' "repository": {"html_url": "https://github.com/Codertocat/Hello-World"}}'
+    )
     response = await deliver(client, project, "issues", {}, body=body)
     assert response.status_code == 202
     [event] = [e for e in await outbox.events(project["id"]) if "webhook" in e["type"]]
@@ -285,171 +274,6 @@ async def test_the_secret_is_stored_encrypted(project: dict[str, Any], outbox: A
         )
     assert project["webhook_secret"].encode() not in stored
     assert bytes.fromhex(project["webhook_secret"]) not in stored
-
-
-# GitHub-shaped payloads (fields as in GitHub's documented webhook examples).
-
-HEAD_BEFORE = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
-HEAD_AFTER = "34c5c7793cb3b279e22454cb6750c80560547b3a"
-BASE_SHA = "9049f1265b7d61be4a8904a9a27120d2064dab3b"
-
-
-def _user(login: str = "Codertocat", user_id: int = 21031067) -> dict[str, Any]:
-    return {
-        "login": login,
-        "id": user_id,
-        "node_id": "MDQ6VXNlcjIxMDMxMDY3",
-        "avatar_url": "https://avatars1.githubusercontent.com/u/21031067?v=4",
-        "gravatar_id": "",
-        "url": f"https://api.github.com/users/{login}",
-        "html_url": f"https://github.com/{login}",
-        "type": "User",
-        "site_admin": False,
-    }
-
-
-def _repository() -> dict[str, Any]:
-    return {
-        "id": 186853002,
-        "node_id": "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=",
-        "name": "Hello-World",
-        "full_name": "Codertocat/Hello-World",
-        "private": False,
-        "owner": _user(),
-        "html_url": "https://github.com/Codertocat/Hello-World",
-        "description": None,
-        "fork": False,
-        "url": "https://api.github.com/repos/Codertocat/Hello-World",
-        "created_at": "2019-05-15T15:19:25Z",
-        "updated_at": "2019-05-15T15:19:27Z",
-        "pushed_at": "2019-05-15T15:20:32Z",
-        "clone_url": "https://github.com/Codertocat/Hello-World.git",
-        "default_branch": "main",
-        "open_issues_count": 1,
-        "visibility": "public",
-    }
-
-
-def issue_opened() -> dict[str, Any]:
-    return {
-        "action": "opened",
-        "issue": {
-            "url": "https://api.github.com/repos/Codertocat/Hello-World/issues/1",
-            "repository_url": "https://api.github.com/repos/Codertocat/Hello-World",
-            "html_url": "https://github.com/Codertocat/Hello-World/issues/1",
-            "id": 444500041,
-            "node_id": "MDU6SXNzdWU0NDQ1MDAwNDE=",
-            "number": 1,
-            "title": "Spelling error in the README file",
-            "user": _user(),
-            "labels": [
-                {
-                    "id": 1362934389,
-                    "node_id": "MDU6TGFiZWwxMzYyOTM0Mzg5",
-                    "url": "https://api.github.com/repos/Codertocat/Hello-World/labels/bug",
-                    "name": "bug",
-                    "color": "d73a4a",
-                    "default": True,
-                    "description": "Something isn't working",
-                }
-            ],
-            "state": "open",
-            "locked": False,
-            "assignee": None,
-            "assignees": [],
-            "milestone": None,
-            "comments": 0,
-            "created_at": "2019-05-15T15:20:18Z",
-            "updated_at": "2019-05-15T15:20:18Z",
-            "closed_at": None,
-            "author_association": "OWNER",
-            "active_lock_reason": None,
-            "body": "It looks like you accidently spelled 'commit' with two 't's.",
-            "state_reason": None,
-        },
-        "repository": _repository(),
-        "sender": _user(),
-    }
-
-
-def pull_request_event(action: str) -> dict[str, Any]:
-    head_sha = HEAD_AFTER if action == "synchronize" else HEAD_BEFORE
-    payload: dict[str, Any] = {
-        "action": action,
-        "number": 2,
-        "pull_request": {
-            "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2",
-            "id": 279147437,
-            "node_id": "MDExOlB1bGxSZXF1ZXN0Mjc5MTQ3NDM3",
-            "html_url": "https://github.com/Codertocat/Hello-World/pull/2",
-            "diff_url": "https://github.com/Codertocat/Hello-World/pull/2.diff",
-            "patch_url": "https://github.com/Codertocat/Hello-World/pull/2.patch",
-            "number": 2,
-            "state": "open",
-            "locked": False,
-            "title": "Update the README with new information.",
-            "user": _user(),
-            "body": "This is a pretty simple change that we need to pull into main.",
-            "created_at": "2019-05-15T15:20:33Z",
-            "updated_at": "2019-05-15T15:20:33Z",
-            "closed_at": None,
-            "merged_at": None,
-            "merge_commit_sha": None,
-            "assignee": None,
-            "assignees": [],
-            "requested_reviewers": [],
-            "labels": [],
-            "draft": False,
-            "head": {
-                "label": "Codertocat:changes",
-                "ref": "changes",
-                "sha": head_sha,
-                "user": _user(),
-                "repo": _repository(),
-            },
-            "base": {
-                "label": "Codertocat:main",
-                "ref": "main",
-                "sha": BASE_SHA,
-                "user": _user(),
-                "repo": _repository(),
-            },
-            "author_association": "OWNER",
-            "merged": False,
-            "mergeable": None,
-            "mergeable_state": "unknown",
-            "merged_by": None,
-            "comments": 0,
-            "review_comments": 0,
-            "commits": 1 if action == "opened" else 2,
-            "additions": 1,
-            "deletions": 1,
-            "changed_files": 1,
-        },
-        "repository": _repository(),
-        "sender": _user(),
-    }
-    if action == "synchronize":
-        payload["before"] = HEAD_BEFORE
-        payload["after"] = HEAD_AFTER
-    return payload
-
-
-def ping() -> dict[str, Any]:
-    return {
-        "zen": "Responsive is better than fast.",
-        "hook_id": 292430182,
-        "hook": {
-            "type": "Repository",
-            "id": 292430182,
-            "name": "web",
-            "active": True,
-            "events": ["issues", "pull_request"],
-            "config": {"content_type": "json", "insecure_ssl": "0", "url": "https://example.com"},
-        },
-        "repository": _repository(),
-        "sender": _user(),
-    }
 
 
 async def test_delivery_ids_older_than_the_retention_are_forgotten(

@@ -8,7 +8,7 @@ from swe_projects.models import event_tables
 from swe_projects.projects.routes import lookup_router as project_lookup_router
 from swe_projects.projects.routes import router as projects_router
 from swe_projects.settings import Settings
-from swe_projects.webhooks import retention
+from swe_projects.webhooks import budget, retention
 from swe_projects.webhooks.routes import WEBHOOK_PATH
 from swe_projects.webhooks.routes import router as webhooks_router
 
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             use_redis=True,
             # GitHub's deliveries may exceed the service's MAX_BODY_BYTES (1 MiB by default).
             body_limits={WEBHOOK_PATH: settings.webhook_max_body_bytes},
-            on_startup=[retention.start],
+            on_startup=[retention.start, budget.start],
             on_shutdown=[retention.stop],
             openapi_tags=[
                 {"name": "projects", "description": "Projects and their members"},

@@ -64,7 +64,8 @@ class ProjectMember(Base):
 
 
 class WebhookDelivery(Base):
-    """GitHub delivery ids already accepted, so a redelivery is not processed twice."""
+    """GitHub deliveries received, by id (so a redelivery is not processed twice), with what
+    became of each."""
 
     __tablename__ = "webhook_deliveries"
 
@@ -73,6 +74,9 @@ class WebhookDelivery(Base):
     )
     delivery_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     event: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    action: Mapped[str | None] = mapped_column(sa.String(100))
+    # accepted | stale | ignored (null: recorded before outcomes were kept).
+    status: Mapped[str | None] = mapped_column(sa.String(20))
     received_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True),
         nullable=False,
@@ -80,3 +84,19 @@ class WebhookDelivery(Base):
         server_default=sa.func.now(),
         index=True,
     )
+
+
+class WebhookWatermark(Base):
+    """The newest state of each GitHub issue or pull request a delivery was accepted for: a
+    delivery describing an older state (late, or redelivered by hand) is answered "stale"."""
+
+    __tablename__ = "webhook_watermarks"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("projects.projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # issue | pull_request
+    number: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False)
+    # Merged, deleted or transferred away: no later delivery can undo it.
+    final: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)

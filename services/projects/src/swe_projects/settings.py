@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     webhook_secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
     # GitHub caps deliveries at 25 MB; issue and pull-request events are far smaller.
     webhook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    # Signed deliveries one project may send per minute (checked after the signature; GitHub
+    # does not retry a refused delivery, so this is far above what a busy repository sends).
+    webhook_rate_limit_per_minute: int = Field(default=600, ge=1)
     # How long delivery ids are remembered for de-duplication.
     webhook_delivery_retention_days: float = Field(default=30.0, gt=0, le=3650)
 

@@ -47,9 +47,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     status_code=202,
     summary="Receive a GitHub webhook delivery (no bearer token: signed with the secret)",
     responses={
-        200: {"description": "ping answered, duplicate or unused delivery ignored"},
+        200: {
+            "description": "ping answered (pong), a delivery id seen before (duplicate), an "
+            "event or action that changes nothing here (ignored), or a delivery older than one "
+            "already applied to the same issue or pull request (stale)"
+        },
         401: {"description": "missing or wrong X-Hub-Signature-256"},
         413: {"description": "body too large"},
+        422: {"description": "the payload is about another repository than the project's"},
+        429: {"description": "the project's budget of signed deliveries is spent"},
     },
 )
 async def receive_github_webhook(
@@ -68,7 +74,9 @@ async def receive_github_webhook(
         delivery_id=x_github_delivery,
         content_type=request.headers.get("content-type", "application/json"),
     )
-    outcome = await service.receive(session, project_id, delivery, request.app.state.secret_box)
+    state = request.app.state
+    budget = service.Budget(state.webhook_limiter, state.settings.webhook_rate_limit_per_minute)
+    outcome = await service.receive(session, project_id, delivery, state.secret_box, budget)
     content = {"status": outcome.status, "delivery_id": outcome.delivery_id}
     if outcome.reason:
         content["reason"] = outcome.reason

@@ -1,5 +1,7 @@
-"""Receiving GitHub webhooks: verify, de-duplicate, and hand issue and pull-request deliveries
-to the rest of the platform as ``projects.webhook.received`` (the secret never leaves here)."""
+"""Receiving GitHub webhooks: verify, budget, de-duplicate, and hand the issue and pull-request
+deliveries the platform applies to the rest of it as ``projects.webhook.received`` (the secret
+never leaves here). Answering stays fast: the delivery is stored with its outbox event in one
+transaction and processed from the queue."""
 
 from __future__ import annotations
 
@@ -13,16 +15,25 @@ from urllib.parse import parse_qs
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.errors import BadRequest, NotFound, Unauthorized
+from swe_common.errors import BadRequest, NotFound, Unauthorized, Unprocessable
+from swe_common.github_webhooks import (
+    HANDLED_ACTIONS,
+    same_repository,
+    subject_of,
+    transferred_into,
+    unhandled_reason,
+)
+from swe_common.ratelimit import RateLimiter
 from swe_projects import events
 from swe_projects.crypto import SecretBox
+from swe_projects.models import Project
 from swe_projects.webhooks import repository, signatures
 
 log = structlog.stdlib.get_logger(__name__)
 
-FORWARDED_EVENTS = frozenset({"issues", "pull_request"})
 MAX_DEPTH = 64
-_EVENT_NAME = re.compile(r"^[a-z_]{1,50}$")
+# GitHub's event names: lower case, digits and underscores (``projects_v2_item``).
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 
 
@@ -37,18 +48,105 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: str  # accepted | duplicate | pong | ignored
+    status: str  # accepted | duplicate | pong | ignored | stale
     http_status: int
     delivery_id: str
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Signed deliveries a project may send per minute (GitHub's own, or a leaked secret's)."""
+
+    limiter: RateLimiter
+    per_minute: int
+
+
 async def receive(
-    session: AsyncSession, project_id: uuid.UUID, delivery: Delivery, box: SecretBox
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    delivery: Delivery,
+    box: SecretBox,
+    budget: Budget,
 ) -> Outcome:
     project = await repository.get_project(session, project_id)
     if project is None:
         raise NotFound(f"Project {project_id} does not exist")
+    _verify(project, delivery, box)
+    # Only after the signature: nobody without the secret can spend a project's budget.
+    await budget.limiter.hit(
+        "webhook",
+        str(project.id),
+        budget.per_minute,
+        "This project's webhook deliveries exceed their budget; redeliver them from GitHub later.",
+    )
+    event, delivery_id = _check_headers(delivery)
+    payload = parse_payload(delivery.body, delivery.content_type)
+    _check_repository(project, event, payload)
+    if event == "ping":
+        return Outcome("pong", 200, delivery_id)
+    action = payload.get("action")
+    action = action[:100] if isinstance(action, str) else None
+    if not await repository.record_delivery(
+        session, project.id, delivery_id, event, action, "accepted"
+    ):
+        return Outcome("duplicate", 200, delivery_id)
+    outcome = await _apply(session, project, event, action, delivery_id, payload)
+    if outcome.status != "accepted":
+        await repository.set_delivery_status(session, project.id, delivery_id, outcome.status)
+    log.info(
+        "webhook_received",
+        project_id=str(project.id),
+        github_event=event,
+        action=action,
+        delivery=delivery_id,
+        outcome=outcome.status,
+    )
+    return outcome
+
+
+async def _apply(
+    session: AsyncSession,
+    project: Project,
+    event: str,
+    action: str | None,
+    delivery_id: str,
+    payload: dict[str, Any],
+) -> Outcome:
+    if not project.enabled:
+        return Outcome("ignored", 200, delivery_id, "the project is disabled")
+    reason = unhandled_reason(event, action)
+    if reason is not None:
+        return Outcome("ignored", 200, delivery_id, reason)
+    subject = subject_of(event, payload, project.repository_url)
+    if (
+        subject is not None
+        and subject.updated_at is not None
+        and not await repository.advance_watermark(session, project.id, subject)
+    ):
+        return Outcome(
+            "stale",
+            200,
+            delivery_id,
+            f"{event}.{action} describes {subject.kind.replace('_', ' ')} #{subject.number} "
+            "as it was before a delivery already applied",
+        )
+    await events.outbox.publish(
+        session,
+        events.WebhookReceived,
+        events.WebhookReceivedPayload(
+            project_id=project.id,
+            delivery_id=delivery_id,
+            event=event,
+            action=action,
+            payload=payload,
+        ),
+        subject=str(project.id),
+    )
+    return Outcome("accepted", 202, delivery_id)
+
+
+def _verify(project: Project, delivery: Delivery, box: SecretBox) -> None:
     try:
         secret = box.open(project.id, project.webhook_secret_encrypted)
     except ValueError:
@@ -60,33 +158,26 @@ async def receive(
             "X-Hub-Signature-256 is missing or does not match this project's webhook secret",
             headers={},
         )
-    event, delivery_id = _check_headers(delivery)
-    payload = parse_payload(delivery.body, delivery.content_type)
-    if event == "ping":
-        return Outcome("pong", 200, delivery_id)
-    if not await repository.record_delivery(session, project.id, delivery_id, event):
-        return Outcome("duplicate", 200, delivery_id)
-    if not project.enabled:
-        return Outcome("ignored", 200, delivery_id, "the project is disabled")
-    if event not in FORWARDED_EVENTS:
-        return Outcome("ignored", 200, delivery_id, f"{event!r} events are not used")
-    action = payload.get("action")
-    await events.outbox.publish(
-        session,
-        events.WebhookReceived,
-        events.WebhookReceivedPayload(
-            project_id=project.id,
-            delivery_id=delivery_id,
-            event=event,
-            action=action if isinstance(action, str) else None,
-            payload=payload,
-        ),
-        subject=str(project.id),
+
+
+def _check_repository(project: Project, event: str, payload: dict[str, Any]) -> None:
+    """A delivery about another repository than the project's is refused (a hook set on the
+    wrong repository, or an organization's hook): only a transfer into it comes from
+    elsewhere. Events about no repository (organization, projects_v2_item) pass."""
+    repository_object = payload.get("repository")
+    if repository_object is None:
+        if event in HANDLED_ACTIONS:
+            raise Unprocessable(f"The {event} payload names no repository")
+        return
+    if same_repository(project.repository_url, repository_object):
+        return
+    if event == "issues" and transferred_into(project.repository_url, payload):
+        return
+    named = repository_object.get("full_name") if isinstance(repository_object, dict) else None
+    raise Unprocessable(
+        f"The delivery is about repository {str(named)[:200]!r}, not this project's "
+        f"repository {project.repository_url}"
     )
-    log.info(
-        "webhook_accepted", project_id=str(project.id), github_event=event, delivery=delivery_id
-    )
-    return Outcome("accepted", 202, delivery_id)
 
 
 def _check_headers(delivery: Delivery) -> tuple[str, str]:
