@@ -26,7 +26,8 @@ async def sync_issue(
     repo = parse_repository(project.repository_url)
     token = await token_for(session, project.id, box)
     data = await github.issue(repo, issue.github_number or 0, token)
-    return await issues.mirror_github_issue(session, project, issue_from_github(data))
+    mirrored = await issues.mirror_github_issue(session, project, issue_from_github(data))
+    return mirrored.issue
 
 
 async def sync_pull_request(

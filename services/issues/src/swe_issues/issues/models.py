@@ -37,3 +37,13 @@ class Issue(UUIDPrimaryKey, Timestamps, Base):
     # Set for issues that mirror a GitHub issue (webhook or sync).
     github_number: Mapped[int | None] = mapped_column(sa.Integer)
     github_url: Mapped[str | None] = mapped_column(sa.Text)
+    github_author: Mapped[str | None] = mapped_column(sa.String(100))
+    github_assignees: Mapped[list[str]] = mapped_column(
+        ARRAY(sa.String(100)), nullable=False, default=list, server_default="{}"
+    )
+    # GitHub's own: completed | not_planned | reopened | duplicate.
+    github_state_reason: Mapped[str | None] = mapped_column(sa.String(30))
+    # deleted | transferred: the GitHub issue is gone from the repository for good.
+    github_removed: Mapped[str | None] = mapped_column(sa.String(20))
+    # GitHub's updated_at of the state mirrored: an older delivery never rolls it back.
+    github_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

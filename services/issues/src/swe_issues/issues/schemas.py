@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +74,18 @@ class IssueOut(BaseModel):
     pull_request_id: uuid.UUID | None
     github_number: int | None
     github_url: str | None
+    github_author: str | None = Field(description="The GitHub issue's author (login)")
+    github_assignees: list[str] = Field(description="Who the GitHub issue is assigned to")
+    github_state_reason: str | None = Field(
+        description="GitHub's reason for the state: completed, not_planned, reopened, duplicate"
+    )
+    github_removed: Literal["deleted", "transferred"] | None = Field(
+        description="The GitHub issue was deleted or transferred to another repository; the "
+        "issue was closed and no later delivery about it applies"
+    )
+    github_updated_at: datetime | None = Field(
+        description="When GitHub last changed the state mirrored here"
+    )
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None

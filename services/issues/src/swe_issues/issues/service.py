@@ -1,7 +1,8 @@
 """Issues: creation, the status flow, assignment, resolution, stats, and GitHub mirroring."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -193,8 +194,8 @@ async def update_issue(
     changes = data.model_dump(exclude_none=True, exclude={"status"})
     if "labels" in changes:
         changes["labels"] = _unique(changes["labels"])
-    for field, value in changes.items():
-        setattr(issue, field, value.value if isinstance(value, Priority) else value)
+    for name, value in changes.items():
+        setattr(issue, name, value.value if isinstance(value, Priority) else value)
     spec: EventSpec = events.IssueUpdated
     if data.status is not None and data.status.value != issue.status:
         check_transition(issue, data.status.value)
@@ -276,31 +277,49 @@ class GitHubIssue:
     state: str  # "open" | "closed"
     labels: list[str]
     html_url: str | None
+    author: str | None = None
+    assignees: list[str] = field(default_factory=list)
+    state_reason: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MirroredIssue:
+    issue: Issue
+    # The GitHub state was older than the one held (a late or redelivered delivery): nothing
+    # changed and no event was published.
+    stale: bool = False
+
+
+def is_older(held: datetime | None, incoming: datetime | None) -> bool:
+    """Whether GitHub's ``incoming`` updated_at is before the ``held`` one (equal times count
+    as current: GitHub's times have one-second steps, and one change often sends several)."""
+    return held is not None and incoming is not None and incoming < held
 
 
 async def mirror_github_issue(
     session: AsyncSession, project: ProjectView, gh: GitHubIssue
-) -> Issue:
-    """Create or update the issue linked to a GitHub issue, following its open/closed state."""
+) -> MirroredIssue:
+    """Create or update the issue linked to a GitHub issue, following its open/closed state,
+    unless what is held is newer (or the GitHub issue was deleted or transferred away)."""
     issue = await repository.by_github_number(session, project.id, gh.number)
     if issue is None:
         issue = repository.stage(
             session,
             Issue(
                 project_id=project.id,
-                title=gh.title,
-                description=gh.body,
-                labels=gh.labels,
                 status="open",
                 github_number=gh.number,
-                github_url=gh.html_url,
+                **_github_fields(gh),
             ),
         )
         await publish(session, events.IssueCreated, issue)
         if gh.state == "closed":
             apply_status(issue, "closed")
             await publish(session, events.IssueClosed, issue)
-        return issue
+        return MirroredIssue(issue)
+    if issue.github_removed is not None or is_older(issue.github_updated_at, gh.updated_at):
+        return MirroredIssue(issue, stale=True)
     changed = _copy_fields(issue, gh)
     spec: EventSpec | None = events.IssueUpdated if changed else None
     if gh.state == "closed" and issue.status in ("open", "in_progress"):
@@ -311,20 +330,53 @@ async def mirror_github_issue(
         spec = events.IssueUpdated
     if spec is not None:
         await publish(session, spec, issue)
-    return issue
+    return MirroredIssue(issue)
 
 
-def _copy_fields(issue: Issue, gh: GitHubIssue) -> bool:
-    wanted = {
+async def remove_github_issue(
+    session: AsyncSession, project: ProjectView, gh: GitHubIssue, removal: str, note: str
+) -> MirroredIssue | None:
+    """The GitHub issue was deleted or transferred to another repository: close the linked
+    issue, saying why, for good (no later delivery about that number applies). None when it
+    was never mirrored here."""
+    issue = await repository.by_github_number(session, project.id, gh.number)
+    if issue is None:
+        return None
+    if issue.github_removed is not None or is_older(issue.github_updated_at, gh.updated_at):
+        return MirroredIssue(issue, stale=True)
+    issue.github_removed = removal
+    issue.github_updated_at = gh.updated_at or issue.github_updated_at
+    spec: EventSpec = events.IssueUpdated
+    if issue.status in ("open", "in_progress"):
+        apply_status(issue, "closed")
+        issue.resolution = note
+        spec = events.IssueClosed
+    await publish(session, spec, issue)
+    return MirroredIssue(issue)
+
+
+def _github_fields(gh: GitHubIssue) -> dict[str, Any]:
+    return {
         "title": gh.title,
         "description": gh.body,
         "labels": gh.labels,
         "github_url": gh.html_url,
+        "github_author": gh.author,
+        "github_assignees": gh.assignees,
+        "github_state_reason": gh.state_reason,
+        "github_updated_at": gh.updated_at,
     }
+
+
+def _copy_fields(issue: Issue, gh: GitHubIssue) -> bool:
+    """Copy GitHub's fields; True when one a reader sees changed (not only the time)."""
     changed = False
-    for field, value in wanted.items():
-        if getattr(issue, field) != value:
-            setattr(issue, field, value)
+    for field_name, value in _github_fields(gh).items():
+        if field_name == "github_updated_at":
+            if value is not None:
+                issue.github_updated_at = value
+        elif getattr(issue, field_name) != value:
+            setattr(issue, field_name, value)
             changed = True
     return changed
 

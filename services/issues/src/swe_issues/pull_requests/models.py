@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from swe_common.db import Timestamps, UUIDPrimaryKey, utcnow
@@ -29,6 +29,17 @@ class PullRequest(UUIDPrimaryKey, Timestamps, Base):
     review_status: Mapped[str] = mapped_column(sa.String(30), nullable=False, default="none")
     url: Mapped[str | None] = mapped_column(sa.Text)
     tracked_by: Mapped[str | None] = mapped_column(sa.String(100))
+    draft: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    labels: Mapped[list[str]] = mapped_column(
+        ARRAY(sa.String(50)), nullable=False, default=list, server_default="{}"
+    )
+    assignees: Mapped[list[str]] = mapped_column(
+        ARRAY(sa.String(100)), nullable=False, default=list, server_default="{}"
+    )
+    # GitHub's updated_at of the state mirrored: an older delivery never rolls it back.
+    github_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class Review(UUIDPrimaryKey, Base):

@@ -72,6 +72,12 @@ class PullRequestOut(BaseModel):
     head_sha: str | None
     review_status: ReviewStatus
     url: str | None
+    draft: bool = Field(description="A draft on GitHub: not reviewed automatically until ready")
+    labels: list[str]
+    assignees: list[str] = Field(description="Who the pull request is assigned to (GitHub logins)")
+    github_updated_at: datetime | None = Field(
+        description="When GitHub last changed the state mirrored here"
+    )
     created_at: datetime
     updated_at: datetime
 

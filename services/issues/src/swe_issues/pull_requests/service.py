@@ -2,7 +2,8 @@
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -170,9 +171,9 @@ async def update_pr(
     pr, _ = await _writable(session, caller, pr_id)
     changes = data.model_dump(exclude_none=True, mode="json")
     changed = False
-    for field, value in changes.items():
-        if getattr(pr, field) != value:
-            setattr(pr, field, value)
+    for name, value in changes.items():
+        if getattr(pr, name) != value:
+            setattr(pr, name, value)
             changed = True
     if changed:
         await publish(session, events.PullRequestUpdated, pr)
@@ -348,6 +349,10 @@ class GitHubPullRequest:
     base_sha: str | None
     head_sha: str | None
     html_url: str | None
+    draft: bool = False
+    labels: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,12 +360,25 @@ class Mirrored:
     pr: PullRequest
     created: bool
     head_moved: bool
+    # The GitHub state was older than the one held (a late or redelivered delivery): nothing
+    # changed, no event was published, and no review may follow.
+    stale: bool = False
+
+
+def _is_stale(pr: PullRequest, gh: GitHubPullRequest) -> bool:
+    # A merged pull request never reopens on GitHub: any other state is an older one.
+    if pr.state == "merged" and gh.state != "merged":
+        return True
+    held, incoming = pr.github_updated_at, gh.updated_at
+    # Equal times count as current: GitHub's have one-second steps.
+    return held is not None and incoming is not None and incoming < held
 
 
 async def mirror_github_pr(
     session: AsyncSession, project: ProjectView, gh: GitHubPullRequest
 ) -> Mirrored:
-    """Create or update the tracked pull request from GitHub's view of it."""
+    """Create or update the tracked pull request from GitHub's view of it, unless the one
+    held is newer."""
     pr = await repository.by_number(session, project.id, gh.number)
     fields = {
         "title": gh.title[:300],
@@ -371,17 +389,26 @@ async def mirror_github_pr(
         "base_sha": gh.base_sha,
         "head_sha": gh.head_sha,
         "url": gh.html_url,
+        "draft": gh.draft,
+        "labels": gh.labels,
+        "assignees": gh.assignees,
     }
     if pr is None:
-        pr = PullRequest(project_id=project.id, number=gh.number, **fields)
+        pr = PullRequest(
+            project_id=project.id, number=gh.number, github_updated_at=gh.updated_at, **fields
+        )
         repository.stage(session, pr)
         await publish(session, events.PullRequestTracked, pr)  # flushes: the INSERT
         return Mirrored(pr, created=True, head_moved=False)
+    if _is_stale(pr, gh):
+        return Mirrored(pr, created=False, head_moved=False, stale=True)
     head_moved = pr.head_sha != gh.head_sha
+    if gh.updated_at is not None:
+        pr.github_updated_at = gh.updated_at
     changed = False
-    for field, value in fields.items():
-        if getattr(pr, field) != value:
-            setattr(pr, field, value)
+    for name, value in fields.items():
+        if getattr(pr, name) != value:
+            setattr(pr, name, value)
             changed = True
     if changed:
         await publish(session, events.PullRequestUpdated, pr)
@@ -389,9 +416,10 @@ async def mirror_github_pr(
 
 
 async def maybe_auto_review(session: AsyncSession, project: ProjectView, pr: PullRequest) -> bool:
-    """Request a review when the project asks for automatic reviews; True if one was."""
+    """Request a review when the project asks for automatic reviews; True if one was. Drafts
+    wait: their review is requested when they are marked ready."""
     settings = project.settings or {}
-    if not settings.get("auto_review") or pr.state != "open":
+    if not settings.get("auto_review") or pr.state != "open" or pr.draft:
         return False
     try:
         level = ReviewLevel(settings.get("review_level", "standard"))

@@ -17,6 +17,8 @@ class WebhookDelivery(Base):
     project_id: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     event: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     action: Mapped[str | None] = mapped_column(sa.String(50))
+    # applied | stale | ignored (null: recorded before outcomes were kept).
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))
     received_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), nullable=False, default=utcnow, index=True
     )

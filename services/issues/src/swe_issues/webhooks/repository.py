@@ -17,8 +17,17 @@ async def record_delivery(session: AsyncSession, delivery: WebhookReceived) -> b
             project_id=str(delivery.project_id),
             event=delivery.event,
             action=delivery.action,
+            outcome="applied",
         )
         .on_conflict_do_nothing()
         .returning(sa.literal(1))
     )
     return inserted.first() is not None
+
+
+async def set_outcome(session: AsyncSession, delivery_id: str, outcome: str) -> None:
+    await session.execute(
+        sa.update(WebhookDelivery)
+        .where(WebhookDelivery.delivery_id == delivery_id)
+        .values(outcome=outcome)
+    )
