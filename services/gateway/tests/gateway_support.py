@@ -331,10 +331,14 @@ class GatewayProcess:
                 self.process.wait()
 
 
+# The packaged GitHub webhook budget per address, made small enough for a test to spend.
+WEBHOOK_LIMIT = 40
+
+
 def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | None = None) -> str:
     """The test routing table: one route prefix per test service (``timeouts`` per service)."""
-    # The packaged public paths and body limits, plus a test-only public prefix and a path
-    # that takes large uploads.
+    # The packaged public paths, route limits and body limits, plus a test-only public prefix
+    # and a path that takes large uploads.
     packaged = tomllib.loads(PACKAGED_ROUTES.read_text())
     lines = [f"public = {json.dumps([*packaged['public'], '/api/v1/open/*'])}"]
     uploads = {"name": "uploads", "paths": ["/api/v1/echo/upload"], "max_bytes": 2**28}
@@ -344,6 +348,16 @@ def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | Non
             f'name = "{item["name"]}"',
             f"paths = {json.dumps(item['paths'])}",
             f"max_bytes = {item['max_bytes']}",
+        ]
+    for item in packaged["limits"]:
+        limit = WEBHOOK_LIMIT if item["name"] == "github-webhook" else item["limit"]
+        lines += [
+            "[[limits]]",
+            f'name = "{item["name"]}"',
+            f"paths = {json.dumps(item['paths'])}",
+            f"limit = {limit}",
+            f"period = {item.get('period', 60)}",
+            f"replaces_caller_limit = {json.dumps(item.get('replaces_caller_limit', False))}",
         ]
     for name, urls in services.items():
         lines += [f"[services.{name}]", f"instances = {json.dumps(urls)}"]
@@ -356,6 +370,5 @@ def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | Non
         '[[routes]]\nprefix = "/api/v1/projects"\nservice = "echo"',
         '[[routes]]\nprefix = "/ws"\nservice = "echo"',
         '[[routes]]\nprefix = "/api/v1/slow"\nservice = "echo"\ntimeout = 0.5',
-        '[[limits]]\nname = "login"\npaths = ["/api/v1/auth/login"]\nlimit = 10\nperiod = 60',
     ]
     return "\n".join(lines) + "\n"

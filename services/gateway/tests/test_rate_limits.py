@@ -6,6 +6,7 @@ import time
 import uuid
 
 import httpx
+from gateway_support import WEBHOOK_LIMIT
 
 from swe_common.testing import TokenFactory
 
@@ -88,3 +89,63 @@ async def test_redis_down_fails_closed_when_configured(gateways):
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert int(response.headers["retry-after"]) >= 1
+
+
+# -- GitHub's webhook deliveries: their own budget, never the anonymous one ---------------------
+
+
+def _hook(project: str | None = None) -> str:
+    return f"/api/v1/projects/{project or uuid.uuid4()}/webhooks/github"
+
+
+async def _deliveries(http: httpx.AsyncClient, address: str, count: int, path: str) -> list[int]:
+    headers = {"X-Forwarded-For": address, "X-GitHub-Event": "issues"}
+    return [
+        (await http.post(path, content=b'{"action": "opened"}', headers=headers)).status_code
+        for _ in range(count)
+    ]
+
+
+async def _anonymous(http: httpx.AsyncClient, address: str, count: int) -> list[int]:
+    headers = {"X-Forwarded-For": address}
+    return [(await http.get("/api/v1/open/x", headers=headers)).status_code for _ in range(count)]
+
+
+async def test_webhook_deliveries_never_spend_the_anonymous_budget(limited_gateway):
+    # The limited gateway lets an anonymous address make 4 requests a minute.
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        delivered = await _deliveries(http, address, 35, _hook())
+        anonymous = await _anonymous(http, address, 5)
+    assert delivered == [200] * 35
+    assert anonymous == [200, 200, 200, 200, 429]
+
+
+async def test_a_spent_anonymous_budget_does_not_refuse_webhook_deliveries(limited_gateway):
+    address = f"203.0.113.{uuid.uuid4().int % 250}"
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        anonymous = await _anonymous(http, address, 5)
+        delivered = await _deliveries(http, address, 10, _hook())
+    assert anonymous[-1] == 429
+    assert delivered == [200] * 10
+
+
+async def test_an_unsigned_flood_of_the_webhook_path_is_bounded_per_address(
+    limited_gateway, upstreams
+):
+    flooder, github = "192.0.2.200", f"192.0.2.{uuid.uuid4().int % 100}"
+    project = str(uuid.uuid4())
+    async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
+        flood = await _deliveries(http, flooder, WEBHOOK_LIMIT + 5, _hook(project))
+        # Another project's path is the same budget: the address is what is limited.
+        elsewhere = await http.post(_hook(), content=b"{}", headers={"X-Forwarded-For": flooder})
+        # GitHub's own address still delivers to the flooded project.
+        delivered = await _deliveries(http, github, 3, _hook(project))
+    assert flood == [200] * WEBHOOK_LIMIT + [429] * 5
+    assert elsewhere.status_code == 429
+    assert '"github-webhook";q=' in elsewhere.headers["ratelimit-policy"]
+    assert '"anonymous"' not in elsewhere.headers["ratelimit-policy"]
+    assert int(elsewhere.headers["retry-after"]) >= 1
+    assert delivered == [200] * 3
+    forwarded = upstreams["echo-a"].hits[_hook(project)] + upstreams["echo-b"].hits[_hook(project)]
+    assert forwarded == WEBHOOK_LIMIT + 3

@@ -45,6 +45,9 @@ class RouteLimit:
     pattern: re.Pattern[str]
     limit: int
     period: float
+    # The path's own budget instead of the caller's: requests on it never spend the caller's
+    # per-role (anonymous: per-address) budget (GitHub's webhook deliveries).
+    replaces_caller_limit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,7 @@ def load_config(settings: Settings) -> GatewayConfig:
             pattern=compile_patterns(list(item["paths"])),
             limit=int(item["limit"]),
             period=float(item.get("period", 60)),
+            replaces_caller_limit=bool(item.get("replaces_caller_limit", False)),
         )
         for item in raw.get("limits", [])
     )

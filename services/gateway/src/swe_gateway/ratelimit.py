@@ -210,20 +210,23 @@ class RateLimiter:
         self, principal: Principal | None, client_ip: str, route_limits: Iterable[RouteLimit] = ()
     ) -> list[Limit]:
         """A request's limits: the caller's own (by its strongest role, keyed by user or API
-        key; anonymous callers by address), then the route's stricter ones (by address).
+        key; anonymous callers by address), then the route's stricter ones (by address). A
+        route limit that replaces the caller's leaves the caller's budget unspent.
         One function for every entry (proxy, WebSocket, admin API), so they share budgets."""
+        route_limits = list(route_limits)
+        limits = [
+            self.limit(extra.name, f"ip:{client_ip}", extra.limit, extra.period)
+            for extra in route_limits
+        ]
+        if any(extra.replaces_caller_limit for extra in route_limits):
+            return limits
         rates = self.settings.rate_limits
         if principal is None:
             tier, identity = "anonymous", f"ip:{client_ip}"
         else:
             tier, identity = role_tier(principal), rate_identity(principal)
         period = self.settings.rate_limit_period_seconds
-        limits = [self.limit(tier, identity, rates.get(tier, rates["anonymous"]), period)]
-        limits.extend(
-            self.limit(extra.name, f"ip:{client_ip}", extra.limit, extra.period)
-            for extra in route_limits
-        )
-        return limits
+        return [self.limit(tier, identity, rates.get(tier, rates["anonymous"]), period), *limits]
 
     async def check(self, limits: list[Limit]) -> Decision:
         if self.breaker.allow():
