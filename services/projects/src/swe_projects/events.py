@@ -88,8 +88,10 @@ MemberRemoved = catalog.define(
 WebhookReceived = catalog.define(
     "projects.webhook.received",
     WebhookReceivedPayload,
-    "A GitHub `issues` or `pull_request` delivery whose signature matched the project's secret "
-    "and whose delivery id had not been seen; `payload` is GitHub's JSON body as delivered.",
+    "A GitHub `issues` or `pull_request` delivery whose signature matched the project's secret, "
+    "whose delivery id had not been seen, about the project's repository, with an action the "
+    "platform applies, and not older than one already accepted for the same issue or pull "
+    "request; `payload` is GitHub's JSON body as delivered.",
 )
 
 outbox = Outbox(event_tables, source="/swe/projects")
