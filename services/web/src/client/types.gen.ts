@@ -765,9 +765,39 @@ export type IssueOut = {
      */
     description: string;
     /**
+     * Github Assignees
+     *
+     * Who the GitHub issue is assigned to
+     */
+    github_assignees: Array<string>;
+    /**
+     * Github Author
+     *
+     * The GitHub issue's author (login)
+     */
+    github_author: string | null;
+    /**
      * Github Number
      */
     github_number: number | null;
+    /**
+     * Github Removed
+     *
+     * The GitHub issue was deleted or transferred to another repository; the issue was closed and no later delivery about it applies
+     */
+    github_removed: 'deleted' | 'transferred' | null;
+    /**
+     * Github State Reason
+     *
+     * GitHub's reason for the state: completed, not_planned, reopened, duplicate
+     */
+    github_state_reason: string | null;
+    /**
+     * Github Updated At
+     *
+     * When GitHub last changed the state mirrored here
+     */
+    github_updated_at: string | null;
     /**
      * Github Url
      */
@@ -1549,6 +1579,12 @@ export type PullRequestFigures = {
  */
 export type PullRequestOut = {
     /**
+     * Assignees
+     *
+     * Who the pull request is assigned to (GitHub logins)
+     */
+    assignees: Array<string>;
+    /**
      * Author
      */
     author: string;
@@ -1565,6 +1601,18 @@ export type PullRequestOut = {
      */
     created_at: string;
     /**
+     * Draft
+     *
+     * A draft on GitHub: not reviewed automatically until ready
+     */
+    draft: boolean;
+    /**
+     * Github Updated At
+     *
+     * When GitHub last changed the state mirrored here
+     */
+    github_updated_at: string | null;
+    /**
      * Head Ref
      */
     head_ref: string;
@@ -1576,6 +1624,10 @@ export type PullRequestOut = {
      * Id
      */
     id: string;
+    /**
+     * Labels
+     */
+    labels: Array<string>;
     /**
      * Number
      */
@@ -5069,16 +5121,18 @@ export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors =
      */
     413: unknown;
     /**
-     * Validation Error
+     * the payload is about another repository than the project's
      */
-    422: HttpValidationError;
+    422: unknown;
+    /**
+     * the project's budget of signed deliveries is spent
+     */
+    429: unknown;
 };
-
-export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostError = ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors[keyof ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostErrors];
 
 export type ReceiveGithubWebhookApiV1ProjectsProjectIdWebhooksGithubPostResponses = {
     /**
-     * ping answered, duplicate or unused delivery ignored
+     * ping answered (pong), a delivery id seen before (duplicate), an event or action that changes nothing here (ignored), or a delivery older than one already applied to the same issue or pull request (stale)
      */
     200: unknown;
     /**
