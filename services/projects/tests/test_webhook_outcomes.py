@@ -19,7 +19,7 @@ from httpx import AsyncClient
 from webhook_support import EXAMPLES_REPOSITORY, deliver
 
 from swe_common.github_webhooks import HANDLED_ACTIONS
-from swe_common.testing import github_event_names, github_example
+from swe_common.testing import github_event_names, github_example, github_merged_example
 
 # Examples of every action the platform applies (issues.closed and pull_request.edited have
 # no published example; they are derived in the tests that need them).
@@ -57,24 +57,6 @@ async def project(owner: Any, create_project: Any) -> dict[str, Any]:
     return await create_project(owner, repository_url=EXAMPLES_REPOSITORY)  # type: ignore[no-any-return]
 
 
-def example(name: str, **changes: Any) -> dict[str, Any]:
-    """An example payload, its issue or pull request changed by ``changes``."""
-    payload = github_example(name)
-    payload.get("issue", payload.get("pull_request", {})).update(changes)
-    return payload
-
-
-def merged(updated_at: str) -> dict[str, Any]:
-    """No example merges a pull request: the closed one, as GitHub sends it when merged."""
-    return example(
-        "pull_request.closed",
-        merged=True,
-        merged_at=updated_at,
-        merge_commit_sha="c4295bd74fb0f4fbb33a2b2ac5e2cbbc6e5a5d2c",
-        updated_at=updated_at,
-    )
-
-
 async def send(client: AsyncClient, project: dict[str, Any], name: str, **kw: Any) -> Any:
     payload = kw.pop("payload", None) or github_example(name)
     return await deliver(client, project, name.split(".")[0], payload, **kw)
@@ -108,8 +90,8 @@ async def test_a_redelivered_opened_after_the_merge_is_stale_and_not_published(
     timeline = [
         github_example("pull_request.opened"),  # 15:20:33
         github_example("pull_request.closed"),  # 15:21:18
-        example("pull_request.reopened", updated_at="2019-05-15T15:22:00Z"),
-        merged("2019-05-15T15:23:00Z"),
+        github_example("pull_request.reopened", updated_at="2019-05-15T15:22:00Z"),
+        github_merged_example("2019-05-15T15:23:00Z"),
     ]
     for payload in timeline:
         response = await deliver(client, project, "pull_request", payload)
@@ -136,14 +118,14 @@ async def test_a_redelivered_opened_after_the_merge_is_stale_and_not_published(
 async def test_a_merged_pull_request_never_reopens_whatever_time_a_payload_claims(
     client: AsyncClient, project: dict[str, Any], outbox: Any
 ) -> None:
-    await deliver(client, project, "pull_request", merged("2019-05-15T15:23:00Z"))
+    await deliver(client, project, "pull_request", github_merged_example("2019-05-15T15:23:00Z"))
     # A merged pull request cannot be reopened on GitHub: an open payload is older, whatever
     # its updated_at says.
-    reopened = example("pull_request.reopened", updated_at="2030-01-01T00:00:00Z")
+    reopened = github_example("pull_request.reopened", updated_at="2030-01-01T00:00:00Z")
     response = await deliver(client, project, "pull_request", reopened)
     assert response.json()["status"] == "stale"
     # Later news about the merged pull request (a label) still applies.
-    labeled = example("pull_request.labeled", **_merged_fields("2019-05-15T15:30:00Z"))
+    labeled = github_example("pull_request.labeled", **_merged_fields("2019-05-15T15:30:00Z"))
     assert (await deliver(client, project, "pull_request", labeled)).status_code == 202
     assert await published(outbox, project) == ["pull_request.closed", "pull_request.labeled"]
 
@@ -184,9 +166,12 @@ async def test_staleness_is_per_issue_or_pull_request(
     client: AsyncClient, project: dict[str, Any]
 ) -> None:
     await deliver(
-        client, project, "issues", example("issues.opened", updated_at="2030-01-01T00:00:00Z")
+        client,
+        project,
+        "issues",
+        github_example("issues.opened", updated_at="2030-01-01T00:00:00Z"),
     )
-    other_issue = example("issues.opened", number=3)
+    other_issue = github_example("issues.opened", number=3)
     assert (await deliver(client, project, "issues", other_issue)).status_code == 202
     # Issue #1 and pull request #1 are different objects.
     pull = github_example("pull_request.opened")

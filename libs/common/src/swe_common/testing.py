@@ -58,9 +58,23 @@ def migrated_test_database(service_dir: Path, prefix: str = "swe_test") -> Itera
 GITHUB_EXAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "github-webhooks"
 
 
-def github_example(name: str) -> dict[str, Any]:
-    """A fresh copy of one of GitHub's example payloads, by ``<event>.<action>``."""
-    return json.loads((GITHUB_EXAMPLES / f"{name}.json").read_text("utf-8"))  # type: ignore[no-any-return]
+def github_example(name: str, **changes: Any) -> dict[str, Any]:
+    """A fresh copy of one of GitHub's example payloads, by ``<event>.<action>``, its issue or
+    pull request changed by ``changes``."""
+    payload: dict[str, Any] = json.loads((GITHUB_EXAMPLES / f"{name}.json").read_text("utf-8"))
+    payload.get("issue", payload.get("pull_request", {})).update(changes)
+    return payload
+
+
+def github_merged_example(updated_at: str) -> dict[str, Any]:
+    """No example merges a pull request: the closed one, as GitHub sends it when merged."""
+    return github_example(
+        "pull_request.closed",
+        merged=True,
+        merged_at=updated_at,
+        merge_commit_sha="c4295bd74fb0f4fbb33a2b2ac5e2cbbc6e5a5d2c",
+        updated_at=updated_at,
+    )
 
 
 def github_event_names() -> list[str]:
