@@ -1,9 +1,16 @@
-"""One finding model for every tool, with a fingerprint that survives line shifts.
+"""One finding model for every tool, with a fingerprint that survives line shifts and
+reformatting.
 
-The fingerprint hashes the tool, the rule, the relative path and the *content* of the flagged
-line (whitespace-normalised), plus the occurrence index among identical (rule, path, content)
-triples. Line numbers are left out on purpose: adding code above a finding must not make it
-look new in the next run or on the next commit.
+Fingerprint version 2 hashes the tool, the rule, the relative path, the qualified name of the
+scope around the finding and its formatting-independent anchor (:mod:`.source`: the statement
+read from the AST, or the function's qualified name for a complexity finding), plus the
+occurrence index among identical keys. Line numbers are left out on purpose: adding code above
+a finding must not make it look new in the next run or on the next commit, and neither must a
+formatter re-wrapping a signature.
+
+Version 1 (the whitespace-normalised physical line instead of scope and anchor) is still
+computed, as ``extra["fingerprint_v1"]``, so fingerprints suppressed before version 2 keep
+working.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from swe_agents.analysis.source import Sources
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -34,6 +43,15 @@ class Finding:
     rule_name: str | None = None
     help_url: str | None = None
     fingerprint: str = ""
+    # 1-based; ``end_column`` is one past the last character (SARIF's convention). None when
+    # the tool does not say.
+    column: int | None = None
+    end_column: int | None = None
+    # SonarQube's issue types: code_smell | bug | vulnerability | hotspot (see classify.py).
+    kind: str = "code_smell"
+    test: bool = False  # in test code: shown apart, never in the ratings
+    # GitHub's primaryLocationLineHash form: hash of the anchor, ":", its occurrence in the file.
+    line_hash: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,27 +74,37 @@ def sort_key(f: Finding) -> tuple[str, int, str, str, str]:
     return (f.path, f.line, f.tool, f.rule, f.message)
 
 
-def _line_text(root: Path, path: str, line: int, cache: dict[str, list[str]]) -> str:
-    if path not in cache:
-        try:
-            cache[path] = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            cache[path] = []
-    lines = cache[path]
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
-    return " ".join(text.split())
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def fingerprint_all(root: Path, findings: Iterable[Finding]) -> list[Finding]:
+def fingerprint_all(
+    root: Path, findings: Iterable[Finding], sources: Sources | None = None
+) -> list[Finding]:
     """Sorted findings with fingerprints (blocking file reads: call from a thread)."""
-    cache: dict[str, list[str]] = {}
-    seen: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    sources = sources or Sources(root)
+    seen: dict[tuple[str, ...], int] = defaultdict(int)
+    seen_v1: dict[tuple[str, ...], int] = defaultdict(int)
+    anchor_lines: dict[tuple[str, str], list[int]] = defaultdict(list)
     result = []
     for finding in sorted(findings, key=sort_key):
-        text = _line_text(root, finding.path, finding.line, cache)
-        key = (finding.tool, finding.rule, finding.path, text)
-        occurrence = seen[key]
+        source = sources[finding.path]
+        anchor = source.anchor(finding.line, function=finding.category == "complexity")
+        key = (finding.tool, finding.rule, finding.path, anchor.scope, anchor.text)
+        key_v1 = (finding.tool, finding.rule, finding.path, source.physical(finding.line))
+        lines = anchor_lines[(finding.path, anchor.digest)]
+        if finding.line not in lines:
+            lines.append(finding.line)
+        fingerprint = _digest(*key, str(seen[key]))[:32]
+        legacy = _digest(*key_v1, str(seen_v1[key_v1]))[:32]
         seen[key] += 1
-        digest = hashlib.sha256("\x1f".join([*key, str(occurrence)]).encode()).hexdigest()
-        result.append(replace(finding, fingerprint=digest[:32]))
+        seen_v1[key_v1] += 1
+        result.append(
+            replace(
+                finding,
+                fingerprint=fingerprint,
+                line_hash=f"{anchor.digest[:16]}:{lines.index(finding.line) + 1}",
+                extra={**finding.extra, "fingerprint_v1": legacy},
+            )
+        )
     return result

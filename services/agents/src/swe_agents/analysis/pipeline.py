@@ -7,6 +7,10 @@ The tools never run in the checkout, which is made read-only first: their cwd an
 scratch folder of the run (a repository's ``setup.cfg`` or ``pyproject.toml`` would otherwise
 set radon's options, its ``output_file`` among them), they get absolute paths after ``--``, and
 only findings on the files they were given are kept.
+
+Each finding is then kept once (a tool may list one twice: radon lists a method inside its class
+and again on its own), classified (classify.py: its kind, and whether it is in test code),
+fingerprinted, and the rules that fired are described for the exports (rules.py).
 """
 
 from __future__ import annotations
@@ -15,15 +19,17 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from swe_agents.analysis import tool_parsers
+from swe_agents.analysis import rules, tool_parsers
 from swe_agents.analysis.checkout import seal, workspace
+from swe_agents.analysis.classify import TestPaths, classify, is_test_noise
 from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
-from swe_agents.analysis.scoring import quality
+from swe_agents.analysis.scoring import DEFAULT_FORMULA, quality
 from swe_agents.analysis.secrets import scan_files
+from swe_agents.analysis.source import Sources
 from swe_agents.analysis.tools import Sandbox, clean_env, path_operands, python_tool, run_tool
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -56,6 +62,8 @@ class AnalysisOptions:
     complexity_threshold: int = 10
     tool_timeout: float = 300.0
     worst_functions: int = 10
+    tests: TestPaths = field(default_factory=TestPaths)
+    quality_formula: str = DEFAULT_FORMULA
 
 
 @dataclass
@@ -63,9 +71,12 @@ class TreeAnalysis:
     findings: list[Finding]
     functions: list[dict[str, Any]] = field(default_factory=list)
     maintainability: dict[str, float] = field(default_factory=dict)
-    lines_of_code: int = 0
+    lines_of_code: int = 0  # every Python file's, test code included
+    test_lines_of_code: int = 0
     files: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
+    tools: dict[str, str] = field(default_factory=dict)  # each tool that ran -> its version
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tool:rule" -> description
 
 
 # Languages lizard measures besides Python (which radon covers).
@@ -138,6 +149,7 @@ def regular_files(root: Path, paths: list[str]) -> list[str]:
 
 
 def count_lines(root: Path, files: list[str]) -> int:
+    """Non-blank lines (blocking: call from a thread)."""
     total = 0
     for rel in files:
         try:
@@ -254,7 +266,8 @@ def _python_jobs(
     if options.security:
         jobs["bandit"] = _timed("bandit", log, run_bandit(run, files, limit))
     if options.secrets:
-        jobs["secrets"] = _timed("secrets", log, asyncio.to_thread(scan_files, run.root, files))
+        scan = asyncio.to_thread(scan_files, run.root, files, None, options.tests)
+        jobs["secrets"] = _timed("secrets", log, scan)
     return jobs
 
 
@@ -307,12 +320,84 @@ async def analyze_tree(
         else:
             findings += value
     # A tool's output names only the files it was given; anything else is not trusted.
-    findings = [f for f in findings if f.path in given]
-    analysis.functions = [f for f in analysis.functions if f["path"] in given]
-    analysis.functions.sort(key=lambda f: (-f["complexity"], f["path"], f["line"]))
-    analysis.findings = await asyncio.to_thread(fingerprint_all, root, findings)
+    findings = unique_findings([f for f in findings if f.path in given])
+    functions = unique_functions([f for f in analysis.functions if f["path"] in given])
+    analysis.findings, analysis.functions = await asyncio.to_thread(
+        annotate, root, findings, functions, options.tests
+    )
     analysis.lines_of_code = await asyncio.to_thread(count_lines, root, files)
+    tests = [f for f in files if f in options.tests]
+    analysis.test_lines_of_code = await asyncio.to_thread(count_lines, root, tests)
+    analysis.tools = rules.tool_versions(results)
+    analysis.rules = await rules.describe(analysis.findings)
     return analysis
+
+
+def unique_findings(findings: list[Finding]) -> list[Finding]:
+    """Each finding once, by (tool, rule, file, line, column, message)."""
+    seen: set[tuple[Any, ...]] = set()
+    result = []
+    for f in findings:
+        key = (f.tool, f.rule, f.path, f.line, f.column, f.message)
+        if key not in seen:
+            seen.add(key)
+            result.append(f)
+    return result
+
+
+def unique_functions(functions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each function once, by (file, line, function)."""
+    seen: set[tuple[str, int, str]] = set()
+    result = []
+    for f in functions:
+        key = (f["path"], f["line"], f["function"])
+        if key not in seen:
+            seen.add(key)
+            result.append(f)
+    return result
+
+
+def annotate(
+    root: Path, findings: list[Finding], functions: list[dict[str, Any]], tests: TestPaths
+) -> tuple[list[Finding], list[dict[str, Any]]]:
+    """Findings classified and fingerprinted; functions under their qualified names (the AST's:
+    ``Class.method``, ``outer.<locals>.inner``) and marked when in test code. Blocking reads:
+    call from a thread."""
+    sources = Sources(root)
+    findings = [_character_columns(f, sources) for f in findings]
+    annotated = fingerprint_all(root, classify(findings, tests, sources), sources)
+    named = []
+    for f in functions:
+        qualname = (
+            sources[f["path"]].definitions.get(f["line"]) if f["path"].endswith(".py") else None
+        )
+        named.append({**f, "function": qualname or f["function"], "test": f["path"] in tests})
+    named.sort(key=lambda f: (-f["complexity"], f["path"], f["line"]))
+    return annotated, named
+
+
+def _character_columns(finding: Finding, sources: Sources) -> Finding:
+    """bandit's columns are the AST's UTF-8 byte offsets; a report counts characters."""
+    if finding.tool != "bandit" or finding.column is None:
+        return finding
+    lines = sources[finding.path].lines
+
+    def chars(line: int, column: int | None) -> int | None:
+        if column is None or not 0 < line <= len(lines):
+            return column
+        data = lines[line - 1].encode("utf-8")
+        return len(data[: column - 1].decode("utf-8", errors="ignore")) + 1
+
+    return replace(
+        finding,
+        column=chars(finding.line, finding.column),
+        end_column=chars(finding.end_line, finding.end_column),
+    )
+
+
+def shown(findings: list[Finding]) -> list[Finding]:
+    """The findings a report lists and counts: all but test noise (B101 in a test file...)."""
+    return [f for f in findings if not is_test_noise(f)]
 
 
 def counts(findings: list[Finding]) -> dict[str, Any]:
@@ -332,31 +417,50 @@ def security_findings(findings: list[Finding]) -> list[dict[str, Any]]:
     return [f.to_dict() for f in findings if f.category in ("security", "secret")]
 
 
+def score(analysis: TreeAnalysis, findings: list[Finding], formula: str) -> dict[str, Any]:
+    return quality(findings, analysis.lines_of_code, formula, analysis.test_lines_of_code)
+
+
 def report(
     analysis: TreeAnalysis, options: AnalysisOptions, min_severity: str = "info"
 ) -> dict[str, Any]:
-    """The code_analyzer result document."""
-    shown = [f for f in analysis.findings if severity_at_least(f.severity, min_severity)]
-    mi_values = list(analysis.maintainability.values())
-    q = quality(analysis.findings, analysis.lines_of_code)
+    """The code_analyzer result document. Test code's findings are listed (``test: true``) but
+    not rated, and neither its functions nor its files are among the worst."""
+    listed = shown(analysis.findings)
+    kept = [f for f in listed if severity_at_least(f.severity, min_severity)]
+    source_mi = {p: v for p, v in analysis.maintainability.items() if p not in options.tests}
+    mi_values = list(source_mi.values())
+    q = score(analysis, analysis.findings, options.quality_formula)
+    counted = counts(listed)
     return {
         "summary": (
             f"{len(analysis.files)} Python files, {len(analysis.other_files)} other source files, "
-            f"{analysis.lines_of_code} Python lines: "
-            f"{len(analysis.findings)} findings; quality {q['rating']} ({q['score']}/100)"
+            f"{analysis.lines_of_code} Python lines ({analysis.test_lines_of_code} in tests): "
+            f"{len(listed)} findings; quality {q['rating']} ({q['score']}/100)"
         ),
         "files_analyzed": len(analysis.files),
         "lines_of_code": analysis.lines_of_code,
-        "counts": counts(analysis.findings),
-        "findings_by_severity": counts(analysis.findings)["by_severity"],
-        "worst_functions": analysis.functions[: options.worst_functions],
+        "test_lines_of_code": analysis.test_lines_of_code,
+        "counts": counted,
+        "findings_by_severity": counted["by_severity"],
+        "worst_functions": [f for f in analysis.functions if not f["test"]][
+            : options.worst_functions
+        ],
         "maintainability": {
             "average": round(sum(mi_values) / len(mi_values), 2) if mi_values else None,
-            "worst_files": sorted(analysis.maintainability.items(), key=lambda kv: kv[1])[:10],
+            "worst_files": sorted(source_mi.items(), key=lambda kv: kv[1])[:10],
         },
-        "security": security_findings(analysis.findings),
-        "performance": [f.to_dict() for f in analysis.findings if f.category == "performance"],
+        "security": security_findings(listed),
+        "performance": [f.to_dict() for f in listed if f.category == "performance"],
         "quality": q,
         "quality_score": q["score"],
-        "findings": [f.to_dict() for f in shown],
+        "findings": [f.to_dict() for f in kept],
+        "tools": analysis.tools,
+        "rules": described(analysis, kept),
     }
+
+
+def described(analysis: TreeAnalysis, findings: list[Finding]) -> dict[str, dict[str, Any]]:
+    """The descriptions of the rules ``findings`` break."""
+    keys = {f"{f.tool}:{f.rule}" for f in findings}
+    return {k: v for k, v in analysis.rules.items() if k in keys}

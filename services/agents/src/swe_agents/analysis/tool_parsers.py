@@ -56,6 +56,7 @@ def parse_ruff(text: str, root: str) -> list[Finding]:
     for item in _load("ruff", text) or []:
         code = item.get("code") or "E999"  # ruff reports syntax errors without a code
         fix = item.get("fix") or {}
+        start, end = item["location"], item.get("end_location") or item["location"]
         findings.append(
             Finding(
                 tool="ruff",
@@ -63,8 +64,11 @@ def parse_ruff(text: str, root: str) -> list[Finding]:
                 severity=ruff_severity(code),
                 message=item["message"],
                 path=relative(item["filename"], root),
-                line=item["location"]["row"],
-                end_line=(item.get("end_location") or item["location"])["row"],
+                line=start["row"],
+                end_line=end["row"],
+                # ruff's columns are 1-based and its end is exclusive, as SARIF's.
+                column=start.get("column"),
+                end_column=end.get("column") if end is not start else None,
                 category="performance" if code.startswith("PERF") else "lint",
                 suggestion=fix.get("message"),
                 rule_name=item.get("name"),
@@ -77,14 +81,14 @@ def parse_ruff(text: str, root: str) -> list[Finding]:
 def parse_radon_cc(
     text: str, root: str, threshold: int
 ) -> tuple[list[Finding], list[dict[str, Any]]]:
-    """Complexity findings (above ``threshold``) and every function's complexity."""
+    """Complexity findings (above ``threshold``) and every function's complexity, each once."""
     findings: list[Finding] = []
     functions: list[dict[str, Any]] = []
     for path, blocks in (_load("radon", text) or {}).items():
         if not isinstance(blocks, list):  # radon reports a file it cannot parse as {"error"}
             continue
         rel = relative(path, root)
-        for block in _flatten(blocks):
+        for block in unique_blocks(_flatten(blocks)):
             name = (
                 block["name"]
                 if not block.get("classname")
@@ -95,6 +99,7 @@ def parse_radon_cc(
                 "function": name,
                 "line": block["lineno"],
                 "end_line": block.get("endline", block["lineno"]),
+                "column": int(block.get("col_offset", 0)) + 1,
                 "complexity": block["complexity"],
                 "rank": block["rank"],
             }
@@ -112,13 +117,28 @@ def parse_radon_cc(
                         path=rel,
                         line=entry["line"],
                         end_line=entry["end_line"],
+                        column=entry["column"],
                         category="complexity",
                         suggestion="Split the function into smaller ones with fewer branches.",
                         rule_name="cyclomatic-complexity",
+                        extra={"function": name, "complexity": block["complexity"]},
                     )
                 )
     functions.sort(key=lambda f: (-f["complexity"], f["path"], f["line"]))
     return findings, functions
+
+
+def unique_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each (line, function) once: ``radon cc -j`` lists a method both inside its class block
+    and again on its own."""
+    seen: set[tuple[int, str, str]] = set()
+    result = []
+    for block in blocks:
+        key = (block["lineno"], block.get("classname") or "", block["name"])
+        if key not in seen:
+            seen.add(key)
+            result.append(block)
+    return result
 
 
 def _flatten(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -156,6 +176,9 @@ def parse_bandit(text: str, root: str) -> list[Finding]:
                 path=relative(item["filename"], root),
                 line=item["line_number"],
                 end_line=max(lines),
+                # bandit's offsets are the AST's: 0-based, the end exclusive.
+                column=_column(item.get("col_offset")),
+                end_column=_column(item.get("end_col_offset")),
                 category="security",
                 cwe=int(cwe) if cwe else None,
                 rule_name=item.get("test_name"),
@@ -164,6 +187,10 @@ def parse_bandit(text: str, root: str) -> list[Finding]:
             )
         )
     return findings
+
+
+def _column(offset: Any) -> int | None:
+    return offset + 1 if isinstance(offset, int) and offset >= 0 else None
 
 
 def _bandit_message(item: dict[str, Any]) -> str:
