@@ -141,7 +141,7 @@ def test_a_finding_that_existed_at_the_base_is_pre_existing(
 def test_thorough_review_requests_changes_for_new_security_issues(thorough: dict[str, Any]) -> None:
     assert thorough["approval"] == "request_changes"
     assert any(s["rule"] == "B602" and s["cwe"] == 78 for s in thorough["security"])
-    assert thorough["quality"]["formula_version"] == "1"
+    assert thorough["quality"]["formula_version"] == "2"
 
 
 async def _two_levels(path: Path, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:

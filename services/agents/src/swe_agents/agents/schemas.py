@@ -34,14 +34,23 @@ class _Config(RequestModel):
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
 
 
-class CodeAnalyzerConfig(_Config):
+class _AnalysisConfig(_Config):
+    # Globs of test code (shown apart, never rated); None: the conventions (tests/, test_*.py...).
+    test_paths: list[Glob] | None = Field(default=None, max_length=100)
+    # The quality formula (analysis/scoring.py): "2" = SonarQube-style ratings, "1" = as before.
+    quality_formula: Literal["1", "2"] = "2"
+
+
+class CodeAnalyzerConfig(_AnalysisConfig):
     min_severity: Severity = "info"
     complexity_threshold: int = Field(default=10, ge=2, le=100)
 
 
-class PrReviewerConfig(_Config):
+class PrReviewerConfig(_AnalysisConfig):
     level: Level = "standard"
     min_severity: Severity = "low"
+    # Test code's quieter policy: the least severity a comment in test code needs.
+    test_min_severity: Severity = "high"
     max_comments: int = Field(default=50, ge=1, le=500)
     include: list[Glob] = Field(default_factory=list, max_length=50)
     exclude: list[Glob] = Field(default_factory=list, max_length=50)
@@ -49,7 +58,7 @@ class PrReviewerConfig(_Config):
     complexity_threshold: int = Field(default=10, ge=2, le=100)
 
 
-class IssueResolverConfig(_Config):
+class IssueResolverConfig(_AnalysisConfig):
     max_calls: int = Field(default=3, ge=1, le=20)
     max_tokens: int = Field(default=50_000, ge=100, le=2_000_000)
     max_context_files: int = Field(default=8, ge=1, le=50)
@@ -58,7 +67,7 @@ class IssueResolverConfig(_Config):
     ] = "agent/"
 
 
-class CustomConfig(_Config):
+class CustomConfig(_AnalysisConfig):
     steps: list[Step] = Field(min_length=1, max_length=4)
     min_severity: Severity = "info"
     complexity_threshold: int = Field(default=10, ge=2, le=100)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from swe_agents.analysis.tools import ToolError, clean_env, path_operands, run_tool
-from swe_common.repo_urls import validate_repository_url
+from swe_common.repo_urls import RepositoryRef, validate_repository_url
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _REF = re.compile(r"^(?!.*\.\.)(?!-)[A-Za-z0-9._/@+-]{1,200}$")
@@ -49,12 +49,11 @@ class FileChange:
     added_lines: frozenset[int]
 
 
-def validate_url(url: str, allowed_hosts: list[str], allow_file: bool) -> str:
-    """The clone URL, or ``RepositoryUnreachable`` (touches the disk for file://: use a thread)."""
+def validate_url(url: str, allowed_hosts: list[str], allow_file: bool) -> RepositoryRef:
+    """The repository (clone and canonical URL), or ``RepositoryUnreachable`` (touches the disk
+    for file://: use a thread)."""
     try:
-        return validate_repository_url(
-            url, allowed_hosts=allowed_hosts, allow_file=allow_file
-        ).clone_url
+        return validate_repository_url(url, allowed_hosts=allowed_hosts, allow_file=allow_file)
     except ValueError as exc:
         raise RepositoryUnreachable(f"repository URL refused: {exc}") from None
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from swe_agents.analysis import pipeline
 from swe_agents.analysis.checkout import workspace
+from swe_agents.analysis.classify import TestPaths
+from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.runners.context import RunContext
 
 ALL_STEPS = ("lint", "secrets", "complexity", "security")
@@ -21,7 +24,14 @@ def options_for(config: dict[str, Any], settings_timeout: float) -> pipeline.Ana
         security="security" in steps,
         complexity_threshold=int(config.get("complexity_threshold", 10)),
         tool_timeout=settings_timeout,
+        tests=TestPaths.from_config(config),
+        quality_formula=str(config.get("quality_formula") or DEFAULT_FORMULA),
     )
+
+
+def branch_of(ref: str, commit: str) -> str | None:
+    """The branch a ref names (None for a commit id)."""
+    return None if ref == commit or re.fullmatch(r"[0-9a-f]{7,40}", ref) else ref
 
 
 async def run(ctx: RunContext) -> dict[str, Any]:
@@ -45,7 +55,13 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         )
     result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
     result.update(
-        {"ref": ref, "commit": commit, "steps": sorted(ctx.config.get("steps") or ALL_STEPS)}
+        {
+            "ref": ref,
+            "commit": commit,
+            "steps": sorted(ctx.config.get("steps") or ALL_STEPS),
+            "repository_url": ctx.repository_web_url,
+            "branch": branch_of(ref, commit),
+        }
     )
     threshold = ctx.config.get("fail_under_score")
     if threshold is not None:

@@ -38,6 +38,8 @@ class RunContext:
     # The diff a review looked at (diffs.ReviewDiff.to_dict()): stored beside the run, not in
     # its result (which events carry).
     diff: dict[str, Any] | None = None
+    # The repository's canonical URL (no credentials, no ".git"), known once it is validated.
+    repository_web_url: str | None = None
 
     def sandbox(self) -> Sandbox:
         """The analysis tools' sandbox (a run fails rather than run them unconfined as root)."""
@@ -51,7 +53,7 @@ class RunContext:
     async def repository(self, shallow: bool = False) -> Repository:
         """The validated repository's cache, fetched (refused before any clone when not allowed)."""
         try:
-            clone_url = await asyncio.to_thread(
+            ref = await asyncio.to_thread(
                 validate_url,
                 self.repository_url,
                 self.settings.allowed_repository_hosts,
@@ -59,9 +61,10 @@ class RunContext:
             )
         except RepositoryUnreachable as exc:
             raise RunFailure("repository_unreachable", str(exc)) from None
+        self.repository_web_url = ref.url
         repo = Repository(
             Path(self.settings.checkout_cache_dir),
-            clone_url,
+            ref.clone_url,
             allow_file=self.settings.allow_file_repositories,
             timeout=self.settings.git_timeout_seconds,
         )

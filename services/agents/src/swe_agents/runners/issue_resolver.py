@@ -14,8 +14,9 @@ from typing import Any
 
 from swe_agents.analysis import pipeline
 from swe_agents.analysis.checkout import Repository, parse_changes, validate_ref, workspace
+from swe_agents.analysis.classify import TestPaths
 from swe_agents.analysis.findings import severity_at_least
-from swe_agents.analysis.scoring import quality
+from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.analysis.tools import clean_env, path_operands, run_tool
 from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.runners.llm import Budget, ChatClient
@@ -173,11 +174,17 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         _, diff, _ = await _git(wc, "diff", "--no-ext-diff", "-M", base, "HEAD")
         changes = [c for c in parse_changes(status, unified0) if c.status != "D"]
         py = [c.path for c in changes if c.path.endswith(".py") and pipeline.representable(c.path)]
-        options = pipeline.AnalysisOptions(tool_timeout=ctx.settings.tool_timeout_seconds)
+        options = pipeline.AnalysisOptions(
+            tool_timeout=ctx.settings.tool_timeout_seconds,
+            tests=TestPaths.from_config(config),
+            quality_formula=str(config.get("quality_formula") or DEFAULT_FORMULA),
+        )
         analysis = await pipeline.analyze_tree(wc, py, options, ctx.log, sandbox=sandbox)
     added = {c.path: c.added_lines for c in changes}
-    on_changed = [f for f in analysis.findings if f.line in added.get(f.path, frozenset())]
-    q = quality(on_changed, analysis.lines_of_code)
+    on_changed = [
+        f for f in pipeline.shown(analysis.findings) if f.line in added.get(f.path, frozenset())
+    ]
+    q = pipeline.score(analysis, on_changed, options.quality_formula)
     result = {
         "summary": (
             f"patch on branch {branch}: {len(changes)} files changed, "
@@ -195,10 +202,13 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         },
         "findings": [f.to_dict() for f in on_changed],
         "blocking_findings": sum(severity_at_least(f.severity, "high") for f in on_changed),
-        "findings_by_severity": q["components"]["findings_by_severity"],
+        "findings_by_severity": pipeline.counts(on_changed)["by_severity"],
         "quality": q,
         "quality_score": q["score"],
         "model": {"name": ctx.settings.llm_model, "calls": budget.calls, "tokens": budget.tokens},
+        "repository_url": ctx.repository_web_url,
+        "tools": analysis.tools,
+        "rules": pipeline.described(analysis, on_changed),
     }
     await ctx.log(result["summary"], {"step": "report"})
     return result

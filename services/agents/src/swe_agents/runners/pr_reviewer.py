@@ -10,6 +10,15 @@ Approval thresholds (documented, version 1):
 
 Levels: ``quick`` = lint + secrets on changed lines; ``standard`` = + complexity and
 maintainability deltas; ``thorough`` = + security analysis (bandit).
+
+Test code (classify.TestPaths: the agent's ``test_paths`` or the conventions) has its own,
+quieter policy: test-only noise (asserts, test passwords, requests without a timeout...) is never
+commented, and a comment in test code needs ``test_min_severity`` (``high`` by default); key
+material in test code is test data (the secret scanner reports it as info).
+
+Complexity deltas match a function by its qualified name and, when a file defines the same name
+more than once (``@overload`` stubs, redefinitions), by its position counted from the last one
+(the implementation follows its stubs).
 """
 
 from __future__ import annotations
@@ -17,13 +26,15 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import shutil
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from swe_agents.analysis import diffs, pipeline
+from swe_agents.analysis import diffs, pipeline, rules
 from swe_agents.analysis.checkout import FileChange, Repository, workspace
-from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
-from swe_agents.analysis.scoring import quality
+from swe_agents.analysis.classify import TestPaths, is_test_noise
+from swe_agents.analysis.findings import Finding, severity_at_least
+from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.analysis.secrets import scan_files
 from swe_agents.analysis.tools import ToolError
 from swe_agents.runners.context import RunContext
@@ -40,6 +51,8 @@ def level_options(level: str, config: dict[str, Any], timeout: float) -> pipelin
         security=level == "thorough",
         complexity_threshold=int(config.get("complexity_threshold", 10)),
         tool_timeout=timeout,
+        tests=TestPaths.from_config(config),
+        quality_formula=str(config.get("quality_formula") or DEFAULT_FORMULA),
     )
 
 
@@ -90,24 +103,35 @@ async def _export_base(
     await asyncio.to_thread(move)
 
 
+def _by_name(functions: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for f in sorted(functions, key=lambda f: (f["path"], f["line"])):
+        groups[(f["path"], f["function"])].append(f)
+    return groups
+
+
 def _complexity_deltas(
     before: list[dict[str, Any]], after: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    old = {(f["path"], f["function"]): f["complexity"] for f in before}
+    old = _by_name(before)
     deltas = []
-    for f in after:
-        previous = old.get((f["path"], f["function"]))
-        if previous != f["complexity"]:
-            deltas.append(
-                {
-                    "path": f["path"],
-                    "function": f["function"],
-                    "line": f["line"],
-                    "before": previous,
-                    "after": f["complexity"],
-                    "delta": f["complexity"] - (previous or 0),
-                }
-            )
+    for key, functions in _by_name(after).items():
+        previous = old.get(key, [])
+        offset = len(previous) - len(functions)  # positions counted from the last definition
+        for index, f in enumerate(functions):
+            match = index + offset
+            was = previous[match]["complexity"] if 0 <= match < len(previous) else None
+            if was != f["complexity"]:
+                deltas.append(
+                    {
+                        "path": f["path"],
+                        "function": f["function"],
+                        "line": f["line"],
+                        "before": was,
+                        "after": f["complexity"],
+                        "delta": f["complexity"] - (was or 0),
+                    }
+                )
     return sorted(deltas, key=lambda d: (-abs(d["delta"]), d["path"], d["line"]))
 
 
@@ -173,14 +197,19 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         )
         added = {c.path: c.added_lines for c in selected}
         secret_findings = await asyncio.to_thread(
-            lambda: fingerprint_all(
-                head_dir, scan_files(head_dir, [c.path for c in selected], dict(added))
-            )
+            lambda: pipeline.annotate(
+                head_dir,
+                scan_files(head_dir, [c.path for c in selected], dict(added), options.tests),
+                [],
+                options.tests,
+            )[0]
         )
     base_prints = {f.fingerprint for f in before.findings}
-    comments, dropped = _comments(after.findings + secret_findings, added, base_prints, ctx.config)
-    q = quality([f for f in after.findings + secret_findings], after.lines_of_code)
+    findings = after.findings + secret_findings
+    comments, dropped = _comments(findings, added, base_prints, ctx.config)
+    q = pipeline.score(after, findings, options.quality_formula)
     outcome = approval(comments)
+    commented = {c["fingerprint"] for c in comments}
     result = {
         "summary": (
             f"{len(selected)} changed files reviewed ({len(python)} Python), "
@@ -209,7 +238,11 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         else [],
         "quality": q,
         "quality_score": q["score"],
-        "findings_by_severity": q["components"]["findings_by_severity"],
+        "findings_by_severity": pipeline.counts(pipeline.shown(findings))["by_severity"],
+        "repository_url": ctx.repository_web_url,
+        "branch": pr["head_ref"],
+        "tools": {**after.tools, **rules.tool_versions(["secrets"])},
+        "rules": await rules.describe(f for f in findings if f.fingerprint in commented),
     }
     await ctx.log(result["summary"], {"step": "report", "approval": outcome})
     return result
@@ -237,19 +270,22 @@ def _comments(
     base_prints: set[str],
     config: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    minimum = config.get("min_severity", "low")
     suppressed = set(config.get("suppressed_fingerprints", []))
-    dropped = {"below_min_severity": 0, "suppressed": 0, "over_cap": 0}
+    dropped = {
+        "below_min_severity": 0,
+        "suppressed": 0,
+        "over_cap": 0,
+        "test_noise": 0,
+        "test_below_min_severity": 0,
+    }
     comments = []
     for finding in findings:
         line = comment_line(finding, added.get(finding.path, frozenset()))
         if line is None:
             continue
-        if not severity_at_least(finding.severity, minimum):
-            dropped["below_min_severity"] += 1
-            continue
-        if finding.fingerprint in suppressed:
-            dropped["suppressed"] += 1
+        reason = _dropped_because(finding, config, suppressed)
+        if reason:
+            dropped[reason] += 1
             continue
         comment = finding.to_dict()
         comment.pop("extra", None)
@@ -262,6 +298,22 @@ def _comments(
     dropped["over_cap"] = max(0, len(comments) - cap)
     kept = sorted(comments[:cap], key=lambda c: (c["path"], c["line"], c["tool"], c["rule"]))
     return kept, dropped
+
+
+def _dropped_because(finding: Finding, config: dict[str, Any], suppressed: set[str]) -> str | None:
+    """Why a finding on a changed line gets no comment, or None when it gets one."""
+    if is_test_noise(finding):
+        return "test_noise"
+    if finding.test and not severity_at_least(
+        finding.severity, config.get("test_min_severity", "high")
+    ):
+        return "test_below_min_severity"
+    if not severity_at_least(finding.severity, config.get("min_severity", "low")):
+        return "below_min_severity"
+    # Fingerprints suppressed before version 2 still match, by their version 1 form.
+    if suppressed & {finding.fingerprint, finding.extra.get("fingerprint_v1")}:
+        return "suppressed"
+    return None
 
 
 def _rank(severity: str) -> int:
