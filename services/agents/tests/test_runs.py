@@ -12,6 +12,7 @@ from swe_common.testing import TokenFactory, eventually
 
 from .conftest import wait_run
 from .gitrepo import RESOLVER_PATCH
+from .sarif_checks import assert_github_requirements
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -57,7 +58,7 @@ async def test_code_analyzer_run_completes_with_its_report(
     assert done["status"] == "completed", done
     assert done["exit_reason"] is None
     assert done["started_at"] and done["finished_at"] and done["duration_ms"] >= 0
-    assert done["result"]["quality"]["formula_version"] == "1"
+    assert done["result"]["quality"]["formula_version"] == "2"
     assert {f["rule"] for f in done["result"]["security"]} >= {"B602", "B307"}
 
 
@@ -207,6 +208,11 @@ async def test_finished_run_exports_sarif_json_and_markdown(
     assert sarif.headers["content-type"].startswith("application/sarif+json")
     schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
     jsonschema.Draft4Validator(schema).validate(sarif.json())
+    assert_github_requirements(sarif.json())
+    # The upload category is the agent's and the kind's; the run id tells uploads apart.
+    assert {r["automationDetails"]["id"] for r in sarif.json()["runs"]} == {
+        f"swe-agents/{agent}/analysis/{run['id']}"
+    }
     markdown = await client.get(
         f"{base}/report", params={"format": "markdown"}, headers=setup["headers"]
     )

@@ -147,9 +147,10 @@ async def run_sarif(
     run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> JSONResponse:
     run = await _finished_run(session, principal, run_id)
-    return JSONResponse(
-        exports.sarif(run.agent_type, run.result or {}), media_type="application/sarif+json"
+    document = exports.sarif(
+        run.agent_type, run.result or {}, run_id=str(run.id), agent_id=str(run.agent_id)
     )
+    return JSONResponse(document, media_type="application/sarif+json")
 
 
 @router.get("/runs/{run_id}/report", response_model=None)

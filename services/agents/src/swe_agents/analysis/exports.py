@@ -1,64 +1,131 @@
 """Exports of a run's result: SARIF 2.1.0 (for code scanning), JSON, and Markdown (a PR comment).
 
-SARIF notes (what GitHub code scanning needs): paths relative to the repository root with
-``uriBaseId`` ``%SRCROOT%``, ``partialFingerprints`` per result, and a ``security-severity``
-property on security rules (with ``security`` and CWE tags).
+SARIF, as GitHub's code scanning reads it (docs.github.com, "SARIF support for code scanning"):
+
+* one run per tool that ran, an empty one when it found nothing (so alerts it raised before
+  close), with ``tool.driver.version``/``semanticVersion``, and an ``automationDetails.id`` whose
+  category (``swe-agents/<agent>/<kind>/``; kind = analysis, review or patch) keeps an agent's
+  analyses and its reviews from replacing each other's alerts;
+* rules with short and full descriptions, help as text and Markdown, ``defaultConfiguration``,
+  and properties ``tags``, ``precision``, ``problem.severity`` and, on security rules,
+  ``security-severity`` -- all from the rule (rules.py), never from one of its results;
+* results with ``partialFingerprints.primaryLocationLineHash`` (the only fingerprint GitHub
+  uses; ours is formatting-independent, findings.py) beside our own fingerprint, a region with
+  columns when the tool gives them, and paths relative to ``%SRCROOT%``, which
+  ``versionControlProvenance`` maps to the repository URL, revision and branch analyzed.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
+
+from swe_agents.analysis.findings import SEVERITY_RANK
+from swe_agents.analysis.rules import TOOL_URIS
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
-SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
-TOOL_URIS = {
-    "ruff": "https://docs.astral.sh/ruff/",
-    "radon": "https://radon.readthedocs.io/",
-    "bandit": "https://bandit.readthedocs.io/",
-    "secrets": "https://swe-platform.dev/docs/secrets",
+PROBLEM_SEVERITY = {
+    "critical": "error",
+    "high": "error",
+    "medium": "warning",
+    "low": "recommendation",
+    "info": "recommendation",
 }
-FINGERPRINT_KEY = "swePlatformFingerprint/v1"
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
+SECURITY_TOOLS = {"bandit", "secrets"}
+FINGERPRINT_KEY = "swePlatformFingerprint/v2"
+RUN_KINDS = {"pr_reviewer": "review", "issue_resolver": "patch"}
+MAX_RESULTS_PER_RUN = 25_000  # GitHub's limit per run
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
 def result_findings(agent_type: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     if agent_type == "pr_reviewer":
         return list(result.get("comments", []))
-    if agent_type == "issue_resolver":
-        return list(result.get("findings", []))
     return list(result.get("findings", []))
 
 
-def _rule(finding: dict[str, Any]) -> dict[str, Any]:
-    security = finding.get("category") in ("security", "secret")
-    tags = [finding.get("category", "lint")]
-    properties: dict[str, Any] = {"tags": tags}
-    if security and "security" not in tags:
+def run_kind(agent_type: str) -> str:
+    return RUN_KINDS.get(agent_type, "analysis")
+
+
+def _worst(findings: list[dict[str, Any]]) -> str:
+    return max((f["severity"] for f in findings), key=SEVERITY_RANK.__getitem__)
+
+
+def _fallback_rule(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """A description for a result stored before rules were described (from its findings)."""
+    first = findings[0]
+    name = first.get("rule_name") or first["rule"]
+    text = f"{first['tool']} {first['rule']} ({name})"
+    return {
+        "name": name,
+        "short": text,
+        "full": text + ".",
+        "help_text": f"See {first.get('help_url') or TOOL_URIS.get(first['tool'], '')}.",
+        "help_markdown": f"See [{name}]({first['help_url']})." if first.get("help_url") else text,
+        "help_uri": first.get("help_url"),
+        "severity": _worst(findings),
+        "precision": "medium",
+    }
+
+
+def _rule(
+    tool: str, rule_id: str, info: dict[str, Any], findings: list[dict[str, Any]]
+) -> dict[str, Any]:
+    severity = info.get("severity") or _worst(findings)
+    categories = sorted({f.get("category", "lint") for f in findings})
+    tags = [*categories]
+    properties: dict[str, Any] = {
+        "precision": info.get("precision") or "medium",
+        "problem.severity": PROBLEM_SEVERITY[severity],
+    }
+    if tool in SECURITY_TOOLS:
         tags.append("security")
-    if security:
-        if finding.get("cwe"):
-            tags.append(f"external/cwe/cwe-{finding['cwe']}")
-        properties["security-severity"] = SECURITY_SEVERITY[finding["severity"]]
+        cwes = sorted({int(f["cwe"]) for f in findings if f.get("cwe")})
+        tags += [f"external/cwe/cwe-{cwe}" for cwe in cwes]
+        properties["security-severity"] = SECURITY_SEVERITY[severity]
+    properties["tags"] = sorted(set(tags))[:20]
     rule: dict[str, Any] = {
-        "id": finding["rule"],
-        "name": finding.get("rule_name") or finding["rule"],
-        "shortDescription": {"text": finding.get("rule_name") or finding["rule"]},
-        "defaultConfiguration": {"level": LEVELS[finding["severity"]]},
+        "id": rule_id,
+        "name": info.get("name") or rule_id,
+        "shortDescription": {"text": info.get("short") or rule_id},
+        "fullDescription": {"text": info.get("full") or info.get("short") or rule_id},
+        "help": {
+            "text": info.get("help_text") or info.get("full") or rule_id,
+            "markdown": info.get("help_markdown") or info.get("help_text") or rule_id,
+        },
+        "defaultConfiguration": {"level": LEVELS[severity]},
         "properties": properties,
     }
-    if finding.get("help_url"):
-        rule["helpUri"] = finding["help_url"]
+    if info.get("help_uri"):
+        rule["helpUri"] = info["help_uri"]
     return rule
 
 
+def _region(finding: dict[str, Any]) -> dict[str, Any]:
+    start = max(1, int(finding["line"]))
+    end = max(start, int(finding.get("end_line") or start))
+    region: dict[str, Any] = {"startLine": start, "endLine": end}
+    column, end_column = finding.get("column"), finding.get("end_column")
+    if isinstance(column, int) and column >= 1:
+        region["startColumn"] = column
+        # An end column before the start on the same line would be a tool's slip: left out.
+        if isinstance(end_column, int) and (end > start or end_column > column):
+            region["endColumn"] = end_column
+    return region
+
+
 def _result(finding: dict[str, Any], rule_index: int) -> dict[str, Any]:
-    region = {"startLine": max(1, int(finding["line"]))}
-    end_line = int(finding.get("end_line") or finding["line"])
-    if end_line >= region["startLine"]:
-        region["endLine"] = end_line
+    fingerprints = {FINGERPRINT_KEY: finding["fingerprint"]}
+    fingerprints["primaryLocationLineHash"] = (
+        finding.get("line_hash") or f"{finding['fingerprint'][:16]}:1"
+    )
     result: dict[str, Any] = {
         "ruleId": finding["rule"],
         "ruleIndex": rule_index,
@@ -67,13 +134,17 @@ def _result(finding: dict[str, Any], rule_index: int) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": finding["path"], "uriBaseId": "%SRCROOT%"},
-                    "region": region,
+                    "artifactLocation": {"uri": quote(finding["path"]), "uriBaseId": "%SRCROOT%"},
+                    "region": _region(finding),
                 }
             }
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: finding["fingerprint"]},
-        "properties": {"severity": finding["severity"]},
+        "partialFingerprints": fingerprints,
+        "properties": {
+            "severity": finding["severity"],
+            "kind": finding.get("kind", "code_smell"),
+            "test": bool(finding.get("test", False)),
+        },
     }
     if "new" in finding:
         result["baselineState"] = "new" if finding["new"] else "unchanged"
@@ -82,34 +153,78 @@ def _result(finding: dict[str, Any], rule_index: int) -> dict[str, Any]:
     return result
 
 
-def sarif(agent_type: str, result: dict[str, Any]) -> dict[str, Any]:
+def _driver(tool: str, version: str | None, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    driver: dict[str, Any] = {"name": tool, "rules": rules}
+    if version:
+        driver["version"] = version
+        if _SEMVER.match(version):
+            driver["semanticVersion"] = version
+    if tool in TOOL_URIS:
+        driver["informationUri"] = TOOL_URIS[tool]
+    return driver
+
+
+def _provenance(result: dict[str, Any]) -> list[dict[str, Any]]:
+    revision = result.get("head_sha") or result.get("commit")
+    if not revision:
+        return []
+    details: dict[str, Any] = {
+        "repositoryUri": result.get("repository_url") or "file:///",
+        "revisionId": revision,
+        "mappedTo": {"uriBaseId": "%SRCROOT%"},
+    }
+    if result.get("branch"):
+        details["branch"] = result["branch"]
+    return [details]
+
+
+def _tool_run(
+    tool: str,
+    findings: list[dict[str, Any]],
+    result: dict[str, Any],
+    automation_id: str,
+) -> dict[str, Any]:
+    findings = sorted(findings, key=lambda f: -SEVERITY_RANK[f["severity"]])[:MAX_RESULTS_PER_RUN]
+    by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for finding in findings:
+        by_rule[finding["rule"]].append(finding)
+    described = result.get("rules") or {}
+    rule_ids = sorted(by_rule)
+    rules = [
+        _rule(tool, r, described.get(f"{tool}:{r}") or _fallback_rule(by_rule[r]), by_rule[r])
+        for r in rule_ids
+    ]
+    index = {r: i for i, r in enumerate(rule_ids)}
+    ordered = sorted(findings, key=lambda f: (f["path"], f["line"], f["rule"]))
+    run: dict[str, Any] = {
+        "tool": {"driver": _driver(tool, (result.get("tools") or {}).get(tool), rules)},
+        "automationDetails": {"id": automation_id},
+        "originalUriBaseIds": {
+            "%SRCROOT%": {"description": {"text": "The root of the repository analyzed."}}
+        },
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(f, index[f["rule"]]) for f in ordered],
+    }
+    provenance = _provenance(result)
+    if provenance:
+        run["versionControlProvenance"] = provenance
+    return run
+
+
+def sarif(
+    agent_type: str,
+    result: dict[str, Any],
+    *,
+    run_id: str | None = None,
+    agent_id: str | None = None,
+) -> dict[str, Any]:
     by_tool: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for finding in result_findings(agent_type, result):
         by_tool[finding["tool"]].append(finding)
-    runs = []
-    for tool in sorted(by_tool) or ["swe-agents"]:
-        rules: dict[str, dict[str, Any]] = {}
-        results = []
-        for finding in by_tool.get(tool, []):
-            if finding["rule"] not in rules:
-                rules[finding["rule"]] = _rule(finding)
-            results.append(_result(finding, list(rules).index(finding["rule"])))
-        driver: dict[str, Any] = {"name": tool, "rules": list(rules.values())}
-        if tool in TOOL_URIS:
-            driver["informationUri"] = TOOL_URIS[tool]
-        run: dict[str, Any] = {
-            "tool": {"driver": driver},
-            "results": results,
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}},
-        }
-        if result.get("head_sha") or result.get("commit"):
-            run["versionControlProvenance"] = [
-                {
-                    "repositoryUri": result.get("repository_url") or "file:///",
-                    "revisionId": result.get("head_sha") or result["commit"],
-                }
-            ]
-        runs.append(run)
+    tools = sorted(set(by_tool) | set(result.get("tools") or {})) or ["swe-agents"]
+    category = f"swe-agents/{agent_id or agent_type}/{run_kind(agent_type)}/"
+    automation_id = category + (run_id or "")
+    runs = [_tool_run(tool, by_tool.get(tool, []), result, automation_id) for tool in tools]
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
 
 
@@ -127,8 +242,20 @@ def _escape(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _ratings_line(quality: dict[str, Any]) -> str:
+    """Version 2's ratings, hotspots and test code in one line ("" for version 1)."""
+    ratings = quality.get("ratings")
+    if not ratings:
+        return ""
+    parts = [f"{name} {r.get('rating', '?')}" for name, r in ratings.items()]
+    parts.append(f"{quality.get('to_review', {}).get('count', 0)} security hotspots to review")
+    parts.append(f"test code: {quality.get('tests', {}).get('findings', 0)} findings, not rated")
+    return " · ".join(parts)
+
+
 def _analysis_markdown(result: dict[str, Any]) -> str:
     quality = result.get("quality", {})
+    ratings = _ratings_line(quality)
     lines = [
         "## Code analysis",
         "",
@@ -136,6 +263,7 @@ def _analysis_markdown(result: dict[str, Any]) -> str:
         "",
         f"**Quality:** {quality.get('rating', '?')} ({quality.get('score', '?')}/100, "
         f"formula v{quality.get('formula_version', '?')})",
+        *(["", ratings] if ratings else []),
         "",
         "| severity | count |",
         "|---|---|",
