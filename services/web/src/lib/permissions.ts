@@ -22,6 +22,8 @@ export interface ProjectPermissions {
   canEdit: boolean;
   /** Add, re-role and remove members; delete the project. */
   canManage: boolean;
+  /** Create, edit, move, assign, resolve, sync and delete issues (issues' WRITER_ROLES). */
+  canWriteIssues: boolean;
 }
 
 export function projectPermissions(
@@ -34,5 +36,6 @@ export function projectPermissions(
     relation,
     canEdit: canWrite && ["admin", "owner", "maintainer"].includes(relation),
     canManage: canWrite && ["admin", "owner"].includes(relation),
+    canWriteIssues: canWrite && ["admin", "owner", "maintainer"].includes(relation),
   };
 }

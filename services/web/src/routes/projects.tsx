@@ -3,7 +3,9 @@
  * features/issues and features/pulls (the web-pages branch); their routes are declared here.
  */
 import { createRoute, redirect } from "@tanstack/react-router";
+import { IssuePage } from "@/features/issues/IssuePage";
 import { IssuesTab } from "@/features/issues/IssuesTab";
+import { parseIssueSearch } from "@/features/issues/search";
 import { MembersTab } from "@/features/projects/MembersTab";
 import { ProjectLayout } from "@/features/projects/ProjectLayout";
 import { ProjectsPage } from "@/features/projects/ProjectsPage";
@@ -47,7 +49,14 @@ export const projectIndexRoute = createRoute({
 export const projectIssuesRoute = createRoute({
   getParentRoute: () => projectRoute,
   path: "/issues",
+  validateSearch: parseIssueSearch,
   component: IssuesTab,
+});
+
+export const projectIssueRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/issues/$issueId",
+  component: IssuePage,
 });
 
 export const projectPullsRoute = createRoute({

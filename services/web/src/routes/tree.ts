@@ -2,6 +2,7 @@ import { rootRoute } from "@/routes/__root";
 import { appRoute, homeRoute } from "@/routes/app";
 import {
   projectIndexRoute,
+  projectIssueRoute,
   projectIssuesRoute,
   projectMembersRoute,
   projectPullsRoute,
@@ -22,6 +23,7 @@ export const routeTree = rootRoute.addChildren([
     projectRoute.addChildren([
       projectIndexRoute,
       projectIssuesRoute,
+      projectIssueRoute,
       projectPullsRoute,
       projectMembersRoute,
       projectSettingsRoute,

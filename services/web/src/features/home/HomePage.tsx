@@ -1,10 +1,11 @@
-import { Badge, Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from "@mantine/core";
+import { Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from "@mantine/core";
 import { useMe } from "@/api/auth";
 import { useMyOpenIssues } from "@/api/issues";
 import { useProjects } from "@/api/projects";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
 import { PageHeader } from "@/components/PageHeader";
+import { PriorityBadge } from "@/features/issues/badges";
 
 function MyProjects() {
   const projects = useProjects("", 1, 8);
@@ -46,28 +47,39 @@ function MyProjects() {
 
 function MyOpenIssues() {
   const issues = useMyOpenIssues(10);
+  // Issues carry their project's id only; the names come from the caller's projects.
+  const projects = useProjects("", 1, 100);
+  const projectName = new Map(projects.data?.items.map((p) => [p.id, p.name]));
   return (
     <Card withBorder component="section" aria-labelledby="home-issues">
-      <Title order={2} size="h4" id="home-issues" mb="sm">
+      <Title order={2} size="h4" id="home-issues">
         Open issues in my projects
       </Title>
+      {/* The API knows whose projects an issue is in, not who should work on it: "mine" are
+          the open issues of every project I can see, the most urgent first. */}
+      <Text size="xs" c="dimmed" mb="sm">
+        Most urgent first, across the projects you can see.
+      </Text>
       {issues.isPending && <Skeleton h={80} />}
       {issues.isError && <ErrorView error={issues.error} onRetry={() => issues.refetch()} />}
       {issues.data && issues.data.items.length === 0 && <Text size="sm">No open issues.</Text>}
       <Stack gap={6}>
         {issues.data?.items.map((issue) => (
           <Group key={issue.id} gap="xs" wrap="nowrap">
-            <Badge variant="outline" color="dark" size="sm">
-              {issue.priority}
-            </Badge>
+            <PriorityBadge priority={issue.priority} />
             <AnchorLink
-              to="/projects/$projectId/issues"
-              params={{ projectId: issue.project_id }}
+              to="/projects/$projectId/issues/$issueId"
+              params={{ projectId: issue.project_id, issueId: issue.id }}
               size="sm"
               lineClamp={1}
             >
               {issue.title}
             </AnchorLink>
+            {projectName.has(issue.project_id) && (
+              <Text size="xs" c="dimmed" lineClamp={1} miw={60}>
+                {projectName.get(issue.project_id)}
+              </Text>
+            )}
           </Group>
         ))}
       </Stack>
