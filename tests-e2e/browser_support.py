@@ -111,6 +111,9 @@ async def screenshot(page: Page, name: str) -> Path:
         raise ValueError(f"screenshot names are lowercase words with dashes: {name!r}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    # From the top: a full-page capture of a scrolled page (keyboard focus scrolls it) draws
+    # the fixed header in the middle of the picture.
+    await page.evaluate("() => window.scrollTo(0, 0)")
     await page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
 
@@ -144,3 +147,10 @@ async def sign_in_through_api(context: BrowserContext, username: str, password: 
     body = await response.json()
     assert body["refresh_token"] is None, "browser mode keeps the refresh token in a cookie"
     return str(body["access_token"])
+
+
+async def sign_in(page: Page, login: str, password: str = PASSWORD) -> None:
+    """Fill in and submit the console's sign-in form."""
+    await page.get_by_label("Username or email").fill(login)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()

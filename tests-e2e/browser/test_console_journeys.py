@@ -12,88 +12,15 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pyotp
-import pytest
-from browser_support import PageProblems, axe, screenshot, watched_context
-from e2e_support import PASSWORD, Stack, User, expect, gateway_client
-from playwright.async_api import Browser, BrowserContext, Page, Request
+from browser_support import axe, screenshot, sign_in
+from e2e_support import PASSWORD, Stack, User, expect
+from playwright.async_api import BrowserContext, Page, Request
 from playwright.async_api import expect as see
 
-from .conftest import ACCESS_TOKEN_TTL_SECONDS
-
-NewPage = Callable[[], Awaitable[Page]]
-
-
-@pytest.fixture
-async def new_context(
-    browser: Browser, stack: Stack, page_problems: PageProblems
-) -> AsyncIterator[Callable[[], Awaitable[BrowserContext]]]:
-    """More people (or more tabs' worth of cookie jars): each context its own browser session,
-    watched for page errors like the harness's own page."""
-    made: list[BrowserContext] = []
-
-    async def make() -> BrowserContext:
-        context = await watched_context(browser, stack.base_url, page_problems)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        await context.close()
-
-
-@pytest.fixture
-def new_page(new_context: Callable[[], Awaitable[BrowserContext]]) -> NewPage:
-    async def make() -> Page:
-        return await (await new_context()).new_page()
-
-    return make
-
-
-async def _sign_in(page: Page, login: str, password: str = PASSWORD) -> None:
-    await page.get_by_label("Username or email").fill(login)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-
-
-async def _api_user(anonymous: httpx.AsyncClient, stack: Stack, prefix: str) -> User:
-    username = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    body = expect(
-        await anonymous.post(
-            "/api/v1/auth/register",
-            json={"email": f"{username}@example.com", "username": username, "password": PASSWORD},
-        ),
-        201,
-    )
-    tokens = expect(
-        await anonymous.post(
-            "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
-        ),
-        200,
-    )
-    http = gateway_client(stack, headers={"Authorization": f"Bearer {tokens['access_token']}"})
-    return User(
-        body["id"], username, body["email"], tokens["access_token"], tokens["refresh_token"], http
-    )
-
-
-@pytest.fixture
-async def api_users(stack: Stack) -> AsyncIterator[Any]:
-    made: list[User] = []
-
-    async def make(prefix: str) -> User:
-        async with gateway_client(stack) as anonymous:
-            user = await _api_user(anonymous, stack, prefix)
-        made.append(user)
-        return user
-
-    yield make
-    for user in made:
-        await user.http.aclose()
+from .conftest import ACCESS_TOKEN_TTL_SECONDS, NewPage
 
 
 async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_stranger(
@@ -123,7 +50,7 @@ async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_st
 
     await page.get_by_role("link", name="Sign in").click()
     await page.goto(f"{stack.base_url}/sign-in?redirect=%2Fprojects")
-    await _sign_in(page, owner_name)
+    await sign_in(page, owner_name)
     await see(page).to_have_url(f"{stack.base_url}/projects")
     await see(page.get_by_role("heading", name="Projects", level=1)).to_be_visible()
 
@@ -176,7 +103,7 @@ async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_st
     # The viewer sees the project and no control that would change it.
     viewer_page: Page = await new_page()
     await viewer_page.goto(f"{project_url}/members")
-    await _sign_in(viewer_page, viewer.username)
+    await sign_in(viewer_page, viewer.username)
     await see(viewer_page.get_by_role("heading", name="Web journey", level=1)).to_be_visible()
     await see(viewer_page.get_by_text("your role: viewer")).to_be_visible()
     await see(viewer_page.get_by_text("Only the project's owner can add")).to_be_visible()
@@ -196,7 +123,7 @@ async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_st
     stranger: User = await api_users("web-stranger")
     stranger_page: Page = await new_page()
     await stranger_page.goto(f"{stack.base_url}/projects/{project_id}/settings")
-    await _sign_in(stranger_page, stranger.username)
+    await sign_in(stranger_page, stranger.username)
     await see(stranger_page.get_by_role("heading", name="Not found")).to_be_visible()
     await see(stranger_page.get_by_text("or you do not have access")).to_be_visible()
     await see(stranger_page.get_by_text(re.compile("Request id"))).to_be_visible()
@@ -216,7 +143,7 @@ async def test_an_account_with_totp_signs_in_with_its_code(
     )
 
     await page.goto(f"{stack.base_url}/sign-in")
-    await _sign_in(page, user.username)
+    await sign_in(page, user.username)
     await see(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
     await axe(page)
     await screenshot(page, "sign-in-totp")
@@ -235,7 +162,7 @@ async def test_signing_out_in_one_tab_ends_the_session_in_the_other(
     user: User = await api_users("web-tabs")
     first = page
     await first.goto(f"{stack.base_url}/projects")
-    await _sign_in(first, user.username)
+    await sign_in(first, user.username)
     await see(first.get_by_role("heading", name="Projects", level=1)).to_be_visible()
     second = await context.new_page()
     await second.goto(f"{stack.base_url}/")
@@ -265,7 +192,7 @@ async def test_the_session_lives_on_after_the_access_token_expires(
 
     page.on("request", on_request)
     await page.goto(f"{stack.base_url}/sign-in?redirect=%2Fprojects")
-    await _sign_in(page, user.username)
+    await sign_in(page, user.username)
     await see(page.get_by_role("heading", name="Projects", level=1)).to_be_visible()
     signed_in_refreshes = len(refreshes)
 

@@ -66,7 +66,7 @@ function MyOpenIssues() {
       <Stack gap={6}>
         {issues.data?.items.map((issue) => (
           <Group key={issue.id} gap="xs" wrap="nowrap">
-            <PriorityBadge priority={issue.priority} />
+            <PriorityBadge priority={issue.priority} w={84} />
             <AnchorLink
               to="/projects/$projectId/issues/$issueId"
               params={{ projectId: issue.project_id, issueId: issue.id }}

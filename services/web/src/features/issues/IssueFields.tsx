@@ -58,7 +58,7 @@ export function IssueFields({
       />
       <Textarea
         label="Description"
-        description="Markdown; raw HTML is shown as text."
+        description="Markdown (raw HTML is not rendered)."
         autosize
         minRows={4}
         maxRows={16}

@@ -153,13 +153,6 @@ function Filters({
         ]}
         w={180}
       />
-      <NativeSelect
-        label="Sort"
-        value={search.sort ?? DEFAULT_SORT}
-        onChange={(e) => set("sort", e.currentTarget.value as IssueSearch["sort"])}
-        data={Object.entries(SORTS).map(([value, text]) => ({ value, label: text }))}
-        w={210}
-      />
       {hasFilters(search) && (
         <Button
           variant="default"
@@ -203,8 +196,17 @@ export function IssuesTab() {
   return (
     <Stack gap="md">
       <StatsStrip projectId={projectId} />
+      <Filters search={search} agents={agentList} onChange={(next) => go(next, true)} />
       <Group justify="space-between" align="flex-end">
-        <Filters search={search} agents={agentList} onChange={(next) => go(next, true)} />
+        <NativeSelect
+          label="Sort"
+          value={search.sort ?? DEFAULT_SORT}
+          onChange={(e) =>
+            go(withFilter(search, "sort", e.currentTarget.value as IssueSearch["sort"]), true)
+          }
+          data={Object.entries(SORTS).map(([value, text]) => ({ value, label: text }))}
+          w={210}
+        />
         {canWriteIssues && <Button onClick={() => setCreating(true)}>New issue</Button>}
       </Group>
       {!canWriteIssues && (

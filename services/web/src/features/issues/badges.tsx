@@ -24,9 +24,9 @@ export function StatusBadge({ status }: { status: IssueStatus }) {
   );
 }
 
-export function PriorityBadge({ priority }: { priority: Priority }) {
+export function PriorityBadge({ priority, w }: { priority: Priority; w?: number }) {
   return (
-    <Badge variant="outline" color={PRIORITY_COLOR[priority]}>
+    <Badge variant="outline" color={PRIORITY_COLOR[priority]} w={w} style={{ flexShrink: 0 }}>
       {priority}
     </Badge>
   );
