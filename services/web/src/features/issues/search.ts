@@ -76,6 +76,7 @@ export interface IssueSearch {
 export function parseIssueSearch(raw: Record<string, unknown>): IssueSearch {
   const out: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(fields)) {
+    if (raw[name] === undefined) continue; // (a failed parse builds an error: not for nothing)
     const parsed = schema.safeParse(raw[name]);
     if (parsed.success) out[name] = parsed.data;
   }
