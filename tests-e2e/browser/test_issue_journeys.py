@@ -92,6 +92,14 @@ async def tab_to(page: Page, target: Locator, presses: int = 80) -> None:
     raise AssertionError(f"{target} not reached after {presses} presses of Tab")
 
 
+async def opened_dialog(page: Page, name: str) -> Locator:
+    """The dialog once its opening transition is over: axe measures the colours a user reads,
+    not a frame of the fade-in."""
+    dialog = page.get_by_role("dialog", name=name)
+    await see(dialog).to_have_css("opacity", "1")
+    return dialog
+
+
 def status_moves(page: Page) -> Locator:
     return page.get_by_role("group", name="Change the status").get_by_role("button")
 
@@ -116,7 +124,7 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     new_issue = page.get_by_role("button", name="New issue")
     await tab_to(page, new_issue)
     await page.keyboard.press("Enter")
-    dialog = page.get_by_role("dialog", name="New issue")
+    dialog = await opened_dialog(page, "New issue")
     await see(dialog.get_by_label(re.compile("^Title"))).to_be_focused()
     await page.keyboard.type("Coupon codes are case-sensitive")
     await dialog.get_by_label(re.compile("^Description")).fill(
@@ -183,7 +191,7 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
 
     await tab_to(page, page.get_by_role("button", name="Resolve…"))
     await page.keyboard.press("Enter")
-    dialog = page.get_by_role("dialog", name="Resolve the issue")
+    dialog = await opened_dialog(page, "Resolve the issue")
     await see(dialog.get_by_label(re.compile("^Resolution"))).to_be_focused()
     await page.keyboard.type("Codes are compared **case-insensitively** since v2.3.")
     await see(dialog.get_by_label("Pull request (optional)")).to_have_value("")
@@ -236,7 +244,7 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     # Deleting asks first, then the issue is gone from the list.
     await page.get_by_role("link", name="Typo on the pricing page").click()
     await page.get_by_role("button", name="Delete").click()
-    confirm = page.get_by_role("dialog", name="Delete the issue?")
+    confirm = await opened_dialog(page, "Delete the issue?")
     await axe(page)
     await confirm.get_by_role("button", name="Delete issue").click()
     await see(page).to_have_url(re.compile(rf"/projects/{project_id}/issues$"))
