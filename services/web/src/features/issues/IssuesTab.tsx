@@ -199,6 +199,26 @@ const IssueRow = memo(function IssueRow({ issue, agent }: { issue: IssueOut; age
   );
 });
 
+const NO_AGENTS: AgentOut[] = [];
+
+/** The rows of one page; re-rendered only when the page or the agents change. */
+const IssueRows = memo(function IssueRows({
+  items,
+  agents,
+}: {
+  items: IssueOut[];
+  agents: AgentOut[];
+}) {
+  const agentName = new Map(agents.map((a) => [a.id, a.name]));
+  return items.map((issue) => (
+    <IssueRow
+      key={issue.id}
+      issue={issue}
+      agent={issue.assigned_agent_id ? agentName.get(issue.assigned_agent_id) : undefined}
+    />
+  ));
+});
+
 export function IssuesTab() {
   const { projectId } = useParams({ from: FROM });
   const search = useSearch({ from: FROM });
@@ -223,8 +243,7 @@ export function IssuesTab() {
 
   if (!project.data) return <Skeleton h={200} />;
   const { canWriteIssues } = projectPermissions(project.data, me.data);
-  const agentList = agents.data?.items ?? [];
-  const agentName = new Map(agentList.map((a) => [a.id, a.name]));
+  const agentList = agents.data?.items ?? NO_AGENTS;
   const go = (next: IssueSearch, replace = false) => void navigate({ search: next, replace });
 
   return (
@@ -305,13 +324,7 @@ export function IssuesTab() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {issues.data.items.map((issue) => (
-              <IssueRow
-                key={issue.id}
-                issue={issue}
-                agent={issue.assigned_agent_id ? agentName.get(issue.assigned_agent_id) : undefined}
-              />
-            ))}
+            <IssueRows items={issues.data.items} agents={agentList} />
           </Table.Tbody>
         </Table>
       )}
