@@ -41,7 +41,8 @@ export const issueKeys = {
   stats: (projectId: string) => ["issues", "stats", projectId] as const,
   detail: (issueId: string) => ["issues", "detail", issueId] as const,
   agents: (projectId: string) => ["agents", "list", { project_id: projectId }] as const,
-  pulls: (projectId: string) => ["prs", "list", { project_id: projectId }] as const,
+  // Under the pull requests' own prefix: tracking or untracking one refreshes this list too.
+  pulls: (projectId: string) => ["pulls", "list", projectId, { limit: 100 }] as const,
 };
 
 function listOptions(query: ListQuery) {
@@ -117,69 +118,45 @@ export function useCreateIssue() {
   });
 }
 
-export function useUpdateIssue(issueId: string) {
+/** A change to one issue: the answer replaces it; on a refusal (a 409: it moved meanwhile)
+ * the issue is reloaded, so the page shows it as it is now. */
+function useIssueChange<T>(issueId: string, change: (body: T) => Promise<IssueOut>) {
   const changed = useIssueChanged();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (body: IssueUpdate) =>
-      (
-        await updateIssueApiV1IssuesIssueIdPatch({
-          path: { issue_id: issueId },
-          body,
-          throwOnError: true,
-        })
-      ).data,
+    mutationFn: change,
     onSuccess: changed,
-    // A 409 means the issue moved meanwhile: show its current state with the error.
     onError: () => queryClient.invalidateQueries({ queryKey: issueKeys.detail(issueId) }),
+  });
+}
+
+export function useUpdateIssue(issueId: string) {
+  return useIssueChange(issueId, async (body: IssueUpdate) => {
+    const path = { issue_id: issueId };
+    return (await updateIssueApiV1IssuesIssueIdPatch({ path, body, throwOnError: true })).data;
   });
 }
 
 export function useAssignIssue(issueId: string) {
-  const changed = useIssueChanged();
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: async (agentId: string) =>
-      (
-        await assignIssueApiV1IssuesIssueIdAssignPost({
-          path: { issue_id: issueId },
-          body: { agent_id: agentId },
-          throwOnError: true,
-        })
-      ).data,
-    onSuccess: changed,
-    onError: () => queryClient.invalidateQueries({ queryKey: issueKeys.detail(issueId) }),
+  return useIssueChange(issueId, async (agentId: string) => {
+    const path = { issue_id: issueId };
+    const body = { agent_id: agentId };
+    return (await assignIssueApiV1IssuesIssueIdAssignPost({ path, body, throwOnError: true })).data;
   });
 }
 
 export function useResolveIssue(issueId: string) {
-  const changed = useIssueChanged();
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: async (body: ResolveRequest) =>
-      (
-        await resolveIssueApiV1IssuesIssueIdResolvePost({
-          path: { issue_id: issueId },
-          body,
-          throwOnError: true,
-        })
-      ).data,
-    onSuccess: changed,
-    onError: () => queryClient.invalidateQueries({ queryKey: issueKeys.detail(issueId) }),
+  return useIssueChange(issueId, async (body: ResolveRequest) => {
+    const path = { issue_id: issueId };
+    return (await resolveIssueApiV1IssuesIssueIdResolvePost({ path, body, throwOnError: true }))
+      .data;
   });
 }
 
 export function useSyncIssue(issueId: string) {
-  const changed = useIssueChanged();
-  return useMutation({
-    mutationFn: async () =>
-      (
-        await syncFromGithubApiV1IssuesIssueIdSyncPost({
-          path: { issue_id: issueId },
-          throwOnError: true,
-        })
-      ).data,
-    onSuccess: changed,
+  return useIssueChange<void>(issueId, async () => {
+    const path = { issue_id: issueId };
+    return (await syncFromGithubApiV1IssuesIssueIdSyncPost({ path, throwOnError: true })).data;
   });
 }
 
@@ -215,7 +192,7 @@ export function useProjectAgents(projectId: string) {
   });
 }
 
-/** The project's tracked pull requests, newest first, for the resolve dialog. */
+/** The project's tracked pull requests (the 100 newest), for the resolve dialog. */
 export function useProjectPullRequests(projectId: string, enabled: boolean) {
   return useQuery({
     queryKey: issueKeys.pulls(projectId),

@@ -2,7 +2,7 @@
  * /projects and /projects/$projectId with its tabs. The Issues and Pull requests tabs belong to
  * features/issues and features/pulls (the web-pages branch); their routes are declared here.
  */
-import { createRoute, lazyRouteComponent, redirect } from "@tanstack/react-router";
+import { createRoute, redirect } from "@tanstack/react-router";
 import { IssuesTab } from "@/features/issues/IssuesTab";
 import { parseIssueSearch } from "@/features/issues/search";
 import { MembersTab } from "@/features/projects/MembersTab";
@@ -50,14 +50,6 @@ export const projectIssuesRoute = createRoute({
   path: "/issues",
   validateSearch: parseIssueSearch,
   component: IssuesTab,
-});
-
-export const projectIssueRoute = createRoute({
-  getParentRoute: () => projectRoute,
-  path: "/issues/$issueId",
-  // Its own chunk: the Markdown parser it needs (about 40 KiB gzip) stays out of the first
-  // load; it is fetched when a link to an issue is hovered or followed.
-  component: lazyRouteComponent(() => import("@/features/issues/IssuePage"), "IssuePage"),
 });
 
 export const projectPullsRoute = createRoute({

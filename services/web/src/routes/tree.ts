@@ -1,8 +1,8 @@
 import { rootRoute } from "@/routes/__root";
 import { appRoute, homeRoute } from "@/routes/app";
+import { issueRoute } from "@/routes/issues";
 import {
   projectIndexRoute,
-  projectIssueRoute,
   projectIssuesRoute,
   projectMembersRoute,
   projectPullsRoute,
@@ -23,11 +23,11 @@ export const routeTree = rootRoute.addChildren([
     projectRoute.addChildren([
       projectIndexRoute,
       projectIssuesRoute,
-      projectIssueRoute,
       projectPullsRoute,
       projectMembersRoute,
       projectSettingsRoute,
     ]),
+    issueRoute,
     pullRoute,
   ]),
 ]);

@@ -2,12 +2,13 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { IssueOut } from "@/client/types.gen";
-import { AGENT, issue, OWNER, PROJECT, page, signedIn, VIEWER } from "@/features/issues/testing";
+import { AGENT, issue, page, signedIn } from "@/features/issues/testing";
 import { renderApp } from "@/test/app";
+import { OWNER, PROJECT_ID, VIEWER } from "@/test/data";
 import { jsonResponse, problemResponse } from "@/test/render";
 
 const ISSUE_PATH = `/api/v1/issues/${issue().id}`;
-const PAGE = `/projects/${PROJECT.id}/issues/${issue().id}`;
+const PAGE = `/projects/${PROJECT_ID}/issues/${issue().id}`;
 const WRITE_BUTTONS = [
   "Start work",
   "Stop work",
@@ -33,7 +34,7 @@ describe("the issue page", () => {
       if (p === ISSUE_PATH) return jsonResponse(issue({ status: "in_progress", github_number: 7 }));
       return base(m, p);
     });
-    await screen.findByRole("heading", { name: "Login fails", level: 2 });
+    await screen.findByRole("heading", { name: "Login fails", level: 1 });
     const moves = screen.getByRole("group", { name: "Change the status" });
     expect(
       within(moves)
@@ -88,7 +89,7 @@ describe("the issue page", () => {
       if (p === ISSUE_PATH) return jsonResponse(issue({ github_number: 7 }));
       return base(m, p);
     });
-    await screen.findByRole("heading", { name: "Login fails", level: 2 });
+    await screen.findByRole("heading", { name: "Login fails", level: 1 });
     expect(screen.getByText("sign in").tagName).toBe("STRONG");
     for (const name of WRITE_BUTTONS) expect(buttonNames()).not.toContain(name);
     expect(screen.queryByRole("group", { name: "Change the status" })).toBeNull();
@@ -99,7 +100,7 @@ describe("the issue page", () => {
     const base = signedIn(OWNER);
     const pr = {
       id: "66666666-6666-4666-8666-666666666666",
-      project_id: PROJECT.id,
+      project_id: PROJECT_ID,
       number: 12,
       title: "Fix login",
       author: "ada",
@@ -117,6 +118,7 @@ describe("the issue page", () => {
     const { calls } = renderApp(PAGE, (m, p, body) => {
       if (p === ISSUE_PATH) return jsonResponse(current);
       if (p === "/api/v1/prs") return jsonResponse(page([pr]));
+      if (p === `/api/v1/prs/${pr.id}`) return jsonResponse(pr);
       if (p === `${ISSUE_PATH}/resolve`) {
         const sent = body as { resolution: string; pull_request_id: string };
         current = { ...current, status: "resolved", ...sent };
@@ -141,6 +143,10 @@ describe("the issue page", () => {
       resolution: "Session cookie fixed",
       pull_request_id: pr.id,
     });
-    expect(await screen.findByText(/#12 Fix login/)).toBeInTheDocument();
+    // The resolution names the pull request and links to its page.
+    expect(await screen.findByRole("link", { name: "#12 Fix login" })).toHaveAttribute(
+      "href",
+      `/projects/${PROJECT_ID}/pulls/${pr.id}`,
+    );
   });
 });

@@ -9,7 +9,6 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import {
   Anchor,
   Button,
-  Card,
   Code,
   Grid,
   Group,
@@ -19,7 +18,6 @@ import {
   Stack,
   Text,
   Textarea,
-  Title,
 } from "@mantine/core";
 import { useNavigate, useParams } from "@tanstack/react-router";
 import { type ReactNode, useState } from "react";
@@ -37,6 +35,7 @@ import {
   useUpdateIssue,
 } from "@/api/issues";
 import { useProject } from "@/api/projects";
+import { usePull } from "@/api/pulls";
 import type { AgentOut, IssueOut, IssueStatus } from "@/client/types.gen";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
@@ -44,8 +43,10 @@ import { FormError } from "@/components/FormError";
 import { AnchorLink } from "@/components/links";
 import { Markdown } from "@/components/Markdown";
 import { NotFoundView } from "@/components/NotFoundView";
+import { PageHeader } from "@/components/PageHeader";
+import { Section } from "@/components/Section";
 import { LabelBadges, PriorityBadge, StatusBadge } from "@/features/issues/badges";
-import { formatDate, parseLabels } from "@/features/issues/format";
+import { parseLabels } from "@/features/issues/format";
 import {
   ISSUE_FIELDS,
   IssueFields,
@@ -54,6 +55,7 @@ import {
 } from "@/features/issues/IssueFields";
 import { canAssign, transitionActions } from "@/features/issues/transitions";
 import { ApiError } from "@/lib/errors";
+import { formatDate } from "@/lib/format";
 import { applyServerErrors } from "@/lib/forms";
 import { projectPermissions } from "@/lib/permissions";
 
@@ -89,20 +91,8 @@ function Details({
   const agent = agents.find((a) => a.id === issue.assigned_agent_id);
   const github = safeGithubUrl(issue.github_url);
   return (
-    <Card withBorder component="section" aria-labelledby="issue-details">
-      <Title order={3} size="h5" id="issue-details" mb="xs">
-        Details
-      </Title>
+    <Section id="issue-details" title="Details">
       <dl style={{ margin: 0 }}>
-        <Meta term="Status">
-          <StatusBadge status={issue.status} />
-        </Meta>
-        <Meta term="Priority">
-          <PriorityBadge priority={issue.priority} />
-        </Meta>
-        <Meta term="Labels">
-          {issue.labels.length ? <LabelBadges labels={issue.labels} /> : "none"}
-        </Meta>
         <Meta term="Assigned agent">
           {issue.assigned_agent_id
             ? (agent?.name ?? <Code>{issue.assigned_agent_id}</Code>)
@@ -128,19 +118,35 @@ function Details({
             ) : (
               `#${issue.github_number}`
             )}
+            {issue.github_removed && ` (${issue.github_removed} on GitHub)`}
+            {issue.github_state_reason && ` · ${issue.github_state_reason.replace(/_/g, " ")}`}
           </Meta>
         )}
+        {issue.github_author && <Meta term="GitHub author">{issue.github_author}</Meta>}
+        {issue.github_assignees.length > 0 && (
+          <Meta term="GitHub assignees">{issue.github_assignees.join(", ")}</Meta>
+        )}
       </dl>
-    </Card>
+    </Section>
   );
 }
 
 function LinkedPullRequest({ projectId, prId }: { projectId: string; prId: string }) {
-  const pulls = useProjectPullRequests(projectId, true);
-  const pr = pulls.data?.items.find((p) => p.id === prId);
+  const pull = usePull(prId);
   return (
     <Text size="sm" mt="xs">
-      Pull request: {pr ? `#${pr.number} ${pr.title} (${pr.state})` : <Code>{prId}</Code>}
+      Pull request:{" "}
+      {pull.data ? (
+        <AnchorLink
+          to="/projects/$projectId/pulls/$pullId"
+          params={{ projectId, pullId: prId }}
+          size="sm"
+        >
+          #{pull.data.number} {pull.data.title}
+        </AnchorLink>
+      ) : (
+        <Code>{prId}</Code>
+      )}
     </Text>
   );
 }
@@ -200,10 +206,7 @@ function EditForm({ issue, onDone }: { issue: IssueOut; onDone: () => void }) {
     }
   });
   return (
-    <Card withBorder component="section" aria-labelledby="edit-issue">
-      <Title order={3} size="h5" id="edit-issue" mb="xs">
-        Edit the issue
-      </Title>
+    <Section id="edit-issue" title="Edit the issue">
       <form onSubmit={onSubmit} noValidate>
         <Stack gap="sm">
           <IssueFields form={form} autoFocus />
@@ -218,7 +221,7 @@ function EditForm({ issue, onDone }: { issue: IssueOut; onDone: () => void }) {
           </Group>
         </Stack>
       </form>
-    </Card>
+    </Section>
   );
 }
 
@@ -228,10 +231,7 @@ function AssignCard({ issue, agents }: { issue: IssueOut; agents: AgentOut[] }) 
   const [agentId, setAgentId] = useState("");
   const chosen = agentId || issue.assigned_agent_id || "";
   return (
-    <Card withBorder component="section" aria-labelledby="assign-issue">
-      <Title order={3} size="h5" id="assign-issue" mb="xs">
-        Assign an agent
-      </Title>
+    <Section id="assign-issue" title="Assign an agent">
       {active.length === 0 ? (
         <Text size="sm">This project has no active agent to assign.</Text>
       ) : (
@@ -261,7 +261,7 @@ function AssignCard({ issue, agents }: { issue: IssueOut; agents: AgentOut[] }) 
           {assign.error ? <ErrorView error={assign.error} /> : null}
         </Stack>
       )}
-    </Card>
+    </Section>
   );
 }
 
@@ -424,71 +424,70 @@ export function IssuePage() {
   const agentList = agents.data?.items ?? [];
 
   return (
-    <Stack gap="md">
-      <Stack gap={4}>
-        <AnchorLink to="/projects/$projectId/issues" params={{ projectId }} size="sm">
-          ← All issues
-        </AnchorLink>
-        <Title order={2} style={{ overflowWrap: "anywhere" }} data-testid="issue-title">
-          {data.title}
-        </Title>
+    <>
+      <PageHeader
+        title={data.title}
+        crumbs={[
+          { label: "Home", to: "/" },
+          { label: "Projects", to: "/projects" },
+          { label: project.data.name, to: `/projects/${projectId}/issues` },
+          { label: "Issues", to: `/projects/${projectId}/issues` },
+          { label: data.github_number !== null ? `#${data.github_number}` : "Issue" },
+        ]}
+        description={`In ${project.data.name}`}
+      />
+      <Stack gap="md">
         <Group gap="xs">
           <StatusBadge status={data.status} />
           <PriorityBadge priority={data.priority} />
           <LabelBadges labels={data.labels} />
         </Group>
+        {canWriteIssues && (
+          <WriteActions
+            issue={data}
+            onEdit={() => setEditing(true)}
+            onResolve={() => setResolving(true)}
+          />
+        )}
+        {canWriteIssues && (
+          <ResolveModal issue={data} opened={resolving} onClose={() => setResolving(false)} />
+        )}
+        <Grid gutter="md">
+          <Grid.Col span={{ base: 12, md: 8 }}>
+            <Stack gap="md">
+              {editing && canWriteIssues ? (
+                <EditForm key={data.updated_at} issue={data} onDone={() => setEditing(false)} />
+              ) : (
+                <Section id="issue-description" title="Description">
+                  {data.description ? (
+                    <Markdown>{data.description}</Markdown>
+                  ) : (
+                    <Text size="sm" c="dimmed">
+                      No description.
+                    </Text>
+                  )}
+                </Section>
+              )}
+              {data.resolution && (
+                <Section id="issue-resolution" title="Resolution">
+                  <Markdown>{data.resolution}</Markdown>
+                  {data.pull_request_id && (
+                    <LinkedPullRequest projectId={projectId} prId={data.pull_request_id} />
+                  )}
+                </Section>
+              )}
+            </Stack>
+          </Grid.Col>
+          <Grid.Col span={{ base: 12, md: 4 }}>
+            <Stack gap="md">
+              <Details issue={data} agents={agentList} myId={me.data?.id} />
+              {canWriteIssues && canAssign(data.status) && (
+                <AssignCard issue={data} agents={agentList} />
+              )}
+            </Stack>
+          </Grid.Col>
+        </Grid>
       </Stack>
-      {canWriteIssues && (
-        <WriteActions
-          issue={data}
-          onEdit={() => setEditing(true)}
-          onResolve={() => setResolving(true)}
-        />
-      )}
-      {canWriteIssues && (
-        <ResolveModal issue={data} opened={resolving} onClose={() => setResolving(false)} />
-      )}
-      <Grid gutter="md">
-        <Grid.Col span={{ base: 12, md: 8 }}>
-          <Stack gap="md">
-            {editing && canWriteIssues ? (
-              <EditForm key={data.updated_at} issue={data} onDone={() => setEditing(false)} />
-            ) : (
-              <Card withBorder component="section" aria-labelledby="issue-description">
-                <Title order={3} size="h5" id="issue-description" mb="xs">
-                  Description
-                </Title>
-                {data.description ? (
-                  <Markdown>{data.description}</Markdown>
-                ) : (
-                  <Text size="sm" c="dimmed">
-                    No description.
-                  </Text>
-                )}
-              </Card>
-            )}
-            {data.resolution && (
-              <Card withBorder component="section" aria-labelledby="issue-resolution">
-                <Title order={3} size="h5" id="issue-resolution" mb="xs">
-                  Resolution
-                </Title>
-                <Markdown>{data.resolution}</Markdown>
-                {data.pull_request_id && (
-                  <LinkedPullRequest projectId={projectId} prId={data.pull_request_id} />
-                )}
-              </Card>
-            )}
-          </Stack>
-        </Grid.Col>
-        <Grid.Col span={{ base: 12, md: 4 }}>
-          <Stack gap="md">
-            <Details issue={data} agents={agentList} myId={me.data?.id} />
-            {canWriteIssues && canAssign(data.status) && (
-              <AssignCard issue={data} agents={agentList} />
-            )}
-          </Stack>
-        </Grid.Col>
-      </Grid>
-    </Stack>
+    </>
   );
 }

@@ -1,11 +1,12 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { issue, OWNER, PROJECT, page, signedIn, VIEWER } from "@/features/issues/testing";
+import { issue, page, signedIn } from "@/features/issues/testing";
 import { renderApp } from "@/test/app";
+import { OWNER, PROJECT_ID, VIEWER } from "@/test/data";
 import { jsonResponse, problemResponse } from "@/test/render";
 
-const LIST = `/projects/${PROJECT.id}/issues`;
+const LIST = `/projects/${PROJECT_ID}/issues`;
 
 function listCalls(calls: { method: string; path: string }[]) {
   return calls
@@ -24,7 +25,7 @@ describe("the issues list", () => {
     });
     expect(await screen.findByRole("link", { name: "Login fails" })).toBeInTheDocument();
     expect(listCalls(calls)[0]).toEqual({
-      project_id: PROJECT.id,
+      project_id: PROJECT_ID,
       status: "open",
       q: "crash",
       sort: "-priority",

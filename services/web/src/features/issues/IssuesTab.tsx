@@ -9,7 +9,6 @@ import {
   Card,
   Group,
   NativeSelect,
-  Pagination,
   SimpleGrid,
   Skeleton,
   Stack,
@@ -27,9 +26,10 @@ import { useProject } from "@/api/projects";
 import type { AgentOut, IssueOut } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
+import { Pager } from "@/components/Pager";
 import { LabelBadges, PriorityBadge, StatusBadge } from "@/features/issues/badges";
 import { CreateIssueModal } from "@/features/issues/CreateIssueModal";
-import { formatDate, formatDuration } from "@/features/issues/format";
+import { formatDuration } from "@/features/issues/format";
 import {
   DEFAULT_SORT,
   hasFilters,
@@ -42,6 +42,7 @@ import {
   STATUSES,
   withFilter,
 } from "@/features/issues/search";
+import { formatDate } from "@/lib/format";
 import { projectPermissions } from "@/lib/permissions";
 
 const FROM = "/app/projects/$projectId/issues" as const;
@@ -328,17 +329,12 @@ export function IssuesTab() {
           </Table.Tbody>
         </Table>
       )}
-      {pages > 1 && (
-        <Group>
-          <Pagination
-            total={pages}
-            value={Math.min(page, pages)}
-            onChange={(next) => go(withFilter(search, "page", next > 1 ? next : undefined))}
-            getControlProps={(control) => ({ "aria-label": `${control} page` })}
-            getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
-          />
-        </Group>
-      )}
+      <Pager
+        total={total}
+        pageSize={PAGE_SIZE}
+        page={Math.min(page, pages)}
+        onChange={(next) => go(withFilter(search, "page", next > 1 ? next : undefined))}
+      />
     </Stack>
   );
 }

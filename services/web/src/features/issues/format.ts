@@ -14,14 +14,6 @@ export function formatDuration(seconds: number): string {
   return restHours ? `${days} d ${restHours} h` : `${days} d`;
 }
 
-// One formatter for every date shown: `toLocaleString` builds a new one per call, which
-// costs more than the rest of a table row.
-const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-export function formatDate(value: string | null | undefined): string {
-  return value ? DATE_TIME.format(new Date(value)) : "—";
-}
-
 /** "bug, ui , bug" → ["bug", "ui"]: the create and edit forms take labels comma-separated. */
 export function parseLabels(text: string): string[] {
   const labels = text

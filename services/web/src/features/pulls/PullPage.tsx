@@ -22,9 +22,10 @@ import { ErrorView } from "@/components/ErrorView";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
 import { EditPullModal } from "@/features/pulls/EditPullModal";
-import { formatDate, reviewStatusOf, stateOf } from "@/features/pulls/labels";
+import { reviewStatusOf, stateOf } from "@/features/pulls/labels";
 import { ReviewPanel } from "@/features/pulls/ReviewPanel";
 import { ApiError } from "@/lib/errors";
+import { formatDate } from "@/lib/format";
 import { projectPermissions } from "@/lib/permissions";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {

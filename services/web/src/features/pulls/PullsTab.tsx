@@ -7,15 +7,10 @@ import { PULLS_PAGE_SIZE, usePulls } from "@/api/pulls";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
 import { Pager } from "@/components/Pager";
-import {
-  formatDate,
-  PULL_STATES,
-  REVIEW_STATUSES,
-  reviewStatusOf,
-  stateOf,
-} from "@/features/pulls/labels";
+import { PULL_STATES, REVIEW_STATUSES, reviewStatusOf, stateOf } from "@/features/pulls/labels";
 import type { PullsSearch } from "@/features/pulls/search";
 import { TrackPullModal } from "@/features/pulls/TrackPullModal";
+import { formatDate } from "@/lib/format";
 import { projectPermissions } from "@/lib/permissions";
 
 const ANY = "";

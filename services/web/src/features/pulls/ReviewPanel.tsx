@@ -18,9 +18,10 @@ import type { PullRequestOut, ReviewLevel, ReviewOut } from "@/client/types.gen"
 import { ErrorView } from "@/components/ErrorView";
 import { Section } from "@/components/Section";
 import { ApiError } from "@/lib/errors";
+import { formatDate } from "@/lib/format";
 import { DiffView } from "./DiffView";
 import { placeComments, readComments, SEVERITIES, type Severity, severityCounts } from "./diff";
-import { formatDate, REVIEW_LEVELS, SEVERITY_COLOR, shortSha, verdictOf } from "./labels";
+import { REVIEW_LEVELS, SEVERITY_COLOR, shortSha, verdictOf } from "./labels";
 
 function RequestReview({ pull }: { pull: PullRequestOut }) {
   const request = useRequestReview(pull.id);

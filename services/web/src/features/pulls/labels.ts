@@ -65,10 +65,6 @@ export function verdictOf(approval: string | null | undefined): { label: string;
   }
 }
 
-export function formatDate(value: string | null | undefined): string {
-  return value ? new Date(value).toLocaleString() : "—";
-}
-
 export function shortSha(sha: string | null | undefined): string {
   return sha ? sha.slice(0, 12) : "—";
 }
