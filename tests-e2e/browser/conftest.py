@@ -9,12 +9,9 @@ CSP violations; a test fails on any it did not expect (``page_problems.allow(...
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from browser_support import (
     CHROMIUM,
@@ -25,7 +22,7 @@ from browser_support import (
     watched_context,
 )
 from conftest import isolated_stack, load_ready_env
-from e2e_support import PASSWORD, Stack, User, expect, gateway_client
+from e2e_support import Stack
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 ACCESS_TOKEN_TTL_SECONDS = 60
@@ -79,7 +76,7 @@ async def page(context: BrowserContext, page_problems: PageProblems) -> AsyncIte
     assert not problems, "the page reported errors:\n" + "\n".join(problems)
 
 
-# -- more people: browser sessions of their own, accounts made through the API ---------------
+# -- more people: browser sessions of their own (accounts: the e2e suite's make_user) --------
 
 
 @pytest.fixture
@@ -106,39 +103,3 @@ def new_page(new_context: Callable[[], Awaitable[BrowserContext]]) -> NewPage:
         return await (await new_context()).new_page()
 
     return make
-
-
-async def _api_user(anonymous: httpx.AsyncClient, stack: Stack, prefix: str) -> User:
-    username = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    body = expect(
-        await anonymous.post(
-            "/api/v1/auth/register",
-            json={"email": f"{username}@example.com", "username": username, "password": PASSWORD},
-        ),
-        201,
-    )
-    tokens = expect(
-        await anonymous.post(
-            "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
-        ),
-        200,
-    )
-    http = gateway_client(stack, headers={"Authorization": f"Bearer {tokens['access_token']}"})
-    return User(
-        body["id"], username, body["email"], tokens["access_token"], tokens["refresh_token"], http
-    )
-
-
-@pytest.fixture
-async def api_users(stack: Stack) -> AsyncIterator[Any]:
-    made: list[User] = []
-
-    async def make(prefix: str) -> User:
-        async with gateway_client(stack) as anonymous:
-            user = await _api_user(anonymous, stack, prefix)
-        made.append(user)
-        return user
-
-    yield make
-    for user in made:
-        await user.http.aclose()

@@ -24,7 +24,7 @@ from .conftest import ACCESS_TOKEN_TTL_SECONDS, NewPage
 
 
 async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_stranger(
-    stack: Stack, page: Page, new_page: NewPage, api_users: Any
+    stack: Stack, page: Page, new_page: NewPage, make_user: Any
 ) -> None:
     owner_name = f"web-owner-{uuid.uuid4().hex[:8]}"
 
@@ -83,7 +83,7 @@ async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_st
     await page.reload()
     await see(page.get_by_role("heading", name="Web journey", level=1)).to_be_visible()
 
-    viewer: User = await api_users("web-viewer")
+    viewer: User = await make_user("web-viewer")
     await page.get_by_role("link", name="Members").click()
     await page.get_by_label("User id").fill(viewer.id)
     await page.get_by_role("button", name="Add member").click()
@@ -120,7 +120,7 @@ async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_st
     await screenshot(viewer_page, "project-settings-viewer")
 
     # A stranger gets "not found" for the same URL, with the request id to report.
-    stranger: User = await api_users("web-stranger")
+    stranger: User = await make_user("web-stranger")
     stranger_page: Page = await new_page()
     await stranger_page.goto(f"{stack.base_url}/projects/{project_id}/settings")
     await sign_in(stranger_page, stranger.username)
@@ -133,9 +133,9 @@ async def test_register_create_project_share_with_a_viewer_and_hide_it_from_a_st
 
 
 async def test_an_account_with_totp_signs_in_with_its_code(
-    stack: Stack, page: Page, api_users: Any
+    stack: Stack, page: Page, make_user: Any
 ) -> None:
-    user: User = await api_users("web-totp")
+    user: User = await make_user("web-totp")
     enrolled = expect(await user.http.post("/api/v1/auth/totp/enroll"), 200)
     authenticator = pyotp.TOTP(enrolled["secret"])
     expect(
@@ -157,9 +157,9 @@ async def test_an_account_with_totp_signs_in_with_its_code(
 
 
 async def test_signing_out_in_one_tab_ends_the_session_in_the_other(
-    stack: Stack, context: BrowserContext, page: Page, api_users: Any
+    stack: Stack, context: BrowserContext, page: Page, make_user: Any
 ) -> None:
-    user: User = await api_users("web-tabs")
+    user: User = await make_user("web-tabs")
     first = page
     await first.goto(f"{stack.base_url}/projects")
     await sign_in(first, user.username)
@@ -181,9 +181,9 @@ async def test_signing_out_in_one_tab_ends_the_session_in_the_other(
 
 
 async def test_the_session_lives_on_after_the_access_token_expires(
-    stack: Stack, page: Page, api_users: Any
+    stack: Stack, page: Page, make_user: Any
 ) -> None:
-    user: User = await api_users("web-ttl")
+    user: User = await make_user("web-ttl")
     refreshes: list[str] = []
 
     def on_request(req: Request) -> None:

@@ -105,9 +105,9 @@ def status_moves(page: Page) -> Locator:
 
 
 async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
-    stack: Stack, page: Page, new_page: NewPage, api_users: Any
+    stack: Stack, page: Page, new_page: NewPage, make_user: Any
 ) -> None:
-    owner: User = await api_users("iss-owner")
+    owner: User = await make_user("iss-owner")
     seeded = await project_with_issues(owner)
     project_id = seeded["project"]["id"]
     list_url = f"{stack.base_url}/projects/{project_id}/issues"
@@ -143,7 +143,7 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     await dialog.get_by_role("button", name="Create issue").click()
 
     # Its page: only the moves the state machine allows from "open".
-    title = page.get_by_role("heading", name="Coupon codes are case-sensitive", level=2)
+    title = page.get_by_role("heading", name="Coupon codes are case-sensitive", level=1)
     await see(title).to_be_visible()
     await see(page).to_have_url(re.compile(rf"/projects/{project_id}/issues/[0-9a-f-]{{36}}$"))
     issue_url = page.url
@@ -206,7 +206,11 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     await axe(page)
 
     # Back to the list: filters and sort go into the URL and survive a reload.
-    await page.get_by_role("link", name="← All issues").click()
+    await (
+        page.get_by_role("navigation", name="Breadcrumb")
+        .get_by_role("link", name="Issues", exact=True)
+        .click()
+    )
     await see(page.get_by_role("link", name="Coupon codes ignore letter case")).to_be_visible()
     await see(strip.get_by_text("Resolved", exact=True).locator("xpath=..")).to_contain_text("1")
     await see(strip.get_by_text("Mean time to resolve").locator("xpath=..")).not_to_contain_text(
@@ -256,14 +260,14 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     mine = page.get_by_role("region", name="Open issues in my projects")
     await see(mine.get_by_role("link").first).to_have_text(SEEDED[0][0])
     await mine.get_by_role("link", name=SEEDED[1][0]).click()
-    await see(page.get_by_role("heading", name=SEEDED[1][0], level=2)).to_be_visible()
+    await see(page.get_by_role("heading", name=SEEDED[1][0], level=1)).to_be_visible()
 
 
 async def test_a_viewer_reads_the_issues_without_any_write_control(
-    stack: Stack, page: Page, api_users: Any
+    stack: Stack, page: Page, make_user: Any
 ) -> None:
-    owner: User = await api_users("iss-owner")
-    viewer: User = await api_users("iss-viewer")
+    owner: User = await make_user("iss-owner")
+    viewer: User = await make_user("iss-viewer")
     seeded = await project_with_issues(owner, viewer)
     project_id = seeded["project"]["id"]
     first = seeded["issues"][0]
@@ -292,7 +296,7 @@ async def test_a_viewer_reads_the_issues_without_any_write_control(
     await axe(page)
 
     await page.get_by_role("link", name=SEEDED[0][0]).click()
-    await see(page.get_by_role("heading", name=SEEDED[0][0], level=2)).to_be_visible()
+    await see(page.get_by_role("heading", name=SEEDED[0][0], level=1)).to_be_visible()
     await see(page.get_by_role("region", name="Details")).to_contain_text("Fixer")
     await see(page.locator(".swe-markdown strong")).to_have_text("checkout")
     for name in WRITE_CONTROLS:
@@ -304,9 +308,9 @@ async def test_a_viewer_reads_the_issues_without_any_write_control(
 
 
 async def test_an_issue_written_to_attack_the_page_renders_inert(
-    stack: Stack, page: Page, api_users: Any
+    stack: Stack, page: Page, make_user: Any
 ) -> None:
-    owner: User = await api_users("iss-xss")
+    owner: User = await make_user("iss-xss")
     seeded = await project_with_issues(owner)
     project_id = seeded["project"]["id"]
     title = "<img src=x onerror=\"window.__xss='title'\"> <script>window.__xss='t'</script>"
@@ -337,7 +341,7 @@ async def test_an_issue_written_to_attack_the_page_renders_inert(
     # The title is text, in the list and on its page.
     await see(page.get_by_role("link", name=title)).to_be_visible()
     await page.get_by_role("link", name=title).click()
-    await see(page.get_by_role("heading", name=title, level=2)).to_be_visible()
+    await see(page.get_by_role("heading", name=title, level=1)).to_be_visible()
     markdown = page.locator(".swe-markdown")
     await see(markdown.locator("strong")).to_have_text("still markdown")
     await see(markdown).to_contain_text("Before")
