@@ -218,28 +218,20 @@ RECORD_FRAMES = """() => {
 }"""
 STOP_FRAMES = "() => { window.__recording = false; return window.__frames; }"
 FIRST_ROW = "[data-testid=issues-table] tbody tr"
-# Click "next page" and wait, in the page, until its first row is another issue and painted.
-TURN_PAGE = """async (row) => {
+# Click "next page" (or, given a sort order, choose it: a page not loaded yet) and wait, in the
+# page, until its first row is another issue and painted; the milliseconds that took.
+SHOW = """async ([row, sort]) => {
   const first = () => document.querySelector(row)?.textContent;
   const before = first();
   const started = performance.now();
-  document.querySelector('button[aria-label="next page"]').click();
-  await new Promise((done) => {
-    const check = () => (first() !== before ? done() : requestAnimationFrame(check));
-    requestAnimationFrame(check);
-  });
-  await new Promise((done) => requestAnimationFrame(() => done()));
-  return performance.now() - started;
-}"""
-# Choose another sort order (a page not loaded yet) and time it the same way.
-RESORT = """async ([row, value]) => {
-  const first = () => document.querySelector(row)?.textContent;
-  const before = first();
-  const select = [...document.querySelectorAll("label")]
-    .find((l) => l.textContent === "Sort").control;
-  const started = performance.now();
-  Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(select, value);
-  select.dispatchEvent(new Event("change", { bubbles: true }));
+  if (sort) {
+    const select = [...document.querySelectorAll("label")]
+      .find((l) => l.textContent === "Sort").control;
+    Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(select, sort);
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  } else {
+    document.querySelector('button[aria-label="next page"]').click();
+  }
   await new Promise((done) => {
     const check = () => (first() !== before ? done() : requestAnimationFrame(check));
     requestAnimationFrame(check);
@@ -323,7 +315,7 @@ async def issues_list(browser: Any, base_url: str, http: httpx.AsyncClient) -> d
                 break
             # The next page was fetched while this one was read: the turn shows it at once.
             await page.wait_for_load_state("networkidle")
-            turns.append(await page.evaluate(TURN_PAGE, FIRST_ROW))
+            turns.append(await page.evaluate(SHOW, [FIRST_ROW, None]))
             pages += 1
         tasks = await page.evaluate(
             f"() => window.__longTasks.slice({before}).filter(([s]) => s >= {since})"
@@ -331,7 +323,7 @@ async def issues_list(browser: Any, base_url: str, http: httpx.AsyncClient) -> d
         in_scroll = [t for t in tasks if any(a <= t[0] <= b for a, b in scrolling)]
         in_turns = [t for t in tasks if t not in in_scroll]  # page turns, fetches, prefetches
         resorts = [
-            await page.evaluate(RESORT, [FIRST_ROW, value])
+            await page.evaluate(SHOW, [FIRST_ROW, value])
             for value in ("created_at", "-priority", "title")
         ]
         return {
