@@ -32,3 +32,8 @@ def test_enterprise_hosts_must_be_host_names() -> None:
         Settings.load(github_enterprise_hosts=["https://ghe.example.com/"])
     settings = Settings.load(github_enterprise_hosts=["GHE.Example.com"])
     assert settings.repository_hosts == ("github.com", "ghe.example.com")
+
+
+def test_by_default_a_delivery_of_githubs_largest_size_is_taken() -> None:
+    # GitHub never resends a delivery refused for its size; 25 MB is its documented cap.
+    assert Settings.load().webhook_max_body_bytes >= 25 * 1024 * 1024

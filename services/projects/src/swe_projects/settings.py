@@ -9,6 +9,9 @@ from pydantic_settings import SettingsConfigDict
 
 from swe_common.settings import ServiceSettings, production_secret
 
+# GitHub caps webhook payloads at 25 MB; the gateway's webhook route takes the same (routes.toml).
+GITHUB_MAX_PAYLOAD = 25 * 1024 * 1024
+
 # Only for development: production refuses to start with it (see _refuse_placeholder_key).
 PLACEHOLDER_SECRET_KEY = "dev-only-webhook-secret-key-change-me"  # noqa: S105 (a known placeholder)
 _HOST = re.compile(
@@ -29,8 +32,8 @@ class Settings(ServiceSettings):
     github_enterprise_hosts: list[str] = Field(default_factory=list)
     # Key that encrypts per-project webhook secrets at rest (any long random string).
     webhook_secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
-    # GitHub caps deliveries at 25 MB; issue and pull-request events are far smaller.
-    webhook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    # A delivery GitHub sends is never refused for its size: GitHub does not resend it.
+    webhook_max_body_bytes: int = Field(default=GITHUB_MAX_PAYLOAD, ge=1024, le=GITHUB_MAX_PAYLOAD)
     # Signed deliveries one project may send per minute (checked after the signature; GitHub
     # does not retry a refused delivery, so this is far above what a busy repository sends).
     webhook_rate_limit_per_minute: int = Field(default=600, ge=1)
