@@ -15,6 +15,6 @@ export const NAV_ITEMS: NavItem[] = [
   { label: "Home", to: "/", enabled: true },
   { label: "Projects", to: "/projects", enabled: true },
   { label: "Agents", to: "/agents", enabled: false },
-  { label: "Analytics", to: "/analytics", enabled: false },
+  { label: "Analytics", to: "/analytics", enabled: true },
   { label: "Admin", to: "/admin", enabled: false, role: "admin" },
 ];

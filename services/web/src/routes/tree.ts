@@ -1,4 +1,5 @@
 import { rootRoute } from "@/routes/__root";
+import { agentAnalyticsRoute, analyticsRoute, projectAnalyticsRoute } from "@/routes/analytics";
 import { appRoute, homeRoute } from "@/routes/app";
 import { issueRoute } from "@/routes/issues";
 import {
@@ -29,5 +30,8 @@ export const routeTree = rootRoute.addChildren([
     ]),
     issueRoute,
     pullRoute,
+    analyticsRoute,
+    projectAnalyticsRoute,
+    agentAnalyticsRoute,
   ]),
 ]);

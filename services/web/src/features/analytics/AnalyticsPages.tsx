@@ -1,0 +1,415 @@
+/**
+ * /analytics (every project the caller sees; all of them for an admin), a project's page and
+ * an agent's page. This module and the chart library load only with these routes.
+ */
+import {
+  Button,
+  Card,
+  Group,
+  NativeSelect,
+  SegmentedControl,
+  SimpleGrid,
+  Skeleton,
+  Stack,
+  Text,
+} from "@mantine/core";
+import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
+import { useMemo } from "react";
+import {
+  useAgentFigures,
+  useDashboard,
+  usePerformance,
+  useProjectFigures,
+  useSeries,
+} from "@/api/analytics";
+import { useProject, useProjects } from "@/api/projects";
+import type { Dashboard, Metric, RunFigures, TimeSeries } from "@/client/types.gen";
+import { ErrorView } from "@/components/ErrorView";
+import { AnchorLink } from "@/components/links";
+import { PageHeader } from "@/components/PageHeader";
+import { Section } from "@/components/Section";
+import { mergeSeries, type Row } from "@/features/analytics/buckets";
+import { download, type ExportColumn, toCsv, toJson } from "@/features/analytics/export";
+import { SeriesChart, type SeriesDef } from "@/features/analytics/SeriesChart";
+import {
+  type AnalyticsSearch,
+  BUCKETS,
+  type Bucket,
+  browserTimeZone,
+  RANGES,
+  type SeriesQuery,
+  seriesQuery,
+} from "@/features/analytics/search";
+import { formatDuration } from "@/features/issues/format";
+
+const ISSUE_SERIES: SeriesDef[] = [
+  { name: "issues_opened", label: "Opened", color: "blue.6" },
+  { name: "issues_resolved", label: "Resolved", color: "teal.6" },
+];
+const RUN_SERIES: SeriesDef[] = [
+  { name: "runs_completed", label: "Completed", color: "teal.6" },
+  { name: "runs_failed", label: "Failed", color: "red.6" },
+  { name: "runs_cancelled", label: "Cancelled", color: "gray.6" },
+];
+const METRICS = [...ISSUE_SERIES, ...RUN_SERIES].map((s) => s.name as Metric);
+
+function zones(current: string): string[] {
+  const all = Intl.supportedValuesOf?.("timeZone") ?? ["UTC"];
+  const list = all.includes("UTC") ? all : ["UTC", ...all];
+  return list.includes(current) ? list : [current, ...list];
+}
+
+function Figure({ label, value }: { label: string; value: string | number }) {
+  return (
+    <Card withBorder padding="sm">
+      <Text size="xs" c="dimmed" component="dt">
+        {label}
+      </Text>
+      <Text fw={700} size="lg" component="dd" m={0} data-figure={label}>
+        {value}
+      </Text>
+    </Card>
+  );
+}
+
+const seconds = (v: number | null | undefined) => (v == null ? "—" : formatDuration(v));
+const percent = (v: number | null | undefined) => (v == null ? "—" : `${Math.round(v * 100)}%`);
+
+function RunFiguresGrid({ runs }: { runs: RunFigures }) {
+  return (
+    <>
+      <Figure label="Runs" value={runs.total} />
+      <Figure label="Run success rate" value={percent(runs.success_rate)} />
+      <Figure label="Mean run duration" value={seconds(runs.mean_duration_seconds)} />
+    </>
+  );
+}
+
+function Figures({ figures }: { figures: Dashboard }) {
+  return (
+    <section aria-label="Figures">
+      <SimpleGrid cols={{ base: 2, sm: 4 }} spacing="sm" component="dl" m={0}>
+        <Figure label="Issues" value={figures.issues.total} />
+        <Figure label="Open issues" value={figures.issues.open} />
+        <Figure label="Resolved issues" value={figures.issues.resolved} />
+        <Figure
+          label="Mean time to resolve"
+          value={seconds(figures.issues.mean_time_to_resolve_seconds)}
+        />
+        <RunFiguresGrid runs={figures.runs} />
+        <Figure label="Pull requests reviewed" value={figures.pull_requests.reviewed} />
+        <Figure
+          label="Mean quality score"
+          value={figures.quality.mean == null ? "—" : figures.quality.mean.toFixed(1)}
+        />
+      </SimpleGrid>
+    </section>
+  );
+}
+
+function Controls({
+  q,
+  onChange,
+  onExport,
+}: {
+  q: SeriesQuery;
+  onChange: (change: AnalyticsSearch) => void;
+  onExport?: (format: "csv" | "json") => void;
+}) {
+  return (
+    <Group align="end" gap="md" wrap="wrap">
+      <NativeSelect
+        label="Range"
+        data={RANGES}
+        value={q.range}
+        onChange={(e) => onChange({ range: e.currentTarget.value as SeriesQuery["range"] })}
+      />
+      <Stack gap={4}>
+        <Text size="sm" fw={500} id="bucket-label">
+          Bucket
+        </Text>
+        <SegmentedControl
+          aria-labelledby="bucket-label"
+          data={BUCKETS}
+          value={q.bucket}
+          onChange={(value) => onChange({ bucket: value as Bucket })}
+        />
+      </Stack>
+      <NativeSelect
+        label="Time zone"
+        data={zones(q.tz)}
+        value={q.tz}
+        onChange={(e) => onChange({ tz: e.currentTarget.value })}
+      />
+      {onExport && (
+        <Group gap="xs">
+          <Button variant="default" onClick={() => onExport("csv")}>
+            Export CSV
+          </Button>
+          <Button variant="default" onClick={() => onExport("json")}>
+            Export JSON
+          </Button>
+        </Group>
+      )}
+    </Group>
+  );
+}
+
+const EXPORT_COLUMNS: ExportColumn[] = [
+  { key: "t", label: "bucket_start" },
+  ...[...ISSUE_SERIES, ...RUN_SERIES].map((s) => ({ key: s.name, label: s.name })),
+];
+
+/** Range controls, the figures' charts and the export, for all projects or one. */
+function SeriesSections({
+  search,
+  onChange,
+  projectId,
+  fileStem,
+}: {
+  search: AnalyticsSearch;
+  onChange: (change: AnalyticsSearch) => void;
+  projectId?: string;
+  fileStem: string;
+}) {
+  const q = seriesQuery(search, browserTimeZone());
+  const series = useSeries(METRICS, q, projectId);
+  const rows: Row[] = useMemo(
+    () => (series.data ? mergeSeries(series.data as Record<string, TimeSeries>, q.bucket) : []),
+    [series.data, q.bucket],
+  );
+  const exportShown = (format: "csv" | "json") => {
+    const name = `${fileStem}-${q.range}-${q.bucket}`;
+    if (format === "csv") download(`${name}.csv`, "text/csv", toCsv(rows, EXPORT_COLUMNS));
+    else
+      download(
+        `${name}.json`,
+        "application/json",
+        toJson(
+          { range: q.range, bucket: q.bucket, tz: q.tz, project_id: projectId ?? null },
+          rows,
+          EXPORT_COLUMNS,
+        ),
+      );
+  };
+  return (
+    <Stack gap="md">
+      <Controls q={q} onChange={onChange} onExport={series.data ? exportShown : undefined} />
+      {series.error && <ErrorView error={series.error} onRetry={series.refetch} />}
+      <Text size="xs" c="dimmed" aria-live="polite">
+        {series.isFetching ? "Loading…" : `Buckets start at midnight in ${q.tz}.`}
+      </Text>
+      <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md">
+        <Section id="chart-issues" title="Issues opened and resolved">
+          {series.data ? (
+            <SeriesChart
+              kind="line"
+              rows={rows}
+              series={ISSUE_SERIES}
+              bucket={q.bucket}
+              title="Issues opened and resolved"
+            />
+          ) : (
+            <Skeleton h={240} />
+          )}
+        </Section>
+        <Section id="chart-runs" title="Agent runs by status">
+          {series.data ? (
+            <SeriesChart
+              kind="bar"
+              rows={rows}
+              series={RUN_SERIES}
+              bucket={q.bucket}
+              title="Agent runs by status"
+            />
+          ) : (
+            <Skeleton h={240} />
+          )}
+        </Section>
+      </SimpleGrid>
+    </Stack>
+  );
+}
+
+function AgentPerformance({ range }: { range: SeriesQuery["range"] }) {
+  const perf = usePerformance(range);
+  return (
+    <Section id="agent-performance" title="Agent performance">
+      {perf.isPending && <Skeleton h={120} />}
+      {perf.isError && <ErrorView error={perf.error} onRetry={() => perf.refetch()} />}
+      {perf.data && (
+        <Stack gap="sm">
+          <SimpleGrid cols={{ base: 2, sm: 4 }} spacing="sm" component="dl" m={0}>
+            <Figure label="Runs finished" value={perf.data.runs_finished} />
+            <Figure label="Failure rate" value={percent(perf.data.failure_rate)} />
+            <Figure label="Median run" value={seconds(perf.data.run_duration_seconds.p50)} />
+            <Figure
+              label="90th percentile run"
+              value={seconds(perf.data.run_duration_seconds.p90)}
+            />
+            <Figure label="Median queue wait" value={seconds(perf.data.queue_wait_seconds.p50)} />
+            <Figure
+              label="Median review turnaround"
+              value={seconds(perf.data.review_turnaround_seconds.p50)}
+            />
+          </SimpleGrid>
+          {perf.data.by_agent_type.length > 0 && (
+            <SeriesChart
+              kind="bar"
+              bucket="day"
+              title="Finished runs by agent type"
+              rows={perf.data.by_agent_type.map((a) => ({
+                t: a.agent_type,
+                completed: a.completed,
+                failed: a.failed,
+                cancelled: a.cancelled,
+              }))}
+              series={[
+                { name: "completed", label: "Completed", color: "teal.6" },
+                { name: "failed", label: "Failed", color: "red.6" },
+                { name: "cancelled", label: "Cancelled", color: "gray.6" },
+              ]}
+            />
+          )}
+        </Stack>
+      )}
+    </Section>
+  );
+}
+
+function ProjectLinks() {
+  const projects = useProjects("", 1, 100);
+  return (
+    <Section id="analytics-projects" title="Projects">
+      {projects.isError && <ErrorView error={projects.error} onRetry={() => projects.refetch()} />}
+      {projects.data?.items.length === 0 && <Text size="sm">No projects yet.</Text>}
+      <Group gap="md">
+        {projects.data?.items.map((p) => (
+          <AnchorLink key={p.id} to="/analytics/projects/$projectId" params={{ projectId: p.id }}>
+            {p.name}
+          </AnchorLink>
+        ))}
+      </Group>
+    </Section>
+  );
+}
+
+export function AnalyticsDashboardPage() {
+  const search = useSearch({ from: "/app/analytics" });
+  const navigate = useNavigate({ from: "/analytics" });
+  const dashboard = useDashboard();
+  const onChange = (change: AnalyticsSearch) =>
+    void navigate({ search: (prev) => ({ ...prev, ...change }), replace: true });
+  return (
+    <>
+      <PageHeader
+        title="Analytics"
+        description={
+          dashboard.data?.projects == null
+            ? "Every project."
+            : `Across your ${dashboard.data.projects} project${dashboard.data.projects === 1 ? "" : "s"}.`
+        }
+      />
+      <Stack gap="md">
+        {dashboard.isPending && <Skeleton h={140} />}
+        {dashboard.isError && (
+          <ErrorView error={dashboard.error} onRetry={() => dashboard.refetch()} />
+        )}
+        {dashboard.data && <Figures figures={dashboard.data} />}
+        <SeriesSections search={search} onChange={onChange} fileStem="analytics" />
+        <AgentPerformance range={seriesQuery(search).range} />
+        <ProjectLinks />
+      </Stack>
+    </>
+  );
+}
+
+export function ProjectAnalyticsPage() {
+  const { projectId } = useParams({ from: "/app/analytics/projects/$projectId" });
+  const search = useSearch({ from: "/app/analytics/projects/$projectId" });
+  const navigate = useNavigate({ from: "/analytics/projects/$projectId" });
+  const project = useProject(projectId);
+  const figures = useProjectFigures(projectId);
+  const name = project.data?.name ?? "Project";
+  const onChange = (change: AnalyticsSearch) =>
+    void navigate({ search: (prev) => ({ ...prev, ...change }), replace: true });
+  return (
+    <>
+      <PageHeader
+        title={`${name} analytics`}
+        crumbs={[{ label: "Analytics", to: "/analytics" }, { label: name }]}
+      />
+      <Stack gap="md">
+        {(figures.isError || project.isError) && (
+          <ErrorView
+            error={figures.error ?? project.error}
+            onRetry={() => {
+              void figures.refetch();
+              void project.refetch();
+            }}
+          />
+        )}
+        {figures.isPending && !figures.isError && <Skeleton h={140} />}
+        {figures.data && <Figures figures={figures.data} />}
+        {!figures.isError && (
+          <SeriesSections
+            search={search}
+            onChange={onChange}
+            projectId={projectId}
+            fileStem={`analytics-${name.replace(/[^A-Za-z0-9_.-]+/g, "-")}`}
+          />
+        )}
+      </Stack>
+    </>
+  );
+}
+
+export function AgentAnalyticsPage() {
+  const { agentId } = useParams({ from: "/app/analytics/agents/$agentId" });
+  const figures = useAgentFigures(agentId);
+  return (
+    <>
+      <PageHeader
+        title="Agent analytics"
+        crumbs={[{ label: "Analytics", to: "/analytics" }, { label: "Agent" }]}
+      />
+      {figures.isPending && <Skeleton h={140} />}
+      {figures.isError && <ErrorView error={figures.error} onRetry={() => figures.refetch()} />}
+      {figures.data && (
+        <Stack gap="md">
+          <AnchorLink
+            to="/analytics/projects/$projectId"
+            params={{ projectId: figures.data.project_id }}
+          >
+            The agent's project
+          </AnchorLink>
+          <section aria-label="Figures">
+            <SimpleGrid cols={{ base: 2, sm: 4 }} spacing="sm" component="dl" m={0}>
+              <RunFiguresGrid runs={figures.data.runs} />
+              <Figure label="Assigned open issues" value={figures.data.assigned_issues.open} />
+              <Figure label="Resolved issues" value={figures.data.assigned_issues.resolved} />
+              <Figure
+                label="Mean quality score"
+                value={
+                  figures.data.quality.mean == null ? "—" : figures.data.quality.mean.toFixed(1)
+                }
+              />
+            </SimpleGrid>
+          </section>
+          <Section id="agent-runs" title="Runs by status">
+            <SeriesChart
+              kind="bar"
+              bucket="day"
+              title="Runs by status"
+              rows={Object.entries(figures.data.runs.by_status).map(([status, n]) => ({
+                t: status,
+                runs: n,
+              }))}
+              series={[{ name: "runs", label: "Runs", color: "blue.6" }]}
+            />
+          </Section>
+        </Stack>
+      )}
+    </>
+  );
+}

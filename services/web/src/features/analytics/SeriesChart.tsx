@@ -1,0 +1,121 @@
+/**
+ * A chart with its text alternative: an aria summary (totals over the range) and, on demand,
+ * the same numbers as a table. Dots and animation are off so a year of daily points (365+)
+ * draws in one pass and stays smooth to hover.
+ */
+import "@mantine/charts/styles.css";
+import { BarChart, LineChart } from "@mantine/charts";
+import { Box, Button, Group, ScrollArea, Table, Text } from "@mantine/core";
+import { useId, useState } from "react";
+import { bucketLabel, type Row, total } from "@/features/analytics/buckets";
+import type { Bucket } from "@/features/analytics/search";
+
+export interface SeriesDef {
+  name: string;
+  label: string;
+  color: string;
+}
+
+export function SeriesChart({
+  kind,
+  rows,
+  series,
+  bucket,
+  title,
+}: {
+  kind: "line" | "bar";
+  rows: Row[];
+  series: SeriesDef[];
+  bucket: Bucket;
+  title: string;
+}) {
+  const [showTable, setShowTable] = useState(false);
+  const tableId = useId();
+  const totals = series.map((s) => ({ ...s, total: total(rows, s.name) }));
+  const first = rows[0] ? bucketLabel(rows[0].t, bucket) : "";
+  const last = rows.at(-1) ? bucketLabel(rows.at(-1)?.t ?? "", bucket) : "";
+  const summary =
+    rows.length === 0
+      ? `${title}: no data in this range.`
+      : `${title}, ${rows.length} ${bucket}s from ${first} to ${last}: ` +
+        totals.map((s) => `${s.label} ${s.total}`).join(", ") +
+        ".";
+  const chartSeries = series.map((s) => ({ name: s.name, label: s.label, color: s.color }));
+  const common = {
+    h: 240,
+    data: rows,
+    dataKey: "t",
+    series: chartSeries,
+    withLegend: true,
+    xAxisProps: { tickFormatter: (t: string) => bucketLabel(t, bucket), minTickGap: 24 },
+    valueFormatter: (v: number) => String(v),
+  };
+  return (
+    <Box>
+      <Group gap="md" mb="xs" data-testid="chart-totals">
+        {totals.map((s) => (
+          <Text size="sm" key={s.name}>
+            {s.label}: <strong data-series={s.name}>{s.total}</strong>
+          </Text>
+        ))}
+      </Group>
+      <div role="img" aria-label={summary}>
+        {kind === "line" ? (
+          <LineChart
+            {...common}
+            withDots={false}
+            curveType="linear"
+            lineChartProps={{ syncId: "analytics" }}
+          />
+        ) : (
+          <BarChart {...common} type="stacked" barChartProps={{ syncId: "analytics" }} />
+        )}
+      </div>
+      <Button
+        variant="subtle"
+        size="compact-sm"
+        mt="xs"
+        aria-expanded={showTable}
+        aria-controls={tableId}
+        onClick={() => setShowTable((v) => !v)}
+      >
+        {showTable ? "Hide the data table" : "Show the data as a table"}
+      </Button>
+      {/* Rendered only when asked for: 365 rows are cheap once, not on every hover. */}
+      {showTable && (
+        <ScrollArea.Autosize
+          mah={320}
+          id={tableId}
+          // Focusable so the keyboard can scroll a long table.
+          viewportProps={{ tabIndex: 0, role: "region", "aria-label": `${title}: data` }}
+        >
+          <Table striped withTableBorder>
+            <Table.Caption>{title}</Table.Caption>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th scope="col">{bucket === "month" ? "Month" : "Starting"}</Table.Th>
+                {series.map((s) => (
+                  <Table.Th scope="col" key={s.name}>
+                    {s.label}
+                  </Table.Th>
+                ))}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((row) => (
+                <Table.Tr key={row.t}>
+                  <Table.Th scope="row" fw={400}>
+                    {bucketLabel(row.t, bucket)}
+                  </Table.Th>
+                  {series.map((s) => (
+                    <Table.Td key={s.name}>{row[s.name]}</Table.Td>
+                  ))}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </ScrollArea.Autosize>
+      )}
+    </Box>
+  );
+}
