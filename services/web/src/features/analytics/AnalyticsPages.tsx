@@ -39,6 +39,7 @@ import {
   RANGES,
   type SeriesQuery,
   seriesQuery,
+  withChange,
 } from "@/features/analytics/search";
 import { formatDuration } from "@/features/issues/format";
 
@@ -299,7 +300,7 @@ export function AnalyticsDashboardPage() {
   const navigate = useNavigate({ from: "/analytics" });
   const dashboard = useDashboard();
   const onChange = (change: AnalyticsSearch) =>
-    void navigate({ search: (prev) => ({ ...prev, ...change }), replace: true });
+    void navigate({ search: (prev) => withChange(prev, change), replace: true });
   return (
     <>
       <PageHeader
@@ -332,7 +333,7 @@ export function ProjectAnalyticsPage() {
   const figures = useProjectFigures(projectId);
   const name = project.data?.name ?? "Project";
   const onChange = (change: AnalyticsSearch) =>
-    void navigate({ search: (prev) => ({ ...prev, ...change }), replace: true });
+    void navigate({ search: (prev) => withChange(prev, change), replace: true });
   return (
     <>
       <PageHeader

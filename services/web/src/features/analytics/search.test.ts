@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAnalyticsSearch, seriesQuery } from "@/features/analytics/search";
+import { parseAnalyticsSearch, seriesQuery, withChange } from "@/features/analytics/search";
 
 describe("the analytics pages' URL", () => {
   it("test_range_bucket_and_zone_are_kept", () => {
@@ -35,5 +35,10 @@ describe("the analytics pages' URL", () => {
       interval: "week",
       tz: "America/New_York",
     });
+  });
+
+  it("test_a_control_set_back_to_its_default_leaves_the_url", () => {
+    expect(withChange({ range: "year", tz: "UTC" }, { range: "month" })).toEqual({ tz: "UTC" });
+    expect(withChange({}, { bucket: "week" })).toEqual({ bucket: "week" });
   });
 });

@@ -75,3 +75,8 @@ export function seriesQuery(search: AnalyticsSearch, fallbackTz = browserTimeZon
     tz: search.tz ?? fallbackTz,
   };
 }
+
+/** The URL after a control changes: a value set back to its default leaves the URL. */
+export function withChange(search: AnalyticsSearch, change: AnalyticsSearch): AnalyticsSearch {
+  return parseAnalyticsSearch({ ...search, ...change });
+}
