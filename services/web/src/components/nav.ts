@@ -14,7 +14,7 @@ export interface NavItem {
 export const NAV_ITEMS: NavItem[] = [
   { label: "Home", to: "/", enabled: true },
   { label: "Projects", to: "/projects", enabled: true },
-  { label: "Agents", to: "/agents", enabled: false },
+  { label: "Agents", to: "/agents", enabled: true },
   { label: "Analytics", to: "/analytics", enabled: true },
   { label: "Admin", to: "/admin", enabled: false, role: "admin" },
 ];

@@ -24,6 +24,8 @@ export interface ProjectPermissions {
   canManage: boolean;
   /** Create, edit, move, assign, resolve, sync and delete issues (issues' WRITER_ROLES). */
   canWriteIssues: boolean;
+  /** Create, edit and delete agents; start and cancel runs (agents' require_write). */
+  canWriteAgents: boolean;
 }
 
 export function projectPermissions(
@@ -37,5 +39,6 @@ export function projectPermissions(
     canEdit: canWrite && ["admin", "owner", "maintainer"].includes(relation),
     canManage: canWrite && ["admin", "owner"].includes(relation),
     canWriteIssues: canWrite && ["admin", "owner", "maintainer"].includes(relation),
+    canWriteAgents: canWrite && ["admin", "owner", "maintainer"].includes(relation),
   };
 }

@@ -3,6 +3,8 @@
  * features/issues and features/pulls (the web-pages branch); their routes are declared here.
  */
 import { createRoute, redirect } from "@tanstack/react-router";
+import { AgentsTab } from "@/features/agents/AgentsTab";
+import { validatePageSearch } from "@/features/agents/pageSearch";
 import { IssuesTab } from "@/features/issues/IssuesTab";
 import { parseIssueSearch } from "@/features/issues/search";
 import { MembersTab } from "@/features/projects/MembersTab";
@@ -57,6 +59,13 @@ export const projectPullsRoute = createRoute({
   path: "/pulls",
   validateSearch: validatePullsSearch,
   component: PullsTab,
+});
+
+export const projectAgentsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/agents",
+  validateSearch: validatePageSearch,
+  component: AgentsTab,
 });
 
 export const projectMembersRoute = createRoute({

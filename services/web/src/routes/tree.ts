@@ -1,8 +1,10 @@
 import { rootRoute } from "@/routes/__root";
+import { agentRoute, agentsRoute, runRoute } from "@/routes/agents";
 import { agentAnalyticsRoute, analyticsRoute, projectAnalyticsRoute } from "@/routes/analytics";
 import { appRoute, homeRoute } from "@/routes/app";
 import { issueRoute } from "@/routes/issues";
 import {
+  projectAgentsRoute,
   projectIndexRoute,
   projectIssuesRoute,
   projectMembersRoute,
@@ -25,6 +27,7 @@ export const routeTree = rootRoute.addChildren([
       projectIndexRoute,
       projectIssuesRoute,
       projectPullsRoute,
+      projectAgentsRoute,
       projectMembersRoute,
       projectSettingsRoute,
     ]),
@@ -33,5 +36,8 @@ export const routeTree = rootRoute.addChildren([
     analyticsRoute,
     projectAnalyticsRoute,
     agentAnalyticsRoute,
+    agentsRoute,
+    agentRoute,
+    runRoute,
   ]),
 ]);

@@ -13,6 +13,7 @@ import { projectPermissions } from "@/lib/permissions";
 const TABS = [
   { label: "Issues", to: "/projects/$projectId/issues", segment: "issues" },
   { label: "Pull requests", to: "/projects/$projectId/pulls", segment: "pulls" },
+  { label: "Agents", to: "/projects/$projectId/agents", segment: "agents" },
   { label: "Members", to: "/projects/$projectId/members", segment: "members" },
   { label: "Settings", to: "/projects/$projectId/settings", segment: "settings" },
 ] as const;
