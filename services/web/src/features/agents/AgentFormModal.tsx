@@ -89,12 +89,13 @@ function AgentForm({
     },
   });
   const spec = AGENT_TYPES[type];
+  // Each config field before "config" itself: the first name that matches an error takes it.
   const fieldNames = [
     "name",
     "description",
     "status",
-    "config",
     ...spec.fields.map((f) => `config.${f.name}`),
+    "config",
   ] as const;
 
   const changeType = (next: AgentType) => {

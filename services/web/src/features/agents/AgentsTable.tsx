@@ -66,7 +66,7 @@ export function AgentsTable({
                 </Table.Td>
               )}
               <Table.Td>
-                <Badge variant="outline" color={agent.status === "active" ? "green.9" : "gray.8"}>
+                <Badge variant="outline" color={agent.status === "active" ? "#1e6a2e" : "gray.8"}>
                   {agent.status}
                 </Badge>
               </Table.Td>

@@ -26,9 +26,9 @@ import {
 
 const SEVERITY_COLOR: Record<string, string> = {
   critical: "red.9",
-  high: "red.8",
-  medium: "orange.9",
-  low: "yellow.9",
+  high: "red.9",
+  medium: "#9c4200",
+  low: "#7a5c00",
   info: "gray.8",
 };
 

@@ -93,7 +93,7 @@ export function LiveLogView({
         <Group gap="xs">
           <Badge
             variant="outline"
-            color={state === "open" ? "green.9" : state === "reconnecting" ? "orange.9" : "gray.8"}
+            color={state === "open" ? "#1e6a2e" : state === "reconnecting" ? "#9c4200" : "gray.8"}
             data-testid="live-state"
           >
             {STATE_TEXT[state]}

@@ -5,9 +5,9 @@ import type { RunOut } from "@/client/types.gen";
 const STATUS: Record<string, { label: string; color: string }> = {
   pending: { label: "Queued", color: "gray.8" },
   running: { label: "Running", color: "blue.9" },
-  completed: { label: "Completed", color: "green.9" },
+  completed: { label: "Completed", color: "#1e6a2e" },
   failed: { label: "Failed", color: "red.9" },
-  cancelled: { label: "Cancelled", color: "orange.9" },
+  cancelled: { label: "Cancelled", color: "#9c4200" },
 };
 
 export function RunStatusBadge({ status }: { status: string }) {
