@@ -37,6 +37,7 @@ from e2e_support import (
     expect,
     gateway_client,
     line_of,
+    log_in,
     planted_repo,
 )
 from playwright.async_api import Browser, BrowserContext, Locator, Page, WebSocketRoute
@@ -57,11 +58,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> PlantedRepo:
 @pytest.fixture
 async def owner(
     browser: Browser, stack: Stack, page_problems: PageProblems
-) -> AsyncIterator[tuple[BrowserContext, str]]:
+) -> AsyncIterator[tuple[BrowserContext, str, str]]:
     context = await watched_context(browser, stack.base_url, page_problems)
     username, password = await register_through_api(context.request, "agents-owner")
     token = await sign_in_through_api(context, username, password)
-    yield context, token
+    yield context, token, username
     await context.close()
 
 
@@ -110,6 +111,11 @@ class LogSocketCutter:
         await server.close()
 
 
+async def _settled(page: Page) -> None:
+    """Wait until no CSS transition runs (a dialog fading in is half transparent to axe)."""
+    await page.wait_for_function("() => document.getAnimations().length === 0")
+
+
 async def _seqs_shown(page: Page) -> list[int]:
     values = await page.locator("[role=log] [data-seq]").evaluate_all(
         "els => els.map(el => Number(el.dataset.seq))"
@@ -118,9 +124,9 @@ async def _seqs_shown(page: Page) -> list[int]:
 
 
 async def test_create_an_analyzer_run_it_live_and_read_its_findings(
-    stack: Stack, page: Page, owner: tuple[BrowserContext, str], repo: PlantedRepo
+    stack: Stack, page: Page, owner: tuple[BrowserContext, str, str], repo: PlantedRepo
 ) -> None:
-    context, token = owner
+    context, token, username = owner
     async with gateway_client(stack, headers={"Authorization": f"Bearer {token}"}) as http:
         project = expect(
             await http.post(
@@ -152,6 +158,7 @@ async def test_create_an_analyzer_run_it_live_and_read_its_findings(
     await dialog.get_by_role("button", name="Create agent").click()
     await see(threshold).to_have_attribute("aria-invalid", "true")
     await see(dialog.get_by_text(re.compile("greater than or equal to 2"))).to_be_visible()
+    await _settled(tab)
     await axe(tab)
     await threshold.fill("12")
     await dialog.get_by_role("button", name="Create agent").click()
@@ -165,6 +172,7 @@ async def test_create_an_analyzer_run_it_live_and_read_its_findings(
     await _tab_to(tab, start)
     await tab.keyboard.press("Enter")
     await see(tab.get_by_role("dialog").get_by_label("Branch, tag or commit")).to_be_visible()
+    await _settled(tab)
     await axe(tab)
     await tab.get_by_role("dialog").get_by_role("button", name="Start run").click()
 
@@ -184,7 +192,10 @@ async def test_create_an_analyzer_run_it_live_and_read_its_findings(
     assert cutter.urls[1].endswith(f"?since={CUT_AFTER_LINES}"), cutter.urls
     for url in cutter.urls:
         assert token not in url and "token" not in url
-    async with gateway_client(stack, headers={"Authorization": f"Bearer {token}"}) as http:
+    # The stack's access tokens live 60 s: a fresh one for the API's copy of the log.
+    async with gateway_client(stack) as anonymous:
+        fresh = (await log_in(anonymous, username))["access_token"]
+    async with gateway_client(stack, headers={"Authorization": f"Bearer {fresh}"}) as http:
         stored = expect(
             await http.get(f"/api/v1/agents/runs/{run_id}/logs", params={"limit": 1000}), 200
         )
