@@ -1,6 +1,7 @@
 import { Alert, Button, Group, SimpleGrid, Skeleton, Stack, Text } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useParams } from "@tanstack/react-router";
+import { useEffect } from "react";
 import { agentKeys, isFinished, useAgent, useCancelRun, useRun } from "@/api/agents";
 import { useMe } from "@/api/auth";
 import { useProject } from "@/api/projects";
@@ -38,8 +39,13 @@ function RunView({ run }: { run: RunOut }) {
   // The stream's end (or a first line of a queued run) means the status changed: ask again.
   const refresh = () => void queryClient.invalidateQueries({ queryKey: agentKeys.run(run.id) });
   const log = useLiveLog(run.id, refresh);
-  const firstLine = log.lines.length > 0;
-  if (firstLine && run.status === "pending" && !cancel.isPending) refreshOnce(run.id, refresh);
+  const logging = log.lines.length > 0;
+  const pending = run.status === "pending";
+  // A queued run that logs has started: ask at once rather than at the next poll.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only when the run starts logging
+  useEffect(() => {
+    if (logging && pending) refresh();
+  }, [logging, pending]);
 
   const canWrite = project.data ? projectPermissions(project.data, me.data).canWriteAgents : false;
   const agentName = agent.data?.name ?? "Agent";
@@ -110,14 +116,6 @@ function RunView({ run }: { run: RunOut }) {
       </Stack>
     </>
   );
-}
-
-const refreshed = new Set<string>();
-/** A queued run that logs has started: one refresh shows it running (the poll does the rest). */
-function refreshOnce(runId: string, refresh: () => void) {
-  if (refreshed.has(runId)) return;
-  refreshed.add(runId);
-  queueMicrotask(refresh);
 }
 
 function Detail({ label, value }: { label: string; value: React.ReactNode }) {
