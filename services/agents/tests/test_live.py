@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import connect
 
+from swe_agents.runlog import RunLogger
 from swe_common.security import REVOKED_SESSION_KEY, TOKENS_NOT_BEFORE_KEY
 from swe_common.testing import TokenFactory
 
@@ -237,3 +239,45 @@ async def test_run_logs_since_beyond_the_sequence_column_is_a_422_naming_it(
     )
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["query.since"]
+
+
+async def test_lines_logged_at_once_are_stored_in_sequence_order(
+    client: Any, agent: dict[str, Any], app: Any, engine: Any, provider: Any
+) -> None:
+    """A run's tools log concurrently; a reader (the stream's replay, a `since` cursor) that
+    sees line n must already see every line before it, or it moves past one for good."""
+    provider.reset([RESOLVER_PATCH])
+    run = (
+        await client.post(
+            f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]
+        )
+    ).json()
+    await wait_run(client, agent["headers"], run["id"], "completed")
+    run_id = uuid.UUID(run["id"])
+    state = app.state
+    runlog = RunLogger(state.db, state.redis, state.settings.redis_prefix, run_id)
+    await runlog("first line of a retry")
+    first = runlog.seq
+    assert first is not None
+
+    seen_gaps: list[list[int]] = []
+
+    async def read_while_writing(writing: asyncio.Task[Any]) -> None:
+        while not writing.done():
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    sa.text("SELECT seq FROM agents.run_logs WHERE run_id = :r AND seq > :s"),
+                    {"r": run_id, "s": first},
+                )
+                seqs = sorted(row[0] for row in rows)
+            if seqs != list(range(first + 1, first + 1 + len(seqs))):
+                seen_gaps.append(seqs)
+            await asyncio.sleep(0)
+
+    writing = asyncio.ensure_future(
+        asyncio.gather(*(runlog(f"tool {i}: started") for i in range(60)))
+    )
+    await read_while_writing(writing)
+    await writing
+    assert seen_gaps == []
+    assert runlog.seq == first + 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +26,18 @@ class RunLogger:
         self.channel = live.logs_channel(prefix, run_id)
         self.run_id = run_id
         self.seq: int | None = None
+        # A run's steps log concurrently (tools run in parallel). Numbering, commit and announce
+        # happen under one lock so lines commit in sequence order: a reader that has seen line
+        # n has every line before it, and its `since` cursor never skips one still committing.
+        self._lock = asyncio.Lock()
 
     async def __call__(
         self, message: str, fields: dict[str, Any] | None = None, level: str = "info"
     ) -> None:
+        async with self._lock:
+            await self._write(message, fields, level)
+
+    async def _write(self, message: str, fields: dict[str, Any] | None, level: str) -> None:
         async with self.db.transaction() as session:
             if self.seq is None:
                 # A retried run goes on numbering after what its first attempt wrote.
