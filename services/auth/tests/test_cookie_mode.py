@@ -232,3 +232,29 @@ async def test_github_sign_in_in_browser_mode_sets_cookies_and_redirects_home(
     async with client_from(app, "203.0.113.78") as browser:
         refreshed = await _cookie_refresh(browser, _cookie_header(jar))
     assert refreshed.status_code == 200, refreshed.text
+
+
+async def test_password_change_in_cookie_mode_keeps_this_browser_signed_in(browser, user, clock):
+    # The change rotates this session's refresh token: a browser only keeps its session when
+    # the new one comes back as the cookie (page scripts never see a refresh token).
+    signed_in = await _cookie_login(browser, user)
+    jar = _cookies(signed_in)
+    changed = await browser.post(
+        f"{API}/change-password",
+        json={
+            "current_password": user["password"],
+            "new_password": "a brand new passphrase 7",
+            "cookie": True,
+        },
+        headers=bearer(signed_in.json()),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["refresh_token"] is None
+    fresh = _cookies(changed)
+    assert fresh["swe_refresh"][1][:4] == REFRESH_ATTRIBUTES
+    assert fresh["swe_refresh"][0] not in changed.text
+    clock.advance(5)
+    again = await _cookie_refresh(browser, _cookie_header(fresh))
+    assert again.status_code == 200, again.text
+    assert (await browser.get(f"{API}/me", headers=bearer(again.json()))).status_code == 200
+    assert (await _cookie_refresh(browser, _cookie_header(jar))).status_code == 401

@@ -408,6 +408,12 @@ export type BodyTokenApiV1AuthTokenPost = {
  */
 export type ChangePasswordRequest = {
     /**
+     * Cookie
+     *
+     * Browser mode: this session's new refresh token goes in the swe_refresh cookie (the change rotates it) and the body's refresh_token is null
+     */
+    cookie?: boolean;
+    /**
      * Current Password
      */
     current_password: string;

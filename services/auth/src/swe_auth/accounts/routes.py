@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from swe_auth.accounts import service
 from swe_auth.accounts.schemas import (
@@ -19,6 +19,7 @@ from swe_auth.accounts.schemas import (
 )
 from swe_auth.deps import ActorDep, ClientDep, RuntimeDep
 from swe_auth.models import User
+from swe_auth.sessions import cookies
 from swe_auth.sessions.schemas import TokenResponse
 from swe_common.deps import SessionDep
 from swe_common.security import api_key_scope
@@ -82,6 +83,7 @@ async def update_me(
 @router.post("/change-password", response_model=TokenResponse, summary="Change my password")
 async def change_password(
     body: ChangePasswordRequest,
+    response: Response,
     actor: ActorDep,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -90,7 +92,9 @@ async def change_password(
     pair = await service.change_password(
         session, runtime, actor, body.current_password, body.new_password, client
     )
-    return TokenResponse.of(pair)
+    if body.cookie:
+        cookies.set_session_cookies(response, pair.refresh_token, pair.refresh_expires_in)
+    return TokenResponse.of(pair, cookie=body.cookie)
 
 
 @router.post(

@@ -62,6 +62,11 @@ class ProfileUpdate(RequestModel):
 class ChangePasswordRequest(RequestModel):
     current_password: Password
     new_password: Password
+    cookie: bool = Field(
+        default=False,
+        description="Browser mode: this session's new refresh token goes in the swe_refresh "
+        "cookie (the change rotates it) and the body's refresh_token is null",
+    )
 
 
 class ResetRequest(RequestModel):
