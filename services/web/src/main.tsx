@@ -8,7 +8,7 @@ import { RouterProvider } from "@tanstack/react-router";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { configureApiClient } from "@/lib/api-client";
-import { listenToOtherTabs, onSessionExpired } from "@/lib/auth";
+import { listenToOtherTabs, onSessionExpired, type SignOutReason } from "@/lib/auth";
 import { createQueryClient } from "@/lib/query";
 import { createAppRouter } from "@/router";
 import { cssVariablesResolver, theme } from "@/theme";
@@ -17,19 +17,20 @@ configureApiClient();
 const queryClient = createQueryClient();
 const router = createAppRouter(queryClient);
 
-function toSignIn(): void {
+function toSignIn(reason: SignOutReason): void {
   queryClient.clear();
   const here = router.state.location.href;
   void router.navigate({
     to: "/sign-in",
-    search: here.startsWith("/sign-in") ? {} : { redirect: here },
+    search: here.startsWith("/sign-in") ? { reason } : { redirect: here, reason },
   });
 }
 
-// A 401 that a refresh could not cure, or a sign-out in another tab: back to the sign-in page,
+// A 401 that a refresh could not cure (the server ended the session: revoked, locked,
+// disabled), or a sign-out in another tab: back to the sign-in page, which says why,
 // remembering where the user was.
-onSessionExpired(toSignIn);
-listenToOtherTabs(toSignIn);
+onSessionExpired(() => toSignIn("ended"));
+listenToOtherTabs(() => toSignIn("signed-out"));
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root element");

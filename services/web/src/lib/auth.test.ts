@@ -104,6 +104,22 @@ describe("session", () => {
     expect(getSession()).toEqual({ status: "signed-out", accessToken: null });
   });
 
+  it("test_a_401_that_survives_a_fresh_token_is_the_answer_not_a_sign_out", async () => {
+    acceptTokens(tokens("old"));
+    const expired = vi.fn();
+    onSessionExpired(expired);
+    fetchMock.mockImplementation(async (input: RequestInfo | URL) =>
+      urlOf(input).endsWith("/refresh")
+        ? jsonResponse(tokens("new"))
+        : problemResponse(401, { detail: "The current password is incorrect" }),
+    );
+    await expect(
+      authFetch("/api/v1/auth/change-password", { method: "POST" }),
+    ).rejects.toMatchObject({ status: 401, message: "The current password is incorrect" });
+    expect(expired).not.toHaveBeenCalled();
+    expect(getSession()).toEqual({ status: "signed-in", accessToken: "new" });
+  });
+
   it("test_a_wrong_password_401_does_not_trigger_a_refresh", async () => {
     fetchMock.mockResolvedValue(problemResponse(401, { detail: "Invalid credentials" }));
     await expect(signIn({ username: "a", password: "b" })).rejects.toBeInstanceOf(ApiError);

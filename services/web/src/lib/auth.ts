@@ -7,6 +7,8 @@
  * - `refreshSession()` is single-flight: concurrent callers (say five queries that all got a
  *   401) share one refresh request; across tabs a Web Lock keeps refreshes one at a time, so a
  *   tab never presents a refresh cookie another tab has just rotated.
+ * - A 401 ends the session only when the refresh fails too; one that survives a fresh token
+ *   is the request's own answer (say a wrong current password), shown where it was asked.
  * - `signOut()` tells the other tabs (BroadcastChannel) so they end their session too.
  */
 
@@ -19,6 +21,8 @@ const CHANNEL_NAME = "swe-session";
 const REFRESH_LOCK = "swe-refresh";
 
 export type SessionStatus = "unknown" | "signed-in" | "signed-out";
+/** Why a signed-in page went to the sign-in page (shown there). */
+export type SignOutReason = "ended" | "signed-out";
 
 export interface TokenResponse {
   access_token: string;
@@ -193,9 +197,10 @@ export async function authFetch(
     const renewed = state.accessToken !== tokenUsed && state.accessToken !== null;
     const alive = renewed || (await refreshSession());
     if (alive) {
+      // A 401 that survives a fresh token is the request's own answer (a wrong current
+      // password on change-password or TOTP disable), not an ended session.
       response = await send(retryCopy, state.accessToken);
-    }
-    if (response.status === 401) {
+    } else {
       clearSession();
       expiredHandler?.();
     }

@@ -78,3 +78,16 @@ describe("SignInPage", () => {
     expect(alert).toHaveTextContent("r-42");
   });
 });
+
+describe("signed out by the server", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("test_a_session_the_server_ended_says_why_on_the_sign_in_page", async () => {
+    renderApp("/sign-in?redirect=%2Fprojects&reason=ended", (_method, path) =>
+      path === "/api/v1/auth/refresh" ? problemResponse(401, { detail: "revoked" }) : undefined,
+    );
+    const notice = await screen.findByRole("alert");
+    expect(notice).toHaveTextContent("You have been signed out");
+    expect(notice).toHaveTextContent("an administrator locked or disabled your account");
+  });
+});

@@ -1,5 +1,14 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { Button, Divider, Group, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
+import {
+  Alert,
+  Button,
+  Divider,
+  Group,
+  PasswordInput,
+  Stack,
+  Text,
+  TextInput,
+} from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useState } from "react";
@@ -9,7 +18,7 @@ import { GITHUB_LOGIN_URL, useGithubAvailable } from "@/api/auth";
 import { FormError } from "@/components/FormError";
 import { AnchorLink } from "@/components/links";
 import { AuthCard } from "@/features/auth/AuthCard";
-import { needsTotp, signIn } from "@/lib/auth";
+import { needsTotp, type SignOutReason, signIn } from "@/lib/auth";
 import { applyServerErrors } from "@/lib/forms";
 import { safeRedirect } from "@/lib/redirect";
 
@@ -20,6 +29,24 @@ const schema = z.object({
 });
 type SignInValues = z.infer<typeof schema>;
 const FIELDS = ["username", "password", "totp_code"] as const;
+
+/** Why a signed-in page ended up here: the server refused the session, or another tab left. */
+function SignedOutNotice({ reason }: { reason: SignOutReason }) {
+  if (reason === "signed-out") {
+    return (
+      <Alert color="gray" variant="light" title="Signed out" role="status">
+        You signed out in another tab of this browser.
+      </Alert>
+    );
+  }
+  return (
+    <Alert color="yellow" variant="light" title="You have been signed out" role="alert">
+      The server ended your session. This happens when it was revoked from another device, when your
+      password or roles changed, or when an administrator locked or disabled your account. Sign in
+      again; if that fails, ask an administrator.
+    </Alert>
+  );
+}
 
 export function SignInPage() {
   const search = useSearch({ from: "/sign-in" });
@@ -66,6 +93,7 @@ export function SignInPage() {
           : "Sign in with your username or email address."
       }
     >
+      {search.reason && !totpStep && <SignedOutNotice reason={search.reason} />}
       <form onSubmit={onSubmit} noValidate>
         <Stack gap="sm">
           {!totpStep && (
