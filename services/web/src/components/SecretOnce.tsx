@@ -1,21 +1,23 @@
 import { Alert, Button, Code, CopyButton, Group, Stack, Text } from "@mantine/core";
 
-/** A secret the server shows only once (webhook secret): copy it now, it will not come back. */
+/** A secret the server shows only once (webhook secret, API key): copy it now, it will not come back. */
 export function SecretOnce({
   title,
   secret,
   onDone,
+  hint = "Copy it now and store it in GitHub's webhook settings: it is shown only this once.",
+  copyLabel = "Copy secret",
 }: {
   title: string;
   secret: string;
   onDone: () => void;
+  hint?: string;
+  copyLabel?: string;
 }) {
   return (
     <Alert color="yellow" variant="light" title={title} role="status">
       <Stack gap="xs">
-        <Text size="sm">
-          Copy it now and store it in GitHub's webhook settings: it is shown only this once.
-        </Text>
+        <Text size="sm">{hint}</Text>
         <Code block data-testid="secret-value">
           {secret}
         </Code>
@@ -23,7 +25,7 @@ export function SecretOnce({
           <CopyButton value={secret}>
             {({ copied, copy }) => (
               <Button size="xs" onClick={copy} color={copied ? "#1e6a2e" : undefined}>
-                {copied ? "Copied" : "Copy secret"}
+                {copied ? "Copied" : copyLabel}
               </Button>
             )}
           </CopyButton>

@@ -43,6 +43,18 @@ describe("error mapping", () => {
     );
   });
 
+  it("test_a_problem_naming_one_field_puts_its_detail_there", async () => {
+    const error = await apiErrorFrom(
+      problemResponse(409, {
+        detail: "An account with this email address already exists",
+        field: "email",
+      }),
+    );
+    expect(fieldErrors(error)).toEqual({
+      email: "An account with this email address already exists",
+    });
+  });
+
   it("test_conflict_lists_allowed_transitions", async () => {
     const error = await apiErrorFrom(
       problemResponse(409, {

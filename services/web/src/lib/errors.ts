@@ -18,6 +18,8 @@ export interface Problem {
   instance?: string;
   request_id?: string;
   errors?: FieldError[];
+  /** The one field a conflict or bad request is about (`Conflict(..., field="email")`). */
+  field?: string;
   allowed_transitions?: string[];
   mfa_required?: boolean;
   [extra: string]: unknown;
@@ -103,6 +105,12 @@ export function fieldErrors(error: unknown): Record<string, string> {
     if (!name) continue;
     const message = String(item.message ?? "is not valid");
     out[name] = out[name] ? `${out[name]}; ${message}` : message;
+  }
+  // A 409 "email already taken" or a 400 "code not valid" names its field beside the detail.
+  const single = error.problem.field;
+  if (Object.keys(out).length === 0 && typeof single === "string" && error.problem.detail) {
+    const name = fieldName(single);
+    if (name) out[name] = error.problem.detail;
   }
   return out;
 }

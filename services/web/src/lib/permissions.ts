@@ -1,6 +1,11 @@
 /** What the caller may do in a project, mirroring the projects service's rules (access.py). */
 import type { ProjectRead, UserOut } from "@/client/types.gen";
 
+/** The platform's administrators (auth's `admin` role): the Administration pages are theirs. */
+export function isAdmin(me: UserOut | undefined): boolean {
+  return !!me?.roles.includes("admin");
+}
+
 export type ProjectRelation = "admin" | "owner" | "maintainer" | "viewer" | "none";
 
 export function projectRelation(project: ProjectRead, me: UserOut | undefined): ProjectRelation {

@@ -30,12 +30,9 @@ import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";
 import { SecretOnce } from "@/components/SecretOnce";
 import { Section } from "@/components/Section";
+import { formatDate } from "@/lib/format";
 import { applyServerErrors } from "@/lib/forms";
 import { projectPermissions } from "@/lib/permissions";
-
-function formatDate(value: string | null | undefined): string {
-  return value ? new Date(value).toLocaleString() : "never";
-}
 
 const generalSchema = z.object({
   name: z.string().trim().min(1, "Give the project a name").max(100, "At most 100 characters"),
@@ -102,7 +99,9 @@ function WebhookSection({ project, canEdit }: { project: ProjectRead; canEdit: b
         <Text size="sm">
           Payload URL path: <Code>{project.webhook_path}</Code>
         </Text>
-        <Text size="sm">Secret last rotated: {formatDate(project.webhook_secret_rotated_at)}</Text>
+        <Text size="sm">
+          Secret last rotated: {formatDate(project.webhook_secret_rotated_at, "never")}
+        </Text>
         {secret && (
           <SecretOnce
             title="New webhook secret"
