@@ -43,6 +43,7 @@ function UserMenu() {
             <Menu.Divider />
           </>
         )}
+        <Menu.Item onClick={() => navigate({ to: "/account" })}>Your account</Menu.Item>
         <Menu.Item onClick={onSignOut}>Sign out</Menu.Item>
       </Menu.Dropdown>
     </Menu>
