@@ -16,5 +16,5 @@ export const NAV_ITEMS: NavItem[] = [
   { label: "Projects", to: "/projects", enabled: true },
   { label: "Agents", to: "/agents", enabled: true },
   { label: "Analytics", to: "/analytics", enabled: true },
-  { label: "Admin", to: "/admin", enabled: false, role: "admin" },
+  { label: "Administration", to: "/admin", enabled: true, role: "admin" },
 ];

@@ -1,4 +1,18 @@
 import { rootRoute } from "@/routes/__root";
+import {
+  accountApiKeysRoute,
+  accountProfileRoute,
+  accountRoute,
+  accountSecurityRoute,
+  accountSessionsRoute,
+} from "@/routes/account";
+import {
+  adminAuditRoute,
+  adminGatewayRoute,
+  adminIndexRoute,
+  adminRoute,
+  adminUsersRoute,
+} from "@/routes/admin";
 import { agentRoute, agentsRoute, runRoute } from "@/routes/agents";
 import { agentAnalyticsRoute, analyticsRoute, projectAnalyticsRoute } from "@/routes/analytics";
 import { appRoute, homeRoute } from "@/routes/app";
@@ -39,5 +53,12 @@ export const routeTree = rootRoute.addChildren([
     agentsRoute,
     agentRoute,
     runRoute,
+    accountRoute.addChildren([
+      accountProfileRoute,
+      accountSecurityRoute,
+      accountSessionsRoute,
+      accountApiKeysRoute,
+    ]),
+    adminRoute.addChildren([adminIndexRoute, adminUsersRoute, adminAuditRoute, adminGatewayRoute]),
   ]),
 ]);
