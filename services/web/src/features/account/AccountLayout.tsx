@@ -1,6 +1,6 @@
 import { Outlet, useRouterState } from "@tanstack/react-router";
-import { AnchorLink } from "@/components/links";
 import { PageHeader } from "@/components/PageHeader";
+import { currentTab, SectionTabs } from "@/components/SectionTabs";
 
 const TABS = [
   { label: "Profile", to: "/account" },
@@ -11,8 +11,8 @@ const TABS = [
 
 /** The signed-in user's own settings, reached from the account menu. */
 export function AccountLayout() {
-  const pathname = useRouterState({ select: (s) => s.location.pathname }).replace(/\/+$/, "");
-  const current = TABS.find((tab) => tab.to === pathname) ?? TABS[0];
+  const pathname = useRouterState({ select: (s) => s.location.pathname });
+  const current = currentTab(TABS, pathname);
   return (
     <>
       <PageHeader
@@ -23,19 +23,7 @@ export function AccountLayout() {
           { label: current.label },
         ]}
       />
-      <nav aria-label="Account sections" className="swe-tabs">
-        {TABS.map((tab) => (
-          <AnchorLink
-            key={tab.to}
-            to={tab.to}
-            className="swe-tab"
-            data-active={tab === current || undefined}
-            aria-current={tab === current ? "page" : undefined}
-          >
-            {tab.label}
-          </AnchorLink>
-        ))}
-      </nav>
+      <SectionTabs label="Account sections" tabs={TABS} />
       <Outlet />
     </>
   );

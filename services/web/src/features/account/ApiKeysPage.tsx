@@ -1,12 +1,10 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import {
-  Badge,
   Button,
   Checkbox,
   Code,
   Group,
   NativeSelect,
-  Pagination,
   Radio,
   Skeleton,
   Stack,
@@ -23,6 +21,7 @@ import type { ApiKeyCreated, ApiKeyOut } from "@/client/types.gen";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";
+import { Pager } from "@/components/Pager";
 import { SecretOnce } from "@/components/SecretOnce";
 import { Section } from "@/components/Section";
 import { formatDate } from "@/lib/format";
@@ -192,9 +191,9 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: ApiKeyCreated) => void 
 }
 
 function keyStatus(key: ApiKeyOut, now = Date.now()): { label: string; color: string } {
-  if (key.revoked_at) return { label: "revoked", color: "gray.8" };
+  if (key.revoked_at) return { label: "revoked", color: "#a51d1d" };
   if (key.expires_at && Date.parse(key.expires_at) <= now)
-    return { label: "expired", color: "gray.8" };
+    return { label: "expired", color: "#a51d1d" };
   return { label: "active", color: "#1e6a2e" };
 }
 
@@ -203,13 +202,12 @@ function KeyList() {
   const [page, setPage] = useState(1);
   const keys = useApiKeys(includeRevoked, page);
   const revoke = useRevokeApiKey();
-  const pages = keys.data ? Math.max(1, Math.ceil(keys.data.total / API_KEYS_PAGE_SIZE)) : 1;
   return (
     <Section id="keys" title="Your API keys">
       <Stack gap="sm">
         <Text size="sm">
-          Send a key in the <Code>X-API-Key</Code> header, or trade it for a short-lived access
-          token at <Code>POST /api/v1/auth/api-keys/exchange</Code>.
+          Send a key in the <Code>X-API-Key</Code> header of any API request: the gateway checks it
+          and its scopes.
         </Text>
         <Checkbox
           label="Show revoked keys"
@@ -230,7 +228,6 @@ function KeyList() {
             <Table.Thead>
               <Table.Tr>
                 <Table.Th scope="col">Name</Table.Th>
-                <Table.Th scope="col">Key starts with</Table.Th>
                 <Table.Th scope="col">Scopes</Table.Th>
                 <Table.Th scope="col">Created</Table.Th>
                 <Table.Th scope="col">Expires</Table.Th>
@@ -248,18 +245,14 @@ function KeyList() {
                       <Text size="sm" fw={600}>
                         {key.name}
                       </Text>
+                      <Code title="The start of the key">swe_{key.prefix}_…</Code>
                     </Table.Td>
                     <Table.Td>
-                      <Code>swe_{key.prefix}_…</Code>
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap={4}>
+                      <Stack gap={2}>
                         {key.scopes.map((scope) => (
-                          <Badge key={scope} variant="outline" color="dark" size="sm" tt="none">
-                            {scope}
-                          </Badge>
+                          <Code key={scope}>{scope}</Code>
                         ))}
-                      </Group>
+                      </Stack>
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm">{formatDate(key.created_at)}</Text>
@@ -271,9 +264,9 @@ function KeyList() {
                       <Text size="sm">{formatDate(key.last_used_at)}</Text>
                     </Table.Td>
                     <Table.Td>
-                      <Badge variant="outline" color={status.color}>
+                      <Text size="sm" fw={600} c={status.color}>
                         {status.label}
-                      </Badge>
+                      </Text>
                     </Table.Td>
                     <Table.Td>
                       {!key.revoked_at && (
@@ -296,15 +289,12 @@ function KeyList() {
             </Table.Tbody>
           </Table>
         )}
-        {pages > 1 && (
-          <Pagination
-            total={pages}
-            value={page}
-            onChange={setPage}
-            getControlProps={(control) => ({ "aria-label": `${control} page` })}
-            getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
-          />
-        )}
+        <Pager
+          total={keys.data?.total ?? 0}
+          pageSize={API_KEYS_PAGE_SIZE}
+          page={page}
+          onChange={setPage}
+        />
       </Stack>
     </Section>
   );

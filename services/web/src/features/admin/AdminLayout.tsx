@@ -2,9 +2,9 @@ import { Skeleton } from "@mantine/core";
 import { Outlet, useRouterState } from "@tanstack/react-router";
 import { useMe } from "@/api/auth";
 import { ErrorView } from "@/components/ErrorView";
-import { AnchorLink } from "@/components/links";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
+import { currentTab, SectionTabs } from "@/components/SectionTabs";
 import { isAdmin } from "@/lib/permissions";
 
 const TABS = [
@@ -23,7 +23,7 @@ export function AdminLayout() {
   if (me.isPending) return <Skeleton h={160} />;
   if (me.isError) return <ErrorView error={me.error} onRetry={() => me.refetch()} />;
   if (!isAdmin(me.data)) return <NotFoundView />;
-  const current = TABS.find((tab) => pathname.startsWith(tab.to)) ?? TABS[0];
+  const current = currentTab(TABS, pathname);
   return (
     <>
       <PageHeader
@@ -34,19 +34,7 @@ export function AdminLayout() {
           { label: current.label },
         ]}
       />
-      <nav aria-label="Administration sections" className="swe-tabs">
-        {TABS.map((tab) => (
-          <AnchorLink
-            key={tab.to}
-            to={tab.to}
-            className="swe-tab"
-            data-active={tab === current || undefined}
-            aria-current={tab === current ? "page" : undefined}
-          >
-            {tab.label}
-          </AnchorLink>
-        ))}
-      </nav>
+      <SectionTabs label="Administration sections" tabs={TABS} />
       <Outlet />
     </>
   );

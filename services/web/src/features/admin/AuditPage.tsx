@@ -4,7 +4,6 @@ import {
   Code,
   Group,
   NativeSelect,
-  Pagination,
   Skeleton,
   Stack,
   Table,
@@ -16,6 +15,7 @@ import { useState } from "react";
 import { ADMIN_PAGE_SIZE, type AuditFilters, useAdminUser, useAudit } from "@/api/admin";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
+import { Pager } from "@/components/Pager";
 import { AUDIT_ACTIONS, isUserId } from "@/features/admin/filters";
 import { describeAgent, formatDate } from "@/lib/format";
 
@@ -48,7 +48,7 @@ function Filters({ search, go }: { search: AuditFilters; go: (next: AuditFilters
         if (!badId) go({ ...search, user_id: userId.trim() || undefined, page: undefined });
       }}
     >
-      <Group align="flex-start" wrap="wrap">
+      <Group align="flex-end" wrap="wrap">
         <TextInput
           label="User id"
           description="Whose account the event concerns"
@@ -89,7 +89,7 @@ function Filters({ search, go }: { search: AuditFilters; go: (next: AuditFilters
           }
           w={180}
         />
-        <Group gap="xs" mt={50}>
+        <Group gap="xs">
           <Button type="submit" variant="default" size="sm">
             Apply
           </Button>
@@ -114,7 +114,6 @@ export function AuditPage() {
   const navigate = useNavigate({ from: "/admin/audit" });
   const audit = useAudit(search);
   const go = (next: AuditFilters) => void navigate({ search: next });
-  const pages = audit.data ? Math.max(1, Math.ceil(audit.data.total / ADMIN_PAGE_SIZE)) : 1;
   return (
     <Stack gap="md">
       <Text size="sm">
@@ -185,15 +184,12 @@ export function AuditPage() {
           </Table.Tbody>
         </Table>
       )}
-      {pages > 1 && (
-        <Pagination
-          total={pages}
-          value={search.page ?? 1}
-          onChange={(next) => go({ ...search, page: next > 1 ? next : undefined })}
-          getControlProps={(control) => ({ "aria-label": `${control} page` })}
-          getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
-        />
-      )}
+      <Pager
+        total={audit.data?.total ?? 0}
+        pageSize={ADMIN_PAGE_SIZE}
+        page={search.page ?? 1}
+        onChange={(next) => go({ ...search, page: next > 1 ? next : undefined })}
+      />
     </Stack>
   );
 }

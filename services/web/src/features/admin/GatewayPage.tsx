@@ -242,7 +242,7 @@ function ServiceCard({ service }: { service: GatewayService }) {
             variant="default"
             loading={reset.isPending}
             onClick={() => void reset.mutateAsync().catch(() => undefined)}
-            aria-label={`Reset the breaker of ${service.name}`}
+            aria-label={`Reset breaker of ${service.name}`}
           >
             Reset breaker
           </Button>
@@ -281,8 +281,8 @@ export function GatewayPage() {
       <Text size="sm">
         The services the gateway routes to, their instances and circuit breakers, refreshed every
         few seconds. Changes apply to the gateway process that answers and last until it restarts;
-        the permanent list is its configuration (<Code>routes.toml</Code>,{" "}
-        <Code>GATEWAY_UPSTREAMS</Code>).
+        the permanent list is its configuration: <Code>routes.toml</Code> and{" "}
+        <Code>GATEWAY_UPSTREAMS</Code>.
       </Text>
       {services.isPending && <Skeleton h={240} />}
       {services.isError && <ErrorView error={services.error} onRetry={() => services.refetch()} />}

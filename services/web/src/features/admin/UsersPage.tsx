@@ -5,7 +5,6 @@ import {
   Group,
   Modal,
   NativeSelect,
-  Pagination,
   Skeleton,
   Stack,
   Table,
@@ -30,6 +29,7 @@ import type { AdminUserOut } from "@/client/types.gen";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
 import { AnchorLink } from "@/components/links";
+import { Pager } from "@/components/Pager";
 import { formatDate } from "@/lib/format";
 
 const ROLE_HELP: Record<Role, string> = {
@@ -194,7 +194,6 @@ export function UsersPage() {
     (q: string) => go({ ...search, q: q || undefined, page: undefined }),
     300,
   );
-  const pages = users.data ? Math.max(1, Math.ceil(users.data.total / ADMIN_PAGE_SIZE)) : 1;
 
   return (
     <Stack gap="md">
@@ -303,15 +302,12 @@ export function UsersPage() {
           </Table.Tbody>
         </Table>
       )}
-      {pages > 1 && (
-        <Pagination
-          total={pages}
-          value={search.page ?? 1}
-          onChange={(next) => go({ ...search, page: next > 1 ? next : undefined })}
-          getControlProps={(control) => ({ "aria-label": `${control} page` })}
-          getItemProps={(n) => ({ "aria-label": `Page ${n}` })}
-        />
-      )}
+      <Pager
+        total={users.data?.total ?? 0}
+        pageSize={ADMIN_PAGE_SIZE}
+        page={search.page ?? 1}
+        onChange={(next) => go({ ...search, page: next > 1 ? next : undefined })}
+      />
     </Stack>
   );
 }
