@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,23 @@ async def log_in(anonymous: httpx.AsyncClient, username: str) -> dict[str, Any]:
     )
     assert tokens["token_type"] == "bearer" and tokens["access_token"], tokens
     return tokens
+
+
+def create_admin(stack: Stack) -> str:
+    """A new account with the admin role, made as an operator makes one (``swe_auth.cli
+    create-admin``, password ``PASSWORD``); its username. Only on a stack the tests started:
+    the command needs that stack's environment (its database)."""
+    if stack.env is None:
+        raise ValueError("an admin can be created only on a stack these tests started")
+    username = f"admin-{uuid.uuid4().hex[:8]}"
+    command = [
+        sys.executable, "-c", "from swe_auth.cli import main; raise SystemExit(main())",
+        "create-admin", "--email", f"{username}@example.com", "--username", username,
+    ]  # fmt: skip
+    env = {**stack.env, "AUTH_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return username
 
 
 async def new_user(stack: Stack, anonymous: httpx.AsyncClient, prefix: str) -> User:

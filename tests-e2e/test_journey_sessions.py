@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,16 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-from e2e_support import PASSWORD, Stack, User, describe, expect, log_in, ws_protocols
+from e2e_support import (
+    PASSWORD,
+    Stack,
+    User,
+    create_admin,
+    describe,
+    expect,
+    log_in,
+    ws_protocols,
+)
 
 from swe_common.testing import eventually
 
@@ -165,15 +172,7 @@ async def test_an_open_stream_is_closed_within_seconds_of_logout(
 def _create_admin(stack: Stack) -> tuple[str, str]:
     if stack.env is None:
         pytest.skip("an admin can be created only on a stack these tests started")
-    username = f"admin-{uuid.uuid4().hex[:8]}"
-    command = [
-        sys.executable, "-c", "from swe_auth.cli import main; raise SystemExit(main())",
-        "create-admin", "--email", f"{username}@example.com", "--username", username,
-    ]  # fmt: skip
-    env = {**stack.env, "AUTH_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return username, PASSWORD
+    return create_admin(stack), PASSWORD
 
 
 async def test_an_open_stream_is_closed_within_seconds_of_an_admin_lock(
