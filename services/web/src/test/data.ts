@@ -1,5 +1,7 @@
 /** Answers of the services that every page needs in whole-app tests (session, account,
  * project): shapes as the API sends them. */
+import type { UserOut } from "@/client/types.gen";
+
 export const TOKENS = {
   access_token: "at",
   refresh_token: null,
@@ -40,3 +42,8 @@ export const PROJECT = {
   created_at: "2026-01-01T00:00:00Z",
   updated_at: "2026-01-01T00:00:00Z",
 };
+
+/** The account `GET /api/v1/auth/me` answers, as ada with a name, with any field changed. */
+export function meAs(overrides: Partial<UserOut> = {}): UserOut {
+  return { ...me(OWNER), email: "ada@example.com", full_name: "Ada", ...overrides };
+}

@@ -6,7 +6,7 @@ import { groupSecret } from "@/features/account/SecurityPage";
 import { orderSessions } from "@/features/account/SessionsPage";
 import { getSession } from "@/lib/auth";
 import { renderApp } from "@/test/app";
-import { meAs, TOKENS } from "@/test/fixtures";
+import { meAs, TOKENS } from "@/test/data";
 import { jsonResponse, problemResponse } from "@/test/render";
 
 const ME = meAs();

@@ -258,10 +258,10 @@ function KeyList() {
                       <Text size="sm">{formatDate(key.created_at)}</Text>
                     </Table.Td>
                     <Table.Td>
-                      <Text size="sm">{formatDate(key.expires_at)}</Text>
+                      <Text size="sm">{formatDate(key.expires_at, "never")}</Text>
                     </Table.Td>
                     <Table.Td>
-                      <Text size="sm">{formatDate(key.last_used_at)}</Text>
+                      <Text size="sm">{formatDate(key.last_used_at, "never")}</Text>
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm" fw={600} c={status.color}>

@@ -143,7 +143,7 @@ function AboutSection({ me }: { me: UserOut }) {
         <Text size="sm">Two-factor authentication: {me.totp_enabled ? "on" : "off"}</Text>
         <Text size="sm">GitHub account linked: {me.github_linked ? "yes" : "no"}</Text>
         <Text size="sm">Created: {formatDate(me.created_at)}</Text>
-        <Text size="sm">Last sign-in: {formatDate(me.last_login_at)}</Text>
+        <Text size="sm">Last sign-in: {formatDate(me.last_login_at, "never")}</Text>
       </Stack>
     </Section>
   );

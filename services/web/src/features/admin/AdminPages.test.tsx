@@ -7,7 +7,7 @@ import { detailsLine } from "@/features/admin/AuditPage";
 import { instanceHealth, isLastServing } from "@/features/admin/GatewayPage";
 import { userStatus } from "@/features/admin/UsersPage";
 import { renderApp } from "@/test/app";
-import { meAs, TOKENS } from "@/test/fixtures";
+import { meAs, TOKENS } from "@/test/data";
 import { jsonResponse, problemResponse } from "@/test/render";
 
 const ADMIN = meAs({

@@ -291,7 +291,7 @@ export function UsersPage() {
                     <Text size="sm">{user.totp_enabled ? "on" : "off"}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Text size="sm">{formatDate(user.last_login_at)}</Text>
+                    <Text size="sm">{formatDate(user.last_login_at, "never")}</Text>
                   </Table.Td>
                   <Table.Td>
                     <UserActions user={user} self={self} />
