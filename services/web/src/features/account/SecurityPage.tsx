@@ -57,8 +57,9 @@ function PasswordSection({ me }: { me: UserOut }) {
   const [done, setDone] = useState(false);
   const form = useForm<PasswordValues>({
     resolver: zodResolver(passwordSchema(me)),
+    // Checked on submit, not on leaving a field: tabbing past the form to two-factor
+    // authentication must not mark its empty fields wrong (the policy list is live anyway).
     defaultValues: { current_password: "", new_password: "", repeat: "" },
-    mode: "onTouched",
   });
   const password = form.watch("new_password");
 
