@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents.models import Agent, Project, Run, RunDiff, RunLog
@@ -36,6 +37,23 @@ def _uuid(value: str) -> uuid.UUID | None:
 async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
     project = await session.get(Project, project_id)
     return None if project is None or project.deleted else project
+
+
+async def locked_project_row(
+    session: AsyncSession, project_id: uuid.UUID, owner_id: uuid.UUID
+) -> Project:
+    """The project's read-model row, locked for this transaction; made empty (no snapshot yet)
+    when missing. Insert-or-nothing first: a request's fallback lookup and the projects event
+    may both bring a new project at once, and the second must wait and update, not collide."""
+    await session.execute(
+        insert(Project)
+        .values(id=project_id, owner_id=owner_id, members=[], settings={})
+        .on_conflict_do_nothing(index_elements=[Project.id])
+    )
+    project = await session.get(Project, project_id, with_for_update=True, populate_existing=True)
+    if project is None:  # inserted above or already there; read-model rows are never deleted
+        raise RuntimeError(f"project {project_id} vanished from the read model")
+    return project
 
 
 async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:

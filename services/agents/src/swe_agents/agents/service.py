@@ -90,13 +90,11 @@ async def apply_project_snapshot(session: AsyncSession, data: dict[str, Any]) ->
     """Upsert the read model from a projects snapshot (event or fallback), unless older."""
     project_id = uuid.UUID(str(data["id"]))
     at = _when(data.get("updated_at"))
-    project = await session.get(Project, project_id, with_for_update=True)
-    if project is not None and project.snapshot_at and at and at < project.snapshot_at:
+    owner_id = uuid.UUID(str(data["owner_id"]))
+    project = await repository.locked_project_row(session, project_id, owner_id)
+    if project.snapshot_at and at and at < project.snapshot_at:
         return project  # an older snapshot than the one we hold
-    if project is None:
-        project = Project(id=project_id)
-        session.add(project)
-    project.owner_id = uuid.UUID(str(data["owner_id"]))
+    project.owner_id = owner_id
     project.members = [
         {"user_id": str(m["user_id"]), "role": m.get("role", "viewer")}
         for m in data.get("members", [])
