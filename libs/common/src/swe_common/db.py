@@ -7,23 +7,27 @@ any error; domain code never calls ``commit()``.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import MetaData
+import structlog
+from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from swe_common.settings import ServiceSettings
+
+log = structlog.stdlib.get_logger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -100,3 +104,52 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# -- after commit -------------------------------------------------------------------------------
+
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "swe_after_commit"
+# Running callbacks, kept referenced until they end (a bare task may be collected mid-flight).
+_running: set[asyncio.Task[None]] = set()
+
+
+def after_commit(session: AsyncSession | Session, callback: AfterCommit) -> None:
+    """Run ``callback`` once the session's transaction has committed; never if it rolls back.
+
+    For what must not be heard of before it is true, such as a Redis notification of a state
+    change: whoever listens then reads committed rows. Whichever code commits the session (the
+    request's dependency, ``Database.transaction``, a consumer), the callbacks start right
+    after the commit, as tasks of the running loop; a failing one is logged, never raised
+    into the code that committed."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+async def after_commit_settled() -> None:
+    """Wait for the after-commit callbacks started so far (tests, shutdown)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)
+
+
+async def _guarded(callback: AfterCommit) -> None:
+    try:
+        await callback()
+    except Exception:
+        log.exception("after_commit_failed", callback=getattr(callback, "__qualname__", "?"))
+
+
+@event.listens_for(Session, "after_commit")
+def _start_after_commit(session: Session) -> None:
+    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    if not callbacks:
+        return
+    loop = asyncio.get_running_loop()  # AsyncSession commits inside the loop's thread
+    for callback in callbacks:
+        task = loop.create_task(_guarded(callback))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
