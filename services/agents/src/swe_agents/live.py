@@ -11,6 +11,9 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_common.db import after_commit
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -25,6 +28,35 @@ def agent_channel(prefix: str, agent_id: uuid.UUID | str) -> str:
 
 def cancel_channel(prefix: str) -> str:
     return f"{prefix}:cancel"
+
+
+def notifications_channel(prefix: str) -> str:
+    """One channel for every run status change: each listener reads the rows it may see."""
+    return f"{prefix}:notifications"
+
+
+def publish_after_commit(
+    session: AsyncSession, redis: Any, channel: str, message: dict[str, Any]
+) -> None:
+    """Publish once the session's transaction has committed (never if it rolls back), so no
+    listener hears of a change that does not happen."""
+
+    async def send() -> None:
+        await publish(redis, channel, message)
+
+    after_commit(session, send)
+
+
+def announce_run(session: AsyncSession, redis: Any, prefix: str, payload: dict[str, Any]) -> None:
+    """Tell the agent's watchers and the notification streams of a run's new state (its
+    ``service.run_payload``), after the commit that makes it true."""
+    publish_after_commit(session, redis, agent_channel(prefix, payload["agent_id"]), payload)
+    publish_after_commit(
+        session,
+        redis,
+        notifications_channel(prefix),
+        {"project_id": payload["project_id"], "run_id": payload["run_id"]},
+    )
 
 
 async def publish(redis: Any, channel: str, message: dict[str, Any]) -> None:

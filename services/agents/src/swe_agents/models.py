@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from swe_common.db import ServiceBase, Timestamps, UUIDPrimaryKey, schema_metadata
 from swe_common.events import define_event_tables
@@ -83,6 +83,9 @@ class Run(UUIDPrimaryKey, Base):
     started_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     duration_ms: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # Filled only by the queries that ask for them (a list that leaves the result unloaded).
+    score: Mapped[float | None] = query_expression()
+    agent_name: Mapped[str | None] = query_expression()
 
 
 class RunLog(Base):
@@ -115,3 +118,44 @@ class RunDiff(Base):
     # {"files": [...], "limits": {...}}: files → hunks → lines, as diffs.ReviewDiff writes it.
     document: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=sa.func.now())
+
+
+class RunNotification(Base):
+    """One run status change (queued, running, completed, failed, cancelled), written in the
+    transaction that makes it, for the per-user notification stream (``/ws/notifications``).
+
+    Rows are numbered in commit order (the insert takes a transaction lock, see
+    ``repository.add_notification``), so "every row after N" is exact: a client resuming from
+    the last id it kept misses nothing."""
+
+    __tablename__ = "run_notifications"
+    __table_args__ = (
+        sa.Index("ix_run_notifications_project_id_id", "project_id", "id"),
+        sa.Index("ix_run_notifications_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    agent_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    # The run as ``service.run_payload`` gives it, and the agent's name at the time.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=sa.func.now())
+
+
+class RunSource(Base):
+    """Source lines around an analysis run's findings, read from the run's working copy while
+    it existed (bounded, ``analysis/snippets.py``): a window of lines of one file."""
+
+    __tablename__ = "run_sources"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        sa.Uuid, sa.ForeignKey("agents.runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    start_line: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    end_line: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # The window's lines, each cut at snippets.MAX_LINE_CHARS characters.
+    lines: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    truncated: Mapped[list[int]] = mapped_column(JSONB, nullable=False, default=list)

@@ -51,6 +51,8 @@ class Settings(ServiceSettings):
     # reads SWE_HEALTHCHECK_HEARTBEAT_FILE, which this setting also picks up).
     healthcheck_heartbeat_file: str | None = None
     max_active_runs_per_project: int = Field(default=5, ge=1, le=1000)
+    # How long run status changes stay replayable to a reconnecting notification stream.
+    notification_retention_hours: float = Field(default=168, gt=0, le=24 * 365)
 
     # Model provider (OpenAI-compatible chat completions) for issue_resolver.
     llm_base_url: str | None = None

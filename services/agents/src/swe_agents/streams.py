@@ -14,6 +14,7 @@ from swe_agents import live
 from swe_agents.agents import repository, service
 from swe_agents.agents.schemas import RunLogOut
 from swe_common.db import Database
+from swe_common.security import Principal
 
 log = structlog.stdlib.get_logger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -83,3 +84,71 @@ async def agent_stream(
                 await send({"type": "run", **json.loads(message["data"])})
     finally:
         await pubsub.aclose()
+
+
+class NotificationStream:
+    """The run status changes a caller may see: replayed from ``run_notifications`` after a
+    cursor, then followed. Redis only says "something changed"; the table is read with the
+    caller's visibility at each change (a member removed stops hearing at once), and every
+    ``FOLLOW_POLL_SECONDS`` anyway, so a lost notification only delays."""
+
+    PAGE = 200
+    LATEST = 20
+    FOLLOW_POLL_SECONDS = 5.0
+
+    def __init__(
+        self, db: Database, redis: Any, prefix: str, principal: Principal, since: int | None
+    ) -> None:
+        self.db, self.redis, self.principal = db, redis, principal
+        self.channel = live.notifications_channel(prefix)
+        self.since = since
+        self.last = since or 0
+
+    async def _send_rows(self, send: Send, rows: list[Any]) -> None:
+        for row in rows:
+            await send(
+                {
+                    "type": "run",
+                    **row.payload,
+                    "id": row.id,
+                    "status": row.status,
+                    "at": row.at.isoformat(),
+                }
+            )
+            self.last = row.id
+
+    async def _drain(self, send: Send) -> None:
+        async with self.db.sessionmaker() as session:
+            while True:
+                rows = await repository.notifications_after(
+                    session, self.principal, self.last, self.PAGE
+                )
+                await self._send_rows(send, rows)
+                if len(rows) < self.PAGE:
+                    return
+
+    async def _start(self, send: Send) -> None:
+        if self.since is not None:
+            await self._drain(send)
+            return
+        async with self.db.sessionmaker() as session:
+            # Whatever is committed now is either in the latest rows or before them.
+            self.last = await repository.last_notification_id(session)
+            latest = await repository.latest_notifications(session, self.principal, self.LATEST)
+        last = self.last
+        await self._send_rows(send, latest)
+        self.last = max(last, self.last)
+
+    async def pump(self, send: Send) -> None:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(self.channel)  # before the replay, so nothing falls in between
+        try:
+            await self._start(send)
+            await send({"type": "ready", "cursor": self.last})
+            while True:
+                await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=self.FOLLOW_POLL_SECONDS
+                )
+                await self._drain(send)
+        finally:
+            await pubsub.aclose()

@@ -20,12 +20,14 @@ import signal
 import socket
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents import live
 from swe_agents.agents import repository, service
@@ -191,11 +193,12 @@ class Worker:
                     exit_reason="worker_lost",
                     error=f"gave up after {run.attempts - 1} attempts whose worker was lost",
                 )
+                self._announce(session, run)
                 return False
-            await service.mark_started(session, run)
             project = await repository.get_project(session, run.project_id)
             previous = await self._previous_review(session, run)
-        await self._announce(run)
+            await service.mark_started(session, run)
+            self._announce(session, run)
         return await self._execute(run, project, previous)
 
     async def _project_at_capacity(self, session: Any, run_id: uuid.UUID) -> bool:
@@ -212,6 +215,7 @@ class Worker:
         run = await repository.get_run(session, run_id, lock=True)
         if run is not None and run.status == "pending" and run.cancel_requested:
             await service.finish(session, run, "cancelled", exit_reason="cancelled")
+            self._announce(session, run)
         # Otherwise it is finished, or another live worker holds it: the message is spent.
 
     async def _previous_review(self, session: Any, run: Run) -> str | None:
@@ -229,10 +233,10 @@ class Worker:
         self.in_flight[run.id] = flight
         heartbeat = asyncio.create_task(self._heartbeat(run.id, flight))
         outcome: tuple[str, str | None, dict[str, Any] | None, str | None]
-        diff: dict[str, Any] | None = None
+        kept: RunContext | None = None
         try:
             async with asyncio.timeout(run.timeout_seconds):
-                result, diff = await asyncio.shield(task)
+                result, kept = await asyncio.shield(task)
             outcome = ("completed", None, result, None)
         except TimeoutError:
             flight.stop_reason = flight.stop_reason or "timeout"
@@ -264,13 +268,14 @@ class Worker:
             return False
         status, reason, document, error = outcome
         await self._log_outcome(runlog, status, reason, error)
-        await self._record(run.id, status, reason, document, error, diff)
+        await self._record(run.id, status, reason, document, error, kept)
         return False
 
     async def _body(
         self, run: Run, project: Any, previous: str | None, runlog: RunLogger
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The runner's result, and the diff a review looked at (None for other runs)."""
+    ) -> tuple[dict[str, Any], RunContext]:
+        """The runner's result, and its context holding what is kept beside the run: the diff
+        a review looked at, the source lines around the findings."""
         await runlog(f"run started by {self.worker_id} (attempt {run.attempts})", {"step": "start"})
         if project is None:
             raise RunFailure("error", "the run's project is unknown to the agents service")
@@ -287,7 +292,7 @@ class Worker:
             work_root=self.work_root,
         )
         result = await RUNNERS[run.agent_type](ctx)
-        return result, ctx.diff
+        return result, ctx
 
     async def _log_outcome(
         self, runlog: RunLogger, status: str, reason: str | None, error: str | None
@@ -306,7 +311,7 @@ class Worker:
         reason: str | None,
         result: dict[str, Any] | None,
         error: str | None,
-        diff: dict[str, Any] | None = None,
+        kept: RunContext | None = None,
     ) -> None:
         async with self.db.transaction() as session:
             run = await repository.get_run(session, run_id, lock=True)
@@ -314,12 +319,14 @@ class Worker:
                 return  # taken over meanwhile: the new holder records the outcome
             if status == "completed" and run.cancel_requested:
                 status, reason = "cancelled", "cancelled"
-            if status == "completed" and diff is not None:
-                service.keep_diff(session, run, diff)
+            if status == "completed" and kept is not None:
+                if kept.diff is not None:
+                    service.keep_diff(session, run, kept.diff)
+                service.keep_sources(session, run, kept.sources)
             await service.finish(
                 session, run, status, exit_reason=reason, result=result, error=error
             )
-        await self._announce(run)
+            self._announce(session, run)
 
     async def _release(self, run_id: uuid.UUID) -> None:
         """Shutting down: give the run back (pending) so another worker takes it at once."""
@@ -328,6 +335,9 @@ class Worker:
             if run is not None and run.status == "running" and run.worker_id == self.worker_id:
                 run.status, run.worker_id, run.lease_expires_at = "pending", None, None
                 run.attempts = max(0, run.attempts - 1)
+                await session.flush()
+                await service.record_status(session, run)
+                self._announce(session, run)
 
     async def _heartbeat(self, run_id: uuid.UUID, flight: InFlight) -> None:
         while True:
@@ -345,12 +355,8 @@ class Worker:
                 flight.task.cancel()
                 return
 
-    async def _announce(self, run: Run) -> None:
-        await live.publish(
-            self.redis,
-            live.agent_channel(self.settings.redis_prefix, run.agent_id),
-            service.run_payload(run),
-        )
+    def _announce(self, session: AsyncSession, run: Run) -> None:
+        live.announce_run(session, self.redis, self.settings.redis_prefix, service.run_payload(run))
 
     # -- cancellation and the reaper -------------------------------------------------------------
 
@@ -422,9 +428,13 @@ class Worker:
                     await outbox.publish(
                         session, RunQueued, service.run_payload(run), subject=str(run.id)
                     )
+                    await service.record_status(session, run)
+                self._announce(session, run)
                 log.warning("run_reaped", run_id=str(run.id), attempts=run.attempts)
-        for run in runs:
-            await self._announce(run)
+            await repository.prune_notifications(
+                session,
+                datetime.now(UTC) - timedelta(hours=self.settings.notification_retention_hours),
+            )
         return len(runs)
 
 

@@ -1155,6 +1155,28 @@ export type PageProjectRead = {
 };
 
 /**
+ * Page[ProjectRunOut]
+ */
+export type PageProjectRunOut = {
+    /**
+     * Items
+     */
+    items: Array<ProjectRunOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
  * Page[PullRequestOut]
  */
 export type PagePullRequestOut = {
@@ -1485,6 +1507,78 @@ export type ProjectRead = {
      * Webhook Secret Rotated At
      */
     webhook_secret_rotated_at: string;
+};
+
+/**
+ * ProjectRunOut
+ *
+ * A run in a project's list: no result document, the score and the agent's name.
+ */
+export type ProjectRunOut = {
+    /**
+     * Agent Id
+     */
+    agent_id: string;
+    /**
+     * Agent Name
+     */
+    agent_name: string | null;
+    /**
+     * Agent Type
+     */
+    agent_type: string;
+    /**
+     * Attempts
+     */
+    attempts: number;
+    /**
+     * Cancel Requested
+     */
+    cancel_requested: boolean;
+    /**
+     * Duration Ms
+     */
+    duration_ms: number | null;
+    /**
+     * Exit Reason
+     */
+    exit_reason: string | null;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Queued At
+     */
+    queued_at: string;
+    /**
+     * Score
+     *
+     * The quality score of an analysis or review run
+     */
+    score: number | null;
+    /**
+     * Started At
+     */
+    started_at: string | null;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Trigger
+     */
+    trigger: {
+        [key: string]: unknown;
+    };
 };
 
 /**
@@ -1843,6 +1937,30 @@ export type QualityTrend = {
 };
 
 /**
+ * QueueOut
+ *
+ * Why a pending run has not started: the project's runs already take every slot.
+ */
+export type QueueOut = {
+    /**
+     * At Capacity
+     */
+    at_capacity: boolean;
+    /**
+     * Limit
+     *
+     * How many of a project's runs may execute at once
+     */
+    limit: number;
+    /**
+     * Running
+     *
+     * The project's runs a worker is executing now
+     */
+    running: number;
+};
+
+/**
  * RangeName
  */
 export type RangeName = 'day' | 'week' | 'month' | 'quarter' | 'year';
@@ -2048,6 +2166,84 @@ export type RunCancel = {
 };
 
 /**
+ * RunDetailOut
+ */
+export type RunDetailOut = {
+    /**
+     * Agent Id
+     */
+    agent_id: string;
+    /**
+     * Agent Type
+     */
+    agent_type: string;
+    /**
+     * Attempts
+     */
+    attempts: number;
+    /**
+     * Cancel Requested
+     */
+    cancel_requested: boolean;
+    /**
+     * Duration Ms
+     */
+    duration_ms: number | null;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Exit Reason
+     */
+    exit_reason: string | null;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * For a pending run: the project's slots (None otherwise)
+     */
+    queue?: QueueOut | null;
+    /**
+     * Queued At
+     */
+    queued_at: string;
+    /**
+     * Result
+     */
+    result?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Started At
+     */
+    started_at: string | null;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Timeout Seconds
+     */
+    timeout_seconds: number;
+    /**
+     * Trigger
+     */
+    trigger: {
+        [key: string]: unknown;
+    };
+};
+
+/**
  * RunDiffOut
  *
  * The diff a pull request review looked at: the reviewed range, files → hunks → lines.
@@ -2237,6 +2433,40 @@ export type RunOut = {
 };
 
 /**
+ * RunSourceOut
+ *
+ * The source lines kept around a finding of a run (five either side).
+ */
+export type RunSourceOut = {
+    /**
+     * End Line
+     */
+    end_line: number;
+    /**
+     * Line
+     *
+     * The line asked for (the finding's)
+     */
+    line: number;
+    /**
+     * Lines
+     */
+    lines: Array<SourceLineOut>;
+    /**
+     * Path
+     */
+    path: string;
+    /**
+     * Run Id
+     */
+    run_id: string;
+    /**
+     * Start Line
+     */
+    start_line: number;
+};
+
+/**
  * RunStart
  */
 export type RunStart = {
@@ -2284,6 +2514,28 @@ export type SessionOut = {
      * User Agent
      */
     user_agent: string;
+};
+
+/**
+ * SourceLineOut
+ */
+export type SourceLineOut = {
+    /**
+     * Number
+     */
+    number: number;
+    /**
+     * Text
+     *
+     * The line as the repository has it (plain text, untrusted)
+     */
+    text: string;
+    /**
+     * Truncated
+     *
+     * The line was cut at 400 characters
+     */
+    truncated: boolean;
 };
 
 /**
@@ -2589,6 +2841,63 @@ export type CreateAgentApiV1AgentsPostResponses = {
 
 export type CreateAgentApiV1AgentsPostResponse = CreateAgentApiV1AgentsPostResponses[keyof CreateAgentApiV1AgentsPostResponses];
 
+export type ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Status
+         */
+        status?: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | null;
+        /**
+         * Agent Id
+         */
+        agent_id?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/agents/projects/{project_id}/runs';
+};
+
+export type ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetError = ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetErrors[keyof ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetErrors];
+
+export type ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageProjectRunOut;
+};
+
+export type ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetResponse = ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetResponses[keyof ListProjectRunsApiV1AgentsProjectsProjectIdRunsGetResponses];
+
 export type GetRunApiV1AgentsRunsRunIdGetData = {
     body?: never;
     path: {
@@ -2614,7 +2923,7 @@ export type GetRunApiV1AgentsRunsRunIdGetResponses = {
     /**
      * Successful Response
      */
-    200: RunOut;
+    200: RunDetailOut;
 };
 
 export type GetRunApiV1AgentsRunsRunIdGetResponse = GetRunApiV1AgentsRunsRunIdGetResponses[keyof GetRunApiV1AgentsRunsRunIdGetResponses];
@@ -2780,6 +3089,49 @@ export type RunSarifApiV1AgentsRunsRunIdSarifGetResponses = {
      */
     200: unknown;
 };
+
+export type RunSourceApiV1AgentsRunsRunIdSourceGetData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query: {
+        /**
+         * Path
+         *
+         * The finding's path, relative to the root
+         */
+        path: string;
+        /**
+         * Line
+         *
+         * The finding's line
+         */
+        line: number;
+    };
+    url: '/api/v1/agents/runs/{run_id}/source';
+};
+
+export type RunSourceApiV1AgentsRunsRunIdSourceGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RunSourceApiV1AgentsRunsRunIdSourceGetError = RunSourceApiV1AgentsRunsRunIdSourceGetErrors[keyof RunSourceApiV1AgentsRunsRunIdSourceGetErrors];
+
+export type RunSourceApiV1AgentsRunsRunIdSourceGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: RunSourceOut;
+};
+
+export type RunSourceApiV1AgentsRunsRunIdSourceGetResponse = RunSourceApiV1AgentsRunsRunIdSourceGetResponses[keyof RunSourceApiV1AgentsRunsRunIdSourceGetResponses];
 
 export type DeleteAgentApiV1AgentsAgentIdDeleteData = {
     body?: never;

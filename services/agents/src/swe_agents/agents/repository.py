@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer, with_expression
 
-from swe_agents.models import Agent, Project, Run, RunDiff, RunLog
+from swe_agents.models import Agent, Project, Run, RunDiff, RunLog, RunNotification, RunSource
 from swe_common.security import Principal
 
 ACTIVE = ("pending", "running")
@@ -126,6 +127,28 @@ async def get_run(session: AsyncSession, run_id: uuid.UUID, *, lock: bool = Fals
     return await session.scalar(statement)
 
 
+def project_runs_query(
+    project_id: uuid.UUID, *, status: str | None, agent_id: uuid.UUID | None
+) -> sa.Select[Any]:
+    """A project's runs for a list: without their result documents (a large analysis holds
+    thousands of findings), with the score and the agent's name."""
+    agent_name = sa.select(Agent.name).where(Agent.id == Run.agent_id).scalar_subquery()
+    statement = (
+        sa.select(Run)
+        .where(Run.project_id == project_id)
+        .options(
+            defer(Run.result),
+            with_expression(Run.score, Run.result["quality_score"].as_float()),
+            with_expression(Run.agent_name, agent_name),
+        )
+    )
+    if status is not None:
+        statement = statement.where(Run.status == status)
+    if agent_id is not None:
+        statement = statement.where(Run.agent_id == agent_id)
+    return statement
+
+
 def runs_query(agent_id: uuid.UUID, status: str | None) -> sa.Select[Any]:
     statement = sa.select(Run).where(Run.agent_id == agent_id)
     return statement.where(Run.status == status) if status else statement
@@ -226,3 +249,88 @@ async def expired_runs(session: AsyncSession, limit: int = 50) -> list[Run]:
         .with_for_update(skip_locked=True)
     )
     return list((await session.scalars(statement)).all())
+
+
+# -- run notifications ----------------------------------------------------------------------
+
+# Serialises the notification inserts until their transactions end, so ids commit in order.
+NOTIFICATIONS_LOCK = 0x5E_A9_E7_75  # any constant; the key of this one lock
+
+
+async def add_notification(
+    session: AsyncSession, run: Run, payload: dict[str, Any]
+) -> RunNotification:
+    """Record a run's status change in its transaction. The lock held to the commit makes a
+    row with a lower id never commit after one with a higher id, so a reader resuming after
+    id N never misses a row (callers insert last in their transactions, after any row lock)."""
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(NOTIFICATIONS_LOCK)))
+    row = RunNotification(
+        run_id=run.id,
+        agent_id=run.agent_id,
+        project_id=run.project_id,
+        status=run.status,
+        payload=payload,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def notifications_after(
+    session: AsyncSession, principal: Principal, after: int, limit: int
+) -> list[RunNotification]:
+    """The changes after ``after`` in the projects the caller may see now, oldest first."""
+    statement = (
+        sa.select(RunNotification)
+        .where(
+            RunNotification.id > after,
+            RunNotification.project_id.in_(visible_project_ids(principal)),
+        )
+        .order_by(RunNotification.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def latest_notifications(
+    session: AsyncSession, principal: Principal, limit: int
+) -> list[RunNotification]:
+    """The caller's ``limit`` latest changes, oldest first."""
+    statement = (
+        sa.select(RunNotification)
+        .where(RunNotification.project_id.in_(visible_project_ids(principal)))
+        .order_by(RunNotification.id.desc())
+        .limit(limit)
+    )
+    return list(reversed((await session.scalars(statement)).all()))
+
+
+async def last_notification_id(session: AsyncSession) -> int:
+    return int(await session.scalar(sa.select(sa.func.max(RunNotification.id))) or 0)
+
+
+async def prune_notifications(session: AsyncSession, older_than: datetime) -> int:
+    result = await session.execute(
+        sa.delete(RunNotification).where(RunNotification.at < older_than)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- source context -------------------------------------------------------------------------
+
+
+def add_sources(session: AsyncSession, sources: list[RunSource]) -> None:
+    session.add_all(sources)
+
+
+async def source_window(
+    session: AsyncSession, run_id: uuid.UUID, path: str, line: int
+) -> RunSource | None:
+    """The stored window of ``path`` holding ``line``."""
+    statement = sa.select(RunSource).where(
+        RunSource.run_id == run_id,
+        RunSource.path == path,
+        RunSource.start_line <= line,
+        RunSource.end_line >= line,
+    )
+    return (await session.scalars(statement.limit(1))).first()

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response, WebSocket, status
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents import live, streams
 from swe_agents.agents import repository, service
@@ -18,11 +20,14 @@ from swe_agents.agents.schemas import (
     AgentOut,
     AgentType,
     AgentUpdate,
+    ProjectRunOut,
     RunCancel,
+    RunDetailOut,
     RunDiffOut,
     RunLogOut,
     RunLogPage,
     RunOut,
+    RunSourceOut,
     RunStart,
 )
 from swe_agents.analysis import exports
@@ -44,22 +49,23 @@ from swe_common.security import (
     url_carries_token,
     websocket_subprotocol_token,
 )
-from swe_common.types import NonNegativeInt32
+from swe_common.types import NonNegativeInt32, NulFree, PositiveInt32
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], dependencies=[api_key_scope("agents")])
 
 AGENT_SORT = {"name": Agent.name, "created_at": Agent.created_at, "type": Agent.type}
 RUN_SORT = {"queued_at": Run.queued_at, "status": Run.status, "finished_at": Run.finished_at}
+PROJECT_RUN_SORT = {**RUN_SORT, "started_at": Run.started_at, "duration_ms": Run.duration_ms}
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+SourcePath = Annotated[str, StringConstraints(min_length=1, max_length=1000), NulFree()]
 
 
 def _prefix(request: Request) -> str:
     return request.app.state.settings.redis_prefix
 
 
-async def _announce(request: Request, redis: Any, run: Run) -> None:
-    await live.publish(
-        redis, live.agent_channel(_prefix(request), run.agent_id), service.run_payload(run)
-    )
+def _announce(request: Request, session: AsyncSession, redis: Any, run: Run) -> None:
+    live.announce_run(session, redis, _prefix(request), service.run_payload(run))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
@@ -98,10 +104,50 @@ async def list_agents(
     )
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
-async def get_run(run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Run:
-    run, _ = await service.visible_run(session, principal, run_id)
-    return run
+@router.get("/runs/{run_id}", response_model=RunDetailOut)
+async def get_run(
+    run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, request: Request
+) -> RunDetailOut:
+    return await service.run_detail(session, request.app.state.settings, principal, run_id)
+
+
+@router.get(
+    "/projects/{project_id}/runs",
+    response_model=Page[ProjectRunOut],
+    summary="A project's runs (every agent's), newest first by default",
+)
+async def list_project_runs(
+    project_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageQuery,
+    status: RunStatus | None = None,
+    agent_id: uuid.UUID | None = None,
+) -> Page[Any]:
+    await service.visible_project(session, principal, project_id)
+    return await paginate(
+        session,
+        repository.project_runs_query(project_id, status=status, agent_id=agent_id),
+        page,
+        allowed_sort=PROJECT_RUN_SORT,
+        default_sort=[Run.queued_at.desc(), Run.id],
+        to_item=ProjectRunOut.model_validate,
+    )
+
+
+@router.get(
+    "/runs/{run_id}/source",
+    response_model=RunSourceOut,
+    summary="The source lines kept around a finding of the run (its line ± 5)",
+)
+async def run_source(
+    run_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    path: Annotated[SourcePath, Query(description="The finding's path, relative to the root")],
+    line: Annotated[PositiveInt32, Query(description="The finding's line")],
+) -> RunSourceOut:
+    return await service.source_context(session, principal, run_id, path, line)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
@@ -114,14 +160,18 @@ async def cancel_run(
 ) -> Run:
     run, notify = await service.cancel_run(session, principal, run_id)
     await session.flush()
-    await _after_cancel(request, redis, run, notify)
+    _after_cancel(request, session, redis, run, notify)
     return run
 
 
-async def _after_cancel(request: Request, redis: Any, run: Run, notify: bool) -> None:
-    if notify:
-        await live.publish(redis, live.cancel_channel(_prefix(request)), {"run_id": str(run.id)})
-    await _announce(request, redis, run)
+def _after_cancel(
+    request: Request, session: AsyncSession, redis: Any, run: Run, notify: bool
+) -> None:
+    if notify:  # its worker hears it once the flag is committed
+        live.publish_after_commit(
+            session, redis, live.cancel_channel(_prefix(request)), {"run_id": str(run.id)}
+        )
+    _announce(request, session, redis, run)
 
 
 @router.get("/runs/{run_id}/logs", response_model=RunLogPage)
@@ -217,7 +267,7 @@ async def start_run(
     principal: CurrentPrincipal,
 ) -> Run:
     run = await service.start_run(session, request.app.state.settings, principal, agent_id, data)
-    await _announce(request, redis, run)
+    _announce(request, session, redis, run)
     return run
 
 
@@ -237,7 +287,7 @@ async def cancel_agent_runs(
     )
     await session.flush()
     for run, notify in cancelled:
-        await _after_cancel(request, redis, run, notify)
+        _after_cancel(request, session, redis, run, notify)
     return [run for run, _ in cancelled]
 
 
@@ -247,7 +297,7 @@ async def list_runs(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageQuery,
-    status: Literal["pending", "running", "completed", "failed", "cancelled"] | None = None,
+    status: RunStatus | None = None,
 ) -> Page[Any]:
     agent, _ = await service.visible_agent(session, principal, agent_id)
     return await paginate(
@@ -365,3 +415,23 @@ async def ws_agent(websocket: WebSocket, agent_id: uuid.UUID) -> None:
         )
 
     await _serve(websocket, principal, pump)
+
+
+@ws_router.websocket("/ws/notifications")
+async def ws_notifications(
+    websocket: WebSocket,
+    since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+) -> None:
+    """Every run status change in the projects the caller may see (as the REST API decides,
+    at each change), each ``{"type": "run", "id": <cursor>, ...}``; ``?since=<id>`` resumes
+    after the last one kept, without ``since`` the latest few come first. Then
+    ``{"type": "ready", "cursor": <id>}`` and the changes as they happen."""
+    principal = await _ws_principal(websocket)
+    if principal is None:
+        await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
+        return
+    state = websocket.app.state
+    stream = streams.NotificationStream(
+        state.db, state.redis, state.settings.redis_prefix, principal, since
+    )
+    await _serve(websocket, principal, stream.pump)

@@ -166,6 +166,58 @@ class RunOut(BaseModel):
     result: dict[str, Any] | None = None
 
 
+class ProjectRunOut(BaseModel):
+    """A run in a project's list: no result document, the score and the agent's name."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    agent_name: str | None
+    project_id: uuid.UUID
+    agent_type: str
+    status: str
+    exit_reason: str | None
+    trigger: dict[str, Any]
+    attempts: int
+    cancel_requested: bool
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    score: float | None = Field(description="The quality score of an analysis or review run")
+
+
+class QueueOut(BaseModel):
+    """Why a pending run has not started: the project's runs already take every slot."""
+
+    running: int = Field(description="The project's runs a worker is executing now")
+    limit: int = Field(description="How many of a project's runs may execute at once")
+    at_capacity: bool
+
+
+class RunDetailOut(RunOut):
+    queue: QueueOut | None = Field(
+        default=None, description="For a pending run: the project's slots (None otherwise)"
+    )
+
+
+class SourceLineOut(BaseModel):
+    number: int
+    text: str = Field(description="The line as the repository has it (plain text, untrusted)")
+    truncated: bool = Field(description="The line was cut at 400 characters")
+
+
+class RunSourceOut(BaseModel):
+    """The source lines kept around a finding of a run (five either side)."""
+
+    run_id: uuid.UUID
+    path: str
+    line: int = Field(description="The line asked for (the finding's)")
+    start_line: int
+    end_line: int
+    lines: list[SourceLineOut]
+
+
 class RunLogOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     seq: int

@@ -19,9 +19,14 @@ from swe_agents.agents.schemas import (
     CONFIG_MODELS,
     AgentCreate,
     AgentUpdate,
+    QueueOut,
+    RunDetailOut,
     RunDiffOut,
+    RunSourceOut,
     RunStart,
+    SourceLineOut,
 )
+from swe_agents.analysis.snippets import Window
 from swe_agents.events import (
     AgentCreated,
     AgentDeleted,
@@ -33,7 +38,7 @@ from swe_agents.events import (
     RunStarted,
     outbox,
 )
-from swe_agents.models import Agent, Project, Run, RunDiff
+from swe_agents.models import Agent, Project, Run, RunDiff, RunSource
 from swe_agents.settings import Settings
 from swe_common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from swe_common.security import Principal
@@ -311,7 +316,18 @@ async def enqueue_run(
     session.add(run)
     await session.flush()
     await outbox.publish(session, RunQueued, run_payload(run), subject=str(run.id))
+    await record_status(session, run)
     return run
+
+
+async def record_status(session: AsyncSession, run: Run) -> dict[str, Any]:
+    """Note the run's new status for the notification streams, in the transaction that sets
+    it (call it last: it holds the notifications' lock until the commit). Returns the payload
+    to announce after the commit (``live.announce_run``)."""
+    agent = await repository.get_agent(session, run.agent_id)
+    payload = {**run_payload(run), "agent_name": agent.name if agent else None}
+    await repository.add_notification(session, run, payload)
+    return payload
 
 
 async def start_run(
@@ -345,6 +361,20 @@ async def start_run(
         timeout_seconds=request.timeout_seconds,
         created_by=_subject(principal),
     )
+
+
+async def run_detail(
+    session: AsyncSession, settings: Settings, principal: Principal, run_id: uuid.UUID
+) -> RunDetailOut:
+    """A run the caller may read; a pending one says whether the project's runs take every
+    slot (then it starts when one of them ends) or it only waits for a worker."""
+    run, _ = await visible_run(session, principal, run_id)
+    detail = RunDetailOut.model_validate(run)
+    if run.status == "pending":
+        running = await repository.running_runs_of_project(session, run.project_id)
+        limit = settings.max_active_runs_per_project
+        detail.queue = QueueOut(running=running, limit=limit, at_capacity=running >= limit)
+    return detail
 
 
 async def request_cancel(session: AsyncSession, run: Run) -> bool:
@@ -387,6 +417,7 @@ async def cancel_agent_runs(
 
 async def mark_started(session: AsyncSession, run: Run) -> None:
     await outbox.publish(session, RunStarted, run_payload(run), subject=str(run.id))
+    await record_status(session, run)
 
 
 async def finish(
@@ -421,6 +452,7 @@ async def finish(
         )
     else:
         await outbox.publish(session, RunCancelled, payload, subject=str(run.id))
+    await record_status(session, run)
 
 
 def keep_diff(session: AsyncSession, run: Run, diff: dict[str, Any]) -> None:
@@ -435,6 +467,47 @@ def keep_diff(session: AsyncSession, run: Run, diff: dict[str, Any]) -> None:
             files_total=int(diff["files_total"]),
             document={"files": diff["files"], "limits": diff["limits"]},
         ),
+    )
+
+
+def keep_sources(session: AsyncSession, run: Run, windows: list[Window]) -> None:
+    """Store the source lines around a run's findings (``snippets.capture``) with the run."""
+    repository.add_sources(
+        session,
+        [
+            RunSource(
+                run_id=run.id,
+                path=w.path,
+                start_line=w.start_line,
+                end_line=w.end_line,
+                lines=w.lines,
+                truncated=w.truncated,
+            )
+            for w in windows
+        ],
+    )
+
+
+async def source_context(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID, path: str, line: int
+) -> RunSourceOut:
+    """The kept lines of ``path`` around ``line`` of a run the caller may read."""
+    run, _ = await visible_run(session, principal, run_id)
+    window = await repository.source_window(session, run.id, path, line)
+    if window is None:
+        if run.status not in TERMINAL:
+            raise Conflict(f"The run has not finished (status {run.status})")
+        raise NotFound(f"Run {run_id} kept no source lines at {path}:{line}")
+    return RunSourceOut(
+        run_id=run.id,
+        path=window.path,
+        line=line,
+        start_line=window.start_line,
+        end_line=window.end_line,
+        lines=[
+            SourceLineOut(number=n, text=text, truncated=n in window.truncated)
+            for n, text in enumerate(window.lines, start=window.start_line)
+        ],
     )
 
 

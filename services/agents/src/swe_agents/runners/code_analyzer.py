@@ -6,7 +6,7 @@ import asyncio
 import re
 from typing import Any
 
-from swe_agents.analysis import pipeline
+from swe_agents.analysis import pipeline, snippets
 from swe_agents.analysis.checkout import workspace
 from swe_agents.analysis.classify import TestPaths
 from swe_agents.analysis.scoring import DEFAULT_FORMULA
@@ -53,7 +53,9 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         analysis = await pipeline.analyze_tree(
             tree, files, options, ctx.log, other, sandbox=sandbox
         )
-    result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
+        result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
+        # The lines around each finding, while the working copy exists (kept with the run).
+        ctx.sources = await asyncio.to_thread(snippets.capture, tree, result["findings"])
     result.update(
         {
             "ref": ref,

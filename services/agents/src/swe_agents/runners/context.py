@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from swe_agents.analysis.checkout import Repository, RepositoryUnreachable, validate_url
+from swe_agents.analysis.snippets import Window
 from swe_agents.analysis.tools import Sandbox, SandboxUnavailable, choose_sandbox
 from swe_agents.settings import Settings
 
@@ -38,6 +39,8 @@ class RunContext:
     # The diff a review looked at (diffs.ReviewDiff.to_dict()): stored beside the run, not in
     # its result (which events carry).
     diff: dict[str, Any] | None = None
+    # Source lines around the findings (analysis/snippets.py): stored beside the run too.
+    sources: list[Window] = field(default_factory=list)
     # The repository's canonical URL (no credentials, no ".git"), known once it is validated.
     repository_web_url: str | None = None
 
