@@ -6,7 +6,7 @@ UV ?= uv
 RUN := $(UV) run --frozen
 PACKAGES := libs/common $(sort $(wildcard services/*) services/web/server) deploy
 
-.PHONY: uv install tools up down status test e2e load bench lint format events-doc web-deps web-lint web-test
+.PHONY: uv install tools up down status test e2e load bench lint lint-ruff lint-types format events-doc web-deps web-lint web-test
 
 uv:
 	@bash scripts/install-uv.sh
@@ -53,11 +53,16 @@ load: install
 bench: install
 	$(RUN) python bench/run_all.py
 
+# `make lint` is its parts in turn; .pre-commit-config.yaml runs the same parts as hooks.
 lint: install
+	@$(MAKE) --no-print-directory lint-ruff lint-types web-lint
+
+lint-ruff:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+
+lint-types:
 	$(RUN) mypy libs/common/src services/gateway/src services/web/server/src
-	@$(MAKE) --no-print-directory web-lint
 
 format: install
 	$(RUN) ruff format .
