@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 GIT_ENV = {
@@ -92,7 +93,7 @@ def make_repo(path: Path, files: dict[str, str], branch: str = "main") -> Path:
     return path
 
 
-def commit(repo: Path, files: dict[str, str | None], message: str) -> str:
+def commit(repo: Path, files: Mapping[str, str | None], message: str) -> str:
     for name, content in files.items():
         target = repo / name
         if content is None:

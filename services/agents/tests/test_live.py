@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from swe_agents.runlog import RunLogger
 from swe_common.security import REVOKED_SESSION_KEY, TOKENS_NOT_BEFORE_KEY
@@ -137,7 +138,7 @@ async def test_stream_answers_the_swe_subprotocol_never_the_token(
     token = tokens.token(agent["owner"])
     async with connect(
         f"ws://{server}/ws/agents/{agent['id']}",
-        subprotocols=["swe.v1", f"bearer.{token}"],
+        subprotocols=[Subprotocol("swe.v1"), Subprotocol(f"bearer.{token}")],
         open_timeout=10,
     ) as socket:
         assert socket.subprotocol == "swe.v1"
@@ -204,9 +205,9 @@ async def test_an_open_stream_closes_when_its_user_is_locked_out(
 async def test_a_stream_needs_an_api_keys_agents_read_scope(
     tokens: TokenFactory, agent: dict[str, Any], server: str
 ) -> None:
-    def key(*scopes: str) -> list[str]:
+    def key(*scopes: str) -> list[Subprotocol]:
         token = tokens.token(agent["owner"], scopes=scopes, api_key_id=str(uuid.uuid4()))
-        return ["swe.v1", f"bearer.{token}"]
+        return [Subprotocol("swe.v1"), Subprotocol(f"bearer.{token}")]
 
     url = f"ws://{server}/ws/agents/{agent['id']}"
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
@@ -262,7 +263,7 @@ async def test_lines_logged_at_once_are_stored_in_sequence_order(
 
     seen_gaps: list[list[int]] = []
 
-    async def read_while_writing(writing: asyncio.Task[Any]) -> None:
+    async def read_while_writing(writing: asyncio.Future[Any]) -> None:
         while not writing.done():
             async with engine.connect() as connection:
                 rows = await connection.execute(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from swe_agents.agents import service
 
 API = "/api/v1/agents"
 
 
-def _snapshot(project_id: uuid.UUID, owner: uuid.UUID) -> dict:
+def _snapshot(project_id: uuid.UUID, owner: uuid.UUID) -> dict[str, Any]:
     return {
         "id": str(project_id),
         "name": "fresh",

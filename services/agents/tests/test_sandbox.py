@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +75,7 @@ async def test_sandboxed_tools_run_as_nobody_with_no_network_and_see_only_their_
 
 def _without_bwrap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, uid: int) -> None:
     monkeypatch.setattr(tools, "_SAFE_PATH", str(tmp_path))  # a PATH with no bwrap on it
-    monkeypatch.setattr(tools.os, "geteuid", lambda: uid)
+    monkeypatch.setattr(os, "geteuid", lambda: uid)
 
 
 def test_a_root_worker_without_bubblewrap_refuses_to_run_tools_in_production(

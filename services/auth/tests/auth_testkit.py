@@ -42,7 +42,7 @@ async def login(client: httpx.AsyncClient, user: dict[str, Any], **extra: Any) -
         f"{API}/login", json={"username": user["username"], "password": user["password"], **extra}
     )
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def bearer(tokens: dict[str, Any] | str) -> dict[str, str]:
@@ -137,4 +137,4 @@ async def requested_reset_token(
     response = await client.post(f"{API}/password-reset/request", json={"email": user["email"]})
     assert response.status_code == 202
     events = await outbox_events(runtime, "auth.password_reset.requested", subject=user["id"])
-    return events[-1]["data"]["reset_token"]  # type: ignore[no-any-return]
+    return events[-1]["data"]["reset_token"]

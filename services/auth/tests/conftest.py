@@ -115,7 +115,7 @@ async def _clean_broker_and_redis(settings: Settings, redis_prefix: str) -> None
 
 @pytest.fixture
 def client(app: Any) -> httpx.AsyncClient:
-    return app.state.test_client  # type: ignore[no-any-return]
+    return app.state.test_client
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from auth_testkit import API, PASSWORD, SERVICE_DIR, bearer, login, new_identity
@@ -105,7 +106,7 @@ async def test_metrics_count_logins_by_outcome_and_lockouts(client, user):
 
 
 async def test_garbage_input_never_answers_5xx(client, tokens):
-    probes = [
+    probes: list[tuple[str, str, dict[str, Any]]] = [
         (
             "POST",
             "/login",

@@ -5,6 +5,7 @@ import base64
 import json
 import time
 import uuid
+from typing import Any
 
 import jwt
 from auth_testkit import API, bearer, login, register
@@ -46,7 +47,7 @@ async def _me_status(client, token):
     return (await client.get(f"{API}/me", headers=bearer(token))).status_code
 
 
-def _b64(data: dict) -> str:
+def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 

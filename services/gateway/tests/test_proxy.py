@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import os
 import uuid
+from typing import Any
 
 import httpx
 from gateway_support import GatewayProcess, Upstream
@@ -213,7 +214,7 @@ async def test_declared_body_over_the_limit_answers_413_without_reading_it(
 HUNDRED_MB = 100 * 1024 * 1024
 
 
-async def _peak_rss(gateway: GatewayProcess, work: asyncio.Task) -> int:
+async def _peak_rss(gateway: GatewayProcess, work: asyncio.Task[Any]) -> int:
     peak = gateway.rss_bytes()
     while not work.done():
         peak = max(peak, gateway.rss_bytes())

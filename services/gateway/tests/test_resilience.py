@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from swe_common.testing import TokenFactory, eventually
 from swe_gateway.upstreams import BreakerState, CircuitBreaker, RetryBudget
 
 
-async def _admin(client: httpx.AsyncClient, tokens: TokenFactory, service: str) -> dict:
+async def _admin(client: httpx.AsyncClient, tokens: TokenFactory, service: str) -> dict[str, Any]:
     headers = tokens.headers(roles=("admin",))
     return (await client.get(f"/api/v1/gateway/admin/services/{service}", headers=headers)).json()
 

@@ -172,7 +172,7 @@ def create_project(client: AsyncClient) -> Any:
             "/api/v1/projects", json=_project_body(**overrides), headers=user.headers
         )
         assert response.status_code == 201, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     return create
 

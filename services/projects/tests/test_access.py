@@ -11,7 +11,7 @@ from httpx import AsyncClient
 
 @pytest.fixture
 async def project(owner: Any, create_project: Any) -> dict[str, Any]:
-    return await create_project(owner)  # type: ignore[no-any-return]
+    return await create_project(owner)
 
 
 def url(project: dict[str, Any], suffix: str = "") -> str:

@@ -54,7 +54,7 @@ IGNORED = [
 
 @pytest.fixture
 async def project(owner: Any, create_project: Any) -> dict[str, Any]:
-    return await create_project(owner, repository_url=EXAMPLES_REPOSITORY)  # type: ignore[no-any-return]
+    return await create_project(owner, repository_url=EXAMPLES_REPOSITORY)
 
 
 async def send(client: AsyncClient, project: dict[str, Any], name: str, **kw: Any) -> Any:
@@ -72,7 +72,7 @@ async def published(outbox: Any, project: dict[str, Any]) -> list[str]:
 
 async def recorded_status(outbox: Any, project: dict[str, Any], delivery_id: str) -> str | None:
     async with outbox.engine.connect() as conn:
-        return await conn.scalar(  # type: ignore[no-any-return]
+        return await conn.scalar(
             sa.text(
                 "SELECT status FROM projects.webhook_deliveries"
                 " WHERE project_id = :p AND delivery_id = :d"

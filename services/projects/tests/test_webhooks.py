@@ -37,7 +37,7 @@ def ping() -> dict[str, Any]:
 
 @pytest.fixture
 async def project(owner: Any, create_project: Any) -> dict[str, Any]:
-    return await create_project(owner, repository_url=EXAMPLES_REPOSITORY)  # type: ignore[no-any-return]
+    return await create_project(owner, repository_url=EXAMPLES_REPOSITORY)
 
 
 async def test_a_signed_issue_delivery_is_accepted_and_published(

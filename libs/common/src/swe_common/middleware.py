@@ -45,8 +45,13 @@ TRACEPARENT_HEADER = b"traceparent"
 _QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 
 
+def _headers(scope: Scope) -> Iterable[tuple[bytes, bytes]]:
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    return headers
+
+
 def header_value(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
+    for key, value in _headers(scope):
         if key == name:
             return value.decode("latin-1")
     return None
@@ -155,13 +160,13 @@ def nul_location(scope: Scope) -> str | None:
     None. Cheap when there is none: one substring test per part."""
     if "\x00" in scope.get("path", ""):
         return "path"
-    query = scope.get("query_string", b"")
+    query: bytes = scope.get("query_string", b"")
     if b"%00" in query or b"\x00" in query:
-        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-            if "\x00" in name or "\x00" in value:
-                return "query." + name.replace("\x00", "\\u0000")
+        for field, text in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in field or "\x00" in text:
+                return "query." + field.replace("\x00", "\\u0000")
         return "query"
-    for name, value in scope.get("headers", ()):
+    for name, value in _headers(scope):
         if b"\x00" in value:
             return "header." + name.decode("latin-1")
         # A quoted cookie value may spell NUL as the octal escape \000, which Starlette decodes.

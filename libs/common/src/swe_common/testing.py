@@ -87,11 +87,11 @@ def unique_name(prefix: str) -> str:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, interval: float = 0.05
 ) -> T:
     """Poll ``probe`` until it returns a truthy value or raise when the deadline passes."""
     deadline = time.monotonic() + timeout
-    last: T = await probe()
+    last = await probe()
     while not last:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")

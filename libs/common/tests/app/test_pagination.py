@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from swe_common.db import Database
 from swe_common.errors import Unprocessable
-from swe_common.pagination import PageParams, page_params, paginate
+from swe_common.pagination import Page, PageParams, page_params, paginate
 from swe_common.settings import ServiceSettings
 
 items = sa.Table(
@@ -59,7 +60,7 @@ async def test_page_past_the_end_is_empty_and_still_reports_the_total(db):
 
 async def test_filtered_set_reports_its_own_total(db):
     async with db.sessionmaker() as session:
-        page = await paginate(
+        page: Page[Any] = await paginate(
             session,
             sa.select(items.c.id).where(items.c.id > 40),
             PageParams(limit=2),

@@ -60,7 +60,8 @@ async def test_an_expired_token_is_refused(factory):
 
 async def test_alg_none_is_refused(factory):
     claims = jwt.decode(factory.token(), options={"verify_signature": False})
-    forged = jwt.encode(claims, None, algorithm="none", headers={"kid": factory.kid})
+    # An unsigned token, forged on purpose: PyJWT takes None as the key of alg "none".
+    forged = jwt.encode(claims, None, algorithm="none", headers={"kid": factory.kid})  # type: ignore[arg-type]
     with pytest.raises(InvalidToken):
         await factory.verifier().verify(forged)
 

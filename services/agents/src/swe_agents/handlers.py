@@ -125,9 +125,11 @@ async def _reviewer_of(session: AsyncSession, project: Project) -> Agent:
     statement = repository.agents_query(
         SYSTEM, project_id=project.id, type_="pr_reviewer", status="active"
     )
-    agent = (await session.scalars(statement.order_by(Agent.created_at).limit(1))).first()
-    if agent is not None:
-        return agent
+    existing: Agent | None = (
+        await session.scalars(statement.order_by(Agent.created_at).limit(1))
+    ).first()
+    if existing is not None:
+        return existing
     agent = Agent(
         id=uuid.uuid4(),
         project_id=project.id,

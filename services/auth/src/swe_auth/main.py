@@ -39,7 +39,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def start_auth(app: FastAPI) -> None:
         runtime = AuthRuntime.build(settings, time_source, app.state.db, app.state.redis)
         app.state.auth = runtime
-        app.state.keyring = runtime.keyring
         # Auth verifies its own tokens from its own keys (no JWKS round trip to itself), and
         # falls back to the database for revocations when Redis is down.
         app.state.token_verifier = TokenVerifier(

@@ -158,9 +158,9 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._waiting_for = None
         cycle = self.cycle
         in_flight = cycle is not None and not cycle.response_complete
-        if not (in_flight and cycle.response_started):  # type: ignore[union-attr]
+        if not (in_flight and cycle.response_started):
             self.transport.write(REQUEST_TIMEOUT % (len(TIMEOUT_BODY), TIMEOUT_BODY))
         if in_flight:
-            cycle.disconnected = True  # type: ignore[union-attr]  # its sends are dropped now
-            cycle.message_event.set()  # type: ignore[union-attr]  # a pending receive returns
+            cycle.disconnected = True  # its sends are dropped now
+            cycle.message_event.set()  # a pending receive returns
         self.transport.close()

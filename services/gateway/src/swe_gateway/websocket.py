@@ -37,7 +37,8 @@ from swe_common.security import (
 )
 from swe_gateway.config import Route
 from swe_gateway.edge_auth import CredentialsUnavailable
-from swe_gateway.proxy import HOP_BY_HOP, Call, Proxy, _credentials
+from swe_gateway.http_util import HOP_BY_HOP
+from swe_gateway.proxy import Call, Proxy, _credentials
 
 log = structlog.stdlib.get_logger(__name__)
 

@@ -169,7 +169,7 @@ class Broker:
             await asyncio.shield(_close_quietly(connection))
             raise
         self._connection = connection
-        self._channel = channel  # type: ignore[assignment]
+        self._channel = channel
         self._exchange = exchange
         self._ready.set()
 

@@ -270,7 +270,7 @@ class EventConsumer:
     async def _setup(self) -> None:
         # A robust channel: aio-pika re-declares what follows and re-consumes after a reconnect.
         channel = self.broker.connection.channel(publisher_confirms=False)
-        self._channel = channel  # type: ignore[assignment]
+        self._channel = channel
         await channel.initialize()
         await channel.set_qos(prefetch_count=self.settings.consumer_prefetch)
         exchange = await channel.declare_exchange(

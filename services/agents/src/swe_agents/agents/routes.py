@@ -61,7 +61,8 @@ SourcePath = Annotated[str, StringConstraints(min_length=1, max_length=1000), Nu
 
 
 def _prefix(request: Request) -> str:
-    return request.app.state.settings.redis_prefix
+    prefix: str = request.app.state.settings.redis_prefix
+    return prefix
 
 
 def _announce(request: Request, session: AsyncSession, redis: Any, run: Run) -> None:

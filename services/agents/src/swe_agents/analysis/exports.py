@@ -55,7 +55,8 @@ def run_kind(agent_type: str) -> str:
 
 
 def _worst(findings: list[dict[str, Any]]) -> str:
-    return max((f["severity"] for f in findings), key=SEVERITY_RANK.__getitem__)
+    severities: list[str] = [f["severity"] for f in findings]
+    return max(severities, key=SEVERITY_RANK.__getitem__)
 
 
 def _fallback_rule(findings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class LoginThrottle:
         beyond = failures - settings.login_throttle_failures
         if beyond < 0:
             return 0
-        delay = settings.login_throttle_delay_seconds * 2 ** min(beyond, MAX_DOUBLINGS)
+        delay = settings.login_throttle_delay_seconds << min(beyond, MAX_DOUBLINGS)
         return min(delay, settings.login_throttle_max_delay_seconds)
 
     async def succeeded(self, account: str, ip: str) -> None:

@@ -76,7 +76,7 @@ def snapshot(project: Project) -> events.ProjectSnapshot:
         enabled=project.enabled,
         owner_id=project.owner_id,
         settings=events.ProjectSettings.model_validate(project.settings),
-        members=[events.Member(user_id=m.user_id, role=m.role) for m in project.members],  # type: ignore[arg-type]
+        members=[events.Member(user_id=m.user_id, role=m.role) for m in project.members],
         created_at=project.created_at,
         updated_at=project.updated_at,
     )

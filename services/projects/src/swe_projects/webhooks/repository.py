@@ -66,7 +66,7 @@ async def advance_watermark(session: AsyncSession, project_id: uuid.UUID, subjec
         final=subject.final,
     )
     incoming = statement.excluded
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[table.c.project_id, table.c.kind, table.c.number],
         set_={
             "updated_at": sa.func.greatest(table.c.updated_at, incoming.updated_at),
@@ -77,7 +77,7 @@ async def advance_watermark(session: AsyncSession, project_id: uuid.UUID, subjec
             incoming.updated_at >= table.c.updated_at, sa.or_(~table.c.final, incoming.final)
         ),
     ).returning(sa.literal(1))
-    return (await session.scalar(statement)) is not None
+    return (await session.scalar(upsert)) is not None
 
 
 async def prune_deliveries(session: AsyncSession, older_than: datetime) -> int:

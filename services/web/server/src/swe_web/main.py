@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -208,7 +209,8 @@ def _has_dot_segment(path: str) -> bool:
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
+    headers: Iterable[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key == name:
             return value
     return None
