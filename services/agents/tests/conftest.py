@@ -13,12 +13,13 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
+from websockets.typing import Subprotocol
 
 from swe_agents.main import create_app
 from swe_agents.settings import Settings
 from swe_agents.worker import Worker
 from swe_common.events import build_event
-from swe_common.security import redis_revocation_check
+from swe_common.security import WS_BEARER, WS_PROTOCOL, redis_revocation_check
 from swe_common.testing import (
     TokenFactory,
     eventually,
@@ -282,6 +283,11 @@ class Projects:
 @pytest.fixture(scope="session")
 async def projects(publish: Any, engine: Any, app: Any) -> Projects:
     return Projects(publish, engine)
+
+
+def bearer_protocols(token: str) -> list[Subprotocol]:
+    """The subprotocols a console offers: the platform's, then the token (never in the URL)."""
+    return [Subprotocol(WS_PROTOCOL), Subprotocol(f"{WS_BEARER}.{token}")]
 
 
 async def wait_run(

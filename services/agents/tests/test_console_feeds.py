@@ -21,7 +21,7 @@ from swe_agents.analysis import snippets
 from swe_common.security import REVOKED_SESSION_KEY
 from swe_common.testing import TokenFactory, eventually
 
-from .conftest import wait_run
+from .conftest import bearer_protocols, wait_run
 from .gitrepo import DEFECTS_PY, RESOLVER_PATCH
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -300,7 +300,7 @@ class Listener:
         query = "" if since is None else f"?since={since}"
         socket = await connect(
             f"ws://{server}/ws/notifications{query}",
-            subprotocols=["swe.v1", f"bearer.{token}"],
+            subprotocols=bearer_protocols(token),
             open_timeout=10,
         )
         listener = cls(socket)
@@ -449,7 +449,7 @@ async def test_notifications_refuse_a_missing_or_url_token_and_close_on_revocati
     assert in_url.value.response.status_code == 403
     key = tokens.token(team["owner"], scopes=("projects:read",), api_key_id=str(uuid.uuid4()))
     with pytest.raises(websockets.exceptions.InvalidStatus):
-        await connect(url, subprotocols=["swe.v1", f"bearer.{key}"], open_timeout=10)
+        await connect(url, subprotocols=bearer_protocols(key), open_timeout=10)
 
     sid = str(uuid.uuid4())
     listener = await Listener.open(server, tokens.token(team["owner"], sid=sid))
@@ -473,7 +473,7 @@ async def test_notifications_with_an_unusable_cursor_close_as_a_policy_violation
     with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
         async with connect(
             f"ws://{server}/ws/notifications?since={since}",
-            subprotocols=["swe.v1", f"bearer.{token}"],
+            subprotocols=bearer_protocols(token),
             open_timeout=10,
         ) as socket:
             await socket.recv()

@@ -21,7 +21,7 @@ from swe_agents.runlog import RunLogger
 from swe_common.security import REVOKED_SESSION_KEY, TOKENS_NOT_BEFORE_KEY
 from swe_common.testing import TokenFactory
 
-from .conftest import wait_run
+from .conftest import bearer_protocols, wait_run
 from .gitrepo import RESOLVER_PATCH
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -61,7 +61,7 @@ async def test_log_stream_replays_then_follows_every_line_once_in_order(
     await wait_run(client, agent["headers"], run["id"], "running")
     token = tokens.token(agent["owner"])
     messages = await collect(
-        f"ws://{server}/ws/logs/{run['id']}", subprotocols=["swe.v1", f"bearer.{token}"]
+        f"ws://{server}/ws/logs/{run['id']}", subprotocols=bearer_protocols(token)
     )
     lines = [m for m in messages if m["type"] == "log"]
     stored = (
@@ -128,7 +128,7 @@ async def test_someone_elses_stream_is_refused(
     stranger = tokens.token(uuid.uuid4())
     with pytest.raises(websockets.exceptions.InvalidStatus):
         await collect(
-            f"ws://{server}/ws/agents/{agent['id']}", subprotocols=["swe.v1", f"bearer.{stranger}"]
+            f"ws://{server}/ws/agents/{agent['id']}", subprotocols=bearer_protocols(stranger)
         )
 
 
@@ -138,7 +138,7 @@ async def test_stream_answers_the_swe_subprotocol_never_the_token(
     token = tokens.token(agent["owner"])
     async with connect(
         f"ws://{server}/ws/agents/{agent['id']}",
-        subprotocols=[Subprotocol("swe.v1"), Subprotocol(f"bearer.{token}")],
+        subprotocols=bearer_protocols(token),
         open_timeout=10,
     ) as socket:
         assert socket.subprotocol == "swe.v1"
@@ -206,8 +206,9 @@ async def test_a_stream_needs_an_api_keys_agents_read_scope(
     tokens: TokenFactory, agent: dict[str, Any], server: str
 ) -> None:
     def key(*scopes: str) -> list[Subprotocol]:
-        token = tokens.token(agent["owner"], scopes=scopes, api_key_id=str(uuid.uuid4()))
-        return [Subprotocol("swe.v1"), Subprotocol(f"bearer.{token}")]
+        return bearer_protocols(
+            tokens.token(agent["owner"], scopes=scopes, api_key_id=str(uuid.uuid4()))
+        )
 
     url = f"ws://{server}/ws/agents/{agent['id']}"
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
@@ -224,7 +225,7 @@ async def test_log_stream_with_an_unusable_since_is_closed_as_a_policy_violation
     token = tokens.token(agent["owner"])
     url = f"ws://{server}/ws/logs/{uuid.uuid4()}?since={since}"
     with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
-        await collect(url, subprotocols=["swe.v1", f"bearer.{token}"])
+        await collect(url, subprotocols=bearer_protocols(token))
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1008
     assert closed.value.rcvd.reason.startswith("query.since")
