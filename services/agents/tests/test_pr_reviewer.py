@@ -14,6 +14,7 @@ from swe_agents.analysis import exports
 from swe_agents.runners import code_analyzer, pr_reviewer
 from swe_agents.runners.context import RunContext
 from swe_agents.settings import Settings
+from swe_common.events.contracts import ReviewComment, ReviewResult
 
 from .gitrepo import DEFECTS_PY, commit, git, planted_repo
 
@@ -111,6 +112,15 @@ def test_comments_are_only_on_changed_lines(thorough: dict[str, Any], repo: dict
     assert thorough["comments"]
     for comment in thorough["comments"]:
         assert comment["line"] in allowed[comment["path"]], comment
+
+
+def test_the_review_document_is_the_shared_review_result_and_reads_back_unchanged(
+    thorough: dict[str, Any],
+) -> None:
+    # Issues and analytics read it as swe_common's ReviewResult: nothing lost or renamed.
+    assert ReviewResult.model_validate(thorough).wire() == thorough
+    assert set(thorough) == set(ReviewResult.model_fields) and "from" in thorough["reviewed_range"]
+    assert set(thorough["comments"][0]) == set(ReviewComment.model_fields)
 
 
 def test_pre_existing_defects_on_unchanged_lines_are_not_commented(

@@ -244,6 +244,24 @@ async def test_failed_review_run_marks_the_review_failed(env, seed):
     assert latest["error"] == "model timeout"
 
 
+async def test_a_review_result_that_breaks_its_contract_fails_the_review_saying_why(env, seed):
+    team = await seed()
+    pr = await track(env, team)
+    review = await requested_review(env, team, pr)
+    result = {"approval": "approve", "comments": ["not a comment"]}
+    data = run_event(review["id"], pr, team.project_id, result=result)
+    await env.bus.publish("agents.run.completed", data, subject=data["run_id"])
+
+    async def failed():
+        r = await env.client.get(f"/api/v1/prs/{pr['id']}/review", headers=env.headers(team.owner))
+        latest = r.json()["latest"]
+        return latest if latest["status"] == "failed" else None
+
+    latest = await eventually(failed, timeout=10)
+    assert latest["error"].startswith("the review result does not match its contract")
+    assert env.bus.events("issues.pr.reviewed", review_id=review["id"]) == []
+
+
 async def test_review_history_lists_every_review_newest_first(env, seed):
     team = await seed()
     pr = await track(env, team)

@@ -37,7 +37,13 @@ class RunPayload(BaseModel):
 
 
 class RunCompletedPayload(RunPayload):
-    result: dict[str, Any] = Field(default_factory=dict)
+    # The runner's result document; a pr_reviewer's is a ReviewResult (swe_common's
+    # events.contracts, under "Shared payload parts" in docs/events.md), which issues and
+    # analytics read.
+    result: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The run's result; for a pr_reviewer run a ReviewResult (shared parts)",
+    )
 
 
 class RunFailedPayload(RunPayload):

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.events import CloudEvent, Subscription
+from swe_common.events.contracts import ReviewResult
 from swe_issues.github.convert import UnusablePayload
 from swe_issues.issues import service as issues
 from swe_issues.projects_read_model import service as read_model
@@ -77,13 +78,21 @@ def _run_outcome(event: CloudEvent, *, succeeded: bool) -> pull_requests.RunOutc
         run_id: uuid.UUID | None = uuid.UUID(str(data.get("run_id")))
     except ValueError:
         run_id = None
-    result = _mapping(data.get("result"))
     error = data.get("error") or data.get("exit_reason") or event.type.rsplit(".", 1)[-1]
+    result: ReviewResult | None = None
+    if succeeded:
+        try:
+            result = ReviewResult.model_validate(_mapping(data.get("result")))
+        except ValidationError as exc:
+            # A result this side cannot read fails the review, saying why, instead of coming
+            # back from the dead-letter queue as the same unreadable result.
+            succeeded = False
+            error = f"the review result does not match its contract: {exc.errors()[0]['msg']}"
     return pull_requests.RunOutcome(
         review_id=review_id,
         run_id=run_id,
         succeeded=succeeded,
-        result=result,
+        result=result or ReviewResult(),
         error=None if succeeded else str(error),
     )
 

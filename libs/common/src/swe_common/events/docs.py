@@ -8,10 +8,12 @@ rewrites the page; a test fails when it is stale.
 from __future__ import annotations
 
 import importlib
+import json
 import tomllib
 from pathlib import Path
 
 from swe_common.events.catalog import EventCatalog
+from swe_common.events.contracts import CONTRACTS
 
 HEADER = """# Event catalog
 
@@ -36,9 +38,19 @@ def collect_catalogs(root: Path) -> list[EventCatalog]:
     return catalogs
 
 
+def shared_parts() -> str:
+    """The payload parts several services read (``swe_common.events.contracts``)."""
+    lines = ["## Shared payload parts", ""]
+    for model in CONTRACTS:
+        schema = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True)
+        doc = " ".join((model.__doc__ or "").split())
+        lines += [f"### `{model.__name__}`", "", doc, "", "```json", schema, "```", ""]
+    return "\n".join(lines)
+
+
 def render(root: Path) -> str:
     sections = [catalog.markdown() for catalog in collect_catalogs(root)]
-    return "\n".join([HEADER, *sections]).rstrip() + "\n"
+    return "\n".join([HEADER, *sections, shared_parts()]).rstrip() + "\n"
 
 
 def main() -> None:

@@ -38,6 +38,13 @@ from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.analysis.secrets import scan_files
 from swe_agents.analysis.tools import ToolError
 from swe_agents.runners.context import RunContext
+from swe_common.events.contracts import (
+    ComplexityDelta,
+    MaintainabilityDelta,
+    ReviewComment,
+    ReviewedRange,
+    ReviewResult,
+)
 
 APPROVAL_VERSION = "1"
 MAX_SECRET_SCAN_FILES = 2000
@@ -72,13 +79,13 @@ def comment_line(finding: Finding, added: frozenset[int]) -> int | None:
     return min(touched) if touched else None
 
 
-def approval(comments: list[dict[str, Any]]) -> str:
+def approval(comments: list[ReviewComment]) -> str:
     for c in comments:
-        if not c["new"]:
+        if not c.new:
             continue
-        if severity_at_least(c["severity"], "high"):
+        if severity_at_least(c.severity, "high"):
             return "request_changes"
-        if c["category"] in ("security", "secret") and severity_at_least(c["severity"], "medium"):
+        if c.category in ("security", "secret") and severity_at_least(c.severity, "medium"):
             return "request_changes"
     return "comment" if comments else "approve"
 
@@ -112,7 +119,7 @@ def _by_name(functions: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict
 
 def _complexity_deltas(
     before: list[dict[str, Any]], after: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[ComplexityDelta]:
     old = _by_name(before)
     deltas = []
     for key, functions in _by_name(after).items():
@@ -123,50 +130,56 @@ def _complexity_deltas(
             was = previous[match]["complexity"] if 0 <= match < len(previous) else None
             if was != f["complexity"]:
                 deltas.append(
-                    {
-                        "path": f["path"],
-                        "function": f["function"],
-                        "line": f["line"],
-                        "before": was,
-                        "after": f["complexity"],
-                        "delta": f["complexity"] - (was or 0),
-                    }
+                    ComplexityDelta(
+                        path=f["path"],
+                        function=f["function"],
+                        line=f["line"],
+                        before=was,
+                        after=f["complexity"],
+                        delta=f["complexity"] - (was or 0),
+                    )
                 )
-    return sorted(deltas, key=lambda d: (-abs(d["delta"]), d["path"], d["line"]))
+    return sorted(deltas, key=lambda d: (-abs(d.delta), d.path, d.line))
 
 
-def _mi_deltas(before: dict[str, float], after: dict[str, float]) -> list[dict[str, Any]]:
+def _mi_deltas(before: dict[str, float], after: dict[str, float]) -> list[MaintainabilityDelta]:
     return [
-        {
-            "path": path,
-            "before": before.get(path),
-            "after": value,
-            "delta": round(value - before[path], 2) if path in before else None,
-        }
+        MaintainabilityDelta(
+            path=path,
+            before=before.get(path),
+            after=value,
+            delta=round(value - before[path], 2) if path in before else None,
+        )
         for path, value in sorted(after.items())
     ]
 
 
 async def run(ctx: RunContext) -> dict[str, Any]:
+    """The result document of a review (the runners' common shape: JSON, stored with the run
+    and carried by ``agents.run.completed``)."""
+    return (await review(ctx)).wire()
+
+
+async def review(ctx: RunContext) -> ReviewResult:
     pr = ctx.trigger["pull_request"]
     level = ctx.trigger.get("level") or ctx.config.get("level", "standard")
     repo = await ctx.repository()
     head = await ctx.resolve(repo, pr.get("head_sha") or pr["head_ref"])
     base = await ctx.resolve(repo, pr.get("base_sha") or pr["base_ref"])
     merge_base = await repo.merge_base(base, head)
-    since, reviewed = merge_base, {"incremental": False, "reason": "first_review"}
+    since, incremental, reason = merge_base, False, "first_review"
     previous = ctx.previous_review_head
     if previous and previous != head:
         if await repo.is_ancestor(previous, head):
-            since, reviewed = previous, {"incremental": True, "reason": "new_commits"}
+            since, incremental, reason = previous, True, "new_commits"
         else:
-            reviewed = {"incremental": False, "reason": "force_push"}
+            reason = "force_push"
     elif previous == head:
-        reviewed = {"incremental": False, "reason": "same_head"}
-    reviewed.update({"from": since, "to": head})
+        reason = "same_head"
+    reviewed = ReviewedRange(incremental=incremental, reason=reason, from_=since, to=head)
     await ctx.log(
         f"reviewing {since[:12]}..{head[:12]} at level {level}",
-        {"step": "diff", "from": since, "to": head, "incremental": reviewed["incremental"]},
+        {"step": "diff", "from": since, "to": head, "incremental": incremental},
     )
     changes = [c for c in await repo.changes(since, head) if c.status != "D"]
     include, exclude = ctx.config.get("include", []), ctx.config.get("exclude", [])
@@ -209,42 +222,43 @@ async def run(ctx: RunContext) -> dict[str, Any]:
     comments, dropped = _comments(findings, added, base_prints, ctx.config)
     q = pipeline.score(after, findings, options.quality_formula)
     outcome = approval(comments)
-    commented = {c["fingerprint"] for c in comments}
-    result = {
-        "summary": (
-            f"{len(selected)} changed files reviewed ({len(python)} Python), "
-            f"{len(comments)} comments "
-            f"({sum(c['new'] for c in comments)} new); {outcome.replace('_', ' ')}"
-        ),
-        "approval": outcome,
-        "approval_rules_version": APPROVAL_VERSION,
-        "level": level,
-        "base_sha": base,
-        "head_sha": head,
-        "merge_base": merge_base,
-        "reviewed_range": reviewed,
-        "files_reviewed": [c.path for c in selected],
-        "skipped_files": skipped,
-        "comments": comments,
-        "comment_count": len(comments),
-        "suppressed": dropped,
-        "security": [c for c in comments if c["category"] in ("security", "secret")],
-        "performance": [c for c in comments if c["category"] == "performance"],
-        "complexity": _complexity_deltas(before.functions, after.functions)
+    commented = {c.fingerprint for c in comments}
+    summary = (
+        f"{len(selected)} changed files reviewed ({len(python)} Python), "
+        f"{len(comments)} comments "
+        f"({sum(c.new for c in comments)} new); {outcome.replace('_', ' ')}"
+    )
+    result = ReviewResult(
+        summary=summary,
+        approval=outcome,
+        approval_rules_version=APPROVAL_VERSION,
+        level=level,
+        base_sha=base,
+        head_sha=head,
+        merge_base=merge_base,
+        reviewed_range=reviewed,
+        files_reviewed=[c.path for c in selected],
+        skipped_files=skipped,
+        comments=comments,
+        comment_count=len(comments),
+        suppressed=dropped,
+        security=[c for c in comments if c.category in ("security", "secret")],
+        performance=[c for c in comments if c.category == "performance"],
+        complexity=_complexity_deltas(before.functions, after.functions)
         if options.complexity
         else [],
-        "maintainability": _mi_deltas(before.maintainability, after.maintainability)
+        maintainability=_mi_deltas(before.maintainability, after.maintainability)
         if options.complexity
         else [],
-        "quality": q,
-        "quality_score": q["score"],
-        "findings_by_severity": pipeline.counts(pipeline.shown(findings))["by_severity"],
-        "repository_url": ctx.repository_web_url,
-        "branch": pr["head_ref"],
-        "tools": {**after.tools, **rules.tool_versions(["secrets"])},
-        "rules": await rules.describe(f for f in findings if f.fingerprint in commented),
-    }
-    await ctx.log(result["summary"], {"step": "report", "approval": outcome})
+        quality=q,
+        quality_score=q["score"],
+        findings_by_severity=pipeline.counts(pipeline.shown(findings))["by_severity"],
+        repository_url=ctx.repository_web_url,
+        branch=pr["head_ref"],
+        tools={**after.tools, **rules.tool_versions(["secrets"])},
+        rules=await rules.describe(f for f in findings if f.fingerprint in commented),
+    )
+    await ctx.log(summary, {"step": "report", "approval": outcome})
     return result
 
 
@@ -269,7 +283,7 @@ def _comments(
     added: dict[str, frozenset[int]],
     base_prints: set[str],
     config: dict[str, Any],
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
+) -> tuple[list[ReviewComment], dict[str, int]]:
     suppressed = set(config.get("suppressed_fingerprints", []))
     dropped = {
         "below_min_severity": 0,
@@ -278,7 +292,7 @@ def _comments(
         "test_noise": 0,
         "test_below_min_severity": 0,
     }
-    comments = []
+    comments: list[ReviewComment] = []
     for finding in findings:
         line = comment_line(finding, added.get(finding.path, frozenset()))
         if line is None:
@@ -290,13 +304,11 @@ def _comments(
         comment = finding.to_dict()
         comment.pop("extra", None)
         comment.update({"line": line, "new": finding.fingerprint not in base_prints})
-        comments.append(comment)
-    comments.sort(
-        key=lambda c: (not c["new"], -_rank(c["severity"]), c["path"], c["line"], c["rule"])
-    )
+        comments.append(ReviewComment.model_validate(comment))
+    comments.sort(key=lambda c: (not c.new, -_rank(c.severity), c.path, c.line, c.rule))
     cap = int(config.get("max_comments", 50))
     dropped["over_cap"] = max(0, len(comments) - cap)
-    kept = sorted(comments[:cap], key=lambda c: (c["path"], c["line"], c["tool"], c["rule"]))
+    kept = sorted(comments[:cap], key=lambda c: (c.path, c.line, c.tool, c.rule))
     return kept, dropped
 
 

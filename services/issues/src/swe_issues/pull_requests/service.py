@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_common.db import utcnow
 from swe_common.errors import Conflict, NotFound
 from swe_common.events import EventSpec
+from swe_common.events.contracts import ReviewResult
 from swe_common.pagination import Page, PageParams
 from swe_issues import events
 from swe_issues.projects_read_model import repository as projects
@@ -252,7 +253,7 @@ class RunOutcome:
     review_id: uuid.UUID
     run_id: uuid.UUID | None
     succeeded: bool
-    result: dict[str, Any]
+    result: ReviewResult
     error: str | None = None
 
 
@@ -289,27 +290,22 @@ async def record_review_outcome(session: AsyncSession, outcome: RunOutcome) -> b
     return True
 
 
-def _store_result(review: Review, result: dict[str, Any]) -> None:
+def _store_result(review: Review, result: ReviewResult) -> None:
     review.status = "completed"
-    approval = result.get("approval")
-    review.approval = _clean(str(approval))[:40] if approval is not None else None
-    summary = result.get("summary")
-    review.summary = _clean(str(summary))[:_TEXT_MAX] if summary is not None else None
-    review.quality_score = _score(result.get("quality_score"))
-    comments = result.get("comments")
-    review.comments = (
-        [_clean(c) for c in comments if isinstance(c, dict)][:_COMMENTS_MAX]
-        if isinstance(comments, list)
-        else []
-    )
-    findings = result.get("findings_by_severity")
-    review.findings_by_severity = _clean(findings) if isinstance(findings, dict) else None
+    review.approval = _clean(result.approval)[:40] if result.approval is not None else None
+    review.summary = _clean(result.summary)[:_TEXT_MAX] if result.summary is not None else None
+    review.quality_score = _score(result.quality_score)
+    # As they came: a comment keeps the keys its producer gave it, unknown ones too.
+    comments = result.comments[:_COMMENTS_MAX]
+    review.comments = [_clean(c.model_dump(mode="json", exclude_unset=True)) for c in comments]
+    findings = result.findings_by_severity
+    review.findings_by_severity = _clean(findings) if findings is not None else None
 
 
-def _score(value: Any) -> float | None:
+def _score(value: float | None) -> float | None:
     # NaN or infinity would make every later answer about this review unserialisable.
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+    if value is not None and math.isfinite(value):
+        return value
     return None
 
 
