@@ -175,6 +175,8 @@ async def _delete_broker_objects(settings: Settings) -> None:
         channel = await connection.channel()
         for queue in (
             settings.work_queue,
+            f"{settings.work_queue}.dlq",
+            *(f"{settings.work_queue}.retry.{d}ms" for d in settings.consumer_retry_delays_ms),
             settings.events_queue,
             f"{settings.events_queue}.dlq",
             *(f"{settings.events_queue}.retry.{d}ms" for d in settings.consumer_retry_delays_ms),

@@ -14,15 +14,19 @@ from aio_pika.abc import AbstractChannel, AbstractQueue, ExchangeType
 from swe_agents.events import RunQueued
 from swe_agents.settings import Settings
 from swe_common.events.broker import QUORUM_QUEUE, Broker
+from swe_common.events.consumer import declare_failure_queues
 
 log = structlog.stdlib.get_logger(__name__)
 
 
 async def declare_work_queue(channel: AbstractChannel, settings: Settings) -> AbstractQueue:
+    """The work queue, bound to ``agents.run.queued``, and its retry queues and DLQ (the common
+    consumer's, see ``swe_common.events.consumer.FailureQueues``)."""
     exchange = await channel.declare_exchange(
         settings.events_exchange, ExchangeType.TOPIC, durable=True
     )
     queue = await channel.declare_queue(settings.work_queue, durable=True, arguments=QUORUM_QUEUE)
+    await declare_failure_queues(channel, settings.work_queue, settings.consumer_retry_delays_ms)
     await queue.bind(exchange, RunQueued.type)
     return queue
 

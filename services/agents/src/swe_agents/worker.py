@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents import live
@@ -44,6 +46,7 @@ from swe_common.app import redis_client
 from swe_common.db import Database
 from swe_common.events import CloudEvent, EventRuntime
 from swe_common.events.broker import Backoff
+from swe_common.events.consumer import FailureQueues
 from swe_common.logging import configure_logging
 
 log = structlog.stdlib.get_logger(__name__)
@@ -73,6 +76,9 @@ class Worker:
         self.db = Database(self.settings)
         self.redis = redis_client(self.settings)
         self.events = EventRuntime(self.settings, self.db, event_tables)
+        self.failures = FailureQueues.from_settings(
+            self.settings.work_queue, self.events.broker, self.settings
+        )
         self.in_flight: dict[uuid.UUID, InFlight] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
@@ -159,20 +165,41 @@ class Worker:
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         try:
             run_id = uuid.UUID(CloudEvent.from_json(message.body).data["run_id"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError) as exc:
             log.warning("work_message_unreadable", message_id=message.message_id)
-            await message.reject(requeue=False)
+            error = f"not a run message: {type(exc).__name__}: {exc}"
+            await self._park(
+                message, self.failures.dead_letter(message, error, "Unreadable", attempts=0)
+            )
             return
         try:
             requeue = await self._process(run_id)
-        except Exception:
-            log.exception("run_processing_failed", run_id=str(run_id))
+        except (OperationalError, InterfaceError) as exc:
+            # The database is in trouble, not the message: back to the queue without counting
+            # an attempt (as the event consumers do when their inbox cannot be written).
+            log.warning("run_processing_deferred", run_id=str(run_id), error=str(exc)[:500])
             requeue = True
+        except Exception as exc:
+            # The common consumer's rules: retried with backoff, dead-lettered after
+            # consumer_max_attempts (agents.runs.dlq, replayed with `swe-events dlq replay`).
+            log.exception("run_processing_failed", run_id=str(run_id))
+            await self._park(message, self.failures.failed(message, exc))
+            return
         if requeue:
             await asyncio.sleep(1)  # the database or broker is struggling: do not spin
             await message.nack(requeue=True)
         else:
             await message.ack()
+
+    async def _park(self, message: AbstractIncomingMessage, parking: Awaitable[Any]) -> None:
+        """Send a message to its retry queue or the DLQ; back to the work queue when the broker
+        did not take the copy (it is redelivered, nothing is lost)."""
+        try:
+            await parking
+        except Exception as exc:
+            log.warning("work_message_park_failed", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(1)
+            await message.nack(requeue=True)
 
     async def _process(self, run_id: uuid.UUID) -> bool:
         """Run it if we can claim it. True when the message must go back to the queue."""

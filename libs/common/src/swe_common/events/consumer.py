@@ -39,6 +39,7 @@ import aio_pika
 import sqlalchemy as sa
 import structlog
 from aio_pika.abc import (
+    AbstractChannel,
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustChannel,
@@ -131,6 +132,90 @@ def topic_matches(pattern: str, routing_key: str) -> bool:
     return match(pattern.split("."), routing_key.split("."))
 
 
+async def declare_failure_queues(
+    channel: AbstractChannel, queue: str, retry_delays_ms: Sequence[int]
+) -> None:
+    """``<queue>.dlq`` and one ``<queue>.retry.<delay>ms`` per delay (idempotent)."""
+    await channel.declare_queue(dlq_name(queue), durable=True, arguments=QUORUM_QUEUE)
+    for delay in sorted(set(retry_delays_ms)):
+        await channel.declare_queue(
+            retry_queue_name(queue, delay),
+            durable=True,
+            arguments=retry_queue_arguments(queue, delay),
+        )
+
+
+class FailureQueues:
+    """The rules for a message whose handling failed, for any work queue (the event consumers
+    and the agents worker's runs): retried after ``retry_delays_ms[attempt - 1]`` through a
+    retry queue, and after ``max_attempts`` attempts parked in ``<queue>.dlq`` with headers
+    saying why, where ``swe-events dlq`` lists and replays it. Each republish is confirmed by
+    the broker before the original is acked; when it cannot be, the caller puts the message
+    back (``nack(requeue=True)``) instead."""
+
+    def __init__(
+        self, queue: str, broker: Broker, *, max_attempts: int, retry_delays_ms: Sequence[int]
+    ) -> None:
+        self.queue = queue
+        self.broker = broker
+        self.max_attempts = max_attempts
+        self.retry_delays_ms = list(retry_delays_ms) or [1000]
+
+    @classmethod
+    def from_settings(cls, queue: str, broker: Broker, settings: ServiceSettings) -> FailureQueues:
+        return cls(
+            queue,
+            broker,
+            max_attempts=settings.consumer_max_attempts,
+            retry_delays_ms=settings.consumer_retry_delays_ms,
+        )
+
+    async def declare(self, channel: AbstractChannel) -> None:
+        await declare_failure_queues(channel, self.queue, self.retry_delays_ms)
+
+    async def failed(self, message: AbstractIncomingMessage, exc: Exception) -> str:
+        """Retry or dead-letter ``message``; ``retried`` or ``dead_lettered``. Raises when the
+        broker did not take the copy (the original is then still unsettled)."""
+        attempts = attempts_of(message) + 1
+        error = f"{exc.__class__.__name__}: {exc}"[:_ERROR_MAX]
+        if attempts >= self.max_attempts:
+            log.error("event_dead_lettered", attempts=attempts, error=error, exc_info=exc)
+            await self.dead_letter(message, error, exc.__class__.__name__, attempts=attempts)
+            return "dead_lettered"
+        delay = self.retry_delays_ms[min(attempts, len(self.retry_delays_ms)) - 1]
+        log.warning("event_retry", attempts=attempts, retry_in_ms=delay, error=error)
+        await self.retry(message, attempts=attempts, delay_ms=delay)
+        return "retried"
+
+    async def retry(
+        self, message: AbstractIncomingMessage, *, attempts: int, delay_ms: int
+    ) -> None:
+        headers = copy_headers(message.headers)
+        headers[ATTEMPTS_HEADER] = attempts
+        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
+        await self.broker.send_to_queue(
+            retry_queue_name(self.queue, delay_ms), _republish(message, headers)
+        )
+        await _settle(message.ack(), self.queue)
+
+    async def dead_letter(
+        self, message: AbstractIncomingMessage, error: str, error_type: str, *, attempts: int
+    ) -> None:
+        headers = copy_headers(message.headers)
+        headers.update(
+            {
+                ATTEMPTS_HEADER: attempts,
+                ERROR_HEADER: error[:_ERROR_MAX],
+                ERROR_TYPE_HEADER: error_type,
+                QUEUE_HEADER: self.queue,
+                DEAD_LETTERED_AT_HEADER: datetime.now(UTC).isoformat(),
+            }
+        )
+        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
+        await self.broker.send_to_queue(dlq_name(self.queue), _republish(message, headers))
+        await _settle(message.ack(), self.queue)
+
+
 @dataclass(frozen=True)
 class Subscription:
     """A durable queue ``<consumer>.<purpose>`` and the handler of each event type it binds.
@@ -195,8 +280,7 @@ class EventConsumer:
         self.subscription = subscription
         self.queue_name = subscription.queue
         self.broker = broker
-        self.max_attempts = settings.consumer_max_attempts
-        self.retry_delays_ms = list(settings.consumer_retry_delays_ms) or [1000]
+        self.failures = FailureQueues.from_settings(subscription.queue, broker, settings)
         self.stop_timeout_seconds = stop_timeout_seconds
         self._channel: AbstractRobustChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -277,13 +361,7 @@ class EventConsumer:
             self.broker.exchange_name, ExchangeType.TOPIC, durable=True
         )
         queue = await channel.declare_queue(self.queue_name, durable=True, arguments=QUORUM_QUEUE)
-        await channel.declare_queue(dlq_name(self.queue_name), durable=True, arguments=QUORUM_QUEUE)
-        for delay in sorted(set(self.retry_delays_ms)):
-            await channel.declare_queue(
-                retry_queue_name(self.queue_name, delay),
-                durable=True,
-                arguments=retry_queue_arguments(self.queue_name, delay),
-            )
+        await self.failures.declare(channel)
         for routing_key in self.subscription.handlers:
             await queue.bind(exchange, routing_key)
         self._queue = queue
@@ -469,7 +547,7 @@ class EventConsumer:
         if event is None:
             log.warning("event_invalid", queue=queue, message_id=message.message_id, error=invalid)
             try:
-                await self._dead_letter(
+                await self.failures.dead_letter(
                     message, invalid or "invalid", "InvalidCloudEvent", attempts=0
                 )
             except Exception as exc:
@@ -541,17 +619,8 @@ class EventConsumer:
     async def _handler_failed(
         self, message: AbstractIncomingMessage, event: CloudEvent, exc: Exception
     ) -> str | None:
-        attempts = _attempts(message) + 1
-        error = f"{exc.__class__.__name__}: {exc}"[:_ERROR_MAX]
         try:
-            if attempts >= self.max_attempts:
-                log.error("event_dead_lettered", attempts=attempts, error=error, exc_info=exc)
-                await self._dead_letter(message, error, exc.__class__.__name__, attempts=attempts)
-                return "dead_lettered"
-            delay = self.retry_delays_ms[min(attempts, len(self.retry_delays_ms)) - 1]
-            log.warning("event_retry", attempts=attempts, retry_in_ms=delay, error=error)
-            await self._retry(message, attempts=attempts, delay_ms=delay)
-            return "retried"
+            return await self.failures.failed(message, exc)
         except Exception as publish_exc:
             # Could not park the message: leave it to the broker to redeliver.
             log.warning("event_retry_publish_failed", error=str(publish_exc))
@@ -559,36 +628,9 @@ class EventConsumer:
             await _settle(message.nack(requeue=True), self.queue_name)
             return None
 
-    async def _retry(
-        self, message: AbstractIncomingMessage, *, attempts: int, delay_ms: int
-    ) -> None:
-        headers = copy_headers(message.headers)
-        headers[ATTEMPTS_HEADER] = attempts
-        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
-        await self.broker.send_to_queue(
-            retry_queue_name(self.queue_name, delay_ms), _republish(message, headers)
-        )
-        await _settle(message.ack(), self.queue_name)
 
-    async def _dead_letter(
-        self, message: AbstractIncomingMessage, error: str, error_type: str, *, attempts: int
-    ) -> None:
-        headers = copy_headers(message.headers)
-        headers.update(
-            {
-                ATTEMPTS_HEADER: attempts,
-                ERROR_HEADER: error,
-                ERROR_TYPE_HEADER: error_type,
-                QUEUE_HEADER: self.queue_name,
-                DEAD_LETTERED_AT_HEADER: datetime.now(UTC).isoformat(),
-            }
-        )
-        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
-        await self.broker.send_to_queue(dlq_name(self.queue_name), _republish(message, headers))
-        await _settle(message.ack(), self.queue_name)
-
-
-def _attempts(message: AbstractIncomingMessage) -> int:
+def attempts_of(message: AbstractIncomingMessage) -> int:
+    """Failed attempts so far (``x-swe-attempts``; 0 on the first delivery)."""
     value = (message.headers or {}).get(ATTEMPTS_HEADER, 0)
     try:
         return max(0, int(value))  # type: ignore[arg-type]
