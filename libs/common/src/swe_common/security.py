@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -55,6 +56,14 @@ class Principal:
     expires_at: int = 0
     api_key_id: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        """The subject as the user's id; None when it names no user (a service token)."""
+        try:
+            return uuid.UUID(self.subject)
+        except ValueError:
+            return None
 
     @property
     def session_id(self) -> str | None:

@@ -16,6 +16,7 @@ from swe_common.security import (
     REVOKED_SESSION_KEY,
     TOKENS_NOT_BEFORE_KEY,
     InvalidToken,
+    Principal,
     redis_revocation_check,
     until_revoked,
     url_carries_token,
@@ -49,7 +50,12 @@ async def test_a_well_formed_token_gives_its_principal(factory):
     user = uuid.uuid4()
     principal = await factory.verifier().verify(factory.token(user, roles=("admin",)))
     assert principal.subject == str(user)
+    assert principal.user_id == user
     assert principal.is_admin
+
+
+def test_a_subject_that_is_not_a_user_id_has_no_user_id():
+    assert Principal(subject="service:projects", roles=frozenset()).user_id is None
 
 
 async def test_an_expired_token_is_refused(factory):

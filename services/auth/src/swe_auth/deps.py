@@ -68,7 +68,7 @@ def parse_uuid(value: object) -> uuid.UUID | None:
 
 
 def get_actor(principal: Annotated[Principal, Depends(user_principal)]) -> Actor:
-    user_id = parse_uuid(principal.subject)
+    user_id = principal.user_id
     if user_id is None:
         raise Unauthorized("The access token does not name a user")
     return Actor(user_id=user_id, session_id=parse_uuid(principal.claims.get("sid")))

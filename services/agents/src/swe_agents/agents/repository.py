@@ -24,15 +24,8 @@ def visible_project_ids(principal: Principal) -> sa.Select[Any]:
         return statement
     member = sa.cast([{"user_id": principal.subject}], sa.dialects.postgresql.JSONB)
     return statement.where(
-        sa.or_(Project.owner_id == _uuid(principal.subject), Project.members.contains(member))
+        sa.or_(Project.owner_id == principal.user_id, Project.members.contains(member))
     )
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:

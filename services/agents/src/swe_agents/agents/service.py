@@ -198,7 +198,7 @@ async def create_agent(
         type=data.type,
         description=data.description,
         config=config,
-        created_by=_subject(principal),
+        created_by=principal.user_id,
     )
     session.add(agent)
     await session.flush()
@@ -235,13 +235,6 @@ async def delete_agent(session: AsyncSession, principal: Principal, agent_id: uu
     payload = agent_payload(agent)
     await session.delete(agent)
     await outbox.publish(session, AgentDeleted, payload, subject=str(agent_id))
-
-
-def _subject(principal: Principal) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(principal.subject)
-    except ValueError:
-        return None
 
 
 # -- runs ---------------------------------------------------------------------------------------
@@ -359,7 +352,7 @@ async def start_run(
         project,
         trigger,
         timeout_seconds=request.timeout_seconds,
-        created_by=_subject(principal),
+        created_by=principal.user_id,
     )
 
 

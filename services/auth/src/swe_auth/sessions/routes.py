@@ -94,7 +94,7 @@ async def logout(
     client: ClientDep,
     body: Annotated[LogoutRequest | None, Body()] = None,
 ) -> None:
-    user_id = parse_uuid(principal.subject)
+    user_id = principal.user_id
     if user_id is None:
         raise Unauthorized("The access token does not name a user")
     refresh_token = body.refresh_token if body else None

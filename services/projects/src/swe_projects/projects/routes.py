@@ -46,12 +46,8 @@ NO_STORE = "no-store"
 
 def caller_of(principal: Principal) -> Caller:
     """Changes need a writing role (API keys' scopes are checked by the router's guard)."""
-    try:
-        user_id: uuid.UUID | None = uuid.UUID(principal.subject)
-    except ValueError:
-        user_id = None
     return Caller(
-        user_id=user_id,
+        user_id=principal.user_id,
         is_admin=principal.is_admin,
         read_only=principal.is_readonly,
         roles=principal.roles,
