@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from swe_common.db import Database
 from swe_common.settings import ServiceSettings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """One session per request: committed once after the route returns, before the response
     is sent (so a failed commit is the caller's error, not a silent loss), rolled back on error."""
     db: Database = request.app.state.db
@@ -25,11 +26,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def get_settings(request: Request) -> ServiceSettings:
+def get_settings(request: HTTPConnection) -> ServiceSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_redis(request: Request) -> Any:
+def get_redis(request: HTTPConnection) -> Any:
     redis = getattr(request.app.state, "redis", None)
     if redis is None:
         raise RuntimeError("this service was built without Redis")

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response, WebSocket, status
+from fastapi import APIRouter, Body, Depends, Query, Response, WebSocket, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,11 +31,17 @@ from swe_agents.agents.schemas import (
     RunStart,
 )
 from swe_agents.analysis import exports
+from swe_agents.deps import (
+    DatabaseDep,
+    ProjectLookupDep,
+    SettingsDep,
+    TokenVerifierDep,
+)
 from swe_agents.models import Agent, Run
+from swe_agents.settings import Settings
 from swe_common.deps import RedisDep, SessionDep
 from swe_common.errors import Conflict, NotFound
 from swe_common.pagination import Page, PageQuery, paginate
-from swe_common.projects_client import ProjectsClient
 from swe_common.security import (
     REVOKED_CLOSE_CODE,
     REVOKED_REASON,
@@ -43,6 +49,7 @@ from swe_common.security import (
     CurrentPrincipal,
     InvalidToken,
     Principal,
+    TokenVerifier,
     api_key_scope,
     bearer_token,
     until_revoked,
@@ -60,29 +67,15 @@ RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 SourcePath = Annotated[str, StringConstraints(min_length=1, max_length=1000), NulFree()]
 
 
-def _prefix(request: Request) -> str:
-    prefix: str = request.app.state.settings.redis_prefix
-    return prefix
-
-
-def _announce(request: Request, session: AsyncSession, redis: Any, run: Run) -> None:
-    live.announce_run(session, redis, _prefix(request), service.run_payload(run))
+def _announce(settings: Settings, session: AsyncSession, redis: Any, run: Run) -> None:
+    live.announce_run(session, redis, settings.redis_prefix, service.run_payload(run))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
 async def create_agent(
-    data: AgentCreate, session: SessionDep, principal: CurrentPrincipal, request: Request
+    data: AgentCreate, session: SessionDep, principal: CurrentPrincipal, lookup: ProjectLookupDep
 ) -> Agent:
-    return await service.create_agent(session, principal, data, project_lookup(request))
-
-
-def project_lookup(request: Request) -> service.ProjectLookup | None:
-    """Ask projects, with the caller's own token, about a project not known here yet."""
-    client: ProjectsClient = request.app.state.projects_client
-    token = bearer_token(request)
-    if token is None:
-        return None
-    return lambda project_id: client.fetch_snapshot(project_id, token)
+    return await service.create_agent(session, principal, data, lookup)
 
 
 @router.get("", response_model=Page[AgentOut])
@@ -107,9 +100,9 @@ async def list_agents(
 
 @router.get("/runs/{run_id}", response_model=RunDetailOut)
 async def get_run(
-    run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, request: Request
+    run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
 ) -> RunDetailOut:
-    return await service.run_detail(session, request.app.state.settings, principal, run_id)
+    return await service.run_detail(session, settings, principal, run_id)
 
 
 @router.get(
@@ -154,25 +147,25 @@ async def run_source(
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
 async def cancel_run(
     run_id: uuid.UUID,
-    request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     redis: RedisDep,
     principal: CurrentPrincipal,
 ) -> Run:
     run, notify = await service.cancel_run(session, principal, run_id)
     await session.flush()
-    _after_cancel(request, session, redis, run, notify)
+    _after_cancel(settings, session, redis, run, notify)
     return run
 
 
 def _after_cancel(
-    request: Request, session: AsyncSession, redis: Any, run: Run, notify: bool
+    settings: Settings, session: AsyncSession, redis: Any, run: Run, notify: bool
 ) -> None:
     if notify:  # its worker hears it once the flag is committed
         live.publish_after_commit(
-            session, redis, live.cancel_channel(_prefix(request)), {"run_id": str(run.id)}
+            session, redis, live.cancel_channel(settings.redis_prefix), {"run_id": str(run.id)}
         )
-    _announce(request, session, redis, run)
+    _announce(settings, session, redis, run)
 
 
 @router.get("/runs/{run_id}/logs", response_model=RunLogPage)
@@ -262,13 +255,13 @@ async def delete_agent(
 async def start_run(
     agent_id: uuid.UUID,
     data: RunStart,
-    request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     redis: RedisDep,
     principal: CurrentPrincipal,
 ) -> Run:
-    run = await service.start_run(session, request.app.state.settings, principal, agent_id, data)
-    _announce(request, session, redis, run)
+    run = await service.start_run(session, settings, principal, agent_id, data)
+    _announce(settings, session, redis, run)
     return run
 
 
@@ -277,7 +270,7 @@ async def start_run(
 )
 async def cancel_agent_runs(
     agent_id: uuid.UUID,
-    request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     redis: RedisDep,
     principal: CurrentPrincipal,
@@ -288,7 +281,7 @@ async def cancel_agent_runs(
     )
     await session.flush()
     for run, notify in cancelled:
-        _after_cancel(request, session, redis, run, notify)
+        _after_cancel(settings, session, redis, run, notify)
     return [run for run, _ in cancelled]
 
 
@@ -320,7 +313,7 @@ WS_CREDENTIALS_REQUIRED = (
 )
 
 
-async def _ws_principal(websocket: WebSocket) -> Principal | None:
+async def _ws_principal(websocket: WebSocket, verifier: TokenVerifier) -> Principal | None:
     """The caller of a WebSocket: ``Authorization: Bearer`` (the gateway sends it so) or the
     subprotocol ``bearer.<token>`` next to ``swe.v1``; never a token in the URL."""
     if url_carries_token(websocket.scope.get("query_string", b"")):
@@ -331,16 +324,16 @@ async def _ws_principal(websocket: WebSocket) -> Principal | None:
     if not token:
         return None
     try:
-        principal: Principal = await websocket.app.state.token_verifier.verify(token)
+        return await verifier.verify(token)
     except InvalidToken:
         return None
-    return principal
 
 
 async def _serve(
     websocket: WebSocket,
     principal: Principal,
     pump: Callable[[Any], Coroutine[Any, Any, None]],
+    watch: Callable[[Principal], asyncio.Task[None] | None],
 ) -> None:
     """Run ``pump`` until it ends, the client goes away or the caller's credentials are
     revoked (logout, a revoked session, a locked or disabled user): then close with 4401."""
@@ -355,7 +348,7 @@ async def _serve(
             pass
 
     tasks = [asyncio.create_task(pump(send)), asyncio.create_task(until_disconnect())]
-    revoked = _revocation_watch(websocket, principal)
+    revoked = watch(principal)
     if revoked is not None:
         tasks.append(revoked)
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -371,39 +364,66 @@ async def _serve(
         await websocket.close()
 
 
-def _revocation_watch(websocket: WebSocket, principal: Principal) -> asyncio.Task[None] | None:
-    verifier = websocket.app.state.token_verifier
-    if verifier.is_revoked is None:
-        return None
-    every = websocket.app.state.settings.ws_revocation_check_seconds
-    return asyncio.create_task(until_revoked(principal, verifier.is_revoked, every))
+async def get_revocation_watch(
+    verifier: TokenVerifierDep, settings: SettingsDep
+) -> Callable[[Principal], asyncio.Task[None] | None]:
+    """Starts, for a caller, the task that ends when its credentials are revoked (None when
+    this service checks no revocations)."""
+
+    def watch(principal: Principal) -> asyncio.Task[None] | None:
+        if verifier.is_revoked is None:
+            return None
+        every = settings.ws_revocation_check_seconds
+        return asyncio.create_task(until_revoked(principal, verifier.is_revoked, every))
+
+    return watch
+
+
+RevocationWatch = Annotated[
+    Callable[[Principal], asyncio.Task[None] | None], Depends(get_revocation_watch)
+]
 
 
 @ws_router.websocket("/ws/logs/{run_id}")
-async def ws_logs(websocket: WebSocket, run_id: uuid.UUID, since: NonNegativeInt32 = 0) -> None:
-    principal = await _ws_principal(websocket)
+async def ws_logs(
+    websocket: WebSocket,
+    run_id: uuid.UUID,
+    db: DatabaseDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    verifier: TokenVerifierDep,
+    watch: RevocationWatch,
+    since: NonNegativeInt32 = 0,
+) -> None:
+    principal = await _ws_principal(websocket, verifier)
     if principal is None:
         await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
         return
-    state = websocket.app.state
-    async with state.db.sessionmaker() as session:
+    async with db.sessionmaker() as session:
         try:
             await service.visible_run(session, principal, run_id)
         except NotFound:
             await websocket.close(code=4404, reason="run not found")
             return
-    stream = streams.LogStream(state.db, state.redis, state.settings.redis_prefix, run_id, since)
-    await _serve(websocket, principal, stream.pump)
+    stream = streams.LogStream(db, redis, settings.redis_prefix, run_id, since)
+    await _serve(websocket, principal, stream.pump, watch)
 
 
 @ws_router.websocket("/ws/agents/{agent_id}")
-async def ws_agent(websocket: WebSocket, agent_id: uuid.UUID) -> None:
-    principal = await _ws_principal(websocket)
+async def ws_agent(
+    websocket: WebSocket,
+    agent_id: uuid.UUID,
+    db: DatabaseDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    verifier: TokenVerifierDep,
+    watch: RevocationWatch,
+) -> None:
+    principal = await _ws_principal(websocket, verifier)
     if principal is None:
         await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
         return
-    state = websocket.app.state
-    async with state.db.sessionmaker() as session:
+    async with db.sessionmaker() as session:
         try:
             await service.visible_agent(session, principal, agent_id)
         except NotFound:
@@ -411,28 +431,28 @@ async def ws_agent(websocket: WebSocket, agent_id: uuid.UUID) -> None:
             return
 
     async def pump(send: Any) -> None:
-        await streams.agent_stream(
-            state.db, state.redis, state.settings.redis_prefix, agent_id, send
-        )
+        await streams.agent_stream(db, redis, settings.redis_prefix, agent_id, send)
 
-    await _serve(websocket, principal, pump)
+    await _serve(websocket, principal, pump, watch)
 
 
 @ws_router.websocket("/ws/notifications")
 async def ws_notifications(
     websocket: WebSocket,
+    db: DatabaseDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    verifier: TokenVerifierDep,
+    watch: RevocationWatch,
     since: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
 ) -> None:
     """Every run status change in the projects the caller may see (as the REST API decides,
     at each change), each ``{"type": "run", "id": <cursor>, ...}``; ``?since=<id>`` resumes
     after the last one kept, without ``since`` the latest few come first. Then
     ``{"type": "ready", "cursor": <id>}`` and the changes as they happen."""
-    principal = await _ws_principal(websocket)
+    principal = await _ws_principal(websocket, verifier)
     if principal is None:
         await websocket.close(code=4401, reason=WS_CREDENTIALS_REQUIRED)
         return
-    state = websocket.app.state
-    stream = streams.NotificationStream(
-        state.db, state.redis, state.settings.redis_prefix, principal, since
-    )
-    await _serve(websocket, principal, stream.pump)
+    stream = streams.NotificationStream(db, redis, settings.redis_prefix, principal, since)
+    await _serve(websocket, principal, stream.pump, watch)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_common.security import CurrentPrincipal, Principal, api_key_scope
+from swe_common.security import api_key_scope
 from swe_common.types import Name
-from swe_projects.crypto import SecretBox
+from swe_projects.deps import CallerDep, PolicyDep, SecretBoxDep
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import service
-from swe_projects.projects.access import Caller
 from swe_projects.projects.schemas import (
     MemberCreate,
     MemberRead,
@@ -25,7 +24,6 @@ from swe_projects.projects.schemas import (
     ProjectUpdate,
     WebhookSecret,
 )
-from swe_projects.settings import Settings
 
 router = APIRouter(
     prefix="/api/v1/projects", tags=["projects"], dependencies=[api_key_scope("projects")]
@@ -44,31 +42,6 @@ lookup_router = APIRouter(
 NO_STORE = "no-store"
 
 
-def caller_of(principal: Principal) -> Caller:
-    """Changes need a writing role (API keys' scopes are checked by the router's guard)."""
-    return Caller(
-        user_id=principal.user_id,
-        is_admin=principal.is_admin,
-        read_only=principal.is_readonly,
-        roles=principal.roles,
-    )
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-def _policy(request: Request) -> service.RepositoryPolicy:
-    settings = _settings(request)
-    return service.RepositoryPolicy(
-        allowed_hosts=settings.repository_hosts, allow_file=settings.allow_file_repositories
-    )
-
-
-def _box(request: Request) -> SecretBox:
-    return request.app.state.secret_box  # type: ignore[no-any-return]
-
-
 def to_read(project: Project) -> ProjectRead:
     return ProjectRead(
         **service.snapshot(project).model_dump(),
@@ -84,14 +57,13 @@ def to_member(member: ProjectMember) -> MemberRead:
 @router.post("", status_code=201, summary="Register a repository as a project")
 async def create_project(
     body: ProjectCreate,
-    request: Request,
+    policy: PolicyDep,
+    box: SecretBoxDep,
     response: Response,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    caller: CallerDep,
 ) -> ProjectCreated:
-    created = await service.create_project(
-        session, caller_of(principal), body, _policy(request), _box(request)
-    )
+    created = await service.create_project(session, caller, body, policy, box)
     response.headers["Cache-Control"] = NO_STORE
     return ProjectCreated(**to_read(created.project).model_dump(), webhook_secret=created.secret)
 
@@ -99,14 +71,14 @@ async def create_project(
 @router.get("", summary="Projects the caller owns or is a member of (admins: all)")
 async def list_projects(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    caller: CallerDep,
     page: PageQuery,
     enabled: bool | None = None,
     owner_id: uuid.UUID | None = None,
     q: Annotated[Name | None, Query(description="Search in project names")] = None,
 ) -> Page[ProjectRead]:
     result = await service.list_projects(
-        session, caller_of(principal), page, enabled=enabled, owner_id=owner_id, q=q
+        session, caller, page, enabled=enabled, owner_id=owner_id, q=q
     )
     return Page[ProjectRead](
         items=[to_read(p) for p in result.items],
@@ -117,31 +89,25 @@ async def list_projects(
 
 
 @lookup_router.get("/{project_id}", summary="One project (the snapshot other services consume)")
-async def get_project(
-    project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
-) -> ProjectRead:
-    return to_read(await service.get_project(session, caller_of(principal), project_id))
+async def get_project(project_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ProjectRead:
+    return to_read(await service.get_project(session, caller, project_id))
 
 
 @router.patch("/{project_id}", summary="Change some of a project's fields")
 async def update_project(
     project_id: uuid.UUID,
     body: ProjectUpdate,
-    request: Request,
+    policy: PolicyDep,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    caller: CallerDep,
 ) -> ProjectRead:
-    project = await service.update_project(
-        session, caller_of(principal), project_id, body, _policy(request)
-    )
+    project = await service.update_project(session, caller, project_id, body, policy)
     return to_read(project)
 
 
 @router.delete("/{project_id}", status_code=204, summary="Delete a project (owner or admin)")
-async def delete_project(
-    project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
-) -> Response:
-    await service.delete_project(session, caller_of(principal), project_id)
+async def delete_project(project_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Response:
+    await service.delete_project(session, caller, project_id)
     return Response(status_code=204)
 
 
@@ -151,14 +117,12 @@ async def delete_project(
 )
 async def rotate_webhook_secret(
     project_id: uuid.UUID,
-    request: Request,
+    box: SecretBoxDep,
     response: Response,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    caller: CallerDep,
 ) -> WebhookSecret:
-    rotated = await service.rotate_webhook_secret(
-        session, caller_of(principal), project_id, _box(request)
-    )
+    rotated = await service.rotate_webhook_secret(session, caller, project_id, box)
     response.headers["Cache-Control"] = NO_STORE
     return WebhookSecret(
         webhook_secret=rotated.secret,
@@ -168,17 +132,17 @@ async def rotate_webhook_secret(
 
 @router.get("/{project_id}/members", summary="The project's maintainers and viewers")
 async def list_members(
-    project_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+    project_id: uuid.UUID, session: SessionDep, caller: CallerDep
 ) -> list[MemberRead]:
-    members = await service.list_members(session, caller_of(principal), project_id)
+    members = await service.list_members(session, caller, project_id)
     return [to_member(m) for m in members]
 
 
 @router.post("/{project_id}/members", status_code=201, summary="Add a maintainer or viewer")
 async def add_member(
-    project_id: uuid.UUID, body: MemberCreate, session: SessionDep, principal: CurrentPrincipal
+    project_id: uuid.UUID, body: MemberCreate, session: SessionDep, caller: CallerDep
 ) -> MemberRead:
-    member = await service.add_member(session, caller_of(principal), project_id, body)
+    member = await service.add_member(session, caller, project_id, body)
     return to_member(member)
 
 
@@ -188,11 +152,9 @@ async def change_member_role(
     user_id: uuid.UUID,
     body: MemberUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    caller: CallerDep,
 ) -> MemberRead:
-    member = await service.change_member_role(
-        session, caller_of(principal), project_id, user_id, body
-    )
+    member = await service.change_member_role(session, caller, project_id, user_id, body)
     return to_member(member)
 
 
@@ -202,7 +164,7 @@ async def change_member_role(
     summary="Remove a member (the owner, an admin, or the member themself)",
 )
 async def remove_member(
-    project_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+    project_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, caller: CallerDep
 ) -> Response:
-    await service.remove_member(session, caller_of(principal), project_id, user_id)
+    await service.remove_member(session, caller, project_id, user_id)
     return Response(status_code=204)

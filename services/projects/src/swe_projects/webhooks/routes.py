@@ -12,6 +12,7 @@ from swe_common.deps import SessionDep
 from swe_common.errors import AppError
 from swe_common.security import api_key_scope
 from swe_common.types import Name
+from swe_projects.deps import SecretBoxDep, SettingsDep, WebhookBudgetDep
 from swe_projects.webhooks import service
 
 # Public (GitHub's signature authenticates it); the guard matters only to an API-key token.
@@ -62,11 +63,14 @@ async def receive_github_webhook(
     project_id: uuid.UUID,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    box: SecretBoxDep,
+    budget: WebhookBudgetDep,
     x_hub_signature_256: Annotated[Name | None, Header()] = None,
     x_github_event: Annotated[Name | None, Header()] = None,
     x_github_delivery: Annotated[Name | None, Header()] = None,
 ) -> JSONResponse:
-    body = await read_body(request, request.app.state.settings.webhook_max_body_bytes)
+    body = await read_body(request, settings.webhook_max_body_bytes)
     delivery = service.Delivery(
         body=body,
         signature=x_hub_signature_256,
@@ -74,9 +78,7 @@ async def receive_github_webhook(
         delivery_id=x_github_delivery,
         content_type=request.headers.get("content-type", "application/json"),
     )
-    state = request.app.state
-    budget = service.Budget(state.webhook_limiter, state.settings.webhook_rate_limit_per_minute)
-    outcome = await service.receive(session, project_id, delivery, state.secret_box, budget)
+    outcome = await service.receive(session, project_id, delivery, box, budget)
     content = {"status": outcome.status, "delivery_id": outcome.delivery_id}
     if outcome.reason:
         content["reason"] = outcome.reason
