@@ -18,6 +18,7 @@ from swe_auth.bootstrap import create_admin
 from swe_auth.clock import ManualClock
 from swe_auth.main import create_app
 from swe_auth.settings import Settings
+from swe_common.testing_mail import SmtpServer
 from swe_common.testing import (
     migrated_test_database,
     running_app,
@@ -51,7 +52,20 @@ async def fake_github() -> AsyncIterator[FakeGitHub]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_prefix: str, fake_github: FakeGitHub) -> Settings:
+def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    """The SMTP server every mail of the session goes to (a real one, its own process)."""
+    with SmtpServer(tmp_path_factory.mktemp("smtp")) as server:
+        yield server
+
+
+CONSOLE = "http://console.test"
+RETRY_DELAYS_MS = [200, 400]
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, redis_prefix: str, fake_github: FakeGitHub, smtp: SmtpServer
+) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
@@ -66,6 +80,12 @@ def settings(database_url: str, redis_prefix: str, fake_github: FakeGitHub) -> S
         github_redirect_uri="http://testserver/api/v1/auth/github/callback",
         outbox_poll_seconds=0.2,
         revocation_resync_seconds=0.2,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        console_base_url=CONSOLE,
+        consumer_queue_prefix=unique_name("authtest").replace(".", "-"),
+        consumer_retry_delays_ms=RETRY_DELAYS_MS,
+        consumer_max_attempts=3,
     )
 
 
@@ -89,6 +109,8 @@ async def app(settings: Settings, clock: ManualClock, redis_prefix: str) -> Asyn
     application = create_app(settings, clock=clock)
     context = running_app(application)
     application.state.test_client = await context.__aenter__()
+    for consumer in application.state.events.consumers:
+        await asyncio.wait_for(consumer.wait_consuming(), 20)
     try:
         yield application
     finally:
@@ -100,11 +122,22 @@ async def app(settings: Settings, clock: ManualClock, redis_prefix: str) -> Asyn
             )
 
 
+def consumer_queues(settings: Settings) -> list[str]:
+    names = []
+    for purpose in ("mail", "projects"):
+        queue = f"{settings.consumer_queue_prefix}.{purpose}"
+        retries = [f"{queue}.retry.{d}ms" for d in settings.consumer_retry_delays_ms]
+        names += [queue, f"{queue}.dlq", *retries]
+    return names
+
+
 async def _clean_broker_and_redis(settings: Settings, redis_prefix: str) -> None:
     connection = await aio_pika.connect(settings.amqp_url.get_secret_value(), timeout=10)
     async with connection:
         channel = await connection.channel()
         await channel.exchange_delete(settings.events_exchange)
+        for name in consumer_queues(settings):
+            await channel.queue_delete(name)
     redis = aioredis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5)
     try:
         async for key in redis.scan_iter(match=f"{redis_prefix}*"):

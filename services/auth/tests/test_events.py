@@ -63,5 +63,7 @@ def test_catalog_lists_every_agreed_auth_event():
         "auth.user.disabled",
         "auth.token.revoked",
         "auth.password_reset.requested",
+        "auth.email_verification.requested",
+        "auth.registration.attempted",
         "auth.audit.recorded",
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -50,6 +50,22 @@ class PasswordResetRequestedPayload(BaseModel):
     expires_at: datetime
 
 
+class EmailVerificationRequestedPayload(BaseModel):
+    user_id: str
+    email: str = Field(description="The address to verify (where the link goes)")
+    verification_token: str = Field(
+        description="The single-use verification token; only this event carries it"
+    )
+    expires_at: datetime
+    reason: Literal["registration", "email_change", "resend"]
+
+
+class RegistrationAttemptedPayload(BaseModel):
+    user_id: str = Field(description="The account that already has the address")
+    email: str
+    at: datetime
+
+
 class AuditRecordedPayload(BaseModel):
     id: str
     action: str
@@ -81,6 +97,17 @@ PasswordResetRequested = catalog.define(
     "auth.password_reset.requested",
     PasswordResetRequestedPayload,
     "A user asked to reset their password; a mailer delivers the token",
+)
+EmailVerificationRequested = catalog.define(
+    "auth.email_verification.requested",
+    EmailVerificationRequestedPayload,
+    "An address needs verifying (registration, e-mail change, resend); a mailer delivers the link",
+)
+RegistrationAttempted = catalog.define(
+    "auth.registration.attempted",
+    RegistrationAttemptedPayload,
+    "Someone tried to register with an address that already has an account (the answer did not "
+    "say so); a mailer tells the owner",
 )
 AuditRecorded = catalog.define(
     "auth.audit.recorded", AuditRecordedPayload, "A security-relevant action was audited"

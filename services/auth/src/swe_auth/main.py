@@ -15,7 +15,10 @@ from swe_auth.audit.routes import router as audit_router
 from swe_auth.clock import Clock, system_clock
 from swe_auth.github.routes import router as github_router
 from swe_auth.keys.routes import router as keys_router
+from swe_auth.mail import delivery as mail
+from swe_auth.mail.sender import Sender, sender_for
 from swe_auth.models import event_tables
+from swe_auth.notifications.routes import router as notifications_router
 from swe_auth.runtime import AuthRuntime
 from swe_auth.sessions.routes import router as sessions_router
 from swe_auth.settings import Settings
@@ -32,7 +35,9 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, sender: Sender | None = None
+) -> FastAPI:
     settings = settings or Settings.load()
     time_source = clock or system_clock
 
@@ -72,11 +77,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 accounts_router,
                 api_keys_router,
                 github_router,
+                notifications_router,
                 admin_router,
                 audit_router,
                 keys_router,
             ],
             event_tables=event_tables,
+            # Mail goes out from this process's consumer of the outbox's events (see README).
+            subscriptions=mail.subscriptions(settings, sender or sender_for(settings)),
             use_redis=True,
             # The JWKS-based verifier is replaced by the one set in start_auth.
             verify_tokens=False,

@@ -10,3 +10,9 @@ TOKENS_ISSUED = Counter("swe_auth_tokens_issued_total", "Access tokens issued by
 REFRESH_REUSE = Counter(
     "swe_auth_refresh_reuse_detected_total", "Rotated refresh tokens presented again"
 )
+MAILS = Counter(
+    "swe_auth_mails_total",
+    "Mails by kind and outcome (sent; failed: the SMTP server refused or was unreachable, the "
+    "event is retried; duplicate: a redelivered event whose mail had gone already)",
+    ["kind", "outcome"],
+)

@@ -51,6 +51,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     # The last accepted TOTP time step: a code is good once.
     totp_last_step: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     last_login_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    # Set when the owner followed the verification link mailed to this address (cleared when
+    # the address changes).
+    email_verified_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
 
 
 class SigningKey(Base):
@@ -151,3 +154,58 @@ class AuditEvent(Base):
     user_agent: Mapped[str] = mapped_column(sa.String(512), nullable=False, default="")
     at: Mapped[datetime] = mapped_column(TS, nullable=False, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+
+
+class EmailVerification(Base):
+    """A single-use link proving control of one address of one user (stored as SHA-256)."""
+
+    __tablename__ = "email_verifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The address the link was sent to: verifying it after a later change verifies nothing.
+    email: Mapped[str] = mapped_column(sa.String(320), nullable=False)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+
+
+class NotificationPreferences(Base):
+    """Which opt-in notices a user wants by mail (no row: none)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True
+    )
+    issue_assigned: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    review_finished: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    run_failed: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    updated_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+
+
+class ProjectOwner(Base):
+    """Read model fed by projects' events: who owns a project, for the notices about it."""
+
+    __tablename__ = "project_owners"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False, index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    # The snapshot's updated_at: an older snapshot arriving late changes nothing.
+    updated_at: Mapped[datetime] = mapped_column(TS, nullable=False)
+
+
+class SentMail(Base):
+    """One row per event a mail went out for, committed as soon as the SMTP server took it, so
+    a redelivered event sends no second mail."""
+
+    __tablename__ = "sent_mails"
+
+    event_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    sent_at: Mapped[datetime] = mapped_column(TS, nullable=False, index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -42,6 +42,8 @@ class Settings(ServiceSettings):
     # Two refreshes of one token this close together are a race (two tabs), not a theft.
     refresh_reuse_grace_seconds: float = Field(default=2.0, ge=0, le=60)
     password_reset_ttl_seconds: int = Field(default=1_800, ge=60, le=86_400)
+    email_verification_ttl_seconds: int = Field(default=86_400, ge=300, le=30 * 86_400)
+    verification_resends_per_minute: int = Field(default=3, ge=1)
     # Old public keys stay in the JWKS this long after a newer key took over.
     retired_key_grace_seconds: int = Field(default=0, ge=0)
 
@@ -85,6 +87,23 @@ class Settings(ServiceSettings):
     github_redirect_uri: str = "http://127.0.0.1:8001/api/v1/auth/github/callback"
     github_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Mail (swe_auth.mail): SMTP to send through; "log" only logs who would get what (no body,
+    # no link: those carry tokens). Links in mails point at the web console's pages.
+    mail_backend: Literal["smtp", "log"] = "smtp"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65_535)
+    # none: plain SMTP (a local relay); starttls: upgrade after EHLO; tls: implicit TLS (465).
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # A PEM bundle to trust instead of the system's (a private CA); empty: the system's.
+    smtp_ca_file: str = ""
+    # Auth's consumer queues are <prefix>.mail and <prefix>.projects.
+    consumer_queue_prefix: str = Field(default="auth", pattern=r"^[A-Za-z0-9_-]+$")
+    mail_from: str = "SWE platform <noreply@localhost>"
+    console_base_url: str = "http://127.0.0.1:8000"
+
     # Bootstrap: when both are set and no admin exists, startup creates this admin.
     bootstrap_admin_email: str = ""
     bootstrap_admin_username: str = ""
@@ -100,6 +119,11 @@ class Settings(ServiceSettings):
                     "characters in production (python -c 'from cryptography.fernet import "
                     "Fernet; print(Fernet.generate_key().decode())')"
                 )
+        if self.smtp_username and self.smtp_security == "none" and self.is_production:
+            raise ValueError(
+                "AUTH_SMTP_USERNAME is set but AUTH_SMTP_SECURITY is none: the SMTP password "
+                "would cross the network in clear; set AUTH_SMTP_SECURITY to starttls or tls"
+            )
         if self.refresh_absolute_ttl_seconds < self.refresh_idle_ttl_seconds:
             raise ValueError("refresh_absolute_ttl_seconds must be >= refresh_idle_ttl_seconds")
         return self

@@ -1,4 +1,4 @@
-"""Queries on users and password resets."""
+"""Queries on users, password resets and e-mail verifications."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_auth.models import PasswordReset, User
+from swe_auth.models import EmailVerification, PasswordReset, User
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
@@ -102,5 +102,23 @@ async def use_all_resets(session: AsyncSession, user_id: uuid.UUID, at: datetime
     await session.execute(
         sa.update(PasswordReset)
         .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=at)
+    )
+
+
+async def add_verification(session: AsyncSession, verification: EmailVerification) -> None:
+    session.add(verification)
+    await session.flush()
+
+
+async def verification_by_hash(session: AsyncSession, token_hash: str) -> EmailVerification | None:
+    statement = sa.select(EmailVerification).where(EmailVerification.token_hash == token_hash)
+    return await session.scalar(statement.with_for_update())
+
+
+async def use_all_verifications(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(
+        sa.update(EmailVerification)
+        .where(EmailVerification.user_id == user_id, EmailVerification.used_at.is_(None))
         .values(used_at=at)
     )

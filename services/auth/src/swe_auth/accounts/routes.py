@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from swe_auth.accounts import service
+from swe_auth.accounts import service, verification
 from swe_auth.accounts.schemas import (
     Accepted,
     ChangePasswordRequest,
@@ -16,6 +16,7 @@ from swe_auth.accounts.schemas import (
     TotpDisable,
     TotpEnrollOut,
     UserOut,
+    VerificationConfirm,
 )
 from swe_auth.deps import ActorDep, ClientDep, RuntimeDep
 from swe_auth.models import User
@@ -36,6 +37,7 @@ def user_out(user: User) -> UserOut:
         full_name=user.full_name,
         roles=list(user.roles),
         is_active=user.is_active,
+        email_verified=user.email_verified_at is not None,
         totp_enabled=user.totp_enabled,
         github_linked=user.github_id is not None,
         created_at=user.created_at,
@@ -48,6 +50,8 @@ def user_out(user: User) -> UserOut:
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
     summary="Create an account",
+    description="The answer is the same whether or not the address already has an account "
+    "(its owner is mailed instead); a verification link is mailed to a new address.",
 )
 async def register(
     body: RegisterRequest, session: SessionDep, runtime: RuntimeDep, client: ClientDep
@@ -59,7 +63,7 @@ async def register(
         password=body.password,
         full_name=body.full_name,
     )
-    return user_out(await service.register(session, runtime, new, client))
+    return user_out(await service.self_register(session, runtime, new, client))
 
 
 @router.get("/me", response_model=UserOut, summary="My account")
@@ -121,6 +125,31 @@ async def confirm_reset(
 ) -> None:
     await runtime.limiter.hit("reset", client.ip, runtime.settings.login_rate_limit_per_minute)
     await service.confirm_reset(session, runtime, body.token, body.new_password, client)
+
+
+@router.post(
+    "/email-verification/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Mail my address a new verification link",
+)
+async def request_verification(
+    actor: ActorDep, session: SessionDep, runtime: RuntimeDep, client: ClientDep
+) -> Accepted:
+    await verification.resend(session, runtime, actor.user_id, client)
+    return Accepted(detail="A verification link has been sent to your address.")
+
+
+@router.post(
+    "/email-verification/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Verify an address with the token of the mailed link",
+)
+async def confirm_verification(
+    body: VerificationConfirm, session: SessionDep, runtime: RuntimeDep, client: ClientDep
+) -> None:
+    await runtime.limiter.hit("verify", client.ip, runtime.settings.login_rate_limit_per_minute)
+    await verification.confirm(session, runtime, body.token, client)
 
 
 @router.post("/totp/enroll", response_model=TotpEnrollOut, summary="Start TOTP enrolment")

@@ -39,6 +39,9 @@ class UserOut(BaseModel):
     full_name: str
     roles: list[str]
     is_active: bool
+    email_verified: bool = Field(
+        description="The owner followed the verification link mailed to this address"
+    )
     totp_enabled: bool
     github_linked: bool
     created_at: datetime
@@ -76,6 +79,10 @@ class ResetRequest(RequestModel):
 class ResetConfirm(RequestModel):
     token: Annotated[str, StringConstraints(min_length=1, max_length=256), NulFree()]
     new_password: Password
+
+
+class VerificationConfirm(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=256), NulFree()]
 
 
 class Accepted(BaseModel):

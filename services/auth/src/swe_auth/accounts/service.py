@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_auth.accounts import repository, totp
+from swe_auth.accounts import repository, totp, verification
 from swe_auth.audit.service import Action, record
 from swe_auth.context import Actor, ClientInfo
 from swe_auth.crypto import digest, new_secret
 from swe_auth.events import (
     PasswordResetRequested,
+    RegistrationAttempted,
     UserDisabled,
     UserRegistered,
     UserUpdated,
@@ -77,20 +78,64 @@ async def register(
     *,
     roles: list[str] | None = None,
 ) -> User:
-    """Create an account; self-registration always gets role ``user``."""
+    """Create an account (the administrator's bootstrap: a taken address is a 409)."""
     await _ensure_unique(session, new.email, new.username)
     check_password(rt, new.password, username=new.username, email=new.email)
-    user = User(
+    return await _created(session, rt, await _new_user(rt, new, roles or ["user"]), client)
+
+
+async def self_register(
+    session: AsyncSession, rt: AuthRuntime, new: NewUser, client: ClientInfo
+) -> User:
+    """Registration by a visitor, role ``user``. Whether an address has an account is its
+    owner's business: a taken address gets the answer a new one gets (an unsaved account, the
+    password hashed all the same so the timing matches) and its owner a mail saying so."""
+    check_password(rt, new.password, username=new.username, email=new.email)
+    owner = await repository.find_by_email(session, new.email)
+    if owner is not None:
+        await _tell_owner(session, rt, owner, client)
+        return await _new_user(rt, new, ["user"])
+    if await repository.username_taken(session, new.username):
+        raise Conflict("This username is already taken", field="username")
+    user = await _created(session, rt, await _new_user(rt, new, ["user"]), client)
+    await verification.request(session, rt, user, "registration")
+    return user
+
+
+async def _new_user(rt: AuthRuntime, new: NewUser, roles: list[str]) -> User:
+    now = rt.clock()
+    return User(
         id=uuid.uuid4(),
         email=new.email.lower(),
         username=new.username,
         full_name=new.full_name,
         password_hash=await rt.hasher.hash(new.password),
-        roles=roles or ["user"],
-        created_at=rt.clock(),
-        updated_at=rt.clock(),
+        roles=roles,
+        is_active=True,
+        totp_enabled=False,
+        created_at=now,
+        updated_at=now,
     )
-    return await _created(session, rt, user, client)
+
+
+async def _tell_owner(
+    session: AsyncSession, rt: AuthRuntime, owner: User, client: ClientInfo
+) -> None:
+    now = rt.clock()
+    await outbox.publish(
+        session,
+        RegistrationAttempted,
+        {"user_id": str(owner.id), "email": owner.email, "at": now},
+        subject=str(owner.id),
+    )
+    await record(
+        session,
+        Action.registration_attempted,
+        at=now,
+        client=client,
+        user_id=owner.id,
+        success=False,
+    )
 
 
 async def _ensure_unique(session: AsyncSession, email: str, username: str) -> None:
@@ -132,6 +177,8 @@ async def update_profile(
         if await repository.email_taken(session, changes["email"], except_id=user.id):
             raise Conflict("An account with this email address already exists", field="email")
         previous, user.email = user.email, changes["email"].lower()
+        user.email_verified_at = None
+        await verification.request(session, rt, user, "email_change")
         await record(
             session,
             Action.email_change,

@@ -37,6 +37,9 @@ class Action(StrEnum):
     mfa_enabled = "mfa_enabled"
     mfa_disabled = "mfa_disabled"
     github_linked = "github_linked"
+    registration_attempted = "registration_attempted"
+    email_verification_requested = "email_verification_requested"
+    email_verified = "email_verified"
 
 
 async def record(

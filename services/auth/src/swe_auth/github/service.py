@@ -65,6 +65,8 @@ async def _linked_user(
         password_hash=None,
         roles=["user"],
         github_id=identity.id,
+        # GitHub verified this address (only a verified primary address is taken).
+        email_verified_at=rt.clock(),
         created_at=rt.clock(),
         updated_at=rt.clock(),
     )
