@@ -42,7 +42,8 @@ def authenticator(user: str, password: str) -> Any:
             and data.login.decode() == user
             and data.password.decode() == password
         )
-        return AuthResult(success=ok)
+        # handled=False: the server answers 535 itself on a failure.
+        return AuthResult(success=ok, handled=False)
 
     return check
 
@@ -62,7 +63,9 @@ async def serve(args: argparse.Namespace) -> None:
             require_starttls=starttls is not None,
             authenticator=authenticator(args.user, args.password) if args.user else None,
             auth_required=bool(args.user),
-            auth_require_tls=context is not None,
+            # Implicit TLS is TLS from the first byte, which aiosmtpd does not see: it only
+            # knows of STARTTLS.
+            auth_require_tls=starttls is not None,
         )
 
     loop = asyncio.get_running_loop()
