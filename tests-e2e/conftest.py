@@ -32,6 +32,7 @@ import pytest
 import redis
 
 from swe_common.testing import create_test_database, drop_test_database, unique_name
+from swe_common.testing_mail import SmtpServer
 from swe_web.testing import write_placeholder_build
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -131,6 +132,9 @@ def _stack_env(
         "ISSUES_PROJECTS_URL": f"http://127.0.0.1:{ports['projects']}",
         "AGENTS_PROJECTS_URL": f"http://127.0.0.1:{ports['projects']}",
         "ISSUES_CONSUMER_QUEUE_PREFIX": f"issues.e2e{tag}",
+        "AUTH_CONSUMER_QUEUE_PREFIX": f"auth-e2e{tag}",
+        # Links in mails lead to the console this stack's gateway serves.
+        "AUTH_CONSOLE_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
         "ANALYTICS_REDIS_KEY_PREFIX": f"e2e{tag}:analytics",
         "GATEWAY_RATE_LIMIT_PREFIX": f"e2e{tag}:gateway:rl",
         "GATEWAY_UPSTREAMS": json.dumps(
@@ -226,7 +230,17 @@ def isolated_stack(
         vhost = _isolated_vhost()
         amqp_url = f"{AMQP_HOST}/{vhost}" if vhost else AMQP_HOST + "/"
     exchange = unique_name("swe.events.e2e")
-    env = _stack_env(database_url, amqp_url, exchange, run_dir, redis_url or REDIS_URL, extra_env)
+    # A real SMTP server (its own process) that auth mails to; the tests read what it got.
+    smtp = SmtpServer(run_dir / "smtp").start()
+    mail_env = {"AUTH_SMTP_HOST": smtp.host, "AUTH_SMTP_PORT": str(smtp.port)}
+    env = _stack_env(
+        database_url,
+        amqp_url,
+        exchange,
+        run_dir,
+        redis_url or REDIS_URL,
+        {**mail_env, **(extra_env or {})},
+    )
     failed_before = request.session.testsfailed
     try:
         _build_console(env)
@@ -245,9 +259,11 @@ def isolated_stack(
             run_dir=run_dir,
             env=env,
             database_url=database_url,
+            smtp=smtp,
         )
     finally:
         _swe_stack("down", env)
+        smtp.stop()
         drop_test_database(database_url)
         if vhost:
             _rabbitmqctl("delete_vhost", vhost)

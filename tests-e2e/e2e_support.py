@@ -57,6 +57,8 @@ class Stack:
     # tests started: the fault tests restart processes and cut connections with them).
     env: dict[str, str] | None = field(default=None, repr=False, compare=False)
     database_url: str | None = field(default=None, repr=False, compare=False)
+    # The SMTP server auth mails to (swe_common.testing_mail.SmtpServer; a stack we started).
+    smtp: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ws_url(self) -> str:

@@ -18,12 +18,12 @@ from swe_auth.bootstrap import create_admin
 from swe_auth.clock import ManualClock
 from swe_auth.main import create_app
 from swe_auth.settings import Settings
-from swe_common.testing_mail import SmtpServer
 from swe_common.testing import (
     migrated_test_database,
     running_app,
     unique_name,
 )
+from swe_common.testing_mail import SmtpServer
 
 # Test helpers live beside this file; pytest's importlib mode does not put it on sys.path.
 sys.path.insert(0, str(Path(__file__).parent))

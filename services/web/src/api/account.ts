@@ -7,14 +7,17 @@ import {
   createKeyApiV1AuthApiKeysPost,
   disableTotpApiV1AuthTotpDisablePost,
   enrollTotpApiV1AuthTotpEnrollPost,
+  getPreferencesApiV1AuthMeNotificationsGet,
   listKeysApiV1AuthApiKeysGet,
   listSessionsApiV1AuthSessionsGet,
+  requestVerificationApiV1AuthEmailVerificationRequestPost,
   revokeAllSessionsApiV1AuthSessionsDelete,
   revokeKeyApiV1AuthApiKeysKeyIdDelete,
   revokeSessionApiV1AuthSessionsSessionIdDelete,
   updateMeApiV1AuthMePatch,
+  updatePreferencesApiV1AuthMeNotificationsPatch,
 } from "@/client/sdk.gen";
-import type { ApiKeyCreate, ProfileUpdate } from "@/client/types.gen";
+import type { ApiKeyCreate, NoticePreferencesUpdate, ProfileUpdate } from "@/client/types.gen";
 import { acceptTokens, type TokenResponse } from "@/lib/auth";
 
 export const accountKeys = {
@@ -22,7 +25,34 @@ export const accountKeys = {
   apiKeys: (includeRevoked: boolean, page: number) =>
     ["auth", "api-keys", { includeRevoked, page }] as const,
   apiKeysAll: ["auth", "api-keys"] as const,
+  notices: ["auth", "notifications"] as const,
 };
+
+/** Which opt-in notices I get by mail. */
+export function useNoticePreferences() {
+  return useQuery({
+    queryKey: accountKeys.notices,
+    queryFn: async () =>
+      (await getPreferencesApiV1AuthMeNotificationsGet({ throwOnError: true })).data,
+  });
+}
+
+export function useUpdateNoticePreferences() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: NoticePreferencesUpdate) =>
+      (await updatePreferencesApiV1AuthMeNotificationsPatch({ body, throwOnError: true })).data,
+    onSuccess: (saved) => queryClient.setQueryData(accountKeys.notices, saved),
+  });
+}
+
+/** Mail my address a new verification link. */
+export function useResendVerification() {
+  return useMutation({
+    mutationFn: async () =>
+      (await requestVerificationApiV1AuthEmailVerificationRequestPost({ throwOnError: true })).data,
+  });
+}
 
 export const API_KEYS_PAGE_SIZE = 20;
 

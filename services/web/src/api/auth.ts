@@ -1,6 +1,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import {
   confirmResetApiV1AuthPasswordResetConfirmPost,
+  confirmVerificationApiV1AuthEmailVerificationConfirmPost,
   meApiV1AuthMeGet,
   registerApiV1AuthRegisterPost,
   requestResetApiV1AuthPasswordResetRequestPost,
@@ -43,6 +44,18 @@ export function useConfirmReset() {
   return useMutation({
     mutationFn: async (body: { token: string; new_password: string }) => {
       await confirmResetApiV1AuthPasswordResetConfirmPost({ body, throwOnError: true });
+    },
+  });
+}
+
+/** The link mailed to an address: its token marks the address verified (once). */
+export function useConfirmVerification() {
+  return useMutation({
+    mutationFn: async (token: string) => {
+      await confirmVerificationApiV1AuthEmailVerificationConfirmPost({
+        body: { token },
+        throwOnError: true,
+      });
     },
   });
 }

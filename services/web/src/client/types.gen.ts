@@ -31,6 +31,12 @@ export type AdminUserOut = {
      */
     email: string;
     /**
+     * Email Verified
+     *
+     * The owner followed the verification link mailed to this address
+     */
+    email_verified: boolean;
+    /**
      * Full Name
      */
     full_name: string;
@@ -1021,6 +1027,48 @@ export type MemberUpdate = {
  * Metric
  */
 export type Metric = 'issues_opened' | 'issues_resolved' | 'prs_tracked' | 'prs_reviewed' | 'agent_runs' | 'runs_started' | 'runs_completed' | 'runs_failed' | 'runs_cancelled' | 'quality_score' | 'run_duration' | 'review_turnaround' | 'queue_wait';
+
+/**
+ * NoticePreferences
+ */
+export type NoticePreferences = {
+    /**
+     * Issue Assigned
+     *
+     * An issue I opened was assigned to an agent
+     */
+    issue_assigned: boolean;
+    /**
+     * Review Finished
+     *
+     * A review of a pull request of my project finished
+     */
+    review_finished: boolean;
+    /**
+     * Run Failed
+     *
+     * An agent run of my project failed
+     */
+    run_failed: boolean;
+};
+
+/**
+ * NoticePreferencesUpdate
+ */
+export type NoticePreferencesUpdate = {
+    /**
+     * Issue Assigned
+     */
+    issue_assigned?: boolean | null;
+    /**
+     * Review Finished
+     */
+    review_finished?: boolean | null;
+    /**
+     * Run Failed
+     */
+    run_failed?: boolean | null;
+};
 
 /**
  * Page[AdminUserOut]
@@ -2683,6 +2731,12 @@ export type UserOut = {
      */
     email: string;
     /**
+     * Email Verified
+     *
+     * The owner followed the verification link mailed to this address
+     */
+    email_verified: boolean;
+    /**
      * Full Name
      */
     full_name: string;
@@ -2742,6 +2796,16 @@ export type ValidationError = {
      * Error Type
      */
     type: string;
+};
+
+/**
+ * VerificationConfirm
+ */
+export type VerificationConfirm = {
+    /**
+     * Token
+     */
+    token: string;
 };
 
 /**
@@ -4087,6 +4151,47 @@ export type ChangePasswordApiV1AuthChangePasswordPostResponses = {
 
 export type ChangePasswordApiV1AuthChangePasswordPostResponse = ChangePasswordApiV1AuthChangePasswordPostResponses[keyof ChangePasswordApiV1AuthChangePasswordPostResponses];
 
+export type ConfirmVerificationApiV1AuthEmailVerificationConfirmPostData = {
+    body: VerificationConfirm;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/email-verification/confirm';
+};
+
+export type ConfirmVerificationApiV1AuthEmailVerificationConfirmPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ConfirmVerificationApiV1AuthEmailVerificationConfirmPostError = ConfirmVerificationApiV1AuthEmailVerificationConfirmPostErrors[keyof ConfirmVerificationApiV1AuthEmailVerificationConfirmPostErrors];
+
+export type ConfirmVerificationApiV1AuthEmailVerificationConfirmPostResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ConfirmVerificationApiV1AuthEmailVerificationConfirmPostResponse = ConfirmVerificationApiV1AuthEmailVerificationConfirmPostResponses[keyof ConfirmVerificationApiV1AuthEmailVerificationConfirmPostResponses];
+
+export type RequestVerificationApiV1AuthEmailVerificationRequestPostData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/email-verification/request';
+};
+
+export type RequestVerificationApiV1AuthEmailVerificationRequestPostResponses = {
+    /**
+     * Successful Response
+     */
+    202: Accepted;
+};
+
+export type RequestVerificationApiV1AuthEmailVerificationRequestPostResponse = RequestVerificationApiV1AuthEmailVerificationRequestPostResponses[keyof RequestVerificationApiV1AuthEmailVerificationRequestPostResponses];
+
 export type GithubCallbackApiV1AuthGithubCallbackGetData = {
     body?: never;
     path?: never;
@@ -4245,6 +4350,47 @@ export type UpdateMeApiV1AuthMePatchResponses = {
 };
 
 export type UpdateMeApiV1AuthMePatchResponse = UpdateMeApiV1AuthMePatchResponses[keyof UpdateMeApiV1AuthMePatchResponses];
+
+export type GetPreferencesApiV1AuthMeNotificationsGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/me/notifications';
+};
+
+export type GetPreferencesApiV1AuthMeNotificationsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: NoticePreferences;
+};
+
+export type GetPreferencesApiV1AuthMeNotificationsGetResponse = GetPreferencesApiV1AuthMeNotificationsGetResponses[keyof GetPreferencesApiV1AuthMeNotificationsGetResponses];
+
+export type UpdatePreferencesApiV1AuthMeNotificationsPatchData = {
+    body: NoticePreferencesUpdate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/me/notifications';
+};
+
+export type UpdatePreferencesApiV1AuthMeNotificationsPatchErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UpdatePreferencesApiV1AuthMeNotificationsPatchError = UpdatePreferencesApiV1AuthMeNotificationsPatchErrors[keyof UpdatePreferencesApiV1AuthMeNotificationsPatchErrors];
+
+export type UpdatePreferencesApiV1AuthMeNotificationsPatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: NoticePreferences;
+};
+
+export type UpdatePreferencesApiV1AuthMeNotificationsPatchResponse = UpdatePreferencesApiV1AuthMeNotificationsPatchResponses[keyof UpdatePreferencesApiV1AuthMeNotificationsPatchResponses];
 
 export type ConfirmResetApiV1AuthPasswordResetConfirmPostData = {
     body: ResetConfirm;

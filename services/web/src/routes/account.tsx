@@ -1,4 +1,7 @@
-/** /account and its tabs: the signed-in user's profile, security, sessions and API keys. */
+/**
+ * /account and its tabs: the signed-in user's profile, security, sessions, API keys and the
+ * notices they get by mail.
+ */
 import { createRoute, lazyRouteComponent } from "@tanstack/react-router";
 import { AccountLayout } from "@/features/account/AccountLayout";
 import { appRoute } from "@/routes/app";
@@ -31,4 +34,13 @@ export const accountApiKeysRoute = createRoute({
   getParentRoute: () => accountRoute,
   path: "/api-keys",
   component: lazyRouteComponent(() => import("@/features/account/ApiKeysPage"), "ApiKeysPage"),
+});
+
+export const accountNotificationsRoute = createRoute({
+  getParentRoute: () => accountRoute,
+  path: "/notifications",
+  component: lazyRouteComponent(
+    () => import("@/features/account/NotificationsPage"),
+    "NotificationsPage",
+  ),
 });

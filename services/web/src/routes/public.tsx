@@ -3,6 +3,7 @@ import { createRoute, redirect } from "@tanstack/react-router";
 import { RegisterPage } from "@/features/auth/RegisterPage";
 import { ResetPasswordPage } from "@/features/auth/ResetPasswordPage";
 import { SignInPage } from "@/features/auth/SignInPage";
+import { VerifyEmailPage } from "@/features/auth/VerifyEmailPage";
 import { restoreSession, type SignOutReason } from "@/lib/auth";
 import { safeRedirect } from "@/lib/redirect";
 import { rootRoute } from "@/routes/__root";
@@ -34,6 +35,14 @@ export const registerRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/register",
   component: RegisterPage,
+});
+
+export const verifyEmailRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/verify-email",
+  validateSearch: (search: Record<string, unknown>): ResetSearch =>
+    typeof search.token === "string" && search.token ? { token: search.token } : {},
+  component: VerifyEmailPage,
 });
 
 export interface ResetSearch {

@@ -1,6 +1,7 @@
 import { rootRoute } from "@/routes/__root";
 import {
   accountApiKeysRoute,
+  accountNotificationsRoute,
   accountProfileRoute,
   accountRoute,
   accountSecurityRoute,
@@ -27,13 +28,14 @@ import {
   projectSettingsRoute,
   projectsRoute,
 } from "@/routes/projects";
-import { registerRoute, resetPasswordRoute, signInRoute } from "@/routes/public";
+import { registerRoute, resetPasswordRoute, signInRoute, verifyEmailRoute } from "@/routes/public";
 import { pullRoute } from "@/routes/pulls";
 
 export const routeTree = rootRoute.addChildren([
   signInRoute,
   registerRoute,
   resetPasswordRoute,
+  verifyEmailRoute,
   appRoute.addChildren([
     homeRoute,
     projectsRoute,
@@ -58,6 +60,7 @@ export const routeTree = rootRoute.addChildren([
       accountSecurityRoute,
       accountSessionsRoute,
       accountApiKeysRoute,
+      accountNotificationsRoute,
     ]),
     adminRoute.addChildren([adminIndexRoute, adminUsersRoute, adminAuditRoute, adminGatewayRoute]),
   ]),

@@ -20,6 +20,7 @@ export function me(id: string) {
     full_name: "",
     roles: ["user"],
     is_active: true,
+    email_verified: true,
     totp_enabled: false,
     github_linked: false,
     created_at: "2026-01-01T00:00:00Z",

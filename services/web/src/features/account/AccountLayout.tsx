@@ -7,6 +7,7 @@ const TABS = [
   { label: "Password and two-factor", to: "/account/security" },
   { label: "Sessions", to: "/account/sessions" },
   { label: "API keys", to: "/account/api-keys" },
+  { label: "Notifications", to: "/account/notifications" },
 ] as const;
 
 /** The signed-in user's own settings, reached from the account menu. */

@@ -12,7 +12,7 @@ import {
 } from "@mantine/core";
 import { useForm } from "react-hook-form";
 import { z } from "zod";
-import { useUpdateProfile } from "@/api/account";
+import { useResendVerification, useUpdateProfile } from "@/api/account";
 import { useMe } from "@/api/auth";
 import type { ProfileUpdate, UserOut } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
@@ -125,6 +125,35 @@ function ProfileForm({ me }: { me: UserOut }) {
   );
 }
 
+function Verification({ me }: { me: UserOut }) {
+  const resend = useResendVerification();
+  if (me.email_verified) {
+    return <Text size="sm">Email address: verified</Text>;
+  }
+  return (
+    <Stack gap={4}>
+      <Group gap="xs">
+        <Text size="sm">Email address: not verified yet.</Text>
+        <Button
+          size="compact-sm"
+          variant="light"
+          onClick={() => resend.mutate()}
+          loading={resend.isPending}
+          disabled={resend.isSuccess}
+        >
+          Send a new link
+        </Button>
+      </Group>
+      {resend.isSuccess && (
+        <Text size="sm" role="status">
+          {resend.data.detail}
+        </Text>
+      )}
+      <FormError error={resend.error} fields={[]} />
+    </Stack>
+  );
+}
+
 function AboutSection({ me }: { me: UserOut }) {
   return (
     <Section id="about" title="About this account">
@@ -140,6 +169,7 @@ function AboutSection({ me }: { me: UserOut }) {
             </Badge>
           ))}
         </Group>
+        <Verification me={me} />
         <Text size="sm">Two-factor authentication: {me.totp_enabled ? "on" : "off"}</Text>
         <Text size="sm">GitHub account linked: {me.github_linked ? "yes" : "no"}</Text>
         <Text size="sm">Created: {formatDate(me.created_at)}</Text>

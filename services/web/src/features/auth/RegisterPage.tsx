@@ -32,7 +32,7 @@ const FIELDS = ["username", "email", "full_name", "password"] as const;
 
 export function RegisterPage() {
   const register = useRegister();
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<{ username: string; email: string } | null>(null);
   const form = useForm<RegisterValues>({
     resolver: zodResolver(schema),
     defaultValues: { username: "", email: "", full_name: "", password: "" },
@@ -43,7 +43,7 @@ export function RegisterPage() {
   const onSubmit = form.handleSubmit(async (values) => {
     try {
       const user = await register.mutateAsync(values);
-      setDone(user.username);
+      setDone({ username: user.username, email: user.email });
     } catch (caught) {
       applyServerErrors(caught, form.setError, FIELDS);
     }
@@ -52,8 +52,11 @@ export function RegisterPage() {
   if (done) {
     return (
       <AuthCard title="Account created">
-        <Alert color="green" variant="light" title={`Welcome, ${done}`}>
-          <Text size="sm">Your account is ready. Sign in to start.</Text>
+        <Alert color="green" variant="light" title={`Welcome, ${done.username}`}>
+          <Text size="sm">
+            We sent a message to {done.email}: follow its link to verify the address. You can sign
+            in now.
+          </Text>
         </Alert>
         <ButtonLink to="/sign-in" fullWidth>
           Sign in
