@@ -50,7 +50,7 @@ async def test_a_forgotten_password_is_reset_from_the_mailed_link(page: Page, st
 
     await page.get_by_role("link", name="Sign in").click()
     await sign_in(page, username, NEW_PASSWORD)
-    await see(page.get_by_role("heading", name="Projects", level=1)).to_be_visible()
+    await see(page.get_by_role("heading", name=re.compile("^Welcome"), level=1)).to_be_visible()
 
 
 async def test_an_address_is_verified_from_its_mail_and_notices_are_switched_on(
@@ -72,7 +72,11 @@ async def test_an_address_is_verified_from_its_mail_and_notices_are_switched_on(
     await sign_in(page, username, password)
     switch = page.get_by_role("switch", name="An agent run of my project failed")
     await see(switch).not_to_be_checked()
-    await switch.check()
+    async with page.expect_response(
+        lambda r: r.url.endswith("/api/v1/auth/me/notifications") and r.request.method == "PATCH"
+    ) as saved:
+        await switch.click()
+    assert (await saved.value).status == 200
     await see(switch).to_be_checked()
     await page.reload()
     await see(page.get_by_role("switch", name="An agent run of my project failed")).to_be_checked()

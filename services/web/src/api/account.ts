@@ -17,7 +17,12 @@ import {
   updateMeApiV1AuthMePatch,
   updatePreferencesApiV1AuthMeNotificationsPatch,
 } from "@/client/sdk.gen";
-import type { ApiKeyCreate, NoticePreferencesUpdate, ProfileUpdate } from "@/client/types.gen";
+import type {
+  ApiKeyCreate,
+  NoticePreferences,
+  NoticePreferencesUpdate,
+  ProfileUpdate,
+} from "@/client/types.gen";
 import { acceptTokens, type TokenResponse } from "@/lib/auth";
 
 export const accountKeys = {
@@ -42,6 +47,21 @@ export function useUpdateNoticePreferences() {
   return useMutation({
     mutationFn: async (body: NoticePreferencesUpdate) =>
       (await updatePreferencesApiV1AuthMeNotificationsPatch({ body, throwOnError: true })).data,
+    // The switch moves at once; a refused save puts it back.
+    onMutate: async (body: NoticePreferencesUpdate) => {
+      await queryClient.cancelQueries({ queryKey: accountKeys.notices });
+      const before = queryClient.getQueryData<NoticePreferences>(accountKeys.notices);
+      if (before) {
+        const changed = Object.fromEntries(
+          Object.entries(body).filter(([, value]) => typeof value === "boolean"),
+        );
+        queryClient.setQueryData(accountKeys.notices, { ...before, ...changed });
+      }
+      return { before };
+    },
+    onError: (_error, _body, context) => {
+      if (context?.before) queryClient.setQueryData(accountKeys.notices, context.before);
+    },
     onSuccess: (saved) => queryClient.setQueryData(accountKeys.notices, saved),
   });
 }

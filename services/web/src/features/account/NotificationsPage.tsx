@@ -48,7 +48,6 @@ export function NotificationsPage() {
             label={notice.label}
             description={notice.description}
             checked={values[notice.key]}
-            disabled={update.isPending}
             onChange={(event) => update.mutate({ [notice.key]: event.currentTarget.checked })}
           />
         ))}
