@@ -127,7 +127,7 @@ class SmtpServer:
             return []
         box = mailbox.Maildir(self.maildir, create=False)
         return [
-            email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)  # type: ignore[misc]
+            email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
             for key in box.iterkeys()
         ]
 
@@ -148,10 +148,10 @@ class SmtpServer:
 def text_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def html_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("html",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())

@@ -22,14 +22,16 @@ async def save_preferences(
     session: AsyncSession, user_id: uuid.UUID, values: dict[str, bool], at: datetime
 ) -> NotificationPreferences:
     defaults = dict.fromkeys(NOTICES, False)
-    statement = pg_insert(NotificationPreferences).values(
-        user_id=user_id, **{**defaults, **values}, updated_at=at
+    upsert = (
+        pg_insert(NotificationPreferences)
+        .values(user_id=user_id, **{**defaults, **values}, updated_at=at)
+        .on_conflict_do_update(
+            index_elements=[NotificationPreferences.user_id], set_={**values, "updated_at": at}
+        )
+        .returning(NotificationPreferences)
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=[NotificationPreferences.user_id], set_={**values, "updated_at": at}
-    ).returning(NotificationPreferences)
-    row = (await session.scalars(statement, execution_options={"populate_existing": True})).one()
-    return row
+    result = await session.scalars(upsert, execution_options={"populate_existing": True})
+    return result.one()
 
 
 async def wants(session: AsyncSession, user_id: uuid.UUID, notice: str) -> bool:
