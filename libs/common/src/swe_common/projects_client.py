@@ -20,6 +20,7 @@ import aiohttp
 import structlog
 
 from swe_common.errors import ServiceUnavailable
+from swe_common.projects_read_model import ProjectSnapshot
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -52,6 +53,16 @@ class ProjectsClient:
         if not isinstance(body, dict) or str(body.get("id")) != str(project_id):
             raise unavailable(project_id, "an answer that is not this project")
         return body
+
+    async def fetch(self, project_id: uuid.UUID, token: str) -> ProjectSnapshot | None:
+        """:meth:`fetch_snapshot`, read as the read model's snapshot."""
+        body = await self.fetch_snapshot(project_id, token)
+        if body is None:
+            return None
+        try:
+            return ProjectSnapshot.model_validate(body)
+        except ValueError:
+            raise unavailable(project_id, "an answer that is not a project") from None
 
     async def close(self) -> None:
         if self._session is not None:

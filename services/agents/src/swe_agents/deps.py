@@ -9,7 +9,7 @@ thread hop per request for what is an attribute read.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -18,6 +18,7 @@ from swe_agents.agents.service import ProjectLookup
 from swe_agents.settings import Settings
 from swe_common.db import Database
 from swe_common.projects_client import ProjectsClient
+from swe_common.projects_read_model import ProjectSnapshot
 from swe_common.security import TokenVerifier, bearer_token
 
 
@@ -55,8 +56,8 @@ async def get_project_lookup(
     if token is None:
         return None
 
-    async def lookup(project_id: uuid.UUID) -> dict[str, Any] | None:
-        return await client.fetch_snapshot(project_id, token)
+    async def lookup(project_id: uuid.UUID) -> ProjectSnapshot | None:
+        return await client.fetch(project_id, token)
 
     return lookup
 

@@ -15,7 +15,14 @@ from swe_agents.agents.schemas import CONFIG_MODELS
 from swe_agents.events import AgentCreated, outbox
 from swe_agents.models import Agent, Project
 from swe_agents.settings import Settings
+from swe_common import projects_read_model as read_model
 from swe_common.events import CloudEvent, Subscription
+from swe_common.projects_read_model import (
+    MemberAdded,
+    MemberRemoved,
+    ProjectDeleted,
+    ProjectSnapshot,
+)
 from swe_common.security import Principal
 
 log = structlog.stdlib.get_logger(__name__)
@@ -32,33 +39,20 @@ def _when(value: Any) -> datetime | None:
 
 
 async def project_snapshot(session: AsyncSession, event: CloudEvent) -> None:
-    await service.apply_project_snapshot(session, event.data)
+    await service.apply_project_snapshot(session, ProjectSnapshot.model_validate(event.data))
 
 
 async def project_deleted(session: AsyncSession, event: CloudEvent) -> None:
-    project = await session.get(Project, uuid.UUID(str(event.data["id"])), with_for_update=True)
-    if project is not None:
-        project.deleted = True
+    deleted = ProjectDeleted.model_validate(event.data)
+    await read_model.mark_deleted(session, Project, deleted.id, deleted.owner_id)
 
 
 async def member_added(session: AsyncSession, event: CloudEvent) -> None:
-    project = await session.get(
-        Project, uuid.UUID(str(event.data["project_id"])), with_for_update=True
-    )
-    if project is None:
-        return
-    user = str(event.data["user_id"])
-    members = [m for m in project.members if m["user_id"] != user]
-    project.members = [*members, {"user_id": user, "role": event.data.get("role", "viewer")}]
+    await read_model.add_member(session, Project, MemberAdded.model_validate(event.data))
 
 
 async def member_removed(session: AsyncSession, event: CloudEvent) -> None:
-    project = await session.get(
-        Project, uuid.UUID(str(event.data["project_id"])), with_for_update=True
-    )
-    if project is not None:
-        user = str(event.data["user_id"])
-        project.members = [m for m in project.members if m["user_id"] != user]
+    await read_model.remove_member(session, Project, MemberRemoved.model_validate(event.data))
 
 
 def issue_handler(settings: Settings) -> Any:

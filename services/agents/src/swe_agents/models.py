@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from swe_common.db import ServiceBase, Timestamps, UUIDPrimaryKey, schema_metadata
 from swe_common.events import define_event_tables
+from swe_common.projects_read_model import ProjectReadModelMixin
 
 
 class Base(ServiceBase):
@@ -25,20 +26,11 @@ event_tables = define_event_tables(Base.metadata)
 TZ = sa.DateTime(timezone=True)
 
 
-class Project(Base):
-    """What agents needs to know about a project, fed by projects.* events."""
+class Project(ProjectReadModelMixin, Base):
+    """What agents needs to know about a project, fed by projects.* events and the request
+    fallback: the common read model (``swe_common.projects_read_model``), in agents' schema."""
 
     __tablename__ = "projects"
-
-    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    owner_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False, index=True)
-    members: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
-    repository_url: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
-    default_branch: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="main")
-    enabled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
-    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
-    snapshot_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
 
 class Agent(UUIDPrimaryKey, Timestamps, Base):

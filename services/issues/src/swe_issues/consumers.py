@@ -36,7 +36,7 @@ async def on_project_snapshot(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_project_deleted(session: AsyncSession, event: CloudEvent) -> None:
     data = ProjectDeleted.model_validate(event.data)
-    await read_model.apply_deleted(session, data.id, data.owner_id or "")
+    await read_model.apply_deleted(session, data.id, data.owner_id)
     closed = await issues.close_for_deleted_project(session, data.id)
     untracked = await pull_requests.untrack_for_deleted_project(session, data.id)
     log.info("project_closed_out", project_id=str(data.id), issues=closed, prs=untracked)

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from swe_common.crypto import SecretBox
+from swe_common.projects_client import ProjectsClient
 from swe_common.security import CurrentPrincipal, bearer_token
 from swe_issues.github.client import GitHubClient
-from swe_issues.projects_read_model.client import ProjectsClient
 from swe_issues.projects_read_model.service import Caller
 
 

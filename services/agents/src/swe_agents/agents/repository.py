@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, with_expression
 
 from swe_agents.models import Agent, Project, Run, RunDiff, RunLog, RunNotification, RunSource
+from swe_common import projects_read_model as read_model
 from swe_common.security import Principal
 
 ACTIVE = ("pending", "running")
@@ -19,35 +19,14 @@ ACTIVE = ("pending", "running")
 
 def visible_project_ids(principal: Principal) -> sa.Select[Any]:
     """Ids of the projects the caller may see (owner or member); admins see all."""
-    statement = sa.select(Project.id).where(Project.deleted.is_(False))
-    if principal.is_admin:
-        return statement
-    member = sa.cast([{"user_id": principal.subject}], sa.dialects.postgresql.JSONB)
-    return statement.where(
-        sa.or_(Project.owner_id == principal.user_id, Project.members.contains(member))
+    return read_model.visible_project_ids(
+        Project, None if principal.is_admin else principal.subject
     )
 
 
 async def get_project(session: AsyncSession, project_id: uuid.UUID) -> Project | None:
-    project = await session.get(Project, project_id)
-    return None if project is None or project.deleted else project
-
-
-async def locked_project_row(
-    session: AsyncSession, project_id: uuid.UUID, owner_id: uuid.UUID
-) -> Project:
-    """The project's read-model row, locked for this transaction; made empty (no snapshot yet)
-    when missing. Insert-or-nothing first: a request's fallback lookup and the projects event
-    may both bring a new project at once, and the second must wait and update, not collide."""
-    await session.execute(
-        insert(Project)
-        .values(id=project_id, owner_id=owner_id, members=[], settings={})
-        .on_conflict_do_nothing(index_elements=[Project.id])
-    )
-    project = await session.get(Project, project_id, with_for_update=True, populate_existing=True)
-    if project is None:  # inserted above or already there; read-model rows are never deleted
-        raise RuntimeError(f"project {project_id} vanished from the read model")
-    return project
+    project = await read_model.get(session, Project, project_id)
+    return None if project is None or project.deleted_at is not None else project
 
 
 async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:

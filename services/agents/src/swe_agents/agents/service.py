@@ -40,7 +40,9 @@ from swe_agents.events import (
 )
 from swe_agents.models import Agent, Project, Run, RunDiff, RunSource
 from swe_agents.settings import Settings
+from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from swe_common.projects_read_model import ProjectSnapshot
 from swe_common.security import Principal
 
 EXIT_REASONS = (
@@ -59,14 +61,7 @@ TERMINAL = ("completed", "failed", "cancelled")
 
 
 def member_role(project: Project, principal: Principal) -> str | None:
-    if principal.is_admin:
-        return "admin"
-    if str(project.owner_id) == principal.subject:
-        return "owner"
-    for member in project.members or []:
-        if str(member.get("user_id")) == principal.subject:
-            return str(member.get("role", "viewer"))
-    return None
+    return read_model.role_in(project, principal)
 
 
 def can_read(project: Project, principal: Principal) -> bool:
@@ -81,7 +76,7 @@ def require_write(project: Project, principal: Principal) -> None:
         raise Forbidden("Only the project's owner or maintainers may change its agents and runs")
 
 
-ProjectLookup = Callable[[uuid.UUID], Awaitable[dict[str, Any] | None]]
+ProjectLookup = Callable[[uuid.UUID], Awaitable[ProjectSnapshot | None]]
 
 
 def _when(value: Any) -> datetime | None:
@@ -91,26 +86,12 @@ def _when(value: Any) -> datetime | None:
         return None
 
 
-async def apply_project_snapshot(session: AsyncSession, data: dict[str, Any]) -> Project:
-    """Upsert the read model from a projects snapshot (event or fallback), unless older."""
-    project_id = uuid.UUID(str(data["id"]))
-    at = _when(data.get("updated_at"))
-    owner_id = uuid.UUID(str(data["owner_id"]))
-    project = await repository.locked_project_row(session, project_id, owner_id)
-    if project.snapshot_at and at and at < project.snapshot_at:
-        return project  # an older snapshot than the one we hold
-    project.owner_id = owner_id
-    project.members = [
-        {"user_id": str(m["user_id"]), "role": m.get("role", "viewer")}
-        for m in data.get("members", [])
-    ]
-    project.repository_url = data.get("repository_url") or ""
-    project.default_branch = data.get("default_branch") or "main"
-    project.enabled = bool(data.get("enabled", True))
-    project.settings = data.get("settings") or {}
-    project.snapshot_at = at
-    project.deleted = False
-    return project
+async def apply_project_snapshot(
+    session: AsyncSession, snapshot: ProjectSnapshot
+) -> Project | None:
+    """Upsert the read model from a projects snapshot (event or fallback), unless older; None
+    when the project is deleted."""
+    return await read_model.upsert_snapshot(session, Project, snapshot)
 
 
 async def visible_project(
@@ -127,7 +108,7 @@ async def visible_project(
         if snapshot is not None:
             project = await apply_project_snapshot(session, snapshot)
             await session.flush()
-    if project is None or project.deleted or not can_read(project, principal):
+    if project is None or project.deleted_at is not None or not can_read(project, principal):
         raise NotFound(f"Project {project_id} not found")
     return project
 

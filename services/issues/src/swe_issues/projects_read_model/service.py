@@ -6,7 +6,9 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from swe_common.projects_read_model import WRITER_ROLES, role_in
 from swe_common.security import Principal
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
@@ -15,8 +17,6 @@ from swe_issues.projects_read_model.schemas import (
     MemberRemoved,
     ProjectSnapshot,
 )
-
-WRITER_ROLES = frozenset({"admin", "owner", "maintainer"})
 
 
 class ProjectLookup(Protocol):
@@ -37,20 +37,6 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return self.principal.is_admin
-
-
-def role_in(project: ProjectView, principal: Principal) -> str | None:
-    """The caller's role in a live project: admin, owner, maintainer, viewer, or None."""
-    if principal.is_admin:
-        return "admin"
-    if project.deleted_at is not None:
-        return None
-    if project.owner_id == principal.subject:
-        return "owner"
-    for member in project.members:
-        if member.get("user_id") == principal.subject:
-            return str(member.get("role"))
-    return None
 
 
 def role_of(project: ProjectView | None, caller: Caller) -> str | None:
@@ -134,23 +120,16 @@ async def apply_snapshot(session: AsyncSession, snapshot: ProjectSnapshot) -> No
     await repository.upsert_snapshot(session, snapshot)
 
 
-async def apply_deleted(session: AsyncSession, project_id: uuid.UUID, owner_id: str) -> None:
+async def apply_deleted(
+    session: AsyncSession, project_id: uuid.UUID, owner_id: uuid.UUID | None
+) -> None:
     await repository.mark_deleted(session, project_id, owner_id)
 
 
 async def apply_member_added(session: AsyncSession, event: MemberAdded) -> bool:
     """False when the project is unknown (its snapshot will carry the members)."""
-    project = await repository.get_for_update(session, event.project_id)
-    if project is None:
-        return False
-    others = [m for m in project.members if m.get("user_id") != event.user_id]
-    project.members = [*others, {"user_id": event.user_id, "role": event.role}]
-    return True
+    return await read_model.add_member(session, ProjectView, event)
 
 
 async def apply_member_removed(session: AsyncSession, event: MemberRemoved) -> bool:
-    project = await repository.get_for_update(session, event.project_id)
-    if project is None:
-        return False
-    project.members = [m for m in project.members if m.get("user_id") != event.user_id]
-    return True
+    return await read_model.remove_member(session, ProjectView, event)

@@ -1,0 +1,241 @@
+"""The projects read model: what a service keeps about projects, fed by ``projects.*`` events
+and by the request-time fallback (``swe_common.projects_client``). One implementation for every
+service that keeps one (issues, agents); each keeps its own table in its own schema (services
+never share tables), declared with :class:`ProjectReadModelMixin`, and passes its model class
+to the functions here.
+
+Rules, whoever writes:
+
+* a snapshot replaces the row unless the row holds a newer one (``updated_at``) or a tombstone,
+  in ONE ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``: a request's fallback lookup and the
+  projects event bringing the same new project at once both succeed (the second waits for the
+  first's row lock and updates, it never collides), and two snapshots applied out of order
+  leave the newer one;
+* a deletion leaves a tombstone (``deleted_at``), so a late created/updated event cannot bring
+  the project back, and a deleted project is nobody's to see;
+* a member event for an unknown project changes nothing (its snapshot carries the members).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from swe_common.db import utcnow
+from swe_common.security import Principal
+
+WRITER_ROLES = frozenset({"admin", "owner", "maintainer"})
+
+
+# -- the snapshot P and the member events, as projects publishes and serves them ----------------
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: str
+    role: Literal["maintainer", "viewer"]
+
+
+class ProjectSnapshot(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str = ""
+    enabled: bool = True
+    # None when the source did not say (then the members held are kept).
+    members: list[Member] | None = None
+    repository_url: str = ""
+    default_branch: str = "main"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    updated_at: datetime | None = None
+
+
+class ProjectDeleted(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    owner_id: uuid.UUID | None = None
+
+
+class MemberAdded(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    project_id: uuid.UUID
+    user_id: str
+    role: Literal["maintainer", "viewer"]
+
+
+class MemberRemoved(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    project_id: uuid.UUID
+    user_id: str
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+
+class ProjectReadModelMixin:
+    """The read model's columns; a service declares ``class ProjectView(ProjectReadModelMixin,
+    Base)`` with its own ``__tablename__`` (and a GIN index on ``members``)."""
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    # None only on the tombstone of a project never seen alive here.
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True, index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="")
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # [{"user_id": "...", "role": "maintainer|viewer"}]; queried with JSONB containment.
+    members: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    repository_url: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    default_branch: Mapped[str] = mapped_column(sa.String(200), nullable=False, default="main")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    # The snapshot's own updated_at: an older snapshot than this one is ignored.
+    snapshot_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # A tombstone, so that a late created/updated event cannot bring a deleted project back.
+    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    synced_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class ProjectRow(Protocol):
+    """What the functions below read of a read-model row."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID | None
+    enabled: bool
+    members: list[dict[str, Any]]
+    deleted_at: datetime | None
+
+
+View = TypeVar("View", bound=ProjectReadModelMixin)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+async def get(
+    session: AsyncSession, model: type[View], project_id: uuid.UUID, *, fresh: bool = False
+) -> View | None:
+    """``fresh`` reloads a row the session already holds (after an upsert)."""
+    return await session.get(model, project_id, populate_existing=fresh)
+
+
+async def get_for_update(
+    session: AsyncSession, model: type[View], project_id: uuid.UUID
+) -> View | None:
+    return await session.get(model, project_id, with_for_update=True, populate_existing=True)
+
+
+def role_in(project: ProjectRow, principal: Principal) -> str | None:
+    """The caller's role in a live project: admin, owner, maintainer, viewer, or None."""
+    if principal.is_admin:
+        return "admin"
+    if project.deleted_at is not None:
+        return None
+    if project.owner_id is not None and project.owner_id == principal.user_id:
+        return "owner"
+    for member in project.members:
+        if member.get("user_id") == principal.subject:
+            return str(member.get("role"))
+    return None
+
+
+def visible_project_ids(model: type[ProjectReadModelMixin], subject: str | None) -> sa.Select[Any]:
+    """Ids of the live projects ``subject`` owns or is a member of; every live one for None
+    (an admin)."""
+    statement = sa.select(model.id).where(model.deleted_at.is_(None))
+    if subject is None:
+        return statement
+    try:
+        owner: uuid.UUID | None = uuid.UUID(subject)
+    except ValueError:
+        owner = None
+    return statement.where(
+        sa.or_(model.owner_id == owner, model.members.contains([{"user_id": subject}]))
+    )
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+async def upsert_snapshot(
+    session: AsyncSession, model: type[View], snapshot: ProjectSnapshot
+) -> View | None:
+    """Insert or replace, unless the row holds a newer snapshot or a tombstone (one statement;
+    see the module's rules). The row as it is now, or None when it is a tombstone."""
+    values: dict[str, Any] = {
+        "id": snapshot.id,
+        "owner_id": snapshot.owner_id,
+        "name": snapshot.name[:200],
+        "enabled": snapshot.enabled,
+        "repository_url": snapshot.repository_url,
+        "default_branch": snapshot.default_branch[:200],
+        "settings": snapshot.settings,
+        "snapshot_updated_at": snapshot.updated_at,
+        "synced_at": utcnow(),
+    }
+    members = [m.model_dump() for m in snapshot.members] if snapshot.members is not None else None
+    insert = pg_insert(model).values(**values, members=members or [])
+    updates = {key: insert.excluded[key] for key in values if key != "id"}
+    if members is not None:
+        updates["members"] = insert.excluded.members
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    newer_or_same = sa.or_(
+        table.c.snapshot_updated_at.is_(None),
+        insert.excluded.snapshot_updated_at.is_(None),
+        table.c.snapshot_updated_at <= insert.excluded.snapshot_updated_at,
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_=updates,
+            where=sa.and_(table.c.deleted_at.is_(None), newer_or_same),
+        )
+    )
+    row = await get(session, model, snapshot.id, fresh=True)
+    return None if row is None or row.deleted_at is not None else row
+
+
+async def mark_deleted(
+    session: AsyncSession, model: type[View], project_id: uuid.UUID, owner_id: uuid.UUID | None
+) -> None:
+    """Leave a tombstone, also for a project never seen here (its created event may be late)."""
+    insert = pg_insert(model).values(
+        id=project_id, owner_id=owner_id, members=[], settings={}, deleted_at=utcnow()
+    )
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={"deleted_at": insert.excluded.deleted_at, "synced_at": utcnow()},
+        )
+    )
+
+
+async def add_member(session: AsyncSession, model: type[View], event: MemberAdded) -> bool:
+    """False when the project is unknown (its snapshot will carry the members)."""
+    project = await get_for_update(session, model, event.project_id)
+    if project is None:
+        return False
+    others = [m for m in project.members if m.get("user_id") != event.user_id]
+    project.members = [*others, {"user_id": event.user_id, "role": event.role}]
+    return True
+
+
+async def remove_member(session: AsyncSession, model: type[View], event: MemberRemoved) -> bool:
+    project = await get_for_update(session, model, event.project_id)
+    if project is None:
+        return False
+    project.members = [m for m in project.members if m.get("user_id") != event.user_id]
+    return True
