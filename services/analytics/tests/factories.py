@@ -96,6 +96,7 @@ def run(
     finished: datetime | None = None,
     quality: float | None = None,
     agent_type: str = "pr_reviewer",
+    findings: dict[str, int] | None = None,
 ) -> CloudEvent:
     status = {"started": "running"}.get(verb, verb)
     data: dict[str, Any] = {
@@ -112,7 +113,11 @@ def run(
         "duration_ms": int((finished - started).total_seconds() * 1000) if finished else None,
     }
     if verb == "completed":
-        data["result"] = {"summary": "ok", "quality_score": quality, "findings_by_severity": {}}
+        data["result"] = {
+            "summary": "ok",
+            "quality_score": quality,
+            "findings_by_severity": findings or {},
+        }
     if verb == "failed":
         data["error"] = "boom"
     return event(f"agents.run.{verb}", data, finished or started, str(run_id))
@@ -161,7 +166,8 @@ def agent_created(agent_id: uuid.UUID, project_id: uuid.UUID) -> CloudEvent:
 
 def project_history(project_id: uuid.UUID, owner: uuid.UUID) -> list[CloudEvent]:
     """A small known history: 3 issues (2 resolved after 2 h and 4 h), 3 runs (2 completed with
-    quality 0.6 then 0.9, 1 failed) and 1 review turned around in 30 minutes."""
+    quality 0.6 then 0.9, reporting 2 high + 3 low and 1 critical + 1 high findings; 1 failed)
+    and 1 review turned around in 30 minutes."""
     agent = uuid.uuid4()
     i1, i2, i3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     r1, r2, r3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -202,6 +208,7 @@ def project_history(project_id: uuid.UUID, owner: uuid.UUID) -> list[CloudEvent]
             started=at(1.25),
             finished=at(1.5),
             quality=0.6,
+            findings={"high": 2, "low": 3, "info": 0},
         ),
         run(r2, project_id, agent, "started", queued=at(2), started=at(2)),
         run(r2, project_id, agent, "failed", queued=at(2), started=at(2), finished=at(2.25)),
@@ -215,6 +222,7 @@ def project_history(project_id: uuid.UUID, owner: uuid.UUID) -> list[CloudEvent]
             started=at(days=1),
             finished=at(0.5, days=1),
             quality=0.9,
+            findings={"critical": 1, "high": 1},
         ),
         review_requested(review, project_id, at(4)),
         reviewed(review, project_id, at(4.5), 0.8),

@@ -40,6 +40,8 @@ async def _answers(env: Env, owner: uuid.UUID, project_id: uuid.UUID) -> list[An
         ("/api/v1/analytics/timeseries/quality_score?from=2026-03-01&to=2026-03-05", admin),
         ("/api/v1/analytics/timeseries/run_duration?from=2026-03-01&to=2026-03-05", admin),
         ("/api/v1/analytics/timeseries/agent_runs?from=2026-03-01&to=2026-03-05", admin),
+        ("/api/v1/analytics/timeseries/findings?from=2026-03-01&to=2026-03-05", admin),
+        ("/api/v1/analytics/agent-performance?from=2026-03-01&to=2026-03-05", admin),
     ]
     answers = []
     for path, headers in paths:
@@ -81,6 +83,7 @@ async def test_rebuild_gives_identical_answers(fresh_env: Env) -> None:
     assert await _answers(env, owner, projects[0]) == before
     assert await _counters(env) == counters
     assert before[0]["issues"]["total"] == 9
+    assert before[0]["findings"]["by_severity"]["high"] == 9
 
 
 async def _counters(env: Env) -> dict[str, list[tuple[Any, ...]]]:

@@ -128,6 +128,8 @@ runs = sa.Table(
     sa.Column("finished_at", TS, nullable=True),
     sa.Column("duration_ms", sa.BigInteger, nullable=True),
     sa.Column("quality_score", sa.Float, nullable=True),
+    # {severity: count} from the result of a finished run (known severities only).
+    sa.Column("findings", JSONB, nullable=True),
     sa.Column("rank", sa.SmallInteger, nullable=True),
     *_guard_columns(),
     sa.Index("ix_runs_project_id_finished_at", "project_id", "finished_at"),

@@ -34,6 +34,8 @@ RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled"})
 CLOSED_ISSUE_STATUSES = frozenset({"resolved", "closed"})
 PR_STATES = ("open", "closed", "merged")
+# The severities of the agents' findings, most severe first (swe_agents.analysis).
+SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,8 +360,18 @@ def merge_run(row: Row, event: StoredEvent) -> Row:
     result = data.get("result")
     score = as_decimal(result.get("quality_score")) if isinstance(result, dict) else None
     row["quality_score"] = float(score) if score is not None else None
+    found = result.get("findings_by_severity") if isinstance(result, dict) else None
+    row["findings"] = findings_by_severity(found) if rank == 2 else None
     _stamp(row, event.time, event)
     return row
+
+
+def findings_by_severity(value: Any) -> dict[str, int] | None:
+    """The known severities' non-negative counts of a result, or None when it reports none."""
+    if not isinstance(value, dict):
+        return None
+    counts = {s: as_int(value.get(s)) for s in SEVERITIES}
+    return {s: n for s, n in counts.items() if n is not None and n >= 0}
 
 
 MERGES: dict[str, Callable[[Row, StoredEvent], Row]] = {
@@ -441,8 +453,25 @@ def run_contributions(row: Row) -> list[Contribution]:
                 _total("quality_score", Decimal(str(score))),
                 _bucket("quality_score", finished, Decimal(str(score))),
             ]
+        out += _findings_contributions(row.get("findings"), finished)
     if row.get("queued_at") is not None and row.get("started_at") is not None:
         out.append(_total("queue_wait", seconds_between(row["queued_at"], row["started_at"])))
+    return out
+
+
+def _findings_contributions(findings: Any, finished: datetime) -> list[Contribution]:
+    """Per severity: count = runs that reported it, total = findings; a run whose result lists
+    no findings counts in ``findings_reported`` (so "none found" differs from "not analysed")."""
+    if not isinstance(findings, dict):
+        return []
+    out = [_total("findings_reported"), _bucket("findings_reported", finished)]
+    for severity in SEVERITIES:
+        n = findings.get(severity)
+        if isinstance(n, int) and n > 0:
+            out += [
+                _total(f"findings_{severity}", Decimal(n)),
+                _bucket(f"findings_{severity}", finished, Decimal(n)),
+            ]
     return out
 
 

@@ -677,3 +677,125 @@ async def failure_rates_by_type(
         .order_by(kind)
     )
     return [(str(k), int(c), int(f), int(x)) for k, c, f, x in result]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBucket:
+    """One agent's runs that finished in one interval (``i`` as in :func:`bucket_series`)."""
+
+    agent_id: uuid.UUID
+    i: int
+    completed: int
+    failed: int
+    cancelled: int
+    runs: int
+    duration: tuple[int, Decimal]  # (runs with a duration, sum of milliseconds)
+    quality: tuple[int, Decimal]  # (runs with a score, sum of scores)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    agent_id: uuid.UUID
+    project_id: uuid.UUID | None
+    agent_type: str | None
+    name: str | None
+    runs: int
+
+
+async def busiest_agents(
+    session: AsyncSession,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    agent_id: uuid.UUID | None = None,
+) -> list[AgentInfo]:
+    """The agents with the most runs finished in ``[start, end)``, with their definitions."""
+    r, a = runs, agents
+    counted = (
+        sa.select(r.c.agent_id, sa.func.count().label("n"))
+        .where(
+            _in_scope(r.c.project_id, scope),
+            r.c.agent_id.is_not(None),
+            r.c.finished_at >= start,
+            r.c.finished_at < end,
+        )
+        .group_by(r.c.agent_id)
+    )
+    if agent_id is not None:
+        counted = counted.where(r.c.agent_id == agent_id)
+    top = counted.subquery()
+    result = await session.execute(
+        sa.select(
+            top.c.agent_id,
+            top.c.n,
+            a.c.project_id,
+            a.c.name,
+            # The definition's type, else the one the runs carried.
+            sa.func.coalesce(
+                a.c.type,
+                sa.select(r.c.agent_type)
+                .where(r.c.agent_id == top.c.agent_id, r.c.agent_type.is_not(None))
+                .limit(1)
+                .scalar_subquery(),
+            ),
+        )
+        .outerjoin(a, a.c.id == top.c.agent_id)
+        .order_by(top.c.n.desc(), top.c.agent_id)
+        .limit(limit)
+    )
+    return [
+        AgentInfo(agent_id=k, project_id=p, agent_type=t, name=name, runs=int(n))
+        for k, n, p, name, t in result
+    ]
+
+
+async def agent_series(
+    session: AsyncSession,
+    scope: Scope,
+    agent_ids: Sequence[uuid.UUID],
+    bounds: Sequence[datetime],
+) -> list[AgentBucket]:
+    """Finished runs per agent and interval, counted from the run rows."""
+    if not agent_ids:
+        return []
+    r = runs
+    index = sa.func.width_bucket(
+        r.c.finished_at, sa.cast(list(bounds), sa.ARRAY(sa.DateTime(timezone=True)))
+    )
+    has_duration = r.c.duration_ms.is_not(None)
+    has_score = r.c.quality_score.is_not(None)
+    result = await session.execute(
+        sa.select(
+            r.c.agent_id,
+            index,
+            sa.func.count().filter(r.c.status == "completed"),
+            sa.func.count().filter(r.c.status == "failed"),
+            sa.func.count().filter(r.c.status == "cancelled"),
+            sa.func.count(),
+            sa.func.count().filter(has_duration),
+            sa.func.coalesce(sa.func.sum(r.c.duration_ms), 0),
+            sa.func.count().filter(has_score),
+            sa.func.coalesce(sa.func.sum(sa.cast(r.c.quality_score, sa.Numeric)), 0),
+        )
+        .where(
+            r.c.agent_id == sa.any_(sa.cast(list(agent_ids), sa.ARRAY(sa.Uuid))),
+            _in_scope(r.c.project_id, scope),
+            r.c.finished_at >= bounds[0],
+            r.c.finished_at < bounds[-1],
+        )
+        .group_by(r.c.agent_id, index)
+    )
+    return [
+        AgentBucket(
+            agent_id=agent,
+            i=int(i),
+            completed=int(c),
+            failed=int(f),
+            cancelled=int(x),
+            runs=int(n),
+            duration=(int(nd), Decimal(d)),
+            quality=(int(nq), Decimal(q)),
+        )
+        for agent, i, c, f, x, n, nd, d, nq, q in result
+    ]

@@ -13,6 +13,7 @@ from pydantic import StringConstraints
 from swe_analytics import service
 from swe_analytics.schemas import (
     AgentFigures,
+    AgentPerformanceSeries,
     CustomEventIn,
     CustomEventOut,
     Dashboard,
@@ -83,6 +84,29 @@ async def get_timeseries(
     """One value per interval, gaps filled with zeros (or null for means and percentiles)."""
     window = service.make_window(range_=range_, start=start, end=end, interval=interval, tz=tz)
     return await service.timeseries(session, principal, metric, window, project_id)
+
+
+@router.get(
+    "/agent-performance", response_model=AgentPerformanceSeries, response_model_by_alias=True
+)
+async def get_agent_performance(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    range_: RangeQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    interval: Interval = Interval.day,
+    tz: TzQuery = "UTC",
+    project_id: ProjectQuery = None,
+    agent_id: Annotated[uuid.UUID | None, Query(description="One agent")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many agents")] = 20,
+) -> AgentPerformanceSeries:
+    """Per agent and interval: finished runs by status, success rate, mean duration and mean
+    quality score; the agents with the most runs in the range first."""
+    window = service.make_window(range_=range_, start=start, end=end, interval=interval, tz=tz)
+    return await service.agent_performance(
+        session, principal, window, project_id=project_id, agent_id=agent_id, limit=limit
+    )
 
 
 @router.get("/performance", response_model=Performance, response_model_by_alias=True)

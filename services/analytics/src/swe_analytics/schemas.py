@@ -42,6 +42,7 @@ class Metric(StrEnum):
     run_duration = "run_duration"
     review_turnaround = "review_turnaround"
     queue_wait = "queue_wait"
+    findings = "findings"
 
 
 class ExportFormat(StrEnum):
@@ -91,12 +92,19 @@ class QualityFigures(BaseModel):
     trend: QualityTrend | None = None
 
 
+class FindingFigures(BaseModel):
+    runs_reported: int = Field(description="Finished runs whose result counted findings")
+    total: int
+    by_severity: dict[str, int] = Field(description="critical, high, medium, low, info")
+
+
 class Dashboard(BaseModel):
     projects: int | None = Field(description="Projects covered; null means all (admin)")
     issues: IssueFigures
     pull_requests: PullRequestFigures
     runs: RunFigures
     quality: QualityFigures
+    findings: FindingFigures
 
 
 class ProjectFigures(Dashboard):
@@ -124,6 +132,7 @@ class Point(BaseModel):
     p90: float | None = None
     p99: float | None = None
     by_status: dict[str, int] | None = None
+    by_severity: dict[str, int] | None = None
 
 
 class TimeSeries(BaseModel):
@@ -162,6 +171,38 @@ class Performance(BaseModel):
     queue_wait_seconds: Percentiles
     review_turnaround_seconds: Percentiles
     by_agent_type: list[AgentTypeFailures]
+
+    model_config = {"populate_by_name": True}
+
+
+class AgentPoint(BaseModel):
+    t: datetime = Field(description="Start of the interval, in the requested time zone")
+    runs: int = Field(description="Runs that finished in the interval")
+    completed: int
+    failed: int
+    cancelled: int
+    success_rate: float | None = Field(description="completed / (completed + failed)")
+    timed: int = Field(description="Runs with a duration (the mean's weight)")
+    mean_duration_seconds: float | None
+    scored: int = Field(description="Runs with a quality score (the mean's weight)")
+    mean_quality_score: float | None
+
+
+class AgentSeries(BaseModel):
+    agent_id: uuid.UUID
+    project_id: uuid.UUID | None
+    agent_type: str | None
+    name: str | None
+    runs: int = Field(description="Runs finished over the whole range")
+    points: list[AgentPoint]
+
+
+class AgentPerformanceSeries(BaseModel):
+    interval: Interval
+    tz: str
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    agents: list[AgentSeries] = Field(description="Most runs first")
 
     model_config = {"populate_by_name": True}
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_analytics import repository
 from swe_analytics.projections import (
     MERGES,
+    SEVERITIES,
     CounterKey,
     Row,
     StoredEvent,
@@ -30,14 +31,18 @@ from swe_analytics.projections import (
     entity_of,
     project_of,
 )
-from swe_analytics.repository import Scope, Totals
+from swe_analytics.repository import AgentBucket, Scope, Totals
 from swe_analytics.schemas import (
     AgentFigures,
     AgentIssueFigures,
+    AgentPerformanceSeries,
+    AgentPoint,
+    AgentSeries,
     AgentTypeFailures,
     CustomEventIn,
     Dashboard,
     ExportFormat,
+    FindingFigures,
     Interval,
     IssueFigures,
     Metric,
@@ -353,6 +358,15 @@ async def quality_trend(session: AsyncSession, scope: Scope, now: datetime) -> Q
     )
 
 
+def finding_figures(totals: Totals) -> FindingFigures:
+    by_severity = {s: int(totals.get(f"findings_{s}", (0, Decimal(0)))[1]) for s in SEVERITIES}
+    return FindingFigures(
+        runs_reported=_count(totals, "findings_reported"),
+        total=sum(by_severity.values()),
+        by_severity=by_severity,
+    )
+
+
 def _issue_and_pr_figures(totals: Totals) -> tuple[IssueFigures, PullRequestFigures]:
     issues = IssueFigures(
         total=_count(totals, "issues_total"),
@@ -381,6 +395,7 @@ async def scope_figures(session: AsyncSession, scope: Scope, now: datetime) -> D
         pull_requests=prs,
         runs=run_figures(totals),
         quality=await quality_figures(session, scope, totals, now),
+        findings=finding_figures(totals),
     )
 
 
@@ -566,6 +581,8 @@ async def series_points(
         return [_percentile_point(t, found.get(i)) for i, t in enumerate(window.bounds[:-1], 1)]
     if metric is Metric.agent_runs:
         return await _runs_by_status(session, scope, window)
+    if metric is Metric.findings:
+        return await _findings_by_severity(session, scope, window)
     sums = await repository.bucket_series(session, metric.value, scope, bounds)
     points = []
     for i, t in enumerate(window.bounds[:-1], 1):
@@ -596,6 +613,112 @@ async def _runs_by_status(session: AsyncSession, scope: Scope, window: Window) -
         total = sum(by_status.values())
         points.append(Point(t=t, value=float(total), count=total, by_status=by_status))
     return points
+
+
+async def _findings_by_severity(session: AsyncSession, scope: Scope, window: Window) -> list[Point]:
+    """Findings reported by the runs that finished in each interval, per severity; ``count`` is
+    the number of those runs that reported findings (zero or more)."""
+    bounds = window.utc_bounds
+    reported = await repository.bucket_series(session, "findings_reported", scope, bounds)
+    per_severity = {
+        s: await repository.bucket_series(session, f"findings_{s}", scope, bounds)
+        for s in SEVERITIES
+    }
+    points = []
+    for i, t in enumerate(window.bounds[:-1], 1):
+        by_severity = {s: int(per_severity[s].get(i, (0, Decimal(0)))[1]) for s in SEVERITIES}
+        runs = reported.get(i, (0, Decimal(0)))[0]
+        total = sum(by_severity.values())
+        points.append(Point(t=t, value=float(total), count=runs, by_severity=by_severity))
+    return points
+
+
+# -- agent performance over time -------------------------------------------------------------
+
+
+async def agent_performance(
+    session: AsyncSession,
+    principal: Principal,
+    window: Window,
+    *,
+    project_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+    limit: int = 20,
+) -> AgentPerformanceSeries:
+    """Per agent and interval: finished runs, success rate, mean duration and mean score, for
+    the busiest ``limit`` agents of the caller's projects (or one project, or one agent)."""
+    if agent_id is not None:
+        owner = await repository.agent_project(session, agent_id)
+        if owner is None or (project_id is not None and owner != project_id):
+            raise NotFound(f"Agent {agent_id} does not exist")
+        try:
+            scope = await require_project(session, principal, owner)
+        except NotFound:
+            raise NotFound(f"Agent {agent_id} does not exist") from None
+    elif project_id is not None:
+        scope = await require_project(session, principal, project_id)
+    else:
+        scope = await scope_for(session, principal)
+    bounds = window.utc_bounds
+    agents = await repository.busiest_agents(
+        session, scope, bounds[0], bounds[-1], limit, agent_id=agent_id
+    )
+    if agent_id is not None and not agents:  # no run in the range: still its (empty) series
+        agents = [repository.AgentInfo(agent_id, owner, None, None, 0)]
+    found = await repository.agent_series(session, scope, [a.agent_id for a in agents], bounds)
+    by_agent: dict[uuid.UUID, dict[int, AgentBucket]] = defaultdict(dict)
+    for bucket in found:
+        by_agent[bucket.agent_id][bucket.i] = bucket
+    return AgentPerformanceSeries(
+        interval=window.interval,
+        tz=window.zone.key,
+        start=window.bounds[0],
+        end=window.bounds[-1],
+        agents=[
+            AgentSeries(
+                agent_id=a.agent_id,
+                project_id=a.project_id,
+                agent_type=a.agent_type,
+                name=a.name,
+                runs=a.runs,
+                points=[
+                    _agent_point(t, by_agent[a.agent_id].get(i))
+                    for i, t in enumerate(window.bounds[:-1], 1)
+                ],
+            )
+            for a in agents
+        ],
+    )
+
+
+def _agent_point(t: datetime, bucket: AgentBucket | None) -> AgentPoint:
+    if bucket is None:
+        return AgentPoint(
+            t=t,
+            runs=0,
+            completed=0,
+            failed=0,
+            cancelled=0,
+            success_rate=None,
+            timed=0,
+            mean_duration_seconds=None,
+            scored=0,
+            mean_quality_score=None,
+        )
+    durations, duration_ms = bucket.duration
+    scored, scores = bucket.quality
+    return AgentPoint(
+        t=t,
+        runs=bucket.runs,
+        completed=bucket.completed,
+        failed=bucket.failed,
+        cancelled=bucket.cancelled,
+        success_rate=_ratio(bucket.completed, bucket.completed + bucket.failed),
+        timed=durations,
+        scored=scored,
+        mean_duration_seconds=float(duration_ms) / durations / 1000 if durations else None,
+        mean_quality_score=float(scores) / scored if scored else None,
+    )
 
 
 # -- performance -----------------------------------------------------------------------------
@@ -726,10 +849,22 @@ async def export_events(
 POINT_COLUMNS = ("t", "value", "count", "p50", "p90", "p99")
 
 
+BREAKDOWN_COLUMNS: dict[Metric, tuple[str, tuple[str, ...]]] = {
+    Metric.agent_runs: ("by_status", FINISHED_STATUSES),
+    Metric.findings: ("by_severity", SEVERITIES),
+}
+
+
 async def export_series(series: TimeSeries, fmt: ExportFormat) -> AsyncIterator[bytes]:
-    encoder = _Encoder(fmt, POINT_COLUMNS)
+    """The points, a breakdown (runs by status, findings by severity) as a column per part."""
+    field, parts = BREAKDOWN_COLUMNS.get(series.metric, ("", ()))
+    encoder = _Encoder(fmt, (*POINT_COLUMNS, *parts))
     yield encoder.head()
-    records = [p.model_dump(mode="json", include=set(POINT_COLUMNS)) for p in series.points]
+    records = []
+    for p in series.points:
+        record = p.model_dump(mode="json", include=set(POINT_COLUMNS))
+        breakdown = getattr(p, field, None) if field else None
+        records.append(record | {k: (breakdown or {}).get(k, 0) for k in parts})
     for start in range(0, len(records), 1000):
         yield encoder.chunk(records[start : start + 1000])
     yield encoder.tail()

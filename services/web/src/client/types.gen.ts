@@ -186,6 +186,119 @@ export type AgentOut = {
 };
 
 /**
+ * AgentPerformanceSeries
+ */
+export type AgentPerformanceSeries = {
+    /**
+     * Agents
+     *
+     * Most runs first
+     */
+    agents: Array<AgentSeries>;
+    /**
+     * From
+     */
+    from: string;
+    interval: Interval;
+    /**
+     * To
+     */
+    to: string;
+    /**
+     * Tz
+     */
+    tz: string;
+};
+
+/**
+ * AgentPoint
+ */
+export type AgentPoint = {
+    /**
+     * Cancelled
+     */
+    cancelled: number;
+    /**
+     * Completed
+     */
+    completed: number;
+    /**
+     * Failed
+     */
+    failed: number;
+    /**
+     * Mean Duration Seconds
+     */
+    mean_duration_seconds: number | null;
+    /**
+     * Mean Quality Score
+     */
+    mean_quality_score: number | null;
+    /**
+     * Runs
+     *
+     * Runs that finished in the interval
+     */
+    runs: number;
+    /**
+     * Scored
+     *
+     * Runs with a quality score (the mean's weight)
+     */
+    scored: number;
+    /**
+     * Success Rate
+     *
+     * completed / (completed + failed)
+     */
+    success_rate: number | null;
+    /**
+     * T
+     *
+     * Start of the interval, in the requested time zone
+     */
+    t: string;
+    /**
+     * Timed
+     *
+     * Runs with a duration (the mean's weight)
+     */
+    timed: number;
+};
+
+/**
+ * AgentSeries
+ */
+export type AgentSeries = {
+    /**
+     * Agent Id
+     */
+    agent_id: string;
+    /**
+     * Agent Type
+     */
+    agent_type: string | null;
+    /**
+     * Name
+     */
+    name: string | null;
+    /**
+     * Points
+     */
+    points: Array<AgentPoint>;
+    /**
+     * Project Id
+     */
+    project_id: string | null;
+    /**
+     * Runs
+     *
+     * Runs finished over the whole range
+     */
+    runs: number;
+};
+
+/**
  * AgentTypeFailures
  */
 export type AgentTypeFailures = {
@@ -475,6 +588,7 @@ export type CustomEventOut = {
  * Dashboard
  */
 export type Dashboard = {
+    findings: FindingFigures;
     issues: IssueFigures;
     /**
      * Projects
@@ -669,6 +783,30 @@ export type ExchangeResponse = {
  * ExportFormat
  */
 export type ExportFormat = 'csv' | 'json' | 'ndjson';
+
+/**
+ * FindingFigures
+ */
+export type FindingFigures = {
+    /**
+     * By Severity
+     *
+     * critical, high, medium, low, info
+     */
+    by_severity: {
+        [key: string]: number;
+    };
+    /**
+     * Runs Reported
+     *
+     * Finished runs whose result counted findings
+     */
+    runs_reported: number;
+    /**
+     * Total
+     */
+    total: number;
+};
 
 /**
  * HTTPValidationError
@@ -1026,7 +1164,7 @@ export type MemberUpdate = {
 /**
  * Metric
  */
-export type Metric = 'issues_opened' | 'issues_resolved' | 'prs_tracked' | 'prs_reviewed' | 'agent_runs' | 'runs_started' | 'runs_completed' | 'runs_failed' | 'runs_cancelled' | 'quality_score' | 'run_duration' | 'review_turnaround' | 'queue_wait';
+export type Metric = 'issues_opened' | 'issues_resolved' | 'prs_tracked' | 'prs_reviewed' | 'agent_runs' | 'runs_started' | 'runs_completed' | 'runs_failed' | 'runs_cancelled' | 'quality_score' | 'run_duration' | 'review_turnaround' | 'queue_wait' | 'findings';
 
 /**
  * NoticePreferences
@@ -1326,6 +1464,12 @@ export type Performance = {
  */
 export type Point = {
     /**
+     * By Severity
+     */
+    by_severity?: {
+        [key: string]: number;
+    } | null;
+    /**
      * By Status
      */
     by_status?: {
@@ -1482,6 +1626,7 @@ export type ProjectCreated = {
  * ProjectFigures
  */
 export type ProjectFigures = {
+    findings: FindingFigures;
     issues: IssueFigures;
     /**
      * Project Id
@@ -3404,6 +3549,75 @@ export type StartRunApiV1AgentsAgentIdStartPostResponses = {
 };
 
 export type StartRunApiV1AgentsAgentIdStartPostResponse = StartRunApiV1AgentsAgentIdStartPostResponses[keyof StartRunApiV1AgentsAgentIdStartPostResponses];
+
+export type GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Range
+         *
+         * A window ending now (default month)
+         */
+        range?: RangeName | null;
+        /**
+         * From
+         *
+         * Start (ISO 8601); overrides range
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * End (ISO 8601); default now
+         */
+        to?: string | null;
+        interval?: Interval;
+        /**
+         * Tz
+         *
+         * IANA time zone for bucketing
+         */
+        tz?: string;
+        /**
+         * Project Id
+         *
+         * One project (default: all yours)
+         */
+        project_id?: string | null;
+        /**
+         * Agent Id
+         *
+         * One agent
+         */
+        agent_id?: string | null;
+        /**
+         * Limit
+         *
+         * At most this many agents
+         */
+        limit?: number;
+    };
+    url: '/api/v1/analytics/agent-performance';
+};
+
+export type GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetError = GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetErrors[keyof GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetErrors];
+
+export type GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AgentPerformanceSeries;
+};
+
+export type GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetResponse = GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetResponses[keyof GetAgentPerformanceApiV1AnalyticsAgentPerformanceGetResponses];
 
 export type GetAgentApiV1AnalyticsAgentsAgentIdGetData = {
     body?: never;
