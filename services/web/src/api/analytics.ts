@@ -5,6 +5,7 @@
 import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
 import {
   getAgentApiV1AnalyticsAgentsAgentIdGet,
+  getAgentPerformanceApiV1AnalyticsAgentPerformanceGet,
   getDashboardApiV1AnalyticsDashboardGet,
   getPerformanceApiV1AnalyticsPerformanceGet,
   getProjectApiV1AnalyticsProjectsProjectIdGet,
@@ -21,7 +22,24 @@ export const analyticsKeys = {
   series: (metric: Metric, q: SeriesQuery, projectId?: string) =>
     ["analytics", "series", metric, q.range, q.interval, q.tz, projectId ?? null] as const,
   performance: (range: string) => ["analytics", "performance", range] as const,
+  agentPerformance: (q: SeriesQuery, scope: AgentScope) =>
+    [
+      "analytics",
+      "agent-performance",
+      q.range,
+      q.interval,
+      q.tz,
+      scope.projectId ?? null,
+      scope.agentId ?? null,
+    ] as const,
 };
+
+/** Whose agents: the caller's projects (no filter), one project's, or one agent. */
+export interface AgentScope {
+  projectId?: string;
+  agentId?: string;
+  limit?: number;
+}
 
 export function useDashboard() {
   return useQuery({
@@ -97,6 +115,28 @@ export function usePerformance(range: SeriesQuery["range"]) {
     queryFn: async () =>
       (await getPerformanceApiV1AnalyticsPerformanceGet({ query: { range }, throwOnError: true }))
         .data,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Per agent and bucket: finished runs, success rate, mean duration and score. */
+export function useAgentPerformance(q: SeriesQuery, scope: AgentScope) {
+  return useQuery({
+    queryKey: analyticsKeys.agentPerformance(q, scope),
+    queryFn: async () =>
+      (
+        await getAgentPerformanceApiV1AnalyticsAgentPerformanceGet({
+          query: {
+            range: q.range,
+            interval: q.interval,
+            tz: q.tz,
+            project_id: scope.projectId,
+            agent_id: scope.agentId,
+            limit: scope.limit,
+          },
+          throwOnError: true,
+        })
+      ).data,
     placeholderData: keepPreviousData,
   });
 }

@@ -25,5 +25,6 @@ export const projectAnalyticsRoute = createRoute({
 export const agentAnalyticsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/analytics/agents/$agentId",
+  validateSearch: parseAnalyticsSearch,
   component: lazyRouteComponent(pages, "AgentAnalyticsPage"),
 });

@@ -7,7 +7,7 @@ import { useProject } from "@/api/projects";
 import type { AgentOut } from "@/client/types.gen";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
-import { AnchorLink } from "@/components/links";
+import { AnchorLink, ButtonLink } from "@/components/links";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
 import { Pager } from "@/components/Pager";
@@ -76,31 +76,40 @@ function AgentView({
           </Text>
         }
         actions={
-          canWrite && (
-            <Group>
-              <Button onClick={() => setStarting(true)} disabled={data.status !== "active"}>
-                Start a run
-              </Button>
-              <Button variant="default" onClick={() => setEditing(true)}>
-                Edit
-              </Button>
-              <ConfirmButton
-                label="Delete"
-                title={`Delete ${data.name}?`}
-                message="The agent and its runs' history go; a running run is cancelled."
-                confirmLabel="Delete agent"
-                pending={remove.isPending}
-                error={remove.error}
-                onConfirm={async () => {
-                  await remove.mutateAsync();
-                  void navigate({
-                    to: "/projects/$projectId/agents",
-                    params: { projectId: data.project_id },
-                  });
-                }}
-              />
-            </Group>
-          )
+          <Group>
+            <ButtonLink
+              variant="default"
+              to="/analytics/agents/$agentId"
+              params={{ agentId: data.id }}
+            >
+              Analytics
+            </ButtonLink>
+            {canWrite && (
+              <>
+                <Button onClick={() => setStarting(true)} disabled={data.status !== "active"}>
+                  Start a run
+                </Button>
+                <Button variant="default" onClick={() => setEditing(true)}>
+                  Edit
+                </Button>
+                <ConfirmButton
+                  label="Delete"
+                  title={`Delete ${data.name}?`}
+                  message="The agent and its runs' history go; a running run is cancelled."
+                  confirmLabel="Delete agent"
+                  pending={remove.isPending}
+                  error={remove.error}
+                  onConfirm={async () => {
+                    await remove.mutateAsync();
+                    void navigate({
+                      to: "/projects/$projectId/agents",
+                      params: { projectId: data.project_id },
+                    });
+                  }}
+                />
+              </>
+            )}
+          </Group>
         }
       />
       {canWrite && (

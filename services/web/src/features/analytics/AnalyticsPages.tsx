@@ -11,12 +11,15 @@ import {
   SimpleGrid,
   Skeleton,
   Stack,
+  Table,
   Text,
 } from "@mantine/core";
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
 import { useMemo } from "react";
 import {
+  type AgentScope,
   useAgentFigures,
+  useAgentPerformance,
   useDashboard,
   usePerformance,
   useProjectFigures,
@@ -25,10 +28,10 @@ import {
 import { useProject, useProjects } from "@/api/projects";
 import type { Dashboard, Metric, RunFigures, TimeSeries } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
-import { AnchorLink } from "@/components/links";
+import { AnchorLink, ButtonLink } from "@/components/links";
 import { PageHeader } from "@/components/PageHeader";
 import { Section } from "@/components/Section";
-import { mergeSeries, type Row } from "@/features/analytics/buckets";
+import { agentRows, mergeSeries, type Row } from "@/features/analytics/buckets";
 import { download, type ExportColumn, toCsv, toJson } from "@/features/analytics/export";
 import { SeriesChart, type SeriesDef } from "@/features/analytics/SeriesChart";
 import {
@@ -52,7 +55,41 @@ const RUN_SERIES: SeriesDef[] = [
   { name: "runs_failed", label: "Failed", color: "red.6" },
   { name: "runs_cancelled", label: "Cancelled", color: "gray.6" },
 ];
-const METRICS = [...ISSUE_SERIES, ...RUN_SERIES].map((s) => s.name as Metric);
+const FINDING_SERIES: SeriesDef[] = [
+  { name: "findings_critical", label: "Critical", color: "red.9" },
+  { name: "findings_high", label: "High", color: "orange.7" },
+  { name: "findings_medium", label: "Medium", color: "yellow.6" },
+  { name: "findings_low", label: "Low", color: "blue.6" },
+  { name: "findings_info", label: "Info", color: "gray.6" },
+];
+const METRICS = [
+  ...[...ISSUE_SERIES, ...RUN_SERIES].map((s) => s.name as Metric),
+  "findings",
+] as Metric[];
+
+const AGENT_RUN_SERIES: SeriesDef[] = [
+  { name: "completed", label: "Completed", color: "teal.6" },
+  { name: "failed", label: "Failed", color: "red.6" },
+  { name: "cancelled", label: "Cancelled", color: "gray.6" },
+];
+const SUCCESS_SERIES: SeriesDef[] = [
+  { name: "success_rate", label: "Success rate (%)", color: "teal.7" },
+];
+const DURATION_SERIES: SeriesDef[] = [
+  { name: "mean_duration_seconds", label: "Mean duration (s)", color: "blue.7" },
+];
+const SCORE_SERIES: SeriesDef[] = [
+  { name: "mean_quality_score", label: "Mean quality score", color: "grape.7" },
+];
+const AGENT_EXPORT_COLUMNS: ExportColumn[] = [
+  { key: "t", label: "bucket_start" },
+  ...["runs", "completed", "failed", "cancelled", "success_rate"].map((k) => ({
+    key: k,
+    label: k === "success_rate" ? "success_rate_percent" : k,
+  })),
+  { key: "mean_duration_seconds", label: "mean_duration_seconds" },
+  { key: "mean_quality_score", label: "mean_quality_score" },
+];
 
 function zones(current: string): string[] {
   const all = Intl.supportedValuesOf?.("timeZone") ?? ["UTC"];
@@ -99,6 +136,7 @@ function Figures({ figures }: { figures: Dashboard }) {
         />
         <RunFiguresGrid runs={figures.runs} />
         <Figure label="Pull requests reviewed" value={figures.pull_requests.reviewed} />
+        <Figure label="Findings reported" value={figures.findings.total} />
         <Figure
           label="Mean quality score"
           value={figures.quality.mean == null ? "—" : figures.quality.mean.toFixed(1)}
@@ -158,7 +196,10 @@ function Controls({
 
 const EXPORT_COLUMNS: ExportColumn[] = [
   { key: "t", label: "bucket_start" },
-  ...[...ISSUE_SERIES, ...RUN_SERIES].map((s) => ({ key: s.name, label: s.name })),
+  ...[...ISSUE_SERIES, ...RUN_SERIES, ...FINDING_SERIES].map((s) => ({
+    key: s.name,
+    label: s.name,
+  })),
 ];
 
 /** Range controls, the figures' charts and the export, for all projects or one. */
@@ -227,8 +268,70 @@ function SeriesSections({
             <Skeleton h={240} />
           )}
         </Section>
+        <Section id="chart-findings" title="Findings by severity">
+          {series.data ? (
+            <SeriesChart
+              kind="bar"
+              rows={rows}
+              series={FINDING_SERIES}
+              bucket={q.bucket}
+              title="Findings by severity"
+            />
+          ) : (
+            <Skeleton h={240} />
+          )}
+        </Section>
       </SimpleGrid>
+      <AgentList q={q} scope={{ projectId, limit: 20 }} />
     </Stack>
+  );
+}
+
+const rate = (part: number, whole: number) =>
+  whole ? `${Math.round((100 * part) / whole)}%` : "—";
+
+/** The busiest agents over the range (the API's order), each linked to its own page. */
+function AgentList({ q, scope }: { q: SeriesQuery; scope: AgentScope }) {
+  const perf = useAgentPerformance(q, scope);
+  const agents = perf.data?.agents ?? [];
+  return (
+    <Section id="agents-over-range" title="Agents in this range">
+      {perf.isPending && <Skeleton h={80} />}
+      {perf.isError && <ErrorView error={perf.error} onRetry={() => perf.refetch()} />}
+      {perf.data && agents.length === 0 && (
+        <Text size="sm">No agent run finished in this range.</Text>
+      )}
+      {agents.length > 0 && (
+        <Table striped withTableBorder>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">Agent</Table.Th>
+              <Table.Th scope="col">Type</Table.Th>
+              <Table.Th scope="col">Finished runs</Table.Th>
+              <Table.Th scope="col">Success rate</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {agents.map((a) => {
+              const completed = a.points.reduce((n, p) => n + p.completed, 0);
+              const failed = a.points.reduce((n, p) => n + p.failed, 0);
+              return (
+                <Table.Tr key={a.agent_id} data-agent={a.agent_id}>
+                  <Table.Th scope="row" fw={400}>
+                    <AnchorLink to="/analytics/agents/$agentId" params={{ agentId: a.agent_id }}>
+                      {a.name ?? a.agent_id.slice(0, 8)}
+                    </AnchorLink>
+                  </Table.Th>
+                  <Table.Td>{a.agent_type ?? "—"}</Table.Td>
+                  <Table.Td>{a.runs}</Table.Td>
+                  <Table.Td>{rate(completed, completed + failed)}</Table.Td>
+                </Table.Tr>
+              );
+            })}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Section>
   );
 }
 
@@ -367,12 +470,65 @@ export function ProjectAnalyticsPage() {
 
 export function AgentAnalyticsPage() {
   const { agentId } = useParams({ from: "/app/analytics/agents/$agentId" });
+  const search = useSearch({ from: "/app/analytics/agents/$agentId" });
+  const navigate = useNavigate({ from: "/analytics/agents/$agentId" });
   const figures = useAgentFigures(agentId);
+  const q = seriesQuery(search, browserTimeZone());
+  const perf = useAgentPerformance(q, { agentId });
+  const agent = perf.data?.agents[0];
+  const rows: Row[] = useMemo(
+    () => (agent ? agentRows(agent.points, q.bucket) : []),
+    [agent, q.bucket],
+  );
+  const name = agent?.name ?? "Agent";
+  const onChange = (change: AnalyticsSearch) =>
+    void navigate({ search: (prev) => withChange(prev, change), replace: true });
+  const exportShown = (format: "csv" | "json") => {
+    const stem = `analytics-agent-${name.replace(/[^A-Za-z0-9_.-]+/g, "-")}-${q.range}-${q.bucket}`;
+    if (format === "csv") download(`${stem}.csv`, "text/csv", toCsv(rows, AGENT_EXPORT_COLUMNS));
+    else
+      download(
+        `${stem}.json`,
+        "application/json",
+        toJson(
+          { range: q.range, bucket: q.bucket, tz: q.tz, agent_id: agentId },
+          rows,
+          AGENT_EXPORT_COLUMNS,
+        ),
+      );
+  };
+  const chart = (
+    id: string,
+    title: string,
+    kind: "line" | "bar",
+    defs: SeriesDef[],
+    unit?: string,
+  ) => (
+    <Section id={id} title={title}>
+      {agent ? (
+        <SeriesChart
+          kind={kind}
+          rows={rows}
+          series={defs}
+          bucket={q.bucket}
+          title={title}
+          unit={unit}
+        />
+      ) : (
+        <Skeleton h={240} />
+      )}
+    </Section>
+  );
   return (
     <>
       <PageHeader
-        title="Agent analytics"
-        crumbs={[{ label: "Analytics", to: "/analytics" }, { label: "Agent" }]}
+        title={`${name} analytics`}
+        crumbs={[{ label: "Analytics", to: "/analytics" }, { label: name }]}
+        actions={
+          <ButtonLink variant="default" to="/agents/$agentId" params={{ agentId }}>
+            The agent
+          </ButtonLink>
+        }
       />
       {figures.isPending && <Skeleton h={140} />}
       {figures.isError && <ErrorView error={figures.error} onRetry={() => figures.refetch()} />}
@@ -397,18 +553,17 @@ export function AgentAnalyticsPage() {
               />
             </SimpleGrid>
           </section>
-          <Section id="agent-runs" title="Runs by status">
-            <SeriesChart
-              kind="bar"
-              bucket="day"
-              title="Runs by status"
-              rows={Object.entries(figures.data.runs.by_status).map(([status, n]) => ({
-                t: status,
-                runs: n,
-              }))}
-              series={[{ name: "runs", label: "Runs", color: "blue.6" }]}
-            />
-          </Section>
+          <Controls q={q} onChange={onChange} onExport={agent ? exportShown : undefined} />
+          {perf.isError && <ErrorView error={perf.error} onRetry={() => perf.refetch()} />}
+          <Text size="xs" c="dimmed" aria-live="polite">
+            {perf.isFetching ? "Loading…" : `Buckets start at midnight in ${q.tz}.`}
+          </Text>
+          <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md">
+            {chart("agent-runs", "Finished runs by status", "bar", AGENT_RUN_SERIES)}
+            {chart("agent-success", "Success rate", "line", SUCCESS_SERIES, "percent")}
+            {chart("agent-duration", "Mean run duration", "line", DURATION_SERIES, "seconds")}
+            {chart("agent-score", "Mean quality score", "line", SCORE_SERIES, "score")}
+          </SimpleGrid>
         </Stack>
       )}
     </>

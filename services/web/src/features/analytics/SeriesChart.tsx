@@ -6,7 +6,7 @@
 import "@mantine/charts/styles.css";
 import { BarChart, LineChart } from "@mantine/charts";
 import { Box, Button, Group, ScrollArea, Table, Text } from "@mantine/core";
-import { useId, useState } from "react";
+import { useId, useMemo, useState } from "react";
 import { bucketLabel, type Row, total } from "@/features/analytics/buckets";
 import type { Bucket } from "@/features/analytics/search";
 
@@ -22,34 +22,42 @@ export function SeriesChart({
   series,
   bucket,
   title,
+  unit,
 }: {
   kind: "line" | "bar";
   rows: Row[];
   series: SeriesDef[];
   bucket: Bucket;
   title: string;
+  /** For rates and means (nothing to add up): the values' unit, and no totals. */
+  unit?: string;
 }) {
   const [showTable, setShowTable] = useState(false);
   const tableId = useId();
-  const totals = series.map((s) => ({ ...s, total: total(rows, s.name) }));
+  // Memoised: hovering re-renders the chart, and a year of daily rows need not be summed again.
+  const totals = useMemo(
+    () => (unit ? [] : series.map((s) => ({ ...s, total: total(rows, s.name) }))),
+    [rows, series, unit],
+  );
   const first = rows[0] ? bucketLabel(rows[0].t, bucket) : "";
   const last = rows.at(-1) ? bucketLabel(rows.at(-1)?.t ?? "", bucket) : "";
   const summary =
     rows.length === 0
       ? `${title}: no data in this range.`
-      : `${title}, ${rows.length} ${bucket}s from ${first} to ${last}: ` +
-        totals.map((s) => `${s.label} ${s.total}`).join(", ") +
-        ".";
-  const chartSeries = series.map((s) => ({ name: s.name, label: s.label, color: s.color }));
-  const common = {
-    h: 240,
-    data: rows,
-    dataKey: "t",
-    series: chartSeries,
-    withLegend: true,
-    xAxisProps: { tickFormatter: (t: string) => bucketLabel(t, bucket), minTickGap: 24 },
-    valueFormatter: (v: number) => String(v),
-  };
+      : `${title}, ${rows.length} ${bucket}s from ${first} to ${last}` +
+        (unit ? ` (${unit}).` : `: ${totals.map((s) => `${s.label} ${s.total}`).join(", ")}.`);
+  const common = useMemo(
+    () => ({
+      h: 240,
+      data: rows,
+      dataKey: "t",
+      series: series.map((s) => ({ name: s.name, label: s.label, color: s.color })),
+      withLegend: true,
+      xAxisProps: { tickFormatter: (t: string) => bucketLabel(t, bucket), minTickGap: 24 },
+      valueFormatter: (v: number) => String(v),
+    }),
+    [rows, series, bucket],
+  );
   return (
     <Box>
       <Group gap="md" mb="xs" data-testid="chart-totals">

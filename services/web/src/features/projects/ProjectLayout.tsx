@@ -3,7 +3,7 @@ import { Outlet, useParams, useRouterState } from "@tanstack/react-router";
 import { useMe } from "@/api/auth";
 import { useProject } from "@/api/projects";
 import { ErrorView } from "@/components/ErrorView";
-import { AnchorLink } from "@/components/links";
+import { AnchorLink, ButtonLink } from "@/components/links";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
 import { ApiError } from "@/lib/errors";
@@ -62,6 +62,11 @@ export function ProjectLayout() {
               your role: {RELATION_LABEL[permissions.relation]}
             </Badge>
           </Group>
+        }
+        actions={
+          <ButtonLink variant="default" to="/analytics/projects/$projectId" params={{ projectId }}>
+            Analytics
+          </ButtonLink>
         }
       />
       <nav aria-label="Project sections" className="swe-tabs">
