@@ -3,7 +3,10 @@
 An owner's issues are opened and resolved through the API; once the analytics service has the
 events, the dashboard's figures and charts show the API's numbers; the range, bucket and time
 zone live in the URL (a reload keeps them); a year of daily points draws; the CSV export holds
-what the page shows; the project's own page shows its figures. axe-core checks each page,
+what the page shows; the project's own page shows its figures. A code_analyzer run on the
+planted repository gives findings: the findings-by-severity chart, the agents list and the
+agent's own page (runs, success rate, duration, score, export) show the API's numbers, and
+the project and agent pages link to their analytics. axe-core checks each page,
 the controls are reachable by keyboard, and the pages are saved to docs/screenshots/.
 """
 
@@ -17,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from browser_support import axe, screenshot, sign_in
-from e2e_support import Stack, User, expect
+from e2e_support import PlantedRepo, Stack, User, expect, wait_for_run
 from playwright.async_api import Locator, Page
 from playwright.async_api import expect as see
 
@@ -170,3 +173,121 @@ async def test_the_dashboard_shows_the_apis_numbers_keeps_its_range_and_exports_
     await see(issues.locator("svg.recharts-surface path.recharts-curve")).to_have_count(2)
     await axe(page)
     await screenshot(page, "analytics-project")
+
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+async def analysed_project(user: User, repo: PlantedRepo) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A project on the planted repository and a code_analyzer agent with one finished run."""
+    project = expect(
+        await user.http.post(
+            "/api/v1/projects",
+            json={"name": f"Analysed {uuid.uuid4().hex[:4]}", "repository_url": repo.url},
+        ),
+        201,
+    )
+    agent = expect(
+        await user.http.post(
+            "/api/v1/agents",
+            json={
+                "project_id": project["id"],
+                "name": f"Analyzer {uuid.uuid4().hex[:4]}",
+                "type": "code_analyzer",
+                "config": {"min_severity": "info"},
+            },
+        ),
+        201,
+    )
+    run = expect(await user.http.post(f"/api/v1/agents/{agent['id']}/start", json={}), 202)
+    finished = await wait_for_run(user, run["id"])
+    assert finished["status"] == "completed", finished
+    return project, agent
+
+
+async def test_findings_and_an_agents_performance_match_the_api(
+    stack: Stack, page: Page, make_user: Any, repo: PlantedRepo
+) -> None:
+    owner: User = await make_user("findings-owner")
+    project, agent = await analysed_project(owner, repo)
+
+    # Analytics hears the run's completion: its findings and the agent's series are in.
+    async def heard() -> dict[str, Any] | None:
+        body = expect(await owner.http.get(f"/api/v1/analytics/projects/{project['id']}"), 200)
+        return body if body["findings"]["runs_reported"] == 1 else None
+
+    figures = await eventually(heard, timeout=30, interval=0.5)
+    assert figures["findings"]["total"] > 0, "the planted defects were found"
+
+    await page.goto(f"{stack.base_url}/projects/{project['id']}/issues")
+    await sign_in(page, owner.username)
+    # The project's page links to its analytics.
+    await page.get_by_role("main").get_by_role("link", name="Analytics", exact=True).click()
+    await see(
+        page.get_by_role("heading", level=1, name=f"{project['name']} analytics")
+    ).to_be_visible()
+    tz = await page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")
+    series = expect(
+        await owner.http.get(
+            "/api/v1/analytics/timeseries/findings",
+            params={"range": "month", "tz": tz, "project_id": project["id"]},
+        ),
+        200,
+    )
+    by_severity = {s: sum(p["by_severity"][s] for p in series["points"]) for s in SEVERITIES}
+    assert by_severity == figures["findings"]["by_severity"], (by_severity, figures)
+    findings = page.get_by_role("region", name="Findings by severity")
+    await see(findings.locator("svg.recharts-surface")).to_have_count(1)
+    for severity, count in by_severity.items():
+        await see(chart_total(findings, f"findings_{severity}")).to_have_text(str(count))
+    await see(figure(page, "Findings reported")).to_have_text(str(figures["findings"]["total"]))
+    # The agents of the range, with the API's figures, linked to their own page.
+    perf = expect(
+        await owner.http.get(
+            "/api/v1/analytics/agent-performance",
+            params={"range": "month", "tz": tz, "project_id": project["id"]},
+        ),
+        200,
+    )
+    [listed] = perf["agents"]
+    assert (listed["agent_id"], listed["runs"]) == (agent["id"], 1)
+    row = page.locator(f'tr[data-agent="{agent["id"]}"]')
+    await see(row).to_contain_text("code_analyzer")
+    await see(row).to_contain_text("100%")
+    await axe(page)
+    await screenshot(page, "analytics-project-findings")
+
+    # The agent's analytics page: its runs, rate, duration and score, as the API says.
+    await row.get_by_role("link", name=agent["name"]).click()
+    await see(
+        page.get_by_role("heading", level=1, name=f"{agent['name']} analytics")
+    ).to_be_visible()
+    runs = page.get_by_role("region", name="Finished runs by status")
+    await see(runs.locator("svg.recharts-surface")).to_have_count(1)
+    await see(chart_total(runs, "completed")).to_have_text("1")
+    await see(chart_total(runs, "failed")).to_have_text("0")
+    point = next(p for p in listed["points"] if p["runs"])
+    score = page.get_by_role("region", name="Mean quality score")
+    await score.get_by_role("button", name="Show the data as a table").click()
+    cells = score.get_by_role("table").locator("tbody tr td")
+    # As JavaScript writes the number (80, not 80.0), to two decimals.
+    shown = f"{round(point['mean_quality_score'], 2):g}"
+    await see(cells.filter(has_text=re.compile(f"^{re.escape(shown)}$"))).to_have_count(1)
+    await axe(page)
+
+    # The export is what the page shows.
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Export CSV").click()
+    text = (await (await info.value).path()).read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sum(int(r["runs"]) for r in rows) == 1
+    [scored] = [r for r in rows if r["mean_quality_score"]]
+    assert float(scored["mean_quality_score"]) == round(point["mean_quality_score"], 2)
+    assert float(scored["success_rate_percent"]) == 100
+    await screenshot(page, "analytics-agent")
+
+    # The agent's own page links here too.
+    await page.get_by_role("link", name="The agent", exact=True).click()
+    await see(page.get_by_role("heading", level=1, name=agent["name"])).to_be_visible()
+    await page.get_by_role("main").get_by_role("link", name="Analytics", exact=True).click()
+    await see(page).to_have_url(re.compile(f"/analytics/agents/{agent['id']}"))

@@ -295,11 +295,11 @@ function AgentList({ q, scope }: { q: SeriesQuery; scope: AgentScope }) {
   const perf = useAgentPerformance(q, scope);
   const agents = perf.data?.agents ?? [];
   return (
-    <Section id="agents-over-range" title="Agents in this range">
+    <Section id="agents-busiest" title="Agents by finished runs">
       {perf.isPending && <Skeleton h={80} />}
       {perf.isError && <ErrorView error={perf.error} onRetry={() => perf.refetch()} />}
       {perf.data && agents.length === 0 && (
-        <Text size="sm">No agent run finished in this range.</Text>
+        <Text size="sm">No agent run finished in this period.</Text>
       )}
       {agents.length > 0 && (
         <Table striped withTableBorder>
