@@ -1,14 +1,23 @@
 /**
  * A chart with its text alternative: an aria summary (totals over the range) and, on demand,
- * the same numbers as a table. Dots and animation are off so a year of daily points (365+)
- * draws in one pass and stays smooth to hover.
+ * the same numbers as a table. Dots and animation are off, and stacked bars over more than
+ * DENSE_BUCKETS buckets are drawn as stacked areas, so a year of daily points (365+) draws in
+ * one pass and stays smooth to hover.
  */
 import "@mantine/charts/styles.css";
-import { BarChart, LineChart } from "@mantine/charts";
+import { AreaChart, BarChart, LineChart } from "@mantine/charts";
 import { Box, Button, Group, ScrollArea, Table, Text } from "@mantine/core";
 import { useId, useMemo, useState } from "react";
 import { bucketLabel, type Row, total } from "@/features/analytics/buckets";
 import type { Bucket } from "@/features/analytics/search";
+
+/**
+ * Above this many buckets a bar is under 3 px wide, and stacked bars cost a rectangle per
+ * bucket and series (1,830 for a year of five severities), drawn again on every hover of the
+ * synchronised charts: measured in bench/charts_bench.py, that kept the page busy for seconds.
+ * Stacked areas show the same stacked values with one path per series.
+ */
+export const DENSE_BUCKETS = 120;
 
 export interface SeriesDef {
   name: string;
@@ -74,6 +83,16 @@ export function SeriesChart({
             withDots={false}
             curveType="linear"
             lineChartProps={{ syncId: "analytics" }}
+          />
+        ) : rows.length > DENSE_BUCKETS ? (
+          <AreaChart
+            {...common}
+            type="stacked"
+            withDots={false}
+            withGradient={false}
+            fillOpacity={0.7}
+            curveType="linear"
+            areaChartProps={{ syncId: "analytics" }}
           />
         ) : (
           <BarChart {...common} type="stacked" barChartProps={{ syncId: "analytics" }} />
