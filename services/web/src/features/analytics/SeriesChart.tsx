@@ -1,8 +1,8 @@
 /**
  * A chart with its text alternative: an aria summary (totals over the range) and, on demand,
- * the same numbers as a table. Dots and animation are off, and stacked bars over more than
- * DENSE_BUCKETS buckets are drawn as stacked areas, so a year of daily points (365+) draws in
- * one pass and stays smooth to hover.
+ * the same numbers as a table. Animation is off, lines get dots only when they have few values
+ * (DOTTED_VALUES), and stacked bars over more than DENSE_BUCKETS buckets are drawn as stacked
+ * areas, so a year of daily points (365+) draws in one pass and stays smooth to hover.
  */
 import "@mantine/charts/styles.css";
 import { AreaChart, BarChart, LineChart } from "@mantine/charts";
@@ -18,6 +18,10 @@ import type { Bucket } from "@/features/analytics/search";
  * Stacked areas show the same stacked values with one path per series.
  */
 export const DENSE_BUCKETS = 120;
+
+/** A line with at most this many values shows them as dots too: a lone value between empty
+ * buckets (a mean over the one day an agent ran) is no line at all. */
+export const DOTTED_VALUES = 90;
 
 export interface SeriesDef {
   name: string;
@@ -47,6 +51,12 @@ export function SeriesChart({
   const totals = useMemo(
     () => (unit ? [] : series.map((s) => ({ ...s, total: total(rows, s.name) }))),
     [rows, series, unit],
+  );
+  const dotted = useMemo(
+    () =>
+      kind === "line" &&
+      series.every((s) => rows.filter((r) => r[s.name] != null).length <= DOTTED_VALUES),
+    [kind, rows, series],
   );
   const first = rows[0] ? bucketLabel(rows[0].t, bucket) : "";
   const last = rows.at(-1) ? bucketLabel(rows.at(-1)?.t ?? "", bucket) : "";
@@ -80,7 +90,7 @@ export function SeriesChart({
         {kind === "line" ? (
           <LineChart
             {...common}
-            withDots={false}
+            withDots={dotted}
             curveType="linear"
             lineChartProps={{ syncId: "analytics" }}
           />
