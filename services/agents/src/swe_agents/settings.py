@@ -3,6 +3,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from swe_agents.sandbox import Limits
 from swe_common.settings import ServiceSettings
 
 
@@ -38,6 +39,17 @@ class Settings(ServiceSettings):
     # refuses to run them unconfined as root in production; "bwrap" always sandboxes; "none"
     # never (the images' worker already runs as uid 10001).
     tool_sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    # Repository code (tests, dependency installs) runs only in the bubblewrap sandbox
+    # (swe_agents.sandbox), with these limits per command; there is no unconfined mode.
+    sandbox_wall_seconds: float = Field(default=300.0, gt=0, le=3600)
+    sandbox_cpu_seconds: int = Field(default=300, ge=1, le=3600)
+    sandbox_memory_mb: int = Field(default=2048, ge=64)
+    sandbox_processes: int = Field(default=256, ge=8, le=4096)
+    sandbox_open_files: int = Field(default=512, ge=32, le=65536)
+    sandbox_file_mb: int = Field(default=256, ge=1)
+    sandbox_output_kb: int = Field(default=8192, ge=64)
+    sandbox_disk_mb: int = Field(default=1024, ge=16)
+    sandbox_tmp_mb: int = Field(default=256, ge=16)
 
     # Runs and the worker.
     run_timeout_seconds: float = Field(default=900.0, gt=0)
@@ -59,3 +71,17 @@ class Settings(ServiceSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    def sandbox_limits(self) -> Limits:
+        mib = 1024 * 1024
+        return Limits(
+            wall_seconds=self.sandbox_wall_seconds,
+            cpu_seconds=self.sandbox_cpu_seconds,
+            memory_bytes=self.sandbox_memory_mb * mib,
+            processes=self.sandbox_processes,
+            open_files=self.sandbox_open_files,
+            file_bytes=self.sandbox_file_mb * mib,
+            output_bytes=self.sandbox_output_kb * 1024,
+            disk_bytes=self.sandbox_disk_mb * mib,
+            tmp_bytes=self.sandbox_tmp_mb * mib,
+        )

@@ -52,6 +52,8 @@ EXIT_REASONS = (
     "provider_unavailable",
     "repository_unreachable",
     "worker_lost",
+    "sandbox_unavailable",
+    "stuck",
     "error",
 )
 TERMINAL = ("completed", "failed", "cancelled")

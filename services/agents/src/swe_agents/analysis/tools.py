@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from swe_agents.sandbox import SANDBOX_UID, base_command, python_dirs
+
 # Only what the tools need; never the worker's own environment (it holds secrets).
 _SAFE_PATH = os.pathsep.join(
     [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
@@ -83,16 +85,6 @@ class SandboxUnavailable(ToolError):
     """Tools would run as root without a sandbox, and this configuration does not allow it."""
 
 
-# The system the tools need, read-only: programs, libraries and the Python running them.
-_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache")
-SANDBOX_UID = 65534  # nobody
-
-
-def _python_dirs() -> list[Path]:
-    dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
-    return sorted(d for d in dirs if not d.is_relative_to("/usr"))
-
-
 @dataclass(frozen=True, slots=True)
 class Sandbox:
     """How analysis tools are confined. ``bwrap``: the bubblewrap binary, or None to run them
@@ -106,31 +98,13 @@ class Sandbox:
         (writable, the cwd) exist; no network; uid 65534."""
         if self.bwrap is None:
             return list(argv)
-        wrapped = [
+        wrapped = base_command(
             self.bwrap,
-            "--unshare-all",  # network, pid, ipc, uts, cgroup and user namespaces
-            "--uid",
-            str(SANDBOX_UID),
-            "--gid",
-            str(SANDBOX_UID),
-            "--cap-drop",
-            "ALL",
-            "--die-with-parent",
-            "--new-session",
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-        ]
-        for system in _SYSTEM_DIRS:
-            path = Path(system)
-            if path.is_symlink():
-                wrapped += ["--symlink", os.readlink(path), system]
-            elif path.exists():
-                wrapped += ["--ro-bind", system, system]
-        for path in [*_python_dirs(), *readable]:
-            wrapped += ["--ro-bind", str(path), str(path)]
-        wrapped += ["--bind", str(scratch), str(scratch), "--remount-ro", "/"]
+            uid=SANDBOX_UID,
+            readable=[(path, str(path)) for path in [*python_dirs(), *readable]],
+            writable=[(scratch, str(scratch))],
+        )
+        wrapped += ["--remount-ro", "/"]
         wrapped += ["--chdir", str(scratch), "--", *argv]
         return wrapped
 

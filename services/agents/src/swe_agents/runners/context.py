@@ -11,6 +11,8 @@ from typing import Any
 from swe_agents.analysis.checkout import Repository, RepositoryUnreachable, validate_url
 from swe_agents.analysis.snippets import Window
 from swe_agents.analysis.tools import Sandbox, SandboxUnavailable, choose_sandbox
+from swe_agents.sandbox import CodeSandbox, code_sandbox
+from swe_agents.sandbox import SandboxUnavailable as CodeSandboxUnavailable
 from swe_agents.settings import Settings
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -43,6 +45,10 @@ class RunContext:
     sources: list[Window] = field(default_factory=list)
     # The repository's canonical URL (no credentials, no ".git"), known once it is validated.
     repository_web_url: str | None = None
+    # Every model call of the run (runners.llm.Call), kept even when the run fails.
+    trajectory: list[Any] | None = None
+    # The project's daily model budget (resolver.spend.DailySpend), when the agent sets one.
+    spend: Any = None
 
     def sandbox(self) -> Sandbox:
         """The analysis tools' sandbox (a run fails rather than run them unconfined as root)."""
@@ -52,6 +58,18 @@ class RunContext:
             )
         except SandboxUnavailable as exc:
             raise RunFailure("error", str(exc)) from None
+
+    async def code_sandbox(self) -> CodeSandbox:
+        """The sandbox repository code runs in; without one the run fails
+        (``sandbox_unavailable``): its code is never run bare."""
+        try:
+            # Probed once per process (a short bwrap run), off the event loop.
+            return await asyncio.to_thread(code_sandbox, self.settings.sandbox_limits())
+        except CodeSandboxUnavailable as exc:
+            raise RunFailure(
+                "sandbox_unavailable",
+                f"repository code runs only in a bubblewrap sandbox, and there is none: {exc}",
+            ) from None
 
     async def repository(self, shallow: bool = False) -> Repository:
         """The validated repository's cache, fetched (refused before any clone when not allowed)."""
