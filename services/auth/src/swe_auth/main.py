@@ -14,8 +14,8 @@ from swe_auth.api_keys.routes import router as api_keys_router
 from swe_auth.audit.routes import router as audit_router
 from swe_auth.clock import Clock, system_clock
 from swe_auth.github.routes import router as github_router
+from swe_auth.handlers import subscriptions
 from swe_auth.keys.routes import router as keys_router
-from swe_auth.mail import delivery as mail
 from swe_auth.mail.sender import Sender, sender_for
 from swe_auth.models import event_tables
 from swe_auth.notifications.routes import router as notifications_router
@@ -84,7 +84,7 @@ def create_app(
             ],
             event_tables=event_tables,
             # Mail goes out from this process's consumer of the outbox's events (see README).
-            subscriptions=mail.subscriptions(settings, sender or sender_for(settings)),
+            subscriptions=subscriptions(settings, sender or sender_for(settings)),
             use_redis=True,
             # The JWKS-based verifier is replaced by the one set in start_auth.
             verify_tokens=False,

@@ -5,10 +5,10 @@ from fastapi import FastAPI
 from swe_common.app import ServiceSpec, create_service_app
 from swe_common.crypto import SecretBox
 from swe_common.projects_client import ProjectsClient
-from swe_issues.consumers import subscriptions
 from swe_issues.github import tokens
 from swe_issues.github.client import GitHubClient
 from swe_issues.github.routes import router as github_token_router
+from swe_issues.handlers import subscriptions
 from swe_issues.issues.routes import router as issues_router
 from swe_issues.models import event_tables
 from swe_issues.pull_requests.routes import router as prs_router

@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from swe_common.crypto import SecretBox
 from swe_common.ratelimit import RateLimiter
 from swe_common.security import CurrentPrincipal
-from swe_projects.crypto import SecretBox
 from swe_projects.projects.access import Caller
 from swe_projects.projects.service import RepositoryPolicy
 from swe_projects.settings import Settings

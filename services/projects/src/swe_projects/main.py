@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from swe_common.app import ServiceSpec, create_service_app
-from swe_projects.crypto import SecretBox
+from swe_projects.crypto import webhook_secret_box
 from swe_projects.models import event_tables
 from swe_projects.projects.routes import lookup_router as project_lookup_router
 from swe_projects.projects.routes import router as projects_router
@@ -34,5 +34,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         )
     )
-    app.state.secret_box = SecretBox(settings.webhook_secret_key.get_secret_value())
+    app.state.secret_box = webhook_secret_box(settings.webhook_secret_key.get_secret_value())
     return app

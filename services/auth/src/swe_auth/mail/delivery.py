@@ -13,7 +13,6 @@ the mail, stops a second send when the handler's transaction was lost after the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from swe_auth.models import ProjectOwner, SentMail, User
 from swe_auth.notifications import repository as notices
 from swe_auth.settings import Settings
 from swe_common.db import utcnow
-from swe_common.events import CloudEvent, Subscription
+from swe_common.events import CloudEvent
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -181,19 +180,6 @@ class MailDelivery:
         }
         await self.deliver(session, event, "run_failed", user.email, user.id, values)
 
-    def subscription(self) -> Subscription:
-        return Subscription(
-            queue=f"{self.settings.consumer_queue_prefix}.mail",
-            handlers={
-                "auth.password_reset.requested": self.password_reset,
-                "auth.email_verification.requested": self.email_verification,
-                "auth.registration.attempted": self.registration_attempted,
-                "issues.issue.assigned": self.issue_assigned,
-                "issues.pr.reviewed": self.review_finished,
-                "agents.run.failed": self.run_failed,
-            },
-        )
-
 
 # --- the project-owner read model ------------------------------------------------------------
 
@@ -212,20 +198,6 @@ async def project_deleted(session: AsyncSession, event: CloudEvent) -> None:
     project_id = _uuid(event.data.get("id"))
     if project_id is not None:
         await notices.forget_project(session, project_id)
-
-
-PROJECT_HANDLERS: dict[str, Callable[[AsyncSession, CloudEvent], Awaitable[None]]] = {
-    "projects.project.created": project_snapshot,
-    "projects.project.updated": project_snapshot,
-    "projects.project.deleted": project_deleted,
-}
-
-
-def subscriptions(settings: Settings, sender: Sender) -> list[Subscription]:
-    return [
-        MailDelivery(settings, sender).subscription(),
-        Subscription(queue=f"{settings.consumer_queue_prefix}.projects", handlers=PROJECT_HANDLERS),
-    ]
 
 
 # --- small helpers ---------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swe_common.crypto import SecretBox
 from swe_common.db import utcnow
 from swe_common.errors import Conflict, NotFound, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
 from swe_common.repo_urls import validate_repository_url
 from swe_projects import events
-from swe_projects.crypto import SecretBox, new_webhook_secret
+from swe_projects.crypto import new_webhook_secret
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import repository
 from swe_projects.projects.access import (
@@ -104,7 +105,7 @@ async def create_project(
         enabled=data.enabled,
         owner_id=caller.user_id,
         settings=data.settings.model_dump(mode="json"),
-        webhook_secret_encrypted=box.seal(project_id, secret),
+        webhook_secret_encrypted=box.seal(project_id.bytes, secret),
         webhook_secret_rotated_at=now,
         created_at=now,
         updated_at=now,
@@ -201,7 +202,7 @@ async def rotate_webhook_secret(
     project = await _load(session, caller, project_id, for_update=True)
     require_maintainer(project, caller)
     secret = new_webhook_secret()
-    project.webhook_secret_encrypted = box.seal(project.id, secret)
+    project.webhook_secret_encrypted = box.seal(project.id.bytes, secret)
     project.webhook_secret_rotated_at = utcnow()
     await repository.flush(session)
     return NewSecret(project, secret)

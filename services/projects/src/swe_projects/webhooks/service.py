@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swe_common.crypto import SecretBox
 from swe_common.errors import BadRequest, NotFound, Unauthorized, Unprocessable
 from swe_common.github_webhooks import (
     HANDLED_ACTIONS,
@@ -25,7 +26,6 @@ from swe_common.github_webhooks import (
 )
 from swe_common.ratelimit import RateLimiter
 from swe_projects import events
-from swe_projects.crypto import SecretBox
 from swe_projects.models import Project
 from swe_projects.webhooks import repository, signatures
 
@@ -148,7 +148,7 @@ async def _apply(
 
 def _verify(project: Project, delivery: Delivery, box: SecretBox) -> None:
     try:
-        secret = box.open(project.id, project.webhook_secret_encrypted)
+        secret = box.open(project.id.bytes, project.webhook_secret_encrypted)
     except ValueError:
         # The encryption key changed under the stored secret: only a rotation can repair it.
         log.error("webhook_secret_unreadable", project_id=str(project.id))
