@@ -342,6 +342,42 @@ async def get_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A request's caller as domain code sees it: the verified principal, and its bearer token
+    for what is asked on its behalf (the projects fallback asks with the caller's own token)."""
+
+    principal: Principal
+    token: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.principal.subject
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        return self.principal.user_id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal.is_admin
+
+    @property
+    def read_only(self) -> bool:
+        return self.principal.is_readonly
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.principal.roles
+
+
+async def get_caller(request: Request, principal: CurrentPrincipal) -> Caller:
+    return Caller(principal=principal, token=bearer_token(request))
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
 def require_roles(*roles: str) -> Any:
     """Dependency: the caller must hold at least one of ``roles``."""
     wanted = frozenset(roles)

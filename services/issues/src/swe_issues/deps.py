@@ -10,13 +10,8 @@ from fastapi import Depends, Request
 
 from swe_common.crypto import SecretBox
 from swe_common.projects_client import ProjectsClient
-from swe_common.security import CurrentPrincipal, bearer_token
+from swe_common.security import CurrentCaller
 from swe_issues.github.client import GitHubClient
-from swe_issues.projects_read_model.service import Caller
-
-
-async def get_caller(request: Request, principal: CurrentPrincipal) -> Caller:
-    return Caller(principal=principal, token=bearer_token(request))
 
 
 async def get_projects_client(request: Request) -> ProjectsClient:
@@ -31,7 +26,8 @@ async def get_token_box(request: Request) -> SecretBox:
     return request.app.state.github_token_box  # type: ignore[no-any-return]
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+# The caller with its bearer token (for the projects fallback): the common one.
+CallerDep = CurrentCaller
 TokenBoxDep = Annotated[SecretBox, Depends(get_token_box)]
 ProjectsDep = Annotated[ProjectsClient, Depends(get_projects_client)]
 GitHubDep = Annotated[GitHubClient, Depends(get_github)]

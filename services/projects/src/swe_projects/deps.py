@@ -15,21 +15,10 @@ from starlette.requests import HTTPConnection
 
 from swe_common.crypto import SecretBox
 from swe_common.ratelimit import RateLimiter
-from swe_common.security import CurrentPrincipal
-from swe_projects.projects.access import Caller
+from swe_common.security import CurrentCaller
 from swe_projects.projects.service import RepositoryPolicy
 from swe_projects.settings import Settings
 from swe_projects.webhooks.service import Budget
-
-
-async def get_caller(principal: CurrentPrincipal) -> Caller:
-    """Changes need a writing role (API keys' scopes are checked by the router's guard)."""
-    return Caller(
-        user_id=principal.user_id,
-        is_admin=principal.is_admin,
-        read_only=principal.is_readonly,
-        roles=principal.roles,
-    )
 
 
 async def get_settings(connection: HTTPConnection) -> Settings:
@@ -56,7 +45,8 @@ async def get_webhook_budget(connection: HTTPConnection, settings: SettingsDep) 
     return Budget(limiter, settings.webhook_rate_limit_per_minute)
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+# Changes need a writing role (API keys' scopes are checked by the router's guard).
+CallerDep = CurrentCaller
 PolicyDep = Annotated[RepositoryPolicy, Depends(get_policy)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 WebhookBudgetDep = Annotated[Budget, Depends(get_webhook_budget)]

@@ -5,12 +5,12 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.crypto import SecretBox
+from swe_common.security import Caller
 from swe_issues.github.client import GitHubClient, parse_repository
 from swe_issues.github.convert import issue_from_github, pull_request_from_github
 from swe_issues.github.tokens import token_for
 from swe_issues.issues import service as issues
 from swe_issues.issues.models import Issue
-from swe_issues.projects_read_model.service import Caller
 from swe_issues.pull_requests import service as pull_requests
 from swe_issues.pull_requests.models import PullRequest
 

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_common.crypto import SecretBox
 from swe_common.db import utcnow
 from swe_common.errors import Conflict
+from swe_common.security import Caller
 from swe_issues.github.models import ProjectGitHubToken
 from swe_issues.projects_read_model.service import (
-    Caller,
     ProjectLookup,
     readable_project,
     writable_project,

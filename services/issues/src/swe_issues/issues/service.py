@@ -12,6 +12,7 @@ from swe_common.db import utcnow
 from swe_common.errors import Conflict, NotFound, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
+from swe_common.security import Caller
 from swe_issues import events
 from swe_issues.issues import repository
 from swe_issues.issues.models import Issue
@@ -20,7 +21,6 @@ from swe_issues.issues.schemas import IssueCreate, IssueStats, IssueStatus, Issu
 from swe_issues.projects_read_model import repository as projects
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.service import (
-    Caller,
     ProjectLookup,
     ensure_enabled,
     ensure_writer,

@@ -1,7 +1,6 @@
 """Who may do what in a project, from the read model (with the fallback for unknown ones)."""
 
 import uuid
-from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from swe_common.projects_read_model import WRITER_ROLES, role_in
-from swe_common.security import Principal
+from swe_common.security import Caller
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.schemas import (
@@ -21,22 +20,6 @@ from swe_issues.projects_read_model.schemas import (
 
 class ProjectLookup(Protocol):
     async def fetch(self, project_id: uuid.UUID, token: str) -> ProjectSnapshot | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The principal of a request, with its bearer token for the projects fallback."""
-
-    principal: Principal
-    token: str | None = None
-
-    @property
-    def subject(self) -> str:
-        return self.principal.subject
-
-    @property
-    def is_admin(self) -> bool:
-        return self.principal.is_admin
 
 
 def role_of(project: ProjectView | None, caller: Caller) -> str | None:

@@ -14,11 +14,11 @@ from swe_common.errors import Conflict, NotFound
 from swe_common.events import EventSpec
 from swe_common.events.contracts import ReviewResult
 from swe_common.pagination import Page, PageParams
+from swe_common.security import Caller
 from swe_issues import events
 from swe_issues.projects_read_model import repository as projects
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.service import (
-    Caller,
     ProjectLookup,
     ensure_enabled,
     ensure_writer,

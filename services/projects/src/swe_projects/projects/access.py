@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Literal
 
 from swe_common.errors import Forbidden
+from swe_common.security import Caller
 from swe_projects.models import Project
 
 Relation = Literal["admin", "owner", "maintainer", "viewer", "none"]
 CREATOR_ROLES = frozenset({"admin", "user"})
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The caller as this service sees it (built from the verified token)."""
-
-    user_id: uuid.UUID | None  # None when the token's subject is not a user id
-    is_admin: bool
-    read_only: bool
-    roles: frozenset[str]
 
 
 def relation(project: Project, caller: Caller) -> Relation:

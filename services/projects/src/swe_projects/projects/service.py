@@ -15,12 +15,12 @@ from swe_common.errors import Conflict, NotFound, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
 from swe_common.repo_urls import validate_repository_url
+from swe_common.security import Caller
 from swe_projects import events
 from swe_projects.crypto import new_webhook_secret
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import repository
 from swe_projects.projects.access import (
-    Caller,
     require_creator,
     require_maintainer,
     require_owner,
