@@ -16,7 +16,7 @@ from swe_agents.events import AgentCreated, outbox
 from swe_agents.models import Agent, Project
 from swe_agents.settings import Settings
 from swe_common import projects_read_model as read_model
-from swe_common.events import CloudEvent, Subscription
+from swe_common.events import CloudEvent, Handler, Subscription
 from swe_common.projects_read_model import (
     MemberAdded,
     MemberRemoved,
@@ -55,7 +55,7 @@ async def member_removed(session: AsyncSession, event: CloudEvent) -> None:
     await read_model.remove_member(session, Project, MemberRemoved.model_validate(event.data))
 
 
-def issue_handler(settings: Settings) -> Any:
+def issue_handler(settings: Settings) -> Handler:
     async def issue_assigned(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data
         if not data.get("assigned_agent_id"):
@@ -90,7 +90,7 @@ def issue_handler(settings: Settings) -> Any:
     return issue_assigned
 
 
-def review_handler(settings: Settings) -> Any:
+def review_handler(settings: Settings) -> Handler:
     async def review_requested(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data
         project = await repository.get_project(session, uuid.UUID(str(data["project_id"])))

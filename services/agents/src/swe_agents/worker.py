@@ -27,7 +27,7 @@ from typing import Any
 
 import aio_pika
 import structlog
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,7 +83,7 @@ class Worker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
-        self.connection: Any = None
+        self.connection: AbstractRobustConnection | None = None
         self.connect_failures = 0
         self.work_root: Path | None = None
 
@@ -128,7 +128,7 @@ class Worker:
         await self.db.dispose()
         log.info("worker_stopped", worker_id=self.worker_id)
 
-    async def _connect(self) -> Any:
+    async def _connect(self) -> AbstractRobustConnection | None:
         """Connect to RabbitMQ, waiting (with backoff) while it is down instead of exiting."""
         backoff = Backoff(initial=0.5, maximum=15.0)
         while not self._stopping.is_set():
