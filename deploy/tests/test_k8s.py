@@ -288,6 +288,10 @@ def test_services_egress_only_to_datastores_dns_auth_and_nothing_else(rendered, 
                     {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "projects"}}}
                 ]
                 continue
+            if name == "auth-smtp-egress":
+                # Auth's mail relay (in the cluster or outside): SMTP ports, auth alone.
+                assert targets == {"auth"} and ports == {25, 465, 587}
+                continue
             if name == "public-https-egress":
                 assert targets == {"agents-worker", "auth"} and ports == {443}
                 block = rule["to"][0]["ipBlock"]

@@ -154,7 +154,7 @@ async def test_a_resent_link_for_an_old_address_verifies_nothing(client, smtp):
     assert response.status_code == 400
     resend = await client.post(f"{API}/email-verification/request", headers=bearer(tokens))
     assert resend.status_code == 202
-    await eventually(lambda: _count(smtp, new_email, "email_verification", 2))
+    await eventually(lambda: _count(smtp, new_email, "email_verification", 2), timeout=30)
 
 
 async def _count(smtp, to: str, kind: str, n: int) -> bool:
@@ -171,7 +171,8 @@ async def test_a_redelivered_event_sends_no_second_mail(client, user, smtp, runt
 
     await publish(settings, "", {}, event=CloudEvent.model_validate(stored))
     await eventually(
-        lambda: _above(handled(settings, "auth.password_reset.requested", "duplicate"), before)
+        lambda: _above(handled(settings, "auth.password_reset.requested", "duplicate"), before),
+        timeout=30,
     )
     assert len(smtp.received(user["email"], "password_reset")) == 1
 
@@ -193,7 +194,7 @@ async def test_a_mail_sent_before_its_transaction_was_lost_is_not_sent_again(
     from swe_common.events import CloudEvent
 
     await publish(settings, "", {}, event=CloudEvent.model_validate(stored))
-    await eventually(lambda: _above(mails("password_reset", "duplicate"), before))
+    await eventually(lambda: _above(mails("password_reset", "duplicate"), before), timeout=30)
     assert len(smtp.received(user["email"], "password_reset")) == 1
 
 
@@ -205,7 +206,7 @@ async def test_an_unreachable_smtp_server_is_retried_until_it_answers(client, us
     before = mails("password_reset", "failed")
     with overridden(settings, smtp_port=free_port()):
         await client.post(f"{API}/password-reset/request", json={"email": user["email"]})
-        await eventually(lambda: _above(mails("password_reset", "failed"), before))
+        await eventually(lambda: _above(mails("password_reset", "failed"), before), timeout=30)
     # The next attempt (after the backoff delay) reaches the server again.
     await smtp.wait_for(user["email"], "password_reset")
     assert len(smtp.received(user["email"], "password_reset")) == 1
@@ -285,7 +286,7 @@ async def _project_of(settings, owner_id: str, name: str) -> str:
         )
         return (value or 0.0) > before
 
-    await eventually(seen)
+    await eventually(seen, timeout=30)
     return project_id
 
 
@@ -317,7 +318,7 @@ async def test_a_failed_run_is_mailed_to_the_project_owner_who_asked_for_it(clie
     text = text_part(mail)
     assert f"{CONSOLE}/runs/{run_id}" in text
     assert "rocket" in text and "timeout" in text
-    await eventually(lambda: _above(handled(settings, "agents.run.failed"), before + 1))
+    await eventually(lambda: _above(handled(settings, "agents.run.failed"), before + 1), timeout=30)
     assert smtp.received(quiet["email"], "run_failed") == []
 
 
@@ -395,5 +396,5 @@ async def test_an_unverified_address_gets_no_notices(client, smtp, settings):
             "status": "failed",
         },
     )
-    await eventually(lambda: _above(handled(settings, "agents.run.failed"), before))
+    await eventually(lambda: _above(handled(settings, "agents.run.failed"), before), timeout=30)
     assert smtp.received(user["email"], "run_failed") == []
