@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from swe_common.db import Database
+from swe_common.docs_pages import docs_router
 from swe_common.errors import install_error_handlers
 from swe_common.events import EventRuntime, EventTables, Subscription
 from swe_common.health import HealthCheck, health_router
@@ -120,6 +121,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         # A redirect would carry this instance's own address to the client; the slash is
         # dropped before routing instead (TrailingSlashMiddleware).
         redirect_slashes=False,
+        # /docs and /redoc with their assets served locally (swe_common.docs_pages), no CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -127,6 +131,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         _require_scope_guards(router)
         app.include_router(router)
     app.include_router(health_router(_checks(app, spec)))
+    app.include_router(docs_router("/openapi.json", spec.title))
     instrument(app, settings.service_name.replace("-", "_"))
     app.add_middleware(RejectNulMiddleware)
     if settings.cors_origins:

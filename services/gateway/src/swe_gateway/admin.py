@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 import aiohttp
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY
 from pydantic import Field, StringConstraints
 from starlette.types import Scope
 
+from swe_common.docs_pages import docs_router
 from swe_common.errors import (
     BadRequest,
     NotFound,
@@ -29,18 +29,13 @@ from swe_common.health import HealthCheck, health_router
 from swe_common.middleware import RejectNulMiddleware
 from swe_common.security import InvalidToken, Principal, api_key_scope, require_roles
 from swe_common.types import Name, NulFree, RequestModel
+from swe_gateway.about import About, about_router
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.settings import MAX_WEIGHT
 from swe_gateway.single_flight import SingleFlight
 from swe_gateway.upstreams import Registry, ServicePool
 
 AdminPrincipal = Annotated[Principal, require_roles("admin")]
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "frame-ancestors 'none'"
-)
 
 
 class CachedVerifier:
@@ -285,7 +280,11 @@ class AggregateHealth:
 
 
 def build_admin_app(
-    auth: EdgeAuth, registry: Registry, merger: OpenApiMerger, redis_ping: Any
+    auth: EdgeAuth,
+    registry: Registry,
+    merger: OpenApiMerger,
+    redis_ping: Any,
+    about: About | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="SWE platform: gateway",
@@ -310,10 +309,8 @@ def build_admin_app(
     async def openapi() -> JSONResponse:
         return JSONResponse(await merger.document(app.openapi()))
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url="/openapi.json", title="SWE platform API")
-        page.headers["Content-Security-Policy"] = DOCS_CSP
-        return page
-
+    # /docs, /redoc and their assets, served here (swe_common.docs_pages): no CDN.
+    app.include_router(docs_router("/openapi.json", "SWE platform API"))
+    if about is not None:
+        app.include_router(about_router(about))
     return app

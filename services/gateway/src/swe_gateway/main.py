@@ -22,9 +22,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swe_common.context import clean_id, new_request_id, request_id_var
+from swe_common.docs_pages import ASSET_PREFIX
 from swe_common.logging import configure_logging
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
+from swe_gateway import about
 from swe_gateway.admin import OpenApiMerger, build_admin_app, caller_of
 from swe_gateway.config import GatewayConfig, load_config
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
@@ -46,7 +48,19 @@ from swe_gateway.websocket import deny, proxy_websocket
 log = structlog.stdlib.get_logger("swe.gateway")
 
 # /metrics is not among them: it has its own listener (metrics.serve_metrics), off this port.
-OWN_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/docs", "/openapi.json"})
+OWN_PATHS = frozenset(
+    {
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/asyncapi.yaml",
+        "/info",
+    }
+)
+DOCS_ASSETS = ASSET_PREFIX + "/"
 OWN_PREFIX = "/api/v1/gateway/"
 QUIET_PATHS = frozenset({"/health/live", "/health/ready"})
 # Headers aiohttp would invent on the paths it still serves (WebSockets, health checks, the
@@ -74,7 +88,9 @@ class Gateway:
         # The admin API takes small JSON bodies only; anyone can reach it (401 comes after
         # FastAPI has read the body), so the public paths' limit applies.
         self.admin = BodyLimitMiddleware(
-            build_admin_app(self.auth, self.registry, self.merger, self.redis.ping),
+            build_admin_app(
+                self.auth, self.registry, self.merger, self.redis.ping, about.load(settings)
+            ),
             settings.public_max_body_bytes,
         )
         self.trusted = Networks(settings.trusted_proxies)
@@ -103,7 +119,7 @@ class Gateway:
                 # never authorised: refuse such paths instead of guessing how each resolves.
                 detail = "Paths with '.' or '..' segments are not accepted."
                 status = await self.proxy._problem(send, call, 400, detail, "bad-path")
-            elif scope["path"] in OWN_PATHS or scope["path"].startswith(OWN_PREFIX):
+            elif scope["path"] in OWN_PATHS or scope["path"].startswith((OWN_PREFIX, DOCS_ASSETS)):
                 route_label, status = "gateway", await self._own(call, receive, send)
             else:
                 route = self.config.route_for(scope["path"])

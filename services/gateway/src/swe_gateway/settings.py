@@ -117,3 +117,8 @@ class Settings(ServiceSettings):
     # closes it (a POST on such a connection fails and is not retried).
     upstream_keepalive_seconds: float = Field(default=4.0, gt=0)
     openapi_cache_seconds: float = Field(default=60.0, gt=0)
+    # GET /info: an image sets these at build time; a source checkout reads its git commit.
+    build_commit: str = ""
+    build_time: str = ""
+    # GET /asyncapi.yaml: the events' contract (docs/asyncapi.yaml of the checkout by default).
+    asyncapi_file: str = ""
