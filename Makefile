@@ -95,3 +95,4 @@ web-test: web-deps
 
 events-doc: install
 	$(RUN) python -m swe_common.events.docs > docs/events.md.tmp && mv docs/events.md.tmp docs/events.md
+	$(RUN) python -m swe_common.events.asyncapi > docs/asyncapi.yaml.tmp && mv docs/asyncapi.yaml.tmp docs/asyncapi.yaml
