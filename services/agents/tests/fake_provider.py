@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from typing import Any
@@ -45,7 +46,7 @@ class FakeProvider:
         self._wake.set()
         self._wake = asyncio.Event()
 
-    async def _complete(self, request: web.Request) -> web.Response:
+    async def _complete(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response(
                 {
@@ -79,6 +80,23 @@ class FakeProvider:
             return web.json_response(
                 {"error": {"message": "overloaded", "type": "server_error"}}, status=status
             )
+        usage = {
+            "prompt_tokens": self.tokens_per_call - 20,
+            "completion_tokens": 20,
+            "total_tokens": self.tokens_per_call,
+        }
+        tool = bool(body.get("tools"))
+        if body.get("stream"):
+            return await self._stream(request, body, content, tool, usage)
+        message: dict[str, Any] = {"role": "assistant", "content": None if tool else content}
+        if tool:
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{uuid.uuid4().hex[:24]}",
+                    "type": "function",
+                    "function": {"name": "answer", "arguments": json.dumps({"answer": content})},
+                }
+            ]
         return web.json_response(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -88,15 +106,63 @@ class FakeProvider:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": content},
+                        "message": message,
                         "logprobs": None,
-                        "finish_reason": "stop",
+                        "finish_reason": "tool_calls" if tool else "stop",
                     }
                 ],
-                "usage": {
-                    "prompt_tokens": self.tokens_per_call - 20,
-                    "completion_tokens": 20,
-                    "total_tokens": self.tokens_per_call,
-                },
+                "usage": usage,
             }
         )
+
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        content: str,
+        tool: bool,
+        usage: dict[str, int],
+    ) -> web.StreamResponse:
+        """Server-sent events as the API streams them: a role chunk, the text (or the tool
+        call's arguments) in pieces, a finish chunk, the usage chunk, then [DONE]."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+
+        async def send(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> None:
+            chunk = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        await send({"role": "assistant", "content": "" if not tool else None})
+        text = json.dumps({"answer": content}) if tool else content
+        pieces = [text[i : i + 7] for i in range(0, len(text), 7)]
+        for n, piece in enumerate(pieces):
+            if tool:
+                call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+                if n == 0:
+                    call.update(id=f"call_{uuid.uuid4().hex[:24]}", type="function")
+                    call["function"]["name"] = "answer"
+                await send({"tool_calls": [call]})
+            else:
+                await send({"content": piece})
+        await send({}, "tool_calls" if tool else "stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            final = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body["model"],
+                "choices": [],
+                "usage": usage,
+            }
+            await response.write(f"data: {json.dumps(final)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response

@@ -132,25 +132,26 @@ def planted_repo(path: Path) -> Path:
     )
 
 
-# A model's answer for issue_resolver tests: a patch to app/clean.py that adds an eval.
-RESOLVER_PATCH = "\n".join(
-    [
-        "Here is the fix:",
-        "",
-        "```diff",
-        "diff --git a/app/clean.py b/app/clean.py",
-        "--- a/app/clean.py",
-        "+++ b/app/clean.py",
-        "@@ -3,3 +3,7 @@",
-        " ",  # the blank context line keeps its leading space
-        " def add(a: int, b: int) -> int:",
-        "     return a + b",
-        "+",
-        "+",
-        "+def sub(a: int, b: int) -> int:",
-        '+    return eval(f"{a} - {b}")',
-        "```",
-        "",
-    ]
-)
-RESOLVER_EVAL_LINE = 9
+# The model's answers for a whole issue_resolver run on the planted repository (issue: "Add
+# subtraction", app/clean.py needs sub()): localization, four samples agreeing on one edit
+# (which adds an eval, for the findings on changed lines), then a reproduction test.
+RESOLVER_EDIT = """### app/clean.py
+<<<<<<< SEARCH
+def add(a: int, b: int) -> int:
+    return a + b
+=======
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def sub(a: int, b: int) -> int:
+    return eval(f"{a} - {b}")
+>>>>>>> REPLACE
+"""
+RESOLVER_SCRIPT = [
+    "```\napp/clean.py\n```",
+    "```\napp/clean.py::add\n```",
+    "```\napp/clean.py:4-5\n```",
+    *[RESOLVER_EDIT] * 4,
+    "```python\nfrom app.clean import sub\n\n\ndef test_sub():\n    assert sub(5, 3) == 2\n```",
+]

@@ -22,7 +22,7 @@ from swe_common.security import REVOKED_SESSION_KEY
 from swe_common.testing import TokenFactory, eventually
 
 from .conftest import bearer_protocols, wait_run
-from .gitrepo import DEFECTS_PY, RESOLVER_PATCH
+from .gitrepo import DEFECTS_PY, RESOLVER_SCRIPT
 
 pytestmark = pytest.mark.usefixtures("worker")
 ISSUE = {"issue": {"title": "Add subtraction", "description": "app/clean.py needs sub()"}}
@@ -66,7 +66,7 @@ async def start(client: Any, team: dict[str, Any], agent_id: str, **body: Any) -
 async def test_a_projects_runs_list_every_agents_runs_with_score_and_no_result(
     client: Any, tokens: TokenFactory, team: dict[str, Any], provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH])
+    provider.reset(RESOLVER_SCRIPT)
     analyzer = await team["agent"]("code_analyzer", "analyzer")
     resolver = await team["agent"]("issue_resolver", "resolver")
     analysis = await start(client, team, analyzer)
@@ -332,7 +332,7 @@ class Listener:
 async def test_notifications_bring_each_status_change_to_those_who_may_see_the_run(
     client: Any, tokens: TokenFactory, team: dict[str, Any], server: str, provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH], delay=0.5)
+    provider.reset(RESOLVER_SCRIPT, delay=0.5)
     agent = await team["agent"]("issue_resolver", "notified")
     owner = await Listener.open(server, tokens.token(team["owner"]))
     viewer = await Listener.open(server, tokens.token(team["viewer"]))
@@ -357,7 +357,7 @@ async def test_notifications_bring_each_status_change_to_those_who_may_see_the_r
 async def test_notifications_resume_after_a_cursor_without_loss_or_repeat(
     client: Any, tokens: TokenFactory, team: dict[str, Any], server: str, provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH, RESOLVER_PATCH], delay=0.3)
+    provider.reset([*RESOLVER_SCRIPT, *RESOLVER_SCRIPT], delay=0.3)
     agent = await team["agent"]("issue_resolver", "resumed")
     token = tokens.token(team["owner"])
     first = await Listener.open(server, token)

@@ -76,9 +76,9 @@ async def test_review_request_starts_an_on_demand_pr_reviewer_and_reports_back(
 async def test_issue_assignment_starts_the_assigned_agent(
     client: Any, tokens: TokenFactory, projects: Any, publish: Any, planted: Path, provider: Any
 ) -> None:
-    from .gitrepo import RESOLVER_PATCH
+    from .gitrepo import RESOLVER_SCRIPT
 
-    provider.reset([RESOLVER_PATCH])
+    provider.reset(RESOLVER_SCRIPT)
     owner = uuid.uuid4()
     headers = tokens.headers(owner)
     project = await projects.create(owner, f"file://{planted}")
@@ -194,9 +194,9 @@ async def test_runs_started_by_events_wait_for_the_projects_concurrency_cap(
 
     from swe_agents.models import Run
 
-    from .gitrepo import RESOLVER_PATCH
+    from .gitrepo import RESOLVER_SCRIPT
 
-    provider.reset([RESOLVER_PATCH])
+    provider.reset(RESOLVER_SCRIPT)
     owner = uuid.uuid4()
     headers = tokens.headers(owner)
     project = await projects.create(owner, f"file://{planted}")

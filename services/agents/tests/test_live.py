@@ -22,7 +22,7 @@ from swe_common.security import REVOKED_SESSION_KEY, TOKENS_NOT_BEFORE_KEY
 from swe_common.testing import TokenFactory
 
 from .conftest import bearer_protocols, wait_run
-from .gitrepo import RESOLVER_PATCH
+from .gitrepo import RESOLVER_SCRIPT
 
 pytestmark = pytest.mark.usefixtures("worker")
 ISSUE = {"issue": {"title": "Add subtraction", "description": "app/clean.py needs sub()"}}
@@ -52,7 +52,7 @@ async def collect(url: str, **kwargs: Any) -> list[dict[str, Any]]:
 async def test_log_stream_replays_then_follows_every_line_once_in_order(
     client: Any, tokens: TokenFactory, agent: dict[str, Any], server: str, provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH], delay=1.5)
+    provider.reset(RESOLVER_SCRIPT, delay=1.5)
     run = (
         await client.post(
             f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]
@@ -77,7 +77,7 @@ async def test_log_stream_replays_then_follows_every_line_once_in_order(
 async def test_log_stream_resumes_after_a_sequence_number(
     client: Any, tokens: TokenFactory, agent: dict[str, Any], server: str, provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH])
+    provider.reset(RESOLVER_SCRIPT)
     run = (
         await client.post(
             f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]
@@ -94,7 +94,7 @@ async def test_log_stream_resumes_after_a_sequence_number(
 async def test_agent_stream_sends_each_status_change(
     client: Any, tokens: TokenFactory, agent: dict[str, Any], server: str, provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH], delay=0.5)
+    provider.reset(RESOLVER_SCRIPT, delay=0.5)
     headers = {"Authorization": f"Bearer {tokens.token(agent['owner'])}"}
     async with connect(
         f"ws://{server}/ws/agents/{agent['id']}", additional_headers=headers, open_timeout=10
@@ -248,7 +248,7 @@ async def test_lines_logged_at_once_are_stored_in_sequence_order(
 ) -> None:
     """A run's tools log concurrently; a reader (the stream's replay, a `since` cursor) that
     sees line n must already see every line before it, or it moves past one for good."""
-    provider.reset([RESOLVER_PATCH])
+    provider.reset(RESOLVER_SCRIPT)
     run = (
         await client.post(
             f"/api/v1/agents/{agent['id']}/start", json=ISSUE, headers=agent["headers"]

@@ -20,7 +20,7 @@ from swe_agents.worker import Worker
 from swe_common.testing import TokenFactory, eventually
 
 from .conftest import wait_run
-from .gitrepo import RESOLVER_PATCH
+from .gitrepo import RESOLVER_SCRIPT
 
 ISSUE = {"issue": {"title": "Add subtraction", "description": "app/clean.py needs sub()"}}
 
@@ -60,7 +60,7 @@ async def test_run_of_a_killed_worker_is_retried_by_another(
     project = await projects.create(owner, f"file://{planted}")
     body = {"project_id": str(project), "name": "resolver", "type": "issue_resolver"}
     agent = (await client.post("/api/v1/agents", json=body, headers=headers)).json()
-    provider.reset([RESOLVER_PATCH, RESOLVER_PATCH], delay=60)
+    provider.reset([*RESOLVER_SCRIPT, *RESOLVER_SCRIPT], delay=60)
     log_file = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "swe_agents.worker"],
@@ -83,7 +83,7 @@ async def test_run_of_a_killed_worker_is_retried_by_another(
         if process.poll() is None:
             process.kill()
         log_file.close()
-    provider.reset([RESOLVER_PATCH], delay=0)
+    provider.reset(RESOLVER_SCRIPT, delay=0)
     rescuer = Worker(settings)
     task = asyncio.create_task(rescuer.run())
     try:

@@ -11,8 +11,17 @@ import pytest
 from swe_common.testing import TokenFactory, eventually
 
 from .conftest import wait_run
-from .gitrepo import RESOLVER_PATCH
+from .gitrepo import RESOLVER_SCRIPT
 from .sarif_checks import assert_github_requirements
+from .test_resolver_pipeline import (
+    BREAKS_REGRESSION,
+    GOOD,
+    GOOD_RESTYLED,
+    LOCALIZE,
+    REPRO,
+    stats_repo,
+)
+from .test_resolver_pipeline import ISSUE as RESOLVER_ISSUE
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -114,7 +123,7 @@ async def _has(probe: Any, wanted: set[str]) -> bool:
 async def test_cancel_stops_a_running_run_within_seconds(
     client: Any, setup: dict[str, Any], provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH], delay=30)
+    provider.reset(RESOLVER_SCRIPT, delay=30)
     agent = await setup["agent"]("issue_resolver")
     run = await start(client, setup, agent, **ISSUE)
     await wait_run(client, setup["headers"], run["id"], "running")
@@ -146,7 +155,7 @@ async def test_cancelling_a_finished_run_is_a_conflict(client: Any, setup: dict[
 async def test_run_past_its_time_limit_fails_with_timeout(
     client: Any, setup: dict[str, Any], provider: Any
 ) -> None:
-    provider.reset([RESOLVER_PATCH], delay=30)
+    provider.reset(RESOLVER_SCRIPT, delay=30)
     agent = await setup["agent"]("issue_resolver")
     run = await start(client, setup, agent, timeout_seconds=2, **ISSUE)
     done = await wait_run(
@@ -175,22 +184,68 @@ async def test_project_concurrency_cap_answers_429(
         assert done["status"] == "cancelled"
 
 
-async def test_issue_resolver_applies_the_model_patch_and_reports_findings(
-    client: Any, setup: dict[str, Any], provider: Any
+async def _resolver_project(
+    client: Any, setup: dict[str, Any], projects: Any, tmp_path: Path, **config: Any
+) -> str:
+    """An issue_resolver agent on a project whose repository has the median bug."""
+    project = await projects.create(setup["owner"], f"file://{stats_repo(tmp_path / 'stats')}")
+    body = {
+        "project_id": str(project),
+        "name": f"r-{uuid.uuid4().hex[:6]}",
+        "type": "issue_resolver",
+        "config": {"samples": 3, **config},
+    }
+    response = await client.post("/api/v1/agents", json=body, headers=setup["headers"])
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_issue_resolver_proves_its_patch_and_keeps_its_trajectory(
+    client: Any, setup: dict[str, Any], provider: Any, projects: Any, tmp_path: Path
 ) -> None:
-    provider.reset([RESOLVER_PATCH])
-    agent = await setup["agent"]("issue_resolver")
-    run = await start(client, setup, agent, **ISSUE)
-    done = await wait_run(client, setup["headers"], run["id"], "completed", "failed")
+    provider.reset([*LOCALIZE, BREAKS_REGRESSION, GOOD, GOOD_RESTYLED, REPRO])
+    agent = await _resolver_project(client, setup, projects, tmp_path, stream=True)
+    run = await start(client, setup, agent, issue=RESOLVER_ISSUE)
+    done = await wait_run(client, setup["headers"], run["id"], "completed", "failed", timeout=180)
     assert done["status"] == "completed", done
     result = done["result"]
-    assert "+def sub(a: int, b: int) -> int:" in result["diff"]
+    assert result["resolved"] is True
+    assert "if len(ordered) % 2 == 0" in result["diff"]
     assert result["branch"].startswith("agent/issue-")
-    assert [(f["rule"], f["line"]) for f in result["findings"] if f["tool"] == "bandit"] == [
-        ("B307", 9)
-    ]
-    assert provider.requests[0]["model"] == "fake-model"
-    assert provider.requests[0]["messages"][0]["role"] == "system"
+    base = f"/api/v1/agents/runs/{run['id']}"
+    trajectory = await client.get(f"{base}/trajectory", headers=setup["headers"])
+    assert trajectory.status_code == 200
+    assert trajectory.headers["content-disposition"].startswith("attachment;")
+    document = trajectory.json()
+    assert document["totals"]["calls"] == 7 and document["totals"]["prompt_tokens"] == 7 * 100
+    assert document["calls"][0]["messages"][1]["content"].startswith("Issue:")
+    assert all(c["streamed"] for c in document["calls"])
+    logs = (await client.get(f"{base}/logs?limit=500", headers=setup["headers"])).json()
+    assert any(line["message"].startswith("model call 7 (reproduce)") for line in logs["items"])
+
+
+async def test_a_hostile_reproduction_test_is_contained_and_the_worker_goes_on(
+    client: Any, setup: dict[str, Any], provider: Any, projects: Any, tmp_path: Path
+) -> None:
+    hostile = (
+        "```python\nimport os, socket, sys\n\n"
+        "def test_attack():\n"
+        "    try:\n        socket.create_connection(('127.0.0.1', 5432), timeout=2)\n"
+        "    except OSError:\n        pass\n"
+        "    while True:\n        sys.stdout.write('x' * 65536)\n```"
+    )
+    provider.reset([*LOCALIZE, GOOD, hostile])
+    agent = await _resolver_project(client, setup, projects, tmp_path, samples=1)
+    run = await start(client, setup, agent, issue=RESOLVER_ISSUE)
+    done = await wait_run(client, setup["headers"], run["id"], "completed", "failed", timeout=180)
+    assert done["status"] == "completed", done
+    assert done["result"]["resolved"] is False
+    assert done["result"]["summary"].startswith("no candidate passed")
+    # The same worker takes the next run.
+    provider.reset([*LOCALIZE, GOOD, REPRO])
+    again = await start(client, setup, agent, issue=RESOLVER_ISSUE)
+    done = await wait_run(client, setup["headers"], again["id"], "completed", "failed", timeout=180)
+    assert done["status"] == "completed" and done["result"]["resolved"] is True, done
 
 
 async def test_finished_run_exports_sarif_json_and_markdown(

@@ -38,9 +38,12 @@ from swe_agents.analysis.tools import SandboxUnavailable, choose_sandbox
 from swe_agents.events import RunQueued, outbox
 from swe_agents.models import Run, event_tables
 from swe_agents.queue import declare_work_queue
+from swe_agents.resolver.spend import DailySpend
 from swe_agents.runlog import RunLogger
 from swe_agents.runners import code_analyzer, issue_resolver, pr_reviewer
 from swe_agents.runners.context import RunContext, RunFailure
+from swe_agents.sandbox import SandboxUnavailable as CodeSandboxUnavailable
+from swe_agents.sandbox import code_sandbox
 from swe_agents.settings import Settings
 from swe_common.app import redis_client
 from swe_common.db import Database
@@ -63,6 +66,7 @@ RUNNERS = {
 class InFlight:
     task: asyncio.Task[Any]
     stop_reason: str | None = None  # cancelled | timeout | shutdown | lease_lost
+    ctx: RunContext | None = None
 
 
 @dataclass
@@ -294,6 +298,12 @@ class Worker:
         if flight.stop_reason == "lease_lost":
             return False
         status, reason, document, error = outcome
+        if document is None and flight.ctx is not None and flight.ctx.trajectory:
+            # A run that failed still keeps what its model calls were (the trajectory).
+            document = {
+                "summary": error or status,
+                "trajectory": [call.to_dict() for call in flight.ctx.trajectory],
+            }
         await self._log_outcome(runlog, status, reason, error)
         await self._record(run.id, status, reason, document, error, kept)
         return False
@@ -318,8 +328,25 @@ class Worker:
             previous_review_head=previous,
             work_root=self.work_root,
         )
+        if run.agent_type == "issue_resolver":
+            ctx.spend = self._daily_spend(run)
+        flight = self.in_flight.get(run.id)
+        if flight is not None:
+            flight.ctx = ctx
         result = await RUNNERS[run.agent_type](ctx)
         return result, ctx
+
+    def _daily_spend(self, run: Run) -> DailySpend | None:
+        tokens, cost = run.config.get("daily_max_tokens"), run.config.get("daily_max_cost")
+        if tokens is None and cost is None:
+            return None
+        return DailySpend(
+            self.redis,
+            self.settings.redis_prefix,
+            str(run.project_id),
+            int(tokens) if tokens is not None else None,
+            float(cost) if cost is not None else None,
+        )
 
     async def _log_outcome(
         self, runlog: RunLogger, status: str, reason: str | None, error: str | None
@@ -474,6 +501,12 @@ def main() -> None:
         raise SystemExit(f"swe-agents worker: {exc}") from None
     if sandbox.warning:
         log.warning("tools_unsandboxed", reason=sandbox.warning)
+    try:
+        code_sandbox(settings.sandbox_limits())
+    except CodeSandboxUnavailable as exc:
+        # Analysis and reviews still run; runs that would run repository code fail with
+        # sandbox_unavailable instead of running it bare.
+        log.warning("code_sandbox_unavailable", reason=str(exc))
     worker = Worker(settings)
 
     async def serve() -> None:

@@ -213,6 +213,21 @@ async def run_report(
 
 
 @router.get(
+    "/runs/{run_id}/trajectory",
+    response_model=None,
+    summary="Every model call of a finished run: prompt, answer, tokens, cost, latency",
+)
+async def run_trajectory(
+    run_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> JSONResponse:
+    document = await service.run_trajectory(session, principal, run_id)
+    return JSONResponse(
+        document,
+        headers={"Content-Disposition": f'attachment; filename="trajectory-{run_id}.json"'},
+    )
+
+
+@router.get(
     "/runs/{run_id}/diff",
     response_model=RunDiffOut,
     summary="The diff a pull request review looked at (files, hunks, lines; bounded)",

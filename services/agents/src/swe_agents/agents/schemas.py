@@ -59,8 +59,22 @@ class PrReviewerConfig(_AnalysisConfig):
 
 
 class IssueResolverConfig(_AnalysisConfig):
-    max_calls: int = Field(default=3, ge=1, le=20)
-    max_tokens: int = Field(default=50_000, ge=100, le=2_000_000)
+    # The model (OpenAI-compatible; base_url overrides AGENTS_LLM_BASE_URL for this agent).
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200), NulFree()] | None = None
+    base_url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=500)] | None = None
+    stream: bool = False
+    tool_calling: bool = False
+    price_input_per_mtok: float = Field(default=0.0, ge=0, le=1000)
+    price_output_per_mtok: float = Field(default=0.0, ge=0, le=1000)
+    # Per run: model calls, tokens, dollars, wall time; per project per UTC day.
+    max_calls: int = Field(default=12, ge=1, le=200)
+    max_tokens: int = Field(default=200_000, ge=100, le=20_000_000)
+    max_cost: float | None = Field(default=None, gt=0, le=1000)
+    max_wall_seconds: float | None = Field(default=None, gt=0, le=3600)
+    daily_max_tokens: int | None = Field(default=None, ge=100)
+    daily_max_cost: float | None = Field(default=None, gt=0)
+    samples: int = Field(default=4, ge=1, le=20)
+    stuck_after: int = Field(default=3, ge=2, le=20)
     max_context_files: int = Field(default=8, ge=1, le=50)
     branch_prefix: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,40}$", max_length=40)

@@ -135,6 +135,32 @@ async def visible_run(
     return run, project
 
 
+async def run_trajectory(
+    session: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> dict[str, Any]:
+    """Every model call of a finished run (prompt, answer, tokens, cost, latency)."""
+    run, _ = await visible_run(session, principal, run_id)
+    if run.status not in TERMINAL:
+        raise Conflict(f"The run is {run.status}: its model calls stream to its live log")
+    calls = (run.result or {}).get("trajectory")
+    if calls is None:
+        raise NotFound(f"Run {run_id} made no model calls")
+    return {
+        "run_id": str(run.id),
+        "agent_type": run.agent_type,
+        "status": run.status,
+        "exit_reason": run.exit_reason,
+        "totals": {
+            "calls": len(calls),
+            "prompt_tokens": sum(int(c.get("prompt_tokens") or 0) for c in calls),
+            "completion_tokens": sum(int(c.get("completion_tokens") or 0) for c in calls),
+            "cost": round(sum(float(c.get("cost") or 0) for c in calls), 6),
+            "latency_ms": sum(int(c.get("latency_ms") or 0) for c in calls),
+        },
+        "calls": calls,
+    }
+
+
 # -- agents -----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""The issue resolver's pipeline: localize, repair, validate (in the sandbox), deliver."""
