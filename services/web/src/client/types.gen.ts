@@ -3342,6 +3342,34 @@ export type RunSourceApiV1AgentsRunsRunIdSourceGetResponses = {
 
 export type RunSourceApiV1AgentsRunsRunIdSourceGetResponse = RunSourceApiV1AgentsRunsRunIdSourceGetResponses[keyof RunSourceApiV1AgentsRunsRunIdSourceGetResponses];
 
+export type RunTrajectoryApiV1AgentsRunsRunIdTrajectoryGetData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: never;
+    url: '/api/v1/agents/runs/{run_id}/trajectory';
+};
+
+export type RunTrajectoryApiV1AgentsRunsRunIdTrajectoryGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type RunTrajectoryApiV1AgentsRunsRunIdTrajectoryGetError = RunTrajectoryApiV1AgentsRunsRunIdTrajectoryGetErrors[keyof RunTrajectoryApiV1AgentsRunsRunIdTrajectoryGetErrors];
+
+export type RunTrajectoryApiV1AgentsRunsRunIdTrajectoryGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
 export type DeleteAgentApiV1AgentsAgentIdDeleteData = {
     body?: never;
     path: {

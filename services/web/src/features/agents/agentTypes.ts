@@ -146,16 +146,32 @@ export const AGENT_TYPES: Record<
   },
   issue_resolver: {
     label: "Issue resolver",
-    description: "Proposes a change that resolves an issue, on a branch of its own.",
+    description:
+      "Proposes a change that resolves an issue, proved by the repository's tests run in a sandbox, on a branch of its own.",
     fields: [
-      { name: "max_calls", label: "Most model calls", kind: "number", default: 3, min: 1, max: 20 },
+      {
+        name: "samples",
+        label: "Candidate patches",
+        kind: "number",
+        default: 4,
+        min: 1,
+        max: 20,
+      },
+      {
+        name: "max_calls",
+        label: "Most model calls",
+        kind: "number",
+        default: 12,
+        min: 1,
+        max: 200,
+      },
       {
         name: "max_tokens",
         label: "Most tokens",
         kind: "number",
-        default: 50_000,
+        default: 200_000,
         min: 100,
-        max: 2_000_000,
+        max: 20_000_000,
       },
       {
         name: "max_context_files",
