@@ -2,7 +2,7 @@
 
 1. load: the events (contract-shaped payloads spread over the past year) are COPYed into the
    event store of a fresh database, except a sample kept for step 3;
-2. rebuild: the projections are built by the rebuild path (``service.rebuild``, what
+2. rebuild: the projections are built by the rebuild path (``ingest.rebuild``, what
    ``swe-analytics rebuild`` runs: the store read entity by entity through the same merge and
    contribution code as live ingest), events per second reported;
 3. ingest: two samples of ``ANALYTICS_BENCH_INGEST`` events are published to RabbitMQ and
@@ -40,13 +40,15 @@ import sqlalchemy as sa
 import structlog
 from aio_pika.abc import ExchangeType
 
-from swe_analytics import service
+from swe_analytics.access.repository import Scope
+from swe_analytics.dashboards import service as dashboards
 from swe_analytics.events import CONSUMED_TYPES, subscription
+from swe_analytics.ingest import service as ingest_service
 from swe_analytics.models import event_tables
-from swe_analytics.projections import project_of
-from swe_analytics.repository import Scope
-from swe_analytics.schemas import Interval, Metric
+from swe_analytics.projections.merges import project_of
 from swe_analytics.settings import Settings
+from swe_analytics.timeseries import service as timeseries
+from swe_analytics.timeseries.schemas import Interval, Metric
 from swe_common.db import Database
 from swe_common.events import CloudEvent, EventRuntime, Subscription
 from swe_common.events.broker import QUORUM_QUEUE
@@ -467,17 +469,17 @@ async def measure_queries(db: Database, generators: list[Generator]) -> dict[str
     three = Scope(tuple(g.project_id for g in generators[:3]))
     one = Scope((generators[0].project_id,))
     all_ids = [g.project_id for g in generators]
-    window = service.make_window(
+    window = timeseries.make_window(
         range_=None, start=NOW - YEAR, end=NOW, interval=Interval.day, tz="UTC", now=NOW
     )
 
     async def dashboard(scope: Scope) -> None:
         async with db.sessionmaker() as session:
-            await service.scope_figures(session, scope, NOW)
+            await dashboards.scope_figures(session, scope, NOW)
 
     async def series(scope: Scope) -> None:
         async with db.sessionmaker() as session:
-            points = await service.series_points(session, scope, Metric.issues_opened, window)
+            points = await timeseries.series_points(session, scope, Metric.issues_opened, window)
             assert len(points) == 366
 
     async def raw(sql: str, projects: list[uuid.UUID]) -> None:
@@ -575,7 +577,7 @@ async def main() -> int:
         copy_seconds = copy_events(dsn, stream, bulk)
         print(f"copied {bulk:,} events in {copy_seconds:.1f} s", file=sys.stderr)
         started = time.perf_counter()
-        rebuilt = await service.rebuild(db, REBUILD_BATCH)
+        rebuilt = await ingest_service.rebuild(db, REBUILD_BATCH)
         rebuild_seconds = time.perf_counter() - started
         print(f"rebuilt from {rebuilt:,} events in {rebuild_seconds:.1f} s", file=sys.stderr)
         sample = [cloud_event(raw) for raw in stream]

@@ -14,8 +14,8 @@ import aio_pika
 import pytest
 from aio_pika.abc import ExchangeType
 
+from swe_analytics.ingest.service import ingest
 from swe_analytics.main import create_app
-from swe_analytics.service import ingest
 from swe_analytics.settings import Settings
 from swe_common.db import Database
 from swe_common.events import CloudEvent

@@ -68,7 +68,7 @@ def issue(
     resolved: datetime | None = None,
     agent: uuid.UUID | None = None,
 ) -> CloudEvent:
-    data = {
+    data: dict[str, Any] = {
         "id": str(issue_id),
         "project_id": str(project_id),
         "title": "Something is broken",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import aio_pika
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from aio_pika.abc import ExchangeType
 from prometheus_client import REGISTRY
 
+from swe_common.events import CloudEvent
 from swe_common.events.dlq import list_dead_letters
 from swe_common.testing import eventually
 
@@ -36,7 +38,7 @@ async def test_published_events_update_the_figures(env: Env) -> None:
 
     await env.publish(history)
 
-    async def figures() -> dict | None:
+    async def figures() -> dict[str, Any] | None:
         response = await env.client.get(
             f"/api/v1/analytics/projects/{project_id}", headers=env.as_user(owner)
         )
@@ -96,7 +98,7 @@ async def _batches(queue: str) -> tuple[float, float]:
     return count, total
 
 
-async def _publish_at_once(env: Env, events: list) -> None:
+async def _publish_at_once(env: Env, events: list[CloudEvent]) -> None:
     """Publish without waiting for each confirm in turn, so the consumer gets a burst."""
     connection = await aio_pika.connect(AMQP_URL)
     try:
@@ -125,7 +127,7 @@ async def _stored(env: Env, project_id: uuid.UUID) -> int:
     return int(found or 0)
 
 
-async def _figures(env: Env, owner: uuid.UUID, project_id: uuid.UUID) -> dict:
+async def _figures(env: Env, owner: uuid.UUID, project_id: uuid.UUID) -> dict[str, Any]:
     response = await env.client.get(
         f"/api/v1/analytics/projects/{project_id}", headers=env.as_user(owner)
     )
@@ -177,10 +179,10 @@ async def test_a_poison_event_in_a_batch_is_dead_lettered_alone(fresh_env: Env) 
     assert await _stored(env, project_id) == len(history)
 
 
-async def _reviewed(env: Env, owner: uuid.UUID, project_id: uuid.UUID) -> dict | None:
+async def _reviewed(env: Env, owner: uuid.UUID, project_id: uuid.UUID) -> dict[str, Any] | None:
     body = await _figures(env, owner, project_id)
     return body if body and body["pull_requests"]["reviewed"] == 1 else None
 
 
-async def _equal(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
+async def _equal(awaitable, expected) -> bool:
     return await awaitable == expected

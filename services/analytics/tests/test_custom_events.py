@@ -131,7 +131,7 @@ async def test_readonly_callers_cannot_record_events(env: Env) -> None:
     assert response.status_code == 403
 
 
-async def test_too_many_events_answer_429_with_retry_after(tokens) -> None:  # type: ignore[no-untyped-def]
+async def test_too_many_events_answer_429_with_retry_after(tokens) -> None:
     async with analytics_env(
         tokens, custom_events_per_window=3, custom_events_window_seconds=3600
     ) as env:

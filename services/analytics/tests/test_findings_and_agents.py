@@ -100,7 +100,10 @@ async def test_an_agents_series_has_its_runs_success_rate_duration_and_score(env
     owner, project_id, agent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     events = [project(project_id, owner), agent_created(agent, project_id)]
     # Mar 2: completed (10 min, 0.5), completed (20 min, 0.7), failed (5 min); Mar 4: cancelled.
-    plan = [(10, "completed", 0.5, 0), (20, "completed", 0.7, 0)]
+    plan: list[tuple[int, str, float | None, int]] = [
+        (10, "completed", 0.5, 0),
+        (20, "completed", 0.7, 0),
+    ]
     plan += [(5, "failed", None, 0), (1, "cancelled", None, 2)]
     for minutes, verb, score, day in plan:
         start = at(1, days=day)

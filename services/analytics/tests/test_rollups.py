@@ -7,16 +7,19 @@ import itertools
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from swe_analytics.models import metric_buckets, metric_buckets_daily, metric_buckets_hourly
-from swe_analytics.projections import SLOT
-from swe_analytics.repository import ceil_to, cover, floor_to
-from swe_analytics.schemas import Interval
-from swe_analytics.service import make_window
+from swe_analytics.projections.merges import SLOT
+from swe_analytics.projections.repository import ceil_to, floor_to
+from swe_analytics.timeseries.repository import cover
+from swe_analytics.timeseries.schemas import Interval
+from swe_analytics.timeseries.service import make_window
+from swe_common.events import CloudEvent
 
 from .conftest import Env
 from .factories import issue, project, review_requested, reviewed, run
@@ -81,7 +84,7 @@ async def test_a_utc_year_of_days_reads_one_range_of_daily_buckets() -> None:
     assert cover(bounds) == {metric_buckets_daily: [(bounds[0], bounds[-1])]}
 
 
-def _history(projects: list[uuid.UUID], owner: uuid.UUID, seed: int) -> list:
+def _history(projects: list[uuid.UUID], owner: uuid.UUID, seed: int) -> list[CloudEvent]:
     rng = random.Random(seed)
     events = [project(p, owner) for p in projects]
     for _ in range(120):
@@ -171,7 +174,9 @@ async def test_the_admin_series_is_the_sum_of_the_project_series(
             assert point["value"] == pytest.approx(mean)
 
 
-async def _points(env: Env, metric: str, params: dict[str, str], headers: dict) -> list[dict]:
+async def _points(
+    env: Env, metric: str, params: dict[str, str], headers: dict[str, str]
+) -> list[dict[str, Any]]:
     response = await env.client.get(f"{BASE}/{metric}", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()["points"]

@@ -10,7 +10,7 @@ import asyncio
 import sys
 import time
 
-from swe_analytics.service import rebuild
+from swe_analytics.ingest.service import rebuild
 from swe_analytics.settings import Settings
 from swe_common.db import Database
 from swe_common.logging import configure_logging

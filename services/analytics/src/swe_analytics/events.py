@@ -1,7 +1,7 @@
 """The events analytics consumes: one queue bound to every type it keeps."""
 
-from swe_analytics.projections import ENTITY_KEYS, STORED_ONLY_TYPES
-from swe_analytics.service import handle_event, handle_events
+from swe_analytics.ingest.service import handle_event, handle_events
+from swe_analytics.projections.merges import ENTITY_KEYS, STORED_ONLY_TYPES
 from swe_common.events import Subscription
 
 CONSUMED_TYPES = (*ENTITY_KEYS, *STORED_ONLY_TYPES)

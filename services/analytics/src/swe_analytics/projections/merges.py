@@ -219,8 +219,8 @@ def merge_project(row: Row, event: StoredEvent) -> Row:
         row["enabled"] = data.get("enabled") if isinstance(data.get("enabled"), bool) else None
         _stamp(row, moment, event)
     listed = _snapshot_members(data.get("members"))
-    for user in set(row["members"]) | set(listed):
-        _set_member(row, user, listed.get(user), user in listed, moment, event)
+    for member in set(row["members"]) | set(listed):
+        _set_member(row, member, listed.get(member), member in listed, moment, event)
     return row
 
 

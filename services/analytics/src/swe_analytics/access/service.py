@@ -1,0 +1,40 @@
+"""The caller's scope: every project for an admin, else the projects they own or belong to."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from swe_analytics.access import repository
+from swe_analytics.access.repository import Scope
+from swe_analytics.projections.merges import (
+    as_uuid,
+)
+from swe_common.errors import NotFound
+from swe_common.security import Principal
+
+
+def user_id_of(principal: Principal) -> uuid.UUID | None:
+    return as_uuid(principal.subject)
+
+
+async def scope_for(session: AsyncSession, principal: Principal) -> Scope:
+    if principal.is_admin:
+        return Scope(None)
+    user = user_id_of(principal)
+    if user is None:
+        return Scope(())
+    return Scope(tuple(await repository.accessible_projects(session, user)))
+
+
+async def require_project(
+    session: AsyncSession, principal: Principal, project_id: uuid.UUID
+) -> Scope:
+    """The one-project scope, or 404 when the caller may not see it (or it is unknown)."""
+    user = None if principal.is_admin else user_id_of(principal)
+    if (principal.is_admin or user is not None) and await repository.project_visible(
+        session, project_id, user
+    ):
+        return Scope((project_id,))
+    raise NotFound(f"Project {project_id} does not exist")
