@@ -9,11 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_analytics.models import (
-    agents,
-    projects,
-    runs,
-)
+from swe_analytics.models import agents, projects, runs
 
 
 @dataclass(frozen=True, slots=True)

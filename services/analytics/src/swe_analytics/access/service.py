@@ -8,9 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_analytics.access import repository
 from swe_analytics.access.repository import Scope
-from swe_analytics.projections.merges import (
-    as_uuid,
-)
+from swe_analytics.projections.merges import as_uuid
 from swe_common.errors import NotFound
 from swe_common.security import Principal
 

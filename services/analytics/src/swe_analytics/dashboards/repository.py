@@ -10,11 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_analytics.access.repository import Scope, in_scope
-from swe_analytics.models import (
-    issues,
-    metric_totals,
-    runs,
-)
+from swe_analytics.models import issues, metric_totals, runs
 
 Totals = dict[str, tuple[int, Decimal]]
 

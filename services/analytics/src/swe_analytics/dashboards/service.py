@@ -28,9 +28,7 @@ from swe_analytics.dashboards.schemas import (
     QualityTrend,
     RunFigures,
 )
-from swe_analytics.projections.merges import (
-    SEVERITIES,
-)
+from swe_analytics.projections.merges import SEVERITIES
 from swe_analytics.timeseries import repository as series_repository
 from swe_common.errors import NotFound
 from swe_common.security import Principal

@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from swe_analytics.ingest.repository import AnyRow
-from swe_analytics.models import (
-    events,
-)
+from swe_analytics.models import events
 
 
 async def stream_events(

@@ -12,9 +12,7 @@ from typing import Any
 
 from swe_analytics.exports import repository
 from swe_analytics.exports.schemas import ExportFormat
-from swe_analytics.projections.merges import (
-    SEVERITIES,
-)
+from swe_analytics.projections.merges import SEVERITIES
 from swe_analytics.timeseries.schemas import Metric, TimeSeries
 from swe_analytics.timeseries.service import FINISHED_STATUSES
 from swe_common.db import Database

@@ -9,12 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_analytics.models import (
-    events,
-)
-from swe_analytics.projections.merges import (
-    ENTITY_KEYS,
-)
+from swe_analytics.models import events
+from swe_analytics.projections.merges import ENTITY_KEYS
 
 # A fetched row of any width (Row is generic over its columns' types).
 AnyRow = sa.Row[*tuple[Any, ...]]

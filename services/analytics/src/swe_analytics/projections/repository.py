@@ -28,11 +28,7 @@ from swe_analytics.models import (
     reviews,
     runs,
 )
-from swe_analytics.projections.merges import (
-    SLOT,
-    CounterKey,
-    Row,
-)
+from swe_analytics.projections.merges import SLOT, CounterKey, Row
 
 ENTITY_TABLES: dict[str, sa.Table] = {
     "projects": projects,

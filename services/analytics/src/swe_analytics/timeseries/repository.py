@@ -15,15 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_analytics.access.repository import Scope, in_scope
-from swe_analytics.models import (
-    agents,
-    reviews,
-    runs,
-)
-from swe_analytics.projections.merges import (
-    ALL_PROJECTS,
-    SLOT,
-)
+from swe_analytics.models import agents, reviews, runs
+from swe_analytics.projections.merges import ALL_PROJECTS, SLOT
 from swe_analytics.projections.repository import GRAINS, ceil_to, floor_to
 
 Ranges = list[tuple[datetime, datetime]]

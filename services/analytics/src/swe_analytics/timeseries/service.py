@@ -16,9 +16,7 @@ from swe_analytics.access import repository as access_repository
 from swe_analytics.access.repository import Scope
 from swe_analytics.access.service import require_project, scope_for
 from swe_analytics.dashboards.service import ratio
-from swe_analytics.projections.merges import (
-    SEVERITIES,
-)
+from swe_analytics.projections.merges import SEVERITIES
 from swe_analytics.timeseries import repository
 from swe_analytics.timeseries.repository import AgentBucket
 from swe_analytics.timeseries.schemas import (
