@@ -2,7 +2,7 @@
  * The analytics service (/api/v1/analytics): figures and series over the projects the caller
  * can see (all of them for an admin); the API does the scoping.
  */
-import { keepPreviousData, useQueries, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, queryOptions, useQueries, useQuery } from "@tanstack/react-query";
 import {
   getAgentApiV1AnalyticsAgentsAgentIdGet,
   getAgentPerformanceApiV1AnalyticsAgentPerformanceGet,
@@ -41,16 +41,20 @@ export interface AgentScope {
   limit?: number;
 }
 
-export function useDashboard() {
-  return useQuery({
+/**
+ * The figures' queries, also prefetched by the routes' loaders: a page's charts subscribe
+ * first (children's effects run before their parent's), so without it the figures' request
+ * would queue behind every series request on the browser's six connections.
+ */
+export const dashboardQuery = () =>
+  queryOptions({
     queryKey: analyticsKeys.dashboard(),
     queryFn: async () =>
       (await getDashboardApiV1AnalyticsDashboardGet({ throwOnError: true })).data,
   });
-}
 
-export function useProjectFigures(projectId: string) {
-  return useQuery({
+export const projectFiguresQuery = (projectId: string) =>
+  queryOptions({
     queryKey: analyticsKeys.project(projectId),
     queryFn: async () =>
       (
@@ -60,10 +64,9 @@ export function useProjectFigures(projectId: string) {
         })
       ).data,
   });
-}
 
-export function useAgentFigures(agentId: string) {
-  return useQuery({
+export const agentFiguresQuery = (agentId: string) =>
+  queryOptions({
     queryKey: analyticsKeys.agent(agentId),
     queryFn: async () =>
       (
@@ -73,6 +76,17 @@ export function useAgentFigures(agentId: string) {
         })
       ).data,
   });
+
+export function useDashboard() {
+  return useQuery(dashboardQuery());
+}
+
+export function useProjectFigures(projectId: string) {
+  return useQuery(projectFiguresQuery(projectId));
+}
+
+export function useAgentFigures(agentId: string) {
+  return useQuery(agentFiguresQuery(agentId));
 }
 
 /** Several metrics over one window; `data` is set once every one has arrived. */
