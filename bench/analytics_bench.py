@@ -42,7 +42,7 @@ from aio_pika.abc import ExchangeType
 
 from swe_analytics.access.repository import Scope
 from swe_analytics.dashboards import service as dashboards
-from swe_analytics.events import CONSUMED_TYPES, subscription
+from swe_analytics.handlers import CONSUMED_TYPES, subscription
 from swe_analytics.ingest import service as ingest_service
 from swe_analytics.models import event_tables
 from swe_analytics.projections.merges import project_of

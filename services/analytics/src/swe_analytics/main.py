@@ -4,8 +4,8 @@ from fastapi import FastAPI
 
 from swe_analytics.custom_events.routes import router as custom_events_router
 from swe_analytics.dashboards.routes import router as dashboards_router
-from swe_analytics.events import subscription
 from swe_analytics.exports.routes import router as exports_router
+from swe_analytics.handlers import subscription
 from swe_analytics.models import event_tables
 from swe_analytics.settings import Settings
 from swe_analytics.timeseries.routes import router as timeseries_router

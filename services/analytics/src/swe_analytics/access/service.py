@@ -8,19 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_analytics.access import repository
 from swe_analytics.access.repository import Scope
-from swe_analytics.projections.merges import as_uuid
 from swe_common.errors import NotFound
 from swe_common.security import Principal
-
-
-def user_id_of(principal: Principal) -> uuid.UUID | None:
-    return as_uuid(principal.subject)
 
 
 async def scope_for(session: AsyncSession, principal: Principal) -> Scope:
     if principal.is_admin:
         return Scope(None)
-    user = user_id_of(principal)
+    user = principal.user_id
     if user is None:
         return Scope(())
     return Scope(tuple(await repository.accessible_projects(session, user)))
@@ -30,7 +25,7 @@ async def require_project(
     session: AsyncSession, principal: Principal, project_id: uuid.UUID
 ) -> Scope:
     """The one-project scope, or 404 when the caller may not see it (or it is unknown)."""
-    user = None if principal.is_admin else user_id_of(principal)
+    user = None if principal.is_admin else principal.user_id
     if (principal.is_admin or user is not None) and await repository.project_visible(
         session, project_id, user
     ):

@@ -1,4 +1,5 @@
-"""The events analytics consumes: one queue bound to every type it keeps."""
+"""The events analytics consumes (every service's `handlers.py`): one queue bound to every type
+it keeps."""
 
 from swe_analytics.ingest.service import handle_event, handle_events
 from swe_analytics.projections.merges import ENTITY_KEYS, STORED_ONLY_TYPES
