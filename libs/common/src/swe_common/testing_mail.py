@@ -138,7 +138,7 @@ class SmtpServer:
             if to.lower() in str(m["To"]).lower() and (kind is None or m["X-SWE-Mail-Kind"] == kind)
         ]
 
-    async def wait_for(self, to: str, kind: str | None = None, within: float = 20) -> EmailMessage:
+    async def wait_for(self, to: str, kind: str | None = None, within: float = 60) -> EmailMessage:
         async def probe() -> list[EmailMessage]:
             return self.received(to, kind)
 
