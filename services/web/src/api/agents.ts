@@ -1,8 +1,15 @@
 /**
  * Agents and their runs (the agents service, /api/v1/agents): the lists, an agent, a run, its
- * report; create, edit, delete, start and cancel.
+ * report and source lines; create, edit, delete, start and cancel. Runs change under the
+ * reader's eyes through the run notifications (`applyRunChange`), never by polling.
  */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  keepPreviousData,
+  type QueryClient,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
 import {
   cancelRunApiV1AgentsRunsRunIdCancelPost,
   createAgentApiV1AgentsPost,
@@ -10,18 +17,26 @@ import {
   getAgentApiV1AgentsAgentIdGet,
   getRunApiV1AgentsRunsRunIdGet,
   listAgentsApiV1AgentsGet,
+  listProjectRunsApiV1AgentsProjectsProjectIdRunsGet,
   listRunsApiV1AgentsAgentIdRunsGet,
   runReportApiV1AgentsRunsRunIdReportGet,
+  runSourceApiV1AgentsRunsRunIdSourceGet,
   startRunApiV1AgentsAgentIdStartPost,
   updateAgentApiV1AgentsAgentIdPatch,
 } from "@/client/sdk.gen";
-import type { AgentCreate, AgentOut, AgentUpdate, RunOut, RunStart } from "@/client/types.gen";
+import type {
+  AgentCreate,
+  AgentOut,
+  AgentUpdate,
+  RunDetailOut,
+  RunOut,
+  RunStart,
+} from "@/client/types.gen";
 import { authFetch } from "@/lib/auth";
+import type { RunChange } from "@/lib/runFeed";
 
 export const AGENTS_PAGE_SIZE = 20;
 export const RUNS_PAGE_SIZE = 20;
-/** How often an unfinished run is asked about (the live log also says when it ends). */
-export const RUN_POLL_MS = 2_000;
 export const TERMINAL = ["completed", "failed", "cancelled"] as const;
 
 export function isFinished(status: string | undefined): boolean {
@@ -35,7 +50,29 @@ export const agentKeys = {
   runs: (agentId: string, page: number) => ["agents", "runs", agentId, page] as const,
   run: (runId: string) => ["runs", runId] as const,
   report: (runId: string) => ["runs", runId, "report"] as const,
+  source: (runId: string, path: string, line: number) =>
+    ["runs", runId, "source", path, line] as const,
+  projectRuns: (projectId: string, search?: ProjectRunsSearch) =>
+    search
+      ? (["project-runs", projectId, search] as const)
+      : (["project-runs", projectId] as const),
 };
+
+export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "cancelled",
+];
+
+/** A project's runs list in the URL: ?status=&agent=&page=. */
+export interface ProjectRunsSearch {
+  status?: RunStatus;
+  agent?: string;
+  page?: number;
+}
 
 export function useAgents(projectId: string | null, page: number) {
   return useQuery({
@@ -65,7 +102,7 @@ export function useAgent(agentId: string) {
   });
 }
 
-/** An agent's runs, newest first; asked again while one of the page's runs is unfinished. */
+/** An agent's runs, newest first (kept current by the run notifications). */
 export function useRuns(agentId: string, page: number) {
   return useQuery({
     queryKey: agentKeys.runs(agentId, page),
@@ -78,18 +115,96 @@ export function useRuns(agentId: string, page: number) {
         })
       ).data,
     placeholderData: keepPreviousData,
-    refetchInterval: (query) =>
-      query.state.data?.items.some((run) => !isFinished(run.status)) ? RUN_POLL_MS : false,
   });
 }
 
+/** A project's runs, every agent's, with the list's filters and page (kept current likewise). */
+export function useProjectRuns(projectId: string, search: ProjectRunsSearch) {
+  const page = search.page ?? 1;
+  return useQuery({
+    queryKey: agentKeys.projectRuns(projectId, search),
+    queryFn: async () =>
+      (
+        await listProjectRunsApiV1AgentsProjectsProjectIdRunsGet({
+          path: { project_id: projectId },
+          query: {
+            status: search.status,
+            agent_id: search.agent,
+            limit: RUNS_PAGE_SIZE,
+            offset: (page - 1) * RUNS_PAGE_SIZE,
+          },
+          throwOnError: true,
+        })
+      ).data,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** A run; its status changes arrive with the run notifications (`applyRunChange`). */
 export function useRun(runId: string) {
   return useQuery({
     queryKey: agentKeys.run(runId),
     queryFn: async () =>
       (await getRunApiV1AgentsRunsRunIdGet({ path: { run_id: runId }, throwOnError: true })).data,
-    refetchInterval: (query) => (isFinished(query.state.data?.status) ? false : RUN_POLL_MS),
   });
+}
+
+/** The source lines kept around a finding (never changes once the run has finished). */
+export function useRunSource(runId: string, path: string, line: number) {
+  return useQuery({
+    queryKey: agentKeys.source(runId, path, line),
+    queryFn: async () =>
+      (
+        await runSourceApiV1AgentsRunsRunIdSourceGet({
+          path: { run_id: runId },
+          query: { path, line },
+          throwOnError: true,
+        })
+      ).data,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+}
+
+function isRunKey(key: readonly unknown[]): boolean {
+  return key[0] === "runs" && key.length === 2;
+}
+
+/**
+ * A run changed (a notification): the run's page shows the new state at once, then reads the
+ * whole run again (its result, attempts); the lists holding it read their page again; a
+ * pending run of the same project reads again too (a slot may have freed).
+ */
+export function applyRunChange(queryClient: QueryClient, change: RunChange): void {
+  queryClient.setQueryData<RunDetailOut>(agentKeys.run(change.run_id), (old) =>
+    old
+      ? {
+          ...old,
+          status: change.status,
+          exit_reason: change.exit_reason,
+          started_at: change.started_at,
+          finished_at: change.finished_at,
+          duration_ms: change.duration_ms,
+          queue: change.status === "pending" ? old.queue : null,
+        }
+      : old,
+  );
+  void queryClient.invalidateQueries({
+    predicate: (query) => {
+      if (!isRunKey(query.queryKey)) return false;
+      if (query.queryKey[1] === change.run_id) return true;
+      const run = query.state.data as RunDetailOut | undefined;
+      return run?.status === "pending" && run.project_id === change.project_id;
+    },
+  });
+  void queryClient.invalidateQueries({ queryKey: ["agents", "runs", change.agent_id] });
+  void queryClient.invalidateQueries({ queryKey: agentKeys.projectRuns(change.project_id) });
+}
+
+/** The feed is live again after a drop: read every run and run list on screen again. */
+export function refreshRuns(queryClient: QueryClient): void {
+  void queryClient.invalidateQueries({ predicate: (query) => isRunKey(query.queryKey) });
+  void queryClient.invalidateQueries({ queryKey: ["agents", "runs"] });
+  void queryClient.invalidateQueries({ queryKey: ["project-runs"] });
 }
 
 /** The JSON report of a completed run: `{run, result}`; it never changes. */
@@ -166,6 +281,7 @@ export function useStartRun(agentId: string) {
     onSuccess: (run: RunOut) => {
       queryClient.setQueryData(agentKeys.run(run.id), run);
       void queryClient.invalidateQueries({ queryKey: ["agents", "runs", agentId] });
+      void queryClient.invalidateQueries({ queryKey: agentKeys.projectRuns(run.project_id) });
     },
   });
 }
@@ -181,7 +297,10 @@ export function useCancelRun(runId: string) {
         })
       ).data,
     onSuccess: (run: RunOut) => {
-      queryClient.setQueryData(agentKeys.run(runId), run);
+      queryClient.setQueryData<RunDetailOut>(agentKeys.run(runId), (old) => ({
+        ...run,
+        queue: old?.queue ?? null,
+      }));
       void queryClient.invalidateQueries({ queryKey: ["agents", "runs", run.agent_id] });
     },
   });

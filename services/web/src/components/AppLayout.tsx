@@ -6,6 +6,8 @@ import { useMe } from "@/api/auth";
 import { ConnectionBanner } from "@/components/ConnectionBanner";
 import { ButtonLink, NavLinkLink } from "@/components/links";
 import { NAV_ITEMS } from "@/components/nav";
+import { NotificationsBell } from "@/features/notifications/NotificationsBell";
+import { NotificationsProvider } from "@/features/notifications/NotificationsProvider";
 import { signOut } from "@/lib/auth";
 
 function UserMenu() {
@@ -58,7 +60,7 @@ export function AppLayout() {
   const items = NAV_ITEMS.filter(
     (item) => item.enabled && (!item.role || me.data?.roles.includes(item.role)),
   );
-  return (
+  const shell = (
     <AppShell
       header={{ height: 56 }}
       navbar={{ width: 220, breakpoint: "sm", collapsed: { mobile: !opened } }}
@@ -81,7 +83,10 @@ export function AppLayout() {
               SWE platform
             </ButtonLink>
           </Group>
-          <UserMenu />
+          <Group gap="xs">
+            {me.data && <NotificationsBell />}
+            <UserMenu />
+          </Group>
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
@@ -105,4 +110,7 @@ export function AppLayout() {
       </AppShell.Main>
     </AppShell>
   );
+  // One run notification feed for the signed-in user (the bell, toasts, live run pages); the
+  // provider is always there, so the page is not mounted again once the user is known.
+  return <NotificationsProvider userId={me.data?.id ?? null}>{shell}</NotificationsProvider>;
 }

@@ -4,7 +4,9 @@
  */
 import { createRoute, redirect } from "@tanstack/react-router";
 import { AgentsTab } from "@/features/agents/AgentsTab";
+import { ProjectRunsTab } from "@/features/agents/ProjectRunsTab";
 import { validatePageSearch } from "@/features/agents/pageSearch";
+import { validateProjectRunsSearch } from "@/features/agents/runsSearch";
 import { IssuesTab } from "@/features/issues/IssuesTab";
 import { parseIssueSearch } from "@/features/issues/search";
 import { MembersTab } from "@/features/projects/MembersTab";
@@ -66,6 +68,13 @@ export const projectAgentsRoute = createRoute({
   path: "/agents",
   validateSearch: validatePageSearch,
   component: AgentsTab,
+});
+
+export const projectRunsRoute = createRoute({
+  getParentRoute: () => projectRoute,
+  path: "/runs",
+  validateSearch: validateProjectRunsSearch,
+  component: ProjectRunsTab,
 });
 
 export const projectMembersRoute = createRoute({

@@ -25,6 +25,7 @@ import {
   projectMembersRoute,
   projectPullsRoute,
   projectRoute,
+  projectRunsRoute,
   projectSettingsRoute,
   projectsRoute,
 } from "@/routes/projects";
@@ -44,6 +45,7 @@ export const routeTree = rootRoute.addChildren([
       projectIssuesRoute,
       projectPullsRoute,
       projectAgentsRoute,
+      projectRunsRoute,
       projectMembersRoute,
       projectSettingsRoute,
     ]),

@@ -1,5 +1,6 @@
 /** The whole console in jsdom on a memory history, its network answered by `respond`. */
 import { MantineProvider } from "@mantine/core";
+import { Notifications } from "@mantine/notifications";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryHistory, RouterProvider } from "@tanstack/react-router";
 import { render } from "@testing-library/react";
@@ -12,8 +13,39 @@ import { theme } from "@/theme";
 
 export type Responder = (method: string, path: string, body: unknown) => Response | undefined;
 
+/** The app's WebSockets in a test: never connected; a test opens them and speaks for the
+ * server (`open`, `send`, `drop`). */
+export class FakeWebSocket {
+  static opened: FakeWebSocket[] = [];
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason?: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  closed = false;
+  constructor(
+    readonly url: string,
+    readonly protocols: string[] = [],
+  ) {
+    FakeWebSocket.opened.push(this);
+  }
+  open(): void {
+    this.onopen?.({});
+  }
+  send(message: Record<string, unknown>): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  drop(code = 1006): void {
+    this.onclose?.({ code });
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
 export function renderApp(path: string, respond: Responder) {
   resetSessionForTests();
+  FakeWebSocket.opened = [];
+  vi.stubGlobal("WebSocket", FakeWebSocket);
   const calls: { method: string; path: string; body: unknown }[] = [];
   vi.stubGlobal(
     "fetch",
@@ -39,6 +71,7 @@ export function renderApp(path: string, respond: Responder) {
   const router = createAppRouter(queryClient, createMemoryHistory({ initialEntries: [path] }));
   const view = render(
     <MantineProvider theme={theme}>
+      <Notifications />
       <QueryClientProvider client={queryClient}>
         <RouterProvider router={router} />
       </QueryClientProvider>

@@ -7,17 +7,17 @@ import { useProject } from "@/api/projects";
 import type { AgentOut } from "@/client/types.gen";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
-import { AnchorLink, ButtonLink } from "@/components/links";
+import { ButtonLink } from "@/components/links";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
 import { Pager } from "@/components/Pager";
 import { Section } from "@/components/Section";
 import { AgentFormModal } from "@/features/agents/AgentFormModal";
 import { typeLabel } from "@/features/agents/agentTypes";
-import { formatDuration, RunStatusBadge, runScore, triggerText } from "@/features/agents/runFormat";
+import { RunsTable } from "@/features/agents/RunsTable";
+import { runScore } from "@/features/agents/runFormat";
 import { StartRunModal } from "@/features/agents/StartRunModal";
 import { ApiError } from "@/lib/errors";
-import { formatDate } from "@/lib/format";
 import { projectPermissions } from "@/lib/permissions";
 
 /** An agent: its configuration, its runs; edit, delete and start a run. */
@@ -136,7 +136,7 @@ function AgentView({
       <Stack gap="md">
         {data.description && <Text>{data.description}</Text>}
         <Section id="runs-title" title="Runs">
-          <RunsTable agentId={data.id} page={page} onPage={onPage} />
+          <AgentRuns agentId={data.id} page={page} onPage={onPage} />
         </Section>
         <Section id="config-title" title="Configuration">
           <ConfigList config={data.config} />
@@ -167,7 +167,7 @@ function ConfigList({ config }: { config: Record<string, unknown> }) {
   );
 }
 
-function RunsTable({
+function AgentRuns({
   agentId,
   page,
   onPage,
@@ -180,52 +180,10 @@ function RunsTable({
   if (runs.isPending) return <Skeleton h={120} />;
   if (runs.isError) return <ErrorView error={runs.error} onRetry={() => runs.refetch()} />;
   if (runs.data.items.length === 0) return <Text size="sm">No runs yet.</Text>;
+  const rows = runs.data.items.map((run) => ({ ...run, score: runScore(run) }));
   return (
     <>
-      <Table striped highlightOnHover verticalSpacing="xs" captionSide="top">
-        <Table.Caption>
-          {runs.data.total} run{runs.data.total === 1 ? "" : "s"}, newest first
-        </Table.Caption>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th scope="col">Queued</Table.Th>
-            <Table.Th scope="col">On</Table.Th>
-            <Table.Th scope="col">Status</Table.Th>
-            <Table.Th scope="col">Exit reason</Table.Th>
-            <Table.Th scope="col">Duration</Table.Th>
-            <Table.Th scope="col">Score</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {runs.data.items.map((run) => {
-            const score = runScore(run);
-            return (
-              <Table.Tr key={run.id}>
-                <Table.Td>
-                  <AnchorLink to="/runs/$runId" params={{ runId: run.id }} fw={600}>
-                    {formatDate(run.queued_at)}
-                  </AnchorLink>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{triggerText(run.trigger)}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <RunStatusBadge status={run.status} />
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{run.exit_reason ?? "—"}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{formatDuration(run.duration_ms)}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{score === null ? "—" : score}</Text>
-                </Table.Td>
-              </Table.Tr>
-            );
-          })}
-        </Table.Tbody>
-      </Table>
+      <RunsTable rows={rows} total={runs.data.total} />
       <Pager total={runs.data.total} pageSize={RUNS_PAGE_SIZE} page={page} onChange={onPage} />
     </>
   );

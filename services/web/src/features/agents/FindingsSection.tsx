@@ -10,7 +10,7 @@ import {
   Text,
   TextInput,
 } from "@mantine/core";
-import { useMemo, useState } from "react";
+import { Fragment, useMemo, useState } from "react";
 import { DOWNLOADS, downloadRunExport, useRunReport } from "@/api/agents";
 import { ErrorView } from "@/components/ErrorView";
 import { Pager } from "@/components/Pager";
@@ -23,6 +23,7 @@ import {
   SEVERITY_ORDER,
   selectFindings,
 } from "@/features/agents/findings";
+import { SourceContext } from "@/features/agents/SourceContext";
 
 const SEVERITY_COLOR: Record<string, string> = {
   critical: "red.9",
@@ -45,7 +46,7 @@ export function FindingsSection({ runId }: { runId: string }) {
         <Stack gap="sm">
           {typeof result.summary === "string" && <Text size="sm">{result.summary}</Text>}
           <Downloads runId={runId} />
-          <FindingsTable result={result} />
+          <FindingsTable runId={runId} result={result} />
         </Stack>
       </Section>
     </>
@@ -140,8 +141,11 @@ function QualitySection({ result }: { result: Record<string, unknown> }) {
   );
 }
 
-function FindingsTable({ result }: { result: Record<string, unknown> }) {
+function FindingsTable({ runId, result }: { runId: string; result: Record<string, unknown> }) {
   const all = useMemo(() => findingsOf(result), [result]);
+  // An analysis keeps the lines around its findings; a review's comments sit on its diff.
+  const hasSource = Array.isArray(result.findings);
+  const [open, setOpen] = useState<number | null>(null);
   const tools = useMemo(() => [...new Set(all.map((f) => f.tool))].sort(), [all]);
   const [query, setQuery] = useState<FindingQuery>({
     severity: "",
@@ -207,34 +211,62 @@ function FindingsTable({ result }: { result: Record<string, unknown> }) {
             <Table.Th scope="col">Rule</Table.Th>
             <Table.Th scope="col">Location</Table.Th>
             <Table.Th scope="col">Message</Table.Th>
+            {hasSource && (
+              <Table.Th scope="col">
+                <span className="sr-only">Source</span>
+              </Table.Th>
+            )}
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {rows.map((finding) => (
-            <Table.Tr key={finding.id}>
-              <Table.Td>
-                <Badge variant="outline" color={SEVERITY_COLOR[finding.severity] ?? "gray.8"}>
-                  {finding.severity}
-                </Badge>
-              </Table.Td>
-              <Table.Td>{finding.tool}</Table.Td>
-              <Table.Td>
-                <code>{finding.rule}</code>
-              </Table.Td>
-              <Table.Td>
-                <code className="swe-finding-location">
-                  {finding.path}:{finding.line}
-                </code>
-                {finding.test && (
-                  <Text size="xs" c="dimmed">
-                    test code
-                  </Text>
+            <Fragment key={finding.id}>
+              <Table.Tr>
+                <Table.Td>
+                  <Badge variant="outline" color={SEVERITY_COLOR[finding.severity] ?? "gray.8"}>
+                    {finding.severity}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>{finding.tool}</Table.Td>
+                <Table.Td>
+                  <code>{finding.rule}</code>
+                </Table.Td>
+                <Table.Td>
+                  <code className="swe-finding-location">
+                    {finding.path}:{finding.line}
+                  </code>
+                  {finding.test && (
+                    <Text size="xs" c="dimmed">
+                      test code
+                    </Text>
+                  )}
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm">{finding.message}</Text>
+                </Table.Td>
+                {hasSource && (
+                  <Table.Td>
+                    <Button
+                      size="xs"
+                      variant="default"
+                      aria-expanded={open === finding.id}
+                      aria-controls={`finding-source-${finding.id}`}
+                      aria-label={`${open === finding.id ? "Hide" : "Show"} the source of ${finding.path}:${finding.line}`}
+                      onClick={() => setOpen(open === finding.id ? null : finding.id)}
+                    >
+                      {open === finding.id ? "Hide source" : "Source"}
+                    </Button>
+                  </Table.Td>
                 )}
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm">{finding.message}</Text>
-              </Table.Td>
-            </Table.Tr>
+              </Table.Tr>
+              {hasSource && open === finding.id && (
+                <Table.Tr id={`finding-source-${finding.id}`}>
+                  <Table.Td colSpan={6}>
+                    <SourceContext runId={runId} path={finding.path} line={finding.line} />
+                  </Table.Td>
+                </Table.Tr>
+              )}
+            </Fragment>
           ))}
         </Table.Tbody>
       </Table>

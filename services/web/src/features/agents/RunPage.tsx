@@ -5,7 +5,7 @@ import { useEffect } from "react";
 import { agentKeys, isFinished, useAgent, useCancelRun, useRun } from "@/api/agents";
 import { useMe } from "@/api/auth";
 import { useProject } from "@/api/projects";
-import type { RunOut } from "@/client/types.gen";
+import type { QueueOut, RunDetailOut } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
@@ -17,7 +17,10 @@ import { ApiError } from "@/lib/errors";
 import { formatDate } from "@/lib/format";
 import { projectPermissions } from "@/lib/permissions";
 
-/** A run: its status as it changes, its live log, and once completed its findings. */
+/**
+ * A run: its status as it changes (the run notifications update it, no polling), its live
+ * log, and once completed its findings.
+ */
 export function RunPage() {
   const { runId } = useParams({ from: "/app/runs/$runId" });
   const run = useRun(runId);
@@ -30,7 +33,25 @@ export function RunPage() {
   return <RunView run={run.data} />;
 }
 
-function RunView({ run }: { run: RunOut }) {
+/** Why a queued run has not started: the project's runs take every slot, or no worker yet. */
+function QueuedNotice({ queue }: { queue: QueueOut | null }) {
+  if (queue?.at_capacity) {
+    return (
+      <Alert color="gray" title="Queued behind the project's other runs" role="status">
+        The project already runs {queue.running} of its at most {queue.limit} runs at once: this run
+        starts as soon as one of them ends.
+      </Alert>
+    );
+  }
+  return (
+    <Alert color="gray" title="Queued" role="status">
+      The run waits for a worker
+      {queue ? ` (the project runs ${queue.running} of at most ${queue.limit} runs at once)` : ""}.
+    </Alert>
+  );
+}
+
+function RunView({ run }: { run: RunDetailOut }) {
   const queryClient = useQueryClient();
   const agent = useAgent(run.agent_id);
   const project = useProject(run.project_id);
@@ -86,12 +107,7 @@ function RunView({ run }: { run: RunOut }) {
       />
       <Stack gap="md">
         {cancel.isError && <ErrorView error={cancel.error} />}
-        {run.status === "pending" && (
-          <Alert color="gray" title="Queued" role="status">
-            The run waits for a worker. A project runs only a few agent runs at once: when its other
-            runs take every slot, this one starts as soon as one of them ends.
-          </Alert>
-        )}
+        {run.status === "pending" && <QueuedNotice queue={run.queue ?? null} />}
         {run.status === "failed" && run.error && (
           <Alert color="red" title="The run failed">
             {run.error}

@@ -10,6 +10,11 @@ const STATUS: Record<string, { label: string; color: string }> = {
   cancelled: { label: "Cancelled", color: "#9c4200" },
 };
 
+/** "Queued", "Running", "Completed"... as the badges say. */
+export function statusLabel(status: string): string {
+  return STATUS[status]?.label ?? status;
+}
+
 export function RunStatusBadge({ status }: { status: string }) {
   const known = STATUS[status] ?? { label: status, color: "gray.8" };
   return (

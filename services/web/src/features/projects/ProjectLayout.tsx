@@ -14,6 +14,7 @@ const TABS = [
   { label: "Issues", to: "/projects/$projectId/issues", segment: "issues" },
   { label: "Pull requests", to: "/projects/$projectId/pulls", segment: "pulls" },
   { label: "Agents", to: "/projects/$projectId/agents", segment: "agents" },
+  { label: "Runs", to: "/projects/$projectId/runs", segment: "runs" },
   { label: "Members", to: "/projects/$projectId/members", segment: "members" },
   { label: "Settings", to: "/projects/$projectId/settings", segment: "settings" },
 ] as const;
