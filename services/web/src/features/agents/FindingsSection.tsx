@@ -251,7 +251,7 @@ function FindingsTable({ runId, result }: { runId: string; result: Record<string
                       variant="default"
                       aria-expanded={open === finding.id}
                       aria-controls={`finding-source-${finding.id}`}
-                      aria-label={`${open === finding.id ? "Hide" : "Show"} the source of ${finding.path}:${finding.line}`}
+                      aria-label={`${open === finding.id ? "Hide source" : "Source"} of ${finding.path}:${finding.line}`}
                       onClick={() => setOpen(open === finding.id ? null : finding.id)}
                     >
                       {open === finding.id ? "Hide source" : "Source"}

@@ -250,7 +250,7 @@ describe("runs as they change", () => {
     });
     const user = userEvent.setup();
     const show = await screen.findByRole("button", {
-      name: "Show the source of app/defects.py:12",
+      name: "Source of app/defects.py:12",
     });
     expect(show).toHaveAttribute("aria-expanded", "false");
     await user.click(show);
@@ -264,7 +264,7 @@ describe("runs as they change", () => {
     expect(source.querySelector("img")).toBeNull();
     expect(source.querySelectorAll("[data-line]")).toHaveLength(11);
     expect(
-      screen.getByRole("button", { name: "Hide the source of app/defects.py:12" }),
+      screen.getByRole("button", { name: "Hide source of app/defects.py:12" }),
     ).toHaveAttribute("aria-expanded", "true");
   });
 
@@ -288,7 +288,7 @@ describe("runs as they change", () => {
       return BASE(method, path);
     });
     const user = userEvent.setup();
-    await user.click(await screen.findByRole("button", { name: "Show the source of a.py:1" }));
+    await user.click(await screen.findByRole("button", { name: "Source of a.py:1" }));
     expect(
       await screen.findByText("No source lines were kept for this finding."),
     ).toBeInTheDocument();

@@ -30,7 +30,9 @@ function Item({ change, unread }: { change: RunChange; unread: boolean }) {
   return (
     <li className="swe-notification" data-unread={unread || undefined}>
       <Group gap="xs" wrap="nowrap" align="flex-start">
-        <RunStatusBadge status={change.status} />
+        <span className="swe-notification-status">
+          <RunStatusBadge status={change.status} />
+        </span>
         <Stack gap={0}>
           <AnchorLink to="/runs/$runId" params={{ runId: change.run_id }} size="sm" fw={600}>
             {describeChange(change)}

@@ -87,6 +87,7 @@ export function NotificationsProvider({
               ),
               color: change.status === "failed" ? "red.9" : "green.9",
               autoClose: 10_000,
+              closeButtonProps: { "aria-label": "Close this notification" },
             });
           }
         }
