@@ -75,7 +75,8 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = Field(default=72.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
-    consumer_prefetch: int = Field(default=32, ge=1, le=1000)
+    outbox_relay_lanes: int = Field(default=4, ge=1, le=16)
+    consumer_prefetch: int = Field(default=256, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=50)
     consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1000, 5000, 30000])
 

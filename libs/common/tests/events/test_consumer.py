@@ -45,11 +45,14 @@ async def counts(db, schema) -> dict[str, int]:
         return dict(rows.all())
 
 
-async def start_consumer(make_settings, db, schema, runtimes, rabbit, handler, **overrides):
+async def start_consumer(
+    make_settings, db, schema, runtimes, rabbit, handler, max_batch=100, **overrides
+):
     settings = make_settings(**overrides)
     queue = unique_name("evtest.consumer")
     rabbit.consumer_queues(queue, settings.consumer_retry_delays_ms)
-    runtime = runtimes(settings, db, schema.tables, [Subscription(queue, {TYPE: handler})])
+    subscription = Subscription(queue, {TYPE: handler}, max_batch=max_batch)
+    runtime = runtimes(settings, db, schema.tables, [subscription])
     await runtime.start()
     [consumer] = runtime.consumers
     await asyncio.wait_for(consumer.wait_consuming(), 10)
@@ -204,9 +207,10 @@ async def _not(value) -> bool:
     return not value
 
 
-async def test_events_of_one_aggregate_are_handled_in_order_while_others_run_concurrently(
+async def test_one_by_one_events_of_one_aggregate_stay_in_order_while_others_run_concurrently(
     make_settings, db, schema, runtimes, rabbit, add_notes, handled_count
 ):
+    """``max_batch=1``: a transaction per event, different aggregates at once."""
     seen: dict[str, list[int]] = {}
     running = 0
     most_at_once = 0
@@ -221,7 +225,9 @@ async def test_events_of_one_aggregate_are_handled_in_order_while_others_run_con
         seen.setdefault(event.data["aggregate"], []).append(event.data["seq"])
         running -= 1
 
-    _, queue, _ = await start_consumer(make_settings, db, schema, runtimes, rabbit, record)
+    _, queue, _ = await start_consumer(
+        make_settings, db, schema, runtimes, rabbit, record, max_batch=1
+    )
     notes = [(f"o-{n % 5}", n // 5) for n in range(200)]
     await add_notes(*notes)
 
@@ -230,7 +236,80 @@ async def test_events_of_one_aggregate_are_handled_in_order_while_others_run_con
     assert most_at_once > 1
 
 
-# -- batches (opt-in) ------------------------------------------------------------------------
+# -- batches (the default) ------------------------------------------------------------------
+
+
+async def test_by_default_the_messages_in_hand_are_handled_in_one_transaction_in_order(
+    make_settings, db, schema, runtimes, rabbit, handled_count
+):
+    """No batch handler: each event's own handler, in delivery order, sharing one transaction,
+    each seeing what the ones before it wrote and carrying its own correlation id."""
+    from swe_common.context import correlation_id_var
+
+    count = counting_handler(schema)
+    seen: list[tuple[int, int, int, str | None]] = []
+    consumer = None
+
+    async def handle(session, event: CloudEvent) -> None:
+        if not seen:  # hold the first one until the rest are in hand
+            await eventually(lambda: _at_least(consumer, 29), timeout=10)
+        before = await session.scalar(
+            sa.select(schema.effects.c.count).where(schema.effects.c.aggregate == "same")
+        )
+        await count(session, event.model_copy(update={"data": {"aggregate": "same"}}))
+        txid = await session.scalar(sa.text("SELECT txid_current()"))
+        seen.append((event.data["seq"], before or 0, txid, correlation_id_var.get()))
+
+    settings, queue, runtime = await start_consumer(
+        make_settings, db, schema, runtimes, rabbit, handle
+    )
+    [consumer] = runtime.consumers
+    for n in range(30):
+        event = build_event(
+            source="evtest", type_=TYPE, data={"aggregate": f"t-{n % 3}", "seq": n}
+        ).model_copy(update={"correlationid": f"corr-{n}", "partitionkey": f"t-{n % 3}"})
+        await rabbit.publish(settings.events_exchange, event_message(event), TYPE)
+
+    await eventually(lambda: _equal(handled_count(queue, TYPE, "ok"), 30), timeout=20)
+    assert [seq for seq, *_ in seen] == list(range(30))  # delivery order
+    assert [before for _, before, _, _ in seen] == list(range(30))  # each saw the earlier ones
+    assert len({txid for _, _, txid, _ in seen[1:]}) == 1  # the 29 held back: one transaction
+    assert seen[1][2] != seen[0][2]
+    assert [correlation for *_, correlation in seen] == [f"corr-{n}" for n in range(30)]
+    assert await counts(db, schema) == {"same": 30}
+
+
+async def test_by_default_a_poison_event_in_a_batch_goes_to_the_dlq_alone(
+    make_settings, db, schema, runtimes, rabbit, handled_count
+):
+    count = counting_handler(schema)
+    consumer = None
+    sizes: list[int] = []
+
+    async def handle(session, event: CloudEvent) -> None:
+        if not sizes:
+            sizes.append(len(consumer._pending) + 1)
+            await eventually(lambda: _at_least(consumer, 7), timeout=10)
+        await count(session, event)
+        if event.data["aggregate"] == "q-3":
+            raise RuntimeError("poison")
+
+    settings, queue, runtime = await start_consumer(
+        make_settings, db, schema, runtimes, rabbit, handle
+    )
+    [consumer] = runtime.consumers
+    events = [note(f"q-{n}") for n in range(8)]
+    for event in events:
+        await rabbit.publish(settings.events_exchange, event_message(event), TYPE)
+
+    letters = await eventually(lambda: list_dead_letters(AMQP_URL, queue), timeout=20)
+
+    assert [letter.event_id for letter in letters] == [events[3].id]
+    await eventually(lambda: _equal(handled_count(queue, TYPE, "ok"), 7), timeout=10)
+    assert await counts(db, schema) == {f"q-{n}": 1 for n in range(8) if n != 3}
+
+
+# -- batch handlers (a faster equivalent) -----------------------------------------------------
 
 
 def batching(schema, consumer_of, *, hold_until_pending: int, poison: str | None = None):

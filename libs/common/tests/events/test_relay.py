@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from swe_common.events import CloudEvent
 from swe_common.events.outbox import partition_of
-from swe_common.testing import eventually
+from swe_common.testing import eventually, unique_name
 
 
 class Boom(Exception):
@@ -80,7 +80,11 @@ async def test_events_committed_while_the_connection_is_lost_go_out_after_reconn
     await gate.open()
 
     await eventually(lambda: _async(len(tap.messages) == 3), timeout=30)
-    assert tap.ids == first + during
+    # Order is kept per aggregate (b-1's two events); b-2 is another partition, which another
+    # relay lane (or instance) may publish first.
+    assert sorted(tap.ids) == sorted(first + during)
+    b1 = [i for i in tap.ids if i in (first[0], during[0])]
+    assert b1 == [first[0], during[0]]
 
 
 async def test_two_relays_publish_every_row_once_in_order_per_aggregate(
@@ -131,6 +135,42 @@ async def test_relay_wakes_on_commit_without_waiting_for_the_poll(
     await add_notes(("c-1", 2))
     await eventually(lambda: _async(len(tap.messages) == 2), timeout=10)
     assert time.monotonic() - committed_at < 3.0
+
+
+async def test_a_commit_wakes_a_local_relay_directly_and_others_by_notify(
+    make_settings, db, schema, runtimes, rabbit, add_notes
+):
+    """With a relay in the writer's process, the commit wakes it and sends no NOTIFY (which
+    would serialise concurrent commits); without one, a NOTIFY wakes the other processes'."""
+    import psycopg
+
+    from swe_common.events.outbox import notify_channel, unregister_local_relay
+    from swe_common.events.relay import libpq_url
+
+    settings = make_settings(outbox_poll_seconds=30)
+    tap = await rabbit.tap(settings.events_exchange)
+    runtime = runtimes(settings, db, schema.tables)
+    await runtime.start()
+    await eventually(lambda: _async(runtime.relay.publishing and runtime.relay.listening))
+    async with await psycopg.AsyncConnection.connect(
+        libpq_url(settings.database_url), autocommit=True
+    ) as listener:
+        await listener.execute(f'LISTEN "{notify_channel("evtest")}"')
+
+        async def notifications(seconds: float) -> int:
+            return len([n async for n in listener.notifies(timeout=seconds)])
+
+        await add_notes(("n-1", 1))
+        await eventually(lambda: _async(len(tap.messages) == 1), timeout=10)
+        assert await notifications(0.5) == 0
+
+        # The relay as another process sees it: not in the writer's process.
+        unregister_local_relay("evtest", runtime.relay)
+        committed_at = time.monotonic()
+        await add_notes(("n-1", 2))
+        await eventually(lambda: _async(len(tap.messages) == 2), timeout=10)
+        assert time.monotonic() - committed_at < 3.0
+        assert await notifications(0.5) == 1
 
 
 async def test_published_rows_older_than_retention_are_deleted(
@@ -203,3 +243,77 @@ async def _zero(awaitable) -> bool:
 
 async def _equal(awaitable, expected) -> bool:
     return await awaitable == expected
+
+
+async def test_several_relays_and_a_batching_consumer_keep_every_aggregates_order(
+    make_settings, db, schema, runtimes, rabbit, outbox, note_added
+):
+    """Three relay instances (one stopped half-way) publish what eight concurrent writers
+    commit in small transactions; the consumer (batching by default) checks, in its own
+    transaction, that each aggregate's sequence numbers arrive as 1, 2, 3, ..."""
+    import asyncio
+
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    from swe_common.events import Subscription
+
+    effects = schema.effects
+    out_of_order: list[tuple[str, int, int]] = []
+
+    async def check(session, event: CloudEvent) -> None:
+        aggregate, seq = event.data["aggregate"], event.data["seq"]
+        last = await session.scalar(
+            sa.select(effects.c.count).where(effects.c.aggregate == aggregate).with_for_update()
+        )
+        if seq != (last or 0) + 1:
+            out_of_order.append((aggregate, last or 0, seq))
+        await session.execute(
+            pg_insert(effects)
+            .values(aggregate=aggregate, count=seq)
+            .on_conflict_do_update(index_elements=[effects.c.aggregate], set_={"count": seq})
+        )
+
+    settings = make_settings(outbox_batch_size=20, db_pool_size=12)
+    queue = unique_name("evtest.order")
+    rabbit.consumer_queues(queue, settings.consumer_retry_delays_ms)
+    consumer = runtimes(settings, db, schema.tables, [Subscription(queue, {"evtest.#": check})])
+    await consumer.start()
+    await consumer.consumers[0].wait_consuming()
+    relays = [runtimes(settings, db, schema.tables) for _ in range(3)]
+    for runtime in relays:
+        await runtime.start()
+
+    writers, per_writer, events_per_aggregate = 8, 5, 30
+    expected = {
+        f"w{w}-a{a}": events_per_aggregate for w in range(writers) for a in range(per_writer)
+    }
+
+    async def writer(w: int) -> None:
+        # This writer's aggregates, round-robin; each transaction 1 to 3 events.
+        pending = [
+            (f"w{w}-a{a}", s) for s in range(1, events_per_aggregate + 1) for a in range(per_writer)
+        ]
+        size = 0
+        while pending:
+            size = size % 3 + 1
+            chunk, pending = pending[:size], pending[size:]
+            async with db.transaction() as session:
+                for aggregate, seq in chunk:
+                    await outbox.publish(
+                        session, note_added, {"aggregate": aggregate, "seq": seq}, subject=aggregate
+                    )
+
+    tasks = [asyncio.create_task(writer(w)) for w in range(writers)]
+    await asyncio.sleep(0.5)
+    await relays[0].stop()  # an instance goes away mid-stream; the others take its partitions
+    await asyncio.gather(*tasks)
+
+    await eventually(lambda: _equal(counts(db, schema), expected), timeout=60)
+    assert out_of_order == []
+    assert await unpublished(db, schema) == 0
+
+
+async def counts(db, schema) -> dict[str, int]:
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(sa.select(schema.effects.c.aggregate, schema.effects.c.count))
+        return dict(rows.all())

@@ -1,28 +1,33 @@
 """Consuming events: one durable quorum queue per subscription, idempotent handlers, retries with
 backoff and a dead-letter queue.
 
-For each message, in ONE database transaction: insert ``(consumer, event_id)`` into the inbox
-(``ON CONFLICT DO NOTHING``); when the row was already there the event was handled before, so
-nothing else happens; otherwise the handler runs in that same session. Commit, then ack. So a
+Messages are handled in batches: what the prefetch holds when the consumer gets to it, up to
+``max_batch`` at a time and one batch after another, in delivery order (so each aggregate's
+events stay in order). For a batch, in ONE database transaction: one multi-row insert of
+``(consumer, event_id)`` into the inbox (``ON CONFLICT DO NOTHING ... RETURNING``); the events
+whose row was already there (handled before, or a second copy in the batch) are left out, the
+new ones go to the handlers in that same session (the subscription's ``batch_handler``, or
+else each event's own handler in delivery order). Commit, then ack every message. So a
 redelivered or republished event has its effect once.
 
-When the handler raises, the transaction rolls back and the message goes to a retry queue
-(``<queue>.retry.<delay>ms``: a quorum queue whose ``x-message-ttl`` is the delay and whose
-dead-letter target is the main queue through the default exchange), with the attempt count in
-the ``x-swe-attempts`` header. After ``consumer_max_attempts`` attempts it goes to ``<queue>.dlq``
-with headers naming the error, the original routing key and the attempts; an operator lists and
-replays it with ``swe-events dlq``. Every republish is confirmed before the original is acked.
+If anything in the batch fails, it is rolled back and each message goes the one-by-one way:
+its own transaction (inbox row, handler, commit, ack). When a handler raises there, the
+transaction rolls back and the message goes to a retry queue (``<queue>.retry.<delay>ms``: a
+quorum queue whose ``x-message-ttl`` is the delay and whose dead-letter target is the main queue
+through the default exchange), with the attempt count in the ``x-swe-attempts`` header. After
+``consumer_max_attempts`` attempts it goes to ``<queue>.dlq`` with headers naming the error, the
+original routing key and the attempts; an operator lists and replays it with ``swe-events dlq``.
+Every republish is confirmed before the original is acked. So a poison event is retried and
+dead-lettered alone and the others of its batch are handled once. A batch of one message goes
+the one-by-one way directly.
 
-Messages of one aggregate (same ``partitionkey``) are handled one after the other in delivery
-order; different aggregates are handled concurrently, up to ``consumer_prefetch`` at once.
+With ``max_batch=1`` (for handlers that must not share a transaction) there are no batches:
+each message has its own transaction; messages of one aggregate (same ``partitionkey``) are
+handled one after the other in delivery order, different aggregates concurrently, up to
+``consumer_prefetch`` at once.
 
-Batching (opt-in, ``Subscription.batch_handler``): the messages in hand are handled together,
-up to ``max_batch`` at a time and one batch after another, in delivery order. One transaction
-records every event of the batch in the inbox (duplicates, within the batch or from before,
-are left out) and hands the new ones to the batch handler; after the commit every message is
-acked. If anything in the batch fails, it is rolled back and each message goes through the
-one-by-one path above, so a poison event is retried and dead-lettered alone and the others
-are handled once. Without a batch handler nothing changes.
+Messages that are not valid CloudEvents, or whose type no handler matches, are settled apart
+(dead-lettered, or acked and ignored).
 """
 
 from __future__ import annotations
@@ -223,10 +228,13 @@ class Subscription:
     Keys are routing keys: event types, or topic patterns (``projects.project.*``). An event
     whose type no key matches (bound by some wildcard) is acked and ignored.
 
-    ``batch_handler`` (optional) handles up to ``max_batch`` events of handled types in one
-    transaction; it must have the same effect as the per-type handlers applied one by one,
-    which still handle each event alone when a batch fails. It runs without one event's
-    correlation id and trace context.
+    Up to ``max_batch`` events are handled in one transaction (``1``: one transaction each).
+    By default each goes to its type's handler in turn, with its own correlation id and trace
+    context, the session flushed and emptied between events (so each handler sees the effects
+    of the ones before, as it would after their commits). ``batch_handler`` (optional) takes
+    the whole batch instead, for a faster equivalent (one multi-row statement); it must have
+    the same effect as the per-type handlers applied one by one, which still handle each event
+    alone when a batch fails. It runs without one event's correlation id and trace context.
     """
 
     queue: str
@@ -424,7 +432,7 @@ class EventConsumer:
             invalid = f"not a valid CloudEvent: {exc}"[:_ERROR_MAX]
         if (
             event is not None
-            and self.subscription.batch_handler is not None
+            and self.subscription.max_batch > 1
             and self.subscription.handler_for(event.type) is not None
         ):
             # The batch task handles batches one after another in delivery order, so each
@@ -527,8 +535,7 @@ class EventConsumer:
             .on_conflict_do_nothing()
             .returning(self.inbox.c.event_id)
         )
-        handler = self.subscription.batch_handler
-        assert handler is not None
+        handler = self.subscription.batch_handler or self._handle_each
         async with self.db.sessionmaker() as session:
             await session.begin()
             inserted = set((await session.execute(record)).scalars().all())
@@ -539,6 +546,27 @@ class EventConsumer:
         if len(inserted) < len(unique):
             log.info("event_duplicate", queue=self.queue_name, count=len(unique) - len(inserted))
         return inserted
+
+    async def _handle_each(self, session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        """The default batch handler: each event's own handler, in order, in one session."""
+        for index, event in enumerate(events):
+            handler = self.subscription.handler_for(event.type)
+            assert handler is not None  # only handled types are batched
+            if index:
+                # What the handlers before did is in the database, and nothing of theirs is
+                # left in the identity map: as if each had its own committed transaction.
+                await session.flush()
+                session.expunge_all()
+            correlation = correlation_id_var.set(event.correlationid)
+            trace = traceparent_var.set(event.traceparent)
+            try:
+                with structlog.contextvars.bound_contextvars(
+                    event_id=event.id, event_type=event.type, correlation_id=event.correlationid
+                ):
+                    await handler(session, event)
+            finally:
+                correlation_id_var.reset(correlation)
+                traceparent_var.reset(trace)
 
     async def _process(
         self, message: AbstractIncomingMessage, event: CloudEvent | None, invalid: str | None

@@ -1,23 +1,83 @@
 """Writing events: the row joins the caller's transaction, so state and event commit together.
 
-``pg_notify`` inside the same transaction wakes the relay only when the transaction commits
-(PostgreSQL delivers notifications at commit and drops them on rollback).
+The relay is woken when the transaction commits, in one of two ways:
+
+- a relay of the same schema runs in this process (every service process runs one) and is
+  connected to the broker: it is woken directly after the commit (SQLAlchemy's
+  ``after_commit``), and no other relay needs to be, since any relay publishes any partition;
+- otherwise (a CLI, a process whose relay has no broker right now) ``pg_notify`` in the same
+  transaction wakes the relays of the other processes at commit (PostgreSQL delivers
+  notifications at commit and drops them on rollback).
+
+Not notifying when a local relay can do the work matters under load: PostgreSQL serialises the
+commits of transactions that sent a NOTIFY (a global lock held through the commit's flush), so
+concurrent writers that all notify commit one at a time (on this machine, 16 writers commit
+about 4 times fewer transactions per second with a NOTIFY each).
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from swe_common.events.catalog import EventSpec
 from swe_common.events.envelope import CloudEvent, build_event
 from swe_common.events.tables import OUTBOX_PARTITIONS, EventTables
 
 _NOTIFIED_KEY = "swe_outbox_notified_transaction"
+_WAKE_KEY = "swe_outbox_wake_after_commit"
+
+
+
+class LocalRelay(Protocol):
+    @property
+    def publishing(self) -> bool:
+        """Whether it runs and its broker is connected, so waking it gets the rows published."""
+
+    def wake(self, partitions: Collection[int] | None = None) -> None:
+        """Wake the passes that publish ``partitions`` (all when ``None``)."""
+
+
+# Per schema, the relays running in this process.
+_local_relays: dict[str, set[LocalRelay]] = {}
+
+
+def register_local_relay(schema: str, relay: LocalRelay) -> None:
+    _local_relays.setdefault(schema, set()).add(relay)
+
+
+def unregister_local_relay(schema: str, relay: LocalRelay) -> None:
+    relays = _local_relays.get(schema)
+    if relays is not None:
+        relays.discard(relay)
+        if not relays:
+            del _local_relays[schema]
+
+
+def _local_relay_ready(schema: str) -> bool:
+    return any(relay.publishing for relay in _local_relays.get(schema, ()))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _wake_local_relays(session: Session) -> None:
+    wakes: dict[str, set[int]] = session.info.pop(_WAKE_KEY, {})
+    for schema, partitions in wakes.items():
+        for relay in list(_local_relays.get(schema, ())):
+            relay.wake(partitions)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_wake(session: Session) -> None:
+    # after_rollback fires for savepoints too; only an ended transaction forgets.
+    if not session.in_transaction():
+        session.info.pop(_WAKE_KEY, None)
 
 
 def notify_channel(schema: str) -> str:
@@ -63,19 +123,24 @@ class Outbox:
         return event
 
     async def add(self, session: AsyncSession, event: CloudEvent) -> None:
+        partition = partition_of(event.partitionkey)
         await session.execute(
             self._insert,
             {
                 "event_id": event.id,
                 "event_type": event.type,
-                "partition": partition_of(event.partitionkey),
+                "partition": partition,
                 "partition_key": event.partitionkey,
                 "payload": event.model_dump(mode="json", exclude_none=True),
             },
         )
+        sync = session.sync_session
+        if _local_relay_ready(self.schema):
+            wakes: dict[str, set[int]] = sync.info.setdefault(_WAKE_KEY, {})
+            wakes.setdefault(self.schema, set()).add(partition)
+            return
         # One NOTIFY per transaction is enough: each one is a round trip. The innermost
         # transaction counts, because a savepoint rolled back takes its NOTIFY with it.
-        sync = session.sync_session
         transaction = sync.get_nested_transaction() or sync.get_transaction()
         if transaction is None or sync.info.get(_NOTIFIED_KEY) is not transaction:
             await session.execute(self._notify)

@@ -5,7 +5,7 @@ One pass (:meth:`OutboxRelay.publish_batch`) is one database transaction:
 1. take the outbox partitions no other relay holds right now, with
    ``pg_try_advisory_xact_lock(<key of the schema>, partition)`` (released at commit);
 2. ``SELECT ... WHERE published_at IS NULL AND partition = ANY(:mine) ORDER BY id
-   LIMIT :batch FOR UPDATE``;
+   LIMIT :batch FOR UPDATE SKIP LOCKED``;
 3. publish every row at once (many confirms in flight) and wait for the confirms;
 4. per partition, mark the confirmed rows up to the first failure as published (so a later
    event of an aggregate never goes out before an earlier one), and record ``attempts`` and
@@ -17,10 +17,11 @@ relay at a time, in id order, however many processes of the service run. A row i
 after RabbitMQ confirmed it, so none is ever lost; it is published twice only when the process
 dies (or the database fails) between the confirm and the commit, and consumers are idempotent.
 
-The relay wakes when a transaction that wrote to the outbox commits (``LISTEN`` on the
-schema's channel, on a dedicated psycopg connection), polls every ``outbox_poll_seconds`` in
-case a notification was missed, keeps going while batches come back full, and deletes rows
-published more than ``outbox_retention_hours`` ago.
+The relay wakes when a transaction that wrote to the outbox commits: directly when the writer
+runs in its process (see :mod:`swe_common.events.outbox`), else by ``LISTEN`` on the schema's
+channel (on a dedicated psycopg connection). It polls every ``outbox_poll_seconds`` in case a
+wake-up was missed, keeps going while batches come back full, and deletes rows published more
+than ``outbox_retention_hours`` ago.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import contextlib
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,11 @@ from psycopg import sql
 from swe_common.db import Database
 from swe_common.events.broker import Backoff, Broker
 from swe_common.events.envelope import CloudEvent
-from swe_common.events.outbox import notify_channel
+from swe_common.events.outbox import (
+    notify_channel,
+    register_local_relay,
+    unregister_local_relay,
+)
 from swe_common.events.tables import OUTBOX_PARTITIONS, EventTables
 from swe_common.settings import ServiceSettings
 
@@ -109,11 +114,14 @@ class OutboxRelay:
         self.channel = notify_channel(self.schema)
         self.published_count = 0  # by this instance, for tests and logs
         self._lock_key = advisory_key(self.schema)
-        self._wake = asyncio.Event()
+        # Lanes: passes that run at once, each over its own share of the partitions (p % lanes),
+        # so one lane's wait for confirms and commit overlaps the others' work.
+        self.lanes = settings.outbox_relay_lanes
+        self._wakes = [asyncio.Event() for _ in range(self.lanes)]
         self._stopping = False
-        self._busy = False  # inside a database transaction or maintenance: finish before stop
+        self._busy = 0  # lanes inside a database transaction or maintenance: finish before stop
         self._listening = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
         self._backlog = OUTBOX_BACKLOG.labels(schema=self.schema)
         self._backlog_at = 0.0
@@ -134,7 +142,10 @@ class OutboxRelay:
             .where(t.c.published_at.is_(None), t.c.partition == sa.any_(sa.bindparam("mine")))
             .order_by(t.c.id)
             .limit(sa.bindparam("batch"))
-            .with_for_update()
+            # SKIP LOCKED: a pass never waits on a row lock. It cannot reorder an aggregate:
+            # only a relay holding a partition's advisory lock locks that partition's rows, so
+            # none of the rows selected here is locked by anyone else.
+            .with_for_update(skip_locked=True)
         )
         self._mark = (
             sa.update(t)
@@ -166,38 +177,58 @@ class OutboxRelay:
         return self._listening.is_set()
 
     async def start(self) -> None:
-        if self._task is not None:
+        if self._tasks:
             return
         self._stopping = False
         self._listener = asyncio.create_task(self._listen_loop(), name="swe-outbox-listen")
-        self._task = asyncio.create_task(self._run(), name="swe-outbox-relay")
+        self._tasks = [
+            asyncio.create_task(self._run(lane), name=f"swe-outbox-relay-{lane}")
+            for lane in range(self.lanes)
+        ]
+        # Writers of this process wake this relay after their commit instead of a NOTIFY.
+        register_local_relay(self.schema, self)
 
     async def stop(self) -> None:
         """Stop; a batch in flight is finished first (up to ``stop_timeout_seconds``)."""
         self._stopping = True
-        self._wake.set()
-        task, listener = self._task, self._listener
-        self._task = self._listener = None
-        if task is not None:
+        unregister_local_relay(self.schema, self)
+        self.wake()
+        tasks, listener = self._tasks, self._listener
+        self._tasks, self._listener = [], None
+        if tasks:
             if self._busy:
-                done, _ = await asyncio.wait({task}, timeout=self.stop_timeout_seconds)
-                if not done:
+                _, pending = await asyncio.wait(tasks, timeout=self.stop_timeout_seconds)
+                if pending:
                     log.warning("outbox_relay_stop_timeout", schema=self.schema)
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         if listener is not None:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
         self._listening.clear()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, partitions: Collection[int] | None = None) -> None:
+        """Wake the lanes publishing ``partitions`` (all lanes when ``None``)."""
+        if partitions is None:
+            for wake in self._wakes:
+                wake.set()
+            return
+        for partition in partitions:
+            self._wakes[partition % self.lanes].set()
+
+    @property
+    def publishing(self) -> bool:
+        """Running with a connected broker: waking it gets committed rows published."""
+        return bool(self._tasks) and not self._stopping and self.broker.is_connected
 
     # -- main loop ---------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, lane: int) -> None:
+        """One lane's loop; lane 0 also keeps the backlog gauge and deletes old rows."""
         backoff = Backoff(initial=0.2, maximum=10.0)
         last_cleanup = 0.0
+        wake = self._wakes[lane]
         while not self._stopping:
             if not self.broker.is_connected:
                 # Rows stay in the outbox; go on as soon as the broker is back.
@@ -205,25 +236,26 @@ class OutboxRelay:
                     async with asyncio.timeout(self.poll_seconds):
                         await self.broker.wait_connected()
                 continue
-            self._wake.clear()
-            self._busy = True
+            wake.clear()
+            self._busy += 1
             failure: str | None = None
             try:
-                if not await self.drain():
+                if not await self.drain(lane):
                     failure = "the broker went away"
-                await self._maybe_update_backlog(force=True)
-                if time.monotonic() - last_cleanup >= self.cleanup_interval_seconds:
-                    last_cleanup = time.monotonic()
-                    await self.delete_published()
+                if lane == 0:
+                    await self._maybe_update_backlog(force=True)
+                    if time.monotonic() - last_cleanup >= self.cleanup_interval_seconds:
+                        last_cleanup = time.monotonic()
+                        await self.delete_published()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 failure = f"{exc.__class__.__name__}: {exc}"
             finally:
-                self._busy = False
+                self._busy -= 1
             if failure is None:
                 backoff.reset()
-                await self._wait_for_work()
+                await self._wait_for_work(wake)
                 continue
             # Back off instead of hammering a broker or database that is struggling.
             delay = backoff.next_delay()
@@ -233,9 +265,9 @@ class OutboxRelay:
                 error=failure,
                 retry_in_seconds=round(delay, 2),
             )
-            await self._sleep(delay)
+            await self._sleep(delay, wake)
 
-    async def _wait_for_work(self) -> None:
+    async def _wait_for_work(self, wake: asyncio.Event) -> None:
         now = time.monotonic()
         timeout = min(
             self.poll_seconds,
@@ -243,26 +275,27 @@ class OutboxRelay:
             *(max(0.0, until - now) for until in self._parked.values() if until > now),
         )
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(wake.wait(), timeout)
 
-    async def _sleep(self, seconds: float) -> None:
+    async def _sleep(self, seconds: float, wake: asyncio.Event) -> None:
         """Sleep, but return early on stop."""
         if self._stopping:
             return
-        self._wake.clear()
+        wake.clear()
         deadline = time.monotonic() + seconds
         while not self._stopping and (remaining := deadline - time.monotonic()) > 0:
             try:
-                await asyncio.wait_for(self._wake.wait(), remaining)
+                await asyncio.wait_for(wake.wait(), remaining)
             except TimeoutError:
                 return
-            self._wake.clear()
+            wake.clear()
 
-    async def drain(self) -> bool:
+    async def drain(self, lane: int | None = None) -> bool:
         """Publish batches while they come back full; ``False`` when the broker went away."""
         while not self._stopping:
-            result = await self.publish_batch()
-            await self._maybe_update_backlog()
+            result = await self.publish_batch(lane)
+            if lane is None or lane == 0:
+                await self._maybe_update_backlog()
             if result.broker_failure:
                 return False
             if result.selected < self.batch_size:
@@ -271,8 +304,9 @@ class OutboxRelay:
 
     # -- one batch ---------------------------------------------------------------------------
 
-    async def publish_batch(self) -> BatchResult:
-        """One transaction: take free partitions, publish their oldest rows, mark the confirmed."""
+    async def publish_batch(self, lane: int | None = None) -> BatchResult:
+        """One transaction: take free partitions (of ``lane``, or all), publish their oldest
+        rows, mark the confirmed."""
         now = time.monotonic()
         # Start at a different partition each time so no partition is always last in line;
         # leave out the partitions parked after a failure.
@@ -280,7 +314,7 @@ class OutboxRelay:
         order = [
             p
             for p in [*range(start, OUTBOX_PARTITIONS), *range(start)]
-            if self._parked.get(p, 0.0) <= now
+            if self._parked.get(p, 0.0) <= now and (lane is None or p % self.lanes == lane)
         ]
         if not order:
             return BatchResult()
@@ -411,10 +445,10 @@ class OutboxRelay:
                     self._listening.set()
                     backoff.reset()
                     # Anything committed before LISTEN was active sent its NOTIFY to nobody.
-                    self._wake.set()
+                    self.wake()
                     while not self._stopping:
                         async for _ in conn.notifies(timeout=self.poll_seconds):
-                            self._wake.set()
+                            self.wake()
                         # Quiet for a while: make sure the connection is still alive.
                         await conn.execute("SELECT 1")
             except asyncio.CancelledError:
