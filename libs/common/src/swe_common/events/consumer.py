@@ -24,7 +24,7 @@ the one-by-one way directly.
 With ``max_batch=1`` (for handlers that must not share a transaction) there are no batches:
 each message has its own transaction; messages of one aggregate (same ``partitionkey``) are
 handled one after the other in delivery order, different aggregates concurrently, up to
-``consumer_prefetch`` at once.
+``db_pool_size`` at once.
 
 Messages that are not valid CloudEvents, or whose type no handler matches, are settled apart
 (dead-lettered, or acked and ignored).
@@ -314,6 +314,9 @@ class EventConsumer:
         # Batching: messages waiting for the batch task, each with a future set when finished.
         self._pending: list[tuple[AbstractIncomingMessage, CloudEvent, asyncio.Future[None]]] = []
         self._batcher: asyncio.Task[None] | None = None
+        # Messages handled one by one at once: no more than the pool has connections, however
+        # many the prefetch holds.
+        self._one_by_one = asyncio.Semaphore(settings.db_pool_size)
 
     @property
     def consuming(self) -> bool:
@@ -452,7 +455,8 @@ class EventConsumer:
         try:
             if previous is not None:
                 await previous
-            await self._process(message, event, invalid)
+            async with self._one_by_one:
+                await self._process(message, event, invalid)
         finally:
             mine.set_result(None)
             if key and self._tails.get(key) is mine:

@@ -35,7 +35,6 @@ _NOTIFIED_KEY = "swe_outbox_notified_transaction"
 _WAKE_KEY = "swe_outbox_wake_after_commit"
 
 
-
 class LocalRelay(Protocol):
     @property
     def publishing(self) -> bool:

@@ -123,7 +123,7 @@ async def login(
     rt: AuthRuntime, login_name: str, password: str, totp_code: str | None, client: ClientInfo
 ) -> TokenPair:
     await rt.limiter.hit("login", client.ip, rt.settings.login_rate_limit_per_minute)
-    async with rt.db.sessionmaker() as session:
+    async with rt.db.reader() as session:  # a lone lookup: no transaction round trips
         found = await users.find_by_login(session, login_name)
         stored_hash = found.password_hash if found else None
     # Unknown names are throttled like accounts, so a 429 says nothing about who exists.
