@@ -120,7 +120,8 @@ async def test_creating_an_issue_inserts_it_once_with_its_event(env, seed, state
     )
     assert response.status_code == 201, response.text
     assert not [s for s in sent if s.startswith("UPDATE")], sent
-    _assert_count(sent, 4)  # project row, INSERT issue, INSERT outbox, NOTIFY
+    # project row, INSERT issue, INSERT outbox (no NOTIFY: the commit wakes this process's relay)
+    _assert_count(sent, 3)
 
 
 async def test_changing_an_issue_locks_it_with_its_project_in_one_query(env, seed, statements):
@@ -134,7 +135,7 @@ async def test_changing_an_issue_locks_it_with_its_project_in_one_query(env, see
     )
     assert response.status_code == 200, response.text
     assert sent[0].endswith("FOR UPDATE OF issues"), sent[0]
-    _assert_count(sent, 4)  # issue + project FOR UPDATE OF issues, UPDATE, outbox, NOTIFY
+    _assert_count(sent, 3)  # issue + project FOR UPDATE OF issues, UPDATE, outbox (no NOTIFY)
 
 
 async def test_reading_a_pull_request_is_one_query_with_its_project(env, seed, statements):
