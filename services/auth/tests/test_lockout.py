@@ -174,17 +174,22 @@ async def test_a_known_address_does_not_help_a_wrong_password(app, user, distrib
 async def test_hard_locked_owner_gets_in_after_a_password_reset(
     app, client, user, runtime, distributed_lock
 ):
-    *attackers, newcomer = _addresses(distributed_lock + 1)
+    *attackers, newcomer, other = _addresses(distributed_lock + 2)
     await fail_from_addresses(app, user["username"], attackers)
+    async with client_from(app, other) as owner:
+        # Locked: even the right password is refused from an address never used before.
+        locked = await _attempt(owner, user["username"], user["password"])
     token = await requested_reset_token(client, runtime, user)
     new_password = "a brand new passphrase 77"
     confirmed = await client.post(
         f"{API}/password-reset/confirm", json={"token": token, "new_password": new_password}
     )
-    assert confirmed.status_code == 204
     async with client_from(app, newcomer) as owner:
         response = await _attempt(owner, user["username"], new_password)
-    assert response.status_code == 200
+    assert locked.status_code == 401
+    assert confirmed.status_code == 204
+    assert response.status_code == 200, "the reset ended the lock"
+    assert "access_token" in response.json()
 
 
 async def test_hard_lock_ends_after_its_duration(app, user, clock, distributed_lock):

@@ -33,9 +33,29 @@ def test_upgrade_creates_schema_tables_and_version_table_inside_it(database_url)
     assert public == (0,)
 
 
+def _schema_state(conn: psycopg.Connection) -> tuple[list[tuple[str, ...]], list[tuple[str]]]:
+    """The schema's columns (table, column, type, default) and its version table's rows."""
+    columns = conn.execute(
+        "SELECT table_name, column_name, data_type, coalesce(column_default, '')"
+        " FROM information_schema.columns WHERE table_schema = 'migtest'"
+        " ORDER BY table_name, column_name"
+    ).fetchall()
+    versions = conn.execute("SELECT version_num FROM migtest.alembic_version").fetchall()
+    return columns, versions
+
+
 def test_upgrade_twice_is_a_no_op(database_url):
     upgrade_head(FIXTURE, database_url)
+    with psycopg.connect(_plain(database_url), autocommit=True) as conn:
+        before = _schema_state(conn)
+        conn.execute("INSERT INTO migtest.things (id) VALUES (7)")
     upgrade_head(FIXTURE, database_url)
+    with psycopg.connect(_plain(database_url)) as conn:
+        after = _schema_state(conn)
+        rows = conn.execute("SELECT id FROM migtest.things").fetchall()
+    assert before[1] == [("0001",)], "the first upgrade reached head"
+    assert after == before, "the second upgrade changed the schema or its version"
+    assert rows == [(7,)], "the second upgrade lost data"
 
 
 def test_ensure_database_creates_a_missing_database_once():
