@@ -3,11 +3,14 @@
 Domain code raises an ``AppError`` subclass (it carries its own status); the handlers turn it,
 Starlette's HTTP errors and request-validation errors into ``application/problem+json`` with
 the request id. Unexpected exceptions are answered by ``RequestContextMiddleware`` (a generic
-500 whose body reveals nothing; the trace goes to the log).
+500 whose body reveals nothing; the trace goes to the log). Code below the framework (ASGI
+middleware, the gateway, the web console's server) answers with ``send_problem``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -18,12 +21,16 @@ from fastapi.exceptions import RequestValidationError, WebSocketRequestValidatio
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from swe_common.context import request_id_var
 
 log = structlog.stdlib.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_JSON_BYTES = PROBLEM_JSON.encode()
+# The whole detail of an unexpected error's 500: the trace goes to the log, never the answer.
+INTERNAL_ERROR_DETAIL = "An unexpected error occurred; it has been logged with this request id."
 PROBLEM_TYPE_BASE = "https://swe-platform.dev/problems/"
 # On a 5xx that concerns one request rather than the instance (a dependency such as GitHub
 # failed for it, or its query ran past the statement timeout): the gateway then neither
@@ -65,6 +72,35 @@ def problem_response(
     return JSONResponse(
         problem_body(status, **fields), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    *,
+    detail: str | None = None,
+    slug: str | None = None,
+    title: str | None = None,
+    instance: str | None = None,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    websocket: bool = False,
+    **extra: Any,
+) -> None:
+    """A problem+json answer written straight to an ASGI ``send``: the one writer for code
+    that answers below FastAPI. ``slug`` names the problem type under ``PROBLEM_TYPE_BASE``;
+    ``headers`` are added after the content type and length; ``websocket`` refuses a
+    handshake with this answer (the ``websocket.http.response`` extension)."""
+    type_ = PROBLEM_TYPE_BASE + slug if slug else None
+    body = problem_body(status, title=title, detail=detail, type_=type_, instance=instance, **extra)
+    payload = json.dumps(body).encode()
+    kind = "websocket.http.response" if websocket else "http.response"
+    start_headers = [
+        (b"content-type", PROBLEM_JSON_BYTES),
+        (b"content-length", b"%d" % len(payload)),
+        *headers,
+    ]
+    await send({"type": f"{kind}.start", "status": status, "headers": start_headers})
+    await send({"type": f"{kind}.body", "body": payload})
 
 
 def _phrase(status: int) -> str:

@@ -15,11 +15,9 @@ per request and answers any unexpected exception with a bare 500 problem.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
@@ -35,7 +33,7 @@ from swe_common.context import (
     request_id_var,
     traceparent_var,
 )
-from swe_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, close_reason, problem_body
+from swe_common.errors import INTERNAL_ERROR_DETAIL, close_reason, send_problem
 
 log = structlog.stdlib.get_logger("swe.access")
 
@@ -117,23 +115,12 @@ def _log_access(scope: Scope, status: int, started: float) -> None:
 
 
 async def _send_internal_error(send: Send, scope: Scope) -> None:
-    body: dict[str, Any] = problem_body(
+    await send_problem(
+        send,
         500,
-        detail="An unexpected error occurred; it has been logged with this request id.",
+        detail=INTERNAL_ERROR_DETAIL,
         instance=scope.get("path"),
     )
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 class RejectNulMiddleware:
@@ -187,26 +174,15 @@ async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) ->
             reason = close_reason(f"{where}: {message}")
             await send({"type": "websocket.close", "code": 1008, "reason": reason})
         return
-    body = problem_body(
+    await send_problem(
+        send,
         422,
         title="Unprocessable Content",
-        type_=PROBLEM_TYPE_BASE + "validation-error",
+        slug="validation-error",
         detail=f"The request is not valid: {where}: {message}",
         instance=scope.get("path", "").replace("\x00", "\\u0000"),
         errors=[{"field": where, "message": message, "type": "nul_character"}],
     )
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 class TrailingSlashMiddleware:
@@ -285,18 +261,11 @@ def _too_large_detail(limit: int) -> str:
 
 
 async def _send_too_large(send: Send, scope: Scope, limit: int) -> None:
-    payload = json.dumps(
-        problem_body(413, detail=_too_large_detail(limit), instance=scope.get("path"))
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),  # the body was never read: the connection is spent
-            ],
-        }
+    await send_problem(
+        send,
+        413,
+        detail=_too_large_detail(limit),
+        instance=scope.get("path"),
+        # The body was never read: the connection is spent.
+        headers=[(b"connection", b"close")],
     )
-    await send({"type": "http.response.body", "body": payload})

@@ -83,10 +83,10 @@ async def caller_of(auth: EdgeAuth, scope: Scope) -> Principal | None:
 class OpenApiMerger:
     """Every service's ``/openapi.json`` merged into one, cached for a short while."""
 
-    def __init__(self, registry: Registry, ttl: float) -> None:
+    def __init__(self, registry: Registry, ttl: float, session: aiohttp.ClientSession) -> None:
         self.registry = registry
         self.ttl = ttl
-        self.session: aiohttp.ClientSession | None = None
+        self.session = session
         self._cached: tuple[float, dict[str, Any]] | None = None
 
     async def document(self, own: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class OpenApiMerger:
 
     async def _fetch(self, pool: ServicePool) -> dict[str, Any] | None:
         instance = pool.pick()
-        if instance is None or self.session is None:
+        if instance is None:
             return None
         try:
             timeout = aiohttp.ClientTimeout(total=2)
@@ -245,9 +245,11 @@ class AggregateHealth:
     must not turn into a flood of readiness checks (each a database round trip) on every
     upstream instance."""
 
-    def __init__(self, registry: Registry, merger: OpenApiMerger, max_age: float = 1.0) -> None:
+    def __init__(
+        self, registry: Registry, session: aiohttp.ClientSession, max_age: float = 1.0
+    ) -> None:
         self.registry = registry
-        self.merger = merger
+        self.session = session
         self.max_age = max_age
         self._report: dict[str, Any] | None = None
         self._at = 0.0
@@ -259,10 +261,9 @@ class AggregateHealth:
         return await self._round.run(None, self._check)
 
     async def _check(self) -> dict[str, Any]:
-        session = self.merger.session
         pools = list(self.registry.pools.values())
         results = await asyncio.gather(
-            *(self.registry.check(session, i) for p in pools for i in p.instances)  # type: ignore[arg-type]
+            *(self.registry.check(self.session, i) for p in pools for i in p.instances)
         )
         services, it = {}, iter(results)
         for pool in pools:
@@ -283,6 +284,7 @@ def build_admin_app(
     auth: EdgeAuth,
     registry: Registry,
     merger: OpenApiMerger,
+    report: AggregateHealth,
     redis_ping: Any,
     about: About | None = None,
 ) -> FastAPI:
@@ -296,7 +298,6 @@ def build_admin_app(
     app.state.token_verifier = CachedVerifier(auth)
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
-    report = AggregateHealth(registry, merger)
     app.include_router(admin_router(registry, report))
     app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
 

@@ -53,6 +53,7 @@ class EdgeAuth:
         settings: Settings,
         redis: aioredis.Redis,
         auth_pool: ServicePool | None,
+        session: aiohttp.ClientSession,
         keys: KeySource | None = None,
     ) -> None:
         self.settings = settings
@@ -69,7 +70,7 @@ class EdgeAuth:
         self._tokens: OrderedDict[str, _Cached] = OrderedDict()
         self._api_keys: dict[str, tuple[str, float]] = {}
         self._exchanges: SingleFlight[str] = SingleFlight()
-        self.session: aiohttp.ClientSession | None = None
+        self.session = session  # the API-key exchange with auth
 
     async def is_revoked(self, principal: Principal) -> bool:
         try:
@@ -122,7 +123,7 @@ class EdgeAuth:
 
     async def _exchange(self, secret: str, digest: str) -> str:
         instance = self.auth_pool.pick() if self.auth_pool is not None else None
-        if instance is None or self.session is None:
+        if instance is None:
             raise CredentialsUnavailable("no auth instance to exchange the API key with")
         timeout = aiohttp.ClientTimeout(total=5)
         try:

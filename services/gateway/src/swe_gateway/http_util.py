@@ -1,15 +1,12 @@
-"""Raw-ASGI helpers: problem+json answers, header handling and client addresses."""
+"""Raw-ASGI helpers: header handling and client addresses (problem+json answers are
+``swe_common.errors.send_problem``)."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable
-from typing import Any
 
-from starlette.types import Scope, Send
-
-from swe_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, problem_body
+from starlette.types import Scope
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -50,35 +47,6 @@ def header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return value
     return None
-
-
-async def send_problem(
-    send: Send,
-    status: int,
-    detail: str,
-    *,
-    slug: str,
-    instance: str | None = None,
-    headers: Headers | None = None,
-    **extra: Any,
-) -> None:
-    body = json.dumps(
-        problem_body(
-            status, detail=detail, type_=PROBLEM_TYPE_BASE + slug, instance=instance, **extra
-        )
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class Networks:

@@ -10,6 +10,7 @@ import contextlib
 import gc
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -23,11 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.docs_pages import ASSET_PREFIX
+from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
 from swe_common.logging import configure_logging
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
 from swe_gateway import about
-from swe_gateway.admin import OpenApiMerger, build_admin_app, caller_of
+from swe_gateway.admin import AggregateHealth, OpenApiMerger, build_admin_app, caller_of
 from swe_gateway.config import GatewayConfig, load_config
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.http_util import (
@@ -35,7 +37,6 @@ from swe_gateway.http_util import (
     Networks,
     client_chain,
     header,
-    send_problem,
 )
 from swe_gateway.metrics import serve_metrics
 from swe_gateway.proxy import Call, Proxy
@@ -68,41 +69,87 @@ QUIET_PATHS = frozenset({"/health/live", "/health/ready"})
 SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What the gateway's requests use, each part built with its collaborators by
+    ``build_parts``, inside the event loop (the HTTP clients need a running one)."""
+
+    redis: aioredis.Redis
+    session: aiohttp.ClientSession  # WebSockets, health checks, API-key exchange, OpenAPI merge
+    client: UpstreamClient  # the hot path's upstream requests
+    registry: Registry
+    auth: EdgeAuth
+    limiter: RateLimiter
+    proxy: Proxy
+    admin: ASGIApp
+
+    async def close(self) -> None:
+        await self.registry.stop()
+        self.client.close()
+        await self.session.close()
+        jwks_close: Callable[[], Awaitable[Any]] | None = getattr(self.auth.jwks, "close", None)
+        if jwks_close is not None:
+            await jwks_close()
+        self.limiter.pipe.close()
+        await self.redis.aclose()
+
+
+def build_parts(settings: Settings, config: GatewayConfig) -> Parts:
+    redis = aioredis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        # No client-side retries: a slow Redis must cost one timeout, not four.
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )
+    connector = aiohttp.TCPConnector(
+        limit=0,
+        limit_per_host=settings.pool_size_per_host,
+        keepalive_timeout=settings.upstream_keepalive_seconds,
+    )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),  # never keep one client's cookies for another
+        auto_decompress=False,  # pass bodies through exactly as encoded
+        timeout=aiohttp.ClientTimeout(total=None),
+        skip_auto_headers=SKIP_AUTO,  # set once here: per request it costs a set per call
+    )
+    client = UpstreamClient(
+        max_connections=settings.pool_size_per_host,
+        keepalive_seconds=settings.upstream_keepalive_seconds,
+    )
+    registry = Registry(config.services, settings)
+    auth = EdgeAuth(settings, redis, registry.pools.get("auth"), session)
+    limiter = RateLimiter(settings)
+    proxy = Proxy(settings, config, registry, auth, limiter, session, client)
+    merger = OpenApiMerger(registry, settings.openapi_cache_seconds, session)
+    health = AggregateHealth(registry, session)
+    # The admin API takes small JSON bodies only; anyone can reach it (401 comes after
+    # FastAPI has read the body), so the public paths' limit applies.
+    admin = BodyLimitMiddleware(
+        build_admin_app(auth, registry, merger, health, redis.ping, about.load(settings)),
+        settings.public_max_body_bytes,
+    )
+    return Parts(redis, session, client, registry, auth, limiter, proxy, admin)
+
+
 class Gateway:
-    def __init__(self, settings: Settings, config: GatewayConfig) -> None:
+    """One request: the gateway's own paths, or the proxy's hot path."""
+
+    def __init__(self, settings: Settings, config: GatewayConfig, parts: Parts) -> None:
         self.settings = settings
         self.config = config
-        self.redis = aioredis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
-            # No client-side retries: a slow Redis must cost one timeout, not four.
-            retry=Retry(NoBackoff(), 0),
-            decode_responses=True,
-        )
-        self.registry = Registry(config.services, settings)
-        self.auth = EdgeAuth(settings, self.redis, self.registry.pools.get("auth"))
-        self.limiter = RateLimiter(settings)
-        self.proxy = Proxy(settings, config, self.registry, self.auth, self.limiter)
-        self.merger = OpenApiMerger(self.registry, settings.openapi_cache_seconds)
-        # The admin API takes small JSON bodies only; anyone can reach it (401 comes after
-        # FastAPI has read the body), so the public paths' limit applies.
-        self.admin = BodyLimitMiddleware(
-            build_admin_app(
-                self.auth, self.registry, self.merger, self.redis.ping, about.load(settings)
-            ),
-            settings.public_max_body_bytes,
-        )
+        self.parts = parts
+        self.auth = parts.auth
+        self.limiter = parts.limiter
+        self.proxy = parts.proxy
+        self.admin = parts.admin
         self.trusted = Networks(settings.trusted_proxies)
         self.allow = Networks(settings.ip_allow)
         self.deny = Networks(settings.ip_deny)
-        self.session: aiohttp.ClientSession | None = None
-        self.metrics_server: aiohttp.web.AppRunner | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
         if scope["path"].endswith("/") and len(scope["path"]) > 1:
             scope = without_trailing_slash(scope)
         raw_id = header(scope, b"x-request-id")
@@ -141,7 +188,7 @@ class Gateway:
                     await send_problem(
                         send,
                         500,
-                        "An unexpected error occurred; it has been logged with this request id.",
+                        detail=INTERNAL_ERROR_DETAIL,
                         slug="internal",
                         instance=scope["path"],
                     )
@@ -247,6 +294,26 @@ class Gateway:
         headers.append((b"authorization", f"Bearer {token}".encode()))
         return {**call.scope, "headers": headers}
 
+
+class GatewayApp:
+    """The ASGI app uvicorn runs: it builds the gateway's parts at lifespan start-up (inside
+    the event loop) and hands every request to the gateway built from them."""
+
+    def __init__(self, settings: Settings, config: GatewayConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.gateway: Gateway | None = None
+        self.metrics_server: aiohttp.web.AppRunner | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gateway = self.gateway
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif gateway is None:  # uvicorn takes no request before start-up has completed
+            raise RuntimeError("the gateway has not started")
+        else:
+            await gateway(scope, receive, send)
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
@@ -264,24 +331,9 @@ class Gateway:
                 return
 
     async def startup(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=0,
-            limit_per_host=self.settings.pool_size_per_host,
-            keepalive_timeout=self.settings.upstream_keepalive_seconds,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # never keep one client's cookies for another
-            auto_decompress=False,  # pass bodies through exactly as encoded
-            timeout=aiohttp.ClientTimeout(total=None),
-            skip_auto_headers=SKIP_AUTO,  # set once here: per request it costs a set per call
-        )
-        self.proxy.session = self.auth.session = self.merger.session = self.session
-        self.proxy.client = UpstreamClient(
-            max_connections=self.settings.pool_size_per_host,
-            keepalive_seconds=self.settings.upstream_keepalive_seconds,
-        )
-        self.registry.start(self.session)
+        parts = build_parts(self.settings, self.config)
+        parts.registry.start(parts.session)
+        self.gateway = Gateway(self.settings, self.config, parts)
         self.metrics_server = await serve_metrics(
             self.settings.metrics_host, self.settings.metrics_port, self.settings.workers
         )
@@ -295,22 +347,14 @@ class Gateway:
             "gateway_started",
             port=self.settings.port,
             metrics=f"{self.settings.metrics_host}:{self.settings.metrics_port}",
-            services={n: len(p.instances) for n, p in self.registry.pools.items()},
+            services={n: len(p.instances) for n, p in parts.registry.pools.items()},
         )
 
     async def shutdown(self) -> None:
         if self.metrics_server is not None:
             await self.metrics_server.cleanup()
-        await self.registry.stop()
-        if self.proxy.client is not None:
-            self.proxy.client.close()
-        if self.session is not None:
-            await self.session.close()
-        jwks_close: Callable[[], Awaitable[Any]] | None = getattr(self.auth.jwks, "close", None)
-        if jwks_close is not None:
-            await jwks_close()
-        self.limiter.pipe.close()
-        await self.redis.aclose()
+        if self.gateway is not None:
+            await self.gateway.parts.close()
 
 
 def without_trailing_slash(scope: Scope) -> Scope:
@@ -333,7 +377,7 @@ def has_dot_segment(path: str) -> bool:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings.load()
     configure_logging(settings)
-    gateway = Gateway(settings, load_config(settings))
+    gateway = GatewayApp(settings, load_config(settings))
     if not settings.cors_origins:
         return gateway
     # Preflights are answered here, before the gateway: no token, no rate limit, no upstream.

@@ -19,6 +19,7 @@ import structlog
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
+from swe_common.errors import send_problem
 from swe_common.security import InvalidToken, Principal
 from swe_gateway import metrics
 from swe_gateway.config import GatewayConfig, Route
@@ -28,7 +29,6 @@ from swe_gateway.http_util import (
     SECURITY_HEADERS,
     Headers,
     connection_tokens,
-    send_problem,
 )
 from swe_gateway.ratelimit import Limit, RateLimiter, refusal
 from swe_gateway.settings import Settings
@@ -94,15 +94,17 @@ class Proxy:
         registry: Registry,
         auth: EdgeAuth,
         limiter: RateLimiter,
+        session: aiohttp.ClientSession,
+        client: UpstreamClient,
     ) -> None:
         self.settings = settings
         self.config = config
         self.registry = registry
         self.auth = auth
         self.limiter = limiter
-        self.session: aiohttp.ClientSession | None = None
+        self.session = session  # WebSockets (websocket.py)
+        self.client = client  # every HTTP request
         self.requests = metrics.RequestCounter()
-        self.client: UpstreamClient | None = None  # made at start-up, inside the event loop
         self.latency = metrics.LatencyObserver()
 
     # -- edge checks, shared with the WebSocket proxy ------------------------------------
@@ -184,7 +186,7 @@ class Proxy:
         await send_problem(
             send,
             status,
-            detail,
+            detail=detail,
             slug=slug,
             instance=call.path,
             headers=[
@@ -256,7 +258,7 @@ class Proxy:
             tried = (*tried, instance)
             started = time.perf_counter()
             try:
-                response = await self.client.request(  # type: ignore[union-attr]
+                response = await self.client.request(
                     call.method,
                     instance.base,
                     target,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -24,7 +23,7 @@ import structlog
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from swe_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, problem_body
+from swe_common.errors import send_problem
 from swe_common.security import (
     REVOKED_CLOSE_CODE,
     REVOKED_REASON,
@@ -92,19 +91,9 @@ def answered_protocol(upstream: str | None, offered: list[str], via_protocol: bo
 async def deny(scope: Scope, send: Send, status: int, detail: str, slug: str) -> None:
     """Refuse the handshake with an HTTP problem when the server supports it, else close."""
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = json.dumps(
-            problem_body(
-                status, detail=detail, type_=PROBLEM_TYPE_BASE + slug, instance=scope["path"]
-            )
-        ).encode()
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": [(b"content-type", PROBLEM_JSON.encode())],
-            }
+        await send_problem(
+            send, status, detail=detail, slug=slug, instance=scope["path"], websocket=True
         )
-        await send({"type": "websocket.http.response.body", "body": body})
         return
     await send({"type": "websocket.close", "code": 1008 if status < 500 else 1011})
 
@@ -135,7 +124,7 @@ async def proxy_websocket(
             return 429
     pool = proxy.registry.pools[route.service]
     instance = pool.pick()
-    if instance is None or proxy.session is None:
+    if instance is None:
         await deny(scope, send, 503, f"No healthy {pool.name} instance.", "unavailable")
         return 503
     headers = _handshake_headers(call, call.authorization or f"Bearer {token}")

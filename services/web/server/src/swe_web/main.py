@@ -21,7 +21,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import Receive, Scope, Send
 
-from swe_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, problem_body
+from swe_common.errors import send_problem
 from swe_common.logging import configure_logging
 from swe_web.settings import Settings
 from swe_web.site import (
@@ -238,20 +238,8 @@ async def _problem(
     headers: Headers | None = None,
     **extra: Any,
 ) -> int:
-    body = json.dumps(
-        problem_body(status, detail=detail, type_=PROBLEM_TYPE_BASE + slug, **extra)
-    ).encode()
-    await _send(
-        send,
-        status,
-        [
-            (b"content-type", PROBLEM_JSON.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"),
-            *(headers or []),
-        ],
-        body,
-    )
+    headers = [(b"cache-control", b"no-store"), *(headers or []), *SECURITY_HEADERS]
+    await send_problem(send, status, detail=detail, slug=slug, headers=headers, **extra)
     return status
 
 
