@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, Protocol
 
 import aiohttp
@@ -307,10 +306,6 @@ def url_carries_token(query_string: bytes | str) -> bool:
     )
 
 
-def seconds_until(expires_at: int) -> int:
-    return max(1, expires_at - int(datetime.now(UTC).timestamp()))
-
-
 def bearer_token(request: HTTPConnection) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
@@ -497,10 +492,3 @@ def scope_guards(route: Any) -> list[ScopeGuard]:
             found.append(dependant.call)
         pending.extend(dependant.dependencies)
     return found
-
-
-def roles_from(values: Iterable[str]) -> frozenset[str]:
-    unknown = set(values) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
-    return frozenset(values)

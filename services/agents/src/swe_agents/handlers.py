@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -29,13 +28,6 @@ log = structlog.stdlib.get_logger(__name__)
 # Event handlers act for the platform, not for a user: they see every project.
 SYSTEM = Principal(subject="system", roles=frozenset({"admin"}))
 REVIEW_SETTINGS = ("min_severity", "max_comments", "include", "exclude", "suppressed_fingerprints")
-
-
-def _when(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 async def project_snapshot(session: AsyncSession, event: CloudEvent) -> None:
