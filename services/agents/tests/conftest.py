@@ -11,7 +11,6 @@ import aio_pika
 import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.typing import Subprotocol
 
@@ -25,6 +24,7 @@ from swe_common.testing import (
     eventually,
     migrated_test_database,
     running_app,
+    served,
     unique_name,
 )
 
@@ -153,20 +153,8 @@ async def server(
     application.state.token_verifier = tokens.verifier(
         is_revoked=redis_revocation_check(revocations, prefix=revocation_prefix)
     )
-    config = uvicorn.Config(
-        application, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    instance = uvicorn.Server(config)
-    task = asyncio.create_task(instance.serve())
-    await eventually(lambda: _started(instance), timeout=20)
-    port = instance.servers[0].sockets[0].getsockname()[1]
-    yield f"127.0.0.1:{port}"
-    instance.should_exit = True
-    await asyncio.wait_for(task, 20)
-
-
-async def _started(instance: uvicorn.Server) -> bool:
-    return bool(instance.started)
+    async with served(application, lifespan=True) as base_url:
+        yield base_url.removeprefix("http://")
 
 
 async def _delete_broker_objects(settings: Settings) -> None:

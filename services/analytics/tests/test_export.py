@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
+
+from swe_common.testing import served
 
 from .conftest import Env
 from .factories import T0, issue, project, project_history
@@ -172,28 +170,12 @@ async def test_csv_cells_cannot_smuggle_spreadsheet_formulas(env: Env) -> None:
     ]
 
 
-@asynccontextmanager
-async def _served(env: Env) -> AsyncIterator[str]:
-    """The same app behind a real HTTP server on an ephemeral port."""
-    config = uvicorn.Config(env.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-
-
 async def test_a_large_export_is_streamed_in_chunks(env: Env) -> None:
     owner, project_id = uuid.uuid4(), uuid.uuid4()
     await _many_issues(env, project_id, owner, 4000)
 
     async with (
-        _served(env) as base,
+        served(env.app) as base,
         httpx.AsyncClient(base_url=base) as client,
         client.stream(
             "GET",

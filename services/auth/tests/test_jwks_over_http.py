@@ -1,32 +1,25 @@
 """Another service's view: the common lib fetches the JWKS over HTTP, caches it, and picks up
 a rotated key when a token names a kid it does not know yet."""
 
-import asyncio
-
 import pytest
-import uvicorn
 from auth_testkit import login
 
 from swe_auth.keys.service import rotate
 from swe_common.security import JWKSClient, TokenVerifier
+from swe_common.testing import served
 
 
 @pytest.fixture
-async def served(app):
+async def base_url(app):
     """The running test app, also served over real HTTP on a free port."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(app) as url:
+        yield url
 
 
-async def test_verifier_fetches_the_jwks_and_follows_a_key_rotation(served, client, user, runtime):
-    keys = JWKSClient(f"{served}/api/v1/auth/.well-known/jwks.json", min_refresh_seconds=0)
+async def test_verifier_fetches_the_jwks_and_follows_a_key_rotation(
+    base_url, client, user, runtime
+):
+    keys = JWKSClient(f"{base_url}/api/v1/auth/.well-known/jwks.json", min_refresh_seconds=0)
     verifier = TokenVerifier(keys, issuer="swe-auth", audience="swe-platform")
     try:
         first = await login(client, user)

@@ -77,8 +77,7 @@ async def upstreams() -> AsyncIterator[dict[str, Upstream]]:
 async def fake_auth(tokens: TokenFactory) -> AsyncIterator[FakeAuth]:
     auth = await FakeAuth(tokens, keys={"gw-good-key": "key-1"}).start()
     yield auth
-    if auth.runner is not None:
-        await auth.runner.cleanup()
+    await auth.stop()
 
 
 @pytest.fixture(scope="session")

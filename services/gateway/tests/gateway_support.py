@@ -14,6 +14,7 @@ import sys
 import time
 import tomllib
 from collections import Counter
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 from aiohttp import WSMsgType, web
 
-from swe_common.testing import TokenFactory
+from swe_common.testing import TokenFactory, served
 from swe_gateway.config import PACKAGED_ROUTES
 
 
@@ -52,16 +53,24 @@ def jwks_of(factory: TokenFactory) -> dict[str, Any]:
     }
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
+class Served:
+    """An aiohttp app served on a free port (``swe_common.testing.served``) until ``stop``."""
+
+    url: str = ""
+    _serving: AsyncExitStack | None = None
+
+    async def serve(self, app: web.Application) -> None:
+        self._serving = AsyncExitStack()
+        self.url = await self._serving.enter_async_context(served(app))
+
+    async def stop(self) -> None:
+        if self._serving is not None:
+            await self._serving.aclose()
+            self._serving = None
 
 
 @dataclass
-class Upstream:
+class Upstream(Served):
     """One upstream instance: echoes what it received, and behaves as the test tells it."""
 
     name: str
@@ -69,7 +78,6 @@ class Upstream:
     ready: int = 200  # what /health/ready answers
     hits: Counter[str] = field(default_factory=Counter)
     url: str = ""
-    runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024**3)
@@ -192,23 +200,18 @@ class Upstream:
         return ws
 
     async def start(self) -> Upstream:
-        self.runner, self.url = await serve(self.app())
+        await self.serve(self.app())
         return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
 
 
 @dataclass
-class FakeAuth:
+class FakeAuth(Served):
     """The auth service's API-key exchange contract, minting real tokens."""
 
     tokens: TokenFactory
     keys: dict[str, str] = field(default_factory=dict)  # secret -> api key id
     exchanges: int = 0
     url: str = ""
-    runner: web.AppRunner | None = None
 
     async def exchange(self, request: web.Request) -> web.Response:
         self.exchanges += 1
@@ -239,7 +242,7 @@ class FakeAuth:
         app.router.add_get("/api/v1/auth/.well-known/jwks.json", self.jwks)
         app.router.add_post("/api/v1/auth/login", self.login)
         app.router.add_get("/health/ready", self.health)
-        self.runner, self.url = await serve(app)
+        await self.serve(app)
         return self
 
     @property

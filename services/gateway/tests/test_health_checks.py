@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from swe_common.testing import served
 from swe_gateway.settings import Settings
 from swe_gateway.upstreams import Registry
 
@@ -28,13 +29,8 @@ async def instance() -> AsyncIterator[tuple[str, Ready]]:
 
     app = web.Application()
     app.router.add_get("/health/ready", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", ready
-    await runner.cleanup()
+    async with served(app) as url:
+        yield url, ready
 
 
 def _registry(url: str) -> Registry:

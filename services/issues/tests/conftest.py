@@ -16,7 +16,6 @@ from typing import Any
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, ExchangeType
-from aiohttp import web
 from fastapi import FastAPI
 
 from swe_common.events import build_event
@@ -25,6 +24,7 @@ from swe_common.testing import (
     eventually,
     migrated_test_database,
     running_app,
+    served,
     unique_name,
 )
 from swe_issues.main import create_app
@@ -55,29 +55,18 @@ def tokens() -> TokenFactory:
     return TokenFactory()
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="session")
 async def fake_github() -> AsyncIterator[FakeGitHub]:
     fake = FakeGitHub(token=GITHUB_TOKEN)
-    runner, fake.url = await _serve(fake.app())
-    yield fake
-    await runner.cleanup()
+    async with served(fake.app()) as fake.url:
+        yield fake
 
 
 @pytest.fixture(scope="session")
 async def fake_projects() -> AsyncIterator[FakeProjects]:
     fake = FakeProjects()
-    runner, fake.url = await _serve(fake.app())
-    yield fake
-    await runner.cleanup()
+    async with served(fake.app()) as fake.url:
+        yield fake
 
 
 @dataclass

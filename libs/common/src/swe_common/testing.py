@@ -1,4 +1,5 @@
-"""Helpers for tests against the real servers: a throwaway database and unique queue names.
+"""Helpers for tests against the real servers: a throwaway database, unique queue names, an
+app served on a free port, polling with a deadline.
 
 Tests never touch the ``swe`` database a running stack uses: each test session creates
 ``swe_test_<random>`` and drops it at the end.
@@ -98,6 +99,51 @@ async def eventually(
         await asyncio.sleep(interval)
         last = await probe()
     return last
+
+
+@asynccontextmanager
+async def served(app: Any, *, lifespan: bool = False) -> AsyncIterator[str]:
+    """``app`` served over real HTTP on 127.0.0.1, on a port the OS picks (never a guessed free
+    one another process could take first); yields the base URL, ``http://127.0.0.1:<port>``,
+    and stops the server on exit. ``app`` is an ASGI app (run by uvicorn in this event loop,
+    its lifespan only when ``lifespan``) or an aiohttp ``web.Application`` (a fake of GitHub
+    or of a model provider)."""
+    from aiohttp import web
+
+    if isinstance(app, web.Application):
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        finally:
+            await runner.cleanup()
+        return
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on" if lifespan else "off",
+        log_config=None,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():  # it could not start (its lifespan failed): say why, do not wait
+            task.result()
+            raise AssertionError("the server stopped before it started")
+        return bool(server.started)
+
+    try:
+        await eventually(started, timeout=30, interval=0.01)
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 20)
 
 
 @asynccontextmanager
