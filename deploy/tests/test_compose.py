@@ -121,8 +121,22 @@ def test_one_shot_containers_are_exactly_the_migrations(resolved: dict):
     for service in DB_SERVICES:
         migrate = resolved["services"][f"migrate-{service.name}"]
         assert migrate["build"]["target"] == "migrate"
-        assert migrate["build"]["dockerfile"].endswith(f"services/{service.name}/Dockerfile")
+        assert migrate["build"]["dockerfile"] == "Dockerfile"
+        assert migrate["build"]["args"]["SERVICE"] == service.name
         assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_every_python_service_is_built_from_the_one_dockerfile_with_its_name_and_port(
+    resolved: dict,
+):
+    for service in SERVICES:
+        build = resolved["services"][service.name]["build"]
+        if service.name == "web":
+            assert build["dockerfile"] == "services/web/Dockerfile"
+            continue
+        assert build["dockerfile"] == "Dockerfile", service.name
+        assert build["args"]["SERVICE"] == service.name
+        assert build["args"]["PORT"] == str(service.port)
 
 
 def test_services_start_after_their_migration_and_healthy_infrastructure(resolved: dict):

@@ -1,12 +1,15 @@
 """The images: hadolint, the rules of issue 8, and the install step replayed with uv.
 
-No Docker engine runs here, so images are not built; what can be checked offline is: the
-Dockerfiles' lint and structure, and that the exact `uv sync` commands they run install the
-service (and only it) from the lock file.
+Every Python service's image comes from the one root ``Dockerfile`` (build arguments SERVICE
+and PORT); the web console has its own. No Docker engine runs here, so images are not built;
+what can be checked offline is: the Dockerfiles' lint and structure as each service's build
+arguments make them, that the exact `uv sync` commands they run install the service (and only
+it) from the lock file, and that the entrypoint runs what `make up` runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -24,6 +27,8 @@ from pathlib import Path
 import pytest
 
 from swe_common.migrations import upgrade_head
+from swe_common.stack import _command as stack_command
+from swe_common.stack import discover
 from swe_common.testing import create_test_database, drop_test_database
 
 from .conftest import DB_SERVICES, ROOT, SERVICES, ServiceInfo, run, tool
@@ -45,11 +50,15 @@ class Stage:
         return [i for i in self.instructions if i.keyword == keyword]
 
 
-def parse_dockerfile(path: Path) -> list[Stage]:
-    """Stages with their instructions (continuations joined, comments dropped)."""
+def parse_dockerfile(path: Path, args: dict[str, str] | None = None) -> list[Stage]:
+    """Stages with their instructions (continuations joined, comments dropped), the build
+    arguments ``args`` substituted where they are used (``${NAME}``)."""
+    text = path.read_text()
+    for name, value in (args or {}).items():
+        text = text.replace("${%s}" % name, value)  # noqa: UP031 - the braces are literal
     logical: list[str] = []
     pending = ""
-    for raw in path.read_text().splitlines():
+    for raw in text.splitlines():
         line = raw.strip()
         if not pending and (not line or line.startswith("#")):
             continue
@@ -73,12 +82,45 @@ def parse_dockerfile(path: Path) -> list[Stage]:
     return stages
 
 
+SHARED_DOCKERFILE = ROOT / "Dockerfile"
+SERVE = ROOT / "deploy" / "docker" / "serve.py"
+
+
 def dockerfile(service: ServiceInfo) -> Path:
-    return service.directory / "Dockerfile"
+    """The web console's own Dockerfile, the shared one for every Python service."""
+    own = service.directory / "Dockerfile"
+    return own if service.name == "web" else SHARED_DOCKERFILE
+
+
+def build_args(service: ServiceInfo) -> dict[str, str]:
+    """What docker-compose.yml passes (and the README tells a reader to pass)."""
+    if service.name == "web":
+        return {}
+    return {"SERVICE": service.name, "PORT": str(service.port)}
 
 
 def stages_of(service: ServiceInfo) -> dict[str, Stage]:
-    return {s.name: s for s in parse_dockerfile(dockerfile(service))}
+    return {s.name: s for s in parse_dockerfile(dockerfile(service), build_args(service))}
+
+
+def serve_command(service: ServiceInfo, process: str | None = None) -> list[str]:
+    """What ``swe-serve [process]`` runs in this service's image (deploy/docker/serve.py)."""
+    spec = importlib.util.spec_from_file_location("swe_serve", SERVE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    service_toml = tomllib.loads((service.directory / "service.toml").read_text())
+    return module.command(service_toml, process)
+
+
+def launched(service: ServiceInfo, argv: list[str]) -> list[str]:
+    """An ENTRYPOINT's argv as the process it ends up running: tini's child, and what
+    swe-serve execs."""
+    if argv[:2] == ["tini", "--"]:
+        argv = argv[2:]
+    if argv[:1] == ["swe-serve"]:
+        return serve_command(service, argv[1] if len(argv) > 1 else None)
+    return argv
 
 
 def chain(stages: dict[str, Stage], name: str) -> list[Stage]:
@@ -119,19 +161,26 @@ def final_targets(service: ServiceInfo) -> list[str]:
 ids = [s.name for s in SERVICES]
 # The web image carries the console's build output from its Node stage, nothing else of it.
 BUILT_CONSOLE = "--from=console /src/dist /app/dist"
+# A Python service's image keeps its service.toml and migrations, assembled by the builder.
+KEPT_FROM_THE_SERVICE = "--from=builder /service /app"
 
 
 def test_every_service_has_a_dockerfile_and_the_build_context_ignore_file():
     missing = [s.name for s in SERVICES if not dockerfile(s).is_file()]
     assert not missing, f"services without a Dockerfile: {missing}"
+    copies = [s.name for s in SERVICES if s.name != "web" and (s.directory / "Dockerfile").exists()]
+    assert not copies, f"a copy of the shared Dockerfile came back: {copies}"
     ignore = (ROOT / ".dockerignore").read_text().split()
     for needed_out in ("**/.venv", ".git", "**/__pycache__"):
         assert needed_out in ignore, f".dockerignore must exclude {needed_out}"
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=ids)
-def test_hadolint_finds_nothing(service: ServiceInfo):
-    result = run([tool("hadolint"), "--failure-threshold", "info", str(dockerfile(service))])
+DOCKERFILES = sorted({dockerfile(s) for s in SERVICES})
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=[str(p.relative_to(ROOT)) for p in DOCKERFILES])
+def test_hadolint_finds_nothing(path: Path):
+    result = run([tool("hadolint"), "--failure-threshold", "info", str(path)])
     assert result.returncode == 0, f"hadolint:\n{result.stdout}{result.stderr}"
 
 
@@ -185,8 +234,10 @@ def test_final_images_carry_no_build_tools_or_caches(service: ServiceInfo):
                     assert "rm -rf /var/lib/apt/lists/*" in text, "apt lists left in the layer"
             copies = [i.args for i in stage.all("COPY") if "--from=" in i.args]
             for copy in copies:
-                allowed = "--from=builder /opt/venv" in copy or (
-                    service.name == "web" and copy == BUILT_CONSOLE
+                allowed = (
+                    "--from=builder /opt/venv" in copy
+                    or copy == KEPT_FROM_THE_SERVICE
+                    or (service.name == "web" and copy == BUILT_CONSOLE)
                 )
                 assert allowed, f"{target}: unexpected COPY {copy}"
 
@@ -225,7 +276,7 @@ def test_entrypoints_are_exec_form_and_long_running_stages_have_a_healthcheck(
 @pytest.mark.parametrize("service", SERVICES, ids=ids)
 def test_service_stage_shuts_down_gracefully_on_sigterm(service: ServiceInfo):
     stages = stages_of(service)
-    argv = json.loads(effective(stages, "service", "ENTRYPOINT").args)
+    argv = launched(service, json.loads(effective(stages, "service", "ENTRYPOINT").args))
     assert "sh" not in argv[:1] and "bash" not in argv[:1], "a shell would swallow SIGTERM"
     stopsignal = effective(stages, "service", "STOPSIGNAL")
     assert stopsignal is None or stopsignal.args == "SIGTERM"
@@ -248,10 +299,12 @@ def test_migrate_target_runs_alembic_upgrade_head_with_the_service_migrations(
     stages = stages_of(service)
     entrypoint = json.loads(effective(stages, "migrate", "ENTRYPOINT").args)
     cmd = json.loads(effective(stages, "migrate", "CMD").args)
-    assert entrypoint[:1] == ["alembic"] and cmd == ["upgrade", "head"]
-    copies = " ".join(i.args for i in stages["runtime"].all("COPY"))
-    assert f"services/{service.name}/alembic.ini" in copies
-    assert f"services/{service.name}/migrations" in copies
+    assert entrypoint == ["alembic", "-c", "/app/alembic.ini"] and cmd == ["upgrade", "head"]
+    # The builder puts them in /service, which the runtime (so every target) copies to /app.
+    assert KEPT_FROM_THE_SERVICE in [i.args for i in stages["runtime"].all("COPY")]
+    kept = " ".join(i.args for i in stages["builder"].all("RUN") if "/service" in i.args)
+    assert f"services/{service.name}/alembic.ini services/{service.name}/migrations" in kept
+    assert (service.directory / "alembic.ini").is_file()
 
 
 def test_the_web_image_builds_the_console_from_its_lock_file_and_ships_only_dist():
@@ -275,10 +328,28 @@ def test_agents_worker_target_runs_the_worker_under_an_init():
     stages = stages_of(agents)
     argv = json.loads(effective(stages, "worker", "ENTRYPOINT").args)
     assert argv[:2] == ["tini", "--"], "PID 1 must forward SIGTERM and reap subprocesses"
-    assert argv[2:] == ["python", "-m", "swe_agents.worker"]
+    assert launched(agents, argv) == ["python", "-m", "swe_agents.worker"]
     # The same process `make up` starts (services/agents/service.toml).
     processes = tomllib.loads((agents.directory / "service.toml").read_text())["process"]
     assert {"name": "agents-worker", "module": "swe_agents.worker"} in processes
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_an_image_runs_each_process_as_make_up_does(service: ServiceInfo):
+    """swe-serve and swe_common.stack read the same service.toml: the same app with the same
+    uvicorn options, or the same module (host and port come from the image's environment)."""
+    known = next(s for s in discover(ROOT) if s.name == service.name)
+    for process in known.processes:
+        native = stack_command(process)
+        for flag in ("--host", "--port"):  # the image's UVICORN_HOST / UVICORN_PORT instead
+            if flag in native:
+                at = native.index(flag)
+                del native[at : at + 2]
+        assert native[:2] == [sys.executable, "-m"]
+        # uvicorn's console script is the same package; a module runs under the image's python.
+        native = native[2:] if native[2] == "uvicorn" else ["python", *native[1:]]
+        assert serve_command(service, process.name) == native, process.name
+    assert serve_command(service) == serve_command(service, known.processes[0].name)
 
 
 def _replay_install(service: ServiceInfo, workdir: Path) -> Path:
@@ -364,6 +435,9 @@ def test_the_service_entrypoint_passes_its_health_check_and_stops_cleanly_on_sig
     service = next(s for s in SERVICES if s.name == "projects")
     stages = stages_of(service)
     argv = json.loads(effective(stages, "service", "ENTRYPOINT").args)
+    # tini is the image's PID 1 (Debian's package, not on this machine); swe-serve is ours.
+    assert argv[:3] == ["tini", "--", "swe-serve"]
+    argv = [sys.executable, str(SERVE), *argv[3:]]
     url = create_test_database("swe_test_deploy")
     port = _free_port()
     env = {
@@ -372,6 +446,7 @@ def test_the_service_entrypoint_passes_its_health_check_and_stops_cleanly_on_sig
         "PATH": os.environ["PATH"],
         "UVICORN_HOST": "127.0.0.1",
         "UVICORN_PORT": str(port),
+        "SWE_SERVICE_TOML": str(service.directory / "service.toml"),
         "PROJECTS_DATABASE_URL": url,
         "PROJECTS_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",  # declare nothing on the broker
         "SWE_ENVIRONMENT": "test",
