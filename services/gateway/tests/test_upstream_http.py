@@ -345,10 +345,13 @@ async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout(
 
     release = asyncio.Event()
 
+    holding = asyncio.Event()
+
     async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while True:
                 await reader.readuntil(b"\r\n\r\n")
+                holding.set()
                 await release.wait()
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 await writer.drain()
@@ -368,7 +371,7 @@ async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout(
 
     try:
         first = asyncio.create_task(get(2))
-        await asyncio.sleep(0.1)  # it holds the only connection
+        await asyncio.wait_for(holding.wait(), 10)  # its request holds the only connection
         started = time.monotonic()
         with pytest.raises(ConnectFailed):
             await get(0.2)

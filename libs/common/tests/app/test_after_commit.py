@@ -19,7 +19,7 @@ from swe_common.deps import SessionDep
 from swe_common.errors import Conflict
 from swe_common.security import api_key_scope
 from swe_common.settings import LogFormat, ServiceSettings
-from swe_common.testing import running_app, unique_name
+from swe_common.testing import eventually, running_app, unique_name
 
 notes = sa.Table(
     "notes",
@@ -66,16 +66,23 @@ async def heard(redis: aioredis.Redis) -> AsyncIterator[tuple[str, list[str]]]:
     await pubsub.aclose()
 
 
-async def _quiet(messages: list[str], count: int) -> list[str]:
-    """What was heard once the callbacks ran and Redis delivered (a publish reaching a
-    subscriber takes a round trip)."""
+async def _heard(redis: aioredis.Redis, channel: str, messages: list[str]) -> list[str]:
+    """What was heard since the last call, once the after-commit callbacks started so far have
+    run. A marker published after them arrives after whatever they published (a subscriber
+    hears one server's publishes in the order they were made), so no fixed wait is needed for
+    "nothing else came"; the messages up to the marker are consumed."""
     await after_commit_settled()
-    for _ in range(50):
-        if len(messages) >= count:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)  # anything more would have arrived by now
-    return list(messages)
+    marker = f"marker:{uuid.uuid4()}"
+    await redis.publish(channel, marker)
+
+    async def arrived() -> bool:
+        return marker in messages
+
+    await eventually(arrived, timeout=10)
+    at = messages.index(marker)
+    heard = messages[:at]
+    del messages[: at + 1]
+    return heard
 
 
 def _announce(redis: aioredis.Redis, channel: str, note: uuid.UUID) -> Any:
@@ -93,9 +100,8 @@ async def test_a_committed_change_is_heard_after_the_commit(
     async with db.transaction() as session:
         await session.execute(sa.insert(notes).values(id=note))
         after_commit(session, _announce(redis, channel, note))
-        await asyncio.sleep(0.2)
-        assert messages == []  # not before the commit
-    assert await _quiet(messages, 1) == [str(note)]
+        assert await _heard(redis, channel, messages) == []  # not before the commit
+    assert await _heard(redis, channel, messages) == [str(note)]
 
 
 async def test_a_rolled_back_change_is_never_heard(
@@ -111,7 +117,7 @@ async def test_a_rolled_back_change_is_never_heard(
     # Another transaction commits meanwhile: the dropped callback must not come with it.
     async with db.transaction() as session:
         assert await session.scalar(sa.select(notes.c.id).where(notes.c.id == note)) is None
-    assert await _quiet(messages, 1) == []
+    assert await _heard(redis, channel, messages) == []
 
 
 async def test_a_session_reused_after_a_rollback_announces_only_what_it_commits(
@@ -126,7 +132,7 @@ async def test_a_session_reused_after_a_rollback_announces_only_what_it_commits(
         await session.execute(sa.insert(notes).values(id=kept))
         after_commit(session, _announce(redis, channel, kept))
         await session.commit()
-    assert await _quiet(messages, 1) == [str(kept)]
+    assert await _heard(redis, channel, messages) == [str(kept)]
 
 
 async def test_a_failing_callback_is_logged_and_the_others_still_run(
@@ -142,7 +148,7 @@ async def test_a_failing_callback_is_logged_and_the_others_still_run(
         await session.execute(sa.insert(notes).values(id=note))
         after_commit(session, broken)
         after_commit(session, _announce(redis, channel, note))
-    assert await _quiet(messages, 1) == [str(note)]
+    assert await _heard(redis, channel, messages) == [str(note)]
 
 
 async def test_a_request_that_fails_after_announcing_is_never_heard(
@@ -171,4 +177,4 @@ async def test_a_request_that_fails_after_announcing_is_never_heard(
         assert refused.status_code == 409
         created = await client.post("/api/v1/notes/false")
         assert created.status_code == 201
-    assert await _quiet(messages, 1) == [created.json()["id"]]
+    assert await _heard(redis, channel, messages) == [created.json()["id"]]

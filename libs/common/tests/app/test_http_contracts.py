@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from swe_common.testing import running_app
+from swe_common.testing import eventually, running_app
 
 from .conftest import build_app
 
@@ -126,7 +126,12 @@ async def test_a_request_finding_no_free_connection_answers_503_busy_not_unavail
     app = build_app(database_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2)
     async with running_app(app) as client:
         holding = asyncio.create_task(client.get("/api/v1/example/db-slow"))
-        await asyncio.sleep(0.3)  # the only connection is now held for a second
+        pool = app.state.db.engine.pool
+
+        async def held() -> bool:
+            return pool.checkedout() == 1
+
+        await eventually(held)  # the only connection is now held for a second
         response = await client.get("/api/v1/example/db")
         assert (await holding).status_code == 200
     assert response.status_code == 503

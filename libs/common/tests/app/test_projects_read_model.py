@@ -24,6 +24,7 @@ from swe_common.projects_read_model import (
 )
 from swe_common.security import Principal
 from swe_common.settings import ServiceSettings
+from swe_common.testing import eventually
 
 SCHEMA = "readmodeltest"
 
@@ -139,6 +140,18 @@ async def test_a_snapshot_without_members_keeps_the_members_held(db):
     assert held is not None and (held.name, held.members) == ("renamed", members)
 
 
+async def _waits_for_a_lock(db: Database) -> bool:
+    """Whether a transaction in this database waits for a lock another one holds."""
+    async with db.engine.connect() as conn:
+        waiting = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE NOT l.granted AND a.datname = current_database()"
+            )
+        )
+    return bool(waiting)
+
+
 async def test_the_lookup_and_the_projects_event_bringing_a_new_project_at_once_both_succeed(db):
     """A request's fallback lookup and the projects event can insert the same new project in
     two transactions at the same moment: the second waits and updates, it never fails (a
@@ -150,7 +163,7 @@ async def test_the_lookup_and_the_projects_event_bringing_a_new_project_at_once_
         await read_model.upsert_snapshot(first, ProjectView, first_seen)
         await first.flush()  # the first holds the new row, uncommitted
         waiting = asyncio.ensure_future(read_model.upsert_snapshot(second, ProjectView, newer))
-        await asyncio.sleep(0.3)
+        await eventually(lambda: _waits_for_a_lock(db), timeout=10)
         assert not waiting.done()  # blocked on the first's row, not failed
         await first.commit()
         project = await asyncio.wait_for(waiting, 10)

@@ -22,7 +22,7 @@ from swe_common.security import (
     url_carries_token,
     websocket_subprotocol_token,
 )
-from swe_common.testing import TokenFactory
+from swe_common.testing import TokenFactory, eventually
 
 
 @pytest.fixture
@@ -149,9 +149,19 @@ async def test_every_token_of_a_revoked_session_is_refused_not_only_the_newest(f
 async def test_until_revoked_returns_once_the_session_is_revoked(factory, redis):
     sid = str(uuid.uuid4())
     principal = await factory.verifier().verify(factory.token(sid=sid))
-    watch = asyncio.create_task(until_revoked(principal, redis_revocation_check(redis), 0.05))
-    await asyncio.sleep(0.2)
-    assert not watch.done()
+    check, checks = redis_revocation_check(redis), 0
+
+    async def counted(watched: Principal) -> bool:
+        nonlocal checks
+        checks += 1
+        return await check(watched)
+
+    async def checked_three_times() -> bool:
+        return checks >= 3
+
+    watch = asyncio.create_task(until_revoked(principal, counted, 0.05))
+    await eventually(checked_three_times)
+    assert not watch.done(), "three checks found the session alive: it is still watched"
     await _set(redis, REVOKED_SESSION_KEY.format(sid=sid))
     await asyncio.wait_for(watch, 5)
 
