@@ -27,7 +27,8 @@ async def get_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
 
 
 def get_settings(request: HTTPConnection) -> ServiceSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: ServiceSettings = request.app.state.settings
+    return settings
 
 
 def get_redis(request: HTTPConnection) -> Any:

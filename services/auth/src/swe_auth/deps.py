@@ -16,7 +16,8 @@ from swe_common.security import CurrentPrincipal, Principal
 
 
 def get_runtime(request: Request) -> AuthRuntime:
-    return request.app.state.auth  # type: ignore[no-any-return]
+    runtime: AuthRuntime = request.app.state.auth
+    return runtime
 
 
 def client_ip(request: Request, trusted_proxies: list[str]) -> str:

@@ -15,15 +15,18 @@ from swe_issues.github.client import GitHubClient
 
 
 async def get_projects_client(request: Request) -> ProjectsClient:
-    return request.app.state.projects_client  # type: ignore[no-any-return]
+    client: ProjectsClient = request.app.state.projects_client
+    return client
 
 
 async def get_github(request: Request) -> GitHubClient:
-    return request.app.state.github  # type: ignore[no-any-return]
+    github: GitHubClient = request.app.state.github
+    return github
 
 
 async def get_token_box(request: Request) -> SecretBox:
-    return request.app.state.github_token_box  # type: ignore[no-any-return]
+    box: SecretBox = request.app.state.github_token_box
+    return box
 
 
 # The caller with its bearer token (for the projects fallback): the common one.
