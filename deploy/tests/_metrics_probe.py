@@ -38,15 +38,17 @@ def settings_for(service: str, database_url: str):
     for name, field in settings_cls.model_fields.items():
         default = field.default
         if isinstance(default, str) and (name.endswith("_queue") or name.endswith("_prefix")):
-            overrides[name] = unique_name(f"deploytest.{default or service}")
+            queue = unique_name(f"deploytest.{default or service}")
+            # A queue prefix is one dot-free segment (auth's setting says so).
+            overrides[name] = queue.replace(".", "-") if name.endswith("_prefix") else queue
     return settings_cls(**overrides)
 
 
 @asynccontextmanager
 async def raw_asgi_app(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     """running_app for a plain ASGI app (the gateway): drive the lifespan protocol by hand."""
-    inbox: asyncio.Queue[dict] = asyncio.Queue()
-    outbox: asyncio.Queue[dict] = asyncio.Queue()
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     task = asyncio.create_task(
         app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
     )
