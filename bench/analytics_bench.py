@@ -120,7 +120,7 @@ class Generator:
 
     def issue(self) -> list[Raw]:
         issue_id, created = str(uuid.uuid4()), self.moment()
-        snapshot = {
+        snapshot: dict[str, Any] = {
             "id": issue_id,
             "project_id": self.pid,
             "title": "bug",

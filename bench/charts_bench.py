@@ -93,7 +93,7 @@ def year_of_events(project_id: str, now: datetime) -> tuple[list[CloudEvent], di
             issues += 1
             issue_id = str(uuid.uuid4())
             opened = midnight + timedelta(minutes=rng.randint(0, 1400))
-            data = {
+            data: dict[str, Any] = {
                 "id": issue_id,
                 "project_id": project_id,
                 "title": "bench",
@@ -220,7 +220,7 @@ async def sweep(page: Page) -> list[float]:
         x = box["x"] + 60 + (box["width"] - 80) * step / (SWEEP_STEPS - 1)
         await page.mouse.move(x, y)
         await page.evaluate(NEXT_FRAME)
-    frames = await page.evaluate(STOP_FRAMES)
+    frames: list[float] = await page.evaluate(STOP_FRAMES)
     await page.mouse.move(5, 5)
     return frames
 

@@ -191,7 +191,7 @@ def main() -> None:
         upstream.wait()
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    results = {
+    results: dict[str, Any] = {
         "taken_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "load_average": load,
         "concurrency": CONCURRENCY,

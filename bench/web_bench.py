@@ -37,7 +37,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "services" / "web" / "dist"
@@ -86,7 +86,8 @@ def initial_bundle() -> dict[str, Any]:
     }
 
 
-def start_stack():
+def start_stack() -> Any:
+    """``isolated_stack`` of tests-e2e's conftest (on sys.path at run time, untyped here)."""
     from conftest import isolated_stack, load_ready_env
 
     # isolated_stack keeps its logs when the session failed; a script is its own "session".
@@ -98,7 +99,7 @@ def start_stack():
     # the gateway's limiter is not what this measures.
     limits = json.loads(extra["GATEWAY_RATE_LIMITS"])
     extra["GATEWAY_RATE_LIMITS"] = json.dumps({**limits, "user": 100_000})
-    return isolated_stack(request, extra_env=extra)  # type: ignore[arg-type]
+    return isolated_stack(request, extra_env=extra)
 
 
 async def seed_user(http: httpx.AsyncClient) -> tuple[str, str]:
@@ -110,12 +111,14 @@ async def seed_user(http: httpx.AsyncClient) -> tuple[str, str]:
     return username, login.json()["access_token"]
 
 
-async def seed(http: httpx.AsyncClient, token: str, path: str, bodies: list[dict]) -> list[dict]:
+async def seed(
+    http: httpx.AsyncClient, token: str, path: str, bodies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """POST each body (4 at a time); the created objects."""
     headers = {"Authorization": f"Bearer {token}"}
     gate = asyncio.Semaphore(4)
 
-    async def one(body: dict) -> dict:
+    async def one(body: dict[str, Any]) -> dict[str, Any]:
         async with gate:
             deadline = time.monotonic() + 120
             while True:
@@ -124,13 +127,14 @@ async def seed(http: httpx.AsyncClient, token: str, path: str, bodies: list[dict
                 # of what is measured here (the page), so the seeding waits as a client would.
                 if response.status_code not in (429, 503) or time.monotonic() > deadline:
                     response.raise_for_status()
-                    return response.json()
+                    created: dict[str, Any] = response.json()
+                    return created
                 await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
     return list(await asyncio.gather(*(one(b) for b in bodies)))
 
 
-async def signed_in_context(browser: Any, base_url: str, username: str) -> BrowserContext:
+async def signed_in_context(browser: Browser, base_url: str, username: str) -> BrowserContext:
     context = await browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     await context.add_init_script(OBSERVE_LONG_TASKS)
     login = await context.request.post(
@@ -151,7 +155,7 @@ async def time_to_interactive(
     )
     rendered = await page.evaluate("() => performance.now()")
     await page.wait_for_load_state("networkidle")
-    timings = await page.evaluate(
+    timings: dict[str, float] = await page.evaluate(
         """() => {
              const nav = performance.getEntriesByType("navigation")[0];
              const paint = performance.getEntriesByName("first-contentful-paint")[0];

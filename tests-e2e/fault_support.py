@@ -49,7 +49,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.2) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float, what: str, interval: float = 0.2) -> None:
     """Poll a synchronous condition until it holds, or fail saying what never happened."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -235,7 +235,7 @@ class TcpProxy:
         self.writers: set[asyncio.StreamWriter] = set()
         self.connections = 0
 
-    def _call(self, coro):  # type: ignore[no-untyped-def]
+    def _call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     def start(self) -> None:

@@ -142,7 +142,7 @@ async def act(http: aiohttp.ClientSession, rec: Recorder, user: UserState, actio
     elif action == "GET /analytics/dashboard":
         await call(http, rec, user, action, "GET", "/api/v1/analytics/dashboard", 200)
     elif action == "POST /issues":
-        body = {
+        body: dict[str, Any] = {
             "project_id": user.project_id,
             "title": f"load issue {random.randrange(10**6)}",
             "description": "made by the load run",

@@ -142,10 +142,10 @@ async def test_a_second_user_cannot_see_change_or_stream_the_first_users_project
         201,
     )
     payload = pull_request_payload(repo, number=66, owner=intruder.username)
-    body, headers = signed_delivery(own["webhook_secret"], "pull_request", payload)
+    delivery, headers = signed_delivery(own["webhook_secret"], "pull_request", payload)
     async with gateway_client(stack) as anonymous:
         forged = await anonymous.post(
-            f"/api/v1/projects/{pid}/webhooks/github", content=body, headers=headers
+            f"/api/v1/projects/{pid}/webhooks/github", content=delivery, headers=headers
         )
     if forged.status_code not in (401, 404):
         leaks.append("webhook signed with another project's secret: " + describe(forged))

@@ -29,7 +29,7 @@ def link_in(stack: Stack, mail: EmailMessage, page: str) -> tuple[str, str]:
     """The link to the console's ``page`` in the mail's text part, and its token."""
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None
-    text = str(body.get_content())  # type: ignore[attr-defined]
+    text = str(body.get_content())
     match = re.search(re.escape(f"{stack.base_url}{page}") + r"\?token=([\w-]+)", text)
     assert match, f"no {page} link to this stack's console in:\n{text}"
     return match.group(0), match.group(1)

@@ -211,9 +211,11 @@ async def test_no_access_token_reaches_any_log_file(make_user: Any, stack: Stack
     def leaked() -> list[str]:
         return [p.name for p in logs if user.access_token in p.read_text(errors="replace")]
 
+    gateway_log = Path(stack.run_dir, "logs", "gateway.log")
+
     # The gateway's access line for the refused handshake is written once it has answered.
     async def logged() -> bool:
-        return "/ws/agents/x" in Path(stack.run_dir, "logs", "gateway.log").read_text()
+        return "/ws/agents/x" in gateway_log.read_text()
 
     await eventually(logged, timeout=10, interval=0.2)
     assert not leaked(), f"an access token was written to {leaked()}"

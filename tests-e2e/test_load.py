@@ -40,6 +40,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def _machine_jiffies() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def growth_verdict(series: list[tuple[float, int | None]]) -> dict[str, Any]:
+def growth_verdict(series: Sequence[tuple[float, int | None]]) -> dict[str, Any]:
     """The memory rule (see ``GROWTH_LIMIT``) on one process's (seconds, RSS KiB) samples.
 
     A process whose RSS could not be read in the steady part (it died) fails, as does a run too
@@ -191,9 +192,9 @@ def _client(stack: Stack, token: str) -> httpx.AsyncClient:
 
 async def _post(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
     async def once() -> dict[str, Any]:
-        return expect(await http.post(path, json=body), 201)  # type: ignore[no-any-return]
+        return expect(await http.post(path, json=body), 201)
 
-    return await _retrying(once)  # type: ignore[no-any-return]
+    return await _retrying(once)
 
 
 async def _project(http: httpx.AsyncClient, name: str, repo_url: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ def script_path(page: httpx.Response) -> str:
 def raw_get(stack: Stack, raw_path: str) -> tuple[int, bytes]:
     """The path goes on the wire as written: no client-side dot-segment removal."""
     where = urlsplit(stack.base_url)
+    assert where.hostname is not None
     connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
     try:
         connection.request("GET", raw_path)

@@ -12,6 +12,7 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -72,7 +73,7 @@ def run(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None,
     )
 
 
-def load_yaml_documents(text: str) -> list[dict]:
+def load_yaml_documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -33,7 +34,7 @@ def compose_config(*args: str, env: dict[str, str] | None = None):
 
 
 @pytest.fixture(scope="module")
-def resolved() -> dict:
+def resolved() -> dict[str, Any]:
     """The configuration as docker-compose resolves it (anchors, variables, profiles)."""
     result = compose_config("--profile", "observability", "config")
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
@@ -41,12 +42,12 @@ def resolved() -> dict:
 
 
 @pytest.fixture(scope="module")
-def default_services(resolved: dict) -> set[str]:
+def default_services(resolved: dict[str, Any]) -> set[str]:
     """What `docker compose up` starts without a --profile."""
     return {name for name, svc in resolved["services"].items() if not svc.get("profiles")}
 
 
-def ports_of(service: dict) -> list[tuple[str, int]]:
+def ports_of(service: dict[str, Any]) -> list[tuple[str, int]]:
     """(host ip, published port) for each published port, short or long syntax."""
     found = []
     for port in service.get("ports", []):
@@ -61,7 +62,7 @@ def ports_of(service: dict) -> list[tuple[str, int]]:
     return found
 
 
-def mounts_of(service: dict) -> list[tuple[str, str]]:
+def mounts_of(service: dict[str, Any]) -> list[tuple[str, str]]:
     """(type, source) for each volume, short or long syntax."""
     found = []
     for volume in service.get("volumes", []):
@@ -99,16 +100,16 @@ def test_the_stack_holds_infrastructure_every_service_the_worker_and_migrations(
     assert not (OBSERVABILITY & default_services), "Prometheus/Grafana belong to a profile"
 
 
-def test_observability_profile_adds_prometheus_and_grafana(resolved: dict):
+def test_observability_profile_adds_prometheus_and_grafana(resolved: dict[str, Any]):
     for name in OBSERVABILITY:
         assert resolved["services"][name]["profiles"] == ["observability"]
 
 
-def one_shots(resolved: dict) -> set[str]:
+def one_shots(resolved: dict[str, Any]) -> set[str]:
     return {name for name, svc in resolved["services"].items() if svc.get("restart") == "no"}
 
 
-def test_every_long_running_container_has_a_health_check(resolved: dict):
+def test_every_long_running_container_has_a_health_check(resolved: dict[str, Any]):
     runners = set(resolved["services"]) - one_shots(resolved)
     for name in sorted(runners):
         check = resolved["services"][name].get("healthcheck")
@@ -116,7 +117,7 @@ def test_every_long_running_container_has_a_health_check(resolved: dict):
         assert check["test"][0] in ("CMD", "CMD-SHELL"), f"{name}: {check['test']}"
 
 
-def test_one_shot_containers_are_exactly_the_migrations(resolved: dict):
+def test_one_shot_containers_are_exactly_the_migrations(resolved: dict[str, Any]):
     assert one_shots(resolved) == {f"migrate-{s.name}" for s in DB_SERVICES}
     for service in DB_SERVICES:
         migrate = resolved["services"][f"migrate-{service.name}"]
@@ -127,7 +128,7 @@ def test_one_shot_containers_are_exactly_the_migrations(resolved: dict):
 
 
 def test_every_python_service_is_built_from_the_one_dockerfile_with_its_name_and_port(
-    resolved: dict,
+    resolved: dict[str, Any],
 ):
     for service in SERVICES:
         build = resolved["services"][service.name]["build"]
@@ -139,7 +140,7 @@ def test_every_python_service_is_built_from_the_one_dockerfile_with_its_name_and
         assert build["args"]["PORT"] == str(service.port)
 
 
-def test_services_start_after_their_migration_and_healthy_infrastructure(resolved: dict):
+def test_services_start_after_their_migration_and_healthy_infrastructure(resolved: dict[str, Any]):
     for service in SERVICES:
         if service.name == "web":
             # Static files from its own image: nothing to wait for, no credentials to hold.
@@ -159,18 +160,20 @@ def test_services_start_after_their_migration_and_healthy_infrastructure(resolve
     assert worker["depends_on"]["migrate-agents"]["condition"] == "service_completed_successfully"
 
 
-def test_gateway_starts_after_every_service_is_healthy(resolved: dict):
+def test_gateway_starts_after_every_service_is_healthy(resolved: dict[str, Any]):
     depends = resolved["services"]["gateway"]["depends_on"]
     for service in SERVICES:
         if service.name != "gateway":
             assert depends[service.name]["condition"] == "service_healthy", service.name
 
 
-def published(resolved: dict, names: set[str]) -> set[tuple[str, int]]:
+def published(resolved: dict[str, Any], names: set[str]) -> set[tuple[str, int]]:
     return {(name, port) for name in names for _, port in ports_of(resolved["services"][name])}
 
 
-def test_only_the_gateway_and_the_rabbitmq_ui_are_published(resolved: dict, default_services):
+def test_only_the_gateway_and_the_rabbitmq_ui_are_published(
+    resolved: dict[str, Any], default_services
+):
     assert published(resolved, default_services) == ALLOWED_PUBLISHED
     assert ports_of(resolved["services"]["rabbitmq"]) == [("127.0.0.1", 15672)], (
         "the broker UI stays on loopback"
@@ -181,13 +184,13 @@ def test_only_the_gateway_and_the_rabbitmq_ui_are_published(resolved: dict, defa
             assert host_ip == "127.0.0.1", f"{name} must stay on loopback"
 
 
-def test_state_lives_in_named_volumes(resolved: dict):
+def test_state_lives_in_named_volumes(resolved: dict[str, Any]):
     for name in ("postgres", "rabbitmq", "redis"):
         mounts = mounts_of(resolved["services"][name])
         assert any(kind == "volume" and src in resolved["volumes"] for kind, src in mounts), name
 
 
-def test_service_containers_are_hardened(resolved: dict):
+def test_service_containers_are_hardened(resolved: dict[str, Any]):
     for name in [s.name for s in SERVICES] + ["agents-worker"]:
         svc = resolved["services"][name]
         assert svc.get("read_only") is True, name
@@ -195,7 +198,7 @@ def test_service_containers_are_hardened(resolved: dict):
         assert "no-new-privileges:true" in svc.get("security_opt", []), name
 
 
-def test_services_get_their_settings_from_the_environment(resolved: dict):
+def test_services_get_their_settings_from_the_environment(resolved: dict[str, Any]):
     env = resolved["services"]["projects"]["environment"]
     assert env["SWE_LOG_FORMAT"] == "json"
     assert env["SWE_DATABASE_URL"].startswith("postgresql+psycopg://swe:pg-secret@postgres:5432/")
@@ -206,7 +209,7 @@ def test_services_get_their_settings_from_the_environment(resolved: dict):
     assert set(upstreams) == {s.name for s in SERVICES if s.name != "gateway"}
 
 
-def test_observability_mounts_point_at_files_in_the_repository(resolved: dict):
+def test_observability_mounts_point_at_files_in_the_repository(resolved: dict[str, Any]):
     for name in OBSERVABILITY:
         binds = [src for kind, src in mounts_of(resolved["services"][name]) if kind == "bind"]
         assert binds, name

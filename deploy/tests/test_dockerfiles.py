@@ -71,14 +71,14 @@ def parse_dockerfile(path: Path, args: dict[str, str] | None = None) -> list[Sta
         pending = ""
     stages: list[Stage] = []
     for line in logical:
-        keyword, _, args = line.partition(" ")
+        keyword, _, rest = line.partition(" ")
         keyword = keyword.upper()
         if keyword == "FROM":
-            words = args.split()
+            words = rest.split()
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else str(len(stages))
             stages.append(Stage(name=name, base=words[0]))
         elif stages:
-            stages[-1].instructions.append(Instruction(keyword, args.strip()))
+            stages[-1].instructions.append(Instruction(keyword, rest.strip()))
     return stages
 
 
@@ -138,6 +138,13 @@ def effective(stages: dict[str, Stage], name: str, keyword: str) -> Instruction 
         if hits:
             return hits[-1]
     return None
+
+
+def effective_args(stages: dict[str, Stage], name: str, keyword: str) -> str:
+    """The arguments of the instruction ``name`` must have (from itself or a base stage)."""
+    found = effective(stages, name, keyword)
+    assert found is not None, f"stage {name} has no {keyword}"
+    return found.args
 
 
 def is_exec_form(args: str) -> bool:
@@ -276,7 +283,7 @@ def test_entrypoints_are_exec_form_and_long_running_stages_have_a_healthcheck(
 @pytest.mark.parametrize("service", SERVICES, ids=ids)
 def test_service_stage_shuts_down_gracefully_on_sigterm(service: ServiceInfo):
     stages = stages_of(service)
-    argv = launched(service, json.loads(effective(stages, "service", "ENTRYPOINT").args))
+    argv = launched(service, json.loads(effective_args(stages, "service", "ENTRYPOINT")))
     assert "sh" not in argv[:1] and "bash" not in argv[:1], "a shell would swallow SIGTERM"
     stopsignal = effective(stages, "service", "STOPSIGNAL")
     assert stopsignal is None or stopsignal.args == "SIGTERM"
@@ -297,8 +304,8 @@ def test_migrate_target_runs_alembic_upgrade_head_with_the_service_migrations(
     service: ServiceInfo,
 ):
     stages = stages_of(service)
-    entrypoint = json.loads(effective(stages, "migrate", "ENTRYPOINT").args)
-    cmd = json.loads(effective(stages, "migrate", "CMD").args)
+    entrypoint = json.loads(effective_args(stages, "migrate", "ENTRYPOINT"))
+    cmd = json.loads(effective_args(stages, "migrate", "CMD"))
     assert entrypoint == ["alembic", "-c", "/app/alembic.ini"] and cmd == ["upgrade", "head"]
     # The builder puts them in /service, which the runtime (so every target) copies to /app.
     assert KEPT_FROM_THE_SERVICE in [i.args for i in stages["runtime"].all("COPY")]
@@ -326,7 +333,7 @@ def test_the_web_image_builds_the_console_from_its_lock_file_and_ships_only_dist
 def test_agents_worker_target_runs_the_worker_under_an_init():
     agents = next(s for s in SERVICES if s.name == "agents")
     stages = stages_of(agents)
-    argv = json.loads(effective(stages, "worker", "ENTRYPOINT").args)
+    argv = json.loads(effective_args(stages, "worker", "ENTRYPOINT"))
     assert argv[:2] == ["tini", "--"], "PID 1 must forward SIGTERM and reap subprocesses"
     assert launched(agents, argv) == ["python", "-m", "swe_agents.worker"]
     # The same process `make up` starts (services/agents/service.toml).
@@ -434,7 +441,7 @@ def test_the_service_entrypoint_passes_its_health_check_and_stops_cleanly_on_sig
     and SIGTERM runs the app's shutdown and ends the process within the grace period."""
     service = next(s for s in SERVICES if s.name == "projects")
     stages = stages_of(service)
-    argv = json.loads(effective(stages, "service", "ENTRYPOINT").args)
+    argv = json.loads(effective_args(stages, "service", "ENTRYPOINT"))
     # tini is the image's PID 1 (Debian's package, not on this machine); swe-serve is ours.
     assert argv[:3] == ["tini", "--", "swe-serve"]
     argv = [sys.executable, str(SERVE), *argv[3:]]

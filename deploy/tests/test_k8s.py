@@ -7,6 +7,7 @@ object against the Kubernetes OpenAPI schemas it ships (strict: unknown fields a
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -19,7 +20,7 @@ K8S_VERSION = kubernetes_validate.latest_version()
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, list[dict]]:
+def rendered() -> dict[str, list[dict[str, Any]]]:
     out = {}
     for overlay in OVERLAYS:
         result = run([tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)])
@@ -28,7 +29,7 @@ def rendered() -> dict[str, list[dict]]:
     return out
 
 
-def of_kind(objects: list[dict], kind: str) -> dict[str, dict]:
+def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
 
@@ -44,7 +45,7 @@ def walk(node: object, key: str):
             yield from walk(item, key)
 
 
-def pod_containers(spec: dict) -> list[dict]:
+def pod_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
@@ -221,7 +222,7 @@ def test_the_ingress_goes_to_the_gateway_only(rendered, overlay):
         assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service["metadata"]
 
 
-def selected_names(selector: dict, deployments: dict[str, dict]) -> set[str]:
+def selected_names(selector: dict[str, Any], deployments: dict[str, dict[str, Any]]) -> set[str]:
     """Which deployments' pod labels a NetworkPolicy podSelector matches."""
     chosen = set()
     for name, deployment in deployments.items():
