@@ -252,3 +252,20 @@ def test_without_bubblewrap_there_is_no_sandbox_and_no_fallback(no_bwrap: None) 
     with pytest.raises(SandboxUnavailable) as refused:
         code_sandbox()
     assert "bwrap" in str(refused.value)
+
+
+async def test_a_worker_whose_python_lives_under_tmp_still_runs_code(
+    box: CodeSandbox, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout under /tmp (its venv there, in a 0700 folder) is bound over the sandbox's
+    own /tmp instead of being hidden by it: the sandbox could not start the worker's Python."""
+    venv = tmp_path / "checkout" / ".venv"
+    venv.mkdir(parents=True)
+    (venv / "marker").write_text("the worker's venv\n")
+    real = sandbox_module.python_dirs()
+    monkeypatch.setattr(sandbox_module, "python_dirs", lambda: [*real, venv])
+
+    result = await box.run(["cat", str(venv / "marker")], repo=repo)
+
+    assert result.ok, result.output
+    assert result.output == "the worker's venv\n"

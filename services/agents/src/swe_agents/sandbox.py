@@ -110,10 +110,13 @@ def base_command(
             argv += [*_parents(system, made), "--symlink", os.readlink(path), system]
         elif path.exists():
             argv += [*_parents(system, made), "--ro-bind", system, system]
+    if tmp_bytes is not None:
+        # Before the binds: a worker whose Python lives under /tmp (a checkout there) must
+        # still find it, bound on top of the sandbox's own /tmp rather than hidden under it.
+        argv += ["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]  # noqa: S108
+        made.add("/tmp")  # noqa: S108
     for host, inside in readable:
         argv += [*_parents(inside, made), "--ro-bind", str(host), inside]
-    if tmp_bytes is not None:
-        argv += ["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]  # noqa: S108
     for host, inside in writable:
         argv += [*_parents(inside, made), "--bind", str(host), inside]
     return argv
