@@ -18,11 +18,11 @@ import sys
 from pydantic import ValidationError
 
 from swe_auth.accounts.schemas import RegisterRequest
-from swe_auth.accounts.service import NewUser
+from swe_auth.accounts.service import NewUser, reseal_totp_secrets
 from swe_auth.bootstrap import create_admin
 from swe_auth.clock import system_clock
 from swe_auth.crypto import SecretBox
-from swe_auth.keys.service import rotate
+from swe_auth.keys.service import reseal_signing_keys, rotate
 from swe_auth.runtime import AuthRuntime
 from swe_auth.settings import Settings
 from swe_common.db import Database
@@ -63,6 +63,18 @@ async def _rotate(settings: Settings) -> str:
         await db.dispose()
 
 
+async def _reseal(settings: Settings) -> tuple[int, int]:
+    db = Database(settings)
+    box = SecretBox.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            keys = await reseal_signing_keys(session, box)
+            totps = await reseal_totp_secrets(session, box)
+        return keys, totps
+    finally:
+        await db.dispose()
+
+
 def _new_admin(email: str, username: str, full_name: str) -> NewUser:
     password = _password()
     try:
@@ -83,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--username", required=True)
     admin.add_argument("--full-name", default="")
     commands.add_parser("rotate-keys", help="add a new signing key")
+    commands.add_parser(
+        "reseal-secrets",
+        help="rewrite secrets still sealed in the legacy (Fernet) format in the common one",
+    )
     args = parser.parse_args(argv)
     settings = Settings.load()
 
@@ -94,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc.detail}", file=sys.stderr)
             return 1
         print(f"created admin {args.username} ({user_id})")
+        return 0
+    if args.command == "reseal-secrets":
+        keys, totps = asyncio.run(_reseal(settings))
+        print(f"resealed {keys} signing key(s) and {totps} TOTP secret(s) in the common format")
         return 0
     kid = asyncio.run(_rotate(settings))
     print(f"new signing key {kid}; it signs from now on")

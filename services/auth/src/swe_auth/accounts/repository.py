@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -122,3 +123,8 @@ async def use_all_verifications(session: AsyncSession, user_id: uuid.UUID, at: d
         .where(EmailVerification.user_id == user_id, EmailVerification.used_at.is_(None))
         .values(used_at=at)
     )
+
+
+async def users_with_totp_secret(session: AsyncSession) -> Sequence[User]:
+    result = await session.scalars(sa.select(User).where(User.totp_secret_encrypted.is_not(None)))
+    return result.all()

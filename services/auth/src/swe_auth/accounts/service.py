@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_auth.accounts import repository, totp, verification
 from swe_auth.audit.service import Action, record
 from swe_auth.context import Actor, ClientInfo
-from swe_auth.crypto import digest, new_secret
+from swe_auth.crypto import SecretBox, digest, is_legacy, new_secret, totp_context
 from swe_auth.events import (
     PasswordResetRequested,
     RegistrationAttempted,
@@ -304,7 +304,7 @@ async def enroll_totp(session: AsyncSession, rt: AuthRuntime, user_id: uuid.UUID
     if user.totp_enabled:
         raise Conflict("A TOTP second factor is already enabled; disable it first")
     secret = totp.new_secret()
-    user.totp_secret_encrypted = rt.box.seal(secret.encode())
+    user.totp_secret_encrypted = rt.box.seal(totp_context(user.id), secret)
     user.totp_last_step = 0
     return TotpEnrollment(secret, totp.provisioning_uri(secret, user.email))
 
@@ -345,7 +345,7 @@ async def disable_totp(
 
 
 def _accept_code(rt: AuthRuntime, user: User, code: str) -> None:
-    secret = rt.box.open(user.totp_secret_encrypted or b"").decode()
+    secret = rt.box.open(totp_context(user.id), user.totp_secret_encrypted or b"")
     step = totp.matching_step(secret, code, rt.clock(), user.totp_last_step)
     if step is None:
         raise BadRequest("The TOTP code is not valid", field="code")
@@ -457,3 +457,18 @@ async def _other_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID, v
 
 def is_locked_now(user: User, now: datetime) -> bool:
     return sessions.is_locked(user, now)
+
+
+async def reseal_totp_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Rewrite TOTP secrets still in the legacy (Fernet) format in the common one; how many.
+
+    Idempotent: a secret already in the common format is left as it is."""
+    resealed = 0
+    for user in await repository.users_with_totp_secret(session):
+        sealed = user.totp_secret_encrypted or b""
+        if is_legacy(sealed):
+            context = totp_context(user.id)
+            user.totp_secret_encrypted = box.seal(context, box.open(context, sealed))
+            resealed += 1
+    await session.flush()
+    return resealed

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from swe_auth.clock import Clock
-from swe_auth.crypto import SecretBox
+from swe_auth.crypto import SecretBox, is_legacy, signing_key_context
 from swe_auth.keys import repository
 from swe_auth.models import SigningKey
 from swe_common.security import ACCESS_TOKEN_TYPE, InvalidToken
@@ -57,7 +57,7 @@ def new_signing_key(box: SecretBox, now: datetime) -> SigningKey:
         kid=kid,
         algorithm=ALGORITHM,
         public_jwk=jwk,
-        private_key_encrypted=box.seal(pem),
+        private_key_encrypted=box.seal(signing_key_context(kid), pem.decode()),
         created_at=now,
     )
 
@@ -79,6 +79,21 @@ async def rotate(session: AsyncSession, box: SecretBox, clock: Clock) -> str:
     key = new_signing_key(box, now)
     await repository.add(session, key)
     return key.kid
+
+
+async def reseal_signing_keys(session: AsyncSession, box: SecretBox) -> int:
+    """Rewrite private keys still in the legacy (Fernet) format in the common one; how many.
+
+    Idempotent: a key already in the common format is left as it is."""
+    resealed = 0
+    for row in await repository.all_keys(session):
+        if is_legacy(row.private_key_encrypted):
+            context = signing_key_context(row.kid)
+            pem = box.open(context, row.private_key_encrypted)
+            row.private_key_encrypted = box.seal(context, pem)
+            resealed += 1
+    await session.flush()
+    return resealed
 
 
 class KeyRing:
@@ -120,7 +135,7 @@ class KeyRing:
                     row.kid, old.private_key, row.public_jwk, row.created_at, row.retired_at
                 )
                 continue
-            pem = self._box.open(row.private_key_encrypted)
+            pem = self._box.open(signing_key_context(row.kid), row.private_key_encrypted).encode()
             private_key = serialization.load_pem_private_key(pem, password=None)
             if not isinstance(private_key, ec.EllipticCurvePrivateKey):
                 raise ValueError(f"signing key {row.kid} is not an EC key")

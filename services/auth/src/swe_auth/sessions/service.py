@@ -27,7 +27,7 @@ from swe_auth.audit import repository as audit_repository
 from swe_auth.audit.service import Action, record
 from swe_auth.clock import epoch
 from swe_auth.context import Actor, ClientInfo
-from swe_auth.crypto import digest, new_secret
+from swe_auth.crypto import digest, new_secret, totp_context
 from swe_auth.events import TokenRevoked, outbox
 from swe_auth.models import RefreshFamily, RefreshToken, User
 from swe_auth.runtime import AuthRuntime
@@ -180,7 +180,7 @@ async def _judge_login(
         if not totp_code:
             return "mfa_required"
         step = totp.matching_step(
-            rt.box.open(user.totp_secret_encrypted or b"").decode(),
+            rt.box.open(totp_context(user.id), user.totp_secret_encrypted or b""),
             totp_code,
             now,
             user.totp_last_step,
