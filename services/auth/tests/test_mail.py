@@ -185,10 +185,17 @@ async def test_a_mail_sent_before_its_transaction_was_lost_is_not_sent_again(
     await client.post(f"{API}/password-reset/request", json={"email": user["email"]})
     await smtp.wait_for(user["email"], "password_reset")
     stored = (await outbox_events(runtime, "auth.password_reset.requested", user["id"]))[-1]
-    async with runtime.db.transaction() as session:
-        await session.execute(
-            sa.text("DELETE FROM auth.event_inbox WHERE event_id = :id"), {"id": stored["id"]}
-        )
+
+    async def inbox_row_deleted() -> bool:
+        # The mail reaches the server before the handler's transaction commits its inbox row:
+        # wait for that row, or the delete finds nothing and the inbox drops the redelivery.
+        async with runtime.db.transaction() as session:
+            deleted = await session.execute(
+                sa.text("DELETE FROM auth.event_inbox WHERE event_id = :id"), {"id": stored["id"]}
+            )
+        return bool(deleted.rowcount)
+
+    await eventually(inbox_row_deleted, timeout=30)
     before = mails("password_reset", "duplicate")
 
     from swe_common.events import CloudEvent
