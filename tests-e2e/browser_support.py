@@ -81,6 +81,16 @@ async def csp_violations(page: Page) -> list[str]:
     return list(await page.evaluate("() => window.__cspViolations || []"))
 
 
+# Waits (at most 3 s) for the running finite animations and transitions; spinners never end.
+SETTLED = """async () => {
+  const finite = document.getAnimations().filter(
+    (a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity
+  );
+  const done = Promise.all(finite.map((a) => a.finished.catch(() => null)));
+  await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 3000))]);
+}"""
+
+
 async def axe(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> None:
     """Run axe-core in the page; fail listing every serious or critical violation readably."""
     if not AXE.is_file():
@@ -89,6 +99,9 @@ async def axe(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical"))
     # page's CSP (no inline script) does not apply to it; nothing is loaded from a CDN.
     if not await page.evaluate("() => typeof window.axe === 'object'"):
         await page.evaluate(AXE.read_text())
+    # Check the page as it settles, not a frame of a fade: a dialog still fading in has its
+    # text at part opacity, which axe reads as too little contrast (seen on a loaded machine).
+    await page.evaluate(SETTLED)
     results: dict[str, Any] = await page.evaluate(
         "async () => await axe.run(document, {resultTypes: ['violations']})"
     )
