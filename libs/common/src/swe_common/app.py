@@ -28,6 +28,7 @@ from swe_common.middleware import (
     TrailingSlashMiddleware,
 )
 from swe_common.security import (
+    CachingTokenVerifier,
     JWKSClient,
     TokenVerifier,
     redis_revocation_check,
@@ -83,15 +84,21 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         jwks: JWKSClient | None = None
         if spec.verify_tokens and getattr(app.state, "token_verifier", None) is None:
             jwks = JWKSClient(settings.jwks_url)
-            app.state.token_verifier = TokenVerifier(
-                jwks,
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-                is_revoked=(
-                    redis_revocation_check(app.state.redis, fail_open=True)
-                    if app.state.redis
-                    else None
+            # Verified tokens are kept for their lifetime; a kept token's revocation is
+            # re-checked at most revocation_recheck_seconds apart (as at the gateway).
+            app.state.token_verifier = CachingTokenVerifier(
+                TokenVerifier(
+                    jwks,
+                    issuer=settings.jwt_issuer,
+                    audience=settings.jwt_audience,
+                    is_revoked=(
+                        redis_revocation_check(app.state.redis, fail_open=True)
+                        if app.state.redis
+                        else None
+                    ),
                 ),
+                size=settings.token_cache_size,
+                recheck_seconds=settings.revocation_recheck_seconds,
             )
         events = EventRuntime(settings, db, spec.event_tables, spec.subscriptions)
         app.state.events = events

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, NoReturn, Protocol
@@ -190,6 +191,66 @@ class TokenVerifier:
         if self.is_revoked is not None and await self.is_revoked(principal):
             raise InvalidToken("token has been revoked")
         return principal
+
+
+@dataclass(slots=True)
+class _Verified:
+    principal: Principal
+    checked_at: float  # monotonic seconds of the last revocation check
+
+
+class CachingTokenVerifier:
+    """A ``TokenVerifier`` whose answers are kept for the token's lifetime (never past its
+    ``exp``), so a caller presenting the same token again costs a dict lookup instead of an
+    ES256 verification and a Redis round trip. A cached token's revocation is re-checked at
+    most ``recheck_seconds`` apart: a revoked token stops passing within that bound. The
+    gateway and every service verify through one of these.
+
+    The requests that arrive while one of them re-checks use the answer of the last check
+    (the check is marked before its await): under load a herd of identical checks is what
+    made Redis time out. A failing check (the verifier's ``is_revoked`` raising) is raised to
+    the caller and the token is re-checked by the next request. ``size`` bounds the cache
+    (the oldest entry goes first); 0 turns caching off.
+    """
+
+    def __init__(
+        self, verifier: TokenVerifier, *, size: int = 10_000, recheck_seconds: float = 1.0
+    ) -> None:
+        self.verifier = verifier
+        self.size = size
+        self.recheck_seconds = recheck_seconds
+        self._tokens: OrderedDict[str, _Verified] = OrderedDict()
+
+    @property
+    def is_revoked(self) -> RevocationCheck | None:
+        return self.verifier.is_revoked
+
+    async def verify(self, token: str) -> Principal:
+        cached = self._tokens.get(token)
+        now = time.monotonic()
+        if cached is not None and cached.principal.expires_at > time.time():
+            is_revoked = self.verifier.is_revoked
+            if is_revoked is not None and now - cached.checked_at >= self.recheck_seconds:
+                previous, cached.checked_at = cached.checked_at, now
+                try:
+                    revoked = await is_revoked(cached.principal)
+                except BaseException:
+                    cached.checked_at = previous
+                    raise
+                if revoked:
+                    self._tokens.pop(token, None)
+                    raise InvalidToken("token has been revoked")
+            return cached.principal
+        principal = await self.verifier.verify(token)
+        if self.size > 0:
+            self._tokens[token] = _Verified(principal, now)
+            while len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
+        return principal
+
+    def forget(self) -> None:
+        """Drop every cached answer (this process revoked something: tell it at once)."""
+        self._tokens.clear()
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

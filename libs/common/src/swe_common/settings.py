@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = "http://127.0.0.1:8001/api/v1/auth/.well-known/jwks.json"
     jwt_issuer: str = "swe-auth"
     jwt_audience: str = "swe-platform"
+    # Verified tokens are cached for their lifetime (at most this many); a cached token's
+    # revocation is re-checked in Redis at most this often: a revoked token stops passing
+    # within that bound (swe_common.security.CachingTokenVerifier).
+    token_cache_size: int = Field(default=10_000, ge=0)
+    revocation_recheck_seconds: float = Field(default=1.0, gt=0, le=60)
     cors_origins: list[str] = Field(default_factory=list)
     # The largest request body a service takes (413 problem+json past it, before parsing); a
     # service may allow a path more (ServiceSpec.body_limits).

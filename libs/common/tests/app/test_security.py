@@ -15,6 +15,7 @@ from swe_common.security import (
     REVOKED_JTI_KEY,
     REVOKED_SESSION_KEY,
     TOKENS_NOT_BEFORE_KEY,
+    CachingTokenVerifier,
     InvalidToken,
     Principal,
     redis_revocation_check,
@@ -117,6 +118,93 @@ async def test_a_token_of_a_revoked_api_key_is_refused(factory, redis):
     await _set(redis, REVOKED_API_KEY_KEY.format(key_id=key_id))
     with pytest.raises(InvalidToken):
         await verifier.verify(token)
+
+
+class CountingCheck:
+    """A revocation check that counts its calls and answers what the test says."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.revoked = False
+        self.error: Exception | None = None
+
+    async def __call__(self, principal: Principal) -> bool:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return self.revoked
+
+
+async def test_a_cached_token_is_verified_once_and_rechecked_for_revocation_within_the_bound(
+    factory,
+):
+    check = CountingCheck()
+    cached = CachingTokenVerifier(factory.verifier(is_revoked=check), recheck_seconds=0.2)
+    token = factory.token()
+    first = await cached.verify(token)
+    for _ in range(20):
+        assert await cached.verify(token) is first
+    assert check.calls == 1  # the verification's own check; no Redis call per request
+    check.revoked = True
+    await asyncio.sleep(0.25)
+    with pytest.raises(InvalidToken):
+        await cached.verify(token)
+    with pytest.raises(InvalidToken):  # forgotten, so verified afresh (and refused again)
+        await cached.verify(token)
+
+
+async def test_a_revoked_token_in_redis_stops_passing_the_cache_within_the_recheck_bound(
+    factory, redis
+):
+    cached = CachingTokenVerifier(
+        factory.verifier(is_revoked=redis_revocation_check(redis)), recheck_seconds=0.2
+    )
+    token = factory.token()
+    principal = await cached.verify(token)
+    await _set(redis, REVOKED_JTI_KEY.format(jti=principal.token_id))
+
+    async def refused() -> bool:
+        try:
+            await cached.verify(token)
+        except InvalidToken:
+            return True
+        return False
+
+    assert await eventually(refused, timeout=2)
+
+
+async def test_a_failed_recheck_raises_and_the_next_request_checks_again(factory):
+    check = CountingCheck()
+    cached = CachingTokenVerifier(factory.verifier(is_revoked=check), recheck_seconds=0.05)
+    token = factory.token()
+    await cached.verify(token)
+    await asyncio.sleep(0.06)
+    check.error = ConnectionError("redis down")
+    with pytest.raises(ConnectionError):
+        await cached.verify(token)
+    check.error = None
+    check.revoked = True
+    with pytest.raises(InvalidToken):
+        await cached.verify(token)
+
+
+async def test_the_cache_never_serves_a_token_past_its_expiry(factory):
+    check = CountingCheck()
+    cached = CachingTokenVerifier(factory.verifier(is_revoked=check))
+    token = factory.token(ttl_seconds=-1)  # expired, yet within the verifier's 30 s leeway
+    await cached.verify(token)
+    await cached.verify(token)
+    assert check.calls == 2  # verified afresh each time, never answered from the cache
+
+
+async def test_the_cache_is_bounded_and_forgets_on_demand(factory):
+    cached = CachingTokenVerifier(factory.verifier(), size=3)
+    tokens = [factory.token() for _ in range(5)]
+    for token in tokens:
+        await cached.verify(token)
+    assert list(cached._tokens) == tokens[2:]
+    cached.forget()
+    assert not cached._tokens
 
 
 async def test_an_unreachable_redis_fails_open_only_when_asked(factory):

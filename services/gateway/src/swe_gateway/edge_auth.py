@@ -2,7 +2,8 @@
 
 Verified tokens are cached (never past their ``exp``), and a cached token's revocation is
 re-checked against the Redis denylist at most ``revocation_recheck_seconds`` apart, so a
-revoked token stops passing within about a second while the hot path stays one Redis call.
+revoked token stops passing within about a second while the hot path stays a dict lookup
+(``swe_common.security.CachingTokenVerifier``, the one every service verifies through).
 API keys are exchanged once with the auth service and the access token cached, keyed by a
 hash of the key (the key itself is never stored or logged).
 """
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -20,6 +19,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from swe_common.security import (
+    CachingTokenVerifier,
     InvalidToken,
     JWKSClient,
     KeySource,
@@ -41,12 +41,6 @@ class CredentialsUnavailable(Exception):
     """Credentials could not be checked (auth or Redis down): answer 503, not 401."""
 
 
-@dataclass(slots=True)
-class _Cached:
-    principal: Principal
-    checked_at: float
-
-
 class EdgeAuth:
     def __init__(
         self,
@@ -66,8 +60,14 @@ class EdgeAuth:
             audience=settings.jwt_audience,
             is_revoked=self.is_revoked,
         )
+        # Verified tokens kept for their lifetime, their revocation re-checked at most
+        # revocation_recheck_seconds apart (a failed re-check raises CredentialsUnavailable).
+        self.tokens = CachingTokenVerifier(
+            self.verifier,
+            size=settings.token_cache_size,
+            recheck_seconds=settings.revocation_recheck_seconds,
+        )
         self.auth_pool = auth_pool
-        self._tokens: OrderedDict[str, _Cached] = OrderedDict()
         self._api_keys: dict[str, tuple[str, float]] = {}
         self._exchanges: SingleFlight[str] = SingleFlight()
         self.session = session  # the API-key exchange with auth
@@ -84,33 +84,7 @@ class EdgeAuth:
 
     async def authenticate(self, token: str) -> Principal:
         """The token's principal, or InvalidToken / CredentialsUnavailable."""
-        cached = self._tokens.get(token)
-        now = time.monotonic()
-        if cached is not None and cached.principal.expires_at > time.time():
-            if now - cached.checked_at >= self.settings.revocation_recheck_seconds:
-                # Marked before the await: the requests that arrive while this one re-checks
-                # use the answer of the last check instead of each asking Redis (under load, a
-                # herd of identical checks is what made Redis time out).
-                previous, cached.checked_at = cached.checked_at, now
-                try:
-                    revoked = await self.is_revoked(cached.principal)
-                except CredentialsUnavailable:
-                    cached.checked_at = previous
-                    raise
-                if revoked:
-                    self._tokens.pop(token, None)
-                    raise InvalidToken("token has been revoked")
-            return cached.principal
-        principal = await self.verifier.verify(token)
-        self._remember(token, principal, now)
-        return principal
-
-    def _remember(self, token: str, principal: Principal, now: float) -> None:
-        if self.settings.token_cache_size == 0:
-            return
-        self._tokens[token] = _Cached(principal, now)
-        while len(self._tokens) > self.settings.token_cache_size:
-            self._tokens.popitem(last=False)
+        return await self.tokens.verify(token)
 
     async def exchange_api_key(self, secret: str) -> str:
         """An access token for the API key, from cache or from the auth service."""

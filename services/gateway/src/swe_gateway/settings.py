@@ -83,11 +83,9 @@ class Settings(ServiceSettings):
     redis_breaker_failures: int = Field(default=3, ge=1)
     redis_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
 
-    # Token verification cache: how often a cached token's revocation is re-checked.
-    revocation_recheck_seconds: float = Field(default=1.0, gt=0)
+    # The token cache (token_cache_size, revocation_recheck_seconds) is ServiceSettings'.
     # How often an open WebSocket re-checks that its token, session and user still stand.
     websocket_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)
-    token_cache_size: int = Field(default=10_000, ge=0)
     api_key_refresh_margin_seconds: float = Field(default=30.0, ge=0)
 
     # Resilience.
