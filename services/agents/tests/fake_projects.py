@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiohttp import web
+
+from swe_common.testing import served
 
 
 class FakeProjects:
     def __init__(self) -> None:
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
-        self._runner: web.AppRunner | None = None
+        self._server = AsyncExitStack()
         self.url = ""
 
     async def _project(self, request: web.Request) -> web.Response:
@@ -29,13 +32,7 @@ class FakeProjects:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/api/v1/projects/{project_id}", self._project)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._server.enter_async_context(served(app))
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.aclose()

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from swe_common.testing import served
+
 
 class FakeProvider:
     def __init__(self, api_key: str) -> None:
@@ -21,24 +23,19 @@ class FakeProvider:
         self.status = 200
         self.requests: list[dict[str, Any]] = []
         self.tokens_per_call = 120
-        self._runner: web.AppRunner | None = None
+        self._server = contextlib.AsyncExitStack()
         self.base_url = ""
         self._wake = asyncio.Event()
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._complete)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        url = await self._server.enter_async_context(served(app))
+        self.base_url = f"{url}/v1"
 
     async def stop(self) -> None:
         self._wake.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.aclose()
 
     def reset(self, replies: list[str], delay: float = 0.0, status: int = 200) -> None:
         self.replies, self.delay, self.status, self.requests = list(replies), delay, status, []

@@ -9,11 +9,14 @@ GitHub). REST: ``GET /user`` and ``GET /user/emails`` with a bearer token.
 from __future__ import annotations
 
 import secrets
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+
+from swe_common.testing import served
 
 
 @dataclass
@@ -32,7 +35,7 @@ class FakeGitHub:
         self._codes: dict[str, GitHubUser] = {}
         self._tokens: dict[str, GitHubUser] = {}
         self.token_requests: list[dict[str, str]] = []
-        self._runner: web.AppRunner | None = None
+        self._server = AsyncExitStack()
         self.url = ""
 
     async def start(self) -> None:
@@ -41,16 +44,10 @@ class FakeGitHub:
         app.router.add_post("/login/oauth/access_token", self.access_token)
         app.router.add_get("/user", self.user)
         app.router.add_get("/user/emails", self.emails)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._server.enter_async_context(served(app))
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.aclose()
 
     async def authorize(self, request: web.Request) -> web.Response:
         query = request.query
