@@ -17,6 +17,7 @@ Runs offline, in a temporary directory, removed afterwards. Prints a Markdown ta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -158,12 +159,71 @@ def python_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in (root / "src").rglob("*.py"))
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished children: steadier than wall time on a
-    shared machine, and it counts the platform's own Python work as well as the tools'."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+class CpuMeter:
+    """CPU time of this process and of everything it starts.
+
+    ``RUSAGE_CHILDREN`` is not enough: the platform runs the tools under bubblewrap, whose init
+    in the run's PID namespace is never waited for (bwrap learns the exit status over an eventfd
+    and exits), so the tools' CPU would go uncounted and the platform look ten times cheaper
+    than it is. A cgroup of the bench's own counts every process started from it, orphans
+    included. Where none can be made (no writable cgroup v2), rusage, and the table says so."""
+
+    def __init__(self) -> None:
+        self.group: Path | None = None
+        self.home: Path | None = None
+
+    def start(self) -> None:
+        mount = next(
+            (
+                Path(line.split()[1])
+                for line in Path("/proc/self/mounts").read_text().splitlines()
+                if line.split()[2] == "cgroup2"
+            ),
+            None,
+        )
+        own = next(
+            (
+                line.split(":", 2)[2]
+                for line in Path("/proc/self/cgroup").read_text().splitlines()
+                if line.startswith("0::")
+            ),
+            None,
+        )
+        if mount is None or own is None:
+            return
+        home = mount / own.lstrip("/")
+        group = home / f"agents-bench-{os.getpid()}"
+        try:
+            group.mkdir()
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+            return
+        self.group, self.home = group, home
+
+    @property
+    def counts_sandboxed(self) -> bool:
+        return self.group is not None
+
+    def seconds(self) -> float:
+        if self.group is not None:
+            for line in (self.group / "cpu.stat").read_text().splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def close(self) -> None:
+        if self.group is not None and self.home is not None:
+            with contextlib.suppress(OSError):
+                (self.home / "cgroup.procs").write_text(str(os.getpid()))
+                self.group.rmdir()
+            self.group = None
+
+
+CPU = CpuMeter()
 
 
 class Clock:
@@ -171,12 +231,12 @@ class Clock:
         self.wall = self.cpu = 0.0
 
     def __enter__(self) -> Clock:
-        self._wall, self._cpu = time.perf_counter(), cpu_seconds()
+        self._wall, self._cpu = time.perf_counter(), CPU.seconds()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.wall = time.perf_counter() - self._wall
-        self.cpu = cpu_seconds() - self._cpu
+        self.cpu = CPU.seconds() - self._cpu
 
 
 def review_by_hand(repo: Path, root: Path) -> Clock:
@@ -230,6 +290,7 @@ async def main() -> dict[str, Any]:
         "benchmark": "agents",
         "at": datetime.now(UTC).isoformat(),
         "machine": f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "cpu_counts_sandboxed_tools": CPU.counts_sandboxed,
         "analysis": {
             "python_files": len(files),
             "lines_of_code": lines,
@@ -288,13 +349,23 @@ def table(result: dict[str, Any]) -> str:
             "",
             f"Findings: {a['findings']}; review: {r['comments']} comments, {r['approval']}. "
             "Wall times on a shared 2-CPU machine vary run to run; CPU time is the steadier "
-            "measure of the platform's overhead.",
+            "measure of the platform's overhead"
+            + (
+                " (counted in a cgroup of the bench's own, the sandboxed tools included)."
+                if result["cpu_counts_sandboxed_tools"]
+                else " - but no cgroup could be made here, so the platform's CPU misses the "
+                "tools it runs in the sandbox: compare wall times."
+            ),
         ]
     )
 
 
 if __name__ == "__main__":
-    outcome = asyncio.run(main())
+    CPU.start()
+    try:
+        outcome = asyncio.run(main())
+    finally:
+        CPU.close()
     print(table(outcome))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "agents.json").write_text(json.dumps(outcome, indent=2) + "\n")
