@@ -55,6 +55,8 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # A pooled connection idle this long is pinged (SELECT 1) before use; busier ones are not.
+    db_ping_after_idle_seconds: float = Field(default=2.0, ge=0)
 
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     events_exchange: str = "swe.events"
