@@ -514,8 +514,10 @@ class EventConsumer:
                 await self._process(message, event, None)
             return
         share = (time.perf_counter() - started) / len(batch)
-        for message, event in batch:
-            await _settle(message.ack(), queue)
+        # All acks at once: each waits for its frame to be written, so one after another they
+        # would take an event-loop turn each.
+        await asyncio.gather(*(_settle(message.ack(), queue) for message, _ in batch))
+        for _, event in batch:
             first = event.id in handled
             handled.discard(event.id)  # a second copy in the same batch is a duplicate
             HANDLER_SECONDS.labels(queue=queue, type=event.type).observe(share)

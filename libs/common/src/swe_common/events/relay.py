@@ -2,9 +2,9 @@
 
 One pass (:meth:`OutboxRelay.publish_batch`) is one database transaction:
 
-1. take the outbox partitions no other relay holds right now, with
-   ``pg_try_advisory_xact_lock(<key of the schema>, partition)`` (released at commit);
-2. ``SELECT ... WHERE published_at IS NULL AND partition = ANY(:mine) ORDER BY id
+1. in one statement, take the outbox partitions no other relay holds right now, with
+   ``pg_try_advisory_xact_lock(<key of the schema>, partition)`` (released at commit), and
+2. ``SELECT ... WHERE published_at IS NULL AND partition IN (<those taken>) ORDER BY id
    LIMIT :batch FOR UPDATE SKIP LOCKED``;
 3. publish every row at once (many confirms in flight) and wait for the confirms;
 4. per partition, mark the confirmed rows up to the first failure as published (so a later
@@ -40,9 +40,10 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter, Gauge
 from psycopg import sql
+from sqlalchemy.dialects import postgresql
 
 from swe_common.db import Database
-from swe_common.events.broker import Backoff, Broker
+from swe_common.events.broker import Backoff, Broker, BrokerUnavailableError
 from swe_common.events.envelope import CloudEvent
 from swe_common.events.outbox import (
     notify_channel,
@@ -83,7 +84,7 @@ class BatchResult:
     selected: int = 0
     published: int = 0
     failed: int = 0
-    partitions: int = 0
+    partitions: int = 0  # partitions the published rows came from
     # Rows failed because the broker went away: the relay backs off as a whole.
     broker_failure: bool = False
 
@@ -133,19 +134,33 @@ class OutboxRelay:
 
     def _queries(self) -> None:
         t = self.table
-        self._take_partitions = sa.text(
-            "SELECT p FROM unnest(CAST(:order AS integer[])) AS p "
-            "WHERE pg_try_advisory_xact_lock(CAST(:key AS integer), p)"
+        # One statement (one round trip) takes the free partitions and their oldest rows. The
+        # CTE is MATERIALIZED so each lock is tried once; a row is selected only if its
+        # partition's lock was granted in this transaction.
+        order = sa.func.unnest(sa.bindparam("order", type_=postgresql.ARRAY(sa.Integer)))
+        candidate = order.column_valued("p")
+        mine = (
+            sa.select(candidate.label("p"))
+            .where(
+                sa.func.pg_try_advisory_xact_lock(sa.bindparam("key", type_=sa.Integer), candidate)
+            )
+            .cte("mine")
+            .prefix_with("MATERIALIZED")
         )
-        self._select = (
-            sa.select(t.c.id, t.c.event_type, t.c.partition, t.c.payload)
-            .where(t.c.published_at.is_(None), t.c.partition == sa.any_(sa.bindparam("mine")))
+        self._claim = (
+            sa.select(
+                t.c.id,
+                t.c.event_type,
+                t.c.partition,
+                sa.cast(t.c.payload, sa.Text).label("payload"),  # the body as it is stored
+            )
+            .where(t.c.published_at.is_(None), t.c.partition.in_(sa.select(mine.c.p)))
             .order_by(t.c.id)
             .limit(sa.bindparam("batch"))
             # SKIP LOCKED: a pass never waits on a row lock. It cannot reorder an aggregate:
             # only a relay holding a partition's advisory lock locks that partition's rows, so
             # none of the rows selected here is locked by anyone else.
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=t)
         )
         self._mark = (
             sa.update(t)
@@ -319,18 +334,10 @@ class OutboxRelay:
         if not order:
             return BatchResult()
         async with self.db.engine.begin() as conn:
-            mine = (
-                (await conn.execute(self._take_partitions, {"order": order, "key": self._lock_key}))
-                .scalars()
-                .all()
-            )
-            if not mine:
-                return BatchResult()
-            rows = (
-                await conn.execute(self._select, {"mine": list(mine), "batch": self.batch_size})
-            ).all()
+            params = {"order": order, "key": self._lock_key, "batch": self.batch_size}
+            rows = (await conn.execute(self._claim, params)).all()
             if not rows:
-                return BatchResult(partitions=len(mine))
+                return BatchResult()
             outcomes = await self._publish_rows(rows)
             confirmed, failures = _confirmed_prefixes(rows, outcomes)
             if confirmed:
@@ -364,7 +371,8 @@ class OutboxRelay:
             by_id = {row.id: row.partition for row in rows}
             for row_id, _ in failures:
                 self._park(by_id[row_id])
-        return BatchResult(len(rows), len(confirmed), failed, len(mine), broker_failure)
+        partitions = len({row.partition for row in rows})
+        return BatchResult(len(rows), len(confirmed), failed, partitions, broker_failure)
 
     def _park(self, partition: int) -> None:
         backoff = self._partition_backoff.setdefault(partition, Backoff(0.5, 60.0))
@@ -373,31 +381,38 @@ class OutboxRelay:
     async def _publish_rows(self, rows: Sequence[Any]) -> list[BaseException | None]:
         """Publish all rows at once; the outcome of each (``None`` = confirmed).
 
-        A row whose payload is not a CloudEvent is known bad before sending: the rows after it
-        in its partition are not sent at all, so they cannot overtake it.
+        The payload comes as the JSON text the outbox holds and goes out as the message body
+        as it is: it is parsed once (validated as a CloudEvent, for the message's properties),
+        never decoded to a dict and encoded again. A row whose payload is not a CloudEvent is
+        known bad before sending: the rows after it in its partition are not sent at all, so
+        they cannot overtake it.
         """
         outcomes: list[BaseException | None] = [None] * len(rows)
-        sends: list[Any] = []
+        sends: list[tuple[CloudEvent, bytes]] = []
         indexes: list[int] = []
         bad_partitions: set[int] = set()
         for index, row in enumerate(rows):
             if row.partition in bad_partitions:
                 outcomes[index] = _NotSentError()
                 continue
+            body = row.payload.encode()
             try:
-                event = CloudEvent.model_validate(row.payload)
+                event = CloudEvent.model_validate_json(body)
             except ValueError as exc:
                 outcomes[index] = exc
                 bad_partitions.add(row.partition)
                 PUBLISH_FAILURES.labels(type=row.event_type).inc()
                 continue
-            sends.append(self.broker.publish(event))
+            sends.append((event, body))
             indexes.append(index)
-        results = await asyncio.gather(*sends, return_exceptions=True)
+        results: list[BaseException | None] = []
+        if sends:
+            try:
+                results = await self.broker.publish_many(sends)
+            except BrokerUnavailableError as exc:
+                results = [exc] * len(sends)
         for index, result in zip(indexes, results, strict=True):
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, BaseException):
+            if result is not None:
                 PUBLISH_FAILURES.labels(type=rows[index].event_type).inc()
                 outcomes[index] = result
         return outcomes
