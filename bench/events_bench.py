@@ -11,10 +11,15 @@
    for the service's request handlers (their work is the service's, not the event bus's, and
    their CPU is taken from the same two cores). rate = N / time from the writers' start to
    the last handled event.
-3. latency: the writers commit one event per transaction at a steady ``RATE`` per second in
-   all; time from the commit returning (in the writer) to the handler being called (in the
-   consumer), p50/p99 (``time.perf_counter`` is the system-wide monotonic clock, so the two
-   processes' readings compare).
+3. latency: first what this machine can commit one event per transaction, in the producing
+   process: PostgreSQL's own rate (psycopg, ``WRITERS`` connections, INSERT + COMMIT, no
+   SQLAlchemy, no relay) and the writers' (``Outbox.publish`` in ``Database.transaction``,
+   ``WRITERS`` at once, back to back, with the relay and the consumer at work). Then the writers
+   commit one event per transaction at a steady rate, started on a schedule (open loop): at
+   ``RATE`` per second if the writers sustain it, else at the highest rate they sustained, and
+   at half that rate; time from the commit returning (in the writer) to the handler being
+   called (in the consumer), p50/p99 (``time.perf_counter`` is the system-wide monotonic clock,
+   so the two processes' readings compare).
 
 Fresh database, unique exchange and queue names, everything removed afterwards.
 Run: ``uv run python bench/events_bench.py`` (``EVENTS_BENCH_N`` to change N).
@@ -31,12 +36,14 @@ import platform
 import statistics
 import sys
 import time
+import uuid
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import aio_pika
+import psycopg
 import sqlalchemy as sa
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, DeliveryMode
@@ -55,6 +62,7 @@ from swe_common.events import (
 )
 from swe_common.events.broker import Broker
 from swe_common.events.consumer import dlq_name, retry_queue_name
+from swe_common.events.relay import libpq_url
 from swe_common.settings import ServiceSettings
 from swe_common.testing import create_test_database, drop_test_database, unique_name
 
@@ -66,6 +74,7 @@ RAW_WINDOW = 1000  # raw publishes in flight at once
 RAW_PREFETCH = 256
 RATE = 1000  # events per second in the latency run (one per transaction)
 LATENCY_SECONDS = 5.0
+SATURATE_SECONDS = 4.0  # single-event commits back to back, to find the writers' rate
 AGGREGATES = 1000
 PUB_SCHEMA = "evbench_pub"  # the producing service's outbox
 SUB_SCHEMA = "evbench_sub"  # the consuming service's inbox
@@ -173,8 +182,57 @@ async def _commit_events(db: Database, outbox: Outbox) -> None:
     await asyncio.gather(*(writer(w) for w in range(WRITERS)))
 
 
-async def _commit_at_rate(db: Database, outbox: Outbox, count: int) -> dict[str, float]:
-    """``count`` events, one per transaction, started at ``RATE`` per second (open loop: each
+async def _commit_back_to_back(db: Database, outbox: Outbox) -> int:
+    """One event per transaction, ``WRITERS`` at once, each starting when its last returned,
+    for ``SATURATE_SECONDS``; how many were committed."""
+    committed = 0
+    end = time.perf_counter() + SATURATE_SECONDS
+
+    async def writer() -> None:
+        nonlocal committed
+        while time.perf_counter() < end:
+            agg = f"sat-{committed % AGGREGATES}"
+            async with db.transaction() as session:
+                await outbox.publish(
+                    session, TICKED, Tick(aggregate=agg, seq=committed), subject=agg
+                )
+            committed += 1
+
+    await asyncio.gather(*(writer() for _ in range(WRITERS)))
+    return committed
+
+
+async def _postgres_commits(database_url: str) -> dict[str, float]:
+    """PostgreSQL's own rate of one-row transactions from this process: ``WRITERS`` psycopg
+    connections, INSERT + COMMIT back to back (what the writers' rate is bounded by)."""
+    dsn = libpq_url(database_url)
+    conns = [await psycopg.AsyncConnection.connect(dsn) for _ in range(WRITERS)]
+    insert = (
+        f"INSERT INTO {PUB_SCHEMA}.event_outbox (event_id, event_type, partition, payload, "
+        "published_at) VALUES (%s, 'evbench.clock.ticked', 0, '{}', now())"
+    )
+    committed = 0
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        end = started + SATURATE_SECONDS
+
+        async def writer(conn: psycopg.AsyncConnection[Any]) -> None:
+            nonlocal committed
+            while time.perf_counter() < end:
+                async with conn.transaction():
+                    await conn.execute(insert, (f"pg-{uuid.uuid4()}",))
+                committed += 1
+
+        await asyncio.gather(*(writer(conn) for conn in conns))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        for conn in conns:
+            await conn.close()
+    return {"seconds": seconds, "committed": committed, "cpu_seconds": cpu}
+
+
+async def _commit_at_rate(db: Database, outbox: Outbox, count: int, rate: int) -> dict[str, float]:
+    """``count`` events, one per transaction, started at ``rate`` per second (open loop: each
     commit starts on time, not after the one before); when each commit returned."""
     committed_at: dict[str, float] = {}
     slots = asyncio.Semaphore(WRITERS)
@@ -191,7 +249,7 @@ async def _commit_at_rate(db: Database, outbox: Outbox, count: int) -> dict[str,
 
     tasks = []
     for i in range(count):
-        delay = started + i / RATE - time.perf_counter()
+        delay = started + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(i)))
@@ -199,10 +257,18 @@ async def _commit_at_rate(db: Database, outbox: Outbox, count: int) -> dict[str,
     return committed_at
 
 
-async def _produce(database_url: str, exchange: str, mode: str, pipe: Connection) -> dict[str, Any]:
+async def _produce(
+    database_url: str, exchange: str, mode: str, rate: int, pipe: Connection
+) -> dict[str, Any]:
     """The publishing service. ``fill``: writers only (no relay: the backlog for ``relay``);
     ``relay``: its relay only, started at the signal; ``live``: writers and relay together;
-    ``latency``: writers at a steady rate and the relay."""
+    ``saturate``: single-event transactions back to back, and the relay; ``latency``: writers
+    at a steady ``rate`` and the relay; ``postgres``: PostgreSQL's own commit rate."""
+    if mode == "postgres":
+        pipe.send("ready")
+        await asyncio.to_thread(pipe.recv)
+        result: dict[str, Any] = {"started": time.perf_counter()}
+        return result | await _postgres_commits(database_url)
     settings = settings_for(database_url, PUB_SCHEMA, exchange)
     tables = define_event_tables(schema_metadata(PUB_SCHEMA))
     outbox = Outbox(tables, source="evbench")
@@ -210,12 +276,12 @@ async def _produce(database_url: str, exchange: str, mode: str, pipe: Connection
     broker = Broker.from_settings(settings)
     relay = OutboxRelay(settings, db, tables, broker)
     committed_at: dict[str, float] = {}
-    count = int(RATE * LATENCY_SECONDS) if mode == "latency" else N
+    count = int(rate * LATENCY_SECONDS) if mode == "latency" else N
     try:
         if mode != "fill":
             await broker.start()
             await asyncio.wait_for(broker.wait_connected(), 30)
-        if mode in ("live", "latency"):
+        if mode in ("live", "latency", "saturate"):
             await relay.start()
             await wait_for(lambda: relay.publishing and relay.listening, 30)
         async with db.engine.connect() as conn:  # warm up before the clock starts
@@ -226,7 +292,9 @@ async def _produce(database_url: str, exchange: str, mode: str, pipe: Connection
         if mode == "relay":
             await relay.start()
         elif mode == "latency":
-            committed_at = await _commit_at_rate(db, outbox, count)
+            committed_at = await _commit_at_rate(db, outbox, count, rate)
+        elif mode == "saturate":
+            count = await _commit_back_to_back(db, outbox)
         else:
             await _commit_events(db, outbox)
         written = time.perf_counter() - started
@@ -244,6 +312,7 @@ async def _produce(database_url: str, exchange: str, mode: str, pipe: Connection
         "relayed_seconds": relayed,
         "cpu_seconds": cpu,
         "committed_at": committed_at,
+        "committed": count,
     }
 
 
@@ -252,7 +321,8 @@ def _producer(role: str, args: tuple[str, ...], pipe: Connection) -> None:
     if role == "raw":
         pipe.send(asyncio.run(_raw_publish(args[0], pipe)))
     else:
-        pipe.send(asyncio.run(_produce(args[0], args[1], role, pipe)))
+        rate = int(args[2]) if len(args) > 2 else RATE
+        pipe.send(asyncio.run(_produce(args[0], args[1], role, rate, pipe)))
 
 
 class Producer:
@@ -348,15 +418,17 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
     runtime = EventRuntime(settings, db, tables, [Subscription(queue, {TICKED.type: handle})])
     result: dict[str, Any] = {}
 
-    async def run(mode: str, count: int) -> tuple[dict[str, Any], float, float]:
+    async def run(mode: str, count: int | None, *args: str) -> tuple[dict[str, Any], float, float]:
         """The producer in ``mode``; its result, the seconds from its start to the last event
-        handled, and this process's CPU seconds meanwhile."""
-        producer = Producer(mode, database_url, exchange)
+        handled (``count`` of them, or as many as it committed), and this process's CPU
+        seconds meanwhile."""
+        producer = Producer(mode, database_url, exchange, *args)
         await producer.start()
         cpu = time.process_time()
         producer.go()
         produced = await producer.result()
-        await wait_for(lambda: len(handled_at) >= count, 300)
+        expected = produced["committed"] if count is None else count
+        await wait_for(lambda: len(handled_at) >= expected, 300)
         cpu = time.process_time() - cpu
         return produced, max(handled_at.values()) - produced["started"], cpu
 
@@ -395,20 +467,44 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
             "python_cpu_us_per_event": round((produced["cpu_seconds"] + cpu) / N * 1e6),
         }
 
-        # Latency: one event per transaction at a steady rate.
+        # What this machine commits one event per transaction: PostgreSQL alone, then the
+        # writers with the relay and the consumer at work.
+        postgres = Producer("postgres", database_url, exchange)
+        await postgres.start()
+        postgres.go()
+        pg = await postgres.result()
         handled_at.clear()
-        count = int(RATE * LATENCY_SECONDS)
-        produced, _, _ = await run("latency", count)
-        committed_at: dict[str, float] = produced["committed_at"]
-        latencies = sorted((handled_at[e] - committed_at[e]) * 1000 for e in committed_at)
-        result["latency"] = {
-            "events": len(latencies),
-            "rate_per_s": RATE,
-            "achieved_rate_per_s": round(len(latencies) / produced["seconds"]),
-            "p50_ms": round(statistics.median(latencies), 2),
-            "p99_ms": round(percentile(latencies, 0.99), 2),
-            "max_ms": round(latencies[-1], 2),
+        produced, elapsed, _ = await run("saturate", None)
+        sustained = produced["committed"] / produced["seconds"]
+        result["commit_rate"] = {
+            "writers": WRITERS,
+            "postgres_commits_per_s": round(pg["committed"] / pg["seconds"]),
+            "postgres_python_cpu_us_per_commit": round(pg["cpu_seconds"] / pg["committed"] * 1e6),
+            "writers_commits_per_s": round(sustained),
+            "writers_python_cpu_us_per_commit": round(
+                produced["cpu_seconds"] / produced["committed"] * 1e6
+            ),
+            "handled_seconds_after_last_commit": round(elapsed - produced["seconds"], 3),
         }
+
+        # Latency: one event per transaction at a steady rate: RATE if the writers sustain it,
+        # else the highest they sustained; and half that.
+        top = min(RATE, int(sustained))
+        result["latency"] = {}
+        for name, rate in (("at_target_or_max", top), ("at_half", top // 2)):
+            handled_at.clear()
+            count = int(rate * LATENCY_SECONDS)
+            produced, _, _ = await run("latency", count, str(rate))
+            committed_at: dict[str, float] = produced["committed_at"]
+            latencies = sorted((handled_at[e] - committed_at[e]) * 1000 for e in committed_at)
+            result["latency"][name] = {
+                "events": len(latencies),
+                "offered_per_s": rate,
+                "achieved_rate_per_s": round(len(latencies) / produced["seconds"]),
+                "p50_ms": round(statistics.median(latencies), 2),
+                "p99_ms": round(percentile(latencies, 0.99), 2),
+                "max_ms": round(latencies[-1], 2),
+            }
     finally:
         await runtime.stop()
         await db.dispose()
@@ -426,11 +522,12 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    raw, pipe, live, lat = (
+    raw, pipe, live, lat, commits = (
         results["raw"],
         results["pipeline"]["throughput"],
         results["pipeline"]["with_writers"],
         results["latency"],
+        results["commit_rate"],
     )
     lines = [
         f"Event bus benchmark, N = {N} ({results['machine']}, load average {results['load']})",
@@ -452,9 +549,22 @@ def markdown(results: dict[str, Any]) -> str:
         f"(with the writers running: {results['ratio_with_writers']:.2f}; "
         f"their own commit rate / raw: {results['writers_vs_raw']:.2f})",
         "",
-        f"Commit-to-handled latency at {lat['rate_per_s']} events/s (achieved "
-        f"{lat['achieved_rate_per_s']}; {lat['events']} events, one per transaction): "
-        f"p50 **{lat['p50_ms']} ms**, p99 **{lat['p99_ms']} ms**, max {lat['max_ms']} ms",
+        f"One event per transaction, {commits['writers']} at once: PostgreSQL commits "
+        f"{commits['postgres_commits_per_s']}/s (psycopg alone), the writers "
+        f"{commits['writers_commits_per_s']}/s (SQLAlchemy + outbox, relay and consumer at "
+        f"work; {commits['writers_python_cpu_us_per_commit']} µs of Python CPU a commit)",
+        "",
+        "| commit-to-handled, one event per transaction | offered/s | achieved/s | p50 ms "
+        "| p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {label} | {row['offered_per_s']} | {row['achieved_rate_per_s']} "
+            f"| {row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |"
+            for label, row in (
+                (f"at {RATE}/s, or the writers' highest rate below it", lat["at_target_or_max"]),
+                ("at half that rate", lat["at_half"]),
+            )
+        ),
     ]
     return "\n".join(lines)
 
@@ -489,6 +599,7 @@ async def main() -> None:
         "n": N,
         "raw": raw,
         "pipeline": {"throughput": throughput, "with_writers": live},
+        "commit_rate": pipeline["commit_rate"],
         "latency": pipeline["latency"],
         "ratio": round(throughput["rate_per_s"] / raw["rate_per_s"], 3),
         "ratio_with_writers": round(live["rate_per_s"] / raw["rate_per_s"], 3),

@@ -52,6 +52,7 @@ from aio_pika.abc import (
     ExchangeType,
 )
 from prometheus_client import Counter, Histogram
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -309,6 +310,28 @@ class EventConsumer:
             .on_conflict_do_nothing()
             .returning(sa.literal(1))
         )
+        # A batch's inbox rows: one statement whatever the batch's size, built and compiled
+        # once (a multi-row VALUES would be a new statement, compiled again, for each size).
+        # Sorted by id: concurrent batches take the inbox's index locks in one order.
+        rows = (
+            sa.func.unnest(
+                sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)),
+                sa.bindparam("types", type_=postgresql.ARRAY(sa.String)),
+            )
+            .table_valued("event_id", "event_type")
+            .render_derived(name="batch")
+        )
+        self._record_batch = (
+            pg_insert(self.inbox)
+            .from_select(
+                ["consumer", "event_id", "event_type"],
+                sa.select(
+                    sa.bindparam("consumer", type_=sa.String), rows.c.event_id, rows.c.event_type
+                ).order_by(rows.c.event_id),
+            )
+            .on_conflict_do_nothing()
+            .returning(self.inbox.c.event_id)
+        )
         # Per aggregate: a future done when its latest message in hand is finished.
         self._tails: dict[str, asyncio.Future[None]] = {}
         # Batching: messages waiting for the batch task, each with a future set when finished.
@@ -531,20 +554,15 @@ class EventConsumer:
         unique: dict[str, CloudEvent] = {}
         for event in events:
             unique.setdefault(event.id, event)
-        rows = [  # in id order: concurrent batches take the inbox's index locks in one order
-            {"consumer": self.queue_name, "event_id": e.id, "event_type": e.type}
-            for e in sorted(unique.values(), key=lambda e: e.id)
-        ]
-        record = (
-            pg_insert(self.inbox)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(self.inbox.c.event_id)
-        )
+        params = {
+            "consumer": self.queue_name,
+            "ids": list(unique),
+            "types": [event.type for event in unique.values()],
+        }
         handler = self.subscription.batch_handler or self._handle_each
         async with self.db.sessionmaker() as session:
             await session.begin()
-            inserted = set((await session.execute(record)).scalars().all())
+            inserted = set((await session.execute(self._record_batch, params)).scalars().all())
             fresh = [event for event_id, event in unique.items() if event_id in inserted]
             if fresh:
                 await handler(session, fresh)
