@@ -481,6 +481,7 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
             "postgres_commits_per_s": round(pg["committed"] / pg["seconds"]),
             "postgres_python_cpu_us_per_commit": round(pg["cpu_seconds"] / pg["committed"] * 1e6),
             "writers_commits_per_s": round(sustained),
+            # The producing process's CPU (its relay included) per commit.
             "writers_python_cpu_us_per_commit": round(
                 produced["cpu_seconds"] / produced["committed"] * 1e6
             ),
@@ -552,7 +553,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"One event per transaction, {commits['writers']} at once: PostgreSQL commits "
         f"{commits['postgres_commits_per_s']}/s (psycopg alone), the writers "
         f"{commits['writers_commits_per_s']}/s (SQLAlchemy + outbox, relay and consumer at "
-        f"work; {commits['writers_python_cpu_us_per_commit']} µs of Python CPU a commit)",
+        f"work; {commits['writers_python_cpu_us_per_commit']} µs of the producing process's "
+        "CPU a commit, its relay's share included)",
         "",
         "| commit-to-handled, one event per transaction | offered/s | achieved/s | p50 ms "
         "| p99 ms | max ms |",
