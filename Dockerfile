@@ -47,6 +47,22 @@ RUN mkdir /service \
          cp -r services/${SERVICE}/alembic.ini services/${SERVICE}/migrations /service/; \
        fi
 
+# The agents worker's test runtime: its own venv (/opt/test-runtime) holding exactly the lock's
+# `test-runtime` group (pytest, pip), the Python the sandbox runs a repository's tests and its
+# dependency install with. Only the worker target copies it: the service's own venv never holds
+# a test tool, and the repository's code never sees the service's packages on its path.
+FROM ${PYTHON_IMAGE} AS test-runtime
+COPY --from=uv /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3.11 \
+    UV_PROJECT_ENVIRONMENT=/opt/test-runtime
+WORKDIR /src
+COPY --from=manifests /src ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-install-workspace --only-group test-runtime
+
 FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 # What a service needs from the system beyond tini: the agents pass "git bubblewrap" (git for
@@ -82,9 +98,15 @@ CMD ["upgrade", "head"]
 # The agents' run worker: competing consumers of the runs queue. It runs as uid 10001 (the
 # runtime's USER): the analysis tools read repository content as that unprivileged user, so
 # AGENTS_TOOL_SANDBOX=auto needs no bubblewrap for them. Repository code always runs under
-# bubblewrap, which needs user namespaces in the container (the worker's securityContext in
-# k8s/README.md); without them such runs fail with sandbox_unavailable.
+# bubblewrap (APT_PACKAGES="git bubblewrap"), which needs user namespaces in the container
+# (the worker's securityContext in k8s/base/agents-worker.yaml); without them such runs fail
+# with sandbox_unavailable. Its tests run with the test runtime's Python (AGENTS_TEST_RUNTIME).
 FROM runtime AS worker
+COPY --from=test-runtime /opt/test-runtime /opt/test-runtime
+ENV AGENTS_TEST_RUNTIME=/opt/test-runtime
+# Without them the worker could run no repository code: a worker built without
+# APT_PACKAGES="git bubblewrap" fails here rather than in every run.
+RUN command -v bwrap && command -v git && /opt/test-runtime/bin/python -c "import pytest, pip"
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["swe-healthcheck", "--worker"]
 ENTRYPOINT ["tini", "--", "swe-serve", "agents-worker"]

@@ -190,6 +190,18 @@ def test_state_lives_in_named_volumes(resolved: dict[str, Any]):
         assert any(kind == "volume" and src in resolved["volumes"] for kind, src in mounts), name
 
 
+def test_only_the_worker_may_make_the_sandbox_namespaces(resolved: dict[str, Any]):
+    """bubblewrap needs unshare(CLONE_NEWUSER), mount and a fresh /proc: no default
+    seccomp/AppArmor profile and unmasked system paths, for the worker alone."""
+    relaxed = {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"}
+    worker = resolved["services"]["agents-worker"]
+    assert set(worker["build"]["args"]["APT_PACKAGES"].split()) >= {"git", "bubblewrap"}
+    assert relaxed <= set(worker["security_opt"])
+    assert "ALL" in worker["cap_drop"] and not worker.get("privileged")
+    for name in [s.name for s in SERVICES]:
+        assert not relaxed & set(resolved["services"][name].get("security_opt", [])), name
+
+
 def test_service_containers_are_hardened(resolved: dict[str, Any]):
     for name in [s.name for s in SERVICES] + ["agents-worker"]:
         svc = resolved["services"][name]

@@ -211,10 +211,21 @@ def test_base_images_are_slim_python_311_and_pinned(service: ServiceInfo):
     assert uv_image and re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+(\.\d+)?", uv_image.group(1))
 
 
+# The agents worker's test runtime (pytest, pip): its own venv, from the lock's group.
+TEST_RUNTIME_SYNC = "uv sync --frozen --no-install-workspace --only-group test-runtime"
+KEPT_TEST_RUNTIME = "--from=test-runtime /opt/test-runtime /opt/test-runtime"
+
+
 @pytest.mark.parametrize("service", SERVICES, ids=ids)
 def test_installs_only_its_package_from_the_lock_file(service: ServiceInfo):
     stages = stages_of(service)
-    syncs = [i.args for s in stages.values() for i in s.all("RUN") if "uv sync" in i.args]
+    syncs = [
+        i.args
+        for s in stages.values()
+        if s.name != "test-runtime"
+        for i in s.all("RUN")
+        if "uv sync" in i.args
+    ]
     assert syncs, "no `uv sync` step"
     for command in syncs:
         for flag in ("--frozen", "--no-dev", f"--package swe-{service.name}"):
@@ -245,6 +256,7 @@ def test_final_images_carry_no_build_tools_or_caches(service: ServiceInfo):
                     "--from=builder /opt/venv" in copy
                     or copy == KEPT_FROM_THE_SERVICE
                     or (service.name == "web" and copy == BUILT_CONSOLE)
+                    or (target == "worker" and copy == KEPT_TEST_RUNTIME)
                 )
                 assert allowed, f"{target}: unexpected COPY {copy}"
 
@@ -328,6 +340,56 @@ def test_the_web_image_builds_the_console_from_its_lock_file_and_ships_only_dist
     assert "console" not in runtime and "${NODE_IMAGE}" not in runtime, "no Node in the image"
     env = _image_env(stages, "service")
     assert env["WEB_DIST_DIR"] == BUILT_CONSOLE.split()[-1]
+
+
+def test_only_the_worker_carries_the_test_runtime_and_the_sandbox_uses_it():
+    """pytest and pip live in /opt/test-runtime, a venv of the lock's test-runtime group that
+    only the worker target copies: the service image, and the service's own venv, hold no test
+    tool; the worker's sandbox runs repository code with it (AGENTS_TEST_RUNTIME)."""
+    agents = next(s for s in SERVICES if s.name == "agents")
+    stages = stages_of(agents)
+    runtime = stages["test-runtime"]
+    syncs = [" ".join(i.args.split()) for i in runtime.all("RUN") if "uv sync" in i.args]
+    assert syncs == [f"--mount=type=cache,target=/root/.cache/uv {TEST_RUNTIME_SYNC}"]
+    assert _image_env(stages, "test-runtime")["UV_PROJECT_ENVIRONMENT"] == "/opt/test-runtime"
+    for target in final_targets(agents):
+        copies = [i.args for st in chain(stages, target) for i in st.all("COPY")]
+        assert (KEPT_TEST_RUNTIME in copies) is (target == "worker"), target
+    assert _image_env(stages, "worker")["AGENTS_TEST_RUNTIME"] == "/opt/test-runtime"
+    # A worker image without bubblewrap, git or the runtime's pytest does not build.
+    guard = [i.args for i in stages["worker"].all("RUN")]
+    assert any("command -v bwrap" in r and "import pytest, pip" in r for r in guard), guard
+    assert "AGENTS_TEST_RUNTIME" not in _image_env(stages, "service")
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    assert {re.split(r"[<>=;\s]", r)[0] for r in groups["test-runtime"]} == {"pytest", "pip"}
+
+
+def test_the_test_runtime_install_step_holds_pytest_and_pip_and_no_service(tmp_path: Path):
+    """The test-runtime stage's `uv sync`, replayed on the manifests it copies."""
+    uv = shutil.which("uv")
+    if not uv:
+        pytest.fail("uv is not on PATH: run `bash deploy/install-tools.sh`")
+    src = tmp_path / "src"
+    manifests = [*ROOT.glob("*/*/pyproject.toml"), *ROOT.glob("services/*/server/pyproject.toml")]
+    for manifest in [ROOT / "uv.lock", ROOT / "pyproject.toml", *manifests]:
+        target = src / manifest.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(manifest, target)
+    venv = tmp_path / "test-runtime"
+    env = {
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_LINK_MODE": "hardlink",
+        "UV_COMPILE_BYTECODE": "0",
+        "VIRTUAL_ENV": "",
+    }
+    result = run([uv, *shlex.split(TEST_RUNTIME_SYNC)[1:]], cwd=src, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    installed = {p.name for p in site.iterdir()}
+    assert {"pytest", "pip"} <= installed
+    assert not {n for n in installed if n.startswith("swe_")}, "a service in the test runtime"
+    assert not installed & {"fastapi", "sqlalchemy", "mypy"}
 
 
 def test_agents_worker_target_runs_the_worker_under_an_init():

@@ -130,6 +130,36 @@ def test_every_container_is_non_root_read_only_and_unprivileged(rendered, overla
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_worker_alone_gets_what_bubblewrap_needs(rendered, overlay):
+    """The sandbox for repository code (bubblewrap) needs to make a user namespace and mount a
+    fresh /proc: the worker's pod runs in its own user namespace with an unmasked /proc and
+    without the runtime's seccomp/AppArmor profiles, every capability still dropped; no other
+    workload gets any of that."""
+    deployments = of_kind(rendered[overlay], "Deployment")
+    worker = deployments["agents-worker"]["spec"]["template"]["spec"]
+    assert worker["hostUsers"] is False
+    container = worker["containers"][0]
+    assert container["image"].rsplit("/", 1)[-1].startswith("agents-worker:")
+    sc = container["securityContext"]
+    assert sc["procMount"] == "Unmasked"
+    assert sc["seccompProfile"] == {"type": "Unconfined"}
+    assert sc["appArmorProfile"] == {"type": "Unconfined"}
+    assert sc["capabilities"] == {"drop": ["ALL"]} and sc["allowPrivilegeEscalation"] is False
+    assert sc["runAsNonRoot"] is True and sc["privileged"] is False
+    for init in worker.get("initContainers", []):
+        assert "procMount" not in init["securityContext"]
+        assert "seccompProfile" not in init["securityContext"]
+    for name, deployment in deployments.items():
+        if name == "agents-worker":
+            continue
+        spec = deployment["spec"]["template"]["spec"]
+        assert "hostUsers" not in spec, name
+        for c in pod_containers(spec):
+            relaxed = {"procMount", "seccompProfile", "appArmorProfile"}
+            assert not relaxed & set(c.get("securityContext", {})), f"{name}/{c['name']}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_container_has_requests_and_limits(rendered, overlay):
     for obj in rendered[overlay]:
         if obj["kind"] not in ("Deployment", "Job", "StatefulSet"):

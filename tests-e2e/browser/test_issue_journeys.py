@@ -27,6 +27,7 @@ WRITE_CONTROLS = (
     "New issue",
     "Start work",
     "Stop work",
+    "Ready for review",
     "Resolve…",
     "Close",
     "Reopen",
@@ -152,7 +153,9 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     await axe(page)
     await tab_to(page, page.get_by_role("button", name="Start work"))
     await page.keyboard.press("Enter")
-    await see(status_moves(page)).to_have_text(["Resolve…", "Stop work", "Close"])
+    await see(status_moves(page)).to_have_text(
+        ["Resolve…", "Ready for review", "Stop work", "Close"]
+    )
     await see(page.get_by_test_id("issue-status").first).to_have_text("in progress")
 
     # Another tab resolves it meanwhile; this one, still showing "in progress", tries to close
@@ -179,7 +182,9 @@ async def test_an_owner_creates_moves_assigns_resolves_and_finds_an_issue(
     await page.get_by_role("button", name="Assign").click()
     details = page.get_by_role("region", name="Details")
     await see(details).to_contain_text("Fixer")
-    await see(status_moves(page)).to_have_text(["Resolve…", "Stop work", "Close"])
+    await see(status_moves(page)).to_have_text(
+        ["Resolve…", "Ready for review", "Stop work", "Close"]
+    )
 
     await page.get_by_role("button", name="Edit").click()
     edit = page.get_by_role("region", name="Edit the issue")

@@ -112,6 +112,117 @@ async def test_issue_assignment_starts_the_assigned_agent(
     assert runs[0]["trigger"]["issue_id"] == issue_id and runs[0]["trigger"]["kind"] == "issue"
     done = await wait_run(client, headers, runs[0]["id"], "completed", "failed")
     assert done["status"] == "completed"
+    # open_pull_request is off by default: no pull request is asked for.
+    assert done["result"]["resolved"] is True and "pull_request" not in done["result"]
+
+
+def assignment(issue_id: str, project: uuid.UUID, agent_id: str, owner: uuid.UUID) -> Any:
+    return {
+        "id": issue_id,
+        "project_id": str(project),
+        "title": "Add subtraction",
+        "description": "in app/clean.py",
+        "status": "open",
+        "priority": "medium",
+        "labels": [],
+        "assigned_agent_id": agent_id,
+        "created_by": str(owner),
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "updated_at": "2026-01-01T00:00:00+00:00",
+        "resolved_at": None,
+    }
+
+
+async def test_an_agent_set_to_open_pull_requests_asks_for_one_and_records_its_outcome(
+    client: Any,
+    tokens: TokenFactory,
+    projects: Any,
+    publish: Any,
+    captured: list[dict[str, Any]],
+    planted: Path,
+    provider: Any,
+) -> None:
+    from .gitrepo import RESOLVER_SCRIPT
+
+    provider.reset(RESOLVER_SCRIPT)
+    owner = uuid.uuid4()
+    headers = tokens.headers(owner)
+    project = await projects.create(owner, f"file://{planted}")
+    body = {
+        "project_id": str(project),
+        "name": "fixer",
+        "type": "issue_resolver",
+        "config": {"open_pull_request": True},
+    }
+    agent = (await client.post("/api/v1/agents", json=body, headers=headers)).json()
+    issue_id = str(uuid.uuid4())
+    await publish("issues.issue.assigned", assignment(issue_id, project, agent["id"], owner))
+
+    async def completed() -> dict[str, Any] | None:
+        return next(
+            (
+                e
+                for e in captured
+                if e["type"] == "agents.run.completed"
+                and e["data"]["trigger"].get("issue_id") == issue_id
+            ),
+            None,
+        )
+
+    event = await eventually(completed, timeout=60, interval=0.2)
+    run_id = event["data"]["run_id"]
+    # What the issues service opens the pull request from (PullRequestRequest).
+    request = event["data"]["result"]["pull_request"]
+    assert request["status"] == "requested"
+    assert request["branch"].startswith(f"agent/issue-{issue_id.replace('-', '')[:8]}-")
+    assert request["base_ref"] == "main" and len(request["base_commit"]) == 40
+    assert request["title"] == "Resolve: Add subtraction"
+    assert "def sub(" in request["files"]["app/clean.py"]
+    assert "fails before, passes after" in request["body"]
+
+    await publish(
+        "issues.resolution.delivered",
+        {
+            "run_id": run_id,
+            "project_id": str(project),
+            "issue_id": issue_id,
+            "pull_request_id": str(uuid.uuid4()),
+            "number": 17,
+            "url": "https://github.com/acme/widgets/pull/17",
+            "branch": request["branch"],
+        },
+    )
+
+    async def opened() -> dict[str, Any] | None:
+        run = (await client.get(f"/api/v1/agents/runs/{run_id}", headers=headers)).json()
+        found: dict[str, Any] = run["result"]["pull_request"]
+        return found if found["status"] == "opened" else None
+
+    recorded = await eventually(opened, timeout=10)
+    assert (recorded["number"], recorded["url"]) == (17, "https://github.com/acme/widgets/pull/17")
+    assert recorded["files"] == request["files"]  # the patch stays with the run
+
+    await publish(
+        "issues.resolution.delivery_failed",
+        {
+            "run_id": run_id,
+            "project_id": str(project),
+            "issue_id": issue_id,
+            "branch": request["branch"],
+            "error": "GitHub answered 422 to POST /repos/acme/widgets/git/refs: "
+            "Reference already exists",
+            "github_status": 422,
+        },
+    )
+
+    async def failed() -> dict[str, Any] | None:
+        run = (await client.get(f"/api/v1/agents/runs/{run_id}", headers=headers)).json()
+        found: dict[str, Any] = run["result"]["pull_request"]
+        return found if found["status"] == "failed" else None
+
+    recorded = await eventually(failed, timeout=10)
+    assert recorded["github_status"] == 422 and "Reference already exists" in recorded["error"]
+    assert recorded["number"] is None and recorded["files"] == request["files"]
 
 
 async def test_member_added_by_event_gains_access(

@@ -32,6 +32,9 @@ async def set_status(env, team, issue, status):
         (["in_progress", "open"], "open"),
         (["closed", "open"], "open"),
         (["in_progress", "resolved", "open"], "open"),
+        (["in_progress", "in_review", "resolved"], "resolved"),
+        (["in_progress", "in_review", "in_progress"], "in_progress"),
+        (["in_progress", "in_review", "closed"], "closed"),
     ],
 )
 async def test_allowed_transitions_succeed(env, seed, path, final):
@@ -49,6 +52,7 @@ async def test_allowed_transitions_succeed(env, seed, path, final):
         ([], "resolved", ["closed", "in_progress"]),
         (["closed"], "in_progress", ["open"]),
         (["in_progress", "resolved"], "closed", ["open"]),
+        ([], "in_review", ["closed", "in_progress"]),
     ],
 )
 async def test_illegal_transition_answers_409_naming_the_allowed_ones(

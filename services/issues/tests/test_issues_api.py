@@ -223,7 +223,13 @@ async def test_stats_count_by_status_and_priority_with_mean_time_to_resolve(env,
     assert r.status_code == 200, r.text
     stats = r.json()
     assert stats["total"] == 2
-    assert stats["by_status"] == {"open": 1, "in_progress": 0, "resolved": 1, "closed": 0}
+    assert stats["by_status"] == {
+        "open": 1,
+        "in_progress": 0,
+        "in_review": 0,
+        "resolved": 1,
+        "closed": 0,
+    }
     assert stats["by_priority"] == {"low": 1, "medium": 0, "high": 1, "critical": 0}
     assert stats["resolved_count"] == 1
     assert stats["mean_time_to_resolve_seconds"] >= 0

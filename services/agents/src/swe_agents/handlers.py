@@ -1,4 +1,5 @@
-"""Events agents consumes: the projects read model, and runs started by issues events."""
+"""Events agents consumes: the projects read model, runs started by issues events, and what
+became of an issue_resolver run's draft pull request (recorded in the run's result)."""
 
 from __future__ import annotations
 
@@ -141,6 +142,43 @@ def _reviewer_defaults(project: Project) -> dict[str, Any]:
         return model().model_dump(mode="json", exclude_none=True)
 
 
+async def resolution_delivered(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data
+    outcome = {
+        "status": "opened",
+        "number": data.get("number"),
+        "url": data.get("url"),
+        "pull_request_id": data.get("pull_request_id"),
+        "error": None,
+        "github_status": None,
+    }
+    await _record_delivery(session, data, outcome)
+
+
+async def resolution_delivery_failed(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data
+    outcome = {
+        "status": "failed",
+        "number": None,
+        "url": None,
+        "error": str(data.get("error") or "the pull request was not opened")[:1000],
+        "github_status": data.get("github_status"),
+    }
+    await _record_delivery(session, data, outcome)
+
+
+async def _record_delivery(
+    session: AsyncSession, data: dict[str, Any], outcome: dict[str, Any]
+) -> None:
+    try:
+        run_id = uuid.UUID(str(data.get("run_id")))
+    except ValueError:
+        log.warning("delivery_for_unreadable_run", run_id=data.get("run_id"))
+        return
+    if not await service.record_delivery(session, run_id, outcome):
+        log.info("delivery_for_unknown_request", run_id=str(run_id))
+
+
 def subscription(settings: Settings) -> Subscription:
     return Subscription(
         queue=settings.events_queue,
@@ -152,5 +190,7 @@ def subscription(settings: Settings) -> Subscription:
             "projects.member.removed": member_removed,
             "issues.issue.assigned": issue_handler(settings),
             "issues.pr.review_requested": review_handler(settings),
+            "issues.resolution.delivered": resolution_delivered,
+            "issues.resolution.delivery_failed": resolution_delivery_failed,
         },
     )

@@ -10,6 +10,9 @@ What one call gets (:meth:`CodeSandbox.run`):
 * the system (``/usr``, the libraries, the Python that runs the tests) read-only; the run's
   working copy at ``/repo`` the only writable host path; its own ``/tmp`` (a size-limited
   tmpfs, also ``HOME``); optionally ``/deps`` (installed dependencies), read-only;
+* ``python`` on its ``PATH`` is the test runtime's (``runtime``: a venv holding pytest and
+  pip, /opt/test-runtime in the worker image, so the service's own venv stays free of test
+  tools), else the worker's own interpreter (development, where the venv has pytest);
 * exactly the environment it is given (no token, no database URL);
 * limits: CPU seconds, address space, processes, open files, file size (``prlimit``), the
   output kept (past it the command is killed: ``output_limit``), the working copy's growth
@@ -167,6 +170,14 @@ class CodeSandbox:
     # The outside user a root worker becomes before bwrap (None: the worker's own user).
     drop_to: int | None = SANDBOX_UID
     limits: Limits = field(default_factory=Limits)
+    # The venv whose ``bin/python`` runs repository code (None: the worker's interpreter).
+    runtime: Path | None = None
+
+    @property
+    def path(self) -> str:
+        """The sandbox's ``PATH``: the test runtime's (or the worker's) Python first."""
+        bin_dir = self.runtime / "bin" if self.runtime is not None else Path(sys.executable).parent
+        return f"{bin_dir}:{_TOOL_PATH}"
 
     def command(
         self,
@@ -177,6 +188,7 @@ class CodeSandbox:
         deps_writable: bool = False,
         network: bool = False,
         limits: Limits | None = None,
+        binds: Sequence[tuple[Path, str]] = (),
     ) -> list[str]:
         """``argv`` as the sandboxed command.
 
@@ -188,8 +200,13 @@ class CodeSandbox:
         lim = limits or self.limits
         writable = [(repo, REPO)] if repo is not None else []
         readable = [(p, str(p)) for p in python_dirs()]
+        if self.runtime is not None and not any(
+            self.runtime.is_relative_to(p) for p, _ in readable
+        ):
+            readable.append((self.runtime, str(self.runtime)))
         if deps is not None:
             (writable if deps_writable else readable).append((deps, DEPS))
+        readable += list(binds)
         view = base_command(
             self.bwrap,
             uid=SANDBOX_UID,
@@ -230,18 +247,26 @@ class CodeSandbox:
         deps_writable: bool = False,
         network: bool = False,
         limits: Limits | None = None,
+        binds: Sequence[tuple[Path, str]] = (),
     ) -> SandboxResult:
         """Run ``argv`` confined; its output and how it ended. Never raises for what the
-        command does (a limit it hit is in the result); cancellation kills it."""
+        command does (a limit it hit is in the result); cancellation kills it. ``binds``:
+        more (host, sandbox) paths, read-only (a wheel cache, the egress proxy's socket)."""
         lim = limits or self.limits
         command = self.command(
-            argv, repo=repo, deps=deps, deps_writable=deps_writable, network=network, limits=lim
+            argv,
+            repo=repo,
+            deps=deps,
+            deps_writable=deps_writable,
+            network=network,
+            limits=lim,
+            binds=binds,
         )
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
             *command,
             cwd="/",
-            env=sandbox_env(env),
+            env=sandbox_env({"PATH": self.path, **(env or {})}),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -347,14 +372,15 @@ def _signal_limit(code: int) -> str | None:
     return None
 
 
-def code_sandbox(limits: Limits | None = None) -> CodeSandbox:
+def code_sandbox(limits: Limits | None = None, runtime: Path | None = None) -> CodeSandbox:
     """The sandbox for repository code, or :class:`SandboxUnavailable` saying why there is
-    none here. There is no unconfined fallback."""
-    return _code_sandbox(os.geteuid() == 0, limits or Limits())
+    none here. There is no unconfined fallback. ``runtime``: the test runtime's venv (its
+    ``bin/python`` must run pytest)."""
+    return _code_sandbox(os.geteuid() == 0, limits or Limits(), runtime)
 
 
 @lru_cache(maxsize=8)
-def _code_sandbox(root: bool, limits: Limits) -> CodeSandbox:
+def _code_sandbox(root: bool, limits: Limits, runtime: Path | None = None) -> CodeSandbox:
     bwrap = shutil.which("bwrap", path=_TOOL_PATH)
     prlimit = shutil.which("prlimit", path=_TOOL_PATH)
     if bwrap is None:
@@ -362,16 +388,31 @@ def _code_sandbox(root: bool, limits: Limits) -> CodeSandbox:
     setpriv = shutil.which("setpriv", path=_TOOL_PATH)
     if prlimit is None or setpriv is None:
         raise SandboxUnavailable("prlimit or setpriv (util-linux) is not installed")
-    sandbox = CodeSandbox(bwrap, prlimit, setpriv, SANDBOX_UID if root else None, limits)
-    probe = sandbox.command([sys.executable, "-I", "-c", "pass"], repo=None)
+    if runtime is not None and not (runtime / "bin" / "python").exists():
+        raise SandboxUnavailable(f"the test runtime {runtime} has no bin/python")
+    sandbox = CodeSandbox(
+        bwrap, prlimit, setpriv, SANDBOX_UID if root else None, limits, runtime=runtime
+    )
+    python = str(runtime / "bin" / "python") if runtime is not None else sys.executable
+    probe = sandbox.command([python, "-I", "-c", "import pytest"], repo=None)
     try:
         result = subprocess.run(  # noqa: S603 - a fixed probe
-            probe, capture_output=True, timeout=30, check=False, env=sandbox_env(), cwd="/"
+            probe,
+            capture_output=True,
+            timeout=30,
+            check=False,
+            env=sandbox_env({"PATH": sandbox.path}),
+            cwd="/",
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SandboxUnavailable(f"bwrap does not start ({exc})") from None
     if result.returncode != 0:
-        reason = result.stderr.decode(errors="replace").strip()[:300]
+        reason = result.stderr.decode(errors="replace").strip()[-300:]
+        if "No module named 'pytest'" in reason:
+            raise SandboxUnavailable(
+                f"{python} has no pytest: set AGENTS_TEST_RUNTIME to the test runtime's venv "
+                "(/opt/test-runtime in the worker image)"
+            )
         raise SandboxUnavailable(f"bwrap cannot make a sandbox here ({reason})")
     return sandbox
 

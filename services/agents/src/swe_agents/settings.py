@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -50,6 +51,16 @@ class Settings(ServiceSettings):
     sandbox_output_kb: int = Field(default=8192, ge=64)
     sandbox_disk_mb: int = Field(default=1024, ge=16)
     sandbox_tmp_mb: int = Field(default=256, ge=16)
+    # The venv repository code runs with (pytest and pip in it): /opt/test-runtime in the
+    # worker image. None: the worker's own interpreter (development: the venv has pytest).
+    test_runtime: str | None = None
+    # The dependency install step (a repository's requirements.txt, wheels only, in the
+    # sandbox). Off by default: then only the wheels of this folder (the worker's cache). With
+    # an index URL, the sandbox reaches that index's host (and the hosts listed, e.g.
+    # files.pythonhosted.org for PyPI) through the worker's egress proxy, and nothing else.
+    install_index_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    install_allowed_hosts: list[str] = Field(default_factory=list)
+    install_wheel_dir: str | None = None
 
     # Runs and the worker.
     run_timeout_seconds: float = Field(default=900.0, gt=0)
@@ -71,6 +82,9 @@ class Settings(ServiceSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    def test_runtime_path(self) -> Path | None:
+        return Path(self.test_runtime) if self.test_runtime else None
 
     def sandbox_limits(self) -> Limits:
         mib = 1024 * 1024

@@ -502,7 +502,7 @@ def main() -> None:
     if sandbox.warning:
         log.warning("tools_unsandboxed", reason=sandbox.warning)
     try:
-        code_sandbox(settings.sandbox_limits())
+        code_sandbox(settings.sandbox_limits(), settings.test_runtime_path())
     except CodeSandboxUnavailable as exc:
         # Analysis and reviews still run; runs that would run repository code fail with
         # sandbox_unavailable instead of running it bare.

@@ -87,6 +87,29 @@ class ReviewedPayload(BaseModel):
     comment_count: int
 
 
+class ResolutionDeliveredPayload(BaseModel):
+    """An issue_resolver run's patch is on GitHub as a draft pull request."""
+
+    run_id: str
+    project_id: str
+    issue_id: str | None
+    pull_request_id: str  # the pull request as tracked here
+    number: int
+    url: str | None
+    branch: str
+
+
+class ResolutionDeliveryFailedPayload(BaseModel):
+    """GitHub did not take an issue_resolver run's patch (the run keeps it)."""
+
+    run_id: str
+    project_id: str
+    issue_id: str | None
+    branch: str | None
+    error: str
+    github_status: int | None  # GitHub's answer; None when it was not asked or not reached
+
+
 IssueCreated = catalog.define("issues.issue.created", IssuePayload, "An issue was created.")
 IssueUpdated = catalog.define(
     "issues.issue.updated", IssuePayload, "An issue's fields or status changed."
@@ -115,4 +138,16 @@ ReviewRequested = catalog.define(
 )
 PullRequestReviewed = catalog.define(
     "issues.pr.reviewed", ReviewedPayload, "A review of a pull request finished with a result."
+)
+ResolutionDelivered = catalog.define(
+    "issues.resolution.delivered",
+    ResolutionDeliveredPayload,
+    "An issue_resolver run's patch was pushed to a new branch and opened as a draft pull "
+    "request on GitHub; its issue is now in_review.",
+)
+ResolutionDeliveryFailed = catalog.define(
+    "issues.resolution.delivery_failed",
+    ResolutionDeliveryFailedPayload,
+    "An issue_resolver run asked for a draft pull request and none was opened (no token, "
+    "GitHub refused or failed); the run keeps its patch.",
 )

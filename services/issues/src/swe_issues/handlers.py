@@ -2,7 +2,8 @@
 
 - ``issues.projects``: the projects read model, and closing out a deleted project's work.
 - ``issues.webhooks``: GitHub deliveries relayed by projects.
-- ``issues.agent_runs``: review results from the agents side.
+- ``issues.agent_runs``: review results from the agents side, and the validated patches of
+  issue_resolver runs to open as draft pull requests (``github/delivery.py``).
 """
 
 import uuid
@@ -12,9 +13,10 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.events import CloudEvent, Subscription
+from swe_common.events import CloudEvent, Handler, Subscription
 from swe_common.events.contracts import ReviewResult
 from swe_issues.github.convert import UnusablePayload
+from swe_issues.github.delivery import Delivery
 from swe_issues.issues import service as issues
 from swe_issues.projects_read_model import service as read_model
 from swe_issues.projects_read_model.schemas import (
@@ -97,10 +99,15 @@ def _run_outcome(event: CloudEvent, *, succeeded: bool) -> pull_requests.RunOutc
     )
 
 
-async def on_run_completed(session: AsyncSession, event: CloudEvent) -> None:
-    outcome = _run_outcome(event, succeeded=True)
-    if outcome is not None:
-        await pull_requests.record_review_outcome(session, outcome)
+def run_completed_handler(delivery: Delivery | None) -> Handler:
+    async def on_run_completed(session: AsyncSession, event: CloudEvent) -> None:
+        outcome = _run_outcome(event, succeeded=True)
+        if outcome is not None:
+            await pull_requests.record_review_outcome(session, outcome)
+        elif delivery is not None:
+            await delivery.on_run_completed(session, event.data)
+
+    return on_run_completed
 
 
 async def on_run_failed(session: AsyncSession, event: CloudEvent) -> None:
@@ -109,7 +116,7 @@ async def on_run_failed(session: AsyncSession, event: CloudEvent) -> None:
         await pull_requests.record_review_outcome(session, outcome)
 
 
-def subscriptions(prefix: str = "issues") -> list[Subscription]:
+def subscriptions(prefix: str = "issues", delivery: Delivery | None = None) -> list[Subscription]:
     return [
         Subscription(
             queue=f"{prefix}.projects",
@@ -127,7 +134,7 @@ def subscriptions(prefix: str = "issues") -> list[Subscription]:
         Subscription(
             queue=f"{prefix}.agent_runs",
             handlers={
-                "agents.run.completed": on_run_completed,
+                "agents.run.completed": run_completed_handler(delivery),
                 "agents.run.failed": on_run_failed,
                 "agents.run.cancelled": on_run_failed,
             },

@@ -1027,7 +1027,7 @@ export type IssueStats = {
 /**
  * IssueStatus
  */
-export type IssueStatus = 'open' | 'in_progress' | 'resolved' | 'closed';
+export type IssueStatus = 'open' | 'in_progress' | 'in_review' | 'resolved' | 'closed';
 
 /**
  * IssueTarget

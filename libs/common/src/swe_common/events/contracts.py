@@ -121,4 +121,27 @@ class ReviewResult(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-CONTRACTS: tuple[type[BaseModel], ...] = (ReviewResult,)
+class PullRequestRequest(BaseModel):
+    """An ``issue_resolver`` run's request to open a draft pull request with its validated patch
+    (``agents.run.completed``'s ``result.pull_request``, when the agent has ``open_pull_request``
+    on). The issues service, which holds the project's GitHub token, opens it and answers with
+    ``issues.resolution.delivered`` or ``issues.resolution.delivery_failed``; the agents service
+    then records the outcome here (``status`` opened or failed, with ``number`` and ``url`` or
+    ``error``)."""
+
+    status: str = "requested"  # requested | opened | failed
+    branch: str
+    base_ref: str
+    base_commit: str
+    title: str
+    body: str = ""
+    message: str = ""
+    # The whole new content of every changed file (path -> UTF-8 text).
+    files: dict[str, str] = Field(default_factory=dict)
+    number: int | None = None
+    url: str | None = None
+    error: str | None = None
+    github_status: int | None = None
+
+
+CONTRACTS: tuple[type[BaseModel], ...] = (ReviewResult, PullRequestRequest)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -58,6 +59,20 @@ class PrReviewerConfig(_AnalysisConfig):
     complexity_threshold: int = Field(default=10, ge=2, le=100)
 
 
+def _inside(path: str) -> str:
+    if ".." in path.split("/"):
+        raise ValueError("must stay inside the repository (no '..')")
+    return path
+
+
+# A file of the repository: relative, plain characters, never leaving it.
+RelativePath = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}$"),
+    AfterValidator(_inside),
+]
+
+
 class IssueResolverConfig(_AnalysisConfig):
     # The model (OpenAI-compatible; base_url overrides AGENTS_LLM_BASE_URL for this agent).
     model: Annotated[str, StringConstraints(min_length=1, max_length=200), NulFree()] | None = None
@@ -79,6 +94,12 @@ class IssueResolverConfig(_AnalysisConfig):
     branch_prefix: Annotated[
         str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,40}$", max_length=40)
     ] = "agent/"
+    # Deliver a validated patch as a branch and a draft pull request on GitHub (opened by the
+    # issues service with the project's GitHub token; the issue then moves to in_review).
+    open_pull_request: bool = False
+    # Installed (wheels only, in the sandbox) before the tests run, when the worker has a
+    # package index or a wheel cache configured; null: no install step.
+    requirements_file: RelativePath | None = "requirements.txt"
 
 
 class CustomConfig(_AnalysisConfig):

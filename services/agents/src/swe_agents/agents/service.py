@@ -53,6 +53,7 @@ EXIT_REASONS = (
     "repository_unreachable",
     "worker_lost",
     "sandbox_unavailable",
+    "dependency_install_failed",
     "stuck",
     "error",
 )
@@ -548,6 +549,9 @@ def event_result(run: Run) -> dict[str, Any]:
         "branch",
         "diff_stats",
         "passed",
+        # An issue_resolver's request for a draft pull request (PullRequestRequest): the
+        # issues service opens it from this event.
+        "pull_request",
     )
     out = {k: result[k] for k in keep if k in result}
     if "comments" in result:
@@ -568,3 +572,20 @@ def event_result(run: Run) -> dict[str, Any]:
             for c in result["comments"]
         ]
     return out
+
+
+async def record_delivery(
+    session: AsyncSession, run_id: uuid.UUID, outcome: dict[str, Any]
+) -> bool:
+    """Record what became of a run's draft pull request request (opened: number and URL;
+    failed: the error) in its result. False when the run holds no such request (unknown run,
+    or one that asked for none): nothing changes."""
+    run = await repository.get_run(session, run_id, lock=True)
+    if run is None or not isinstance(run.result, dict):
+        return False
+    request = run.result.get("pull_request")
+    if not isinstance(request, dict):
+        return False
+    run.result = {**run.result, "pull_request": {**request, **outcome}}
+    await session.flush()
+    return True

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from swe_agents.analysis.classify import TestPaths
-from swe_agents.sandbox import CodeSandbox, SandboxResult
+from swe_agents.sandbox import DEPS, CodeSandbox, SandboxResult
 
 REPRO_FILE = "test_swe_reproduction.py"
 OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|XPASS|XFAIL|SKIPPED) (\S+)", re.MULTILINE)
@@ -57,12 +57,18 @@ def parse(result: SandboxResult) -> TestRun:
     return TestRun(outcomes, result.limit, result.returncode, result.output[-2000:])
 
 
-async def run_tests(sandbox: CodeSandbox, copy: Path, files: list[str]) -> TestRun:
+async def run_tests(
+    sandbox: CodeSandbox, copy: Path, files: list[str], deps: Path | None = None
+) -> TestRun:
+    """Run ``files``' tests in ``copy``; ``deps``: the installed dependencies (read-only,
+    first on the import path)."""
     if not files:
         return TestRun()
     # The pytest plugins installed beside the worker are not the repository's: not loaded.
     env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return parse(await sandbox.run(pytest_argv(files), repo=copy, env=env))
+    if deps is not None:
+        env["PYTHONPATH"] = DEPS
+    return parse(await sandbox.run(pytest_argv(files), repo=copy, env=env, deps=deps))
 
 
 def related_tests(root: Path, files: list[str], edited: list[str], tests: TestPaths) -> list[str]:

@@ -64,7 +64,9 @@ class RunContext:
         (``sandbox_unavailable``): its code is never run bare."""
         try:
             # Probed once per process (a short bwrap run), off the event loop.
-            return await asyncio.to_thread(code_sandbox, self.settings.sandbox_limits())
+            return await asyncio.to_thread(
+                code_sandbox, self.settings.sandbox_limits(), self.settings.test_runtime_path()
+            )
         except CodeSandboxUnavailable as exc:
             raise RunFailure(
                 "sandbox_unavailable",

@@ -10,7 +10,11 @@ where it is needed — whose patch is proved by running the repository's tests i
    before and pass after; candidates are ranked by that evidence, ties broken by how many
    samples agreed; the best is submitted, or the run says that none passed.
 4. Deliver: the patch on a new branch of a private working copy, the evidence, the change of
-   the quality score.
+   the quality score; with ``open_pull_request`` on, a request for a draft pull request
+   (``result.pull_request``, the shared ``PullRequestRequest`` contract): the issues service,
+   which holds the project's GitHub token, pushes the branch and opens the draft pull request
+   from the ``agents.run.completed`` event and answers with ``issues.resolution.delivered`` or
+   ``issues.resolution.delivery_failed``, which the agents service records in the run's result.
 
 The working copy is made with ``core.symlinks=false``: a link in the repository is written as a
 small file holding its target, never as a link out of the copy.
@@ -31,7 +35,7 @@ from swe_agents.analysis.classify import TestPaths
 from swe_agents.analysis.findings import severity_at_least
 from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.analysis.tools import clean_env, path_operands, run_tool
-from swe_agents.resolver import edits, skeleton
+from swe_agents.resolver import edits, install, skeleton
 from swe_agents.resolver.testrun import (
     REPRO_FILE,
     TestRun,
@@ -42,7 +46,9 @@ from swe_agents.resolver.testrun import (
 from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.runners.llm import Budget, Call, ChatClient, Pricing
 from swe_agents.sandbox import CodeSandbox
+from swe_common.events.contracts import PullRequestRequest
 
+_SHA = re.compile(r"^[0-9a-f]{40}$")
 FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
 MAX_CODE_CHARS = 40_000
 SYSTEM = (
@@ -102,8 +108,12 @@ async def _working_copy(repo: Repository, work: Path, commit: str, branch: str) 
 
 
 def _branch_name(config: dict[str, Any], issue: dict[str, Any], run_id: str) -> str:
-    """The new branch's name; refused (never passed to git) unless it is a plain ref name."""
-    name = f"{config.get('branch_prefix', 'agent/')}issue-{(issue.get('id') or run_id)[:8]}"
+    """The new branch's name, one per run (a second run on the same issue never collides with
+    the first one's branch on GitHub); refused (never passed to git) unless it is a plain ref
+    name."""
+    issue_part = (issue.get("id") or run_id).replace("-", "")[:8]
+    run_part = run_id.replace("-", "")[:8]
+    name = f"{config.get('branch_prefix', 'agent/')}issue-{issue_part}-{run_part}"
     try:
         return validate_ref(name)
     except ValueError as exc:
@@ -194,6 +204,7 @@ class Evidence:
 class Pipeline:
     def __init__(self, ctx: RunContext, client: ChatClient, budget: Budget, sandbox: CodeSandbox):
         self.ctx, self.client, self.budget, self.sandbox = ctx, client, budget, sandbox
+        self.deps: Path | None = None  # the installed dependencies, when there are any
         issue = ctx.trigger.get("issue") or {}
         self.issue_text = f"{issue.get('title', '')}\n\n{issue.get('description', '')}".strip()
 
@@ -335,8 +346,8 @@ class Pipeline:
             f"regression tests: {', '.join(regression) or 'none found'}", {"step": "validate"}
         )
         base_copy = await self._copy(wc, work / "before", {REPRO_FILE: repro})
-        before = await run_tests(self.sandbox, base_copy, regression)
-        before_repro = await run_tests(self.sandbox, base_copy, [REPRO_FILE])
+        before = await run_tests(self.sandbox, base_copy, regression, self.deps)
+        before_repro = await run_tests(self.sandbox, base_copy, [REPRO_FILE], self.deps)
         reproduced = bool(before_repro.outcomes) and not before_repro.passed >= set(
             before_repro.outcomes
         )
@@ -352,8 +363,8 @@ class Pipeline:
             copy = await self._copy(
                 wc, work / f"candidate-{index}", {**cand.files, REPRO_FILE: repro}
             )
-            after = await run_tests(self.sandbox, copy, regression)
-            after_repro = await run_tests(self.sandbox, copy, [REPRO_FILE])
+            after = await run_tests(self.sandbox, copy, regression, self.deps)
+            after_repro = await run_tests(self.sandbox, copy, [REPRO_FILE], self.deps)
             evidence = Evidence(
                 index,
                 cand,
@@ -375,6 +386,31 @@ class Pipeline:
                 {"step": "validate", "candidate": index, "passed": evidence.passed},
             )
         return results, before, before_repro
+
+    async def install_dependencies(self, wc: Path, work: Path) -> None:
+        """The dependency install step, before any model call: a repository whose tests need
+        packages that cannot be installed fails now (``dependency_install_failed``)."""
+        requirements = self.ctx.config.get("requirements_file", "requirements.txt")
+        if not requirements:
+            return
+        copy = await self._copy(wc, work / "install", {})
+        done = await install.install(
+            self.sandbox, self.ctx.settings, copy, work / "deps", str(requirements)
+        )
+        if not done.ran:
+            await self.ctx.log(f"no dependency install: {done.reason}", {"step": "install"})
+            return
+        if not done.ok:
+            refused = f"; refused hosts: {', '.join(done.denied)}" if done.denied else ""
+            raise RunFailure(
+                "dependency_install_failed",
+                f"installing {requirements} failed"
+                + (f" ({done.limit})" if done.limit else "")
+                + refused
+                + f": {done.output.strip()[-600:]}",
+            )
+        self.deps = done.deps
+        await self.ctx.log(f"dependencies of {requirements} installed", {"step": "install"})
 
     async def _copy(self, wc: Path, target: Path, files: dict[str, str]) -> Path:
         copy = await asyncio.to_thread(copy_tree, wc, target, files)
@@ -419,6 +455,7 @@ async def run(ctx: RunContext) -> dict[str, Any]:
     work_pipeline = Pipeline(ctx, client, budget, sandbox)
     async with workspace(ctx.work_root) as work:
         wc = await _working_copy(repo, work, base, branch)
+        await work_pipeline.install_dependencies(wc, work)
         files = await asyncio.to_thread(pipeline.list_python_files, wc)
         shown = await work_pipeline.localize(wc, files)
         read: dict[str, str | None] = {
@@ -440,7 +477,14 @@ async def run(ctx: RunContext) -> dict[str, Any]:
             return _unresolved(
                 ctx, client, budget, base, f"no candidate passed: {reason}", evidence
             )
-        return await _deliver(ctx, client, budget, wc, base, branch, best, evidence, before)
+        result = await _deliver(ctx, client, budget, wc, base, branch, best, evidence, before)
+        if config.get("open_pull_request"):
+            result["pull_request"] = _pull_request_request(ctx, ref, base, branch, best, result)
+            await ctx.log(
+                f"a draft pull request from {branch} is requested (opened by the issues service)",
+                {"step": "deliver"},
+            )
+        return result
 
 
 def _logger(ctx: RunContext) -> Any:
@@ -581,6 +625,36 @@ async def _deliver(
     }
     await ctx.log(result["summary"], {"step": "report"})
     return result
+
+
+def _pull_request_request(
+    ctx: RunContext, ref: str, base: str, branch: str, best: Evidence, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``PullRequestRequest`` (swe_common.events.contracts) the issues service opens."""
+    title = _title(ctx) or "the issue"
+    evidence = result["evidence"]
+    body = "\n".join(
+        [
+            f"Resolves: {title}",
+            "",
+            f"Validated in a sandbox against {base[:12]}:",
+            *[f"- fails before, passes after: `{t}`" for t in evidence["fail_to_pass"]],
+            f"- {len(evidence['pass_to_pass'])} existing tests that touch the edited code "
+            "still pass",
+            f"- quality score {result['score_change']['before']} -> "
+            f"{result['score_change']['after']}",
+        ]
+    )
+    return PullRequestRequest(
+        branch=branch,
+        # A run on a commit proposes its patch for the default branch.
+        base_ref=ctx.default_branch if _SHA.match(ref) else ref,
+        base_commit=base,
+        title=f"Resolve: {title}"[:250],
+        body=body,
+        message=f"Resolve: {title[:72]}",
+        files=dict(best.candidate.files),
+    ).model_dump(mode="json", exclude_none=True)
 
 
 def _title(ctx: RunContext) -> str:

@@ -1,6 +1,13 @@
 """A small client of GitHub's REST API (pulls and issues), with GitHub's answers mapped to
 problems the caller can act on: 404 for a missing repository item, 502 when GitHub refuses
-our credentials or fails, 503 with ``Retry-After`` when GitHub rate-limits us."""
+our credentials or fails, 503 with ``Retry-After`` when GitHub rate-limits us.
+
+It also opens draft pull requests from a set of changed files (:meth:`GitHubClient.open_draft`)
+with the Git Data API, so nothing is cloned or pushed with git: base ref, base commit, blobs,
+tree, commit, branch ref, then ``POST /pulls`` with ``draft: true``. The token travels only in
+the ``Authorization`` header and is never logged."""
+
+from __future__ import annotations
 
 import time
 from dataclasses import dataclass
@@ -92,9 +99,127 @@ class GitHubClient:
                 headers={"Retry-After": "30"},
             ) from None
 
+    async def open_draft(self, repo: Repository, change: DraftChange, token: str) -> dict[str, Any]:
+        """Push ``change`` as a new branch and open a draft pull request from it; GitHub's pull
+        request. When a pull request from that branch already exists (a redelivered event
+        whose first handling opened it), that one is answered and nothing is created.
+        :class:`GitHubFailure` says which step GitHub refused."""
+        base = f"/repos/{repo.path}"
+        existing = await self._call(
+            "GET",
+            f"{base}/pulls",
+            token,
+            params={"head": f"{repo.owner}:{change.branch}", "state": "all"},
+        )
+        first = existing[0] if isinstance(existing, list) and existing else None
+        if isinstance(first, dict):
+            return first
+        await self._call("GET", f"{base}/git/ref/heads/{quote(change.base_ref, safe='/')}", token)
+        commit = await self._call("GET", f"{base}/git/commits/{change.base_commit}", token)
+        tree_sha = _sha(_mapping(commit, "tree"), "base commit's tree")
+        entries = []
+        for path, content in sorted(change.files.items()):
+            blob = await self._call(
+                "POST", f"{base}/git/blobs", token, {"content": content, "encoding": "utf-8"}
+            )
+            entries.append(
+                {"path": path, "mode": "100644", "type": "blob", "sha": _sha(blob, "blob")}
+            )
+        tree = await self._call(
+            "POST", f"{base}/git/trees", token, {"base_tree": tree_sha, "tree": entries}
+        )
+        new_commit = await self._call(
+            "POST",
+            f"{base}/git/commits",
+            token,
+            {
+                "message": change.message,
+                "tree": _sha(tree, "tree"),
+                "parents": [change.base_commit],
+            },
+        )
+        await self._call(
+            "POST",
+            f"{base}/git/refs",
+            token,
+            {"ref": f"refs/heads/{change.branch}", "sha": _sha(new_commit, "commit")},
+        )
+        pull: dict[str, Any] = await self._call(
+            "POST",
+            f"{base}/pulls",
+            token,
+            {
+                "title": change.title,
+                "head": change.branch,
+                "base": change.base_ref,
+                "body": change.body,
+                "draft": True,
+                "maintainer_can_modify": True,
+            },
+        )
+        return pull
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """One call of the delivery; any answer but 2xx with JSON is a :class:`GitHubFailure`."""
+        try:
+            async with self._client().request(
+                method, self.base_url + path, headers=self._headers(token), json=body, params=params
+            ) as resp:
+                answer = await _json_or_none(resp)
+                if 200 <= resp.status < 300 and isinstance(answer, dict | list):
+                    return answer
+                message = str(answer.get("message", "")) if isinstance(answer, dict) else ""
+                log.info("github_error", method=method, path=path, status=resp.status)
+                raise GitHubFailure(resp.status, f"{method} {path}", message[:_MESSAGE_MAX])
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("github_unreachable", path=path, error=exc.__class__.__name__)
+            raise GitHubFailure(None, f"{method} {path}", exc.__class__.__name__) from None
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DraftChange:
+    """What a draft pull request carries: whole new contents of the changed files on top of
+    ``base_commit``, on a new branch ``branch``, proposed for ``base_ref``."""
+
+    branch: str
+    base_ref: str
+    base_commit: str
+    files: dict[str, str]
+    message: str
+    title: str
+    body: str
+
+
+class GitHubFailure(Exception):
+    """GitHub refused or failed one call (``status`` None: it could not be reached)."""
+
+    def __init__(self, status: int | None, call: str, message: str) -> None:
+        self.status, self.call, self.message = status, call, message
+        said = f"GitHub answered {status}" if status is not None else "GitHub was unreachable"
+        super().__init__(f"{said} to {call}" + (f": {message}" if message else ""))
+
+
+def _sha(answer: Any, what: str) -> str:
+    sha = answer.get("sha") if isinstance(answer, dict) else None
+    if not isinstance(sha, str) or not sha:
+        raise GitHubFailure(None, f"reading the {what}", "GitHub's answer has no sha")
+    return sha
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    inner = value.get(key) if isinstance(value, dict) else None
+    return inner if isinstance(inner, dict) else {}
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

@@ -14,7 +14,7 @@ class Issue(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         sa.UniqueConstraint("project_id", "github_number"),
         sa.CheckConstraint(
-            "status IN ('open', 'in_progress', 'resolved', 'closed')", name="status"
+            "status IN ('open', 'in_progress', 'in_review', 'resolved', 'closed')", name="status"
         ),
         sa.CheckConstraint("priority IN ('low', 'medium', 'high', 'critical')", name="priority"),
         sa.Index(None, "project_id", "status"),

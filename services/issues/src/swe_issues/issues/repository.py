@@ -114,7 +114,9 @@ async def by_github_number(
 async def unfinished_in_project(session: AsyncSession, project_id: uuid.UUID) -> list[Issue]:
     rows = await session.scalars(
         sa.select(Issue)
-        .where(Issue.project_id == project_id, Issue.status.in_(("open", "in_progress")))
+        .where(
+            Issue.project_id == project_id, Issue.status.in_(("open", "in_progress", "in_review"))
+        )
         .order_by(Issue.created_at)
         .with_for_update()
     )

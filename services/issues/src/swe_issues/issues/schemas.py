@@ -14,6 +14,9 @@ from swe_issues.text import Label, LongText, Title
 class IssueStatus(StrEnum):
     open = "open"
     in_progress = "in_progress"
+    # A draft pull request with an agent's patch awaits review (set by the delivery of an
+    # issue_resolver run, or by hand from in_progress).
+    in_review = "in_review"
     resolved = "resolved"
     closed = "closed"
 

@@ -30,10 +30,13 @@ from swe_issues.projects_read_model.service import (
 )
 from swe_issues.pull_requests import repository as pr_repository
 
-# open -> in_progress -> resolved | closed; a finished issue can be reopened.
+# open -> in_progress -> in_review -> resolved | closed; a finished issue can be reopened.
+# An agent's draft pull request moves an open or in_progress issue to in_review (delivery).
+UNFINISHED = ("open", "in_progress", "in_review")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"in_progress", "closed"}),
-    "in_progress": frozenset({"open", "resolved", "closed"}),
+    "in_progress": frozenset({"open", "in_review", "resolved", "closed"}),
+    "in_review": frozenset({"open", "in_progress", "resolved", "closed"}),
     "resolved": frozenset({"open"}),
     "closed": frozenset({"open"}),
 }
@@ -322,7 +325,7 @@ async def mirror_github_issue(
         return MirroredIssue(issue, stale=True)
     changed = _copy_fields(issue, gh)
     spec: EventSpec | None = events.IssueUpdated if changed else None
-    if gh.state == "closed" and issue.status in ("open", "in_progress"):
+    if gh.state == "closed" and issue.status in UNFINISHED:
         apply_status(issue, "closed")
         spec = events.IssueClosed
     elif gh.state == "open" and issue.status in ("resolved", "closed"):
@@ -347,7 +350,7 @@ async def remove_github_issue(
     issue.github_removed = removal
     issue.github_updated_at = gh.updated_at or issue.github_updated_at
     spec: EventSpec = events.IssueUpdated
-    if issue.status in ("open", "in_progress"):
+    if issue.status in UNFINISHED:
         apply_status(issue, "closed")
         issue.resolution = note
         spec = events.IssueClosed

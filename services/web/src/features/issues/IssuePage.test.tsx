@@ -40,7 +40,7 @@ describe("the issue page", () => {
       within(moves)
         .getAllByRole("button")
         .map((b) => b.textContent),
-    ).toEqual(["Resolve…", "Stop work", "Close"]);
+    ).toEqual(["Resolve…", "Ready for review", "Stop work", "Close"]);
     expect(buttonNames()).not.toContain("Start work");
     expect(buttonNames()).not.toContain("Reopen");
     for (const name of ["Edit", "Delete", "Sync from GitHub", "Assign"]) {

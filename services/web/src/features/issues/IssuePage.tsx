@@ -151,7 +151,7 @@ function LinkedPullRequest({ projectId, prId }: { projectId: string; prId: strin
   );
 }
 
-const STATUS_ORDER: IssueStatus[] = ["in_progress", "resolved", "open", "closed"];
+const STATUS_ORDER: IssueStatus[] = ["in_progress", "resolved", "in_review", "open", "closed"];
 
 function TransitionButtons({ issue, onResolve }: { issue: IssueOut; onResolve: () => void }) {
   const update = useUpdateIssue(issue.id);

@@ -68,9 +68,10 @@ function StatsStrip({ projectId }: { projectId: string }) {
   const mttr = stats.data.mean_time_to_resolve_seconds;
   return (
     <section aria-label="Issue counts">
-      <SimpleGrid cols={{ base: 2, sm: 4 }} spacing="sm" component="dl" m={0}>
+      <SimpleGrid cols={{ base: 2, sm: 5 }} spacing="sm" component="dl" m={0}>
         <Figure label="Open" value={count("open")} />
         <Figure label="In progress" value={count("in_progress")} />
+        <Figure label="In review" value={count("in_review")} />
         <Figure label="Resolved" value={count("resolved")} />
         <Figure label="Mean time to resolve" value={mttr === null ? "—" : formatDuration(mttr)} />
       </SimpleGrid>

@@ -6,6 +6,7 @@ import { STATUS_LABEL } from "@/features/issues/search";
 const STATUS_COLOR: Record<IssueStatus, string> = {
   open: "#1864ab",
   in_progress: "#862e9c",
+  in_review: "#0b7285",
   resolved: "#1e6a2e",
   closed: "gray.8",
 };

@@ -9,6 +9,7 @@ import type { IssueStatus, ListIssuesApiV1IssuesGetData, Priority } from "@/clie
 export const STATUSES = [
   "open",
   "in_progress",
+  "in_review",
   "resolved",
   "closed",
 ] as const satisfies readonly IssueStatus[];
@@ -22,6 +23,7 @@ export const PRIORITIES = [
 export const STATUS_LABEL: Record<IssueStatus, string> = {
   open: "open",
   in_progress: "in progress",
+  in_review: "in review",
   resolved: "resolved",
   closed: "closed",
 };

@@ -47,7 +47,7 @@ export function issue(overrides: Partial<IssueOut> = {}): IssueOut {
 export const STATS = {
   project_id: PROJECT_ID,
   total: 12,
-  by_status: { open: 7, in_progress: 3, resolved: 2, closed: 0 },
+  by_status: { open: 7, in_progress: 3, in_review: 1, resolved: 2, closed: 0 },
   by_priority: { low: 1, medium: 5, high: 4, critical: 2 },
   resolved_count: 2,
   mean_time_to_resolve_seconds: 3 * 3600 + 20 * 60,

@@ -6,7 +6,8 @@ describe("the issue status flow", () => {
     // swe_issues.issues.service.TRANSITIONS
     expect(TRANSITIONS).toEqual({
       open: ["in_progress", "closed"],
-      in_progress: ["open", "resolved", "closed"],
+      in_progress: ["open", "in_review", "resolved", "closed"],
+      in_review: ["open", "in_progress", "resolved", "closed"],
       resolved: ["open"],
       closed: ["open"],
     });
@@ -16,7 +17,8 @@ describe("the issue status flow", () => {
     const labels = (status: Parameters<typeof transitionActions>[0]) =>
       transitionActions(status).map((a) => a.label);
     expect(labels("open")).toEqual(["Start work", "Close"]);
-    expect(labels("in_progress")).toEqual(["Stop work", "Resolve…", "Close"]);
+    expect(labels("in_progress")).toEqual(["Stop work", "Ready for review", "Resolve…", "Close"]);
+    expect(labels("in_review")).toEqual(["Stop work", "Back to work", "Resolve…", "Close"]);
     expect(labels("resolved")).toEqual(["Reopen"]);
     expect(labels("closed")).toEqual(["Reopen"]);
   });
@@ -30,6 +32,7 @@ describe("the issue status flow", () => {
   it("test_agents_are_assigned_only_to_unfinished_issues", () => {
     expect(canAssign("open")).toBe(true);
     expect(canAssign("in_progress")).toBe(true);
+    expect(canAssign("in_review")).toBe(false);
     expect(canAssign("resolved")).toBe(false);
     expect(canAssign("closed")).toBe(false);
   });

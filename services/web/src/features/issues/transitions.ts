@@ -1,6 +1,7 @@
 /**
  * The issue status flow as the issues service enforces it (`swe_issues.issues.service.
- * TRANSITIONS`): open → in progress → resolved | closed, and a finished issue can be reopened.
+ * TRANSITIONS`): open → in progress → in review → resolved | closed, and a finished issue can
+ * be reopened. An agent's draft pull request moves an issue to in review (through events).
  * The page offers only these moves; when the server disagrees (someone else moved the issue
  * meanwhile) its 409 lists the moves allowed now, and the page reloads the issue.
  */
@@ -8,7 +9,8 @@ import type { IssueStatus } from "@/client/types.gen";
 
 export const TRANSITIONS: Record<IssueStatus, readonly IssueStatus[]> = {
   open: ["in_progress", "closed"],
-  in_progress: ["open", "resolved", "closed"],
+  in_progress: ["open", "in_review", "resolved", "closed"],
+  in_review: ["open", "in_progress", "resolved", "closed"],
   resolved: ["open"],
   closed: ["open"],
 };
@@ -21,10 +23,11 @@ export interface TransitionAction {
 }
 
 function label(from: IssueStatus, to: IssueStatus): string {
-  if (to === "in_progress") return "Start work";
+  if (to === "in_progress") return from === "in_review" ? "Back to work" : "Start work";
+  if (to === "in_review") return "Ready for review";
   if (to === "resolved") return "Resolve…";
   if (to === "closed") return "Close";
-  return from === "in_progress" ? "Stop work" : "Reopen";
+  return from === "in_progress" || from === "in_review" ? "Stop work" : "Reopen";
 }
 
 /** The actions offered for an issue in `status`, in the order the page shows them. */
