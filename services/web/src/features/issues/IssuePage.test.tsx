@@ -149,4 +149,43 @@ describe("the issue page", () => {
       `/projects/${PROJECT_ID}/pulls/${pr.id}`,
     );
   });
+
+  it("test_an_issue_in_review_links_the_agents_draft_pull_request", async () => {
+    const base = signedIn(OWNER);
+    const pr = {
+      id: "77777777-7777-4777-8777-777777777777",
+      project_id: PROJECT_ID,
+      number: 1001,
+      title: "Resolve: Login fails",
+      author: "swe-platform[bot]",
+      state: "open",
+      base_ref: "main",
+      head_ref: "agent/issue-1-2",
+      base_sha: null,
+      head_sha: null,
+      review_status: "none",
+      url: "https://github.com/acme/widgets/pull/1001",
+      draft: true,
+      created_at: "2026-01-01T00:00:00Z",
+      updated_at: "2026-01-01T00:00:00Z",
+    };
+    renderApp(PAGE, (m, p) => {
+      if (p === ISSUE_PATH) {
+        return jsonResponse(issue({ status: "in_review", pull_request_id: pr.id }));
+      }
+      if (p === `/api/v1/prs/${pr.id}`) return jsonResponse(pr);
+      return base(m, p);
+    });
+    expect(await screen.findByRole("link", { name: "#1001 Resolve: Login fails" })).toHaveAttribute(
+      "href",
+      `/projects/${PROJECT_ID}/pulls/${pr.id}`,
+    );
+    expect(screen.getAllByTestId("issue-status")[0]).toHaveTextContent("in review");
+    const moves = screen.getByRole("group", { name: "Change the status" });
+    expect(
+      within(moves)
+        .getAllByRole("button")
+        .map((b) => b.textContent),
+    ).toEqual(["Back to work", "Resolve…", "Stop work", "Close"]);
+  });
 });

@@ -468,6 +468,12 @@ export function IssuePage() {
                   )}
                 </Section>
               )}
+              {!data.resolution && data.pull_request_id && (
+                // An agent's draft pull request awaits review (status in review).
+                <Section id="issue-pull-request" title="Under review">
+                  <LinkedPullRequest projectId={projectId} prId={data.pull_request_id} />
+                </Section>
+              )}
               {data.resolution && (
                 <Section id="issue-resolution" title="Resolution">
                   <Markdown>{data.resolution}</Markdown>
