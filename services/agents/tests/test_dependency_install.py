@@ -15,18 +15,24 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from swe_agents.resolver.install import install
 from swe_agents.resolver.testrun import run_tests
+from swe_agents.runners import issue_resolver
+from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.sandbox import CodeSandbox, Limits, code_sandbox
 from swe_agents.settings import Settings
 from swe_common.testing import served
+
+from .gitrepo import make_repo
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=60, processes=128, output_bytes=256 * 1024)
 WHEEL = "swe_demo_dep-1.0-py3-none-any.whl"
@@ -219,3 +225,101 @@ async def test_the_tests_run_with_the_test_runtime_not_the_workers_python(
         "test_where.py::test_prefix",
         "test_where.py::test_the_workers_packages_are_not_there",
     }, tests.tail
+
+
+# -- the step inside the issue resolver's pipeline ------------------------------------------
+
+STATS = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
+# The existing test needs the dependency: without the install step it cannot even import.
+STATS_TESTS = (
+    "import swe_demo_dep\n\nfrom calc.stats import median\n\n\n"
+    "def test_median_of_odd_count():\n    assert median([3, 1, 2]) == 2\n\n\n"
+    "def test_the_dependency_is_there():\n    assert swe_demo_dep.VALUE == 42\n"
+)
+FIX = """### calc/stats.py
+<<<<<<< SEARCH
+    return ordered[len(ordered) // 2]
+=======
+    mid = len(ordered) // 2
+    if len(ordered) % 2 == 0:
+        return (ordered[mid - 1] + ordered[mid]) / 2
+    return ordered[mid]
+>>>>>>> REPLACE
+"""
+SCRIPT = [
+    "```\ncalc/stats.py\n```",
+    "```\ncalc/stats.py::median\n```",
+    "```\ncalc/stats.py:1-3\n```",
+    FIX,
+    "```python\nfrom calc.stats import median\n\n\ndef test_even():\n"
+    "    assert median([1, 2, 3, 4]) == 2.5\n```",
+]
+
+
+def resolver_context(
+    tmp_path: Path, requirements: str, runtime: Path, base_url: str, wheels: Path
+) -> RunContext:
+    repo = make_repo(
+        tmp_path / "origin",
+        {
+            "calc/__init__.py": "",
+            "calc/stats.py": STATS,
+            "tests/test_stats.py": STATS_TESTS,
+            "requirements.txt": requirements,
+        },
+    )
+    (tmp_path / "work").mkdir()
+
+    async def log(_message: str, _fields: dict[str, Any]) -> None:
+        return None
+
+    return RunContext(
+        settings=Settings(
+            allow_file_repositories=True,
+            checkout_cache_dir=str(tmp_path / "cache"),
+            work_dir=str(tmp_path / "work"),
+            llm_base_url=base_url,
+            llm_api_key="sk-test-key",
+            sandbox_wall_seconds=120,
+            test_runtime=str(runtime),
+            install_wheel_dir=str(wheels),
+        ),
+        run_id=uuid.uuid4().hex,
+        agent_type="issue_resolver",
+        config={"samples": 1},
+        trigger={"kind": "api", "issue": {"title": "median of an even count", "description": ""}},
+        repository_url=f"file://{repo}",
+        default_branch="main",
+        log=log,
+        work_root=tmp_path / "work",
+    )
+
+
+async def test_the_resolver_installs_the_dependencies_its_tests_import(
+    tmp_path: Path, runtime: Path, provider: Any
+) -> None:
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels)
+    provider.reset(SCRIPT)
+    ctx = resolver_context(tmp_path, "swe-demo-dep==1.0\n", runtime, provider.base_url, wheels)
+    result = await issue_resolver.run(ctx)
+    assert result["resolved"] is True, result["candidates"]
+    # The tests importing the dependency passed before and after: it was installed.
+    assert result["evidence"]["pass_to_pass"] == [
+        "tests/test_stats.py::test_median_of_odd_count",
+        "tests/test_stats.py::test_the_dependency_is_there",
+    ]
+
+
+async def test_an_install_that_fails_ends_the_run_before_any_model_call(
+    tmp_path: Path, runtime: Path, provider: Any
+) -> None:
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels)
+    provider.reset(SCRIPT)
+    ctx = resolver_context(tmp_path, "not-in-the-cache==9.9\n", runtime, provider.base_url, wheels)
+    with pytest.raises(RunFailure) as failure:
+        await issue_resolver.run(ctx)
+    assert failure.value.exit_reason == "dependency_install_failed"
+    assert "No matching distribution found for not-in-the-cache==9.9" in failure.value.message
+    assert provider.requests == []
