@@ -14,7 +14,7 @@ TYPED := libs/common $(filter-out services/web,$(sort $(wildcard services/*))) s
 TEST_RELAXED := --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls \
 	--no-warn-return-any --no-strict-equality --no-warn-unreachable
 
-.PHONY: uv install tools up down status test e2e load bench lint lint-ruff lint-types format events-doc web-deps web-lint web-test
+.PHONY: uv install tools up down status test e2e load bench lint lint-ruff lint-types format events-doc metrics-doc web-deps web-lint web-test
 
 uv:
 	@bash scripts/install-uv.sh
@@ -102,3 +102,7 @@ web-test: web-deps
 events-doc: install
 	$(RUN) python -m swe_common.events.docs > docs/events.md.tmp && mv docs/events.md.tmp docs/events.md
 	$(RUN) python -m swe_common.events.asyncapi > docs/asyncapi.yaml.tmp && mv docs/asyncapi.yaml.tmp docs/asyncapi.yaml
+
+# docs/metrics.md from the metric definitions (a test fails when it is stale).
+metrics-doc: install
+	$(RUN) python -m swe_common.metrics_docs > docs/metrics.md.tmp && mv docs/metrics.md.tmp docs/metrics.md

@@ -25,6 +25,8 @@ from .conftest import DB_SERVICES, OBSERVABILITY, ROOT, SERVICES, ServiceInfo, r
 PROBE = Path(__file__).parent / "_metrics_probe.py"
 PROMETHEUS = OBSERVABILITY / "prometheus"
 RULES = PROMETHEUS / "rules" / "swe.yml"
+RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
+RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*_test.yml"))
 DASHBOARDS = OBSERVABILITY / "grafana" / "dashboards"
 CONCERNS = {"gateway", "services", "events", "agents"}
 # The scrape config renames swe_<service>_http_<rest> to swe_http_<rest>{service="<service>"}.
@@ -40,7 +42,7 @@ RABBITMQ_METRICS = {
 PROMQL_WORDS = {
     "sum", "max", "min", "avg", "rate", "increase", "deriv", "histogram_quantile", "topk",
     "by", "and", "or", "unless", "absent", "up", "le", "bool", "without", "on", "ignoring",
-    "label_values", "count", "irate", "offset",
+    "label_values", "count", "irate", "offset", "time",
 }  # fmt: skip
 
 
@@ -107,8 +109,12 @@ def dashboard_exprs() -> list[tuple[str, str]]:
     ]
 
 
+def rule_groups() -> list[dict[str, Any]]:
+    return [group for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]]
+
+
 def rule_exprs() -> list[tuple[str, str]]:
-    groups = yaml.safe_load(RULES.read_text())["groups"]
+    groups = rule_groups()
     return [
         (rule.get("alert") or rule["record"], rule["expr"])
         for group in groups
@@ -153,13 +159,51 @@ def test_services_export_the_request_metrics_the_rules_rename(live_metrics):
 
 
 def test_promtool_accepts_the_alert_rules():
-    result = run([tool("promtool"), "check", "rules", str(RULES)])
+    assert RULES in RULE_FILES
+    result = run([tool("promtool"), "check", "rules", *map(str, RULE_FILES)])
     assert result.returncode == 0, f"{result.stdout}{result.stderr}"
 
 
 def test_alert_rules_pass_their_unit_tests():
-    result = run([tool("promtool"), "test", "rules", str(PROMETHEUS / "tests" / "swe_test.yml")])
-    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    tested = set()
+    for path in RULE_TESTS:
+        tested |= {
+            (path.parent / f).resolve() for f in yaml.safe_load(path.read_text())["rule_files"]
+        }
+        result = run([tool("promtool"), "test", "rules", str(path)])
+        assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
+    assert tested == {p.resolve() for p in RULE_FILES}, "a rules file without unit tests"
+
+
+def test_every_operations_alert_has_a_unit_test():
+    tested = {
+        case["alertname"]
+        for path in RULE_TESTS
+        for test in yaml.safe_load(path.read_text())["tests"]
+        for case in test.get("alert_rule_test", [])
+    }
+    assert not _OPERATIONS_ALERTS - tested, f"untested: {_OPERATIONS_ALERTS - tested}"
+
+
+# Issue 19 item 5: the operational metrics, alerted on (each with a promtool test).
+_OPERATIONS_ALERTS = {
+    "SweDatabasePoolExhausted",  # pool waiting
+    "SweDatabaseSlowStatements",  # query duration
+    "SweDatabaseStatementErrors",  # query errors
+    "SweRedisErrors",  # Redis errors
+    "SweOutboxEventsLate",  # age of the oldest unpublished event
+    "SweEventLagHigh",  # consumer lag (time)
+    "SweDeadLettersParked",  # DLQ depth, reported by the platform
+    "SweRunQueueBacklog",  # run queue depth
+    "SweAgentsWorkerSilent",  # worker heartbeat
+    "SweAgentRunsFailing",  # runs by status
+    "SweMailFailing",  # mail failed
+}
+
+
+def test_the_alerts_issue_19_asks_for_exist():
+    alerts = {name for name, _ in rule_exprs()}
+    assert alerts >= _OPERATIONS_ALERTS, f"missing: {_OPERATIONS_ALERTS - alerts}"
 
 
 def test_the_alerts_issue_8_asks_for_exist():
@@ -175,7 +219,7 @@ def test_the_alerts_issue_8_asks_for_exist():
         "SweLockoutSpike",  # lockout spike
     }
     assert expected <= alerts, f"missing: {expected - alerts}"
-    for group in yaml.safe_load(RULES.read_text())["groups"]:
+    for group in rule_groups():
         for rule in group["rules"]:
             if "alert" in rule:
                 assert rule["labels"]["severity"] in ("info", "warning", "critical")
@@ -195,7 +239,8 @@ def test_promtool_accepts_the_kubernetes_prometheus_config(tmp_path: Path):
         assert job.pop("kubernetes_sd_configs"), job["job_name"]
         job["static_configs"] = [{"targets": ["placeholder:80"]}]
     (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "swe.yml").write_text(RULES.read_text())
+    for rules in RULE_FILES:
+        (tmp_path / "rules" / rules.name).write_text(rules.read_text())
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     result = run([tool("promtool"), "check", "config", str(path)])
@@ -261,3 +306,24 @@ def test_every_metric_the_rules_and_dashboards_use_is_exported(live_metrics):
             else:
                 unknown.append(f"{where}: {metric} (not a platform or RabbitMQ metric)")
     assert not unknown, "metrics no service exports:\n" + "\n".join(sorted(set(unknown)))
+
+
+def test_every_family_a_service_exports_is_in_the_metrics_catalog(live_metrics):
+    """docs/metrics.md (generated from the definitions) names every swe_* family a service
+    really serves; the per-service request families as swe_<service>_http_*."""
+    from swe_common.metrics_docs import documented_names
+
+    documented = documented_names(ROOT)
+    missing = set()
+    for service, text in live_metrics.items():
+        for line in text.splitlines():
+            if not line.startswith("# TYPE swe_"):
+                continue
+            _, _, name, kind = line.split(maxsplit=3)
+            if name.endswith("_created"):  # prometheus_client's creation time of each series
+                continue
+            exposed = f"{name}_total" if kind == "counter" and not name.endswith("_total") else name
+            generic = re.sub(r"^swe_([a-z0-9]+)_http_", "swe_<service>_http_", exposed)
+            if exposed not in documented and generic not in documented:
+                missing.add(f"{service}: {exposed}")
+    assert not missing, "families missing from docs/metrics.md:\n" + "\n".join(sorted(missing))

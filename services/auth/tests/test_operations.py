@@ -92,6 +92,23 @@ async def test_health_live_and_ready(client):
     assert ready.json()["checks"]["database"] == "ok"
 
 
+async def test_detailed_health_is_for_admins_and_reaches_the_smtp_server(client, tokens, admin):
+    assert (await client.get("/health/detailed")).status_code == 401
+    user = await client.get(
+        "/health/detailed", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert user.status_code == 403
+    assert "smtp" not in user.text
+    bearer = {"Authorization": f"Bearer {admin['tokens']['access_token']}"}
+    body = (await client.get("/health/detailed", headers=bearer)).json()
+    assert body["service"] == "auth"
+    checks = body["checks"]
+    assert checks["smtp"]["status"] == "ok" and checks["smtp"]["backend"] == "smtp"
+    assert checks["database"]["migrations"]["at_head"] is True
+    assert checks["queues"]["items"]  # the mail and projects consumers' queues
+    assert all(q["dead_letters"] is not None for q in checks["queues"]["items"].values())
+
+
 async def test_metrics_count_logins_by_outcome_and_lockouts(client, user):
     await client.post(
         f"{API}/login", json={"username": user["username"], "password": "nope nope nope"}

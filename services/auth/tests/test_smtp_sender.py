@@ -63,3 +63,19 @@ async def test_a_certificate_nobody_vouches_for_is_refused(tmp_path):
         with pytest.raises(aiosmtplib.SMTPConnectError):
             await sender(server, "tls", smtp_ca_file="").send(a_mail("c@example.com"))
         assert server.messages() == []
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_the_health_check_reaches_the_server_without_sending_mail(tmp_path, security):
+    """What /health/detailed reports as smtp: connect with TLS as configured, NOOP, QUIT."""
+    with SmtpServer(tmp_path, tls=security, user=USER, password=SECRET) as server:
+        detail = await sender(server, security).check()
+        assert server.messages() == []
+    assert detail == {"backend": "smtp", "security": security}
+
+
+async def test_the_health_check_fails_when_the_server_is_unreachable(tmp_path):
+    with SmtpServer(tmp_path, tls="starttls", user=USER, password=SECRET) as server:
+        unreachable = sender(server, "starttls")
+    with pytest.raises(aiosmtplib.SMTPConnectError):
+        await unreachable.check()

@@ -82,6 +82,7 @@ class Upstream(Served):
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024**3)
         app.router.add_get("/health/ready", self.health)
+        app.router.add_get("/health/detailed", self.detailed)
         app.router.add_get("/openapi.json", self.openapi)
         app.router.add_get("/ws/{tail:.*}", self.websocket)
         app.router.add_route("*", "/api/v1/{service}/status", self.fixed_status)
@@ -98,6 +99,15 @@ class Upstream(Served):
     async def health(self, request: web.Request) -> web.Response:
         self.hits[request.path] += 1
         return web.json_response({"status": "ok"}, status=self.ready)
+
+    async def detailed(self, request: web.Request) -> web.Response:
+        """A service's admin report, as swe_common.health_detailed shapes it (401 without a
+        token; it says which token it was asked with)."""
+        authorization = request.headers.get("Authorization")
+        if not authorization:
+            return web.json_response({"title": "Unauthorized"}, status=401)
+        report = {"status": "ok", "service": self.name, "asked_with": authorization}
+        return web.json_response(report)
 
     async def openapi(self, _: web.Request) -> web.Response:
         doc = {

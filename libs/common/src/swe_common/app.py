@@ -5,9 +5,11 @@ runtime (outbox relay and consumers), health, metrics and CORS.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,8 +21,17 @@ from swe_common.docs_pages import docs_router
 from swe_common.errors import install_error_handlers
 from swe_common.events import EventRuntime, EventTables, Subscription
 from swe_common.health import HealthCheck, health_router
+from swe_common.health_detailed import (
+    DetailCheck,
+    broker_check,
+    database_check,
+    detailed_health_router,
+    outbox_check,
+    queues_check,
+    redis_check,
+)
 from swe_common.logging import configure_logging, get_logger
-from swe_common.metrics import instrument, register_engine
+from swe_common.metrics import CountedRedis, InProgressMiddleware, instrument, register_engine
 from swe_common.middleware import (
     BodyLimitMiddleware,
     RejectNulMiddleware,
@@ -54,17 +65,23 @@ class ServiceSpec:
     use_redis: bool = False
     verify_tokens: bool = True
     checks: Sequence[HealthCheck] = ()
+    # What /health/detailed (admins) reports besides the database, broker, Redis, outbox and
+    # queues: built from the running app, e.g. the agents worker's heartbeat, auth's SMTP.
+    detail_checks: Sequence[Callable[[FastAPI], DetailCheck]] = ()
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
     # Path patterns (``*`` = one segment) that take bodies larger or smaller than the
     # service's MAX_BODY_BYTES, e.g. {"/api/v1/projects/*/webhooks/github": 25 * 1024 * 1024}.
     body_limits: Mapping[str, int] = field(default_factory=dict)
+    # Queues besides the consumers' whose depth (and DLQ depth) /metrics and /health/detailed
+    # report, e.g. agents' run queue.
+    watched_queues: Sequence[str] = ()
 
 
 def redis_client(settings: ServiceSettings) -> aioredis.Redis:
     # Short timeouts: a slow Redis must fail fast, not hold requests.
-    return aioredis.from_url(
+    return CountedRedis.from_url(
         settings.redis_url.get_secret_value(),
         socket_timeout=0.25,
         socket_connect_timeout=0.25,
@@ -80,6 +97,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
         app.state.db = db
+        app.state.detail_checks = None  # built again from this run's parts (_detail_checks)
         app.state.redis = redis_client(settings) if spec.use_redis else None
         jwks: JWKSClient | None = None
         if spec.verify_tokens and getattr(app.state, "token_verifier", None) is None:
@@ -100,7 +118,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                 size=settings.token_cache_size,
                 recheck_seconds=settings.revocation_recheck_seconds,
             )
-        events = EventRuntime(settings, db, spec.event_tables, spec.subscriptions)
+        events = EventRuntime(
+            settings, db, spec.event_tables, spec.subscriptions, watched_queues=spec.watched_queues
+        )
         app.state.events = events
         register_engine(settings.service_name, db.engine)
         await events.start()
@@ -138,6 +158,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         _require_scope_guards(router)
         app.include_router(router)
     app.include_router(health_router(_checks(app, spec)))
+    app.include_router(detailed_health_router(lambda: _detail_checks(app, spec), _about(spec)))
     app.include_router(docs_router("/openapi.json", spec.title))
     instrument(app, settings.service_name.replace("-", "_"))
     app.add_middleware(RejectNulMiddleware)
@@ -157,6 +178,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(InProgressMiddleware)
     return app
 
 
@@ -169,6 +191,41 @@ def _require_scope_guards(router: APIRouter) -> None:
             f"routes without an API-key scope guard: {', '.join(unguarded)}; give their "
             "router dependencies=[api_key_scope(...)]"
         )
+
+
+def _about(spec: ServiceSpec) -> dict[str, Any]:
+    settings = spec.settings
+    try:
+        package_version = version(f"swe-{settings.service_name}")
+    except PackageNotFoundError:
+        package_version = spec.version
+    return {
+        "service": settings.service_name,
+        "version": package_version,
+        "build": {"commit": settings.build_commit or None, "time": settings.build_time or None},
+        "environment": settings.environment.value,
+        "instance": socket.gethostname(),
+    }
+
+
+def _detail_checks(app: FastAPI, spec: ServiceSpec) -> list[DetailCheck]:
+    """Built once, at the first /health/detailed (they need what the lifespan made)."""
+    state = app.state
+    built: list[DetailCheck] | None = getattr(state, "detail_checks", None)
+    if built is not None:
+        return built
+    events = state.events
+    checks = [database_check(state.db, spec.settings.service_name)]
+    if spec.event_tables is not None or spec.subscriptions:
+        checks.append(broker_check(lambda: bool(events.is_connected)))
+    if state.redis is not None:
+        checks.append(redis_check(state.redis))
+    if events.relay is not None:
+        checks.append(outbox_check(events.relay))
+    if events.queue_watcher.queues:
+        checks.append(queues_check(events.queue_watcher))
+    state.detail_checks = [*checks, *(build(app) for build in spec.detail_checks)]
+    return list(state.detail_checks)
 
 
 def _checks(app: FastAPI, spec: ServiceSpec) -> list[HealthCheck]:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from swe_common.db import utcnow
+from swe_common.metrics import CacheCounter
 from swe_common.security import Principal
 
 WRITER_ROLES = frozenset({"admin", "owner", "maintainer"})
@@ -119,6 +120,10 @@ class ProjectRow(Protocol):
 
 
 View = TypeVar("View", bound=ProjectReadModelMixin)
+
+# A lookup the read model answered (hit), or one that had to ask the projects service (miss: the
+# project unknown here, or the caller not yet a member of it).
+LOOKUPS = CacheCounter("project_read_model")
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
 from swe_common.errors import Forbidden, Unauthorized
+from swe_common.metrics import CacheCounter
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -100,12 +101,15 @@ class JWKSClient:
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        self._lookups = CacheCounter("jwks")
 
     async def get_key(self, kid: str) -> Any:
         now = time.monotonic()
         key = self._keys.get(kid)
         if key is not None and now - self._fetched_at < self.ttl_seconds:
+            self._lookups.hit()
             return key
+        self._lookups.miss()
         async with self._lock:
             stale = time.monotonic() - self._fetched_at
             wanted = kid not in self._keys or stale >= self.ttl_seconds

@@ -86,6 +86,11 @@ class ServiceSettings(BaseSettings):
     consumer_prefetch: int = Field(default=256, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=50)
     consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1000, 5000, 30000])
+    # How often the queue depths on /metrics (consumer lag, DLQ depth) are read from RabbitMQ.
+    queue_metrics_seconds: float = Field(default=15.0, gt=0)
+    # /health/detailed names the build: an image sets these (SWE_BUILD_COMMIT, SWE_BUILD_TIME).
+    build_commit: str = ""
+    build_time: str = ""
 
     @field_validator("log_level", mode="before")
     @classmethod

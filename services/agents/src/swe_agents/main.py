@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from swe_agents.agents.routes import router, ws_router
 from swe_agents.handlers import subscription
+from swe_agents.heartbeat import worker_check
 from swe_agents.models import event_tables
 from swe_agents.queue import ensure_work_queue
 from swe_agents.settings import Settings
@@ -51,5 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             use_redis=True,
             on_startup=[open_projects_client, declare_queue],
             on_shutdown=[stop_queue_task, close_projects_client],
+            # The run queue's depth and its DLQ's on /metrics and /health/detailed.
+            watched_queues=[settings.work_queue],
+            detail_checks=[worker_check],
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ import structlog
 
 from swe_agents import live
 from swe_agents.agents import repository
+from swe_agents.metrics import STEP_SECONDS, step_label
 from swe_agents.models import RunLog
 from swe_common.db import Database
 
@@ -30,12 +32,26 @@ class RunLogger:
         # happen under one lock so lines commit in sequence order: a reader that has seen line
         # n has every line before it, and its `since` cursor never skips one still committing.
         self._lock = asyncio.Lock()
+        # The step the log is in and since when (swe_agents_run_step_duration_seconds).
+        self._step: str | None = None
+        self._step_started = 0.0
 
     async def __call__(
         self, message: str, fields: dict[str, Any] | None = None, level: str = "info"
     ) -> None:
         async with self._lock:
+            self._time_step(fields)
             await self._write(message, fields, level)
+
+    def _time_step(self, fields: dict[str, Any] | None) -> None:
+        """A line naming another step ends the current one (``finish`` ends the last)."""
+        step = fields.get("step") if fields else None
+        if step is None or step == self._step:
+            return
+        now = time.monotonic()
+        if self._step is not None and self._step not in ("start", "finish"):
+            STEP_SECONDS.labels(step_label(self._step)).observe(now - self._step_started)
+        self._step, self._step_started = str(step), now
 
     async def _write(self, message: str, fields: dict[str, Any] | None, level: str) -> None:
         async with self.db.transaction() as session:

@@ -73,6 +73,10 @@ class Settings(ServiceSettings):
     # Touched while the worker can reach its database and queue (deploy/docker/healthcheck.py
     # reads SWE_HEALTHCHECK_HEARTBEAT_FILE, which this setting also picks up).
     healthcheck_heartbeat_file: str | None = None
+    # The worker's /metrics (runs, steps, its database and queue) on a listener of its own;
+    # 0 serves none. Loopback unless the deployment says otherwise (compose, k8s: 0.0.0.0).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     max_active_runs_per_project: int = Field(default=5, ge=1, le=1000)
     # How long run status changes stay replayable to a reconnecting notification stream.
     notification_retention_hours: float = Field(default=168, gt=0, le=24 * 365)

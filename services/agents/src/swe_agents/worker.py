@@ -28,10 +28,11 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from prometheus_client import start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_agents import live
+from swe_agents import heartbeat, live, metrics
 from swe_agents.agents import repository, service
 from swe_agents.analysis.checkout import remove_tree, worker_root
 from swe_agents.analysis.tools import SandboxUnavailable, choose_sandbox
@@ -51,6 +52,7 @@ from swe_common.events import CloudEvent, EventRuntime
 from swe_common.events.broker import Backoff
 from swe_common.events.consumer import FailureQueues
 from swe_common.logging import configure_logging
+from swe_common.metrics import register_engine
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -78,6 +80,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.db = Database(self.settings)
+        register_engine("agents-worker", self.db.engine)
         self.redis = redis_client(self.settings)
         self.events = EventRuntime(self.settings, self.db, event_tables)
         self.failures = FailureQueues.from_settings(
@@ -447,12 +450,23 @@ class Worker:
         while True:
             try:
                 await self.reap()
+                await self._observe()
                 await self._touch_health_file()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("reaper_failed", error=type(exc).__name__)
             await asyncio.sleep(self.settings.reaper_interval_seconds)
+
+    async def _observe(self) -> None:
+        """The runs gauge and the heartbeat on /metrics (the reaper just reached the database)."""
+        async with self.db.reader() as session:
+            counts = await repository.count_unfinished_runs(session)
+        for status, count in counts.items():
+            metrics.RUNS.labels(status).set(count)
+        if self.connection is not None and not self.connection.is_closed:
+            metrics.WORKER_HEARTBEAT.set_to_current_time()
+            await heartbeat.beat(self.redis, self.settings.redis_prefix, self.worker_id)
 
     async def _touch_health_file(self) -> None:
         """The reaper just reached the database; the queue must be connected too."""
@@ -508,6 +522,8 @@ def main() -> None:
         # sandbox_unavailable instead of running it bare.
         log.warning("code_sandbox_unavailable", reason=str(exc))
     worker = Worker(settings)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -23,6 +24,7 @@ from swe_auth.runtime import AuthRuntime
 from swe_auth.sessions.routes import router as sessions_router
 from swe_auth.settings import Settings
 from swe_common.app import ServiceSpec, create_service_app
+from swe_common.health_detailed import DetailCheck
 from swe_common.security import TokenVerifier
 
 TAGS = [
@@ -40,6 +42,14 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings.load()
     time_source = clock or system_clock
+    mail_sender = sender or sender_for(settings)
+
+    def smtp_check(_: FastAPI) -> DetailCheck:
+        async def check() -> dict[str, Any]:
+            probe = getattr(mail_sender, "check", None)
+            return await probe() if probe is not None else {"backend": "custom"}
+
+        return DetailCheck("smtp", check, timeout_seconds=4.0)
 
     async def start_auth(app: FastAPI) -> None:
         runtime = AuthRuntime.build(settings, time_source, app.state.db, app.state.redis)
@@ -84,12 +94,13 @@ def create_app(
             ],
             event_tables=event_tables,
             # Mail goes out from this process's consumer of the outbox's events (see README).
-            subscriptions=subscriptions(settings, sender or sender_for(settings)),
+            subscriptions=subscriptions(settings, mail_sender),
             use_redis=True,
             # The JWKS-based verifier is replaced by the one set in start_auth.
             verify_tokens=False,
             on_startup=[start_auth],
             on_shutdown=[stop_auth],
+            detail_checks=[smtp_check],
             openapi_tags=TAGS,
         )
     )

@@ -31,6 +31,7 @@ from swe_common.security import InvalidToken, Principal, api_key_scope, require_
 from swe_common.types import Name, NulFree, RequestModel
 from swe_gateway.about import About, about_router
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
+from swe_gateway.health_detailed import DetailedHealth, detailed_health_router
 from swe_gateway.settings import MAX_WEIGHT
 from swe_gateway.single_flight import SingleFlight
 from swe_gateway.upstreams import Registry, ServicePool
@@ -300,6 +301,8 @@ def build_admin_app(
     app.add_middleware(RejectNulMiddleware)
     app.include_router(admin_router(registry, report))
     app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
+    detailed = DetailedHealth(registry, report.session, redis_ping, about)
+    app.include_router(detailed_health_router(detailed))
 
     @app.get("/health", tags=["health"], summary="ok when every service is ready, else degraded")
     async def aggregate() -> JSONResponse:

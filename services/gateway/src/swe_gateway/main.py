@@ -26,6 +26,7 @@ from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.docs_pages import ASSET_PREFIX
 from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
 from swe_common.logging import configure_logging
+from swe_common.metrics import CountedRedis
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
 from swe_gateway import about
@@ -54,6 +55,7 @@ OWN_PATHS = frozenset(
         "/health",
         "/health/live",
         "/health/ready",
+        "/health/detailed",
         "/docs",
         "/redoc",
         "/openapi.json",
@@ -95,7 +97,7 @@ class Parts:
 
 
 def build_parts(settings: Settings, config: GatewayConfig) -> Parts:
-    redis = aioredis.from_url(
+    redis = CountedRedis.from_url(
         settings.redis_url.get_secret_value(),
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,

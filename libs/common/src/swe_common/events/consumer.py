@@ -87,6 +87,13 @@ HANDLER_SECONDS = Histogram(
     "Time to handle one event, inbox and commit included",
     ["queue", "type"],
 )
+EVENT_LAG = Histogram(
+    "swe_event_lag_seconds",
+    "Time from an event's creation (its CloudEvents time, at the producer) to the end of its "
+    "first successful handling here: the consumer's lag in time, retries included",
+    ["queue"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
 
 BATCH_SIZE = Histogram(
     "swe_event_batch_size",
@@ -290,6 +297,7 @@ class EventConsumer:
         self.queue_name = subscription.queue
         self.broker = broker
         self.failures = FailureQueues.from_settings(subscription.queue, broker, settings)
+        self._observe_lag = EVENT_LAG.labels(queue=subscription.queue).observe
         self.stop_timeout_seconds = stop_timeout_seconds
         self._channel: AbstractRobustChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -540,10 +548,13 @@ class EventConsumer:
         # All acks at once: each waits for its frame to be written, so one after another they
         # would take an event-loop turn each.
         await asyncio.gather(*(_settle(message.ack(), queue) for message, _ in batch))
+        now = time.time()
         for _, event in batch:
             first = event.id in handled
             handled.discard(event.id)  # a second copy in the same batch is a duplicate
             HANDLER_SECONDS.labels(queue=queue, type=event.type).observe(share)
+            if first:
+                self._observe_lag(max(0.0, now - event.time.timestamp()))
             MESSAGES_HANDLED.labels(
                 queue=queue, type=event.type, outcome="ok" if first else "duplicate"
             ).inc()
@@ -634,6 +645,8 @@ class EventConsumer:
                 time.perf_counter() - started
             )
             MESSAGES_HANDLED.labels(queue=queue, type=event.type, outcome=outcome).inc()
+            if outcome == "ok":
+                self._observe_lag(max(0.0, time.time() - event.time.timestamp()))
 
     async def _handle_event(
         self, message: AbstractIncomingMessage, event: CloudEvent, handler: Handler

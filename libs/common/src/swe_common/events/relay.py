@@ -62,6 +62,12 @@ PUBLISH_FAILURES = Counter(
     "swe_events_publish_failures_total", "Outbox rows RabbitMQ did not confirm", ["type"]
 )
 OUTBOX_BACKLOG = Gauge("swe_outbox_backlog", "Outbox rows not yet published", ["schema"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "swe_outbox_oldest_unpublished_age_seconds",
+    "Age of the oldest outbox row not yet published (0 when none): how late the events are; "
+    "it keeps growing while RabbitMQ is away",
+    ["schema"],
+)
 
 _ERROR_MAX = 2000
 _CLEANUP_CHUNK = 5000
@@ -126,6 +132,10 @@ class OutboxRelay:
         self._listener: asyncio.Task[None] | None = None
         self._backlog = OUTBOX_BACKLOG.labels(schema=self.schema)
         self._backlog_at = 0.0
+        # The oldest unpublished row's creation (epoch seconds): its age is computed at scrape
+        # time, so it grows between two counts instead of freezing.
+        self.oldest_unpublished: float | None = None
+        OUTBOX_OLDEST_AGE.labels(schema=self.schema).set_function(self.oldest_age_seconds)
         # Partitions whose oldest row failed while the broker was up: not tried again before
         # the given monotonic time, so one bad row cannot hold back the other partitions.
         self._parked: dict[int, float] = {}
@@ -172,7 +182,9 @@ class OutboxRelay:
             .where(t.c.id == sa.bindparam("row_id"))
             .values(attempts=t.c.attempts + 1, last_error=sa.bindparam("error"))
         )
-        self._count_backlog = sa.select(sa.func.count()).where(t.c.published_at.is_(None))
+        self._count_backlog = sa.select(sa.func.count(), sa.func.min(t.c.created_at)).where(
+            t.c.published_at.is_(None)
+        )
         cutoff = sa.func.now() - sa.func.make_interval(
             0, 0, 0, 0, 0, 0, sa.bindparam("seconds", type_=sa.Float)
         )
@@ -246,7 +258,11 @@ class OutboxRelay:
         wake = self._wakes[lane]
         while not self._stopping:
             if not self.broker.is_connected:
-                # Rows stay in the outbox; go on as soon as the broker is back.
+                # Rows stay in the outbox; go on as soon as the broker is back. The backlog is
+                # still counted: a broker outage is when an operator watches it.
+                if lane == 0:
+                    with contextlib.suppress(Exception):
+                        await self._maybe_update_backlog()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_seconds):
                         await self.broker.wait_connected()
@@ -428,9 +444,15 @@ class OutboxRelay:
 
     async def update_backlog(self) -> int:
         async with self.db.engine.connect() as conn:
-            backlog = int((await conn.execute(self._count_backlog)).scalar_one())
+            count, oldest = (await conn.execute(self._count_backlog)).one()
+        backlog = int(count)
         self._backlog.set(backlog)
+        self.oldest_unpublished = oldest.timestamp() if oldest is not None else None
         return backlog
+
+    def oldest_age_seconds(self) -> float:
+        oldest = self.oldest_unpublished
+        return max(0.0, time.time() - oldest) if oldest is not None else 0.0
 
     async def delete_published(self) -> int:
         """Delete rows published more than ``outbox_retention_hours`` ago (in chunks)."""

@@ -1,7 +1,8 @@
 """Everything a service process runs for events, started and stopped by the app's lifespan.
 
 ``EventRuntime(settings, db, tables, subscriptions)``: one broker connection, the outbox relay
-(when the service publishes, i.e. ``tables`` is given) and one consumer per subscription.
+(when the service publishes, i.e. ``tables`` is given), one consumer per subscription, and the
+queue-depth gauges of the consumers' queues (and of ``watched_queues``) with their DLQs.
 ``start()`` returns at once, RabbitMQ up or not; the pieces connect in the background.
 ``stop()`` stops taking messages, lets the handlers in flight finish, lets the relay finish its
 batch, then closes the connection.
@@ -16,6 +17,7 @@ import structlog
 from swe_common.db import Database
 from swe_common.events.broker import Broker
 from swe_common.events.consumer import EventConsumer, Subscription
+from swe_common.events.queue_metrics import QueueWatcher
 from swe_common.events.relay import OutboxRelay
 from swe_common.events.tables import EventTables
 from swe_common.settings import ServiceSettings
@@ -30,6 +32,8 @@ class EventRuntime:
         db: Database,
         tables: EventTables | None,
         subscriptions: Sequence[Subscription] = (),
+        *,
+        watched_queues: Sequence[str] = (),
     ) -> None:
         queues = [s.queue for s in subscriptions]
         if len(set(queues)) != len(queues):
@@ -46,6 +50,11 @@ class EventRuntime:
             EventConsumer(settings, db, tables, subscription, self.broker)  # type: ignore[arg-type]
             for subscription in subscriptions
         ]
+        self.queue_watcher = QueueWatcher(
+            self.broker,
+            [*queues, *watched_queues],
+            interval_seconds=settings.queue_metrics_seconds,
+        )
         self._started = False
 
     @property
@@ -63,6 +72,7 @@ class EventRuntime:
             await self.relay.start()
         for consumer in self.consumers:
             await consumer.start()
+        await self.queue_watcher.start()
         log.info(
             "events_started",
             relay=self.relay is not None,
@@ -73,6 +83,7 @@ class EventRuntime:
         if not self._started:
             return
         self._started = False
+        await self.queue_watcher.stop()
         for consumer in self.consumers:
             await consumer.stop()
         if self.relay is not None:

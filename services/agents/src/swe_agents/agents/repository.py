@@ -223,6 +223,19 @@ async def expired_runs(session: AsyncSession, limit: int = 50) -> list[Run]:
     return list((await session.scalars(statement)).all())
 
 
+async def count_unfinished_runs(session: AsyncSession) -> dict[str, int]:
+    """Pending and running runs, by status (the status index answers it)."""
+    statement = (
+        sa.select(Run.status, sa.func.count())
+        .where(Run.status.in_(("pending", "running")))
+        .group_by(Run.status)
+    )
+    counts = {"pending": 0, "running": 0}
+    for status, count in (await session.execute(statement)).all():
+        counts[status] = int(count)
+    return counts
+
+
 # -- run notifications ----------------------------------------------------------------------
 
 # Serialises the notification inserts until their transactions end, so ids commit in order.

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swe_agents import metrics
 from swe_agents.agents import repository
 from swe_agents.agents.schemas import (
     CONFIG_MODELS,
@@ -42,6 +43,7 @@ from swe_agents.models import Agent, Project, Run, RunDiff, RunSource
 from swe_agents.settings import Settings
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from swe_common.projects_read_model import LOOKUPS as READ_MODEL_LOOKUPS
 from swe_common.projects_read_model import ProjectSnapshot
 from swe_common.security import Principal
 
@@ -107,10 +109,13 @@ async def visible_project(
     not know yet (its event still in flight) is asked of the projects service once."""
     project = await repository.get_project(session, project_id)
     if project is None and lookup is not None:
+        READ_MODEL_LOOKUPS.miss()
         snapshot = await lookup(project_id)
         if snapshot is not None:
             project = await apply_project_snapshot(session, snapshot)
             await session.flush()
+    elif project is not None:
+        READ_MODEL_LOOKUPS.hit()
     if project is None or project.deleted_at is not None or not can_read(project, principal):
         raise NotFound(f"Project {project_id} not found")
     return project
@@ -439,6 +444,9 @@ async def finish(
     run.finished_at = now
     run.lease_expires_at = None
     run.duration_ms = int((now - run.started_at).total_seconds() * 1000) if run.started_at else 0
+    metrics.count_finished(
+        session, status, exit_reason, run.duration_ms if run.started_at else None
+    )
     if result is not None:
         run.result = result
     if error is not None:

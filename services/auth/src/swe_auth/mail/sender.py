@@ -3,11 +3,12 @@ when a user name is set), or only logging who would get what (``AUTH_MAIL_BACKEN
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 import structlog
@@ -67,6 +68,25 @@ class SmtpSender:
         )
         log.info("mail_sent", kind=mail.kind, event_id=mail.event_id)
 
+    async def check(self) -> dict[str, Any]:
+        """For /health/detailed: connect (with TLS as configured), NOOP, QUIT; no AUTH, no mail."""
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            tls_context=self._tls,
+            timeout=min(s.smtp_timeout_seconds, 3.0),
+        )
+        await client.connect()
+        try:
+            await client.noop()
+        finally:
+            with contextlib.suppress(aiosmtplib.SMTPException):
+                await client.quit()
+        return {"backend": "smtp", "security": s.smtp_security}
+
 
 class LogSender:
     """Development without an SMTP server: says that a mail would go, never what it says
@@ -77,6 +97,9 @@ class LogSender:
         log.warning(
             "mail_not_sent_log_backend", kind=mail.kind, event_id=mail.event_id, domain=domain
         )
+
+    async def check(self) -> dict[str, Any]:
+        return {"backend": "log", "note": "mails are logged, not sent"}
 
 
 def sender_for(settings: Settings) -> Sender:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
-from swe_common.projects_read_model import WRITER_ROLES, role_in
+from swe_common.projects_read_model import LOOKUPS, WRITER_ROLES, role_in
 from swe_common.security import Caller
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
@@ -57,6 +57,7 @@ async def readable_project(
     role = role_in(project, caller.principal) if project is not None else None
     may_be_stale = project is None or (role is None and project.deleted_at is None)
     if may_be_stale and lookup is not None and caller.token is not None:
+        LOOKUPS.miss()
         try:
             project = await _ask_projects(session, caller, project_id, lookup) or project
         except ServiceUnavailable:
@@ -64,6 +65,8 @@ async def readable_project(
                 raise
             # We know the project; without projects' word the read model decides (404).
         role = role_in(project, caller.principal) if project is not None else None
+    else:
+        LOOKUPS.hit()
     if project is None or role is None:
         raise NotFound(f"Project {project_id} does not exist")
     return project, role
