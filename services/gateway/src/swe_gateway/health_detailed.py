@@ -38,7 +38,7 @@ class DetailedHealth:
         session: aiohttp.ClientSession,
         redis_ping: Callable[[], Awaitable[Any]],
         about: About | None,
-        timeout_seconds: float = 5.0,
+        timeout_seconds: float = 12.0,
     ) -> None:
         self.registry = registry
         self.session = session
