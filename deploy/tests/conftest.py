@@ -81,3 +81,37 @@ def load_yaml_documents(text: str) -> list[dict[str, Any]]:
 def services() -> list[ServiceInfo]:
     assert SERVICES, "no services/*/service.toml found"
     return SERVICES
+
+
+# The OpenTelemetry Collector's components this platform's configs may name: those of the
+# pinned otel/opentelemetry-collector-contrib image, by type (the part before "/").
+COLLECTOR_COMPONENTS = {
+    "receivers": {"otlp", "filelog"},
+    "processors": {"batch", "memory_limiter"},
+    "exporters": {"otlp", "otlphttp"},
+    "extensions": {"health_check"},
+}
+
+
+def check_collector_config(config: dict[str, Any], exporters: dict[str, str]) -> None:
+    """What the collector checks at start, offline: every component a pipeline or the service
+    names is defined and of a known type, memory_limiter comes first, and each pipeline in
+    ``exporters`` sends to that endpoint."""
+    service = config["service"]
+    for extension in service.get("extensions", []):
+        assert extension in config.get("extensions", {}), f"extension {extension} undefined"
+    for section, known in COLLECTOR_COMPONENTS.items():
+        for name in config.get(section, {}):
+            assert name.split("/")[0] in known, f"{section}: unknown component {name}"
+    assert service["pipelines"], "no pipeline"
+    for pipeline, spec in service["pipelines"].items():
+        for section in ("receivers", "processors", "exporters"):
+            for name in spec.get(section, []):
+                assert name in config.get(section, {}), f"{pipeline}: {section} {name} undefined"
+        assert spec["receivers"] and spec["exporters"], pipeline
+        assert spec.get("processors", [None])[0] == "memory_limiter", pipeline
+    for pipeline, endpoint in exporters.items():
+        sent_to = {
+            config["exporters"][e]["endpoint"] for e in service["pipelines"][pipeline]["exporters"]
+        }
+        assert sent_to == {endpoint}, f"{pipeline} goes to {sent_to}"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import DB_SERVICES, ROOT, SERVICES, run, tool
+from .conftest import DB_SERVICES, ROOT, SERVICES, check_collector_config, run, tool
+from .conftest import OBSERVABILITY as OBSERVABILITY_DIR
 
 COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = {
@@ -20,6 +23,8 @@ SECRETS = {
 }
 INFRA = {"postgres", "rabbitmq", "redis"}
 OBSERVABILITY = {"prometheus", "grafana"}
+# Also in the observability profile: the OpenTelemetry Collector and the trace and log stores.
+TRACING = {"otel-collector", "tempo", "loki"}
 # Published to the host: the gateway (public) and RabbitMQ's management UI (loopback).
 ALLOWED_PUBLISHED = {("gateway", 8000), ("rabbitmq", 15672)}
 # Only with --profile observability, on loopback.
@@ -97,7 +102,7 @@ def test_the_stack_holds_infrastructure_every_service_the_worker_and_migrations(
     expected = INFRA | {s.name for s in SERVICES} | {"agents-worker"}
     expected |= {f"migrate-{s.name}" for s in DB_SERVICES}
     assert expected <= default_services, f"missing: {sorted(expected - default_services)}"
-    assert not (OBSERVABILITY & default_services), "Prometheus/Grafana belong to a profile"
+    assert not ((OBSERVABILITY | TRACING) & default_services), "observability is a profile"
 
 
 def test_observability_profile_adds_prometheus_and_grafana(resolved: dict[str, Any]):
@@ -227,3 +232,73 @@ def test_observability_mounts_point_at_files_in_the_repository(resolved: dict[st
         assert binds, name
         for source in binds:
             assert Path(source).exists(), f"{name}: {source} is missing"
+
+
+def test_the_observability_profile_adds_the_collector_tempo_and_loki_unpublished(
+    resolved: dict[str, Any],
+):
+    for name in TRACING:
+        service = resolved["services"][name]
+        assert service["profiles"] == ["observability"], name
+        assert not ports_of(service), f"{name} is published"
+        assert service["networks"].keys() == {"backend"}, name
+    collector = resolved["services"]["otel-collector"]
+    binds = {src for kind, src in mounts_of(collector) if kind == "bind"}
+    assert (ROOT / "deploy/observability/otel-collector/config.yaml").as_posix() in binds
+    # The containers' log files, read-only: the collector ships them to Loki.
+    assert "/var/lib/docker/containers:/var/lib/docker/containers:ro" in [
+        f"{v['source']}:{v['target']}:ro" for v in collector["volumes"] if v.get("read_only")
+    ]
+    for name in ("otel-collector", "tempo"):
+        for source in (
+            src for kind, src in mounts_of(resolved["services"][name]) if kind == "bind"
+        ):
+            assert Path(source).exists() or source == "/var/lib/docker/containers", source
+
+
+def test_tracing_is_off_unless_the_endpoint_is_set_and_then_reaches_the_collector():
+    def env_of(extra: dict[str, str]) -> dict[str, str]:
+        result = compose_config("config", env={**SECRETS, **extra})
+        assert result.returncode == 0, result.stderr
+        return yaml.safe_load(result.stdout)["services"]["issues"]["environment"]
+
+    off = env_of({})
+    assert off["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""  # swe_common.tracing: off, no SDK at all
+    on = env_of({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318"})
+    assert on["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    assert on["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+    assert float(on["OTEL_TRACES_SAMPLER_ARG"]) == 1.0
+
+
+def test_the_collector_sends_traces_to_tempo_and_log_lines_to_loki():
+    config = yaml.safe_load((OBSERVABILITY_DIR / "otel-collector/config.yaml").read_text())
+    check_collector_config(config, {"traces": "tempo:4317", "logs": "http://loki:3100/otlp"})
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
+    operators = config["receivers"]["filelog/containers"]["operators"]
+    parser = next(op for op in operators if op["type"] == "trace_parser")
+    assert parser["trace_id"]["parse_from"] == "attributes.trace_id"
+    assert parser["span_id"]["parse_from"] == "attributes.span_id"
+    tempo = yaml.safe_load((OBSERVABILITY_DIR / "tempo/tempo.yaml").read_text())
+    assert tempo["server"]["http_listen_port"] == 3200
+    assert tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].endswith(
+        ":4317"
+    )
+
+
+def test_grafana_links_a_log_line_to_its_trace_and_a_span_to_its_log_lines():
+    provisioned = yaml.safe_load(
+        (OBSERVABILITY_DIR / "grafana/provisioning/datasources/traces-and-logs.yml").read_text()
+    )
+    sources = {d["uid"]: d for d in provisioned["datasources"]}
+    tempo, loki = sources["tempo"], sources["loki"]
+    assert tempo["type"] == "tempo" and tempo["url"] == "http://tempo:3200"
+    assert loki["type"] == "loki" and loki["url"] == "http://loki:3100"
+    assert tempo["jsonData"]["tracesToLogsV2"]["datasourceUid"] == "loki"
+    assert "${__trace.traceId}" in tempo["jsonData"]["tracesToLogsV2"]["query"].replace("$$", "$")
+    [field] = loki["jsonData"]["derivedFields"]
+    assert field["datasourceUid"] == "tempo"
+    # The regex finds the id in a log line as the services write it (structlog's JSON).
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    line = json.dumps({"event": "request", "trace_id": trace_id, "span_id": "b7ad6b7169203331"})
+    match = re.search(field["matcherRegex"], line)
+    assert match is not None and match.group(1) == trace_id

@@ -11,11 +11,22 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
-from .conftest import DB_SERVICES, K8S, SERVICES, load_yaml_documents, run, tool
+from .conftest import (
+    DB_SERVICES,
+    K8S,
+    SERVICES,
+    check_collector_config,
+    load_yaml_documents,
+    run,
+    tool,
+)
 
 OVERLAYS = ["dev", "prod"]
 WORKLOADS = {s.name for s in SERVICES} | {"agents-worker"}
+# k8s/components/tracing, in both overlays: the collector (Deployment) and Tempo (StatefulSet).
+TRACING = {"otel-collector", "tempo"}
 K8S_VERSION = kubernetes_validate.latest_version()
 
 
@@ -85,7 +96,7 @@ def test_every_object_lands_in_the_overlay_namespace(rendered, overlay):
 def test_each_service_has_deployment_service_hpa_pdb_and_configmap(rendered, overlay):
     objects = rendered[overlay]
     deployments = of_kind(objects, "Deployment")
-    assert set(deployments) == WORKLOADS
+    assert set(deployments) == WORKLOADS | {"otel-collector"}
     services = of_kind(objects, "Service")
     hpas = of_kind(objects, "HorizontalPodAutoscaler")
     pdbs = of_kind(objects, "PodDisruptionBudget")
@@ -223,12 +234,12 @@ def test_secrets_are_referenced_never_committed_and_documented(rendered, overlay
 
 def test_the_dev_overlay_runs_the_data_stores_and_prod_does_not(rendered):
     dev = of_kind(rendered["dev"], "StatefulSet")
-    assert set(dev) == {"postgres", "rabbitmq", "redis"}
-    assert not of_kind(rendered["prod"], "StatefulSet")
+    assert set(dev) == {"postgres", "rabbitmq", "redis", "tempo"}
+    assert set(of_kind(rendered["prod"], "StatefulSet")) == {"tempo"}
     prod_images = {
         c["image"]
         for o in rendered["prod"]
-        if o["kind"] in ("Deployment", "Job")
+        if o["kind"] in ("Deployment", "Job") and o["metadata"]["name"] not in TRACING
         for c in pod_containers(o["spec"]["template"]["spec"])
     }
     for image in prod_images:
@@ -290,6 +301,9 @@ def test_network_policies_deny_by_default_and_admit_outsiders_only_to_the_gatewa
                 targets = selected_names(policy["spec"]["podSelector"], deployments)
                 if namespace == "monitoring":
                     ports = {p["port"] for p in rule["ports"]}
+                    if name == "tempo-ingress":  # Grafana queries the trace store
+                        assert ports == {3200}, f"{name}: monitoring reaches {ports}"
+                        continue
                     assert ports <= {"http", "metrics", 15692}, (
                         f"{name}: monitoring reaches {ports}"
                     )
@@ -319,6 +333,16 @@ def test_services_egress_only_to_datastores_dns_auth_and_nothing_else(rendered, 
                     {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "projects"}}}
                 ]
                 continue
+            if name == "platform-egress-to-otel-collector":
+                # Spans, over OTLP/HTTP, to the collector alone.
+                assert targets == WORKLOADS and ports == {4318}
+                assert rule["to"] == [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "otel-collector"}}}
+                ]
+                continue
+            if name == "otel-collector-egress-to-tempo":
+                assert targets == {"otel-collector"} and ports == {4317}
+                continue
             if name == "auth-smtp-egress":
                 # Auth's mail relay (in the cluster or outside): SMTP ports, auth alone.
                 assert targets == {"auth"} and ports == {25, 465, 587}
@@ -333,3 +357,30 @@ def test_services_egress_only_to_datastores_dns_auth_and_nothing_else(rendered, 
         to = policies["platform-egress-to-datastores"]["spec"]["egress"][0]["to"]
         datastores = {"matchLabels": {"app.kubernetes.io/component": "datastore"}}
         assert to == [{"podSelector": datastores}]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_process_exports_its_spans_to_the_collector_which_sends_them_to_tempo(
+    rendered, overlay
+):
+    objects = rendered[overlay]
+    configmaps = {
+        re.sub(r"-[a-z0-9]{10}$", "", n): o for n, o in of_kind(objects, "ConfigMap").items()
+    }
+    platform = configmaps["swe-platform"]["data"]
+    assert platform["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    assert platform["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+    assert float(platform["OTEL_TRACES_SAMPLER_ARG"]) == {"dev": 1.0, "prod": 0.1}[overlay]
+    for name, deployment in of_kind(objects, "Deployment").items():
+        if name in WORKLOADS:
+            refs = walk(deployment["spec"]["template"]["spec"]["containers"][0], "configMapRef")
+            assert "swe-platform" in {re.sub(r"-[a-z0-9]{10}$", "", r["name"]) for r in refs}
+    services = of_kind(objects, "Service")
+    collector_ports = {p["port"] for p in services["otel-collector"]["spec"]["ports"]}
+    assert {4317, 4318} <= collector_ports
+    assert {3200, 4317} <= {p["port"] for p in services["tempo"]["spec"]["ports"]}
+    collector = yaml.safe_load(configmaps["otel-collector-config"]["data"]["config.yaml"])
+    check_collector_config(collector, {"traces": "tempo:4317"})
+    tempo = yaml.safe_load(configmaps["tempo-config"]["data"]["tempo.yaml"])
+    assert tempo["server"]["http_listen_port"] == 3200
+    assert "otlp" in tempo["distributor"]["receivers"]

@@ -103,8 +103,10 @@ async def start_gateway(
 ) -> AsyncIterator[GatewayFactory]:
     running: list[GatewayProcess] = []
 
-    async def start(**settings: object) -> GatewayProcess:
+    async def start(other_env: dict[str, str] | None = None, **settings: object) -> GatewayProcess:
+        """A gateway with these GATEWAY_* settings (and ``other_env``, e.g. OTEL_*)."""
         env = {
+            **(other_env or {}),
             "GATEWAY_ROUTES_FILE": str(routes_file),
             "GATEWAY_JWKS_URL": fake_auth.jwks_url,
             "GATEWAY_RATE_LIMIT_PREFIX": prefix,

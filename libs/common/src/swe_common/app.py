@@ -1,6 +1,6 @@
 """The app factory: a service's ``main.py`` names its routers, events and checks; this wires
-logging, request ids, problem+json errors, the database, Redis, token verification, the event
-runtime (outbox relay and consumers), health, metrics and CORS.
+logging, tracing, request ids, problem+json errors, the database, Redis, token verification,
+the event runtime (outbox relay and consumers), health, metrics and CORS.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from swe_common.health_detailed import (
 from swe_common.logging import configure_logging, get_logger
 from swe_common.metrics import CountedRedis, InProgressMiddleware, instrument, register_engine
 from swe_common.middleware import (
+    QUIET_PATHS,
     BodyLimitMiddleware,
     RejectNulMiddleware,
     RequestContextMiddleware,
@@ -46,6 +47,7 @@ from swe_common.security import (
     scope_guards,
 )
 from swe_common.settings import ServiceSettings
+from swe_common.tracing import fastapi_telemetry, setup_tracing
 
 Hook = Callable[[FastAPI], Awaitable[None]]
 log = get_logger(__name__)
@@ -92,6 +94,7 @@ def redis_client(settings: ServiceSettings) -> aioredis.Redis:
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
     configure_logging(settings)
+    setup_tracing(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,6 +154,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         # /docs and /redoc with their assets served locally (swe_common.docs_pages), no CDN.
         docs_url=None,
         redoc_url=None,
+        # A server span per request when tracing is on (swe_common.tracing), none when off.
+        telemetry=fastapi_telemetry(QUIET_PATHS),
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from swe_common.settings import ServiceSettings
+from swe_common.tracing import instrument_engine
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -91,6 +92,7 @@ class Database:
             **engine_kwargs,
         )
         ping_idle_connections(self.engine, settings.db_ping_after_idle_seconds)
+        instrument_engine(self.engine)  # a span per statement when tracing is on
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

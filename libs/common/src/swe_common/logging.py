@@ -1,7 +1,9 @@
 """structlog configuration: JSON in production, readable console in development.
 
-Every line carries the service name and, inside a request or an event handler, its request and
-correlation ids (bound through contextvars). A redaction step removes secrets by key name, so a
+Every line carries the service name and, inside a request, an event handler or a run, its
+request and correlation ids (bound through contextvars) and the ``trace_id`` and ``span_id`` of
+the work it belongs to: the current span's when tracing is on (``swe_common.tracing``), else the
+W3C ``traceparent`` the request or event carried. A redaction step removes secrets by key name, so a
 password, token or Authorization header never reaches a log line.
 """
 
@@ -14,7 +16,9 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
+from swe_common.context import traceparent_var
 from swe_common.settings import LogFormat, ServiceSettings
 
 REDACTED = "[redacted]"
@@ -77,6 +81,24 @@ def _redact_processor(
     return event_dict
 
 
+def add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """``trace_id`` and ``span_id`` of the current span, or of the propagated traceparent."""
+    if "trace_id" in event_dict:
+        return event_dict
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict["trace_id"] = format(span_context.trace_id, "032x")
+        event_dict["span_id"] = format(span_context.span_id, "016x")
+        return event_dict
+    traceparent = traceparent_var.get()
+    if traceparent and len(traceparent) == 55:  # 00-<32 hex>-<16 hex>-<2 hex>, checked on entry
+        event_dict["trace_id"] = traceparent[3:35]
+        event_dict["span_id"] = traceparent[36:52]
+    return event_dict
+
+
 def configure_logging(settings: ServiceSettings) -> None:
     """Route structlog and the standard library (uvicorn, sqlalchemy) through one renderer."""
     service = settings.service_name
@@ -90,6 +112,7 @@ def configure_logging(settings: ServiceSettings) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_service,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

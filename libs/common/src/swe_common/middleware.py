@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from swe_common import tracing
 from swe_common.context import (
     child_traceparent,
     clean_id,
@@ -40,7 +41,7 @@ log = structlog.stdlib.get_logger("swe.access")
 REQUEST_ID_HEADER = b"x-request-id"
 CORRELATION_ID_HEADER = b"x-correlation-id"
 TRACEPARENT_HEADER = b"traceparent"
-_QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 
 
 def _headers(scope: Scope) -> Iterable[tuple[bytes, bytes]]:
@@ -66,7 +67,11 @@ class RequestContextMiddleware:
 
         request_id = clean_id(header_value(scope, REQUEST_ID_HEADER)) or new_request_id()
         correlation_id = clean_id(header_value(scope, CORRELATION_ID_HEADER)) or request_id
-        traceparent = child_traceparent(header_value(scope, TRACEPARENT_HEADER))
+        # Tracing on: the server span FastAPI opened for this request; off: the caller's trace
+        # continued under a new span id (or a new trace), for the events and log lines.
+        traceparent = tracing.current_traceparent() or child_traceparent(
+            header_value(scope, TRACEPARENT_HEADER)
+        )
         tokens = (
             request_id_var.set(request_id),
             correlation_id_var.set(correlation_id),
@@ -94,7 +99,7 @@ class RequestContextMiddleware:
                 await _send_internal_error(send_with_id, scope)
             status = status or 500
         finally:
-            if scope["type"] == "http" and scope.get("path") not in _QUIET_PATHS:
+            if scope["type"] == "http" and scope.get("path") not in QUIET_PATHS:
                 _log_access(scope, status, started)
             structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
             for var, token in zip(

@@ -29,6 +29,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import start_http_server
+from opentelemetry.trace import Span
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +47,7 @@ from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.sandbox import SandboxUnavailable as CodeSandboxUnavailable
 from swe_agents.sandbox import code_sandbox
 from swe_agents.settings import Settings
+from swe_common import tracing
 from swe_common.app import redis_client
 from swe_common.db import Database
 from swe_common.events import CloudEvent, EventRuntime
@@ -53,6 +55,7 @@ from swe_common.events.broker import Backoff
 from swe_common.events.consumer import FailureQueues
 from swe_common.logging import configure_logging
 from swe_common.metrics import register_engine
+from swe_common.tracing import setup_tracing
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -171,7 +174,8 @@ class Worker:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         try:
-            run_id = uuid.UUID(CloudEvent.from_json(message.body).data["run_id"])
+            event = CloudEvent.from_json(message.body)
+            run_id = uuid.UUID(event.data["run_id"])
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("work_message_unreadable", message_id=message.message_id)
             error = f"not a run message: {type(exc).__name__}: {exc}"
@@ -179,6 +183,12 @@ class Worker:
                 message, self.failures.dead_letter(message, error, "Unreadable", attempts=0)
             )
             return
+        # The run's events and log lines carry the correlation id and trace of the request
+        # that queued it; with tracing on the run is a span of that trace.
+        with tracing.handling_event(event, self.settings.work_queue, run_id=str(run_id)):
+            await self._handle_run(message, run_id)
+
+    async def _handle_run(self, message: AbstractIncomingMessage, run_id: uuid.UUID) -> None:
         try:
             requeue = await self._process(run_id)
         except (OperationalError, InterfaceError) as exc:
@@ -261,8 +271,25 @@ class Worker:
     # -- executing -------------------------------------------------------------------------------
 
     async def _execute(self, run: Run, project: Any, previous: str | None) -> bool:
+        span = tracing.start_span(
+            f"run {run.agent_type}",
+            **{"swe.run.id": str(run.id), "swe.run.agent_type": run.agent_type,
+               "swe.run.attempt": run.attempts, "swe.project.id": str(run.project_id)},
+        )  # fmt: skip
+        try:
+            return await self._execute_traced(run, project, previous, span)
+        finally:
+            if span is not None:
+                span.end()
+
+    async def _execute_traced(
+        self, run: Run, project: Any, previous: str | None, span: Span | None
+    ) -> bool:
         runlog = RunLogger(self.db, self.redis, self.settings.redis_prefix, run.id)
-        task = asyncio.create_task(self._body(run, project, previous, runlog))
+        # The runner's task runs under the run's span (its steps are its children); the
+        # heartbeat is not part of it.
+        with tracing.current(span):
+            task = asyncio.create_task(self._body(run, project, previous, runlog))
         flight = InFlight(task)
         self.in_flight[run.id] = flight
         heartbeat = asyncio.create_task(self._heartbeat(run.id, flight))
@@ -295,6 +322,10 @@ class Worker:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             self.in_flight.pop(run.id, None)
+        if span is not None:
+            handed_over = flight.stop_reason in ("shutdown", "lease_lost")
+            shown = flight.stop_reason if handed_over else outcome[0]
+            tracing.set_outcome(span, str(shown), outcome[1], outcome[3])
         if flight.stop_reason == "shutdown":
             await self._release(run.id)
             return True
@@ -509,6 +540,7 @@ class Worker:
 def main() -> None:
     settings = Settings.load()
     configure_logging(settings)
+    setup_tracing(settings, "agents-worker")
     try:
         sandbox = choose_sandbox(settings.tool_sandbox, production=settings.is_production)
     except SandboxUnavailable as exc:

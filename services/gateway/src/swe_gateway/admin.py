@@ -28,6 +28,7 @@ from swe_common.errors import (
 from swe_common.health import HealthCheck, health_router
 from swe_common.middleware import RejectNulMiddleware
 from swe_common.security import InvalidToken, Principal, api_key_scope, require_roles
+from swe_common.tracing import NO_TELEMETRY
 from swe_common.types import Name, NulFree, RequestModel
 from swe_gateway.about import About, about_router
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
@@ -295,6 +296,8 @@ def build_admin_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # The gateway's own span (spans.py) covers these requests.
+        telemetry=NO_TELEMETRY,
     )
     app.state.token_verifier = CachedVerifier(auth)
     install_error_handlers(app)

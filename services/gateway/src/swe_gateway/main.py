@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from swe_common import tracing
 from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.docs_pages import ASSET_PREFIX
 from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
@@ -29,7 +30,8 @@ from swe_common.logging import configure_logging
 from swe_common.metrics import CountedRedis
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
-from swe_gateway import about
+from swe_common.tracing import setup_tracing
+from swe_gateway import about, spans
 from swe_gateway.admin import AggregateHealth, OpenApiMerger, build_admin_app, caller_of
 from swe_gateway.config import GatewayConfig, load_config
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
@@ -160,6 +162,11 @@ class Gateway:
         started = time.perf_counter()
         call = self._call(scope, request_id)
         route_label, upstream, status = "-", "-", 0
+        span = None
+        if tracing.enabled() and scope["type"] == "http" and scope["path"] not in QUIET_PATHS:
+            span, span_token = spans.start(scope, call.method, request_id, call.client_ip)
+            call.span = span if span.is_recording() else None
+            call.traceparent = spans.traceparent(span)
         try:
             if self._ip_refused(call.client_ip):
                 status = await self._refuse_ip(scope, call, send)
@@ -207,6 +214,8 @@ class Gateway:
                     request_id=request_id,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+            if span is not None:
+                spans.end(span, span_token, call.method, status, route_label, upstream)
 
     def _call(self, scope: Scope, request_id: str) -> Call:
         client = scope.get("client")
@@ -379,6 +388,7 @@ def has_dot_segment(path: str) -> bool:
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings.load()
     configure_logging(settings)
+    setup_tracing(settings)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     gateway = GatewayApp(settings, load_config(settings))
     if not settings.cors_origins:
         return gateway

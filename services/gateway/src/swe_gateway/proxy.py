@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import structlog
+from opentelemetry.trace import Span
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
@@ -84,6 +85,10 @@ class Call:
     forwarded_host: str
     authorization: str | None = None  # replaces the client's header (API-key exchange)
     max_body: int = 0  # the largest request body this path takes (GatewayConfig.max_body_for)
+    # Tracing on (spans.py): the request's span when it records, and the traceparent the
+    # upstream gets in place of the client's. Both None when tracing is off.
+    span: Span | None = None
+    traceparent: bytes | None = None
 
 
 class Proxy:
@@ -136,6 +141,8 @@ class Proxy:
         public = route.public or self.config.is_public(call.path)
         if not public:
             token, api_key = _credentials(scope)
+            if call.span is not None:
+                call.span.set_attribute("swe.gateway.auth", "api_key" if api_key else "bearer")
             try:
                 principal = await self.principal_for(call, token, api_key)
             except InvalidToken as exc:
@@ -161,10 +168,16 @@ class Proxy:
                     "unavailable",
                     [(b"retry-after", b"5")],
                 )
+        elif call.span is not None:
+            call.span.set_attribute("swe.gateway.auth", "public")
         limit_headers: Headers = []
         if self.settings.rate_limit_enabled:
             decision = await self.limiter.check(self.limits_for(call, principal))
             limit_headers = decision.headers()
+            if call.span is not None:
+                call.span.set_attribute(
+                    "swe.gateway.rate_limit", "allowed" if decision.allowed else "refused"
+                )
             if not decision.allowed:
                 return await self._problem(send, call, *refusal(decision))
         call.max_body = self.config.max_body_for(call.path, route, public)
@@ -183,6 +196,8 @@ class Proxy:
         slug: str,
         headers: Headers | None = None,
     ) -> int:
+        if call.span is not None:
+            call.span.set_attribute("swe.gateway.decision", slug)
         await send_problem(
             send,
             status,
@@ -201,6 +216,8 @@ class Proxy:
         self, call: Call, route: Route, receive: Receive, send: Send, extra: Headers
     ) -> int:
         pool = self.registry.pools[route.service]
+        if call.span is not None:
+            call.span.set_attribute("swe.gateway.breaker", str(pool.breaker.state))
         if not pool.breaker.allow():
             return await self._problem(
                 send,
@@ -293,6 +310,15 @@ class Proxy:
                 response.release()
                 attempt += 1
                 continue
+            if call.span is not None:
+                call.span.set_attributes(
+                    {
+                        "swe.gateway.decision": "forwarded",
+                        "server.address": instance.base.host or "",
+                        "server.port": instance.base.port or 0,
+                        "swe.gateway.attempts": attempt + 1,
+                    }
+                )
             status = await self._relay(call, response, send, extra)
             if healthy and status != response.status:  # a 502 of ours: the answer broke off
                 pool.record(instance, False)
@@ -331,8 +357,11 @@ class Proxy:
                 or name in DROP_REQUEST
                 or name in named
                 or (name == b"authorization" and call.authorization is not None)
+                or (name == b"traceparent" and call.traceparent is not None)
             )
         ]
+        if call.traceparent is not None:  # the gateway's span is the upstream's parent
+            headers.append((b"traceparent", call.traceparent))
         headers += [
             (b"x-forwarded-for", call.forwarded_for.encode("latin-1")),
             (b"x-forwarded-proto", call.forwarded_proto.encode("latin-1")),

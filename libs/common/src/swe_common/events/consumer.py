@@ -28,11 +28,17 @@ handled one after the other in delivery order, different aggregates concurrently
 
 Messages that are not valid CloudEvents, or whose type no handler matches, are settled apart
 (dead-lettered, or acked and ignored).
+
+Each event is handled with its correlation id and trace context set (for the events its handler
+writes and for log lines) and, with tracing on, under a consumer span that is the child of the
+context its CloudEvent carries (``swe_common.tracing.handling_event``); a subscription's own
+batch handler runs under one span linked to each event's context.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -56,7 +62,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.context import correlation_id_var, traceparent_var
+from swe_common import tracing
 from swe_common.db import Database
 from swe_common.events.broker import QUORUM_QUEUE, Backoff, Broker, copy_headers
 from swe_common.events.envelope import CloudEvent
@@ -571,12 +577,18 @@ class EventConsumer:
             "types": [event.type for event in unique.values()],
         }
         handler = self.subscription.batch_handler or self._handle_each
+        traced = (
+            tracing.batch_span(events, self.queue_name)
+            if self.subscription.batch_handler is not None
+            else contextlib.nullcontext()
+        )
         async with self.db.sessionmaker() as session:
             await session.begin()
             inserted = set((await session.execute(self._record_batch, params)).scalars().all())
             fresh = [event for event_id, event in unique.items() if event_id in inserted]
             if fresh:
-                await handler(session, fresh)
+                with traced:
+                    await handler(session, fresh)
             await session.commit()
         if len(inserted) < len(unique):
             log.info("event_duplicate", queue=self.queue_name, count=len(unique) - len(inserted))
@@ -592,16 +604,8 @@ class EventConsumer:
                 # left in the identity map: as if each had its own committed transaction.
                 await session.flush()
                 session.expunge_all()
-            correlation = correlation_id_var.set(event.correlationid)
-            trace = traceparent_var.set(event.traceparent)
-            try:
-                with structlog.contextvars.bound_contextvars(
-                    event_id=event.id, event_type=event.type, correlation_id=event.correlationid
-                ):
-                    await handler(session, event)
-            finally:
-                correlation_id_var.reset(correlation)
-                traceparent_var.reset(trace)
+            with tracing.handling_event(event, self.queue_name):
+                await handler(session, event)
 
     async def _process(
         self, message: AbstractIncomingMessage, event: CloudEvent | None, invalid: str | None
@@ -626,20 +630,11 @@ class EventConsumer:
             MESSAGES_HANDLED.labels(queue=queue, type=event.type, outcome="ignored").inc()
             return
 
-        correlation = correlation_id_var.set(event.correlationid)
-        trace = traceparent_var.set(event.traceparent)
         started = time.perf_counter()
-        try:
-            with structlog.contextvars.bound_contextvars(
-                event_id=event.id,
-                event_type=event.type,
-                correlation_id=event.correlationid,
-                queue=queue,
-            ):
-                outcome = await self._handle_event(message, event, handler)
-        finally:
-            correlation_id_var.reset(correlation)
-            traceparent_var.reset(trace)
+        with tracing.handling_event(event, queue) as span:
+            outcome = await self._handle_event(message, event, handler)
+            if span is not None:
+                span.set_attribute("swe.outcome", outcome or "requeued")
         if outcome is not None:
             HANDLER_SECONDS.labels(queue=queue, type=event.type).observe(
                 time.perf_counter() - started

@@ -6,7 +6,9 @@ One pass (:meth:`OutboxRelay.publish_batch`) is one database transaction:
    ``pg_try_advisory_xact_lock(<key of the schema>, partition)`` (released at commit), and
 2. ``SELECT ... WHERE published_at IS NULL AND partition IN (<those taken>) ORDER BY id
    LIMIT :batch FOR UPDATE SKIP LOCKED``;
-3. publish every row at once (many confirms in flight) and wait for the confirms;
+3. publish every row at once (many confirms in flight) and wait for the confirms (with tracing
+   on, each under a producer span that is the child of the context the event was written in,
+   and whose own context the message carries);
 4. per partition, mark the confirmed rows up to the first failure as published (so a later
    event of an aggregate never goes out before an earlier one), and record ``attempts`` and
    ``last_error`` on the row that failed;
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 import zlib
 from collections import defaultdict
@@ -38,10 +41,12 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 import structlog
+from opentelemetry.trace import Span
 from prometheus_client import Counter, Gauge
 from psycopg import sql
 from sqlalchemy.dialects import postgresql
 
+from swe_common import tracing
 from swe_common.db import Database
 from swe_common.events.broker import Backoff, Broker, BrokerUnavailableError
 from swe_common.events.envelope import CloudEvent
@@ -404,7 +409,8 @@ class OutboxRelay:
         they cannot overtake it.
         """
         outcomes: list[BaseException | None] = [None] * len(rows)
-        sends: list[tuple[CloudEvent, bytes]] = []
+        sends: list[tuple[CloudEvent, bytes | None]] = []
+        spans: list[Span | None] = []
         indexes: list[int] = []
         bad_partitions: set[int] = set()
         for index, row in enumerate(rows):
@@ -419,14 +425,26 @@ class OutboxRelay:
                 bad_partitions.add(row.partition)
                 PUBLISH_FAILURES.labels(type=row.event_type).inc()
                 continue
+            # Tracing on: a producer span per event, a child of the context it was written in,
+            # whose own context the message carries (a new body; the row keeps the writer's).
+            span = tracing.start_publish_span(event, self.broker.exchange_name)
+            if span is not None:
+                traceparent = tracing.format_traceparent(span.get_span_context())
+                event, body = event.model_copy(update={"traceparent": traceparent}), None
+            spans.append(span)
             sends.append((event, body))
             indexes.append(index)
         results: list[BaseException | None] = []
-        if sends:
-            try:
-                results = await self.broker.publish_many(sends)
-            except BrokerUnavailableError as exc:
-                results = [exc] * len(sends)
+        try:
+            if sends:
+                try:
+                    results = await self.broker.publish_many(sends)
+                except BrokerUnavailableError as exc:
+                    results = [exc] * len(sends)
+        finally:
+            for span, result in itertools.zip_longest(spans, results):
+                if span is not None:
+                    tracing.end_span(span, result)
         for index, result in zip(indexes, results, strict=True):
             if result is not None:
                 PUBLISH_FAILURES.labels(type=rows[index].event_type).inc()

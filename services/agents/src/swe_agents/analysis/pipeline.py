@@ -31,6 +31,7 @@ from swe_agents.analysis.scoring import DEFAULT_FORMULA, quality
 from swe_agents.analysis.secrets import scan_files
 from swe_agents.analysis.source import Sources
 from swe_agents.analysis.tools import Sandbox, clean_env, path_operands, python_tool, run_tool
+from swe_common import tracing
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 SKIP_DIRS = {
@@ -240,11 +241,15 @@ async def run_lizard(
 
 
 async def _timed(name: str, log: LogFn, work: Awaitable[Any]) -> Any:
+    """One analysis step (a tool), logged and, with tracing on, a span."""
     started = time.perf_counter()
-    await log(f"{name}: started", {"tool": name})
-    result = await work
+    with tracing.span(f"step {name}", **{"swe.analysis.tool": name}) as span:
+        await log(f"{name}: started", {"tool": name})
+        result = await work
+        count = len(result[0]) if isinstance(result, tuple) else len(result)
+        if span is not None:
+            span.set_attribute("swe.analysis.findings", count)
     elapsed = round((time.perf_counter() - started) * 1000)
-    count = len(result[0]) if isinstance(result, tuple) else len(result)
     await log(
         f"{name}: {count} findings in {elapsed} ms",
         {"tool": name, "findings": count, "ms": elapsed},
@@ -299,6 +304,20 @@ async def analyze_tree(
     lizard on ``other_files`` (other languages) when complexity is wanted, in ``sandbox``
     with a scratch folder made beside ``root``."""
     other = other_files or []
+    with tracing.span(
+        "step analyze", **{"swe.analysis.files": len(files), "swe.analysis.other_files": len(other)}
+    ):
+        return await _analyze_tree(root, files, options, log, other, sandbox)
+
+
+async def _analyze_tree(
+    root: Path,
+    files: list[str],
+    options: AnalysisOptions,
+    log: LogFn,
+    other: list[str],
+    sandbox: Sandbox,
+) -> TreeAnalysis:
     analysis = TreeAnalysis(findings=[], files=files, other_files=other)
     if not files and not (other and options.complexity):
         return analysis

@@ -11,6 +11,7 @@ from swe_agents.analysis.checkout import workspace
 from swe_agents.analysis.classify import TestPaths
 from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.runners.context import RunContext
+from swe_common import tracing
 
 ALL_STEPS = ("lint", "secrets", "complexity", "security")
 
@@ -53,9 +54,10 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         analysis = await pipeline.analyze_tree(
             tree, files, options, ctx.log, other, sandbox=sandbox
         )
-        result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
-        # The lines around each finding, while the working copy exists (kept with the run).
-        ctx.sources = await asyncio.to_thread(snippets.capture, tree, result["findings"])
+        with tracing.span("step report"):
+            result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
+            # The lines around each finding, while the working copy exists (kept with the run).
+            ctx.sources = await asyncio.to_thread(snippets.capture, tree, result["findings"])
     result.update(
         {
             "ref": ref,

@@ -14,6 +14,7 @@ from swe_agents.analysis.tools import Sandbox, SandboxUnavailable, choose_sandbo
 from swe_agents.sandbox import CodeSandbox, code_sandbox
 from swe_agents.sandbox import SandboxUnavailable as CodeSandboxUnavailable
 from swe_agents.settings import Settings
+from swe_common import tracing
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -92,10 +93,11 @@ class RunContext:
             timeout=self.settings.git_timeout_seconds,
         )
         await self.log("fetching repository", {"step": "checkout"})
-        try:
-            await repo.fetch(shallow=shallow)
-        except RepositoryUnreachable as exc:
-            raise RunFailure("repository_unreachable", str(exc)) from None
+        with tracing.span("step checkout", **{"swe.checkout.shallow": shallow}):
+            try:
+                await repo.fetch(shallow=shallow)
+            except RepositoryUnreachable as exc:
+                raise RunFailure("repository_unreachable", str(exc)) from None
         return repo
 
     async def resolve(self, repo: Repository, ref: str) -> str:
