@@ -30,7 +30,8 @@ async def test_each_proxied_request_is_a_server_span_with_the_upstream_and_the_d
             await http.get("/health/live")
 
         def from_the_caller(spans: list[ReceivedSpan]) -> bool:
-            return spans[0].trace_id == CALLER_TRACE and len(spans) >= 2
+            servers = [s for s in spans if s.kind == "SERVER"]
+            return spans[0].trace_id == CALLER_TRACE and len(servers) == 2
 
         caller_trace = await receiver.wait_for_trace(from_the_caller, timeout=30)
         public = await receiver.wait_for_trace(
@@ -38,7 +39,8 @@ async def test_each_proxied_request_is_a_server_span_with_the_upstream_and_the_d
         )
     assert forwarded.status_code == 200 and refused.status_code == 401
     assert opened.status_code == 200
-    by_status = {s.attributes["http.response.status_code"]: s for s in caller_trace}
+    servers = [s for s in caller_trace if s.kind == "SERVER"]
+    by_status = {s.attributes["http.response.status_code"]: s for s in servers}
     ok, denied = by_status[200], by_status[401]
     for span in (ok, denied):
         assert span.service == "swe-gateway" and span.kind == "SERVER"
@@ -53,10 +55,13 @@ async def test_each_proxied_request_is_a_server_span_with_the_upstream_and_the_d
     assert ok.attributes["server.address"] == "127.0.0.1"
     assert denied.attributes["swe.gateway.decision"] == "unauthorized"
     assert "swe.gateway.rate_limit" not in denied.attributes  # refused before the limiter
+    # What the gateway itself called for the request (the JWKS) is a child of its span.
+    for client in (s for s in caller_trace if s.kind == "CLIENT"):
+        assert client.parent_span_id in (ok.span_id, denied.span_id), client
     # The upstream got the gateway span's context, not the caller's.
     assert forwarded.json()["headers"]["traceparent"] == f"00-{CALLER_TRACE}-{ok.span_id}-01"
     # A request without a traceparent starts a trace; a public path needs no credentials.
-    [open_span] = public
+    [open_span] = [s for s in public if s.kind == "SERVER"]
     assert open_span.parent_span_id is None
     assert open_span.attributes["swe.gateway.auth"] == "public"
     # Health probes are not traced.

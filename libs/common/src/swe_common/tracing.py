@@ -293,7 +293,7 @@ def instrument_engine(engine: AsyncEngine) -> None:
     tracer = state.provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
     # Pool usage is a metric of swe_common.metrics; the instrumentation's own goes nowhere.
     usage = NoOpMeterProvider().get_meter("swe").create_up_down_counter("unused")
-    EngineTracer(tracer, engine.sync_engine, usage)
+    EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
 
 
 # FastAPI(telemetry=NO_TELEMETRY): an app whose requests FastAPI must not trace or measure.
@@ -420,9 +420,7 @@ def handling_event(
                 queue=queue,
                 **log_fields,
             ),
-            trace.use_span(span, end_on_exit=False, record_exception=False)
-            if span is not None
-            else contextlib.nullcontext(),
+            current(span),
         ):
             yield span
     except BaseException as exc:
@@ -450,7 +448,7 @@ def batch_span(events: Sequence[CloudEvent], queue: str) -> Iterator[None]:
         parent = context_from(event.traceparent)
         if parent is not None:
             links.append(Link(trace.get_current_span(parent).get_span_context()))
-    attributes = {
+    attributes: dict[str, Any] = {
         "messaging.system": "rabbitmq",
         "messaging.destination.name": queue,
         "messaging.operation.type": "process",

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from typing import Any
 
 import pytest
 import structlog
@@ -83,7 +84,9 @@ CALLER_SPAN = "b7ad6b7169203331"
 CALLER = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
 
 
-async def run_service(database_url: str, **otel: str) -> tuple[dict[str, object], list[dict]]:
+async def run_service(
+    database_url: str, **otel: str
+) -> tuple[dict[str, object], list[dict[str, Any]]]:
     """Run SERVICE with only ``otel`` as OTEL_* settings; (its report, its JSON log lines)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | otel
     process = await asyncio.create_subprocess_exec(
@@ -201,7 +204,7 @@ def test_a_client_call_outside_any_trace_starts_none():
     assert _sampled(sampler, None, SpanKind.SERVER)  # a request starts its trace
 
 
-def _json_lines(capsys) -> list[dict]:
+def _json_lines(capsys) -> list[dict[str, Any]]:
     return [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
 
 
@@ -243,8 +246,7 @@ def test_credentials_in_a_url_query_never_reach_the_exporter():
     ):
         pass
     [span] = exporter.get_finished_spans()
-    assert (
-        "eyJsecret" not in span.attributes["url.query"]
-        and "since=2" in span.attributes["url.query"]
-    )
-    assert "t0k" not in span.attributes["url.full"]
+    attributes = dict(span.attributes or {})
+    assert "eyJsecret" not in str(attributes["url.query"])
+    assert "since=2" in str(attributes["url.query"])
+    assert "t0k" not in str(attributes["url.full"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -68,7 +69,7 @@ async def test_the_consumer_span_is_the_child_of_the_publish_which_is_the_writer
 
     finished = exporter.get_finished_spans()
     trace_id = request.get_span_context().trace_id
-    by_name: dict[str, list] = {}
+    by_name: dict[str, list[Any]] = {}
     for span in finished:
         by_name.setdefault(span.name, []).append(span)
     publishes = {s.attributes["messaging.message.id"]: s for s in by_name[f"publish {TYPE}"]}
