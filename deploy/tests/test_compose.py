@@ -246,9 +246,12 @@ def test_the_observability_profile_adds_the_collector_tempo_and_loki_unpublished
     binds = {src for kind, src in mounts_of(collector) if kind == "bind"}
     assert (ROOT / "deploy/observability/otel-collector/config.yaml").as_posix() in binds
     # The containers' log files, read-only: the collector ships them to Loki.
-    assert "/var/lib/docker/containers:/var/lib/docker/containers:ro" in [
-        f"{v['source']}:{v['target']}:ro" for v in collector["volumes"] if v.get("read_only")
+    read_only = [
+        f"{v['source']}:{v['target']}:ro" if isinstance(v, dict) else v
+        for v in collector["volumes"]
+        if (v.get("read_only") if isinstance(v, dict) else str(v).endswith(":ro"))
     ]
+    assert "/var/lib/docker/containers:/var/lib/docker/containers:ro" in read_only
     for name in ("otel-collector", "tempo"):
         for source in (
             src for kind, src in mounts_of(resolved["services"][name]) if kind == "bind"
