@@ -28,8 +28,8 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
-from prometheus_client import start_http_server
 from opentelemetry.trace import Span
+from prometheus_client import start_http_server
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
