@@ -48,6 +48,9 @@ CLIENTS = 8
 PROBE_RATE = 50
 VERIFY_SECONDS = 3.0
 PASSWORD = "benchmark passphrase 2024"
+TICKS = os.sysconf("SC_CLK_TCK")
+# AUTH_BENCH_PROFILE=<file>: py-spy samples the server during the logins (collapsed stacks).
+PROFILE = os.environ.get("AUTH_BENCH_PROFILE", "")
 API = "/api/v1/auth"
 
 
@@ -103,6 +106,11 @@ class AuthServer:
                     pass
                 await asyncio.sleep(0.2)
         raise RuntimeError("the auth server did not become ready within 60 s")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     async def __aexit__(self, *_: object) -> None:
         if self.process is not None:
@@ -189,7 +197,18 @@ async def idle_liveness(http: aiohttp.ClientSession, base: str) -> list[float]:
     return await task
 
 
-async def bench_logins(http: aiohttp.ClientSession, base: str, names: list[str]) -> dict[str, Any]:
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """utime + stime of process ``pid`` (every thread: the hashing workers too), or of its
+    thread ``tid`` alone (``tid == pid``: the main thread, where the event loop runs)."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    with open(path) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+async def bench_logins(
+    http: aiohttp.ClientSession, base: str, names: list[str], pid: int
+) -> dict[str, Any]:
     deadline = time.monotonic() + SECONDS
     done = 0
     latencies: list[float] = []
@@ -204,13 +223,27 @@ async def bench_logins(http: aiohttp.ClientSession, base: str, names: list[str])
 
     stop = asyncio.Event()
     probe = asyncio.create_task(probe_liveness(http, base, stop))
+    spy = None
+    if PROFILE:  # py-spy, installed by hand (a profiling tool, not a dependency)
+        spy = await asyncio.create_subprocess_exec(
+            "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+            "--threads", "--output", PROFILE, "--nonblocking",
+        )  # fmt: skip
+    cpu_before, loop_before = cpu_seconds(pid), cpu_seconds(pid, pid)
     started = time.perf_counter()
     await asyncio.gather(*(client(name) for name in names))
     elapsed = time.perf_counter() - started
+    cpu, loop = cpu_seconds(pid) - cpu_before, cpu_seconds(pid, pid) - loop_before
+    if spy is not None:
+        spy.send_signal(2)
+        await spy.wait()
     stop.set()
     live = await probe
     return {
         "logins": done,
+        "server_cpu_ms_per_login": round(cpu / done * 1000, 1),
+        # The event loop's thread: everything but the hashing (which runs in worker threads).
+        "loop_cpu_ms_per_login": round(loop / done * 1000, 2),
         "seconds": round(elapsed, 2),
         "per_second": round(done / elapsed, 1),
         "login_p50_ms": round(percentile(latencies, 0.5), 1),
@@ -234,10 +267,93 @@ async def bench_bare_argon2(settings: Settings) -> dict[str, Any]:
                 raise RuntimeError("verify failed")
             done += 1
 
+    cpu_before = time.process_time()  # this process: the hashing threads and the loop
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CLIENTS)))
     elapsed = time.perf_counter() - started
-    return {"verifies": done, "seconds": round(elapsed, 2), "per_second": round(done / elapsed, 1)}
+    cpu = time.process_time() - cpu_before
+    return {
+        "verifies": done,
+        "seconds": round(elapsed, 2),
+        "per_second": round(done / elapsed, 1),
+        "cpu_ms_per_verify": round(cpu / done * 1000, 1),
+    }
+
+
+COUNTED_LOGINS = 20
+
+
+async def round_trips_per_login(server: AuthServer, url: str) -> dict[str, float]:
+    """The same app in this process (same database, exchange and Redis prefix as the server),
+    counting what one login sends: SQL statements and transaction commands made while a
+    request is being answered (the outbox relay's own, after the commit, counted apart), pings
+    of pooled connections, and Redis round trips (a pipeline is one)."""
+    from sqlalchemy import event
+
+    from swe_auth.main import create_app
+    from swe_common.context import request_id_var
+    from swe_common.testing import eventually, running_app
+
+    settings = Settings.load(
+        database_url=url,
+        environment="test",
+        events_exchange=server.exchange,
+        redis_key_prefix=server.redis_prefix,
+        login_rate_limit_per_minute=1_000_000,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    counts = {"statements": 0, "transactions": 0, "relay_statements": 0, "redis": 0}
+
+    def statement(*_: Any) -> None:
+        counts["statements" if request_id_var.get() else "relay_statements"] += 1
+
+    def transaction(*_: Any) -> None:
+        if request_id_var.get():
+            counts["transactions"] += 1  # BEGIN ... COMMIT: two round trips
+
+    async with running_app(app) as client:
+        redis = app.state.redis
+        send, pipeline = redis.execute_command, redis.pipeline
+
+        async def counted_command(*args: Any, **options: Any) -> Any:
+            counts["redis"] += 1
+            return await send(*args, **options)
+
+        def counted_pipeline(*args: Any, **kwargs: Any) -> Any:
+            pipe = pipeline(*args, **kwargs)
+            execute = pipe.execute
+
+            async def counted_execute(*a: Any, **k: Any) -> Any:
+                counts["redis"] += 1
+                return await execute(*a, **k)
+
+            pipe.execute = counted_execute
+            return pipe
+
+        redis.execute_command, redis.pipeline = counted_command, counted_pipeline
+        await eventually(lambda: _true(app.state.events.is_connected), timeout=30)
+        name = f"count{uuid.uuid4().hex[:10]}"
+        body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+        assert (await client.post(f"{API}/register", json=body)).status_code == 201
+        login = {"username": name, "password": PASSWORD}
+        assert (await client.post(f"{API}/login", json=login)).status_code == 200  # warm
+        engine = app.state.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", statement)
+        event.listen(engine, "commit", transaction)
+        for key in counts:
+            counts[key] = 0
+        for _ in range(COUNTED_LOGINS):
+            assert (await client.post(f"{API}/login", json=login)).status_code == 200
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", transaction)
+    per_login = {key: round(value / COUNTED_LOGINS, 2) for key, value in counts.items()}
+    per_login["postgres_round_trips"] = per_login["statements"] + 2 * per_login["transactions"]
+    return per_login
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 def report(results: dict[str, Any]) -> str:
@@ -248,7 +364,12 @@ def report(results: dict[str, Any]) -> str:
         results["bare_argon2"],
         results["idle"],
     )
-    overhead = 100 * (1 - lg["per_second"] / bare["per_second"]) if bare["per_second"] else 0.0
+    t = results["per_login"]
+    ratio = lg["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
+    overhead = 100 * (1 - ratio)
+    cpu_bare = round(
+        (bare["before"]["cpu_ms_per_verify"] + bare["after"]["cpu_ms_per_verify"]) / 2, 1
+    )
     lines = [
         "## auth",
         "",
@@ -262,7 +383,17 @@ def report(results: dict[str, Any]) -> str:
         f"| logins/s through the app (uvicorn, aiohttp clients) | {lg['per_second']} |",
         f"| bare argon2id verifies/s (same parameters and cap; before / after) | "
         f"{bare['per_second']} ({bare['before']['per_second']} / {bare['after']['per_second']}) |",
+        f"| logins / bare argon2id (the ratio; goal ≥ 0.85) | {ratio:.2f} |",
         f"| framework + DB + token overhead per login | {overhead:.0f} % |",
+        f"| server CPU per login (all threads) / bare CPU per verify | "
+        f"{lg['server_cpu_ms_per_login']} / {cpu_bare} ms |",
+        f"| server CPU per login outside the hash (the event loop's thread) | "
+        f"{lg['loop_cpu_ms_per_login']} ms |",
+        f"| SQL statements per login (+ transactions; relay after the commit) | "
+        f"{t['statements']} (+ {t['transactions']}; {t['relay_statements']}) |",
+        f"| PostgreSQL round trips per login (statements + BEGIN/COMMIT) | "
+        f"{t['postgres_round_trips']} |",
+        f"| Redis round trips per login | {t['redis']} |",
         f"| login latency p50 / p99 | {lg['login_p50_ms']} / {lg['login_p99_ms']} ms |",
         f"| GET /health/live p50 / p99, idle | {idle['p50_ms']} / {idle['p99_ms']} ms |",
         f"| GET /health/live p50 / p99, during logins | "
@@ -284,7 +415,8 @@ async def main() -> int:
                 names = await register_users(http, server.base, CLIENTS)
                 verify = await bench_verify(http, server.base, names[0])
                 idle = await idle_liveness(http, server.base)
-                logins = await bench_logins(http, server.base, names)
+                logins = await bench_logins(http, server.base, names, server.pid)
+            trips = await round_trips_per_login(server, url)
         bare_after = await bench_bare_argon2(settings)
     finally:
         drop_test_database(url)
@@ -302,6 +434,7 @@ async def main() -> int:
         },
         "verify": verify,
         "logins": logins,
+        "per_login": trips,
         "bare_argon2": {
             "before": bare_before,
             "after": bare_after,

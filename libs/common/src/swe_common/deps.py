@@ -12,11 +12,25 @@ from starlette.requests import HTTPConnection
 from swe_common.db import Database
 from swe_common.settings import ServiceSettings
 
+# Requests that change nothing: their statements run outside a transaction.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 async def get_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """One session per request: committed once after the route returns, before the response
-    is sent (so a failed commit is the caller's error, not a silent loss), rolled back on error."""
+    is sent (so a failed commit is the caller's error, not a silent loss), rolled back on error.
+
+    A read (GET, HEAD) gets a session whose statements commit by themselves (``Database.reader``):
+    no BEGIN and COMMIT round trips around its SELECTs, which at PostgreSQL's READ COMMITTED
+    see what they saw inside a transaction (each statement its own snapshot). What a read
+    writes on the side (a read model filled on a miss) is one statement, committed as it runs.
+    """
     db: Database = request.app.state.db
+    if request.scope.get("method") in READ_METHODS:
+        async with db.reader() as reader:
+            yield reader
+            await reader.commit()  # runs after-commit callbacks; nothing to send
+        return
     async with db.sessionmaker() as session:
         try:
             yield session

@@ -128,7 +128,7 @@ async def login(
         stored_hash = found.password_hash if found else None
     # Unknown names are throttled like accounts, so a 429 says nothing about who exists.
     account = str(found.id) if found else throttle.unknown_account(login_name)
-    await rt.throttle.check(account, client.ip)
+    failures_counted = await rt.throttle.check(account, client.ip)
     # Always verify, even for an unknown or locked account: the answer takes as long either way.
     verified = await rt.hasher.verify(password, stored_hash)
     pair: TokenPair | None = None
@@ -146,7 +146,8 @@ async def login(
         raise Unauthorized("A TOTP code is required for this account", mfa_required=True)
     if pair is None:
         raise Unauthorized(BAD_CREDENTIALS)
-    await rt.throttle.succeeded(account, client.ip)
+    if failures_counted:  # else nothing to clear: no Redis round trip
+        await rt.throttle.succeeded(account, client.ip)
     return pair
 
 

@@ -53,20 +53,27 @@ class LoginThrottle:
     def _addresses(self, account: str) -> str:
         return f"{self.prefix}:addresses:{account}"
 
-    async def check(self, account: str, ip: str) -> None:
-        """Raise 429 while this account+address pair must wait."""
-        key = self._pair("wait", account, ip)
+    async def check(self, account: str, ip: str) -> bool:
+        """Raise 429 while this account+address pair must wait; else whether the pair has
+        failures counted (only then has a success something to clear: ``succeeded``). One
+        Redis round trip."""
+        key, failures_key = self._pair("wait", account, ip), self._pair("failures", account, ip)
         try:
-            wait_ms = int(await self.redis.pttl(key))  # -2: no wait
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.pttl(key)  # -2: no wait
+                pipe.exists(failures_key)
+                wait, counted = await pipe.execute()
+            wait_ms, dirty = int(wait), bool(counted)
         except (RedisError, OSError) as exc:
             log.warning("login_throttle_redis_failed", error=type(exc).__name__)
-            wait_ms = self.local.wait_ms(key)
+            wait_ms, dirty = self.local.wait_ms(key), True
         if wait_ms > 0:
             raise TooManyRequests(
                 "Too many failed sign-ins for this account from this address; "
                 "wait before trying again.",
                 headers={"Retry-After": str(math.ceil(wait_ms / 1000))},
             )
+        return dirty
 
     async def failed(self, account: str, ip: str, now: float) -> int:
         """Count a failure; the number of distinct addresses failing on the account lately."""
