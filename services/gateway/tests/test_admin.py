@@ -9,6 +9,8 @@ import time
 import httpx
 from gateway_support import Upstream
 
+from swe_common.testing import eventually
+
 
 async def test_admin_api_needs_a_token(client):
     response = await client.get("/api/v1/gateway/admin/services")
@@ -137,6 +139,27 @@ async def test_metrics_count_requests_by_route_status_and_upstream(client, gatew
     text = (await client.get(gateway.metrics_url)).text
     assert 'swe_gateway_requests_total{route="/api/v1/echo",status="200",upstream="echo"}' in text
     assert "swe_gateway_upstream_latency_seconds_bucket" in text
+
+
+async def test_metrics_count_the_requests_in_progress(client, gateway, tokens):
+    def in_progress(text: str) -> float:
+        [line] = [x for x in text.splitlines() if x.startswith("swe_http_requests_in_progress ")]
+        return float(line.split()[1])
+
+    slow = asyncio.create_task(
+        client.get("/api/v1/echo/sleep?seconds=1.5", headers=tokens.headers())
+    )
+
+    async def counted() -> bool:
+        return in_progress((await client.get(gateway.metrics_url)).text) >= 1
+
+    await eventually(counted, timeout=5)
+    await slow
+
+    async def settled() -> bool:
+        return in_progress((await client.get(gateway.metrics_url)).text) == 0
+
+    await eventually(settled, timeout=5)
 
 
 async def test_metrics_are_not_served_on_the_public_port(client):

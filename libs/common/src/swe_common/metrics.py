@@ -225,8 +225,9 @@ class CacheCounter:
 
 HTTP_IN_PROGRESS = Gauge(
     "swe_http_requests_in_progress",
-    "HTTP requests being answered right now (WebSockets not counted); near the instance's "
-    "concurrency for long, it is saturated",
+    "HTTP requests being answered right now (a service's WebSockets not counted; the "
+    "gateway's open WebSocket connections are); near the instance's concurrency for long, "
+    "it is saturated",
 )
 
 

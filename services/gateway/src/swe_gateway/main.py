@@ -27,7 +27,7 @@ from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.docs_pages import ASSET_PREFIX
 from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
 from swe_common.logging import configure_logging
-from swe_common.metrics import CountedRedis
+from swe_common.metrics import HTTP_IN_PROGRESS, CountedRedis
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
 from swe_common.tracing import setup_tracing
@@ -152,6 +152,8 @@ class Gateway:
         self.trusted = Networks(settings.trusted_proxies)
         self.allow = Networks(settings.ip_allow)
         self.deny = Networks(settings.ip_deny)
+        self._started_one = HTTP_IN_PROGRESS.inc  # bound once: the hot path
+        self._ended_one = HTTP_IN_PROGRESS.dec
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"].endswith("/") and len(scope["path"]) > 1:
@@ -167,6 +169,7 @@ class Gateway:
             span, span_token = spans.start(scope, call.method, request_id, call.client_ip)
             call.span = span if span.is_recording() else None
             call.traceparent = spans.traceparent(span)
+        self._started_one()
         try:
             if self._ip_refused(call.client_ip):
                 status = await self._refuse_ip(scope, call, send)
@@ -202,6 +205,7 @@ class Gateway:
                         instance=scope["path"],
                     )
         finally:
+            self._ended_one()
             request_id_var.reset(reset)
             self.proxy.requests.inc(route_label, status, upstream)
             if self.settings.access_log and scope["path"] not in QUIET_PATHS:
