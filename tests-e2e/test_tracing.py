@@ -93,8 +93,16 @@ async def test_assigning_an_issue_to_an_agent_is_one_trace_from_gateway_to_the_w
     assert assigned["assigned_agent_id"] == agent["id"]
 
     def run_finished(spans: list[ReceivedSpan]) -> bool:
-        return spans[0].trace_id == trace_id and any(
-            s.service == "swe-agents-worker" and s.name == "run code_analyzer" for s in spans
+        names = {s.name for s in spans}
+        # The run's span, and the event its outcome was published as (the worker's events
+        # continue the trace of the request that queued the run).
+        return (
+            spans[0].trace_id == trace_id
+            and {
+                "run code_analyzer",
+                "publish agents.run.completed",
+            }
+            <= names
         )
 
     spans = await receiver.wait_for_trace(run_finished, timeout=180)
@@ -136,6 +144,8 @@ async def test_assigning_an_issue_to_an_agent_is_one_trace_from_gateway_to_the_w
     assert (
         consumed.attributes["messaging.message.id"] == published.attributes["messaging.message.id"]
     )
+    completed = _one(spans, None, "publish agents.run.completed")
+    assert taken in ancestry(completed, spans)
     assert run_span.attributes["swe.run.status"] == "completed"
     assert run_span.attributes["swe.run.id"] == run["id"]
 
