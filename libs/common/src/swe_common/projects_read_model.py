@@ -33,9 +33,6 @@ from swe_common.db import utcnow
 from swe_common.metrics import CacheCounter
 from swe_common.security import Principal
 
-WRITER_ROLES = frozenset({"admin", "owner", "maintainer"})
-
-
 # -- the snapshot P and the member events, as projects publishes and serves them ----------------
 
 

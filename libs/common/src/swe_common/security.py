@@ -23,15 +23,17 @@ from fastapi import Depends, Request, WebSocketException
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
+from swe_common import permissions as perms
 from swe_common.errors import Forbidden, Unauthorized
 from swe_common.metrics import CacheCounter
+from swe_common.permissions import Permission
 
 log = structlog.stdlib.get_logger(__name__)
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 ALGORITHMS = ("ES256",)
 FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
-ROLES = ("admin", "user", "agent", "readonly")
+ROLES = perms.ROLES  # admin, user, agent, readonly: see swe_common.permissions
 # How a WebSocket is closed when its caller's credentials are revoked while it is open.
 REVOKED_CLOSE_CODE = 4401
 REVOKED_REASON = "credentials revoked"
@@ -72,16 +74,21 @@ class Principal:
         sid = self.claims.get("sid")
         return sid if isinstance(sid, str) and sid else None
 
+    def may(self, permission: Permission) -> bool:
+        """Whether the caller's roles (narrowed by an API key's scopes) grant ``permission``
+        (``swe_common.permissions``' table)."""
+        return perms.granted(self, permission)
+
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        """Sees and acts in every project (``projects.every``: the admin role)."""
+        return self.may(Permission.PROJECTS_EVERY)
 
     @property
     def is_readonly(self) -> bool:
-        """Read-only callers: the readonly role, or an API key without any write scope."""
-        if "readonly" in self.roles and not (self.roles - {"readonly"}):
-            return True
-        return self.api_key_id is not None and not any(s.endswith(":write") for s in self.scopes)
+        """Read-only callers: nothing beyond reading is granted (the readonly role, or an API
+        key without any write scope)."""
+        return not (perms.permissions(self) - perms.READ_PERMISSIONS - {Permission.ACCOUNT_SELF})
 
 
 class KeySource(Protocol):
@@ -430,6 +437,17 @@ class Caller:
     def roles(self) -> frozenset[str]:
         return self.principal.roles
 
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.principal.scopes
+
+    @property
+    def api_key_id(self) -> str | None:
+        return self.principal.api_key_id
+
+    def may(self, permission: Permission) -> bool:
+        return self.principal.may(permission)
+
 
 async def get_caller(request: Request, principal: CurrentPrincipal) -> Caller:
     return Caller(principal=principal, token=bearer_token(request))
@@ -438,13 +456,12 @@ async def get_caller(request: Request, principal: CurrentPrincipal) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def require_roles(*roles: str) -> Any:
-    """Dependency: the caller must hold at least one of ``roles``."""
-    wanted = frozenset(roles)
+def require_permission(permission: Permission, action: str | None = None) -> Any:
+    """Dependency: the caller's roles must grant ``permission`` (``swe_common.permissions``);
+    else a 403 problem naming it. ``Annotated[Principal, require_permission(...)]``."""
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.roles & wanted:
-            raise Forbidden(f"This needs one of the roles: {', '.join(sorted(wanted))}")
+        perms.require(principal, permission, action)
         return principal
 
     return Depends(dependency)
@@ -456,7 +473,7 @@ def require_roles(*roles: str) -> Any:
 # issues, agents, analytics, gateway). Reading (GET, HEAD, OPTIONS, a WebSocket) needs
 # ``<family>:read``, anything else ``<family>:write``; ``admin`` implies ``write``, which
 # implies ``read``. An API key of an admin acts as an admin only where it holds
-# ``<family>:admin``. Auth's own routes (account, sessions, API keys, user administration)
+# ``<family>:admin`` (elsewhere with the ``user`` role's permissions). Auth's own routes (account, sessions, API keys, user administration)
 # refuse API keys altogether: a leaked key must not mint keys or take over the account. User
 # tokens (no ``api_key_id``) are not limited by scopes; their roles decide.
 
@@ -506,8 +523,9 @@ class ScopeGuard:
         wanted = f"{self.family}:{level}"
         if not self._grants(principal.scopes, level):
             _refuse(websocket, f"This API key lacks the scope {wanted}", wanted)
-        if principal.is_admin and f"{self.family}:admin" not in principal.scopes:
-            principal = replace(principal, roles=principal.roles - {"admin"})
+        if "admin" in principal.roles and f"{self.family}:admin" not in principal.scopes:
+            # Without the family's admin scope an admin's key acts as the user it also is.
+            principal = replace(principal, roles=(principal.roles - {"admin"}) | {"user"})
         connection.state.principal = principal
 
     def _grants(self, scopes: frozenset[str], level: str) -> bool:

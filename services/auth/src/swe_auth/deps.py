@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from swe_auth.context import Actor, ClientInfo
 from swe_auth.runtime import AuthRuntime
 from swe_common.errors import Forbidden, Unauthorized
+from swe_common.permissions import Permission, require
 from swe_common.security import CurrentPrincipal, Principal
 
 
@@ -72,6 +73,7 @@ def get_actor(principal: Annotated[Principal, Depends(user_principal)]) -> Actor
     user_id = principal.user_id
     if user_id is None:
         raise Unauthorized("The access token does not name a user")
+    require(principal, Permission.ACCOUNT_SELF, "manage an account")
     return Actor(user_id=user_id, session_id=parse_uuid(principal.claims.get("sid")))
 
 
@@ -82,8 +84,7 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 def get_admin(actor: ActorDep, principal: CurrentPrincipal) -> Actor:
-    if not principal.is_admin:
-        raise Forbidden("This needs the admin role")
+    require(principal, Permission.USERS_ADMIN, "administer users")
     return actor
 
 

@@ -27,7 +27,8 @@ from swe_common.errors import (
 )
 from swe_common.health import HealthCheck, health_router
 from swe_common.middleware import RejectNulMiddleware
-from swe_common.security import InvalidToken, Principal, api_key_scope, require_roles
+from swe_common.permissions import Permission
+from swe_common.security import InvalidToken, Principal, api_key_scope, require_permission
 from swe_common.tracing import NO_TELEMETRY
 from swe_common.types import Name, NulFree, RequestModel
 from swe_gateway.about import About, about_router
@@ -37,7 +38,7 @@ from swe_gateway.settings import MAX_WEIGHT
 from swe_gateway.single_flight import SingleFlight
 from swe_gateway.upstreams import Registry, ServicePool
 
-AdminPrincipal = Annotated[Principal, require_roles("admin")]
+AdminPrincipal = Annotated[Principal, require_permission(Permission.GATEWAY_ADMIN)]
 
 
 class CachedVerifier:

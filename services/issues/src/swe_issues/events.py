@@ -29,6 +29,8 @@ class IssuePayload(BaseModel):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    # The account the issue is assigned to (added within version 1: absent in older events).
+    assignee_id: str | None = None
 
 
 class IssueResolvedPayload(IssuePayload):
@@ -57,6 +59,8 @@ class PullRequestPayload(BaseModel):
     review_status: str
     created_at: datetime
     updated_at: datetime
+    # The account the pull request is assigned to (added within version 1).
+    assignee_id: str | None = None
 
 
 class PullRequestUntrackedPayload(BaseModel):

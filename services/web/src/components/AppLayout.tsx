@@ -9,6 +9,7 @@ import { NAV_ITEMS } from "@/components/nav";
 import { NotificationsBell } from "@/features/notifications/NotificationsBell";
 import { NotificationsProvider } from "@/features/notifications/NotificationsProvider";
 import { signOut } from "@/lib/auth";
+import { may } from "@/lib/permissions";
 
 function UserMenu() {
   const me = useMe();
@@ -58,7 +59,7 @@ export function AppLayout() {
   const pathname = useRouterState({ select: (s) => s.location.pathname });
   const me = useMe();
   const items = NAV_ITEMS.filter(
-    (item) => item.enabled && (!item.role || me.data?.roles.includes(item.role)),
+    (item) => item.enabled && (!item.permission || may(me.data, item.permission)),
   );
   const shell = (
     <AppShell

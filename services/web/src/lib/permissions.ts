@@ -1,25 +1,120 @@
-/** What the caller may do in a project, mirroring the projects service's rules (access.py). */
+/**
+ * What the caller may do, mirroring the platform's permission model: the role table
+ * (`swe_common.permissions.ROLE_PERMISSIONS`, shown in the README) and the project relation
+ * (owner, maintainer, viewer). The services decide; the console only hides what they would
+ * refuse. `permissions.test.ts` keeps this copy of the table equal to the README's.
+ */
 import type { ProjectRead, UserOut } from "@/client/types.gen";
 
-/** The platform's administrators (auth's `admin` role): the Administration pages are theirs. */
+export type Permission =
+  | "account.self"
+  | "users.admin"
+  | "api_keys.admin"
+  | "projects.every"
+  | "projects.read"
+  | "projects.create"
+  | "projects.update"
+  | "projects.members"
+  | "issues.read"
+  | "issues.write"
+  | "issues.update_assigned"
+  | "reviews.read"
+  | "reviews.request"
+  | "agents.read"
+  | "agents.write"
+  | "runs.read"
+  | "runs.start"
+  | "analytics.read"
+  | "analytics.write"
+  | "gateway.admin";
+
+const READS: Permission[] = [
+  "projects.read",
+  "issues.read",
+  "reviews.read",
+  "agents.read",
+  "runs.read",
+  "analytics.read",
+];
+
+export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
+  admin: [
+    "account.self",
+    "users.admin",
+    "api_keys.admin",
+    "projects.every",
+    "projects.read",
+    "projects.create",
+    "projects.update",
+    "projects.members",
+    "issues.read",
+    "issues.write",
+    "issues.update_assigned",
+    "reviews.read",
+    "reviews.request",
+    "agents.read",
+    "agents.write",
+    "runs.read",
+    "runs.start",
+    "analytics.read",
+    "analytics.write",
+    "gateway.admin",
+  ],
+  user: [
+    "account.self",
+    "projects.read",
+    "projects.create",
+    "projects.update",
+    "projects.members",
+    "issues.read",
+    "issues.write",
+    "issues.update_assigned",
+    "reviews.read",
+    "reviews.request",
+    "agents.read",
+    "agents.write",
+    "runs.read",
+    "runs.start",
+    "analytics.read",
+    "analytics.write",
+  ],
+  // Automation accounts: runs, reviews, and the issues and pull requests assigned to them.
+  agent: [
+    "account.self",
+    "projects.read",
+    "issues.read",
+    "issues.update_assigned",
+    "reviews.read",
+    "reviews.request",
+    "agents.read",
+    "runs.read",
+    "runs.start",
+  ],
+  readonly: ["account.self", ...READS],
+};
+
+/** Whether any of the caller's roles grants `permission`. */
+export function may(me: UserOut | undefined, permission: Permission): boolean {
+  return !!me?.roles.some((role) => ROLE_PERMISSIONS[role]?.includes(permission));
+}
+
+/** The platform's administrators: the Administration pages are theirs. */
 export function isAdmin(me: UserOut | undefined): boolean {
-  return !!me?.roles.includes("admin");
+  return may(me, "users.admin");
 }
 
 export type ProjectRelation = "admin" | "owner" | "maintainer" | "viewer" | "none";
 
 export function projectRelation(project: ProjectRead, me: UserOut | undefined): ProjectRelation {
   if (!me) return "none";
-  if (me.roles.includes("admin")) return "admin";
+  if (may(me, "projects.every")) return "admin";
   if (project.owner_id === me.id) return "owner";
   const member = project.members.find((m) => m.user_id === me.id);
   return member ? member.role : "none";
 }
 
-function writes(me: UserOut | undefined): boolean {
-  // The readonly role can read every project it sees but change none.
-  return !!me && !me.roles.includes("readonly");
-}
+const WRITERS: ProjectRelation[] = ["admin", "owner", "maintainer"];
+const OWNERS: ProjectRelation[] = ["admin", "owner"];
 
 export interface ProjectPermissions {
   relation: ProjectRelation;
@@ -27,10 +122,16 @@ export interface ProjectPermissions {
   canEdit: boolean;
   /** Add, re-role and remove members; delete the project. */
   canManage: boolean;
-  /** Create, edit, move, assign, resolve, sync and delete issues (issues' WRITER_ROLES). */
+  /** Create, edit, assign, resolve, sync and delete any issue or pull request. */
   canWriteIssues: boolean;
-  /** Create, edit and delete agents; start and cancel runs (agents' require_write). */
+  /** Create, edit and delete agent definitions. */
   canWriteAgents: boolean;
+  /** Start and cancel runs. */
+  canRunAgents: boolean;
+  /** Ask for a review of a pull request. */
+  canRequestReviews: boolean;
+  /** Change this issue or pull request: any (canWriteIssues), or one assigned to the caller. */
+  canUpdate: (item: { assignee_id?: string | null }) => boolean;
 }
 
 export function projectPermissions(
@@ -38,12 +139,18 @@ export function projectPermissions(
   me: UserOut | undefined,
 ): ProjectPermissions {
   const relation = projectRelation(project, me);
-  const canWrite = writes(me);
+  const writer = WRITERS.includes(relation);
+  const canWriteIssues = writer && may(me, "issues.write");
+  const updatesAssigned = writer && may(me, "issues.update_assigned");
   return {
     relation,
-    canEdit: canWrite && ["admin", "owner", "maintainer"].includes(relation),
-    canManage: canWrite && ["admin", "owner"].includes(relation),
-    canWriteIssues: canWrite && ["admin", "owner", "maintainer"].includes(relation),
-    canWriteAgents: canWrite && ["admin", "owner", "maintainer"].includes(relation),
+    canEdit: writer && may(me, "projects.update"),
+    canManage: OWNERS.includes(relation) && may(me, "projects.members"),
+    canWriteIssues,
+    canWriteAgents: writer && may(me, "agents.write"),
+    canRunAgents: writer && may(me, "runs.start"),
+    canRequestReviews: writer && may(me, "reviews.request"),
+    canUpdate: (item) =>
+      canWriteIssues || (updatesAssigned && !!me && !!item.assignee_id && item.assignee_id === me.id),
   };
 }

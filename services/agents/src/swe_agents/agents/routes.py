@@ -40,8 +40,9 @@ from swe_agents.deps import (
 from swe_agents.models import Agent, Run
 from swe_agents.settings import Settings
 from swe_common.deps import RedisDep, SessionDep
-from swe_common.errors import Conflict, NotFound
+from swe_common.errors import Conflict, Forbidden, NotFound
 from swe_common.pagination import Page, PageQuery, paginate
+from swe_common.permissions import Permission
 from swe_common.security import (
     REVOKED_CLOSE_CODE,
     REVOKED_REASON,
@@ -52,6 +53,7 @@ from swe_common.security import (
     TokenVerifier,
     api_key_scope,
     bearer_token,
+    require_permission,
     until_revoked,
     url_carries_token,
     websocket_subprotocol_token,
@@ -78,7 +80,9 @@ async def create_agent(
     return await service.create_agent(session, principal, data, lookup)
 
 
-@router.get("", response_model=Page[AgentOut])
+@router.get(
+    "", response_model=Page[AgentOut], dependencies=[require_permission(Permission.AGENTS_READ)]
+)
 async def list_agents(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -109,6 +113,7 @@ async def get_run(
     "/projects/{project_id}/runs",
     response_model=Page[ProjectRunOut],
     summary="A project's runs (every agent's), newest first by default",
+    dependencies=[require_permission(Permission.RUNS_READ)],
 )
 async def list_project_runs(
     project_id: uuid.UUID,
@@ -300,7 +305,11 @@ async def cancel_agent_runs(
     return [run for run, _ in cancelled]
 
 
-@router.get("/{agent_id}/runs", response_model=Page[RunOut])
+@router.get(
+    "/{agent_id}/runs",
+    response_model=Page[RunOut],
+    dependencies=[require_permission(Permission.RUNS_READ)],
+)
 async def list_runs(
     agent_id: uuid.UUID,
     session: SessionDep,
@@ -420,6 +429,9 @@ async def ws_logs(
         except NotFound:
             await websocket.close(code=4404, reason="run not found")
             return
+        except Forbidden:
+            await websocket.close(code=4403, reason="your role cannot read runs")
+            return
     stream = streams.LogStream(db, redis, settings.redis_prefix, run_id, since)
     await _serve(websocket, principal, stream.pump, watch)
 
@@ -443,6 +455,9 @@ async def ws_agent(
             await service.visible_agent(session, principal, agent_id)
         except NotFound:
             await websocket.close(code=4404, reason="agent not found")
+            return
+        except Forbidden:
+            await websocket.close(code=4403, reason="your role cannot read agents")
             return
 
     async def pump(send: Any) -> None:

@@ -41,8 +41,10 @@ from swe_agents.events import (
 )
 from swe_agents.models import Agent, Project, Run, RunDiff, RunSource
 from swe_agents.settings import Settings
+from swe_common import permissions as perms
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from swe_common.permissions import Permission
 from swe_common.projects_read_model import LOOKUPS as READ_MODEL_LOOKUPS
 from swe_common.projects_read_model import ProjectSnapshot
 from swe_common.security import Principal
@@ -73,12 +75,17 @@ def can_read(project: Project, principal: Principal) -> bool:
     return member_role(project, principal) is not None
 
 
-def require_write(project: Project, principal: Principal) -> None:
+def require_write(
+    project: Project, principal: Principal, permission: Permission, action: str
+) -> None:
+    """The caller's role grants ``permission`` (``agents.write`` for agent definitions,
+    ``runs.start`` for starting and cancelling runs) and it is a writer in the project."""
     role = member_role(project, principal)
     if role is None:
         raise NotFound("No such agent or project")
-    if principal.is_readonly or role not in ("admin", "owner", "maintainer"):
-        raise Forbidden("Only the project's owner or maintainers may change its agents and runs")
+    perms.require(principal, permission, action)
+    if role not in perms.WRITER_RELATIONS:
+        raise Forbidden(f"Only the project's owner or maintainers may {action}")
 
 
 ProjectLookup = Callable[[uuid.UUID], Awaitable[ProjectSnapshot | None]]
@@ -128,6 +135,7 @@ async def visible_agent(
     project = await repository.get_project(session, agent.project_id) if agent else None
     if agent is None or project is None or not can_read(project, principal):
         raise NotFound(f"Agent {agent_id} not found")
+    perms.require(principal, Permission.AGENTS_READ, "read agents")
     return agent, project
 
 
@@ -138,6 +146,7 @@ async def visible_run(
     project = await repository.get_project(session, run.project_id) if run else None
     if run is None or project is None or not can_read(project, principal):
         raise NotFound(f"Run {run_id} not found")
+    perms.require(principal, Permission.RUNS_READ, "read runs")
     return run, project
 
 
@@ -202,7 +211,7 @@ async def create_agent(
     lookup: ProjectLookup | None = None,
 ) -> Agent:
     project = await visible_project(session, principal, data.project_id, lookup)
-    require_write(project, principal)
+    require_write(project, principal, Permission.AGENTS_WRITE, "change agents")
     config = validate_config(data.type, data.config)
     if await repository.name_taken(session, project.id, data.name, None):
         raise Conflict(f"The project already has an agent named {data.name!r}")
@@ -225,7 +234,7 @@ async def update_agent(
     session: AsyncSession, principal: Principal, agent_id: uuid.UUID, data: AgentUpdate
 ) -> Agent:
     agent, project = await visible_agent(session, principal, agent_id)
-    require_write(project, principal)
+    require_write(project, principal, Permission.AGENTS_WRITE, "change agents")
     if data.name is not None and data.name != agent.name:
         if await repository.name_taken(session, project.id, data.name, agent.id):
             raise Conflict(f"The project already has an agent named {data.name!r}")
@@ -244,7 +253,7 @@ async def update_agent(
 
 async def delete_agent(session: AsyncSession, principal: Principal, agent_id: uuid.UUID) -> None:
     agent, project = await visible_agent(session, principal, agent_id)
-    require_write(project, principal)
+    require_write(project, principal, Permission.AGENTS_WRITE, "change agents")
     if await repository.active_runs_of_agent(session, agent.id):
         raise Conflict("The agent has pending or running runs; cancel them first")
     payload = agent_payload(agent)
@@ -346,7 +355,7 @@ async def start_run(
     request: RunStart,
 ) -> Run:
     agent, project = await visible_agent(session, principal, agent_id)
-    require_write(project, principal)
+    require_write(project, principal, Permission.RUNS_START, "start or cancel runs")
     if agent.status != "active":
         raise Conflict("The agent is disabled")
     if not project.enabled:
@@ -400,7 +409,7 @@ async def cancel_run(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID
 ) -> tuple[Run, bool]:
     run, project = await visible_run(session, principal, run_id)
-    require_write(project, principal)
+    require_write(project, principal, Permission.RUNS_START, "start or cancel runs")
     run = await repository.get_run(session, run_id, lock=True) or run
     if run.status in TERMINAL:
         raise Conflict(f"The run has already finished ({run.status})")
@@ -411,7 +420,7 @@ async def cancel_agent_runs(
     session: AsyncSession, principal: Principal, agent_id: uuid.UUID, run_id: uuid.UUID | None
 ) -> list[tuple[Run, bool]]:
     agent, project = await visible_agent(session, principal, agent_id)
-    require_write(project, principal)
+    require_write(project, principal, Permission.RUNS_START, "start or cancel runs")
     if run_id is not None:
         run, _ = await visible_run(session, principal, run_id)
         if run.agent_id != agent.id:

@@ -9,10 +9,14 @@ from swe_analytics.custom_events.schemas import CustomEventIn, CustomEventOut
 from swe_analytics.deps import AnalyticsSettingsDep
 from swe_analytics.params import PREFIX
 from swe_common.deps import RedisDep, SessionDep
-from swe_common.errors import Forbidden
-from swe_common.security import CurrentPrincipal, api_key_scope
+from swe_common.permissions import Permission, require
+from swe_common.security import CurrentPrincipal, api_key_scope, require_permission
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"], dependencies=[api_key_scope("analytics")])
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["analytics"],
+    dependencies=[api_key_scope("analytics"), require_permission(Permission.ANALYTICS_READ)],
+)
 
 
 async def _body_size_cap(request: Request, settings: AnalyticsSettingsDep) -> None:
@@ -37,7 +41,6 @@ async def post_event(
     principal: CurrentPrincipal,
 ) -> CustomEventOut:
     """Store a client's own event (``custom.<entity>.<verb>``); rate-limited per caller."""
-    if principal.is_readonly:
-        raise Forbidden("Read-only callers cannot record events")
+    require(principal, Permission.ANALYTICS_WRITE, "record events")
     event = await service.record_custom_event(session, redis, settings, principal, body)
     return CustomEventOut(id=event.id, type=event.type, time=event.time)

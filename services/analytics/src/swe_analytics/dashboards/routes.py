@@ -12,9 +12,14 @@ from swe_analytics.params import PREFIX, FromQuery, RangeQuery, ToQuery
 from swe_analytics.timeseries.schemas import RangeName
 from swe_analytics.timeseries.service import resolve_range
 from swe_common.deps import SessionDep
-from swe_common.security import CurrentPrincipal, api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import CurrentPrincipal, api_key_scope, require_permission
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"], dependencies=[api_key_scope("analytics")])
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["analytics"],
+    dependencies=[api_key_scope("analytics"), require_permission(Permission.ANALYTICS_READ)],
+)
 
 
 @router.get("/dashboard", response_model=Dashboard)

@@ -16,9 +16,14 @@ from swe_analytics.timeseries.schemas import Interval, Metric, RangeName
 from swe_analytics.timeseries.service import make_window, resolve_range, timeseries
 from swe_common.deps import SessionDep
 from swe_common.errors import Unprocessable
-from swe_common.security import CurrentPrincipal, api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import CurrentPrincipal, api_key_scope, require_permission
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"], dependencies=[api_key_scope("analytics")])
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["analytics"],
+    dependencies=[api_key_scope("analytics"), require_permission(Permission.ANALYTICS_READ)],
+)
 
 
 @router.get("/export", response_class=StreamingResponse)

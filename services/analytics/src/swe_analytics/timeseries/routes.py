@@ -11,9 +11,14 @@ from swe_analytics.params import PREFIX, FromQuery, ProjectQuery, RangeQuery, To
 from swe_analytics.timeseries import service
 from swe_analytics.timeseries.schemas import AgentPerformanceSeries, Interval, Metric, TimeSeries
 from swe_common.deps import SessionDep
-from swe_common.security import CurrentPrincipal, api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import CurrentPrincipal, api_key_scope, require_permission
 
-router = APIRouter(prefix=PREFIX, tags=["analytics"], dependencies=[api_key_scope("analytics")])
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["analytics"],
+    dependencies=[api_key_scope("analytics"), require_permission(Permission.ANALYTICS_READ)],
+)
 
 
 @router.get("/timeseries/{metric}", response_model=TimeSeries, response_model_by_alias=True)

@@ -21,6 +21,7 @@ from swe_auth.models import ApiKey
 from swe_common.deps import SessionDep
 from swe_common.errors import Unauthorized
 from swe_common.pagination import Page, PageQuery, paginate
+from swe_common.permissions import Permission
 from swe_common.security import CurrentPrincipal, api_key_scope
 
 router = APIRouter(
@@ -67,7 +68,12 @@ async def revoke_key(
     client: ClientDep,
 ) -> None:
     await service.revoke(
-        session, runtime, actor, key_id, is_admin=principal.is_admin, client=client
+        session,
+        runtime,
+        actor,
+        key_id,
+        is_admin=principal.may(Permission.API_KEYS_ADMIN),
+        client=client,
     )
 
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from swe_common.deps import SessionDep
-from swe_common.security import api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import api_key_scope, require_permission
 from swe_common.types import RequestModel
 from swe_issues.deps import CallerDep, ProjectsDep, TokenBoxDep
 from swe_issues.github import tokens
@@ -16,7 +17,7 @@ from swe_issues.github.tokens import TokenStatus
 router = APIRouter(
     prefix="/api/v1/issues/projects/{project_id}/github-token",
     tags=["github"],
-    dependencies=[api_key_scope("issues")],
+    dependencies=[api_key_scope("issues"), require_permission(Permission.ISSUES_READ)],
 )
 
 

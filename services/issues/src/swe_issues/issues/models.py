@@ -29,6 +29,9 @@ class Issue(UUIDPrimaryKey, Timestamps, Base):
         ARRAY(sa.String(50)), nullable=False, default=list, server_default="{}"
     )
     assigned_agent_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    # The platform account (a person, or an automation account with the agent role) the issue
+    # is assigned to; an agent-role caller changes only the issues assigned to it.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     created_by: Mapped[str | None] = mapped_column(sa.String(100))
     resolution: Mapped[str | None] = mapped_column(sa.Text)
     pull_request_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, status
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_common.security import api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import api_key_scope, require_permission
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
 from swe_issues.github.sync import sync_issue
 from swe_issues.issues import service
@@ -25,7 +26,11 @@ from swe_issues.issues.schemas import (
 )
 from swe_issues.text import Label, SearchText
 
-router = APIRouter(prefix="/api/v1/issues", tags=["issues"], dependencies=[api_key_scope("issues")])
+router = APIRouter(
+    prefix="/api/v1/issues",
+    tags=["issues"],
+    dependencies=[api_key_scope("issues"), require_permission(Permission.ISSUES_READ)],
+)
 
 
 def _out(issue: Issue) -> IssueOut:
@@ -88,9 +93,13 @@ async def get_issue(issue_id: uuid.UUID, session: SessionDep, caller: CallerDep)
 
 @router.patch("/{issue_id}", summary="Change an issue's fields or status")
 async def update_issue(
-    issue_id: uuid.UUID, body: IssueUpdate, session: SessionDep, caller: CallerDep
+    issue_id: uuid.UUID,
+    body: IssueUpdate,
+    session: SessionDep,
+    caller: CallerDep,
+    projects: ProjectsDep,
 ) -> IssueOut:
-    return _out(await service.update_issue(session, caller, issue_id, body))
+    return _out(await service.update_issue(session, caller, issue_id, body, projects))
 
 
 @router.delete("/{issue_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an issue")

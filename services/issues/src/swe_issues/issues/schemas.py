@@ -50,6 +50,11 @@ class IssueUpdate(RequestModel):
     priority: Priority | None = None
     labels: Labels | None = Field(default=None, max_length=20)
     status: IssueStatus | None = None
+    assignee_id: uuid.UUID | None = Field(
+        default=None,
+        description="Assign the issue to this account (a member of the project; null "
+        "unassigns). Only the project's owner and maintainers change it.",
+    )
 
 
 class AssignRequest(RequestModel):
@@ -72,6 +77,10 @@ class IssueOut(BaseModel):
     priority: Priority
     labels: list[str]
     assigned_agent_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None = Field(
+        description="The account the issue is assigned to (an agent-role account changes only "
+        "the issues assigned to it)"
+    )
     created_by: str | None
     resolution: str | None
     pull_request_id: uuid.UUID | None

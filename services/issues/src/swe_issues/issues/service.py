@@ -23,6 +23,8 @@ from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.service import (
     ProjectLookup,
     ensure_enabled,
+    ensure_may_update,
+    ensure_member,
     ensure_writer,
     readable_project,
     role_of,
@@ -84,6 +86,7 @@ def snapshot(issue: Issue) -> events.IssuePayload:
         created_at=issue.created_at,
         updated_at=issue.updated_at,
         resolved_at=issue.resolved_at,
+        assignee_id=str(issue.assignee_id) if issue.assignee_id else None,
     )
 
 
@@ -109,11 +112,18 @@ async def _visible_issue(
     session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Issue, str]:
     """The issue and the caller's role in its project; 404 when it is not theirs to see."""
+    issue, _, role = await _visible_with_project(session, caller, issue_id, lock=lock)
+    return issue, role
+
+
+async def _visible_with_project(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Issue, ProjectView, str]:
     found = await projects.get_with_project(session, Issue, issue_id, lock=lock)
     role = role_of(found[1], caller) if found is not None else None
-    if found is None or role is None:
+    if found is None or found[1] is None or role is None:
         raise NotFound(f"Issue {issue_id} does not exist")
-    return found[0], role
+    return found[0], found[1], role
 
 
 async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Issue:
@@ -159,9 +169,20 @@ async def stats(
 async def _writable_issue(
     session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = True
 ) -> Issue:
+    """An issue the caller may do anything to (``issues.write`` and a writer relation)."""
     issue, role = await _visible_issue(session, caller, issue_id, lock=lock)
     ensure_writer(role, caller, "issues")
     return issue
+
+
+async def _updatable_issue(
+    session: AsyncSession, caller: Caller, issue_id: uuid.UUID
+) -> tuple[Issue, ProjectView, str]:
+    """An issue the caller may change: any (``issues.write``), or one assigned to it
+    (``issues.update_assigned``, the agent role)."""
+    issue, project, role = await _visible_with_project(session, caller, issue_id, lock=True)
+    ensure_may_update(role, caller, issue.assignee_id, "issues")
+    return issue, project, role
 
 
 async def create_issue(
@@ -191,10 +212,23 @@ async def create_issue(
 
 
 async def update_issue(
-    session: AsyncSession, caller: Caller, issue_id: uuid.UUID, data: IssueUpdate
+    session: AsyncSession,
+    caller: Caller,
+    issue_id: uuid.UUID,
+    data: IssueUpdate,
+    lookup: ProjectLookup | None = None,
 ) -> Issue:
-    issue = await _writable_issue(session, caller, issue_id)
-    changes = data.model_dump(exclude_none=True, exclude={"status"})
+    issue, project, role = await _updatable_issue(session, caller, issue_id)
+    reassigned = "assignee_id" in data.model_fields_set and data.assignee_id != issue.assignee_id
+    if reassigned:
+        # Whom the work is assigned to is the project writers' call, never the assignee's.
+        ensure_writer(role, caller, "assignees")
+        if data.assignee_id is not None:
+            await ensure_member(
+                session, caller, project, data.assignee_id, "body.assignee_id", lookup
+            )
+        issue.assignee_id = data.assignee_id
+    changes = data.model_dump(exclude_none=True, exclude={"status", "assignee_id"})
     if "labels" in changes:
         changes["labels"] = _unique(changes["labels"])
     for name, value in changes.items():
@@ -204,7 +238,7 @@ async def update_issue(
         check_transition(issue, data.status.value)
         apply_status(issue, data.status.value)
         spec = STATUS_EVENTS.get(issue.status, events.IssueUpdated)
-    elif not changes:
+    elif not changes and not reassigned:
         return issue
     await publish(session, spec, issue)
     return issue
@@ -213,7 +247,7 @@ async def update_issue(
 async def assign_issue(
     session: AsyncSession, caller: Caller, issue_id: uuid.UUID, agent_id: uuid.UUID
 ) -> Issue:
-    issue = await _writable_issue(session, caller, issue_id)
+    issue, _, _ = await _updatable_issue(session, caller, issue_id)
     if issue.status not in ("open", "in_progress"):
         raise Conflict(
             f"An issue that is {issue.status} cannot be assigned; reopen it first",
@@ -235,7 +269,7 @@ async def resolve_issue(
     resolution: str,
     pull_request_id: uuid.UUID | None,
 ) -> Issue:
-    issue = await _writable_issue(session, caller, issue_id)
+    issue, _, _ = await _updatable_issue(session, caller, issue_id)
     check_transition(issue, "resolved")
     if pull_request_id is not None:
         pull_request = await pr_repository.get(session, pull_request_id)

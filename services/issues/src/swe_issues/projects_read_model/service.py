@@ -6,8 +6,9 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common import projects_read_model as read_model
-from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
-from swe_common.projects_read_model import LOOKUPS, WRITER_ROLES, role_in
+from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from swe_common.permissions import WRITER_RELATIONS, Permission, require
+from swe_common.projects_read_model import LOOKUPS, role_in
 from swe_common.security import Caller
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
@@ -72,14 +73,65 @@ async def readable_project(
     return project, role
 
 
-def ensure_writer(role: str, caller: Caller, what: str) -> None:
-    if caller.principal.is_readonly:
-        raise Forbidden(f"Read-only credentials cannot change {what}")
-    if role not in WRITER_ROLES:
+def ensure_writer_relation(role: str, what: str) -> None:
+    if role not in WRITER_RELATIONS:
         raise Forbidden(
             f"Viewers cannot change {what}; the project owner or a maintainer can",
             role=role,
         )
+
+
+def ensure_writer(
+    role: str, caller: Caller, what: str, permission: Permission = Permission.ISSUES_WRITE
+) -> None:
+    """The caller's role grants ``permission`` and it is a writer (owner, maintainer) here."""
+    require(caller.principal, permission, f"change {what}")
+    ensure_writer_relation(role, what)
+
+
+def ensure_may_update(role: str, caller: Caller, assignee_id: uuid.UUID | None, what: str) -> None:
+    """Changing one issue or pull request: ``issues.write``, or ``issues.update_assigned``
+    when it is assigned to the caller (the agent role); a writer relation in both cases."""
+    assigned = assignee_id is not None and assignee_id == caller.user_id
+    if not caller.may(Permission.ISSUES_WRITE) and assigned:
+        ensure_writer(role, caller, what, Permission.ISSUES_UPDATE_ASSIGNED)
+        return
+    if not caller.may(Permission.ISSUES_WRITE) and caller.may(Permission.ISSUES_UPDATE_ASSIGNED):
+        raise Forbidden(
+            f"Your role ({', '.join(sorted(caller.roles))}) changes only the {what} assigned to "
+            "it; this one is not",
+            permission=Permission.ISSUES_WRITE.value,
+        )
+    ensure_writer(role, caller, what)
+
+
+def _is_member(project: ProjectView, account_id: uuid.UUID) -> bool:
+    return project.owner_id == account_id or any(
+        m.get("user_id") == str(account_id) for m in project.members
+    )
+
+
+async def ensure_member(
+    session: AsyncSession,
+    caller: Caller,
+    project: ProjectView,
+    account_id: uuid.UUID,
+    field: str,
+    lookup: ProjectLookup | None = None,
+) -> None:
+    """``account_id`` owns or is a member of the project (whom work may be assigned to). With
+    ``lookup``, an account the read model does not list yet (just added, its event still in
+    flight) is checked once against the projects service."""
+    if _is_member(project, account_id):
+        return
+    if lookup is not None and caller.token is not None:
+        fresh = await _ask_projects(session, caller, project.id, lookup)
+        if fresh is not None and _is_member(fresh, account_id):
+            return
+    raise Unprocessable(
+        f"Account {account_id} is not a member of project {project.id}",
+        errors=[{"field": field, "message": "not a member of the project"}],
+    )
 
 
 async def writable_project(

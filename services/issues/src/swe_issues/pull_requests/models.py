@@ -38,6 +38,9 @@ class PullRequest(UUIDPrimaryKey, Timestamps, Base):
     assignees: Mapped[list[str]] = mapped_column(
         ARRAY(sa.String(100)), nullable=False, default=list, server_default="{}"
     )
+    # The platform account the pull request is assigned to (``assignees`` are GitHub logins);
+    # an agent-role caller changes only the pull requests assigned to it.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     # GitHub's updated_at of the state mirrored: an older delivery never rolls it back.
     github_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

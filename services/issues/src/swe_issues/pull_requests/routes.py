@@ -6,7 +6,8 @@ from fastapi import APIRouter, status
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_common.security import api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import api_key_scope, require_permission
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
 from swe_issues.github.sync import sync_pull_request
 from swe_issues.pull_requests import service
@@ -25,7 +26,9 @@ from swe_issues.pull_requests.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/v1/prs", tags=["pull requests"], dependencies=[api_key_scope("issues")]
+    prefix="/api/v1/prs",
+    tags=["pull requests"],
+    dependencies=[api_key_scope("issues"), require_permission(Permission.ISSUES_READ)],
 )
 
 
@@ -81,9 +84,13 @@ async def get_pr(pr_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Pu
 
 @router.patch("/{pr_id}", summary="Change a tracked pull request")
 async def update_pr(
-    pr_id: uuid.UUID, body: PullRequestUpdate, session: SessionDep, caller: CallerDep
+    pr_id: uuid.UUID,
+    body: PullRequestUpdate,
+    session: SessionDep,
+    caller: CallerDep,
+    projects: ProjectsDep,
 ) -> PullRequestOut:
-    return _out(await service.update_pr(session, caller, pr_id, body))
+    return _out(await service.update_pr(session, caller, pr_id, body, projects))
 
 
 @router.delete("/{pr_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Stop tracking")
@@ -103,7 +110,11 @@ async def request_review(
     return ReviewOut.model_validate(await service.request_review(session, caller, pr_id, level))
 
 
-@router.get("/{pr_id}/review", summary="The latest review result and the review history")
+@router.get(
+    "/{pr_id}/review",
+    summary="The latest review result and the review history",
+    dependencies=[require_permission(Permission.REVIEWS_READ)],
+)
 async def get_review(pr_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ReviewHistory:
     return await service.review_history(session, caller, pr_id)
 

@@ -55,6 +55,11 @@ class PullRequestUpdate(RequestModel):
     head_ref: ShortText | None = None
     base_sha: Sha | None = None
     head_sha: Sha | None = None
+    assignee_id: uuid.UUID | None = Field(
+        default=None,
+        description="Assign the pull request to this account (a member of the project; null "
+        "unassigns). Only the project's owner and maintainers change it.",
+    )
 
 
 class PullRequestOut(BaseModel):
@@ -75,6 +80,10 @@ class PullRequestOut(BaseModel):
     draft: bool = Field(description="A draft on GitHub: not reviewed automatically until ready")
     labels: list[str]
     assignees: list[str] = Field(description="Who the pull request is assigned to (GitHub logins)")
+    assignee_id: uuid.UUID | None = Field(
+        description="The platform account the pull request is assigned to (an agent-role "
+        "account changes only the pull requests assigned to it)"
+    )
     github_updated_at: datetime | None = Field(
         description="When GitHub last changed the state mirrored here"
     )

@@ -14,6 +14,7 @@ from swe_common.errors import Conflict, NotFound
 from swe_common.events import EventSpec
 from swe_common.events.contracts import ReviewResult
 from swe_common.pagination import Page, PageParams
+from swe_common.permissions import Permission
 from swe_common.security import Caller
 from swe_issues import events
 from swe_issues.projects_read_model import repository as projects
@@ -21,6 +22,8 @@ from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.service import (
     ProjectLookup,
     ensure_enabled,
+    ensure_may_update,
+    ensure_member,
     ensure_writer,
     readable_project,
     role_of,
@@ -61,6 +64,7 @@ def snapshot(pr: PullRequest) -> events.PullRequestPayload:
         review_status=pr.review_status,
         created_at=pr.created_at,
         updated_at=pr.updated_at,
+        assignee_id=str(pr.assignee_id) if pr.assignee_id else None,
     )
 
 
@@ -167,11 +171,26 @@ async def track_pr(
 
 
 async def update_pr(
-    session: AsyncSession, caller: Caller, pr_id: uuid.UUID, data: PullRequestUpdate
+    session: AsyncSession,
+    caller: Caller,
+    pr_id: uuid.UUID,
+    data: PullRequestUpdate,
+    lookup: ProjectLookup | None = None,
 ) -> PullRequest:
-    pr, _ = await _writable(session, caller, pr_id)
-    changes = data.model_dump(exclude_none=True, mode="json")
+    pr, project, role = await _visible(session, caller, pr_id, lock=True)
+    # Any pull request (issues.write), or one assigned to the caller (the agent role).
+    ensure_may_update(role, caller, pr.assignee_id, "pull requests")
     changed = False
+    if "assignee_id" in data.model_fields_set and data.assignee_id != pr.assignee_id:
+        # Whom the work is assigned to is the project writers' call, never the assignee's.
+        ensure_writer(role, caller, "assignees")
+        if data.assignee_id is not None:
+            await ensure_member(
+                session, caller, project, data.assignee_id, "body.assignee_id", lookup
+            )
+        pr.assignee_id = data.assignee_id
+        changed = True
+    changes = data.model_dump(exclude_none=True, exclude={"assignee_id"}, mode="json")
     for name, value in changes.items():
         if getattr(pr, name) != value:
             setattr(pr, name, value)
@@ -199,7 +218,8 @@ async def request_review(
     pr_id: uuid.UUID,
     level: ReviewLevel,
 ) -> Review:
-    pr, project = await _writable(session, caller, pr_id)
+    pr, project, role = await _visible(session, caller, pr_id, lock=True)
+    ensure_writer(role, caller, "reviews", Permission.REVIEWS_REQUEST)
     return await start_review(session, project, pr, level, requested_by=caller.subject)
 
 

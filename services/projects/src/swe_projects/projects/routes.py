@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from swe_common.deps import SessionDep
 from swe_common.pagination import Page, PageQuery
-from swe_common.security import api_key_scope
+from swe_common.permissions import Permission
+from swe_common.security import api_key_scope, require_permission
 from swe_common.types import Name
 from swe_projects.deps import CallerDep, PolicyDep, SecretBoxDep
 from swe_projects.models import Project, ProjectMember
@@ -26,7 +27,9 @@ from swe_projects.projects.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/v1/projects", tags=["projects"], dependencies=[api_key_scope("projects")]
+    prefix="/api/v1/projects",
+    tags=["projects"],
+    dependencies=[api_key_scope("projects"), require_permission(Permission.PROJECTS_READ)],
 )
 # Issues and agents look up the project of their caller's resource with the caller's own
 # token (``swe_common.projects_client``), so reading ONE project by id is open to their

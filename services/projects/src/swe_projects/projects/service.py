@@ -14,6 +14,7 @@ from swe_common.db import utcnow
 from swe_common.errors import Conflict, NotFound, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
+from swe_common.permissions import Permission
 from swe_common.repo_urls import validate_repository_url
 from swe_common.security import Caller
 from swe_projects import events
@@ -24,7 +25,7 @@ from swe_projects.projects.access import (
     require_creator,
     require_maintainer,
     require_owner,
-    require_writer,
+    require_permission,
 )
 from swe_projects.projects.schemas import (
     MemberCreate,
@@ -150,7 +151,7 @@ async def update_project(
     data: ProjectUpdate,
     policy: RepositoryPolicy,
 ) -> Project:
-    require_writer(caller)
+    require_permission(caller, Permission.PROJECTS_UPDATE, "change projects")
     project = await _load(session, caller, project_id, for_update=True)
     require_maintainer(project, caller)
     changes = data.model_dump(exclude_none=True, exclude={"settings"})
@@ -183,7 +184,7 @@ def _apply(project: Project, changes: dict[str, Any]) -> bool:
 
 
 async def delete_project(session: AsyncSession, caller: Caller, project_id: uuid.UUID) -> None:
-    require_writer(caller)
+    require_permission(caller, Permission.PROJECTS_UPDATE, "delete projects")
     project = await _load(session, caller, project_id, for_update=True)
     require_owner(project, caller)
     await repository.delete(session, project)
@@ -198,7 +199,7 @@ async def delete_project(session: AsyncSession, caller: Caller, project_id: uuid
 async def rotate_webhook_secret(
     session: AsyncSession, caller: Caller, project_id: uuid.UUID, box: SecretBox
 ) -> NewSecret:
-    require_writer(caller)
+    require_permission(caller, Permission.PROJECTS_UPDATE, "rotate webhook secrets")
     project = await _load(session, caller, project_id, for_update=True)
     require_maintainer(project, caller)
     secret = new_webhook_secret()
@@ -218,7 +219,7 @@ async def list_members(
 async def add_member(
     session: AsyncSession, caller: Caller, project_id: uuid.UUID, data: MemberCreate
 ) -> ProjectMember:
-    require_writer(caller)
+    require_permission(caller, Permission.PROJECTS_MEMBERS, "manage project members")
     project = await _load(session, caller, project_id, for_update=True)
     require_owner(project, caller)
     if data.user_id == project.owner_id:
@@ -251,7 +252,7 @@ async def change_member_role(
     user_id: uuid.UUID,
     data: MemberUpdate,
 ) -> ProjectMember:
-    require_writer(caller)
+    require_permission(caller, Permission.PROJECTS_MEMBERS, "manage project members")
     project = await _load(session, caller, project_id, for_update=True)
     require_owner(project, caller)
     member = _member(project, user_id)
@@ -274,7 +275,7 @@ def _member(project: Project, user_id: uuid.UUID) -> ProjectMember:
 async def remove_member(
     session: AsyncSession, caller: Caller, project_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:
-    require_writer(caller)
+    require_permission(caller, Permission.PROJECTS_MEMBERS, "manage project members")
     project = await _load(session, caller, project_id, for_update=True)
     if caller.user_id != user_id:  # anyone may leave a project; only the owner removes others
         require_owner(project, caller)

@@ -35,7 +35,8 @@ import { formatDate } from "@/lib/format";
 const ROLE_HELP: Record<Role, string> = {
   admin: "admin: everything, every project, these pages",
   user: "user: their own projects and those shared with them",
-  agent: "agent: runs agents (service accounts)",
+  agent:
+    "agent: automation accounts: runs, reviews, and the issues and pull requests assigned to it",
   readonly: "readonly: reads what they can see, changes nothing",
 };
 

@@ -56,7 +56,9 @@ function AgentView({
   const remove = useDeleteAgent(data.id);
   const [editing, setEditing] = useState(false);
   const [starting, setStarting] = useState(false);
-  const canWrite = project.data ? projectPermissions(project.data, me.data).canWriteAgents : false;
+  const permissions = project.data ? projectPermissions(project.data, me.data) : undefined;
+  const canWrite = permissions?.canWriteAgents ?? false;
+  const canRun = permissions?.canRunAgents ?? false;
   const projectName = project.data?.name ?? "Project";
 
   return (
@@ -84,11 +86,13 @@ function AgentView({
             >
               Analytics
             </ButtonLink>
+            {canRun && (
+              <Button onClick={() => setStarting(true)} disabled={data.status !== "active"}>
+                Start a run
+              </Button>
+            )}
             {canWrite && (
               <>
-                <Button onClick={() => setStarting(true)} disabled={data.status !== "active"}>
-                  Start a run
-                </Button>
                 <Button variant="default" onClick={() => setEditing(true)}>
                   Edit
                 </Button>
@@ -113,25 +117,25 @@ function AgentView({
         }
       />
       {canWrite && (
-        <>
-          <AgentFormModal
-            projectId={data.project_id}
-            agent={data}
-            opened={editing}
-            onClose={() => setEditing(false)}
-            onSaved={() => setEditing(false)}
-          />
-          <StartRunModal
-            agent={data}
-            defaultBranch={project.data?.default_branch ?? "main"}
-            opened={starting}
-            onClose={() => setStarting(false)}
-            onStarted={(run) => {
-              setStarting(false);
-              void navigate({ to: "/runs/$runId", params: { runId: run.id } });
-            }}
-          />
-        </>
+        <AgentFormModal
+          projectId={data.project_id}
+          agent={data}
+          opened={editing}
+          onClose={() => setEditing(false)}
+          onSaved={() => setEditing(false)}
+        />
+      )}
+      {canRun && (
+        <StartRunModal
+          agent={data}
+          defaultBranch={project.data?.default_branch ?? "main"}
+          opened={starting}
+          onClose={() => setStarting(false)}
+          onStarted={(run) => {
+            setStarting(false);
+            void navigate({ to: "/runs/$runId", params: { runId: run.id } });
+          }}
+        />
       )}
       <Stack gap="md">
         {data.description && <Text>{data.description}</Text>}

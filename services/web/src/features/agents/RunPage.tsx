@@ -68,7 +68,7 @@ function RunView({ run }: { run: RunDetailOut }) {
     if (logging && pending) refresh();
   }, [logging, pending]);
 
-  const canWrite = project.data ? projectPermissions(project.data, me.data).canWriteAgents : false;
+  const canWrite = project.data ? projectPermissions(project.data, me.data).canRunAgents : false;
   const agentName = agent.data?.name ?? "Agent";
   const finished = isFinished(run.status);
 

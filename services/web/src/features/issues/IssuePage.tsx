@@ -350,12 +350,15 @@ function ResolveModal({
   );
 }
 
+/** ``full``: sync and delete too (issues.write); else the assignee's changes only. */
 function WriteActions({
   issue,
+  full,
   onEdit,
   onResolve,
 }: {
   issue: IssueOut;
+  full: boolean;
   onEdit: () => void;
   onResolve: () => void;
 }) {
@@ -370,26 +373,28 @@ function WriteActions({
           <Button variant="default" onClick={onEdit}>
             Edit
           </Button>
-          {issue.github_number !== null && (
+          {full && issue.github_number !== null && (
             <Button variant="default" loading={sync.isPending} onClick={() => sync.mutate()}>
               Sync from GitHub
             </Button>
           )}
-          <ConfirmButton
-            label="Delete"
-            title="Delete the issue?"
-            message={`“${issue.title}” will be removed for everyone in the project. This cannot be undone.`}
-            confirmLabel="Delete issue"
-            pending={remove.isPending}
-            error={remove.error}
-            onConfirm={async () => {
-              await remove.mutateAsync();
-              await navigate({
-                to: "/projects/$projectId/issues",
-                params: { projectId: issue.project_id },
-              });
-            }}
-          />
+          {full && (
+            <ConfirmButton
+              label="Delete"
+              title="Delete the issue?"
+              message={`“${issue.title}” will be removed for everyone in the project. This cannot be undone.`}
+              confirmLabel="Delete issue"
+              pending={remove.isPending}
+              error={remove.error}
+              onConfirm={async () => {
+                await remove.mutateAsync();
+                await navigate({
+                  to: "/projects/$projectId/issues",
+                  params: { projectId: issue.project_id },
+                });
+              }}
+            />
+          )}
         </Group>
       </Group>
       {sync.error ? <ErrorView error={sync.error} /> : null}
@@ -420,7 +425,9 @@ export function IssuePage() {
   // An issue of another project under this project's URL is not found here.
   if (issue.data.project_id !== projectId) return <NotFoundView what="issue" />;
   const data = issue.data;
-  const { canWriteIssues } = projectPermissions(project.data, me.data);
+  const permissions = projectPermissions(project.data, me.data);
+  // Any issue (issues.write), or the one assigned to the caller (the agent role).
+  const canChange = permissions.canUpdate(data);
   const agentList = agents.data?.items ?? [];
 
   return (
@@ -442,20 +449,21 @@ export function IssuePage() {
           <PriorityBadge priority={data.priority} />
           <LabelBadges labels={data.labels} />
         </Group>
-        {canWriteIssues && (
+        {canChange && (
           <WriteActions
             issue={data}
+            full={permissions.canWriteIssues}
             onEdit={() => setEditing(true)}
             onResolve={() => setResolving(true)}
           />
         )}
-        {canWriteIssues && (
+        {canChange && (
           <ResolveModal issue={data} opened={resolving} onClose={() => setResolving(false)} />
         )}
         <Grid gutter="md">
           <Grid.Col span={{ base: 12, md: 8 }}>
             <Stack gap="md">
-              {editing && canWriteIssues ? (
+              {editing && canChange ? (
                 <EditForm key={data.updated_at} issue={data} onDone={() => setEditing(false)} />
               ) : (
                 <Section id="issue-description" title="Description">
@@ -487,7 +495,7 @@ export function IssuePage() {
           <Grid.Col span={{ base: 12, md: 4 }}>
             <Stack gap="md">
               <Details issue={data} agents={agentList} myId={me.data?.id} />
-              {canWriteIssues && canAssign(data.status) && (
+              {canChange && canAssign(data.status) && (
                 <AssignCard issue={data} agents={agentList} />
               )}
             </Stack>

@@ -86,7 +86,16 @@ function Details({ pull }: { pull: PullRequestOut }) {
   );
 }
 
-function Actions({ pull, projectId }: { pull: PullRequestOut; projectId: string }) {
+/** ``full``: sync and untrack too (issues.write); else only editing (an assignee). */
+function Actions({
+  pull,
+  projectId,
+  full,
+}: {
+  pull: PullRequestOut;
+  projectId: string;
+  full: boolean;
+}) {
   const sync = useSyncPull(pull.id);
   const untrack = useUntrackPull(pull.id);
   const navigate = useNavigate();
@@ -94,24 +103,28 @@ function Actions({ pull, projectId }: { pull: PullRequestOut; projectId: string 
   return (
     <Stack gap="xs" align="flex-end">
       <Group gap="xs">
-        <Button variant="default" loading={sync.isPending} onClick={() => sync.mutate()}>
-          Sync from GitHub
-        </Button>
+        {full && (
+          <Button variant="default" loading={sync.isPending} onClick={() => sync.mutate()}>
+            Sync from GitHub
+          </Button>
+        )}
         <Button variant="default" onClick={() => setEditing(true)}>
           Edit
         </Button>
-        <ConfirmButton
-          label="Untrack"
-          title={`Stop tracking #${pull.number}?`}
-          message="The pull request and its review history are removed from this project. GitHub's webhook tracks it again on its next event."
-          confirmLabel="Untrack"
-          pending={untrack.isPending}
-          error={untrack.error}
-          onConfirm={async () => {
-            await untrack.mutateAsync();
-            await navigate({ to: "/projects/$projectId/pulls", params: { projectId } });
-          }}
-        />
+        {full && (
+          <ConfirmButton
+            label="Untrack"
+            title={`Stop tracking #${pull.number}?`}
+            message="The pull request and its review history are removed from this project. GitHub's webhook tracks it again on its next event."
+            confirmLabel="Untrack"
+            pending={untrack.isPending}
+            error={untrack.error}
+            onConfirm={async () => {
+              await untrack.mutateAsync();
+              await navigate({ to: "/projects/$projectId/pulls", params: { projectId } });
+            }}
+          />
+        )}
       </Group>
       {sync.error ? <ErrorView error={sync.error} /> : null}
       {sync.isSuccess && (
@@ -150,7 +163,7 @@ export function PullPage() {
   if (!pull.data || !project.data || pull.data.project_id !== projectId) {
     return <NotFoundView what="pull request" />;
   }
-  const { canEdit } = projectPermissions(project.data, me.data);
+  const { canWriteIssues, canUpdate, canRequestReviews } = projectPermissions(project.data, me.data);
   const data = pull.data;
   return (
     <>
@@ -164,11 +177,15 @@ export function PullPage() {
           { label: `#${data.number}` },
         ]}
         description={`In ${project.data.name}`}
-        actions={canEdit ? <Actions pull={data} projectId={projectId} /> : undefined}
+        actions={
+          canUpdate(data) ? (
+            <Actions pull={data} projectId={projectId} full={canWriteIssues} />
+          ) : undefined
+        }
       />
       <Stack gap="md">
         <Details pull={data} />
-        <ReviewPanel pull={data} canEdit={canEdit} />
+        <ReviewPanel pull={data} canEdit={canRequestReviews} />
       </Stack>
     </>
   );

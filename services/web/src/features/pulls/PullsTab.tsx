@@ -24,7 +24,7 @@ export function PullsTab() {
   const me = useMe();
   const pulls = usePulls(projectId, search);
   const [tracking, setTracking] = useState(false);
-  const canEdit = project.data ? projectPermissions(project.data, me.data).canEdit : false;
+  const canEdit = project.data ? projectPermissions(project.data, me.data).canWriteIssues : false;
   const filtered = !!(search.state || search.review);
   // A new filter starts again at the first page.
   const setFilter = (change: Partial<PullsSearch>) =>
