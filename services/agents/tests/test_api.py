@@ -124,6 +124,37 @@ async def test_readonly_role_cannot_create(client: Any, tokens: TokenFactory, ow
     assert (await client.post("/api/v1/agents", json=payload, headers=headers)).status_code == 403
 
 
+async def test_the_agent_role_starts_and_cancels_runs_but_never_changes_agents(
+    client: Any, tokens: TokenFactory, owned: Any
+) -> None:
+    project, owner, maintainer, _ = owned
+    agent = (await create_agent(client, tokens, owner, project)).json()
+    bot = tokens.headers(maintainer, roles=("agent",))  # an automation account, maintainer
+    started = await client.post(f"/api/v1/agents/{agent['id']}/start", json={}, headers=bot)
+    assert started.status_code == 202, started.text
+    cancelled = await client.post(f"/api/v1/agents/runs/{started.json()['id']}/cancel", headers=bot)
+    assert cancelled.status_code == 202, cancelled.text
+    assert (await client.get(f"/api/v1/agents/{agent['id']}/runs", headers=bot)).status_code == 200
+    payload = {"project_id": str(project), "name": "bot", "type": "code_analyzer"}
+    for response in (
+        await client.post("/api/v1/agents", json=payload, headers=bot),
+        await client.patch(f"/api/v1/agents/{agent['id']}", json={"name": "x"}, headers=bot),
+        await client.delete(f"/api/v1/agents/{agent['id']}", headers=bot),
+    ):
+        assert response.status_code == 403, response.text
+        assert response.json()["permission"] == "agents.write"
+
+
+async def test_the_readonly_role_cannot_start_runs(
+    client: Any, tokens: TokenFactory, owned: Any
+) -> None:
+    project, owner, maintainer, _ = owned
+    agent = (await create_agent(client, tokens, owner, project)).json()
+    reader = tokens.headers(maintainer, roles=("readonly",))
+    started = await client.post(f"/api/v1/agents/{agent['id']}/start", json={}, headers=reader)
+    assert started.status_code == 403 and started.json()["permission"] == "runs.start"
+
+
 async def test_admin_sees_every_agent(client: Any, tokens: TokenFactory, owned: Any) -> None:
     project, owner, _, _ = owned
     agent = (await create_agent(client, tokens, owner, project)).json()

@@ -117,3 +117,19 @@ async def test_figures_need_a_token(env: Env) -> None:
 
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_agent_role_reads_no_analytics_even_of_its_own_project(env: Env) -> None:
+    # Automation accounts (the agent role) have no analytics permission: a 403 naming it.
+    bot, project_id = uuid.uuid4(), uuid.uuid4()
+    await env.ingest(project_history(project_id, bot))
+    headers = env.tokens.headers(bot, roles=("agent",))
+    for path in (f"/api/v1/analytics/projects/{project_id}", "/api/v1/analytics/dashboard"):
+        response = await env.client.get(path, headers=headers)
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["permission"] == "analytics.read"
+    recorded = await env.client.post(
+        "/api/v1/analytics/events", json={"type": "custom.x.y"}, headers=headers
+    )
+    assert recorded.status_code == 403

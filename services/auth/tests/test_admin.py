@@ -132,3 +132,42 @@ async def test_profile_update_changes_only_profile_fields(client, user, tokens, 
     assert refused.status_code == 422
     events = await outbox_events(runtime, "auth.user.updated", subject=user["id"])
     assert events[-1]["data"]["full_name"] == "New Name"
+
+
+async def test_an_automation_account_gets_the_agent_role_and_no_administration(client, admin):
+    """An admin makes an account an automation account; it manages its own account and its
+    own API keys, and nothing of anyone else's (403 naming the permission, 404 for a key)."""
+    bot = await register(client)
+    other = await register(client)
+    set_roles = await client.put(
+        f"{API}/admin/users/{bot['id']}/roles",
+        json={"roles": ["agent"]},
+        headers=bearer(admin["tokens"]),
+    )
+    assert set_roles.status_code == 200 and set_roles.json()["roles"] == ["agent"]
+    tokens = await login(client, bot)
+    me = await client.get(f"{API}/me", headers=bearer(tokens))
+    assert me.status_code == 200 and me.json()["roles"] == ["agent"]
+    key = await client.post(
+        f"{API}/api-keys", json={"name": "ci", "scopes": ["agents:write"]}, headers=bearer(tokens)
+    )
+    assert key.status_code == 201
+    for method, path in (
+        ("GET", f"{API}/admin/users"),
+        ("GET", f"{API}/admin/audit"),
+        ("PUT", f"{API}/admin/users/{other['id']}/roles"),
+        ("POST", f"{API}/admin/users/{other['id']}/lock"),
+    ):
+        body = {"roles": ["admin"]} if method == "PUT" else None
+        response = await client.request(method, path, json=body, headers=bearer(tokens))
+        assert response.status_code == 403, (path, response.text)
+        assert response.json()["permission"] == "users.admin"
+    others_key = await client.post(
+        f"{API}/api-keys",
+        json={"name": "theirs", "scopes": ["issues:read"]},
+        headers=bearer(await login(client, other)),
+    )
+    revoke = await client.delete(
+        f"{API}/api-keys/{others_key.json()['id']}", headers=bearer(tokens)
+    )
+    assert revoke.status_code == 404

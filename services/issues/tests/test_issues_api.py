@@ -34,6 +34,7 @@ async def test_create_issue_returns_it_open_with_defaults_and_publishes_created(
         "priority",
         "labels",
         "assigned_agent_id",
+        "assignee_id",
         "created_by",
         "created_at",
         "updated_at",

@@ -44,6 +44,7 @@ async def test_track_returns_the_pr_and_publishes_tracked(env, seed):
         "base_sha",
         "head_sha",
         "review_status",
+        "assignee_id",
         "created_at",
         "updated_at",
     }

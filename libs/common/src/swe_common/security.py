@@ -473,9 +473,10 @@ def require_permission(permission: Permission, action: str | None = None) -> Any
 # issues, agents, analytics, gateway). Reading (GET, HEAD, OPTIONS, a WebSocket) needs
 # ``<family>:read``, anything else ``<family>:write``; ``admin`` implies ``write``, which
 # implies ``read``. An API key of an admin acts as an admin only where it holds
-# ``<family>:admin`` (elsewhere with the ``user`` role's permissions). Auth's own routes (account, sessions, API keys, user administration)
-# refuse API keys altogether: a leaked key must not mint keys or take over the account. User
-# tokens (no ``api_key_id``) are not limited by scopes; their roles decide.
+# ``<family>:admin`` (elsewhere with the ``user`` role's permissions). Auth's own routes
+# (account, sessions, API keys, user administration) refuse API keys altogether: a leaked key
+# must not mint keys or take over the account. User tokens (no ``api_key_id``) are not limited
+# by scopes; their roles decide.
 
 SCOPE_FAMILIES = ("projects", "issues", "agents", "analytics", "gateway")
 SCOPE_LEVELS = ("read", "write", "admin")
