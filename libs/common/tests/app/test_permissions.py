@@ -116,3 +116,13 @@ def test_the_readme_table_is_the_code_table() -> None:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         documented.append((cells[0].strip("`"), [cell == "✓" for cell in cells[2:]]))
     assert documented == table_rows(), "README's roles table is stale: regenerate it"
+
+
+def test_the_web_consoles_copy_is_the_code_table() -> None:
+    source = (ROOT / "services" / "web" / "src" / "lib" / "permissions.ts").read_text("utf-8")
+    block = source.split("export const ROLE_PERMISSIONS")[1].split("\n};")[0]
+    copied = {
+        role: set(re.findall(r'"([a-z_.]+)"', listed))
+        for role, listed in re.findall(r"\n  (\w+): \[(.*?)\]", block, flags=re.S)
+    }
+    assert copied == {role: {p.value for p in held} for role, held in ROLE_PERMISSIONS.items()}

@@ -899,6 +899,12 @@ export type IssueOut = {
      */
     assigned_agent_id: string | null;
     /**
+     * Assignee Id
+     *
+     * The account the issue is assigned to (an agent-role account changes only the issues assigned to it)
+     */
+    assignee_id: string | null;
+    /**
      * Closed At
      */
     closed_at: string | null;
@@ -1053,6 +1059,12 @@ export type IssueTarget = {
  * Only the fields sent change; ``status`` follows the allowed transitions.
  */
 export type IssueUpdate = {
+    /**
+     * Assignee Id
+     *
+     * Assign the issue to this account (a member of the project; null unassigns). Only the project's owner and maintainers change it.
+     */
+    assignee_id?: string | null;
     /**
      * Description
      */
@@ -1872,6 +1884,12 @@ export type PullRequestFigures = {
  */
 export type PullRequestOut = {
     /**
+     * Assignee Id
+     *
+     * The platform account the pull request is assigned to (an agent-role account changes only the pull requests assigned to it)
+     */
+    assignee_id: string | null;
+    /**
      * Assignees
      *
      * Who the pull request is assigned to (GitHub logins)
@@ -2059,6 +2077,12 @@ export type PullRequestTrack = {
  * PullRequestUpdate
  */
 export type PullRequestUpdate = {
+    /**
+     * Assignee Id
+     *
+     * Assign the pull request to this account (a member of the project; null unassigns). Only the project's owner and maintainers change it.
+     */
+    assignee_id?: string | null;
     /**
      * Author
      */

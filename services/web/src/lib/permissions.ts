@@ -2,7 +2,7 @@
  * What the caller may do, mirroring the platform's permission model: the role table
  * (`swe_common.permissions.ROLE_PERMISSIONS`, shown in the README) and the project relation
  * (owner, maintainer, viewer). The services decide; the console only hides what they would
- * refuse. `permissions.test.ts` keeps this copy of the table equal to the README's.
+ * refuse. A test of swe_common (`test_permissions.py`) keeps this copy equal to the table.
  */
 import type { ProjectRead, UserOut } from "@/client/types.gen";
 
@@ -27,15 +27,6 @@ export type Permission =
   | "analytics.read"
   | "analytics.write"
   | "gateway.admin";
-
-const READS: Permission[] = [
-  "projects.read",
-  "issues.read",
-  "reviews.read",
-  "agents.read",
-  "runs.read",
-  "analytics.read",
-];
 
 export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
   admin: [
@@ -90,7 +81,15 @@ export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
     "runs.read",
     "runs.start",
   ],
-  readonly: ["account.self", ...READS],
+  readonly: [
+    "account.self",
+    "projects.read",
+    "issues.read",
+    "reviews.read",
+    "agents.read",
+    "runs.read",
+    "analytics.read",
+  ],
 };
 
 /** Whether any of the caller's roles grants `permission`. */
@@ -151,6 +150,7 @@ export function projectPermissions(
     canRunAgents: writer && may(me, "runs.start"),
     canRequestReviews: writer && may(me, "reviews.request"),
     canUpdate: (item) =>
-      canWriteIssues || (updatesAssigned && !!me && !!item.assignee_id && item.assignee_id === me.id),
+      canWriteIssues ||
+      (updatesAssigned && !!me && !!item.assignee_id && item.assignee_id === me.id),
   };
 }

@@ -26,6 +26,7 @@ export function issue(overrides: Partial<IssueOut> = {}): IssueOut {
     priority: "high",
     labels: ["bug"],
     assigned_agent_id: null,
+    assignee_id: null,
     created_by: OWNER,
     resolution: null,
     pull_request_id: null,

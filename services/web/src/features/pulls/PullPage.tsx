@@ -163,7 +163,10 @@ export function PullPage() {
   if (!pull.data || !project.data || pull.data.project_id !== projectId) {
     return <NotFoundView what="pull request" />;
   }
-  const { canWriteIssues, canUpdate, canRequestReviews } = projectPermissions(project.data, me.data);
+  const { canWriteIssues, canUpdate, canRequestReviews } = projectPermissions(
+    project.data,
+    me.data,
+  );
   const data = pull.data;
   return (
     <>
