@@ -466,6 +466,7 @@ CASES = [
     Case(
         "gateway admin", "services", ADMIN, _get("/api/v1/gateway/admin/services"), "gateway.admin"
     ),
+    Case("gateway admin", "detailed health", ADMIN, _get("/health/detailed"), "health.detailed"),
 ]
 
 

@@ -27,7 +27,8 @@ from fastapi import APIRouter
 from swe_common.db import Database
 from swe_common.events.queue_metrics import QueueWatcher
 from swe_common.events.relay import OutboxRelay
-from swe_common.security import Principal, api_key_scope, require_roles
+from swe_common.permissions import Permission
+from swe_common.security import Principal, api_key_scope, require_permission
 
 Detail = dict[str, Any]
 DetailFn = Callable[[], Awaitable[Detail]]
@@ -72,7 +73,7 @@ async def report(checks: Sequence[DetailCheck], about: Detail) -> Detail:
     }
 
 
-AdminPrincipal = Annotated[Principal, require_roles("admin")]
+AdminPrincipal = Annotated[Principal, require_permission(Permission.HEALTH_DETAILED)]
 
 
 def detailed_health_router(checks: Callable[[], Sequence[DetailCheck]], about: Detail) -> APIRouter:

@@ -60,8 +60,9 @@ class Permission(StrEnum):
     # -- analytics --
     ANALYTICS_READ = "analytics.read"
     ANALYTICS_WRITE = "analytics.write"  # record custom events
-    # -- the gateway --
-    GATEWAY_ADMIN = "gateway.admin"  # the registry, breakers, detailed health
+    # -- operations --
+    GATEWAY_ADMIN = "gateway.admin"  # the gateway's registry and breakers
+    HEALTH_DETAILED = "health.detailed"  # every service's detailed health (operators)
 
 
 P = Permission

@@ -19,11 +19,12 @@ from typing import Annotated, Any
 import aiohttp
 from fastapi import APIRouter, Request
 
-from swe_common.security import Principal, api_key_scope, require_roles
+from swe_common.permissions import Permission
+from swe_common.security import Principal, api_key_scope, require_permission
 from swe_gateway.about import About
 from swe_gateway.upstreams import Instance, Registry
 
-AdminPrincipal = Annotated[Principal, require_roles("admin")]
+AdminPrincipal = Annotated[Principal, require_permission(Permission.HEALTH_DETAILED)]
 RANK = {"ok": 0, "degraded": 1, "down": 2}
 
 

@@ -26,7 +26,8 @@ export type Permission =
   | "runs.start"
   | "analytics.read"
   | "analytics.write"
-  | "gateway.admin";
+  | "gateway.admin"
+  | "health.detailed";
 
 export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
   admin: [
@@ -50,6 +51,7 @@ export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
     "analytics.read",
     "analytics.write",
     "gateway.admin",
+    "health.detailed",
   ],
   user: [
     "account.self",

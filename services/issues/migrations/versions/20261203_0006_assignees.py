@@ -1,8 +1,8 @@
 """issues.assignee_id and pull_requests.assignee_id: the platform account (a person or an
 automation account with the agent role) an issue or pull request is assigned to
 
-Revision ID: 0005_assignees
-Revises: 0004_project_views_owner_uuid
+Revision ID: 0006_assignees
+Revises: 0005_issue_status_in_review
 Create Date: 2026-12-03 11:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_assignees"
-down_revision: str | None = "0004_project_views_owner_uuid"
+revision: str = "0006_assignees"
+down_revision: str | None = "0005_issue_status_in_review"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
