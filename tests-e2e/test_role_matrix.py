@@ -507,14 +507,8 @@ async def test_an_automation_account_works_with_its_api_key(world: World, stack:
         ),
         201,
     )
-    async with gateway_client(stack) as anonymous:
-        token = expect(
-            await anonymous.post(
-                "/api/v1/auth/api-keys/exchange", headers={"X-API-Key": key["key"]}
-            ),
-            200,
-        )["access_token"]
-    async with gateway_client(stack, headers={"Authorization": f"Bearer {token}"}) as bot:
+    # At the gateway the key itself is the credential (it trades it for a token per request).
+    async with gateway_client(stack, headers={"X-API-Key": key["key"]}) as bot:
         expect(await bot.get(f"/api/v1/projects/{world.project}"), 200)
         expect(
             await bot.patch(
