@@ -306,6 +306,16 @@ export function useCancelRun(runId: string) {
   });
 }
 
+/** A file of a finished run the console downloads with the session. */
+export interface RunDownload {
+  label: string;
+  /** Under /api/v1/agents/runs/{id}/. */
+  path: string;
+  /** The file is saved as run-{id}.{suffix}. */
+  suffix: string;
+  type: string;
+}
+
 /** The downloads a completed analysis run offers, as the API names them. */
 export const DOWNLOADS = [
   { label: "SARIF", path: "sarif", suffix: "sarif", type: "application/sarif+json" },
@@ -316,16 +326,21 @@ export const DOWNLOADS = [
     suffix: "md",
     type: "text/markdown",
   },
-] as const;
+] as const satisfies readonly RunDownload[];
+
+/** Every model call of a finished run (prompt, answer, tokens, cost, latency) as JSON. */
+export const TRAJECTORY_DOWNLOAD: RunDownload = {
+  label: "Trajectory",
+  path: "trajectory",
+  suffix: "trajectory.json",
+  type: "application/json",
+};
 
 /**
  * Fetch one export with the session (the API wants the bearer token, which a plain link
  * cannot carry) and hand it to the browser as a file.
  */
-export async function downloadRunExport(
-  runId: string,
-  download: (typeof DOWNLOADS)[number],
-): Promise<void> {
+export async function downloadRunExport(runId: string, download: RunDownload): Promise<void> {
   const response = await authFetch(
     `/api/v1/agents/runs/${encodeURIComponent(runId)}/${download.path}`,
   );

@@ -12,6 +12,7 @@ import { PageHeader } from "@/components/PageHeader";
 import { Section } from "@/components/Section";
 import { FindingsSection } from "@/features/agents/FindingsSection";
 import { LiveLogView, useLiveLog } from "@/features/agents/LiveLogView";
+import { ResolutionSection } from "@/features/agents/ResolutionSection";
 import { formatDuration, RunStatusBadge, triggerText } from "@/features/agents/runFormat";
 import { ApiError } from "@/lib/errors";
 import { formatDate } from "@/lib/format";
@@ -19,7 +20,8 @@ import { projectPermissions } from "@/lib/permissions";
 
 /**
  * A run: its status as it changes (the run notifications update it, no polling), its live
- * log, and once completed its findings.
+ * log, an issue resolver's resolution once it ended with a result, and once completed its
+ * findings.
  */
 export function RunPage() {
   const { runId } = useParams({ from: "/app/runs/$runId" });
@@ -128,6 +130,9 @@ function RunView({ run }: { run: RunDetailOut }) {
         <Section id="log-title" title="Log">
           <LiveLogView lines={log.lines} state={log.state} detail={log.detail} />
         </Section>
+        {run.agent_type === "issue_resolver" && finished && run.result && (
+          <ResolutionSection runId={run.id} result={run.result} />
+        )}
         {run.status === "completed" && <FindingsSection runId={run.id} />}
       </Stack>
     </>

@@ -59,7 +59,7 @@ function fileNote(file: DiffFileOut): string | null {
   return null;
 }
 
-function FileHeader({ view, id }: { view: FileView; id: string }) {
+function FileHeader({ view, id, comments }: { view: FileView; id: string; comments: boolean }) {
   const file = view.file;
   return (
     <Group justify="space-between" wrap="wrap" gap="xs" mb="xs">
@@ -77,9 +77,11 @@ function FileHeader({ view, id }: { view: FileView; id: string }) {
             +{file.additions} −{file.deletions}
           </Text>
         )}
-        <Text span size="sm">
-          {view.commentCount} comment{view.commentCount === 1 ? "" : "s"}
-        </Text>
+        {comments && (
+          <Text span size="sm">
+            {view.commentCount} comment{view.commentCount === 1 ? "" : "s"}
+          </Text>
+        )}
       </Group>
     </Group>
   );
@@ -116,8 +118,19 @@ function LineRows({ line, comments }: { line: DiffLineOut; comments: ReviewComme
   );
 }
 
-/** One file: its hunks with the comments under their lines, then the comments outside them. */
-export function FileDiff({ view, index }: { view: FileView; index: number }) {
+/**
+ * One file: its hunks with the comments under their lines, then the comments outside them.
+ * `comments` false: a diff no review commented on (no comment count in its header).
+ */
+export function FileDiff({
+  view,
+  index,
+  comments = true,
+}: {
+  view: FileView;
+  index: number;
+  comments?: boolean;
+}) {
   const id = `diff-file-${index}`;
   const note = view.file ? fileNote(view.file) : "This file is not in the kept diff.";
   return (
@@ -128,7 +141,7 @@ export function FileDiff({ view, index }: { view: FileView; index: number }) {
       data-testid="diff-file"
       data-path={view.path}
     >
-      <FileHeader view={view} id={id} />
+      <FileHeader view={view} id={id} comments={comments} />
       {note && (
         <Text size="sm" c="dimmed" mb="xs">
           {note}
@@ -185,11 +198,11 @@ export function FileDiff({ view, index }: { view: FileView; index: number }) {
   );
 }
 
-export function DiffView({ views }: { views: FileView[] }) {
+export function DiffView({ views, comments = true }: { views: FileView[]; comments?: boolean }) {
   return (
     <Stack gap="md">
       {views.map((view, index) => (
-        <FileDiff key={view.path} view={view} index={index} />
+        <FileDiff key={view.path} view={view} index={index} comments={comments} />
       ))}
     </Stack>
   );

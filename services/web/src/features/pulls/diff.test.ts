@@ -3,6 +3,7 @@ import type { DiffFileOut, DiffLineOut } from "@/client/types.gen";
 import {
   type FileView,
   type PlacedLine,
+  parseUnifiedDiff,
   placeComments,
   readComments,
   SEVERITIES,
@@ -151,5 +152,83 @@ describe("reading the review's comments", () => {
       low: 1,
       info: 1,
     });
+  });
+});
+
+describe("parseUnifiedDiff", () => {
+  it("test_a_git_diff_reads_as_files_hunks_and_numbered_lines", () => {
+    const files = parseUnifiedDiff(
+      [
+        "diff --git a/app/calc.py b/app/calc.py",
+        "index 111..222 100644",
+        "--- a/app/calc.py",
+        "+++ b/app/calc.py",
+        "@@ -3,4 +3,4 @@ def div(a, b):",
+        "     if b == 0:",
+        "-        return 0",
+        "+        raise ZeroDivisionError",
+        "",
+        "     return a / b",
+        "\\ No newline at end of file",
+        "diff --git a/tests/test_new.py b/tests/test_new.py",
+        "new file mode 100644",
+        "--- /dev/null",
+        "+++ b/tests/test_new.py",
+        "@@ -0,0 +1,2 @@",
+        "+def test_div():",
+        "+    pass",
+        "diff --git a/logo.png b/logo.png",
+        "Binary files a/logo.png and b/logo.png differ",
+        "",
+      ].join("\n"),
+    );
+    expect(files.map((f) => [f.path, f.status, f.additions, f.deletions])).toEqual([
+      ["app/calc.py", "modified", 1, 1],
+      ["tests/test_new.py", "added", 2, 0],
+      ["logo.png", "modified", null, null],
+    ]);
+    const [hunk] = files[0]?.hunks ?? [];
+    expect(hunk?.section).toBe("def div(a, b):");
+    expect(hunk?.lines).toEqual([
+      { kind: "context", old: 3, new: 3, text: "    if b == 0:" },
+      { kind: "delete", old: 4, new: null, text: "        return 0" },
+      { kind: "add", old: null, new: 4, text: "        raise ZeroDivisionError" },
+      // An empty line within the hunk's counts is an unchanged empty line.
+      { kind: "context", old: 5, new: 5, text: "" },
+      { kind: "context", old: 6, new: 6, text: "    return a / b" },
+    ]);
+    expect(files[1]?.hunks[0]?.lines.map((l) => l.new)).toEqual([1, 2]);
+    expect(files[2]).toMatchObject({ binary: true, omitted: "binary", hunks: [] });
+  });
+
+  it("test_a_patch_without_git_headers_and_a_deleted_or_renamed_file", () => {
+    const files = parseUnifiedDiff(
+      [
+        "--- a/one.py",
+        "+++ b/one.py",
+        "@@ -1 +1 @@",
+        "-a",
+        "+b",
+        "--- a/two.py",
+        "+++ /dev/null",
+        "@@ -1,1 +0,0 @@",
+        "-gone",
+        "diff --git a/old.py b/new.py",
+        "similarity index 100%",
+        "rename from old.py",
+        "rename to new.py",
+      ].join("\n"),
+    );
+    expect(files.map((f) => [f.path, f.status, f.old_path])).toEqual([
+      ["one.py", "modified", null],
+      ["two.py", "deleted", null],
+      ["new.py", "renamed", "old.py"],
+    ]);
+    expect(files[0]?.hunks[0]?.lines.map((l) => l.kind)).toEqual(["delete", "add"]);
+  });
+
+  it("test_nothing_that_is_not_a_diff_yields_no_files", () => {
+    expect(parseUnifiedDiff("")).toEqual([]);
+    expect(parseUnifiedDiff("just some words\nand more")).toEqual([]);
   });
 });

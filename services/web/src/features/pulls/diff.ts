@@ -147,3 +147,108 @@ export function severityCounts(comments: readonly ReviewComment[]): Record<Sever
   for (const comment of comments) counts[comment.severity] += 1;
   return counts;
 }
+
+const HUNK = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$/;
+
+function unquote(path: string): string {
+  // git quotes a path with unusual characters; the quotes are not part of the name.
+  return path.startsWith('"') && path.endsWith('"') ? path.slice(1, -1) : path;
+}
+
+/**
+ * The files of a unified diff as text (what `git diff` prints; an agent's patch), in the shape
+ * the diff view shows. Every line stays text. Lines outside a hunk (index, mode) are dropped;
+ * a binary file has no hunks.
+ */
+export function parseUnifiedDiff(text: string): DiffFileOut[] {
+  const files: DiffFileOut[] = [];
+  let file: DiffFileOut | null = null;
+  let hunk: DiffHunkOut | null = null;
+  let oldNo = 0;
+  let newNo = 0;
+  const start = (path: string): DiffFileOut => {
+    const next: DiffFileOut = {
+      path,
+      old_path: null,
+      status: "modified",
+      binary: false,
+      additions: 0,
+      deletions: 0,
+      truncated: false,
+      omitted: null,
+      hunks: [],
+    };
+    files.push(next);
+    hunk = null;
+    return next;
+  };
+  for (const raw of text.split("\n")) {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const header = /^diff --git a\/(.+) b\/(.+)$/.exec(line);
+    if (header) {
+      file = start(unquote(header[2] ?? ""));
+      continue;
+    }
+    const hunkHeader = HUNK.exec(line);
+    if (hunkHeader) {
+      file ??= start("(unnamed file)");
+      oldNo = Number(hunkHeader[1]);
+      newNo = Number(hunkHeader[3]);
+      hunk = {
+        old_start: oldNo,
+        old_lines: Number(hunkHeader[2] ?? 1),
+        new_start: newNo,
+        new_lines: Number(hunkHeader[4] ?? 1),
+        section: hunkHeader[5] ?? "",
+        lines: [],
+      };
+      file.hunks.push(hunk);
+      continue;
+    }
+    if (
+      hunk &&
+      file &&
+      (oldNo < hunk.old_start + hunk.old_lines || newNo < hunk.new_start + hunk.new_lines)
+    ) {
+      const body = line.slice(1);
+      if (line.startsWith("+")) {
+        hunk.lines.push({ kind: "add", old: null, new: newNo++, text: body });
+        file.additions = (file.additions ?? 0) + 1;
+        continue;
+      }
+      if (line.startsWith("-")) {
+        hunk.lines.push({ kind: "delete", old: oldNo++, new: null, text: body });
+        file.deletions = (file.deletions ?? 0) + 1;
+        continue;
+      }
+      if (line.startsWith(" ") || line === "") {
+        // An empty line within the hunk's counts is an unchanged empty line.
+        hunk.lines.push({ kind: "context", old: oldNo++, new: newNo++, text: body });
+        continue;
+      }
+    }
+    if (line.startsWith("\\")) continue; // "\ No newline at end of file"
+    hunk = null;
+    if (line.startsWith("--- ") && (!file || file.hunks.length > 0)) {
+      // A patch without git's headers: its files start at their "---" line.
+      file = start(unquote(line.slice(4).replace(/^a\//, "")));
+    }
+    if (!file) continue;
+    if (line === "--- /dev/null" || line.startsWith("new file mode")) {
+      file.status = "added";
+    } else if (line === "+++ /dev/null" || line.startsWith("deleted file mode")) {
+      file.status = "deleted";
+    } else if (line.startsWith("+++ ")) {
+      file.path = unquote(line.slice(4).replace(/^b\//, ""));
+    } else if (line.startsWith("rename from ")) {
+      file.old_path = unquote(line.slice("rename from ".length));
+      file.status = "renamed";
+    } else if (line.startsWith("Binary files ") || line === "GIT binary patch") {
+      file.binary = true;
+      file.omitted = "binary";
+      file.additions = null;
+      file.deletions = null;
+    }
+  }
+  return files;
+}
