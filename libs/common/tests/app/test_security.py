@@ -263,3 +263,24 @@ def test_a_websocket_token_is_read_from_the_bearer_subprotocol():
 def test_a_token_in_a_websocket_url_is_recognised():
     assert url_carries_token(b"since=3&access_token=abc")
     assert not url_carries_token(b"since=3")
+
+
+async def test_a_service_built_by_the_app_factory_verifies_through_the_cache(database_url):
+    from swe_common.app import ServiceSpec, create_service_app
+    from swe_common.settings import LogFormat, ServiceSettings
+    from swe_common.testing import running_app
+
+    from .conftest import example_router
+
+    settings = ServiceSettings(
+        service_name="example",
+        database_url=database_url,
+        log_format=LogFormat.json,
+        token_cache_size=7,
+        revocation_recheck_seconds=3,
+    )
+    app = create_service_app(ServiceSpec(settings=settings, title="x", routers=[example_router()]))
+    async with running_app(app):
+        verifier = app.state.token_verifier
+        assert isinstance(verifier, CachingTokenVerifier)
+        assert (verifier.size, verifier.recheck_seconds) == (7, 3)
