@@ -248,8 +248,11 @@ def run(kind: str) -> dict[str, Any]:
             "GATEWAY_UPSTREAMS": json.dumps(upstreams),
             "GATEWAY_JWKS_URL": f"http://127.0.0.1:{upstream_port}/jwks.json",
             "GATEWAY_RATE_LIMIT_PREFIX": prefix,
-            "GATEWAY_RATE_LIMITS": json.dumps({"anonymous": 10**9, "readonly": 10**9,
-                                                "user": 10**9, "agent": 10**9, "admin": 10**9}),
+            # The default's shape (a minute and an hour window per role, both counted in the
+            # one Redis call), with quotas the load never reaches.
+            "GATEWAY_RATE_LIMITS": json.dumps({role: {"minute": 10**8, "hour": 10**8} for role
+                                               in ("anonymous", "readonly", "user", "agent",
+                                                   "admin")}),
             "GATEWAY_ACCESS_LOG": "false",
             "GATEWAY_LOG_LEVEL": "WARNING",
         }  # fmt: skip

@@ -137,6 +137,13 @@ def _stack_env(
         "AUTH_CONSOLE_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
         "ANALYTICS_REDIS_KEY_PREFIX": f"e2e{tag}:analytics",
         "GATEWAY_RATE_LIMIT_PREFIX": f"e2e{tag}:gateway:rl",
+        # The journeys poll as one user for runs and mails; the per-role windows (a user: 60 a
+        # minute within 1,000 an hour) would refuse a poll. Limits are what the gateway's own
+        # tests check: here one window per role, the budgets from before the windows came.
+        "GATEWAY_RATE_LIMITS": json.dumps(
+            {"anonymous": 120, "readonly": 300, "user": 600, "agent": 1200, "admin": 3000}
+        ),
+        "GATEWAY_REGISTRY_PREFIX": f"e2e{tag}:gateway:registry",
         "GATEWAY_UPSTREAMS": json.dumps(
             {name: [f"http://127.0.0.1:{ports[name]}"] for name in SERVICES if name != "gateway"}
         ),

@@ -152,3 +152,55 @@ async def test_revoking_a_key_stops_tokens_already_exchanged_for_it(client, toke
     ).status_code == 204
     with pytest.raises(InvalidToken):
         await verifier.verify(exchanged)
+
+
+# -- a key's own request budget at the gateway --------------------------------------------------
+
+
+async def test_a_key_made_with_a_budget_carries_it_to_the_gateway_in_its_token(client, tokens):
+    created = await _create(client, tokens, rate_limits={"minute": 30, "hour": 500})
+    assert created["rate_limits"] == {"minute": 30, "hour": 500}
+    listed = (await client.get(f"{API}/api-keys", headers=bearer(tokens))).json()["items"]
+    assert listed[0]["rate_limits"] == {"minute": 30, "hour": 500}
+    token = (await _exchange(client, created["key"])).json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["rate_limits"] == {"minute": 30, "hour": 500}
+
+
+async def test_a_key_without_a_budget_has_no_budget_claim(client, tokens):
+    created = await _create(client, tokens)
+    assert created["rate_limits"] is None
+    token = (await _exchange(client, created["key"])).json()["access_token"]
+    assert "rate_limits" not in jwt.decode(token, options={"verify_signature": False})
+
+
+async def test_a_key_budget_above_its_owners_is_refused_naming_the_window(client, tokens):
+    # A user's budget is 60 a minute and 1,000 an hour (swe_common.rate_budgets).
+    response = await client.post(
+        f"{API}/api-keys",
+        json={"name": "greedy", "rate_limits": {"minute": 30, "hour": 1001}},
+        headers=bearer(tokens),
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["rate_limits.hour"]
+    assert "1000" in errors[0]["message"]
+    listed = (await client.get(f"{API}/api-keys", headers=bearer(tokens))).json()
+    assert listed["total"] == 0
+
+
+async def test_an_admin_may_give_a_key_up_to_the_admin_budget(client, admin):
+    created = await _create(client, admin["tokens"], rate_limits={"minute": 300})
+    assert created["rate_limits"] == {"minute": 300}
+
+
+@pytest.mark.parametrize(
+    "budget", [{"fortnight": 10}, {"minute": 0}, {"minute": "many"}, {"minute": 10**12}]
+)
+async def test_a_malformed_key_budget_is_refused(client, tokens, budget):
+    response = await client.post(
+        f"{API}/api-keys", json={"name": "x", "rate_limits": budget}, headers=bearer(tokens)
+    )
+    assert response.status_code == 422
+    assert "rate_limits" in response.text

@@ -111,6 +111,8 @@ async def start_gateway(
             "GATEWAY_JWKS_URL": fake_auth.jwks_url,
             "GATEWAY_RATE_LIMIT_PREFIX": prefix,
             "GATEWAY_RATE_LIMITS": json.dumps(GENEROUS),
+            # Each gateway its own runtime registry, unless a test gives two the same one.
+            "GATEWAY_REGISTRY_PREFIX": f"{prefix}:registry:{uuid.uuid4().hex[:8]}",
             "GATEWAY_HEALTH_CHECK_INTERVAL_SECONDS": "0.2",
             "GATEWAY_BREAKER_COOLDOWN_SECONDS": "1",
             "GATEWAY_EJECTION_BASE_SECONDS": "1",

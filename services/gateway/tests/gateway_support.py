@@ -376,7 +376,10 @@ def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | Non
             f"limit = {limit}",
             f"period = {period}",
             f"replaces_caller_limit = {json.dumps(item.get('replaces_caller_limit', False))}",
+            f"per = {json.dumps(item.get('per', 'address'))}",
         ]
+        if "methods" in item:
+            lines.append(f"methods = {json.dumps(item['methods'])}")
     for name, urls in services.items():
         lines += [f"[services.{name}]", f"instances = {json.dumps(urls)}"]
     for name in services:
@@ -386,6 +389,10 @@ def routes_toml(services: dict[str, list[str]], timeouts: dict[str, float] | Non
     lines += [
         '[[routes]]\nprefix = "/api/v1/open"\nservice = "echo"',
         '[[routes]]\nprefix = "/api/v1/projects"\nservice = "echo"',
+        # The expensive routes' per-caller limits (agent starts, exports, GitHub syncs).
+        '[[routes]]\nprefix = "/api/v1/agents"\nservice = "echo"',
+        '[[routes]]\nprefix = "/api/v1/analytics"\nservice = "echo"',
+        '[[routes]]\nprefix = "/api/v1/issues"\nservice = "echo"',
         '[[routes]]\nprefix = "/ws"\nservice = "echo"',
         '[[routes]]\nprefix = "/api/v1/slow"\nservice = "echo"\ntimeout = 0.5',
     ]

@@ -15,7 +15,7 @@ from swe_gateway.admin import build_admin_app
 
 def admin_app() -> Any:
     # Only the document and the routes are looked at: no collaborator is needed.
-    return build_admin_app(None, None, None, None, None)  # type: ignore[arg-type]
+    return build_admin_app(None, None, None, None, None, None)  # type: ignore[arg-type]
 
 
 def test_every_admin_input_is_nul_free_length_capped_and_bounded() -> None:

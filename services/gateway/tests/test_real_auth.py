@@ -160,3 +160,40 @@ async def test_an_api_key_auth_refuses_as_malformed_is_a_401_not_a_503(gateway_t
         response = await http.get("/api/v1/echo/with-key", headers={"X-API-Key": "k" * 300})
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_api_key_made_with_a_budget_is_counted_by_it_at_the_gateway(
+    gateway_to_real_auth,
+):
+    tag = uuid.uuid4().hex[:10]
+    user = {"email": f"gwk{tag}@example.com", "username": f"gwk{tag}",
+            "full_name": "Key Budget", "password": "correct horse battery staple 42"}  # fmt: skip
+    client_address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    async with httpx.AsyncClient(
+        base_url=gateway_to_real_auth.url, timeout=30, headers=client_address
+    ) as http:
+        assert (await http.post("/api/v1/auth/register", json=user)).status_code == 201
+        login = await http.post(
+            "/api/v1/auth/login",
+            json={"username": user["username"], "password": user["password"]},
+        )
+        owner = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        greedy = await http.post(
+            "/api/v1/auth/api-keys",
+            json={"name": "greedy", "rate_limits": {"minute": 10_000}},
+            headers=owner,
+        )
+        created = await http.post(
+            "/api/v1/auth/api-keys",
+            json={"name": "ci", "scopes": ["projects:read"], "rate_limits": {"minute": 3}},
+            headers=owner,
+        )
+        assert created.status_code == 201, created.text
+        key = {"X-API-Key": created.json()["key"]}
+        by_key = [await http.get("/api/v1/echo/with-budget", headers=key) for _ in range(4)]
+        by_owner = await http.get("/api/v1/echo/with-budget", headers=owner)
+    assert greedy.status_code == 422  # above the owner's budget
+    assert [r.status_code for r in by_key] == [200, 200, 200, 429]
+    assert '"key-minute";q=3;w=60' in by_key[0].headers["ratelimit-policy"]
+    assert by_key[3].headers["ratelimit"].startswith('"key-minute";r=0;')
+    assert by_owner.status_code == 200  # the key's budget is its own

@@ -126,6 +126,9 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    # The key's own request budget at the gateway (window -> requests), at most its owner's;
+    # None: the owner's role budget, counted for the key alone.
+    rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSONB, nullable=True)
 
 
 class PasswordReset(Base):

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from swe_common.rate_budgets import (
+    DEFAULT_ROLE_BUDGETS,
+    Budget,
+    Requests,
+    default_role_budgets,
+    strongest_role,
+)
 from swe_common.settings import ServiceSettings
 
 # Values that mean "nobody set this": refused in production.
@@ -37,6 +44,9 @@ class Settings(ServiceSettings):
 
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     api_key_token_ttl_seconds: int = Field(default=300, ge=30, le=3_600)
+    # The gateway's per-role request budgets (swe_common.rate_budgets; SWE_RATE_LIMITS sets
+    # both): an API key's own budget may not exceed its owner's. A plain number is per minute.
+    rate_limits: dict[str, Requests | Budget] = Field(default_factory=default_role_budgets)
     refresh_idle_ttl_seconds: int = Field(default=7 * 86_400, ge=300)
     refresh_absolute_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
     # Two refreshes of one token this close together are a race (two tabs), not a theft.
@@ -108,6 +118,18 @@ class Settings(ServiceSettings):
     bootstrap_admin_email: str = ""
     bootstrap_admin_username: str = ""
     bootstrap_admin_password: SecretStr = SecretStr("")
+
+    @field_validator("rate_limits", mode="after")
+    @classmethod
+    def _over_defaults(cls, value: dict[str, int | Budget]) -> dict[str, int | Budget]:
+        return {**DEFAULT_ROLE_BUDGETS, **value}
+
+    def role_budget(self, roles: list[str]) -> dict[str, int]:
+        """The budget of the strongest of ``roles`` (window -> requests)."""
+        budget = self.rate_limits[strongest_role(roles)]
+        if isinstance(budget, int):
+            return {"minute": budget}
+        return {str(window): limit for window, limit in budget.items()}
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Self:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from swe_auth.clock import Clock, epoch
 from swe_auth.keys.service import KeyRing
 from swe_auth.settings import Settings
+from swe_common.rate_budgets import KEY_BUDGET_CLAIM
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class TokenIssuer:
         session_id: uuid.UUID | None = None,
         api_key_id: uuid.UUID | None = None,
         ttl_seconds: int | None = None,
+        rate_limits: Mapping[str, int] | None = None,
     ) -> AccessToken:
         ttl = ttl_seconds or self.settings.access_token_ttl_seconds
         # A token minted in the same second as a "revoke everything" cutoff must survive it:
@@ -56,5 +59,7 @@ class TokenIssuer:
             claims["sid"] = str(session_id)
         if api_key_id is not None:
             claims["api_key_id"] = str(api_key_id)
+        if rate_limits:
+            claims[KEY_BUDGET_CLAIM] = dict(rate_limits)  # the gateway counts the key by it
         token = await self.keyring.sign(claims)
         return AccessToken(token, jti, ttl, issued_at + ttl)

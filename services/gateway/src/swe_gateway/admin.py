@@ -20,9 +20,9 @@ from starlette.types import Scope
 
 from swe_common.docs_pages import docs_router
 from swe_common.errors import (
-    BadRequest,
     NotFound,
     ServiceUnavailable,
+    Unprocessable,
     install_error_handlers,
 )
 from swe_common.health import HealthCheck, health_router
@@ -34,9 +34,10 @@ from swe_common.types import Name, NulFree, RequestModel
 from swe_gateway.about import About, about_router
 from swe_gateway.edge_auth import CredentialsUnavailable, EdgeAuth
 from swe_gateway.health_detailed import DetailedHealth, detailed_health_router
-from swe_gateway.settings import MAX_WEIGHT
+from swe_gateway.settings import MAX_WEIGHT, UpstreamInstance
+from swe_gateway.shared_registry import SharedRegistry
 from swe_gateway.single_flight import SingleFlight
-from swe_gateway.upstreams import Registry, ServicePool
+from swe_gateway.upstreams import Registry, ServicePool, make_instance
 
 AdminPrincipal = Annotated[Principal, require_permission(Permission.GATEWAY_ADMIN)]
 
@@ -65,6 +66,42 @@ class InstanceIn(RequestModel):
         le=MAX_WEIGHT,
         description="Share of the service's requests (default 1 for a new instance); "
         "0 drains it. Given for a registered instance, changes its weight.",
+    )
+
+
+class NewInstance(RequestModel):
+    url: InstanceUrl = Field(examples=["http://127.0.0.1:8011"])
+    weight: int = Field(default=1, ge=0, le=MAX_WEIGHT, description="0 registers it drained")
+
+
+RoutePrefix = Annotated[
+    str,
+    StringConstraints(pattern=r"^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$", max_length=200),
+    NulFree(),
+]
+ServiceName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,39}$", max_length=40),
+    NulFree(),
+]
+
+
+class RouteIn(RequestModel):
+    prefix: RoutePrefix = Field(
+        examples=["/api/v1/reports"],
+        description="Requests under this path prefix (whole segments) go to the service",
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, le=3600, description="Seconds (default GATEWAY_DEFAULT_TIMEOUT_SECONDS)"
+    )
+
+
+class ServiceIn(RequestModel):
+    instances: list[NewInstance] = Field(max_length=100)
+    routes: list[RouteIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Only for a service the routes file does not define",
     )
 
 
@@ -159,8 +196,9 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def admin_router(registry: Registry, report: AggregateHealth) -> APIRouter:
-    # An admin's API key reaches these only with the gateway:admin scope.
+def admin_router(registry: Registry, report: AggregateHealth, shared: SharedRegistry) -> APIRouter:
+    # An admin's API key reaches these only with the gateway:admin scope. Every change goes
+    # through the shared registry (Redis), so every gateway instance makes it within seconds.
     router = APIRouter(
         prefix="/api/v1/gateway/admin",
         tags=["gateway admin"],
@@ -173,13 +211,47 @@ def admin_router(registry: Registry, report: AggregateHealth) -> APIRouter:
             raise NotFound(f"No service named {name!r}", service=name)
         return pool
 
+    def described(name: str) -> dict[str, Any]:
+        return {**pool_or_404(name).describe(), **shared.describe(name)}
+
     @router.get("/services", summary="Services, instances, health and breaker state")
     async def services(_: AdminPrincipal) -> dict[str, Any]:
-        return {"items": [pool.describe() for pool in registry.pools.values()]}
+        return {"items": [described(name) for name in list(registry.pools)]}
 
     @router.get("/services/{name}", summary="One service")
     async def service(name: Name, _: AdminPrincipal) -> dict[str, Any]:
-        return pool_or_404(name).describe()
+        return described(name)
+
+    @router.put(
+        "/services/{name}",
+        status_code=201,
+        summary="Register a service with its routes and instances (every gateway instance)",
+        responses={
+            200: {"description": "Already registered: its routes and instances replaced"},
+            409: {"description": "A prefix is another service's, or a file service's routes"},
+        },
+    )
+    async def put_service(
+        name: ServiceName, body: ServiceIn, response: Response, _: AdminPrincipal
+    ) -> dict[str, Any]:
+        instances = [
+            UpstreamInstance(url=_normalised(i.url, f"instances.{n}.url"), weight=i.weight)
+            for n, i in enumerate(body.instances)
+        ]
+        routes = [(r.prefix.rstrip("/"), r.timeout) for r in body.routes]
+        if not await shared.put_service(name, instances, routes):
+            response.status_code = 200
+        return described(name)
+
+    @router.delete(
+        "/services/{name}",
+        status_code=204,
+        summary="Drop a service's runtime changes: a registered one leaves, a file one returns "
+        "to the file's instances",
+    )
+    async def forget_service(name: Name, _: AdminPrincipal) -> Response:
+        await shared.forget(name)
+        return Response(status_code=204)
 
     @router.post(
         "/services/{name}/instances",
@@ -190,25 +262,23 @@ def admin_router(registry: Registry, report: AggregateHealth) -> APIRouter:
     async def register(
         name: Name, body: InstanceIn, response: Response, _: AdminPrincipal
     ) -> dict[str, Any]:
-        try:
-            instance, created = pool_or_404(name).add(body.url, body.weight)
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        if not created:
+        url = _normalised(body.url, "url")
+        if not await shared.set_instance(name, url, body.weight):
             response.status_code = 200
+        instance = pool_or_404(name).find(url)
+        if instance is None:  # removed by another admin in between
+            raise NotFound(f"{name} has no instance {url}")
         return instance.describe()
 
     @router.delete("/services/{name}/instances", status_code=204, summary="Deregister one")
     async def deregister(name: Name, url: InstanceUrl, _: AdminPrincipal) -> Response:
-        if not pool_or_404(name).remove(url):
-            raise NotFound(f"{name} has no instance {url}")
+        await shared.remove_instance(name, _normalised(url, "url"))
         return Response(status_code=204)
 
     @router.post("/services/{name}/breaker/reset", summary="Close the service's breaker")
     async def reset(name: Name, _: AdminPrincipal) -> dict[str, Any]:
-        pool = pool_or_404(name)
-        pool.breaker.reset()
-        return pool.describe()
+        await shared.reset_breaker(name)
+        return described(name)
 
     @router.get("/health", summary="Every service's readiness: ready instances and breaker state")
     async def health(_: AdminPrincipal) -> dict[str, Any]:
@@ -219,6 +289,14 @@ def admin_router(registry: Registry, report: AggregateHealth) -> APIRouter:
         return _metrics_summary()
 
     return router
+
+
+def _normalised(url: str, field: str) -> str:
+    """The URL as the registry keys it (no trailing slash), or 422 naming the field."""
+    try:
+        return make_instance(url).url
+    except ValueError as exc:
+        raise Unprocessable(str(exc), errors=[{"field": field, "message": str(exc)}]) from None
 
 
 def _metrics_summary() -> dict[str, Any]:
@@ -289,6 +367,7 @@ def build_admin_app(
     merger: OpenApiMerger,
     report: AggregateHealth,
     redis_ping: Any,
+    shared: SharedRegistry,
     about: About | None = None,
 ) -> FastAPI:
     app = FastAPI(
@@ -303,7 +382,7 @@ def build_admin_app(
     app.state.token_verifier = CachedVerifier(auth)
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
-    app.include_router(admin_router(registry, report))
+    app.include_router(admin_router(registry, report, shared))
     app.include_router(health_router([HealthCheck("redis", redis_ping, critical=False)]))
     detailed = DetailedHealth(registry, report.session, redis_ping, about)
     app.include_router(detailed_health_router(detailed))

@@ -48,6 +48,17 @@ class RouteLimit:
     # The path's own budget instead of the caller's: requests on it never spend the caller's
     # per-role (anonymous: per-address) budget (GitHub's webhook deliveries).
     replaces_caller_limit: bool = False
+    # Whose budget: "address" (the client's address: login, password reset, webhooks) or
+    # "caller" (the user or API key; the address for an anonymous caller): the expensive
+    # routes, which a shared office address must not make everyone's.
+    per: str = "address"
+    # Methods the limit counts (None: all): starting an agent is a POST; reading runs is not.
+    methods: frozenset[str] | None = None
+
+    def applies(self, path: str, method: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        return self.pattern.fullmatch(path) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +68,9 @@ class BodyLimit:
     max_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class GatewayConfig:
+    # Replaced (never changed in place) when the shared registry adds or removes a route.
     routes: tuple[Route, ...]
     services: dict[str, list[UpstreamInstance]]
     public: re.Pattern[str]
@@ -75,8 +87,14 @@ class GatewayConfig:
     def is_public(self, path: str) -> bool:
         return self.public.fullmatch(path) is not None
 
-    def limits_for(self, path: str) -> list[RouteLimit]:
-        return [limit for limit in self.limits if limit.pattern.fullmatch(path)]
+    def limits_for(self, path: str, method: str = "GET") -> list[RouteLimit]:
+        # Inlined ``RouteLimit.applies``: this runs for every request.
+        return [
+            limit
+            for limit in self.limits
+            if (limit.methods is None or method in limit.methods)
+            and limit.pattern.fullmatch(path) is not None
+        ]
 
     def max_body_for(self, path: str, route: Route, public: bool) -> int:
         """A ``[[body_limits]]`` entry naming the path, else the route's limit, capped on public
@@ -109,6 +127,27 @@ def instances_of(raw: object, where: str) -> list[UpstreamInstance]:
         raise SystemExit(f"{where}: {problems}") from None
 
 
+def _route_limit(item: dict[str, Any], settings: Settings, path: Path) -> RouteLimit:
+    name = str(item["name"])
+    per = str(item.get("per", "address"))
+    if per not in ("address", "caller"):
+        raise SystemExit(f"{path}: limits {name!r}: per must be 'address' or 'caller', not {per!r}")
+    override = settings.route_limits.get(name)
+    limit = int(item["limit"]) if override is None or override.limit is None else override.limit
+    period = float(item.get("period", 60))
+    if override is not None and override.period is not None:
+        period = override.period
+    return RouteLimit(
+        name=name,
+        pattern=compile_patterns(list(item["paths"])),
+        limit=limit,
+        period=period,
+        replaces_caller_limit=bool(item.get("replaces_caller_limit", False)),
+        per=per,
+        methods=frozenset(str(m).upper() for m in item["methods"]) if "methods" in item else None,
+    )
+
+
 def load_config(settings: Settings) -> GatewayConfig:
     path = Path(settings.routes_file) if settings.routes_file else PACKAGED_ROUTES
     raw: dict[str, Any] = tomllib.loads(path.read_text())
@@ -137,16 +176,13 @@ def load_config(settings: Settings) -> GatewayConfig:
     unknown = {r.service for r in routes} - services.keys()
     if unknown:
         raise SystemExit(f"{path}: routes name unknown services: {', '.join(sorted(unknown))}")
-    limits = tuple(
-        RouteLimit(
-            name=str(item["name"]),
-            pattern=compile_patterns(list(item["paths"])),
-            limit=int(item["limit"]),
-            period=float(item.get("period", 60)),
-            replaces_caller_limit=bool(item.get("replaces_caller_limit", False)),
+    limits = tuple(_route_limit(item, settings, path) for item in raw.get("limits", []))
+    unknown_limits = settings.route_limits.keys() - {limit.name for limit in limits}
+    if unknown_limits:
+        raise SystemExit(
+            f"GATEWAY_ROUTE_LIMITS names limits {path} does not have: "
+            + ", ".join(sorted(unknown_limits))
         )
-        for item in raw.get("limits", [])
-    )
     body_limits = tuple(
         BodyLimit(
             name=str(item["name"]),

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from swe_common.rate_budgets import strongest_role
 from swe_common.security import (
     CachingTokenVerifier,
     InvalidToken,
@@ -34,7 +35,6 @@ from swe_gateway.upstreams import ServicePool
 log = structlog.stdlib.get_logger(__name__)
 
 EXCHANGE_PATH = "api/v1/auth/api-keys/exchange"
-ROLE_RANK = {"readonly": 1, "user": 2, "agent": 3, "admin": 4}
 
 
 class CredentialsUnavailable(Exception):
@@ -127,5 +127,4 @@ def rate_identity(principal: Principal) -> str:
 
 
 def role_tier(principal: Principal) -> str:
-    ranked = [r for r in principal.roles if r in ROLE_RANK]
-    return max(ranked, key=ROLE_RANK.__getitem__) if ranked else "readonly"
+    return strongest_role(principal.roles)

@@ -6,6 +6,7 @@ small FastAPI app; everything else takes the proxy's hot path without any framew
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +47,7 @@ from swe_gateway.metrics import serve_metrics
 from swe_gateway.proxy import Call, Proxy
 from swe_gateway.ratelimit import RateLimiter, refusal
 from swe_gateway.settings import Settings
+from swe_gateway.shared_registry import SharedRegistry
 from swe_gateway.upstream_client import UpstreamClient
 from swe_gateway.upstreams import Registry
 from swe_gateway.websocket import deny, proxy_websocket
@@ -86,8 +89,10 @@ class Parts:
     limiter: RateLimiter
     proxy: Proxy
     admin: ASGIApp
+    shared: SharedRegistry  # the registry's runtime changes, shared through Redis
 
     async def close(self) -> None:
+        await self.shared.stop()
         await self.registry.stop()
         self.client.close()
         await self.session.close()
@@ -124,6 +129,7 @@ def build_parts(settings: Settings, config: GatewayConfig) -> Parts:
         keepalive_seconds=settings.upstream_keepalive_seconds,
     )
     registry = Registry(config.services, settings)
+    shared = SharedRegistry(settings, config, registry)
     auth = EdgeAuth(settings, redis, registry.pools.get("auth"), session)
     limiter = RateLimiter(settings)
     proxy = Proxy(settings, config, registry, auth, limiter, session, client)
@@ -132,10 +138,10 @@ def build_parts(settings: Settings, config: GatewayConfig) -> Parts:
     # The admin API takes small JSON bodies only; anyone can reach it (401 comes after
     # FastAPI has read the body), so the public paths' limit applies.
     admin = BodyLimitMiddleware(
-        build_admin_app(auth, registry, merger, health, redis.ping, about.load(settings)),
+        build_admin_app(auth, registry, merger, health, redis.ping, shared, about.load(settings)),
         settings.public_max_body_bytes,
     )
-    return Parts(redis, session, client, registry, auth, limiter, proxy, admin)
+    return Parts(redis, session, client, registry, auth, limiter, proxy, admin, shared)
 
 
 class Gateway:
@@ -347,6 +353,13 @@ class GatewayApp:
 
     async def startup(self) -> None:
         parts = build_parts(self.settings, self.config)
+        try:
+            # The runtime changes before the first request (Redis down: the file's for now;
+            # the follower keeps trying and applies them once it can read them).
+            await asyncio.wait_for(parts.shared.refresh(), 2.0)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("shared_registry_unavailable_at_start", error=type(exc).__name__)
+        parts.shared.start()
         parts.registry.start(parts.session)
         self.gateway = Gateway(self.settings, self.config, parts)
         self.metrics_server = await serve_metrics(

@@ -124,7 +124,9 @@ class Proxy:
         return await self.auth.authenticate(token)
 
     def limits_for(self, call: Call, principal: Principal | None) -> list[Limit]:
-        return self.limiter.limits_for(principal, call.client_ip, self.config.limits_for(call.path))
+        return self.limiter.limits_for(
+            principal, call.client_ip, self.config.limits_for(call.path, call.method)
+        )
 
     # -- HTTP --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import structlog
 from redis.exceptions import RedisError
 
+from swe_common.rate_budgets import ANONYMOUS, KEY_BUDGET_CLAIM, WINDOWS
 from swe_common.security import Principal
 from swe_gateway import metrics
 from swe_gateway.config import RouteLimit
@@ -179,6 +180,19 @@ class LocalLimiter:
         return Decision(allowed, tuple(outcomes))
 
 
+def key_budget(principal: Principal) -> dict[str, int]:
+    """An API key's own budget, from its token's claim (set by auth when the key was made):
+    window -> requests; a malformed claim counts as none (the owner's budget applies)."""
+    claim = principal.claims.get(KEY_BUDGET_CLAIM)
+    if not isinstance(claim, dict):
+        return {}
+    return {
+        window: limit
+        for window, limit in claim.items()
+        if window in WINDOWS and type(limit) is int and limit >= 1
+    }
+
+
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -188,6 +202,7 @@ class RateLimiter:
         self.local = LocalLimiter()
         self._commands: dict[tuple[str, ...], bytes] = {}
         self._limits: dict[tuple[str, str, int, float], Limit] = {}
+        self._callers: dict[tuple[str, str], list[Limit]] = {}
         self._last_failure = 0.0
         self.breaker = CircuitBreaker(
             "redis",
@@ -209,24 +224,53 @@ class RateLimiter:
     def limits_for(
         self, principal: Principal | None, client_ip: str, route_limits: Iterable[RouteLimit] = ()
     ) -> list[Limit]:
-        """A request's limits: the caller's own (by its strongest role, keyed by user or API
-        key; anonymous callers by address), then the route's stricter ones (by address). A
-        route limit that replaces the caller's leaves the caller's budget unspent.
-        One function for every entry (proxy, WebSocket, admin API), so they share budgets."""
-        route_limits = list(route_limits)
-        limits = [
-            self.limit(extra.name, f"ip:{client_ip}", extra.limit, extra.period)
-            for extra in route_limits
-        ]
-        if any(extra.replaces_caller_limit for extra in route_limits):
+        """A request's limits: the caller's own windows (by its strongest role, keyed by user
+        or API key; anonymous callers by address), then the route's stricter ones (by address,
+        or by caller for the expensive routes). A route limit that replaces the caller's leaves
+        the caller's budget unspent. One function for every entry (proxy, WebSocket, admin
+        API), so they share budgets."""
+        limits: list[Limit] = []
+        replaces = False
+        for extra in route_limits:
+            if extra.per == "caller" and principal is not None:
+                identity = rate_identity(principal)
+            else:
+                identity = f"ip:{client_ip}"
+            limits.append(self.limit(extra.name, identity, extra.limit, extra.period))
+            replaces = replaces or extra.replaces_caller_limit
+        if replaces:
             return limits
-        rates = self.settings.rate_limits
+        return [*self.caller_limits(principal, client_ip), *limits]
+
+    def caller_limits(self, principal: Principal | None, client_ip: str) -> list[Limit]:
+        """The caller's windows, cached per caller (they follow from its tier and identity:
+        an API key's own budget is fixed when the key is made)."""
         if principal is None:
-            tier, identity = "anonymous", f"ip:{client_ip}"
+            tier, identity = ANONYMOUS, f"ip:{client_ip}"
         else:
             tier, identity = role_tier(principal), rate_identity(principal)
-        period = self.settings.rate_limit_period_seconds
-        return [self.limit(tier, identity, rates.get(tier, rates["anonymous"]), period), *limits]
+        known = self._callers.get((tier, identity))
+        if known is not None:
+            return known
+        own = key_budget(principal) if principal is not None and principal.api_key_id else {}
+        rates = self.settings.rate_limits
+        budget = rates.get(tier, rates[ANONYMOUS])
+        windows: list[tuple[str, int, float]]
+        if isinstance(budget, int):  # one window of rate_limit_period_seconds
+            windows = [(tier, budget, self.settings.rate_limit_period_seconds)]
+            windows += [(f"key-{w}", n, WINDOWS[w]) for w, n in own.items()]
+        else:
+            role: dict[str, int] = {str(w): n for w, n in budget.items()}
+            if own:  # the key's own windows, none above its owner's role
+                merged = {**role, **{w: min(n, role.get(w, n)) for w, n in own.items()}}
+                windows = [(f"key-{w}", n, WINDOWS[w]) for w, n in merged.items()]
+            else:
+                windows = [(f"{tier}-{w}", n, WINDOWS[w]) for w, n in role.items()]
+        known = [self.limit(name, identity, n, period) for name, n, period in windows]
+        if len(self._callers) >= COMMAND_CACHE_SIZE:
+            self._callers.clear()
+        self._callers[(tier, identity)] = known
+        return known
 
     async def check(self, limits: list[Limit]) -> Decision:
         if self.breaker.allow():

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from swe_common.rate_budgets import (
+    DEFAULT_ROLE_BUDGETS,
+    Budget,
+    Requests,
+    default_role_budgets,
+)
 from swe_common.settings import ServiceSettings
 
 
@@ -29,6 +35,16 @@ class UpstreamInstance(BaseModel):
 
     url: str = Field(pattern=r"^https?://", max_length=300)
     weight: int = Field(default=1, ge=0, le=MAX_WEIGHT)
+
+
+class RouteLimitSetting(BaseModel):
+    """``GATEWAY_ROUTE_LIMITS='{"agent-start": {"limit": 5}}'``: a named ``[[limits]]`` entry's
+    numbers, replacing the routes file's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    limit: Requests | None = None
+    period: float | None = Field(default=None, gt=0, le=86_400)
 
 
 class Settings(ServiceSettings):
@@ -62,26 +78,31 @@ class Settings(ServiceSettings):
     request_head_timeout_seconds: float = Field(default=10.0, gt=0)
     request_body_idle_seconds: float = Field(default=30.0, gt=0)
 
-    # Rate limits: requests per period, by the caller's strongest role; "anonymous" keys by IP.
+    # Rate limits per caller, by its strongest role ("anonymous": per client address), each a
+    # budget of windows counted together, e.g. {"user": {"minute": 60, "hour": 1000}}
+    # (swe_common.rate_budgets; SWE_RATE_LIMITS sets the gateway's and auth's at once). A role
+    # named replaces that role's windows, the others keep their defaults. A plain number
+    # ({"user": 600}) is one window of rate_limit_period_seconds.
     rate_limit_enabled: bool = True
     rate_limit_period_seconds: float = Field(default=60.0, gt=0)
-    rate_limits: dict[str, int] = Field(
-        default_factory=lambda: {
-            "anonymous": 120,
-            "readonly": 300,
-            "user": 600,
-            "agent": 1200,
-            "admin": 3000,
-        }
-    )
-    # Burst allowance as a multiple of the per-period limit spread over the period: a burst of
-    # 1.0 lets the whole period's quota arrive at once.
+    rate_limits: dict[str, Requests | Budget] = Field(default_factory=default_role_budgets)
+    # Burst allowance as a multiple of each window's quota spread over the window: a burst of
+    # 1.0 lets the whole window's quota arrive at once.
     rate_limit_burst: float = Field(default=1.0, gt=0)
+    # The numbers of named per-route limits ([[limits]] in the routes file: agent starts,
+    # exports, GitHub syncs, login...), replacing the file's.
+    route_limits: dict[str, RouteLimitSetting] = Field(default_factory=dict)
     rate_limit_prefix: str = "swe:gateway:rl"
     redis_timeout_seconds: float = Field(default=0.05, gt=0, le=0.05)
     redis_failure_policy: RedisFailurePolicy = RedisFailurePolicy.open
     redis_breaker_failures: int = Field(default=3, ge=1)
     redis_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
+
+    # The registry's runtime changes (admin API), shared by every gateway instance through
+    # Redis: a change is published at once, and each instance also re-reads the state every
+    # registry_reconcile_seconds, so a missed message still converges.
+    registry_prefix: str = "swe:gateway:registry"
+    registry_reconcile_seconds: float = Field(default=5.0, gt=0, le=300)
 
     # The token cache (token_cache_size, revocation_recheck_seconds) is ServiceSettings'.
     # How often an open WebSocket re-checks that its token, session and user still stand.
@@ -120,3 +141,8 @@ class Settings(ServiceSettings):
     build_time: str = ""
     # GET /asyncapi.yaml: the events' contract (docs/asyncapi.yaml of the checkout by default).
     asyncapi_file: str = ""
+
+    @field_validator("rate_limits", mode="after")
+    @classmethod
+    def _over_defaults(cls, value: dict[str, int | Budget]) -> dict[str, int | Budget]:
+        return {**DEFAULT_ROLE_BUDGETS, **value}

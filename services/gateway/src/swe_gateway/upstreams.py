@@ -291,6 +291,25 @@ class ServicePool:
             log.info("instance_weight_changed", url=known.url, weight=weight)
         return known, False
 
+    def sync(self, specs: Sequence[UpstreamInstance]) -> None:
+        """Make these the pool's instances (the shared registry's state): an instance already
+        known by its URL keeps its health and ejection state and takes the new weight; new URLs
+        join, missing ones leave."""
+        known = {instance.url: instance for instance in self.instances}
+        instances = []
+        for spec in specs:
+            fresh = make_instance(spec.url, spec.weight)
+            current = known.get(fresh.url)
+            if current is None:
+                instances.append(fresh)
+                continue
+            if current.weight != fresh.weight:
+                current.weight = fresh.weight
+                current.current = 0
+                log.info("instance_weight_changed", url=current.url, weight=fresh.weight)
+            instances.append(current)
+        self.instances = instances
+
     def remove(self, url: str) -> bool:
         wanted = url.rstrip("/")
         before = len(self.instances)
@@ -309,6 +328,18 @@ class ServicePool:
         }
 
 
+class Pools(dict[str, ServicePool]):
+    """Service name -> pool. A service that is gone (deregistered at runtime while one of its
+    requests was in flight) reads as an empty pool: that request gets 503, not an error."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def __missing__(self, name: str) -> ServicePool:
+        return ServicePool(name, [], self.settings)
+
+
 class Registry:
     """Every service's pool, and the background task that health-checks their instances."""
 
@@ -316,8 +347,24 @@ class Registry:
         self, services: Mapping[str, Sequence[str | UpstreamInstance]], settings: Settings
     ) -> None:
         self.settings = settings
-        self.pools = {name: ServicePool(name, specs, settings) for name, specs in services.items()}
+        self.pools = Pools(settings)
+        for name, specs in services.items():
+            self.pools[name] = ServicePool(name, specs, settings)
         self._task: asyncio.Task[None] | None = None
+
+    def sync(self, services: Mapping[str, Sequence[UpstreamInstance]]) -> None:
+        """Make these the services and their instances (``ServicePool.sync``); a pool keeps
+        its breaker, and a service no longer named leaves."""
+        for name, specs in services.items():
+            pool = self.pools.get(name)
+            if pool is None:
+                self.pools[name] = ServicePool(name, specs, self.settings)
+                log.info("service_registered", service=name)
+            else:
+                pool.sync(specs)
+        for name in [name for name in self.pools if name not in services]:
+            del self.pools[name]
+            log.info("service_deregistered", service=name)
 
     def start(self, session: aiohttp.ClientSession) -> None:
         self._task = asyncio.create_task(self._check_forever(session))

@@ -39,7 +39,14 @@ async def create_key(
     body: ApiKeyCreate, actor: ActorDep, session: SessionDep, runtime: RuntimeDep, client: ClientDep
 ) -> ApiKeyCreated:
     created = await service.create(
-        session, runtime, actor, body.name, list(body.scopes), body.expires_at, client
+        session,
+        runtime,
+        actor,
+        body.name,
+        list(body.scopes),
+        body.expires_at,
+        client,
+        rate_limits={str(w): n for w, n in body.rate_limits.items()} if body.rate_limits else None,
     )
     return ApiKeyCreated(**ApiKeyOut.model_validate(created.key).model_dump(), key=created.secret)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from swe_common.rate_budgets import Budget
 from swe_common.security import SCOPE_FAMILIES
 from swe_common.types import NulFree, RequestModel
 
@@ -35,6 +36,13 @@ class ApiKeyCreate(RequestModel):
     ]
     scopes: list[Scope] = Field(default_factory=list, max_length=50)
     expires_at: datetime | None = Field(default=None, description="ISO 8601 with a time zone")
+    rate_limits: Budget | None = Field(
+        default=None,
+        description="The key's own request budget at the gateway, per window, e.g. "
+        '{"minute": 30, "hour": 500}; none above its owner\'s (422). Default: the owner\'s '
+        "role budget, counted for this key alone.",
+        examples=[{"minute": 30, "hour": 500}],
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -48,6 +56,7 @@ class ApiKeyOut(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    rate_limits: dict[str, int] | None = None
 
 
 class ApiKeyCreated(ApiKeyOut):

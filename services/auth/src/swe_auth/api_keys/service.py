@@ -22,6 +22,7 @@ from swe_auth.runtime import AuthRuntime
 from swe_auth.sessions.service import can_sign_in
 from swe_auth.tokens import AccessToken
 from swe_common.errors import NotFound, Unauthorized, Unprocessable
+from swe_common.rate_budgets import over_owner
 
 KEY_PREFIX = "swe"
 INVALID_KEY = "The API key is invalid, expired or revoked"
@@ -48,6 +49,8 @@ async def create(
     scopes: list[str],
     expires_at: datetime | None,
     client: ClientInfo,
+    *,
+    rate_limits: dict[str, int] | None = None,
 ) -> CreatedKey:
     now = rt.clock()
     if expires_at is not None and expires_at <= now:
@@ -55,6 +58,8 @@ async def create(
             "The expiry must be in the future",
             errors=[{"field": "expires_at", "message": "must be in the future"}],
         )
+    if rate_limits:
+        await _within_owner_budget(session, rt, actor, rate_limits)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
@@ -66,6 +71,7 @@ async def create(
         scopes=sorted(set(scopes)),
         created_at=now,
         expires_at=expires_at,
+        rate_limits=rate_limits or None,
     )
     await repository.add(session, key)
     await record(
@@ -77,8 +83,30 @@ async def create(
         api_key_id=str(key.id),
         prefix=prefix,
         scopes=key.scopes,
+        rate_limits=key.rate_limits,
     )
     return CreatedKey(key, f"{KEY_PREFIX}_{prefix}_{secret}")
+
+
+async def _within_owner_budget(
+    session: AsyncSession, rt: AuthRuntime, actor: Actor, rate_limits: dict[str, int]
+) -> None:
+    """422 naming each window above the owner's role budget: a key never gets more than the
+    person who made it."""
+    owner = await users.get(session, actor.user_id)
+    budget = rt.settings.role_budget(list(owner.roles) if owner is not None else [])
+    over = over_owner(rate_limits, budget)
+    if over:
+        raise Unprocessable(
+            "An API key's budget may not exceed its owner's",
+            errors=[
+                {
+                    "field": f"rate_limits.{window}",
+                    "message": f"at most {budget[window]} per {window} (the owner's budget)",
+                }
+                for window in over
+            ],
+        )
 
 
 async def revoke(
@@ -132,6 +160,7 @@ async def exchange(session: AsyncSession, rt: AuthRuntime, presented: str) -> Ac
         scopes=list(key.scopes),
         api_key_id=key.id,
         ttl_seconds=rt.settings.api_key_token_ttl_seconds,
+        rate_limits=key.rate_limits,
     )
     metrics.TOKENS_ISSUED.labels(kind="api_key").inc()
     return token
