@@ -363,6 +363,14 @@ export type ApiKeyCreate = {
      */
     name: string;
     /**
+     * Rate Limits
+     *
+     * The key's own request budget at the gateway, per window, e.g. {"minute": 30, "hour": 500}; none above its owner's (422). Default: the owner's role budget, counted for this key alone.
+     */
+    rate_limits?: {
+        [key: string]: number;
+    } | null;
+    /**
      * Scopes
      */
     scopes?: Array<string>;
@@ -403,6 +411,12 @@ export type ApiKeyCreated = {
      */
     prefix: string;
     /**
+     * Rate Limits
+     */
+    rate_limits?: {
+        [key: string]: number;
+    } | null;
+    /**
      * Revoked At
      */
     revoked_at: string | null;
@@ -440,6 +454,12 @@ export type ApiKeyOut = {
      * Prefix
      */
     prefix: string;
+    /**
+     * Rate Limits
+     */
+    rate_limits?: {
+        [key: string]: number;
+    } | null;
     /**
      * Revoked At
      */
@@ -1177,6 +1197,22 @@ export type MemberUpdate = {
  * Metric
  */
 export type Metric = 'issues_opened' | 'issues_resolved' | 'prs_tracked' | 'prs_reviewed' | 'agent_runs' | 'runs_started' | 'runs_completed' | 'runs_failed' | 'runs_cancelled' | 'quality_score' | 'run_duration' | 'review_turnaround' | 'queue_wait' | 'findings';
+
+/**
+ * NewInstance
+ */
+export type NewInstance = {
+    /**
+     * Url
+     */
+    url: string;
+    /**
+     * Weight
+     *
+     * 0 registers it drained
+     */
+    weight?: number;
+};
 
 /**
  * NoticePreferences
@@ -2373,6 +2409,24 @@ export type RolesUpdate = {
 };
 
 /**
+ * RouteIn
+ */
+export type RouteIn = {
+    /**
+     * Prefix
+     *
+     * Requests under this path prefix (whole segments) go to the service
+     */
+    prefix: string;
+    /**
+     * Timeout
+     *
+     * Seconds (default GATEWAY_DEFAULT_TIMEOUT_SECONDS)
+     */
+    timeout?: number | null;
+};
+
+/**
  * RunCancel
  */
 export type RunCancel = {
@@ -2701,6 +2755,22 @@ export type RunStart = {
      * Timeout Seconds
      */
     timeout_seconds?: number | null;
+};
+
+/**
+ * ServiceIn
+ */
+export type ServiceIn = {
+    /**
+     * Instances
+     */
+    instances: Array<NewInstance>;
+    /**
+     * Routes
+     *
+     * Only for a service the routes file does not define
+     */
+    routes?: Array<RouteIn>;
 };
 
 /**
@@ -4984,6 +5054,36 @@ export type ServicesApiV1GatewayAdminServicesGetResponses = {
 
 export type ServicesApiV1GatewayAdminServicesGetResponse = ServicesApiV1GatewayAdminServicesGetResponses[keyof ServicesApiV1GatewayAdminServicesGetResponses];
 
+export type ForgetServiceApiV1GatewayAdminServicesNameDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/v1/gateway/admin/services/{name}';
+};
+
+export type ForgetServiceApiV1GatewayAdminServicesNameDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ForgetServiceApiV1GatewayAdminServicesNameDeleteError = ForgetServiceApiV1GatewayAdminServicesNameDeleteErrors[keyof ForgetServiceApiV1GatewayAdminServicesNameDeleteErrors];
+
+export type ForgetServiceApiV1GatewayAdminServicesNameDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ForgetServiceApiV1GatewayAdminServicesNameDeleteResponse = ForgetServiceApiV1GatewayAdminServicesNameDeleteResponses[keyof ForgetServiceApiV1GatewayAdminServicesNameDeleteResponses];
+
 export type ServiceApiV1GatewayAdminServicesNameGetData = {
     body?: never;
     path: {
@@ -5017,6 +5117,48 @@ export type ServiceApiV1GatewayAdminServicesNameGetResponses = {
 };
 
 export type ServiceApiV1GatewayAdminServicesNameGetResponse = ServiceApiV1GatewayAdminServicesNameGetResponses[keyof ServiceApiV1GatewayAdminServicesNameGetResponses];
+
+export type PutServiceApiV1GatewayAdminServicesNamePutData = {
+    body: ServiceIn;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/v1/gateway/admin/services/{name}';
+};
+
+export type PutServiceApiV1GatewayAdminServicesNamePutErrors = {
+    /**
+     * A prefix is another service's, or a file service's routes
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type PutServiceApiV1GatewayAdminServicesNamePutError = PutServiceApiV1GatewayAdminServicesNamePutErrors[keyof PutServiceApiV1GatewayAdminServicesNamePutErrors];
+
+export type PutServiceApiV1GatewayAdminServicesNamePutResponses = {
+    /**
+     * Already registered: its routes and instances replaced
+     */
+    200: unknown;
+    /**
+     * Response Put Service Api V1 Gateway Admin Services  Name  Put
+     *
+     * Successful Response
+     */
+    201: {
+        [key: string]: unknown;
+    };
+};
+
+export type PutServiceApiV1GatewayAdminServicesNamePutResponse = PutServiceApiV1GatewayAdminServicesNamePutResponses[keyof PutServiceApiV1GatewayAdminServicesNamePutResponses];
 
 export type ResetApiV1GatewayAdminServicesNameBreakerResetPostData = {
     body?: never;
