@@ -10,12 +10,13 @@ import httpx
 
 from swe_common.fuzz import fuzz
 from swe_common.testing import TokenFactory, bodies_not_request_models, unbounded_request_inputs
-from swe_gateway.admin import build_admin_app
+from swe_gateway.admin import AggregateHealth, build_admin_app
 
 
 def admin_app() -> Any:
     # Only the document and the routes are looked at: no collaborator is needed.
-    return build_admin_app(None, None, None, None, None, None)  # type: ignore[arg-type]
+    report = AggregateHealth(None, None)  # type: ignore[arg-type]
+    return build_admin_app(None, None, None, report, None, None)  # type: ignore[arg-type]
 
 
 def test_every_admin_input_is_nul_free_length_capped_and_bounded() -> None:
