@@ -216,12 +216,15 @@ async def test_an_admin_adds_drains_and_removes_a_gateway_instance_and_resets_a_
     await see(card.get_by_text("closed", exact=True)).to_be_visible()
     await see(page.get_by_role("alert")).to_have_count(0)
 
-    # An address the gateway refuses: its problem detail and the request id, in the form.
-    await card.get_by_label("New instance of analytics").fill("http://:8011")
+    # An address the gateway refuses (422 naming the url field): the reason at the field, a
+    # summary with the request id above the form.
+    address = card.get_by_label("New instance of analytics")
+    await address.fill("http://:8011")
     await card.get_by_role("button", name="Add instance").click()
     refused = card.get_by_role("alert")
-    await see(refused).to_contain_text("Check the input")  # the gateway's 400 (no host)
+    await see(refused).to_contain_text("Check the highlighted fields")
     await see(refused).to_contain_text("Request id")
+    await see(address).to_have_attribute("aria-invalid", "true")
     await axe(page)
 
 

@@ -104,7 +104,9 @@ class Settings(ServiceSettings):
     registry_prefix: str = "swe:gateway:registry"
     registry_reconcile_seconds: float = Field(default=5.0, gt=0, le=300)
 
-    # The token cache (token_cache_size, revocation_recheck_seconds) is ServiceSettings'.
+    # The token cache (token_cache_size) is ServiceSettings'. The gateway re-checks a cached
+    # token's revocation at most this often (the services behind it re-check every request).
+    revocation_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often an open WebSocket re-checks that its token, session and user still stand.
     websocket_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)
     api_key_refresh_margin_seconds: float = Field(default=30.0, ge=0)
