@@ -133,7 +133,10 @@ async def test_a_spent_anonymous_budget_does_not_refuse_webhook_deliveries(limit
 async def test_an_unsigned_flood_of_the_webhook_path_is_bounded_per_address(
     limited_gateway, upstreams
 ):
-    flooder, github = "192.0.2.200", f"192.0.2.{uuid.uuid4().int % 100}"
+    # GitHub's address comes from 198.18.0.0/15, a range no gateway fixture denies (the
+    # fixtures deny 192.0.2.66), fresh each run so an earlier run's minute cannot spend it.
+    n = uuid.uuid4().int
+    flooder, github = "192.0.2.200", f"198.18.{n % 250}.{(n >> 8) % 250}"
     project = str(uuid.uuid4())
     async with httpx.AsyncClient(base_url=limited_gateway.url) as http:
         flood = await _deliveries(http, flooder, WEBHOOK_LIMIT + 5, _hook(project))
