@@ -177,6 +177,23 @@ while True:
     assert after.ok and after.output == "still working\n"
 
 
+async def test_repository_code_runs_below_the_workers_priority_and_cannot_raise_it(
+    box: CodeSandbox, repo: Path
+) -> None:
+    code = """
+import os
+print(os.nice(0))
+try:
+    os.nice(-5)
+    print("raised")
+except PermissionError:
+    print("refused")
+"""
+    result = await box.run(python(code), repo=repo)
+    assert result.ok
+    assert result.output.split() == [str(os.nice(0) + 10), "refused"]
+
+
 async def test_filling_the_disk_is_stopped(box: CodeSandbox, repo: Path) -> None:
     code = """
 import os

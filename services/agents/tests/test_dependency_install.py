@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -67,7 +68,9 @@ def make_wheel(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A test runtime as the worker image has one: a venv of its own with pip (the base
-    Python's bundled one, so nothing is downloaded) and pytest (from uv's cache, offline)."""
+    Python's bundled one) and pytest, the version the workspace locks (from uv's cache when
+    it holds the index's answer; a fresh machine's cache holds only the locked wheels, which
+    `uv pip` cannot find offline, so it may ask the index)."""
     uv = shutil.which("uv") or shutil.which("uv", path=os.path.expanduser("~/.local/bin"))
     if uv is None:
         pytest.fail("uv is not on PATH (it installs pytest into the test runtime here)")
@@ -75,9 +78,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = Path(sys.base_prefix) / "bin" / "python3"
     subprocess.run([str(base), "-m", "venv", str(path)], check=True)
     python = str(path / "bin" / "python")
-    subprocess.run(
-        [uv, "pip", "install", "--quiet", "--offline", "--python", python, "pytest"], check=True
-    )
+    pinned = f"pytest=={importlib.metadata.version('pytest')}"
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", python, pinned], check=True)
     return path
 
 

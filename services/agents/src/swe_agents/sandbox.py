@@ -14,6 +14,7 @@ What one call gets (:meth:`CodeSandbox.run`):
   pip, /opt/test-runtime in the worker image, so the service's own venv stays free of test
   tools), else the worker's own interpreter (development, where the venv has pytest);
 * exactly the environment it is given (no token, no database URL);
+* a lower scheduling priority than the worker (nice 10, which it cannot undo);
 * limits: CPU seconds, address space, processes, open files, file size (``prlimit``), the
   output kept (past it the command is killed: ``output_limit``), the working copy's growth
   (watched; past it: ``disk_limit``), a wall clock (``timeout``); killed as a whole (its
@@ -49,6 +50,8 @@ DEPS = "/deps"
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache")
 _SYSTEM_FILES = ("/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/localtime")
 _TOOL_PATH = "/usr/local/bin:/usr/bin:/bin"
+NICENESS = 10  # repository code's scheduling priority (the worker runs at 0)
+DISK_POLL_SECONDS = 0.05
 
 
 class SandboxUnavailable(RuntimeError):
@@ -172,6 +175,10 @@ class CodeSandbox:
     limits: Limits = field(default_factory=Limits)
     # The venv whose ``bin/python`` runs repository code (None: the worker's interpreter).
     runtime: Path | None = None
+    # coreutils ``nice``: repository code runs at a lower priority than the worker, so a
+    # command that writes or computes flat out cannot starve the watcher that enforces the
+    # disk limit, nor the worker's other runs (None: same priority).
+    nice: str | None = None
 
     @property
     def path(self) -> str:
@@ -198,6 +205,7 @@ class CodeSandbox:
         (nobody inside and out, no capabilities, no further namespaces). An unprivileged
         worker: ``prlimit`` and one bwrap doing both."""
         lim = limits or self.limits
+        lower = [self.nice, f"-n{NICENESS}"] if self.nice is not None else []
         writable = [(repo, REPO)] if repo is not None else []
         readable = [(p, str(p)) for p in python_dirs()]
         if self.runtime is not None and not any(
@@ -228,14 +236,14 @@ class CodeSandbox:
             "--",
         ]
         if self.drop_to is None:
-            return [*rlimits, *view, "--disable-userns", "--", *argv]
+            return [*lower, *rlimits, *view, "--disable-userns", "--", *argv]
         uid = str(self.drop_to)
         drop = [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
         drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         inner = [self.bwrap, "--unshare-user", "--disable-userns", "--uid", uid, "--gid", uid]
         # --dev-bind: a plain bind would add nodev, and /dev/null would not open.
         inner += ["--cap-drop", "ALL", "--dev-bind", "/", "/", "--chdir", view[-1], "--"]
-        return [*view, "--", *drop, *rlimits, *inner, *argv]
+        return [*lower, *view, "--", *drop, *rlimits, *inner, *argv]
 
     async def run(
         self,
@@ -319,10 +327,16 @@ async def _supervise(
 
     async def watch_disk() -> str:
         baseline = await asyncio.to_thread(_usage, watched)
+        pause = DISK_POLL_SECONDS
         while True:
-            await asyncio.sleep(0.25)  # polled: nothing notifies a folder's growth
+            # Polled (nothing notifies a folder's growth): often, as a command can write
+            # hundreds of MB a second, but never spending more than a fifth of the time
+            # walking a large working copy.
+            await asyncio.sleep(pause)
+            started = time.monotonic()
             if await asyncio.to_thread(_usage, watched) - baseline > lim.disk_bytes:
                 return "disk_limit"
+            pause = max(DISK_POLL_SECONDS, 4 * (time.monotonic() - started))
 
     tasks = [asyncio.create_task(read())]
     if watched:
@@ -391,7 +405,13 @@ def _code_sandbox(root: bool, limits: Limits, runtime: Path | None = None) -> Co
     if runtime is not None and not (runtime / "bin" / "python").exists():
         raise SandboxUnavailable(f"the test runtime {runtime} has no bin/python")
     sandbox = CodeSandbox(
-        bwrap, prlimit, setpriv, SANDBOX_UID if root else None, limits, runtime=runtime
+        bwrap,
+        prlimit,
+        setpriv,
+        SANDBOX_UID if root else None,
+        limits,
+        runtime=runtime,
+        nice=shutil.which("nice", path=_TOOL_PATH),
     )
     python = str(runtime / "bin" / "python") if runtime is not None else sys.executable
     probe = sandbox.command([python, "-I", "-c", "import pytest"], repo=None)
