@@ -209,8 +209,7 @@ async def main() -> None:
     outcomes = []
     fake = None
     if args.scripted:
-        sys.path.insert(0, str(HERE.parent / "services" / "agents" / "tests"))
-        from fake_provider import FakeProvider  # the tests' wire-format fake
+        from swe_common.testing_llm import FakeProvider  # the tests' wire-format fake
 
         fake = FakeProvider(api_key="sk-none")
         await fake.start()

@@ -27,9 +27,9 @@ from swe_common.testing import (
     served,
     unique_name,
 )
+from swe_common.testing_llm import FakeProvider
 
 from .fake_projects import FakeProjects
-from .fake_provider import FakeProvider
 from .gitrepo import planted_repo
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
@@ -184,9 +184,14 @@ async def publish(settings: Settings) -> AsyncIterator[Any]:
         settings.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
 
-    async def send(type_: str, data: dict[str, Any], source: str = "/swe/test") -> str:
+    async def send(
+        type_: str, data: dict[str, Any], source: str = "/swe/test", event_id: str | None = None
+    ) -> str:
+        """``event_id``: an id sent before, to publish the same event again (a redelivery)."""
         subject = str(data.get("id") or data.get("project_id") or "")
         event = build_event(source=source, type_=type_, data=data, subject=subject)
+        if event_id is not None:
+            event = event.model_copy(update={"id": event_id})
         await exchange.publish(
             aio_pika.Message(event.to_json(), message_id=event.id), routing_key=type_
         )

@@ -478,3 +478,156 @@ async def test_notifications_with_an_unusable_cursor_close_as_a_policy_violation
         ) as socket:
             await socket.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+# -- a delivery's notice ----------------------------------------------------------------------
+
+
+async def _resolved_run(app: Any, team: dict[str, Any], agent_id: str) -> uuid.UUID:
+    """A completed issue_resolver run whose result asks for a draft pull request (what the
+    worker leaves behind), written as the worker writes it."""
+    from swe_agents.models import Run
+
+    run_id = uuid.uuid4()
+    request = {
+        "status": "requested",
+        "branch": "agent/issue-1234abcd-5678ef90",
+        "base_ref": "main",
+        "base_commit": "a" * 40,
+        "title": "Resolve: Add subtraction",
+        "files": {"app/clean.py": "def sub(a, b):\n    return a - b\n"},
+    }
+    now = datetime.now(UTC)
+    async with app.state.db.transaction() as session:
+        session.add(
+            Run(
+                id=run_id,
+                agent_id=uuid.UUID(agent_id),
+                project_id=team["project"],
+                agent_type="issue_resolver",
+                status="completed",
+                trigger={"kind": "issue", "ref": "main"},
+                config={"open_pull_request": True},
+                result={"resolved": True, "summary": "patch", "pull_request": request},
+                timeout_seconds=60,
+                attempts=1,
+                started_at=now - timedelta(seconds=30),
+                finished_at=now,
+                duration_ms=30_000,
+            )
+        )
+    return run_id
+
+
+async def test_a_recorded_delivery_tells_watchers_once_after_its_commit_never_on_rollback(
+    app: Any,
+    settings: Any,
+    server: str,
+    tokens: TokenFactory,
+    team: dict[str, Any],
+    publish: Any,
+) -> None:
+    import redis.asyncio as aioredis
+
+    from swe_agents import handlers, live
+    from swe_agents.models import RunNotification
+    from swe_common.db import after_commit_settled
+    from swe_common.events import build_event
+
+    resolver = await team["agent"]("issue_resolver", "resolver")
+    run_id = await _resolved_run(app, team, resolver)
+    url = "https://github.com/acme/widgets/pull/17"
+    data = {
+        "run_id": str(run_id),
+        "project_id": str(team["project"]),
+        "issue_id": str(uuid.uuid4()),
+        "pull_request_id": str(uuid.uuid4()),
+        "number": 17,
+        "url": url,
+        "branch": "agent/issue-1234abcd-5678ef90",
+    }
+    redis = aioredis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    wakes = redis.pubsub()
+    await wakes.subscribe(live.notifications_channel(settings.redis_prefix))
+    listener = await Listener.open(server, tokens.token(team["owner"]))
+
+    async def heard_wakes(seconds: float) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            message = await wakes.get_message(ignore_subscribe_messages=True, timeout=left)
+            if message is not None:
+                got.append(json.loads(message["data"]))
+        return [m for m in got if m["run_id"] == str(run_id)]
+
+    async def rows() -> list[RunNotification]:
+        async with app.state.db.sessionmaker() as session:
+            found = await session.scalars(
+                sa.select(RunNotification).where(RunNotification.run_id == run_id)
+            )
+            return list(found.all())
+
+    try:
+        # A handling whose transaction rolls back (a later event of its batch failed): no
+        # row, no wake-up, nothing recorded in the run.
+        handler = handlers.delivery_handlers(settings, lambda: app.state.redis)
+        event = build_event(source="/swe/issues", type_="issues.resolution.delivered", data=data)
+        async with app.state.db.sessionmaker() as session:
+            await handler["issues.resolution.delivered"](session, event)
+            await session.rollback()
+        await after_commit_settled()
+        assert await heard_wakes(1.0) == []
+        assert await rows() == []
+
+        # The event through the consumer, twice with one id (a redelivery): one notice.
+        event_id = await publish("issues.resolution.delivered", data)
+        await publish("issues.resolution.delivered", data, event_id=event_id)
+        heard = await listener.until(str(run_id), "completed", timeout=15)
+        await listener.quiet(2.0)
+        wakes_heard = await heard_wakes(1.0)
+        notices = [m for m in listener.heard if m["run_id"] == str(run_id)]
+        assert [(m["type"], m["kind"], m["delivery"]) for m in notices] == [
+            (
+                "delivery",
+                "delivery",
+                {
+                    "status": "opened",
+                    "number": 17,
+                    "url": url,
+                    "error": None,
+                    "github_status": None,
+                },
+            )
+        ], heard
+        # The run's status is what it was: the notice is not a second completion.
+        assert notices[0]["status"] == "completed" and notices[0]["agent_name"] == "resolver"
+        assert len(wakes_heard) == 1
+        assert [(r.status, r.payload["kind"]) for r in await rows()] == [("completed", "delivery")]
+        run = await app.state.client.get(f"/api/v1/agents/runs/{run_id}", headers=team["headers"])
+        assert run.json()["result"]["pull_request"]["url"] == url
+
+        # The same outcome again under another id (the issues service answering a redelivered
+        # run.completed): the run already holds it, nobody hears of it twice.
+        await publish("issues.resolution.delivered", data)
+        await listener.quiet(2.0)
+        assert len([m for m in listener.heard if m["run_id"] == str(run_id)]) == 1
+        assert len(await rows()) == 1
+
+        # A failure after all is news: a second notice, of the failure and its reason.
+        reason = (
+            "GitHub answered 422 to POST /repos/acme/widgets/git/refs: Reference already exists"
+        )
+        await publish(
+            "issues.resolution.delivery_failed",
+            {**data, "error": reason, "github_status": 422},
+        )
+        async with asyncio.timeout(15):
+            while len([m for m in listener.heard if m["run_id"] == str(run_id)]) < 2:
+                listener.heard.append(json.loads(await listener.socket.recv()))
+        failed = [m for m in listener.heard if m["run_id"] == str(run_id)][-1]
+        assert failed["type"] == "delivery" and failed["delivery"]["status"] == "failed"
+        assert failed["delivery"]["error"] == reason and failed["delivery"]["github_status"] == 422
+    finally:
+        await listener.close()
+        await wakes.aclose()
+        await redis.aclose()

@@ -15,8 +15,8 @@ from swe_agents.resolver.spend import DailySpend
 from swe_agents.runners import issue_resolver
 from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.settings import Settings
+from swe_common.testing_llm import FakeProvider
 
-from .fake_provider import FakeProvider
 from .gitrepo import make_repo
 
 STATS = '''"""Small statistics helpers."""

@@ -27,6 +27,7 @@ from swe_common.testing import (
     served,
     unique_name,
 )
+from swe_common.testing_github import FakeGitHub
 from swe_issues.main import create_app
 from swe_issues.projects_read_model import repository as projects_repository
 from swe_issues.projects_read_model.schemas import ProjectSnapshot
@@ -36,7 +37,6 @@ SERVICE_DIR = Path(__file__).resolve().parents[1]
 # The fakes live beside this file; pytest's importlib mode does not put it on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from issues_fake_github import FakeGitHub  # noqa: E402
 from issues_fake_projects import FakeProjects, snapshot  # noqa: E402
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"

@@ -3,7 +3,7 @@ format) and report GitHub's refusals clearly."""
 
 from __future__ import annotations
 
-from issues_fake_github import github_issue, github_pull
+from swe_common.testing_github import github_issue, github_pull
 
 NEW_HEAD = "bbbbbbb5b57875f334f61aebed695e2e4193db5e"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from issues_fake_github import github_pull
+from swe_common.testing_github import github_pull
 
 PROJECT_TOKEN = "ghp_projectOwnToken123"
 

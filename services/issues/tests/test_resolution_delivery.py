@@ -22,19 +22,24 @@ FIXED = (
 REPRO = "from calc.stats import median\n\n\ndef test_even():\n    assert median([1, 2]) == 1.5\n"
 
 
-def repository(env: Any) -> tuple[str, str, str]:
+def repository(env: Any, owner: str = "acme") -> tuple[str, str, str]:
     """A repository of its own on the fake GitHub (the fake lives for the whole session)."""
     name = f"widgets-{uuid.uuid4().hex[:8]}"
     base = env.github.add_repository(
-        "acme", name, {"calc/stats.py": STATS, "README.md": "# widgets\n"}
+        owner, name, {"calc/stats.py": STATS, "README.md": "# widgets\n"}
     )
-    return "acme", name, base
+    return owner, name, base
 
 
-async def project_with_issue(env: Any, seed: Any, *, token: str | None = PROJECT_TOKEN) -> Any:
-    owner, name, base = repository(env)
+async def project_with_issue(
+    env: Any, seed: Any, *, token: str | None = PROJECT_TOKEN, file_repository: bool = False
+) -> Any:
+    """``file_repository``: the project is ``file:///srv/git/<name>`` (development and tests),
+    which stands for GitHub's ``local/<name>``."""
+    owner, name, base = repository(env, "local" if file_repository else "acme")
     env.github.accepted.add(PROJECT_TOKEN)
-    team = await seed(repository_url=f"https://github.com/{owner}/{name}")
+    url = f"file:///srv/git/{name}" if file_repository else f"https://github.com/{owner}/{name}"
+    team = await seed(repository_url=url)
     if token is not None:
         r = await env.client.put(
             f"/api/v1/issues/projects/{team.project_id}/github-token",
@@ -269,3 +274,25 @@ async def test_a_request_whose_values_would_leave_its_urls_is_refused_before_git
     assert "is not a commit id" in failed["data"]["error"]
     assert failed["data"]["github_status"] is None
     assert not [r for r in env.github.requests if f"/repos/acme/{repo}/" in r["path"]]
+
+
+async def test_a_file_repository_is_delivered_as_local_name_only_where_allowed(
+    env, seed, monkeypatch
+):
+    team, issue, repo, base = await project_with_issue(env, seed, file_repository=True)
+    refused = completed_run(team, issue, base)
+    await env.bus.publish("agents.run.completed", refused, subject=refused["run_id"])
+    failed = await env.bus.wait_for("issues.resolution.delivery_failed", run_id=refused["run_id"])
+    assert "is not a GitHub repository" in failed["data"]["error"]
+    assert not [r for r in env.github.requests if f"/repos/local/{repo}/" in r["path"]]
+
+    # ISSUES_ALLOW_FILE_REPOSITORIES (the e2e stack's): the fake GitHub's local/<name>.
+    monkeypatch.setattr(env.app.state.delivery, "allow_file", True)
+    data = completed_run(team, issue, base)
+    await env.bus.publish("agents.run.completed", data, subject=data["run_id"])
+    delivered = await env.bus.wait_for("issues.resolution.delivered", run_id=data["run_id"])
+    assert (
+        delivered["data"]["url"]
+        == f"https://github.com/local/{repo}/pull/{delivered['data']['number']}"
+    )
+    assert (await issue_now(env, team, issue))["status"] == "in_review"

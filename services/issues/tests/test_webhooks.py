@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from issues_fake_github import github_issue, github_pull, github_repo, github_user
-
 from swe_common.testing import eventually
+from swe_common.testing_github import github_issue, github_pull, github_repo, github_user
 
 OWNER, REPO = "acme", "widgets"
 NEW_HEAD = "aaaaaaa5b57875f334f61aebed695e2e4193db5e"

@@ -4,12 +4,14 @@ became of an issue_resolver run's draft pull request (recorded in the run's resu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from swe_agents import live
 from swe_agents.agents import repository, service
 from swe_agents.agents.schemas import CONFIG_MODELS
 from swe_agents.events import AgentCreated, outbox
@@ -28,6 +30,8 @@ from swe_common.security import Principal
 log = structlog.stdlib.get_logger(__name__)
 # Event handlers act for the platform, not for a user: they see every project.
 SYSTEM = Principal(subject="system", roles=frozenset({"admin"}))
+# The service's Redis client, read when a handler runs (it exists once the app has started).
+RedisSource = Callable[[], Any]
 REVIEW_SETTINGS = ("min_severity", "max_comments", "include", "exclude", "suppressed_fingerprints")
 
 
@@ -142,44 +146,53 @@ def _reviewer_defaults(project: Project) -> dict[str, Any]:
         return model().model_dump(mode="json", exclude_none=True)
 
 
-async def resolution_delivered(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    outcome = {
-        "status": "opened",
-        "number": data.get("number"),
-        "url": data.get("url"),
-        "pull_request_id": data.get("pull_request_id"),
-        "error": None,
-        "github_status": None,
+def delivery_handlers(settings: Settings, redis: RedisSource) -> dict[str, Handler]:
+    """What became of an issue_resolver run's draft pull request, recorded in the run and told
+    to its watchers (a notification of the ``delivery`` kind, announced after the commit)."""
+
+    async def delivered(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data
+        outcome = {
+            "status": "opened",
+            "number": data.get("number"),
+            "url": data.get("url"),
+            "pull_request_id": data.get("pull_request_id"),
+            "error": None,
+            "github_status": None,
+        }
+        await record(session, data, outcome)
+
+    async def delivery_failed(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data
+        outcome = {
+            "status": "failed",
+            "number": None,
+            "url": None,
+            "error": str(data.get("error") or "the pull request was not opened")[:1000],
+            "github_status": data.get("github_status"),
+        }
+        await record(session, data, outcome)
+
+    async def record(session: AsyncSession, data: dict[str, Any], outcome: dict[str, Any]) -> None:
+        try:
+            run_id = uuid.UUID(str(data.get("run_id")))
+        except ValueError:
+            log.warning("delivery_for_unreadable_run", run_id=data.get("run_id"))
+            return
+        payload = await service.record_delivery(session, run_id, outcome)
+        if payload is None:
+            log.info("delivery_not_recorded", run_id=str(run_id), status=outcome["status"])
+            return
+        live.announce_notification(session, redis(), settings.redis_prefix, payload)
+
+    return {
+        "issues.resolution.delivered": delivered,
+        "issues.resolution.delivery_failed": delivery_failed,
     }
-    await _record_delivery(session, data, outcome)
 
 
-async def resolution_delivery_failed(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    outcome = {
-        "status": "failed",
-        "number": None,
-        "url": None,
-        "error": str(data.get("error") or "the pull request was not opened")[:1000],
-        "github_status": data.get("github_status"),
-    }
-    await _record_delivery(session, data, outcome)
-
-
-async def _record_delivery(
-    session: AsyncSession, data: dict[str, Any], outcome: dict[str, Any]
-) -> None:
-    try:
-        run_id = uuid.UUID(str(data.get("run_id")))
-    except ValueError:
-        log.warning("delivery_for_unreadable_run", run_id=data.get("run_id"))
-        return
-    if not await service.record_delivery(session, run_id, outcome):
-        log.info("delivery_for_unknown_request", run_id=str(run_id))
-
-
-def subscription(settings: Settings) -> Subscription:
+def subscription(settings: Settings, redis: RedisSource = lambda: None) -> Subscription:
+    """``redis``: the service's Redis client once it runs (the notifications go through it)."""
     return Subscription(
         queue=settings.events_queue,
         handlers={
@@ -190,7 +203,6 @@ def subscription(settings: Settings) -> Subscription:
             "projects.member.removed": member_removed,
             "issues.issue.assigned": issue_handler(settings),
             "issues.pr.review_requested": review_handler(settings),
-            "issues.resolution.delivered": resolution_delivered,
-            "issues.resolution.delivery_failed": resolution_delivery_failed,
+            **delivery_handlers(settings, redis),
         },
     )

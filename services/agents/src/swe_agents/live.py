@@ -51,6 +51,15 @@ def announce_run(session: AsyncSession, redis: Any, prefix: str, payload: dict[s
     """Tell the agent's watchers and the notification streams of a run's new state (its
     ``service.run_payload``), after the commit that makes it true."""
     publish_after_commit(session, redis, agent_channel(prefix, payload["agent_id"]), payload)
+    announce_notification(session, redis, prefix, payload)
+
+
+def announce_notification(
+    session: AsyncSession, redis: Any, prefix: str, payload: dict[str, Any]
+) -> None:
+    """Wake the notification streams after the commit that stored a notification (a status
+    change, or a change of another kind such as a delivery, which the agent's watchers of run
+    statuses do not hear)."""
     publish_after_commit(
         session,
         redis,

@@ -41,14 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(BaseException):
                 await task
 
-    return create_service_app(
+    app = create_service_app(
         ServiceSpec(
             settings=settings,
             title="SWE platform: agents",
             description="Agent definitions, runs, run logs and live streams.",
             routers=[router, ws_router],
             event_tables=event_tables,
-            subscriptions=[subscription(settings)],
+            # The handlers announce deliveries through the app's Redis client (made at start).
+            subscriptions=[subscription(settings, lambda: app.state.redis)],
             use_redis=True,
             on_startup=[open_projects_client, declare_queue],
             on_shutdown=[stop_queue_task, close_projects_client],
@@ -57,3 +58,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             detail_checks=[worker_check],
         )
     )
+    return app

@@ -113,7 +113,8 @@ class RunDiff(Base):
 
 
 class RunNotification(Base):
-    """One run status change (queued, running, completed, failed, cancelled), written in the
+    """One run status change (queued, running, completed, failed, cancelled) or delivery of an
+    issue_resolver run's pull request (opened or failed), written in the
     transaction that makes it, for the per-user notification stream (``/ws/notifications``).
 
     Rows are numbered in commit order (the insert takes a transaction lock, see
@@ -131,7 +132,8 @@ class RunNotification(Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
     project_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(20), nullable=False)
-    # The run as ``service.run_payload`` gives it, and the agent's name at the time.
+    # The run as ``service.run_payload`` gives it, and the agent's name at the time; a
+    # delivery adds ``kind: "delivery"`` and ``delivery`` (what became of the pull request).
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=sa.func.now())
 

@@ -87,10 +87,11 @@ async def agent_stream(
 
 
 class NotificationStream:
-    """The run status changes a caller may see: replayed from ``run_notifications`` after a
-    cursor, then followed. Redis only says "something changed"; the table is read with the
-    caller's visibility at each change (a member removed stops hearing at once), and every
-    ``FOLLOW_POLL_SECONDS`` anyway, so a lost notification only delays."""
+    """The run status changes (and deliveries) a caller may see: replayed from
+    ``run_notifications`` after a cursor, then followed. Redis only says "something changed";
+    the table is read with the caller's visibility at each change (a member removed stops
+    hearing at once), and every ``FOLLOW_POLL_SECONDS`` anyway, so a lost notification only
+    delays."""
 
     PAGE = 200
     LATEST = 20
@@ -106,9 +107,12 @@ class NotificationStream:
 
     async def _send_rows(self, send: Send, rows: list[Any]) -> None:
         for row in rows:
+            # A delivery is its own kind of message: a client that knows only status changes
+            # must not take it for the run completing a second time.
+            kind = "delivery" if row.payload.get("kind") == "delivery" else "run"
             await send(
                 {
-                    "type": "run",
+                    "type": kind,
                     **row.payload,
                     "id": row.id,
                     "status": row.status,

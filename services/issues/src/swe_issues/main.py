@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Made here (their HTTP session opens on first use): the event handlers need them too.
     box = SecretBox(settings.github_token_key.get_secret_value(), tokens.PURPOSE)
     github = GitHubClient(settings.github_api_url, token, settings.github_timeout_seconds)
-    delivery = Delivery(github, box, token)
+    delivery = Delivery(github, box, token, allow_file=settings.allow_file_repositories)
 
     async def open_clients(app: FastAPI) -> None:
         app.state.projects_client = ProjectsClient(

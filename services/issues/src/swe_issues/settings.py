@@ -27,6 +27,10 @@ class Settings(ServiceSettings):
     github_api_url: str = "https://api.github.com"
     github_token: SecretStr | None = None
     github_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Development and tests only: a project's file:// repository (what the agents worker
+    # clones there) stands for the GitHub repository ``local/<its directory's name>`` at
+    # github_api_url (a fake of GitHub), so a resolver's pull request can be delivered.
+    allow_file_repositories: bool = False
     # Seals the per-project GitHub tokens at rest (AES-256-GCM).
     github_token_key: SecretStr = SecretStr(PLACEHOLDER_TOKEN_KEY)
 

@@ -175,6 +175,12 @@ function isRunKey(key: readonly unknown[]): boolean {
  * pending run of the same project reads again too (a slot may have freed).
  */
 export function applyRunChange(queryClient: QueryClient, change: RunChange): void {
+  if (change.kind === "delivery") {
+    // The run's result now says what became of its pull request: its page reads it again.
+    // Its status and the lists (which show no pull request) are as they were.
+    void queryClient.invalidateQueries({ queryKey: agentKeys.run(change.run_id), exact: true });
+    return;
+  }
   queryClient.setQueryData<RunDetailOut>(agentKeys.run(change.run_id), (old) =>
     old
       ? {

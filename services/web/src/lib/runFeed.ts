@@ -3,7 +3,10 @@
  *
  * The agents service sends each change as `{"type": "run", id, at, run_id, agent_id,
  * agent_name, project_id, status, exit_reason, trigger, queued_at, started_at, finished_at,
- * duration_ms}` in the order they were committed, `id` rising. A fresh connection gets the
+ * duration_ms}` in the order they were committed, `id` rising; what became of an issue_resolver
+ * run's draft pull request comes in the same order as `{"type": "delivery", ...the same fields,
+ * delivery: {status: "opened" | "failed", number, url, error, github_status}}` (the run's status
+ * unchanged: it is not a second completion). A fresh connection gets the
  * latest few first (history, not news), then `{"type": "ready", cursor}`, then each change as
  * it happens. After a dropped connection the feed reconnects with `?since=<last id kept>`:
  * the server replays every change after it (none lost), and an id already kept is dropped
@@ -11,8 +14,20 @@
  */
 import { ResumableSocket, type SocketOptions, socketUrl } from "@/lib/resumableSocket";
 
+/** What became of a run's draft pull request. */
+export interface DeliveryNotice {
+  status: "opened" | "failed";
+  number: number | null;
+  url: string | null;
+  error: string | null;
+  githubStatus: number | null;
+}
+
 export interface RunChange {
   id: number;
+  /** A status change, or a delivery (the run's status as it was, `delivery` set). */
+  kind: "status" | "delivery";
+  delivery: DeliveryNotice | null;
   at: string;
   run_id: string;
   agent_id: string;
@@ -44,13 +59,30 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
+function toDelivery(value: unknown): DeliveryNotice | null {
+  if (!value || typeof value !== "object") return null;
+  const notice = value as Record<string, unknown>;
+  if (notice.status !== "opened" && notice.status !== "failed") return null;
+  return {
+    status: notice.status,
+    number: typeof notice.number === "number" ? notice.number : null,
+    url: text(notice.url),
+    error: text(notice.error),
+    githubStatus: typeof notice.github_status === "number" ? notice.github_status : null,
+  };
+}
+
 export function toChange(message: Record<string, unknown>): RunChange | null {
   const id = Number(message.id);
   const runId = text(message.run_id);
   const status = text(message.status);
   if (!Number.isSafeInteger(id) || !runId || !status) return null;
+  const delivery = message.type === "delivery" ? toDelivery(message.delivery) : null;
+  if (message.type === "delivery" && !delivery) return null;
   return {
     id,
+    kind: delivery ? "delivery" : "status",
+    delivery,
     at: text(message.at) ?? "",
     run_id: runId,
     agent_id: text(message.agent_id) ?? "",
@@ -84,7 +116,7 @@ export class RunFeed extends ResumableSocket {
   }
 
   protected receive(message: Record<string, unknown>): void {
-    if (message.type === "run") {
+    if (message.type === "run" || message.type === "delivery") {
       const change = toChange(message);
       // Kept already (a replay racing a live change): dropped by its id.
       if (!change || (this.cursor !== null && change.id <= this.cursor)) return;

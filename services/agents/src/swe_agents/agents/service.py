@@ -337,12 +337,15 @@ async def enqueue_run(
     return run
 
 
-async def record_status(session: AsyncSession, run: Run) -> dict[str, Any]:
-    """Note the run's new status for the notification streams, in the transaction that sets
-    it (call it last: it holds the notifications' lock until the commit). Returns the payload
-    to announce after the commit (``live.announce_run``)."""
+async def record_status(
+    session: AsyncSession, run: Run, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Note the run's new status (or, with ``extra``, another change of it such as a delivery)
+    for the notification streams, in the transaction that makes it (call it last: it holds the
+    notifications' lock until the commit). Returns the payload to announce after the commit
+    (``live.announce_run``, ``live.announce_notification``)."""
     agent = await repository.get_agent(session, run.agent_id)
-    payload = {**run_payload(run), "agent_name": agent.name if agent else None}
+    payload = {**run_payload(run), "agent_name": agent.name if agent else None, **(extra or {})}
     await repository.add_notification(session, run, payload)
     return payload
 
@@ -591,18 +594,28 @@ def event_result(run: Run) -> dict[str, Any]:
     return out
 
 
+# What a delivery notice tells the console of the pull request (the patch stays in the run).
+DELIVERY_NOTICE_FIELDS = ("status", "number", "url", "error", "github_status")
+
+
 async def record_delivery(
     session: AsyncSession, run_id: uuid.UUID, outcome: dict[str, Any]
-) -> bool:
+) -> dict[str, Any] | None:
     """Record what became of a run's draft pull request request (opened: number and URL;
-    failed: the error) in its result. False when the run holds no such request (unknown run,
-    or one that asked for none): nothing changes."""
+    failed: the error) in its result, and a notification of the ``delivery`` kind for the
+    run's watchers. Returns that notification's payload, to announce after the commit; None
+    when nothing changed: an unknown run, one that asked for no pull request, or the outcome
+    it already holds (a second answer about the same pull request tells nobody anything)."""
     run = await repository.get_run(session, run_id, lock=True)
     if run is None or not isinstance(run.result, dict):
-        return False
+        return None
     request = run.result.get("pull_request")
     if not isinstance(request, dict):
-        return False
-    run.result = {**run.result, "pull_request": {**request, **outcome}}
+        return None
+    recorded = {**request, **outcome}
+    if recorded == request:
+        return None
+    run.result = {**run.result, "pull_request": recorded}
     await session.flush()
-    return True
+    notice = {key: recorded.get(key) for key in DELIVERY_NOTICE_FIELDS}
+    return await record_status(session, run, {"kind": "delivery", "delivery": notice})

@@ -39,10 +39,14 @@ class Repository:
         return f"{quote(self.owner, safe='')}/{quote(self.name, safe='')}"
 
 
-def parse_repository(url: str) -> Repository:
-    """``https://github.com/<owner>/<repo>[.git]`` (or an Enterprise host) -> owner and name."""
+def parse_repository(url: str, *, allow_file: bool = False) -> Repository:
+    """``https://github.com/<owner>/<repo>[.git]`` (or an Enterprise host) -> owner and name.
+    ``allow_file`` (development and tests): ``file:///.../<name>`` -> ``local/<name>``, as
+    ``swe_common.repo_urls`` names a local repository."""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
+    if allow_file and parts.scheme == "file" and segments:
+        return Repository("local", segments[-1].removesuffix(".git"))
     if parts.scheme not in ("https", "http") or len(segments) < 2:
         raise Unprocessable(
             f"The project's repository {url!r} is not a GitHub repository; nothing to sync"

@@ -52,6 +52,8 @@ class Delivery:
     github: GitHubClient
     box: SecretBox
     platform_token: str | None
+    # ISSUES_ALLOW_FILE_REPOSITORIES (development and tests): deliver file:// projects too.
+    allow_file: bool = False
 
     async def on_run_completed(self, session: AsyncSession, data: dict[str, Any]) -> bool:
         """Handle a completed run; True when it asked for a pull request (delivered or not)."""
@@ -78,7 +80,7 @@ class Delivery:
             await _failed(session, data, issue, request, "the run's project is unknown here")
             return True
         try:
-            repo = parse_repository(project.repository_url)
+            repo = parse_repository(project.repository_url, allow_file=self.allow_file)
             token = await token_for(session, project.id, self.box) or self.platform_token
         except AppError as exc:
             await _failed(session, data, issue, request, exc.detail)

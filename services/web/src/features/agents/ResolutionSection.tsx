@@ -102,7 +102,8 @@ function PullRequest({ outcome }: { outcome: PullRequestOutcome | null }) {
       <Text size="sm">
         Requested: the issues service opens it
         {outcome.branch ? ` from ${outcome.branch}` : ""}
-        {outcome.baseRef ? ` into ${outcome.baseRef}` : ""}. Reload the page to see its outcome.
+        {outcome.baseRef ? ` into ${outcome.baseRef}` : ""}. Its outcome shows here as soon as
+        GitHub answers.
       </Text>
     );
   }

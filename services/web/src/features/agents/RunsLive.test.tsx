@@ -3,9 +3,10 @@
  * (no polling), the bell lists the changes and toasts a finished run, a queued run says why it
  * waits, and a finding shows its source lines as text.
  */
+import { notifications } from "@mantine/notifications";
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeWebSocket, renderApp } from "@/test/app";
 import { me, OWNER, PROJECT, PROJECT_ID, TOKENS } from "@/test/data";
 import { jsonResponse, problemResponse } from "@/test/render";
@@ -292,5 +293,124 @@ describe("runs as they change", () => {
     expect(
       await screen.findByText("No source lines were kept for this finding."),
     ).toBeInTheDocument();
+  });
+});
+
+describe("a resolver run's delivery as it happens", () => {
+  // The toasts live in one store for the whole file: an earlier test's (10 s each) would hold
+  // the visible places and queue this test's.
+  beforeEach(() => act(() => notifications.clean()));
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    localStorage.clear();
+  });
+
+  const REQUEST = {
+    status: "requested",
+    branch: "agent/issue-1234abcd-44444444",
+    base_ref: "trunk",
+    base_commit: "b".repeat(40),
+    title: "Resolve: Add subtraction",
+  };
+
+  function resolverRun(pullRequest: Record<string, unknown>) {
+    return run({
+      agent_type: "issue_resolver",
+      status: "completed",
+      started_at: "2026-12-03T07:00:30Z",
+      finished_at: "2026-12-03T07:01:00Z",
+      duration_ms: 30_000,
+      attempts: 1,
+      result: {
+        resolved: true,
+        summary: "patch on branch agent/issue-1234abcd-44444444",
+        branch: REQUEST.branch,
+        evidence: { fail_to_pass: ["tests/test_repro.py::test_sub"], pass_to_pass: [] },
+        pull_request: pullRequest,
+      },
+    });
+  }
+
+  function delivery(id: number, notice: Record<string, unknown>) {
+    return change(id, "completed", {
+      type: "delivery",
+      agent_name: "resolver",
+      kind: "delivery",
+      delivery: notice,
+    });
+  }
+
+  async function openResolvedRun() {
+    let current = resolverRun(REQUEST);
+    const { calls } = renderApp(`/runs/${RUN_ID}`, (method, path) => {
+      if (path === `/api/v1/agents/runs/${RUN_ID}`) return jsonResponse(current);
+      if (path === `/api/v1/agents/runs/${RUN_ID}/report`) {
+        return jsonResponse({ run: current, result: current.result });
+      }
+      return BASE(method, path);
+    });
+    const section = await screen.findByRole("region", { name: "Resolution" });
+    expect(within(section).getByText(/Requested: the issues service opens it/)).toBeInTheDocument();
+    const socket = await liveFeed();
+    const reads = () => calls.filter((c) => c.path === `/api/v1/agents/runs/${RUN_ID}`).length;
+    return {
+      section,
+      socket,
+      reads,
+      answer: (pullRequest: Record<string, unknown>) => {
+        current = resolverRun({ ...REQUEST, ...pullRequest });
+      },
+    };
+  }
+
+  it("test_an_opened_pull_request_shows_on_the_run_page_with_one_toast_of_its_own", async () => {
+    const { section, socket, reads, answer } = await openResolvedRun();
+    const before = reads();
+    const url = "https://github.com/acme/widgets/pull/17";
+    answer({ status: "opened", number: 17, url, error: null, github_status: null });
+    act(() =>
+      socket.send(
+        delivery(2, { status: "opened", number: 17, url, error: null, github_status: null }),
+      ),
+    );
+
+    const link = await within(section).findByRole("link", { name: "Draft pull request #17" });
+    expect(link).toHaveAttribute("href", url);
+    expect(within(section).queryByText(/Requested: the issues service opens it/)).toBeNull();
+    expect(reads()).toBe(before + 1);
+    expect(await screen.findByText("Draft pull request #17 opened")).toBeInTheDocument();
+    // The run did not complete again: no second completion toast, its status as it was.
+    expect(screen.queryByText(/Run of resolver completed/)).toBeNull();
+    expect(screen.getAllByText("Completed").length).toBeGreaterThan(0);
+    expect(
+      await screen.findByRole("button", { name: "Notifications, 1 unread" }),
+    ).toBeInTheDocument();
+  });
+
+  it("test_a_refused_delivery_shows_its_reason_on_the_run_page_and_in_a_red_toast", async () => {
+    const { section, socket, answer } = await openResolvedRun();
+    const reason =
+      "GitHub answered 403 to POST /repos/acme/widgets/git/refs: Resource not accessible by integration";
+    answer({ status: "failed", number: null, url: null, error: reason, github_status: 403 });
+    act(() =>
+      socket.send(
+        delivery(3, {
+          status: "failed",
+          number: null,
+          url: null,
+          error: reason,
+          github_status: 403,
+        }),
+      ),
+    );
+
+    expect(
+      await within(section).findByText("The draft pull request was not opened"),
+    ).toBeInTheDocument();
+    expect(within(section).getByText(reason)).toBeInTheDocument();
+    expect(within(section).getByText("GitHub answered 403.")).toBeInTheDocument();
+    expect(within(section).queryByRole("link", { name: /Draft pull request/ })).toBeNull();
+    expect(await screen.findByText(`Delivery failed: ${reason}`)).toBeInTheDocument();
+    expect(screen.queryByText(/Run of resolver completed/)).toBeNull();
   });
 });

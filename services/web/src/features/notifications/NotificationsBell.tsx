@@ -1,5 +1,5 @@
 /** The header's bell: how many run changes are unread, and the list of the latest ones. */
-import { ActionIcon, Button, Group, Indicator, Stack, Text } from "@mantine/core";
+import { ActionIcon, Badge, Button, Group, Indicator, Stack, Text } from "@mantine/core";
 import { useClickOutside } from "@mantine/hooks";
 import { useRef, useState } from "react";
 import { useProject } from "@/api/projects";
@@ -31,7 +31,16 @@ function Item({ change, unread }: { change: RunChange; unread: boolean }) {
     <li className="swe-notification" data-unread={unread || undefined}>
       <Group gap="xs" wrap="nowrap" align="flex-start">
         <span className="swe-notification-status">
-          <RunStatusBadge status={change.status} />
+          {change.delivery ? (
+            <Badge
+              variant="outline"
+              color={change.delivery.status === "failed" ? "red.9" : "green.9"}
+            >
+              {change.delivery.status === "failed" ? "Not delivered" : "Delivered"}
+            </Badge>
+          ) : (
+            <RunStatusBadge status={change.status} />
+          )}
         </span>
         <Stack gap={0}>
           <AnchorLink to="/runs/$runId" params={{ runId: change.run_id }} size="sm" fw={600}>

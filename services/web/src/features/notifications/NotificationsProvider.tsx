@@ -2,7 +2,7 @@
  * One run notification feed per signed-in tab (`/ws/notifications`): it keeps the run pages
  * and lists current (`applyRunChange`; after a reconnection every run on screen is read
  * again), fills the notifications list behind the header's bell, and toasts a run that
- * completed or failed.
+ * completed or failed and a draft pull request opened or refused (a notice of its own).
  */
 import { Anchor } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
@@ -14,6 +14,7 @@ import {
   addChanges,
   describeChange,
   deservesToast,
+  isBadNews,
   loadReadMark,
   saveReadMark,
   unreadCount,
@@ -85,7 +86,7 @@ export function NotificationsProvider({
                   Open the run
                 </Anchor>
               ),
-              color: change.status === "failed" ? "red.9" : "green.9",
+              color: isBadNews(change) ? "red.9" : "green.9",
               autoClose: 10_000,
               closeButtonProps: { "aria-label": "Close this notification" },
             });

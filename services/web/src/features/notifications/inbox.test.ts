@@ -4,6 +4,7 @@ import {
   describeChange,
   deservesToast,
   INBOX_SIZE,
+  isBadNews,
   loadReadMark,
   saveReadMark,
   unreadCount,
@@ -13,6 +14,8 @@ import type { RunChange } from "@/lib/runFeed";
 function change(id: number, status = "completed", extra: Partial<RunChange> = {}): RunChange {
   return {
     id,
+    kind: "status",
+    delivery: null,
     at: "2026-12-03T07:00:00Z",
     run_id: `run-${id}`,
     agent_id: "a",
@@ -57,5 +60,24 @@ describe("the notifications list", () => {
     expect(deservesToast(change(1, "completed"))).toBe(true);
     expect(deservesToast(change(1, "failed"))).toBe(true);
     expect(deservesToast(change(1, "running"))).toBe(false);
+  });
+
+  it("test_a_delivery_says_what_became_of_the_pull_request_not_that_the_run_completed", () => {
+    const opened = change(2, "completed", {
+      kind: "delivery",
+      delivery: { status: "opened", number: 17, url: "u", error: null, githubStatus: null },
+    });
+    const refused = change(3, "completed", {
+      kind: "delivery",
+      delivery: { status: "failed", number: null, url: null, error: "403: no", githubStatus: 403 },
+    });
+    expect(describeChange(opened)).toBe("Draft pull request #17 opened");
+    expect(describeChange(refused)).toBe("Delivery failed: 403: no");
+    expect([deservesToast(opened), deservesToast(refused)]).toEqual([true, true]);
+    expect([isBadNews(opened), isBadNews(refused), isBadNews(change(4))]).toEqual([
+      false,
+      true,
+      false,
+    ]);
   });
 });

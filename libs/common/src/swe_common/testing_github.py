@@ -1,11 +1,14 @@
-"""A fake of GitHub's REST API (the endpoints the service calls), speaking GitHub's wire
+"""A fake of GitHub's REST API (the endpoints the issues service calls), speaking GitHub's wire
 format: payloads shaped like the documented examples, ``Bad credentials`` 401s, 404s with
 ``Not Found``, and the primary rate-limit answer (403 with ``x-ratelimit-remaining: 0``).
 
 The Git Data API part (refs, commits, blobs, trees) and ``POST /pulls`` keep a small object
 store per repository, check each request's shape the way GitHub does (422 ``Invalid request``
 naming the missing field, ``Reference already exists``, a pull request from a branch that does
-not exist), and record every request (method, path, body, headers) for tests to read."""
+not exist), and record every request (method, path, body, headers) for tests to read.
+
+Shared by the issues service's tests and the end-to-end tests (which serve it to a whole
+stack as ``ISSUES_GITHUB_API_URL``)."""
 
 from __future__ import annotations
 
@@ -165,7 +168,8 @@ class FakeGitHub:
     # Git data per "owner/repo": refs ("heads/main" -> sha), and objects by sha.
     refs: dict[str, dict[str, str]] = field(default_factory=dict)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # "POST /git/refs" (method and the path after the repository) -> status GitHub answers.
+    # "POST /git/refs" (method and the path after the repository), or the same for one
+    # repository ("owner/repo POST /git/refs") -> status GitHub answers.
     failures: dict[str, int] = field(default_factory=dict)
     next_number: int = 1000
 
@@ -185,12 +189,19 @@ class FakeGitHub:
 
     # -- a repository's git data ---------------------------------------------------------------
 
-    def add_repository(self, owner: str, repo: str, files: dict[str, str]) -> str:
-        """A repository whose main branch has one commit holding ``files``; its sha."""
+    def add_repository(
+        self, owner: str, repo: str, files: dict[str, str], sha: str | None = None
+    ) -> str:
+        """A repository whose main branch has one commit holding ``files``; its sha. ``sha``:
+        the commit's sha in a real git repository this one mirrors (a clone's base commit)."""
         tree = self._store("tree", {"entries": {p: self._blob(c) for p, c in files.items()}})
-        commit = self._store("commit", {"tree": tree, "parents": [], "message": "initial"})
-        self.refs[f"{owner}/{repo}"] = {"heads/main": commit}
-        return commit
+        commit = {"tree": tree, "parents": [], "message": "initial"}
+        if sha is None:
+            sha = self._store("commit", commit)
+        else:
+            self.objects[sha] = {"kind": "commit", **commit}
+        self.refs[f"{owner}/{repo}"] = {"heads/main": sha}
+        return sha
 
     def _store(self, kind: str, obj: dict[str, Any]) -> str:
         raw = json.dumps([kind, obj], sort_keys=True).encode()
@@ -219,9 +230,11 @@ class FakeGitHub:
         if refused is not None:
             return refused, body
         key = f"{request.method} /{request.path.split('/', 4)[-1]}"
-        if key in self.failures:
-            status = self.failures[key]
+        full = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        status = self.failures.get(f"{full} {key}") or self.failures.get(key)
+        if status is not None:
             message = {
+                403: "Resource not accessible by integration",
                 422: "Reference already exists",
                 500: "Server Error",
                 502: "Server Error",

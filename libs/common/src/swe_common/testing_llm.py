@@ -1,5 +1,6 @@
 """A local stand-in for an OpenAI-compatible model provider, speaking the real chat-completions
-wire format (request and response bodies as the public API defines them)."""
+wire format (request and response bodies as the public API defines them). Used by the agents
+service's tests, ``bench/resolver_eval.py --scripted`` and the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ class FakeProvider:
         # Answer requests still held by an earlier test's delay now.
         self._wake.set()
         self._wake = asyncio.Event()
+
+    def release(self) -> None:
+        """Answer the requests a ``delay`` holds now, and the later ones at once."""
+        self.delay = 0.0
+        self._wake.set()
 
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
