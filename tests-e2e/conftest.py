@@ -47,6 +47,7 @@ from e2e_support import (
     new_user,
     planted_repo,
 )
+from fake_internet import FakeInternet
 
 ROOT = Path(__file__).resolve().parents[1]
 AMQP_HOST = "amqp://guest:guest@127.0.0.1:5672"
@@ -331,8 +332,18 @@ def load_ready_env(directory: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def fake_internet() -> Iterator[FakeInternet]:
+    """GitHub and a model provider, faked for every stack the session starts."""
+    fakes = FakeInternet().start()
+    yield fakes
+    fakes.stop()
+
+
+@pytest.fixture(scope="session")
 def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_internet: FakeInternet,
 ) -> Iterator[Stack]:
     """The stack every journey and the load run share (started once per session)."""
     attached = os.environ.get("E2E_BASE_URL")
@@ -344,7 +355,7 @@ def stack(
             exchange=os.environ.get("E2E_EVENTS_EXCHANGE", "swe.events"),
         )
         return
-    extra = load_ready_env(tmp_path_factory.mktemp("gateway-routes"))
+    extra = {**load_ready_env(tmp_path_factory.mktemp("gateway-routes")), **fake_internet.env()}
     with isolated_stack(request, extra_env=extra) as started:
         yield started
 
