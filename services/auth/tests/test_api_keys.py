@@ -50,6 +50,7 @@ async def test_exchange_gives_a_short_lived_token_with_the_keys_scopes(client, u
     assert claims["scope"] == "issues:write projects:read"
     assert claims["api_key_id"] == created["id"]
     assert claims["sub"] == user["id"]
+    assert claims["preferred_username"] == user["username"]  # what it writes names its owner
 
 
 async def test_exchange_accepts_the_key_in_a_json_body(client, tokens):

@@ -61,6 +61,11 @@ async def test_access_token_carries_the_agreed_header_and_claims(client, user):
     assert claims["roles"] == ["user"]
     assert claims["exp"] - claims["iat"] == 900
     assert {"jti", "nbf", "scope"} <= set(claims)
+    # Who the account is, for services recording who wrote something (a comment's author);
+    # the e-mail address is not spread to every service.
+    assert claims["preferred_username"] == user["username"]
+    assert claims["name"] == "Test User"
+    assert "email" not in claims
 
 
 async def test_jwks_publishes_the_signing_key_by_kid(client, user):

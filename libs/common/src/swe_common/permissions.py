@@ -10,10 +10,17 @@ maintainer), and the project's own administration (deleting it, its membership) 
 role lacks it) and the relation the service reads from its projects read model.
 
 The ``agent`` role is the role of automation accounts: it reads the projects it is a member
-of, starts and reads runs, requests and reads reviews, and changes the issues and pull
-requests **assigned** to it (their ``assignee_id`` is its account id), in the projects where
-it is a maintainer; nothing of account or user administration, no project creation, deletion
-or membership, no agent definitions, no analytics.
+of, starts and reads runs, requests and reads reviews, and changes and comments on the issues
+and pull requests **assigned** to it (their ``assignee_id`` is its account id), in the
+projects where it is a maintainer; nothing of account or user administration, no project
+creation, deletion or membership, no agent definitions, no analytics.
+
+Comments on issues and pull requests have permissions of their own (``issues.comment``,
+``issues.comment_assigned``) rather than riding on ``issues.write``: saying something about a
+piece of work is a smaller thing than changing or deleting it, and a role may be given the one
+without the other. Reading comments is ``issues.read``; an author edits and deletes its own
+comment under the rule that let it write one, and removing someone else's is moderation,
+``issues.write`` (the project's owner and maintainers, admins).
 
 An API-key token additionally holds only what its scopes open (``swe_common.security``'s
 ``ScopeGuard``, per route family); a key without any ``:write`` scope is read-only here too.
@@ -50,6 +57,8 @@ class Permission(StrEnum):
     ISSUES_READ = "issues.read"  # issues, pull requests, their stats
     ISSUES_WRITE = "issues.write"  # create, change, assign, resolve, sync, delete any
     ISSUES_UPDATE_ASSIGNED = "issues.update_assigned"  # change those assigned to the caller
+    ISSUES_COMMENT = "issues.comment"  # comment on any issue or pull request
+    ISSUES_COMMENT_ASSIGNED = "issues.comment_assigned"  # comment on those assigned to the caller
     REVIEWS_READ = "reviews.read"
     REVIEWS_REQUEST = "reviews.request"
     # -- agents and runs --
@@ -92,6 +101,8 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             P.ISSUES_READ,
             P.ISSUES_WRITE,
             P.ISSUES_UPDATE_ASSIGNED,
+            P.ISSUES_COMMENT,
+            P.ISSUES_COMMENT_ASSIGNED,
             P.REVIEWS_READ,
             P.REVIEWS_REQUEST,
             P.AGENTS_READ,
@@ -108,6 +119,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             P.PROJECTS_READ,
             P.ISSUES_READ,
             P.ISSUES_UPDATE_ASSIGNED,
+            P.ISSUES_COMMENT_ASSIGNED,
             P.REVIEWS_READ,
             P.REVIEWS_REQUEST,
             P.AGENTS_READ,

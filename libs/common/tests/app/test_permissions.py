@@ -56,11 +56,13 @@ def test_the_agent_role_has_the_automation_permissions_and_no_administration() -
         Permission.REVIEWS_REQUEST,
         Permission.ISSUES_READ,
         Permission.ISSUES_UPDATE_ASSIGNED,
+        Permission.ISSUES_COMMENT_ASSIGNED,
     ):
         assert granted(agent, permission), permission
     for permission in (
         *ADMINISTRATION,
         Permission.ISSUES_WRITE,
+        Permission.ISSUES_COMMENT,
         Permission.AGENTS_WRITE,
         Permission.ANALYTICS_READ,
     ):
@@ -120,9 +122,13 @@ def test_the_readme_table_is_the_code_table() -> None:
 
 def test_the_web_consoles_copy_is_the_code_table() -> None:
     source = (ROOT / "services" / "web" / "src" / "lib" / "permissions.ts").read_text("utf-8")
+    listed_all = source.split("export const PERMISSIONS = [")[1].split("] as const")[0]
+    every = re.findall(r'"([a-z_.]+)"', listed_all)
+    assert every == [p.value for p in Permission], "the console's PERMISSIONS list is stale"
     block = source.split("export const ROLE_PERMISSIONS")[1].split("\n};")[0]
     copied = {
-        role: set(re.findall(r'"([a-z_.]+)"', listed))
-        for role, listed in re.findall(r"\n  (\w+): \[(.*?)\]", block, flags=re.S)
+        # A role may be given the whole list by name (the admin role).
+        role: set(every) if listed == "PERMISSIONS" else set(re.findall(r'"([a-z_.]+)"', listed))
+        for role, listed in re.findall(r"\n  (\w+): (PERMISSIONS|\[.*?\])", block, flags=re.S)
     }
     assert copied == {role: {p.value for p in held} for role, held in ROLE_PERMISSIONS.items()}

@@ -38,6 +38,8 @@ class TokenIssuer:
         api_key_id: uuid.UUID | None = None,
         ttl_seconds: int | None = None,
         rate_limits: Mapping[str, int] | None = None,
+        username: str | None = None,
+        full_name: str | None = None,
     ) -> AccessToken:
         ttl = ttl_seconds or self.settings.access_token_ttl_seconds
         # A token minted in the same second as a "revoke everything" cutoff must survive it:
@@ -55,6 +57,11 @@ class TokenIssuer:
             "roles": list(roles),
             "scope": " ".join(scopes or []),
         }
+        if username:
+            # Who the account is, for what services record about a caller's writing (a
+            # comment's author) without asking auth: the OIDC names, never the e-mail.
+            claims["preferred_username"] = username
+            claims["name"] = full_name or username
         if session_id is not None:
             claims["sid"] = str(session_id)
         if api_key_id is not None:

@@ -68,6 +68,29 @@ class PullRequestUntrackedPayload(BaseModel):
     project_id: str
 
 
+class CommentPayload(BaseModel):
+    """A comment on an issue or on a pull request (exactly one of the two ids is set)."""
+
+    id: str
+    project_id: str
+    issue_id: str | None
+    pull_request_id: str | None
+    author_id: str
+    author_name: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CommentDeletedPayload(BaseModel):
+    id: str
+    project_id: str
+    issue_id: str | None
+    pull_request_id: str | None
+    author_id: str
+    deleted_by: str  # the author, or a project owner, maintainer or admin removing it
+
+
 class ReviewRequestedPayload(BaseModel):
     review_id: str
     pull_request_id: str
@@ -134,6 +157,21 @@ PullRequestUpdated = catalog.define(
 )
 PullRequestUntracked = catalog.define(
     "issues.pr.untracked", PullRequestUntrackedPayload, "A pull request is no longer tracked."
+)
+CommentCreated = catalog.define(
+    "issues.comment.created",
+    CommentPayload,
+    "A comment was written on an issue or a pull request (partition key: that issue or pull "
+    "request, so its comments' events follow its own in order).",
+)
+CommentUpdated = catalog.define(
+    "issues.comment.updated", CommentPayload, "A comment's author changed its text."
+)
+CommentDeleted = catalog.define(
+    "issues.comment.deleted",
+    CommentDeletedPayload,
+    "A comment was deleted (by its author or a project owner, maintainer or admin). Comments "
+    "deleted along with their issue or pull request have no event of their own.",
 )
 ReviewRequested = catalog.define(
     "issues.pr.review_requested",

@@ -5,6 +5,8 @@ from fastapi import FastAPI
 from swe_common.app import ServiceSpec, create_service_app
 from swe_common.crypto import SecretBox
 from swe_common.projects_client import ProjectsClient
+from swe_issues.comments.routes import issue_router as issue_comments_router
+from swe_issues.comments.routes import pr_router as pr_comments_router
 from swe_issues.github import tokens
 from swe_issues.github.client import GitHubClient
 from swe_issues.github.delivery import Delivery
@@ -41,7 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             title="SWE platform: issues",
             description="Issues and pull requests of the platform's projects, with reviews.",
-            routers=[github_token_router, issues_router, prs_router],
+            routers=[
+                github_token_router,
+                issues_router,
+                prs_router,
+                issue_comments_router,
+                pr_comments_router,
+            ],
             event_tables=event_tables,
             subscriptions=subscriptions(settings.consumer_queue_prefix, delivery),
             use_redis=True,
@@ -50,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             openapi_tags=[
                 {"name": "issues", "description": "Issues of a project"},
                 {"name": "pull requests", "description": "Tracked pull requests and reviews"},
+                {"name": "comments", "description": "Comments on issues and pull requests"},
             ],
         )
     )

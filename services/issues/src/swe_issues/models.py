@@ -16,6 +16,7 @@ class Base(ServiceBase):
 event_tables = define_event_tables(Base.metadata)
 
 # Registers every domain's tables on Base.metadata (must come after Base).
+from swe_issues.comments import models as _comments  # noqa: E402, F401
 from swe_issues.github import models as _github  # noqa: E402, F401
 from swe_issues.issues import models as _issues  # noqa: E402, F401
 from swe_issues.projects_read_model import models as _projects  # noqa: E402, F401

@@ -563,6 +563,84 @@ export type ChangePasswordRequest = {
 };
 
 /**
+ * CommentCreate
+ */
+export type CommentCreate = {
+    /**
+     * Body
+     *
+     * 1 to 10000 characters (surrounding blanks dropped)
+     */
+    body: string;
+};
+
+/**
+ * CommentOut
+ */
+export type CommentOut = {
+    /**
+     * Author Id
+     */
+    author_id: string;
+    /**
+     * Author Name
+     *
+     * The author's name when the comment was written
+     */
+    author_name: string;
+    /**
+     * Body
+     */
+    body: string;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Edited
+     *
+     * Changed since it was written (updated_at > created_at)
+     */
+    edited: boolean;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Issue Id
+     *
+     * The issue commented on (null on a PR's)
+     */
+    issue_id: string | null;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Pull Request Id
+     *
+     * The pull request commented on (null on an issue's)
+     */
+    pull_request_id: string | null;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * CommentUpdate
+ */
+export type CommentUpdate = {
+    /**
+     * Body
+     *
+     * The new text; only the author changes it
+     */
+    body: string;
+};
+
+/**
  * CustomEventIn
  */
 export type CustomEventIn = {
@@ -1330,6 +1408,28 @@ export type PageAuditEventOut = {
      * Items
      */
     items: Array<AuditEventOut>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[CommentOut]
+ */
+export type PageCommentOut = {
+    /**
+     * Items
+     */
+    items: Array<CommentOut>;
     /**
      * Limit
      */
@@ -5604,6 +5704,153 @@ export type AssignIssueApiV1IssuesIssueIdAssignPostResponses = {
 
 export type AssignIssueApiV1IssuesIssueIdAssignPostResponse = AssignIssueApiV1IssuesIssueIdAssignPostResponses[keyof AssignIssueApiV1IssuesIssueIdAssignPostResponses];
 
+export type ListIssueCommentsApiV1IssuesIssueIdCommentsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Issue Id
+         */
+        issue_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/issues/{issue_id}/comments';
+};
+
+export type ListIssueCommentsApiV1IssuesIssueIdCommentsGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListIssueCommentsApiV1IssuesIssueIdCommentsGetError = ListIssueCommentsApiV1IssuesIssueIdCommentsGetErrors[keyof ListIssueCommentsApiV1IssuesIssueIdCommentsGetErrors];
+
+export type ListIssueCommentsApiV1IssuesIssueIdCommentsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageCommentOut;
+};
+
+export type ListIssueCommentsApiV1IssuesIssueIdCommentsGetResponse = ListIssueCommentsApiV1IssuesIssueIdCommentsGetResponses[keyof ListIssueCommentsApiV1IssuesIssueIdCommentsGetResponses];
+
+export type CreateIssueCommentApiV1IssuesIssueIdCommentsPostData = {
+    body: CommentCreate;
+    path: {
+        /**
+         * Issue Id
+         */
+        issue_id: string;
+    };
+    query?: never;
+    url: '/api/v1/issues/{issue_id}/comments';
+};
+
+export type CreateIssueCommentApiV1IssuesIssueIdCommentsPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type CreateIssueCommentApiV1IssuesIssueIdCommentsPostError = CreateIssueCommentApiV1IssuesIssueIdCommentsPostErrors[keyof CreateIssueCommentApiV1IssuesIssueIdCommentsPostErrors];
+
+export type CreateIssueCommentApiV1IssuesIssueIdCommentsPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: CommentOut;
+};
+
+export type CreateIssueCommentApiV1IssuesIssueIdCommentsPostResponse = CreateIssueCommentApiV1IssuesIssueIdCommentsPostResponses[keyof CreateIssueCommentApiV1IssuesIssueIdCommentsPostResponses];
+
+export type DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Issue Id
+         */
+        issue_id: string;
+        /**
+         * Comment Id
+         */
+        comment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/issues/{issue_id}/comments/{comment_id}';
+};
+
+export type DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteError = DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteErrors[keyof DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteErrors];
+
+export type DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteResponse = DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteResponses[keyof DeleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDeleteResponses];
+
+export type UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchData = {
+    body: CommentUpdate;
+    path: {
+        /**
+         * Issue Id
+         */
+        issue_id: string;
+        /**
+         * Comment Id
+         */
+        comment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/issues/{issue_id}/comments/{comment_id}';
+};
+
+export type UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchError = UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchErrors[keyof UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchErrors];
+
+export type UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: CommentOut;
+};
+
+export type UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchResponse = UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchResponses[keyof UpdateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatchResponses];
+
 export type ResolveIssueApiV1IssuesIssueIdResolvePostData = {
     body: ResolveRequest;
     path: {
@@ -6253,6 +6500,153 @@ export type UpdatePrApiV1PrsPrIdPatchResponses = {
 };
 
 export type UpdatePrApiV1PrsPrIdPatchResponse = UpdatePrApiV1PrsPrIdPatchResponses[keyof UpdatePrApiV1PrsPrIdPatchResponses];
+
+export type ListPrCommentsApiV1PrsPrIdCommentsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Pr Id
+         */
+        pr_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Items per page
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Items to skip
+         */
+        offset?: number;
+        /**
+         * Sort
+         *
+         * Comma-separated fields; prefix '-' for descending
+         */
+        sort?: string | null;
+    };
+    url: '/api/v1/prs/{pr_id}/comments';
+};
+
+export type ListPrCommentsApiV1PrsPrIdCommentsGetErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ListPrCommentsApiV1PrsPrIdCommentsGetError = ListPrCommentsApiV1PrsPrIdCommentsGetErrors[keyof ListPrCommentsApiV1PrsPrIdCommentsGetErrors];
+
+export type ListPrCommentsApiV1PrsPrIdCommentsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageCommentOut;
+};
+
+export type ListPrCommentsApiV1PrsPrIdCommentsGetResponse = ListPrCommentsApiV1PrsPrIdCommentsGetResponses[keyof ListPrCommentsApiV1PrsPrIdCommentsGetResponses];
+
+export type CreatePrCommentApiV1PrsPrIdCommentsPostData = {
+    body: CommentCreate;
+    path: {
+        /**
+         * Pr Id
+         */
+        pr_id: string;
+    };
+    query?: never;
+    url: '/api/v1/prs/{pr_id}/comments';
+};
+
+export type CreatePrCommentApiV1PrsPrIdCommentsPostErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type CreatePrCommentApiV1PrsPrIdCommentsPostError = CreatePrCommentApiV1PrsPrIdCommentsPostErrors[keyof CreatePrCommentApiV1PrsPrIdCommentsPostErrors];
+
+export type CreatePrCommentApiV1PrsPrIdCommentsPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: CommentOut;
+};
+
+export type CreatePrCommentApiV1PrsPrIdCommentsPostResponse = CreatePrCommentApiV1PrsPrIdCommentsPostResponses[keyof CreatePrCommentApiV1PrsPrIdCommentsPostResponses];
+
+export type DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Pr Id
+         */
+        pr_id: string;
+        /**
+         * Comment Id
+         */
+        comment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/prs/{pr_id}/comments/{comment_id}';
+};
+
+export type DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteError = DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteErrors[keyof DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteErrors];
+
+export type DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteResponse = DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteResponses[keyof DeletePrCommentApiV1PrsPrIdCommentsCommentIdDeleteResponses];
+
+export type UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchData = {
+    body: CommentUpdate;
+    path: {
+        /**
+         * Pr Id
+         */
+        pr_id: string;
+        /**
+         * Comment Id
+         */
+        comment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/prs/{pr_id}/comments/{comment_id}';
+};
+
+export type UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchError = UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchErrors[keyof UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchErrors];
+
+export type UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: CommentOut;
+};
+
+export type UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchResponse = UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchResponses[keyof UpdatePrCommentApiV1PrsPrIdCommentsCommentIdPatchResponses];
 
 export type GetReviewApiV1PrsPrIdReviewGetData = {
     body?: never;

@@ -6,53 +6,38 @@
  */
 import type { ProjectRead, UserOut } from "@/client/types.gen";
 
-export type Permission =
-  | "account.self"
-  | "users.admin"
-  | "api_keys.admin"
-  | "projects.every"
-  | "projects.read"
-  | "projects.create"
-  | "projects.update"
-  | "projects.members"
-  | "issues.read"
-  | "issues.write"
-  | "issues.update_assigned"
-  | "reviews.read"
-  | "reviews.request"
-  | "agents.read"
-  | "agents.write"
-  | "runs.read"
-  | "runs.start"
-  | "analytics.read"
-  | "analytics.write"
-  | "gateway.admin"
-  | "health.detailed";
+/** Every permission, in the table's order (`swe_common.permissions.Permission`). */
+export const PERMISSIONS = [
+  "account.self",
+  "users.admin",
+  "api_keys.admin",
+  "projects.every",
+  "projects.read",
+  "projects.create",
+  "projects.update",
+  "projects.members",
+  "issues.read",
+  "issues.write",
+  "issues.update_assigned",
+  "issues.comment",
+  "issues.comment_assigned",
+  "reviews.read",
+  "reviews.request",
+  "agents.read",
+  "agents.write",
+  "runs.read",
+  "runs.start",
+  "analytics.read",
+  "analytics.write",
+  "gateway.admin",
+  "health.detailed",
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
-  admin: [
-    "account.self",
-    "users.admin",
-    "api_keys.admin",
-    "projects.every",
-    "projects.read",
-    "projects.create",
-    "projects.update",
-    "projects.members",
-    "issues.read",
-    "issues.write",
-    "issues.update_assigned",
-    "reviews.read",
-    "reviews.request",
-    "agents.read",
-    "agents.write",
-    "runs.read",
-    "runs.start",
-    "analytics.read",
-    "analytics.write",
-    "gateway.admin",
-    "health.detailed",
-  ],
+  // The admin role holds every permission.
+  admin: PERMISSIONS,
   user: [
     "account.self",
     "projects.read",
@@ -62,6 +47,8 @@ export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
     "issues.read",
     "issues.write",
     "issues.update_assigned",
+    "issues.comment",
+    "issues.comment_assigned",
     "reviews.read",
     "reviews.request",
     "agents.read",
@@ -71,12 +58,14 @@ export const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
     "analytics.read",
     "analytics.write",
   ],
-  // Automation accounts: runs, reviews, and the issues and pull requests assigned to them.
+  // Automation accounts: runs, reviews, and the issues and pull requests assigned to them
+  // (changing them and commenting on them).
   agent: [
     "account.self",
     "projects.read",
     "issues.read",
     "issues.update_assigned",
+    "issues.comment_assigned",
     "reviews.read",
     "reviews.request",
     "agents.read",

@@ -157,6 +157,8 @@ async def exchange(session: AsyncSession, rt: AuthRuntime, presented: str) -> Ac
         subject=user.id,
         roles=list(user.roles),
         not_before=user.tokens_not_before,
+        username=user.username,
+        full_name=user.full_name,
         scopes=list(key.scopes),
         api_key_id=key.id,
         ttl_seconds=rt.settings.api_key_token_ttl_seconds,

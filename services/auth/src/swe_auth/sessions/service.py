@@ -89,6 +89,8 @@ async def _issue(
         subject=user.id,
         roles=list(user.roles),
         not_before=user.tokens_not_before,
+        username=user.username,
+        full_name=user.full_name,
         session_id=family.id,
     )
     # Set before the flush below, so a new family is inserted complete (no extra UPDATE).

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.db import utcnow
-from swe_common.errors import Conflict, NotFound, Unprocessable
+from swe_common.errors import Conflict, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
 from swe_common.security import Caller
@@ -18,7 +18,6 @@ from swe_issues.issues import repository
 from swe_issues.issues.models import Issue
 from swe_issues.issues.repository import IssueFilters
 from swe_issues.issues.schemas import IssueCreate, IssueStats, IssueStatus, IssueUpdate, Priority
-from swe_issues.projects_read_model import repository as projects
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.service import (
     ProjectLookup,
@@ -27,7 +26,7 @@ from swe_issues.projects_read_model.service import (
     ensure_member,
     ensure_writer,
     readable_project,
-    role_of,
+    visible_row,
     writable_project,
 )
 from swe_issues.pull_requests import repository as pr_repository
@@ -119,11 +118,7 @@ async def _visible_issue(
 async def _visible_with_project(
     session: AsyncSession, caller: Caller, issue_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Issue, ProjectView, str]:
-    found = await projects.get_with_project(session, Issue, issue_id, lock=lock)
-    role = role_of(found[1], caller) if found is not None else None
-    if found is None or found[1] is None or role is None:
-        raise NotFound(f"Issue {issue_id} does not exist")
-    return found[0], found[1], role
+    return await visible_row(session, caller, Issue, issue_id, "Issue", lock=lock)
 
 
 async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Issue:

@@ -1,7 +1,7 @@
 """Who may do what in a project, from the read model (with the fallback for unknown ones)."""
 
 import uuid
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,11 +23,33 @@ class ProjectLookup(Protocol):
     async def fetch(self, project_id: uuid.UUID, token: str) -> ProjectSnapshot | None: ...
 
 
+Row = TypeVar("Row", bound=repository.InProject)
+
+
 def role_of(project: ProjectView | None, caller: Caller) -> str | None:
     """The caller's role in a read-model row loaded along with what it owns (None: the
     project is unknown here, deleted, or not the caller's to see). No fallback to the projects
     service: a resource found by its id names a project this service has already seen."""
     return role_in(project, caller.principal) if project is not None else None
+
+
+async def visible_row(
+    session: AsyncSession,
+    caller: Caller,
+    model: type[Row],
+    row_id: uuid.UUID,
+    label: str,
+    *,
+    lock: bool = False,
+) -> tuple[Row, ProjectView, str]:
+    """A row of a project (an issue, a pull request), its project and the caller's role there,
+    in one round trip; 404 naming ``label`` when it is not the caller's to see (unknown, or in
+    a project it has no relation to: the two are not told apart)."""
+    found = await repository.get_with_project(session, model, row_id, lock=lock)
+    role = role_of(found[1], caller) if found is not None else None
+    if found is None or found[1] is None or role is None:
+        raise NotFound(f"{label} {row_id} does not exist")
+    return found[0], found[1], role
 
 
 async def _ask_projects(
@@ -92,17 +114,59 @@ def ensure_writer(
 def ensure_may_update(role: str, caller: Caller, assignee_id: uuid.UUID | None, what: str) -> None:
     """Changing one issue or pull request: ``issues.write``, or ``issues.update_assigned``
     when it is assigned to the caller (the agent role); a writer relation in both cases."""
+    ensure_may_act(
+        role,
+        caller,
+        assignee_id,
+        what,
+        on_any=Permission.ISSUES_WRITE,
+        on_assigned=Permission.ISSUES_UPDATE_ASSIGNED,
+        doing="change",
+    )
+
+
+def ensure_may_comment(role: str, caller: Caller, assignee_id: uuid.UUID | None, what: str) -> None:
+    """Commenting on one issue or pull request: ``issues.comment``, or
+    ``issues.comment_assigned`` when it is assigned to the caller (the agent role); a writer
+    relation in both cases."""
+    ensure_may_act(
+        role,
+        caller,
+        assignee_id,
+        f"comments on {what}",
+        on_any=Permission.ISSUES_COMMENT,
+        on_assigned=Permission.ISSUES_COMMENT_ASSIGNED,
+        doing="comment on",
+        only=what,
+    )
+
+
+def ensure_may_act(
+    role: str,
+    caller: Caller,
+    assignee_id: uuid.UUID | None,
+    what: str,
+    *,
+    on_any: Permission,
+    on_assigned: Permission,
+    doing: str,
+    only: str | None = None,
+) -> None:
+    """Acting on one issue or pull request: ``on_any`` lets the caller act on any, and
+    ``on_assigned`` on the ones assigned to it; a writer relation in both cases. A caller
+    holding only ``on_assigned`` is refused the others naming ``on_any`` (what it would need);
+    one holding neither, naming the permission that would have applied."""
     assigned = assignee_id is not None and assignee_id == caller.user_id
-    if not caller.may(Permission.ISSUES_WRITE) and assigned:
-        ensure_writer(role, caller, what, Permission.ISSUES_UPDATE_ASSIGNED)
+    if not caller.may(on_any) and assigned:
+        ensure_writer(role, caller, what, on_assigned)
         return
-    if not caller.may(Permission.ISSUES_WRITE) and caller.may(Permission.ISSUES_UPDATE_ASSIGNED):
+    if not caller.may(on_any) and caller.may(on_assigned):
         raise Forbidden(
-            f"Your role ({', '.join(sorted(caller.roles))}) changes only the {what} assigned to "
-            "it; this one is not",
-            permission=Permission.ISSUES_WRITE.value,
+            f"Your role ({', '.join(sorted(caller.roles))}) may {doing} only the "
+            f"{only or what} assigned to it; this one is not",
+            permission=on_any.value,
         )
-    ensure_writer(role, caller, what)
+    ensure_writer(role, caller, what, on_any)
 
 
 def _is_member(project: ProjectView, account_id: uuid.UUID) -> bool:

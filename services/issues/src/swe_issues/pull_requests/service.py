@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.db import utcnow
-from swe_common.errors import Conflict, NotFound
+from swe_common.errors import Conflict
 from swe_common.events import EventSpec
 from swe_common.events.contracts import ReviewResult
 from swe_common.pagination import Page, PageParams
@@ -26,7 +26,7 @@ from swe_issues.projects_read_model.service import (
     ensure_member,
     ensure_writer,
     readable_project,
-    role_of,
+    visible_row,
     writable_project,
 )
 from swe_issues.pull_requests import repository
@@ -88,11 +88,7 @@ async def _untrack(session: AsyncSession, pr: PullRequest) -> None:
 async def _visible(
     session: AsyncSession, caller: Caller, pr_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[PullRequest, ProjectView, str]:
-    found = await projects.get_with_project(session, PullRequest, pr_id, lock=lock)
-    role = role_of(found[1], caller) if found is not None else None
-    if found is None or found[1] is None or role is None:
-        raise NotFound(f"Pull request {pr_id} does not exist")
-    return found[0], found[1], role
+    return await visible_row(session, caller, PullRequest, pr_id, "Pull request", lock=lock)
 
 
 async def _writable(
