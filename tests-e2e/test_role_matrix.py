@@ -7,8 +7,9 @@ answers 2xx; a role that lacks the permission answers 403 problem+json naming it
 project the caller has no relation to), the refusal is a 404, as everywhere else.
 
 The table these cases check is ``swe_common.permissions.ROLE_PERMISSIONS``; the README shows
-it. Issues and pull requests have no comments of their own on this platform (review comments
-belong to a review's result), so "comment" is not a family here.
+it. Comments on issues and pull requests are a family of their own (``issues.comment``,
+``issues.comment_assigned``): the agent role comments only on what is assigned to it, nobody
+edits another's comment, and removing another's is moderation (``issues.write``).
 """
 
 from __future__ import annotations
@@ -280,6 +281,36 @@ async def _start_run(w: World, role: str, http: httpx.AsyncClient) -> httpx.Resp
     return started
 
 
+def _own_comment(parent: str, assigned: str) -> Call:
+    """Comment on the issue or PR assigned to the actor, edit it and delete it; a role refused
+    the comment answers with that refusal."""
+
+    async def call(w: World, role: str, http: httpx.AsyncClient) -> httpx.Response:
+        path = f"/api/v1/{parent}/{getattr(w, assigned)[role]}/comments"
+        written = await http.post(path, json={"body": f"{role} is on it"})
+        if written.status_code != 201:
+            return written
+        comment = written.json()
+        assert comment["author_id"] == w.actors[role].id, comment
+        edited = expect(await http.patch(f"{path}/{comment['id']}", json={"body": "done"}), 200)
+        assert edited["edited"] is True, edited
+        return await http.delete(f"{path}/{comment['id']}")
+
+    return call
+
+
+def _owners_comment(method: str) -> Call:
+    """The owner comments on the owner's issue; the actor tries to edit or delete that."""
+
+    async def call(w: World, role: str, http: httpx.AsyncClient) -> httpx.Response:
+        path = f"/api/v1/issues/{w.other_issue}/comments"
+        comment = expect(await w.owner.http.post(path, json={"body": f"owner to {role}"}), 201)
+        body = {"body": "not yours"} if method == "PATCH" else None
+        return await http.request(method, f"{path}/{comment['id']}", json=body)
+
+    return call
+
+
 def _path(path: str, w: World, role: str) -> str:
     """``{w.<field>}`` is the world's; ``<role>`` the acting role (``{w.assigned_pr[<role>]}``:
     the actor's own)."""
@@ -301,6 +332,7 @@ def _send(method: str, path: str, body: Any = None) -> Call:
     return call
 
 
+NOBODY: frozenset[str] = frozenset()
 ADMIN = frozenset({"admin"})
 WRITERS = frozenset({"admin", "user"})
 AUTOMATION = frozenset({"admin", "user", "agent"})
@@ -420,6 +452,46 @@ CASES = [
         _send("PATCH", "/api/v1/prs/{w.other_pr}", {"title": "theirs"}),
         "issues.write",
     ),
+    Case("comments", "list an issue's", ALL, _get("/api/v1/issues/{w.other_issue}/comments")),
+    Case("comments", "list a PR's", ALL, _get("/api/v1/prs/{w.other_pr}/comments")),
+    Case(
+        "comments",
+        "a hidden issue's",
+        ADMIN,
+        _get("/api/v1/issues/{w.hidden_issue}/comments"),
+        hidden=True,
+    ),
+    Case(
+        "comments",
+        "write, edit, delete mine on the issue assigned to me",
+        AUTOMATION,
+        _own_comment("issues", "assigned_issue"),
+        "issues.comment_assigned",
+    ),
+    Case(
+        "comments",
+        "write, edit, delete mine on the PR assigned to me",
+        AUTOMATION,
+        _own_comment("prs", "assigned_pr"),
+        "issues.comment_assigned",
+    ),
+    Case(
+        "comments",
+        "comment on another's issue",
+        WRITERS,
+        _send("POST", "/api/v1/issues/{w.other_issue}/comments", {"body": "seen"}),
+        "issues.comment",
+    ),
+    Case(
+        "comments",
+        "comment on another's PR",
+        WRITERS,
+        _send("POST", "/api/v1/prs/{w.other_pr}/comments", {"body": "seen"}),
+        "issues.comment",
+    ),
+    # Words are never put in someone's mouth: not even an admin edits another's comment.
+    Case("comments", "edit another's", NOBODY, _owners_comment("PATCH")),
+    Case("comments", "delete another's", WRITERS, _owners_comment("DELETE"), "issues.write"),
     Case("reviews", "read", ALL, _get("/api/v1/prs/{w.other_pr}/review")),
     Case(
         "reviews",
@@ -519,6 +591,21 @@ async def test_an_automation_account_works_with_its_api_key(world: World, stack:
         refused = await bot.patch(f"/api/v1/issues/{world.other_issue}", json={"priority": "low"})
         assert refused.status_code == 403, describe(refused)
         assert refused.json()["permission"] == "issues.write", describe(refused)
+        # It reports on its work; the comment names the account its key belongs to.
+        comment = expect(
+            await bot.post(
+                f"/api/v1/issues/{world.assigned_issue['agent']}/comments",
+                json={"body": "Reproduced; a fix follows"},
+            ),
+            201,
+        )
+        assert comment["author_id"] == agent.id, comment
+        assert comment["author_name"] == "as-agent", comment  # its full name (new_user's)
+        refused = await bot.post(
+            f"/api/v1/issues/{world.other_issue}/comments", json={"body": "not mine"}
+        )
+        assert refused.status_code == 403, describe(refused)
+        assert refused.json()["permission"] == "issues.comment", describe(refused)
         started = expect(await bot.post(f"/api/v1/agents/{world.agent}/start", json={}), 202)
         expect(await bot.post(f"/api/v1/agents/runs/{started['id']}/cancel"), 202, 409)
         # Not even its own account is managed with a key, let alone anyone else's.
