@@ -176,3 +176,36 @@ async def test_a_page_past_the_end_still_reports_the_total(env, seed):
     )
     assert response.status_code == 200
     assert (response.json()["items"], response.json()["total"]) == ([], 3)
+
+
+async def test_a_page_of_comments_is_two_queries_however_many_are_on_it(env, seed, statements):
+    team = await seed()
+    issue_id = await _issue(env, team)
+    for n in range(6):
+        written = await env.client.post(
+            f"/api/v1/issues/{issue_id}/comments",
+            json={"body": f"note {n}"},
+            headers=env.headers(team.owner),
+        )
+        assert written.status_code == 201, written.text
+    response, sent = await statements(
+        "GET", f"/api/v1/issues/{issue_id}/comments", headers=env.headers(team.viewer)
+    )
+    assert response.status_code == 200
+    assert (len(response.json()["items"]), response.json()["total"]) == (6, 6)
+    _assert_count(sent, 2)  # the issue with its project; the page with its total
+
+
+async def test_commenting_is_three_statements(env, seed, statements):
+    team = await seed()
+    pr_id = await _pr(env, team, 77)
+    response, sent = await statements(
+        "POST",
+        f"/api/v1/prs/{pr_id}/comments",
+        json={"body": "Looks good"},
+        headers=env.headers(team.maintainer),
+    )
+    assert response.status_code == 201, response.text
+    assert sent[0].endswith("FOR UPDATE OF pull_requests"), sent[0]
+    assert not [s for s in sent if s.startswith("UPDATE")], sent
+    _assert_count(sent, 3)  # PR + project FOR UPDATE OF pull_requests, INSERT, outbox
