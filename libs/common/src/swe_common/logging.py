@@ -9,11 +9,15 @@ password, token or Authorization header never reaches a log line.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import re
 import sys
+import threading
+import weakref
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
@@ -99,6 +103,79 @@ def add_trace_ids(
     return event_dict
 
 
+class BatchingStreamHandler(logging.StreamHandler[TextIO]):
+    """A ``StreamHandler`` that writes lines below WARNING in batches, at most
+    ``interval`` seconds apart (a daemon thread flushes what waits; the process's exit too).
+    A WARNING or worse is written at once, after the lines that came before it, so the order
+    holds and what matters in a crash is out. Each write to a pipe wakes its reader: on a busy
+    service, a write per access line was a measurable share of a request's CPU."""
+
+    def __init__(self, stream: TextIO, interval: float) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._pending: list[str] = []
+        self._wake = threading.Event()
+        self._closed = False
+        _BATCHING.add(self)
+        threading.Thread(
+            target=_flush_periodically, args=(weakref.ref(self), interval), daemon=True
+        ).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        with self.lock:  # type: ignore[union-attr]  # StreamHandler always has its lock
+            self._pending.append(line)
+        if record.levelno >= logging.WARNING:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self._pending:
+                text = "".join(self._pending)
+                self._pending.clear()
+                # A closed stream at exit: nothing left to tell anyone.
+                with contextlib.suppress(Exception):
+                    self.stream.write(text)
+                    self.stream.flush()
+
+    def close(self) -> None:
+        self.flush()
+        self._closed = True
+        self._wake.set()
+        _BATCHING.discard(self)
+        super().close()
+
+
+_BATCHING: weakref.WeakSet[BatchingStreamHandler] = weakref.WeakSet()
+
+
+def _flush_periodically(handler_ref: weakref.ref[BatchingStreamHandler], interval: float) -> None:
+    while True:
+        handler = handler_ref()
+        if handler is None or handler._closed:
+            return
+        handler.flush()
+        wake = handler._wake
+        del handler  # no strong reference while asleep: a replaced handler can be collected
+        wake.wait(interval)
+
+
+@atexit.register
+def _flush_all() -> None:
+    for handler in list(_BATCHING):
+        handler.flush()
+
+
+def flush_logs() -> None:
+    """Write what the root logger's handlers hold (tests reading stderr; before an exit)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def configure_logging(settings: ServiceSettings) -> None:
     """Route structlog and the standard library (uvicorn, sqlalchemy) through one renderer."""
     service = settings.service_name
@@ -139,9 +216,16 @@ def configure_logging(settings: ServiceSettings) -> None:
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (
+        BatchingStreamHandler(sys.stderr, settings.log_flush_seconds)
+        if settings.log_flush_seconds > 0
+        else logging.StreamHandler(sys.stderr)
+    )
     handler.setFormatter(formatter)
     root = logging.getLogger()
+    for previous in root.handlers:
+        if isinstance(previous, BatchingStreamHandler):
+            previous.close()  # its lines out, its thread ended
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
     # uvicorn's own config (``uvicorn --factory`` without --log-config) gives its loggers

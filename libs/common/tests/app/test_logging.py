@@ -1,8 +1,10 @@
+import json
 import logging
+import time
 
 import structlog
 
-from swe_common.logging import REDACTED, configure_logging, redact
+from swe_common.logging import REDACTED, configure_logging, flush_logs, redact
 from swe_common.settings import ServiceSettings
 
 
@@ -23,6 +25,41 @@ def test_a_token_in_a_logged_url_is_cut_out_whichever_logger_wrote_it(capsys):
         '%s - "WebSocket %s" 403', "127.0.0.1:5", "/ws/logs/1?since=2&access_token=eyJsecret"
     )
     structlog.stdlib.get_logger("ours").info("request", path="/x?token=eyJother&a=1")
+    flush_logs()
     written = capsys.readouterr().err
     assert "eyJsecret" not in written and "eyJother" not in written
     assert f"access_token={REDACTED}" in written and "since=2" in written
+
+
+def test_info_lines_are_written_in_batches_and_a_warning_at_once_after_them(capsys):
+    configure_logging(
+        ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=5)
+    )
+    log = structlog.stdlib.get_logger("batch")
+    log.info("first")
+    log.info("second")
+    assert capsys.readouterr().err == ""  # waiting for the next batch
+    log.warning("third")
+    written = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["event"] for line in written] == ["first", "second", "third"]
+
+
+def test_a_batch_waits_at_most_the_flush_interval(capsys):
+    configure_logging(
+        ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=0.05)
+    )
+    structlog.stdlib.get_logger("batch").info("soon")
+    deadline = time.monotonic() + 2
+    written = ""
+    while "soon" not in written and time.monotonic() < deadline:
+        time.sleep(0.02)
+        written += capsys.readouterr().err
+    assert '"event": "soon"' in written
+
+
+def test_without_a_flush_interval_every_line_is_written_at_once(capsys):
+    configure_logging(
+        ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=0)
+    )
+    structlog.stdlib.get_logger("batch").info("now")
+    assert '"event": "now"' in capsys.readouterr().err

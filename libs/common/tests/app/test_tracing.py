@@ -28,7 +28,7 @@ from opentelemetry.trace import (
 
 from swe_common import tracing
 from swe_common.context import traceparent_var
-from swe_common.logging import configure_logging
+from swe_common.logging import configure_logging, flush_logs
 from swe_common.settings import ServiceSettings
 from swe_common.testing_otlp import otlp_receiver
 
@@ -205,6 +205,7 @@ def test_a_client_call_outside_any_trace_starts_none():
 
 
 def _json_lines(capsys) -> list[dict[str, Any]]:
+    flush_logs()
     return [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
 
 
