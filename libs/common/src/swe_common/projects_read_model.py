@@ -19,6 +19,7 @@ Rules, whoever writes:
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -29,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from swe_common.db import utcnow
+from swe_common.db import read_row, utcnow
 from swe_common.metrics import CacheCounter
 from swe_common.security import Principal
 
@@ -107,13 +108,18 @@ class ProjectReadModelMixin:
 
 
 class ProjectRow(Protocol):
-    """What the functions below read of a read-model row."""
+    """What the functions below read of a read-model row (an ORM row or a ``ProjectAccess``)."""
 
-    id: uuid.UUID
-    owner_id: uuid.UUID | None
-    enabled: bool
-    members: list[dict[str, Any]]
-    deleted_at: datetime | None
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def owner_id(self) -> uuid.UUID | None: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def members(self) -> list[dict[str, Any]]: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
 
 
 View = TypeVar("View", bound=ProjectReadModelMixin)
@@ -137,6 +143,62 @@ async def get_for_update(
     session: AsyncSession, model: type[View], project_id: uuid.UUID
 ) -> View | None:
     return await session.get(model, project_id, with_for_update=True, populate_existing=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectAccess:
+    """The read-model columns that decide a caller's role (``role_in``), read along with a
+    row of the project (``read_with_project``)."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID | None
+    enabled: bool
+    members: list[dict[str, Any]]
+    deleted_at: datetime | None
+
+
+_ACCESS_COLUMNS = ("id", "owner_id", "enabled", "members", "deleted_at")
+_ACCESS_PREFIX = "project_view_"
+_WITH_PROJECT: dict[tuple[type[Any], type[Any]], sa.Select[Any]] = {}
+
+
+def _with_project_statement(
+    model: type[Any], view_model: type[ProjectReadModelMixin]
+) -> sa.Select[Any]:
+    """Built once per model: the same statement object each time, so its compiled form is
+    found by identity and psycopg prepares it."""
+    statement = _WITH_PROJECT.get((model, view_model))
+    if statement is None:
+        table: sa.Table = model.__table__
+        view: sa.Table = view_model.__table__  # type: ignore[attr-defined]
+        statement = (
+            sa.select(table, *(view.c[c].label(_ACCESS_PREFIX + c) for c in _ACCESS_COLUMNS))
+            .outerjoin(view, view.c.id == table.c.project_id)
+            .where(table.c.id == sa.bindparam("row_id"))
+        )
+        _WITH_PROJECT[(model, view_model)] = statement
+    return statement
+
+
+async def read_with_project(
+    session: AsyncSession,
+    model: type[Any],
+    view_model: type[ProjectReadModelMixin],
+    row_id: uuid.UUID,
+) -> tuple[sa.Row[Any], ProjectAccess | None] | None:
+    """A row of ``model``'s table (which has ``project_id``) and what decides the caller's
+    role in its project, in one round trip and without the ORM (for a read that returns the
+    row: see ``swe_common.db.read_rows``). None when there is no such row; the access None when the
+    read model does not know the project."""
+    statement = _with_project_statement(model, view_model)
+    row = await read_row(session, statement, {"row_id": row_id})
+    if row is None:
+        return None
+    values = row._mapping
+    if values[_ACCESS_PREFIX + "id"] is None:
+        return row, None
+    access = ProjectAccess(*(values[_ACCESS_PREFIX + c] for c in _ACCESS_COLUMNS))
+    return row, access
 
 
 def role_in(project: ProjectRow, principal: Principal) -> str | None:

@@ -33,10 +33,25 @@ async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
     return await session.get(Agent, agent_id)
 
 
+async def read_agent(
+    session: AsyncSession, agent_id: uuid.UUID
+) -> tuple[sa.Row[Any], read_model.ProjectAccess | None] | None:
+    """The agent's row and its project's access columns, in one round trip, no ORM (a read)."""
+    return await read_model.read_with_project(session, Agent, Project, agent_id)
+
+
 def agents_query(
-    principal: Principal, *, project_id: uuid.UUID | None, type_: str | None, status: str | None
+    principal: Principal,
+    *,
+    project_id: uuid.UUID | None,
+    type_: str | None,
+    status: str | None,
+    rows: bool = False,
 ) -> sa.Select[Any]:
-    statement = sa.select(Agent).where(Agent.project_id.in_(visible_project_ids(principal)))
+    """``rows``: the table's columns, for a page read without the ORM (``paginate(...,
+    entities=False)``); else ``Agent`` objects."""
+    selected = sa.select(Agent.__table__) if rows else sa.select(Agent)
+    statement = selected.where(Agent.project_id.in_(visible_project_ids(principal)))
     if project_id is not None:
         statement = statement.where(Agent.project_id == project_id)
     if type_ is not None:

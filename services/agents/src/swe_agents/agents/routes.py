@@ -91,7 +91,9 @@ async def list_agents(
     type: AgentType | None = None,
     status: Literal["active", "disabled"] | None = None,
 ) -> Page[Any]:
-    statement = repository.agents_query(principal, project_id=project_id, type_=type, status=status)
+    statement = repository.agents_query(
+        principal, project_id=project_id, type_=type, status=status, rows=True
+    )
     return await paginate(
         session,
         statement,
@@ -99,6 +101,7 @@ async def list_agents(
         allowed_sort=AGENT_SORT,
         default_sort=[Agent.created_at, Agent.id],
         to_item=AgentOut.model_validate,
+        entities=False,
     )
 
 
@@ -251,9 +254,8 @@ async def _finished_run(session: Any, principal: Any, run_id: uuid.UUID) -> Run:
 
 
 @router.get("/{agent_id}", response_model=AgentOut)
-async def get_agent(agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Agent:
-    agent, _ = await service.visible_agent(session, principal, agent_id)
-    return agent
+async def get_agent(agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return await service.read_agent(session, principal, agent_id)
 
 
 @router.patch("/{agent_id}", response_model=AgentOut)

@@ -139,6 +139,22 @@ async def visible_agent(
     return agent, project
 
 
+async def read_agent(session: AsyncSession, principal: Principal, agent_id: uuid.UUID) -> Any:
+    """``visible_agent`` for a read: the agent's row (by attribute like an ``Agent``), its
+    project read along in the same statement, no ORM object."""
+    found = await repository.read_agent(session, agent_id)
+    project = found[1] if found is not None else None
+    if (
+        found is None
+        or project is None
+        or project.deleted_at is not None
+        or read_model.role_in(project, principal) is None
+    ):
+        raise NotFound(f"Agent {agent_id} not found")
+    perms.require(principal, Permission.AGENTS_READ, "read agents")
+    return found[0]
+
+
 async def visible_run(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID
 ) -> tuple[Run, Project]:

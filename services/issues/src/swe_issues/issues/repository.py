@@ -47,7 +47,8 @@ def scoped(statement: sa.Select[Any], subject: str | None) -> sa.Select[Any]:
 
 
 def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
-    statement = scoped(sa.select(Issue), subject)
+    """The issues table's columns (a page is read without the ORM)."""
+    statement = scoped(sa.select(Issue.__table__), subject)
     if filters.project_id is not None:
         statement = statement.where(Issue.project_id == filters.project_id)
     if filters.status is not None:
@@ -72,12 +73,14 @@ def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
 async def page(
     session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
 ) -> Page[Any]:
+    """A page of rows of the issues table (read by attribute like ``Issue`` objects)."""
     return await paginate(
         session,
         _filtered(filters, subject),
         params,
         allowed_sort=SORTABLE,
         default_sort=DEFAULT_SORT,
+        entities=False,
     )
 
 

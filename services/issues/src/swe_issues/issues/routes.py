@@ -1,7 +1,7 @@
 """HTTP routes of /api/v1/issues."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
@@ -33,7 +33,8 @@ router = APIRouter(
 )
 
 
-def _out(issue: Issue) -> IssueOut:
+def _out(issue: Issue | Any) -> IssueOut:
+    """From an ``Issue`` or a row of its table (reads skip the ORM)."""
     return IssueOut.model_validate(issue)
 
 

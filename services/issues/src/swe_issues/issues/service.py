@@ -25,6 +25,7 @@ from swe_issues.projects_read_model.service import (
     ensure_may_update,
     ensure_member,
     ensure_writer,
+    read_visible_row,
     readable_project,
     visible_row,
     writable_project,
@@ -121,9 +122,10 @@ async def _visible_with_project(
     return await visible_row(session, caller, Issue, issue_id, "Issue", lock=lock)
 
 
-async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Issue:
-    issue, _ = await _visible_issue(session, caller, issue_id)
-    return issue
+async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Any:
+    """The issue's row (read by attribute like an ``Issue``; no ORM object: a read only), 404
+    when it is not the caller's to see."""
+    return await read_visible_row(session, caller, Issue, issue_id, "Issue")
 
 
 async def list_issues(

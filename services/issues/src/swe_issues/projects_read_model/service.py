@@ -1,14 +1,14 @@
 """Who may do what in a project, from the read model (with the fallback for unknown ones)."""
 
 import uuid
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from swe_common.permissions import WRITER_RELATIONS, Permission, require
-from swe_common.projects_read_model import LOOKUPS, role_in
+from swe_common.projects_read_model import LOOKUPS, read_with_project, role_in
 from swe_common.security import Caller
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
@@ -50,6 +50,18 @@ async def visible_row(
     if found is None or found[1] is None or role is None:
         raise NotFound(f"{label} {row_id} does not exist")
     return found[0], found[1], role
+
+
+async def read_visible_row(
+    session: AsyncSession, caller: Caller, model: type[Any], row_id: uuid.UUID, label: str
+) -> Any:
+    """``visible_row`` for a read that returns the row: a row of ``model``'s table (read by
+    attribute like the object) with its project's access columns in the same statement, and
+    no ORM object (``swe_common.projects_read_model.read_with_project``); the same 404."""
+    found = await read_with_project(session, model, ProjectView, row_id)
+    if found is None or found[1] is None or role_in(found[1], caller.principal) is None:
+        raise NotFound(f"{label} {row_id} does not exist")
+    return found[0]
 
 
 async def _ask_projects(

@@ -6,10 +6,12 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from swe_common.db import read_row
 from swe_common.pagination import Page, PageParams, paginate
 from swe_projects.models import Project, ProjectMember
 
@@ -31,6 +33,55 @@ def _visible_to(user_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
         ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id
     )
     return sa.or_(Project.owner_id == user_id, is_member)
+
+
+def _members_json() -> sa.Label[Any]:
+    """The project's members as one JSON array (oldest first, as ``Project.members``), in the
+    project's own row: one round trip for a project and its members."""
+    pair = sa.func.jsonb_build_object("user_id", ProjectMember.user_id, "role", ProjectMember.role)
+    return (
+        sa.select(
+            sa.func.coalesce(
+                sa.func.jsonb_agg(aggregate_order_by(pair, ProjectMember.created_at)),
+                sa.literal_column("'[]'::jsonb"),
+            )
+        )
+        .where(ProjectMember.project_id == Project.id)
+        .scalar_subquery()
+        .label("members")
+    )
+
+
+# What a read returns: the project's columns but the webhook secret's ciphertext, and its
+# members. Rows of these read by attribute like a ``Project`` (``members``: dicts).
+_READ_COLUMNS = [
+    *(c for c in Project.__table__.c if c.name != "webhook_secret_encrypted"),
+    _members_json(),
+]
+# Built once each, so that their compiled forms are found by identity (see read_rows).
+_READ_BY_ID = sa.select(*_READ_COLUMNS).where(Project.id == sa.bindparam("project_id"))
+_READ_VISIBLE_BY_ID = _READ_BY_ID.where(
+    sa.or_(
+        Project.owner_id == sa.bindparam("user_id"),
+        sa.exists().where(
+            ProjectMember.project_id == Project.id,
+            ProjectMember.user_id == sa.bindparam("user_id"),
+        ),
+    )
+)
+
+
+async def read_visible(
+    session: AsyncSession, project_id: uuid.UUID, *, user_id: uuid.UUID | None, see_all: bool
+) -> sa.Row[Any] | None:
+    """A project the caller may see, as a row with its members (a read: no ORM object)."""
+    if see_all:
+        return await read_row(session, _READ_BY_ID, {"project_id": project_id})
+    if user_id is None:
+        return None
+    return await read_row(
+        session, _READ_VISIBLE_BY_ID, {"project_id": project_id, "user_id": user_id}
+    )
 
 
 async def get_visible(
@@ -66,7 +117,8 @@ async def list_visible(
     owner_id: uuid.UUID | None,
     q: str | None,
 ) -> Page[Any]:
-    statement = sa.select(Project).options(selectinload(Project.members))
+    """A page of rows with their members (see ``read_visible``)."""
+    statement = sa.select(*_READ_COLUMNS)
     if not see_all:
         statement = statement.where(_visible_to(user_id))
     if enabled is not None:
@@ -81,6 +133,7 @@ async def list_visible(
         params,
         allowed_sort=SORTABLE,
         default_sort=[Project.created_at.desc(), Project.id],
+        entities=False,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -45,7 +45,8 @@ lookup_router = APIRouter(
 NO_STORE = "no-store"
 
 
-def to_read(project: Project) -> ProjectRead:
+def to_read(project: Project | Any) -> ProjectRead:
+    """Of a ``Project`` or of a row a read returned (``repository.read_visible``)."""
     return ProjectRead(
         **service.snapshot(project).model_dump(),
         webhook_path=f"/api/v1/projects/{project.id}/webhooks/github",

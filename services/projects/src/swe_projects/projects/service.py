@@ -68,7 +68,8 @@ async def check_repository_url(url: str, policy: RepositoryPolicy) -> str:
     return ref.url
 
 
-def snapshot(project: Project) -> events.ProjectSnapshot:
+def snapshot(project: Project | Any) -> events.ProjectSnapshot:
+    """Of a ``Project`` or of a row a read returned (its members then dicts)."""
     return events.ProjectSnapshot(
         id=project.id,
         name=project.name,
@@ -78,7 +79,7 @@ def snapshot(project: Project) -> events.ProjectSnapshot:
         enabled=project.enabled,
         owner_id=project.owner_id,
         settings=events.ProjectSettings.model_validate(project.settings),
-        members=[events.Member(user_id=m.user_id, role=m.role) for m in project.members],
+        members=[events.Member.model_validate(m, from_attributes=True) for m in project.members],
         created_at=project.created_at,
         updated_at=project.updated_at,
     )
@@ -120,8 +121,15 @@ async def create_project(
     return NewSecret(project, secret)
 
 
-async def get_project(session: AsyncSession, caller: Caller, project_id: uuid.UUID) -> Project:
-    return await _load(session, caller, project_id)
+async def get_project(session: AsyncSession, caller: Caller, project_id: uuid.UUID) -> Any:
+    """The project as a row with its members (a read: no ORM object); 404 when the caller may
+    not see it."""
+    row = await repository.read_visible(
+        session, project_id, user_id=caller.user_id, see_all=caller.is_admin
+    )
+    if row is None:
+        raise NotFound(f"Project {project_id} does not exist")
+    return row
 
 
 async def list_projects(
