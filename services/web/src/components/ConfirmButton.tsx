@@ -17,7 +17,8 @@ export function ConfirmButton({
   error,
   ...buttonProps
 }: {
-  label: string;
+  /** The button's text (a node: it may carry words for screen readers only). */
+  label: ReactNode;
   title: string;
   message: ReactNode;
   confirmLabel: string;

@@ -37,3 +37,26 @@ export function describeAgent(userAgent: string): string {
   if (browser && system) return `${browser} on ${system}`;
   return browser ?? system ?? userAgent.slice(0, 60);
 }
+
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["week", 7 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+];
+
+/** "5 minutes ago", "yesterday": how long ago `value` was, in the browser's language; under a
+ * minute (or a clock a little ahead of the browser's) is "just now". The exact time goes in a
+ * `title` beside it (`formatDate`). */
+export function formatRelative(value: string, now: number = Date.now()): string {
+  const seconds = Math.round((new Date(value).getTime() - now) / 1000);
+  if (Number.isNaN(seconds)) return "—";
+  if (seconds > -60) return "just now";
+  for (const [unit, size] of STEPS) {
+    if (-seconds >= size) return RELATIVE.format(-Math.floor(-seconds / size), unit);
+  }
+  return "just now";
+}

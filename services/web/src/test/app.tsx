@@ -11,7 +11,14 @@ import { createQueryClient } from "@/lib/query";
 import { createAppRouter } from "@/router";
 import { theme } from "@/theme";
 
-export type Responder = (method: string, path: string, body: unknown) => Response | undefined;
+/** `url`: the whole address, for the tests that read its query (`limit`, `offset`); a promise
+ * holds the answer back (a request still in flight). */
+export type Responder = (
+  method: string,
+  path: string,
+  body: unknown,
+  url: URL,
+) => Response | Promise<Response> | undefined;
 
 /** The app's WebSockets in a test: never connected; a test opens them and speaks for the
  * server (`open`, `send`, `drop`). */
@@ -58,7 +65,7 @@ export function renderApp(path: string, respond: Responder) {
       const body = text ? JSON.parse(text) : undefined;
       const url = new URL(request.url);
       calls.push({ method: request.method, path: url.pathname + url.search, body });
-      const answer = respond(request.method, url.pathname, body);
+      const answer = respond(request.method, url.pathname, body, url);
       return (
         answer ??
         new Response(JSON.stringify({ detail: "no such route in the test" }), { status: 404 })

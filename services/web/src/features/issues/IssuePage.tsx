@@ -45,6 +45,8 @@ import { Markdown } from "@/components/Markdown";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
 import { Section } from "@/components/Section";
+import { CommentsSection } from "@/features/comments/CommentsSection";
+import { commentRights } from "@/features/comments/rights";
 import { LabelBadges, PriorityBadge, StatusBadge } from "@/features/issues/badges";
 import { parseLabels } from "@/features/issues/format";
 import {
@@ -490,6 +492,11 @@ export function IssuePage() {
                   )}
                 </Section>
               )}
+              <CommentsSection
+                target={{ kind: "issue", id: data.id }}
+                rights={commentRights(project.data, me.data, data)}
+                myId={me.data?.id}
+              />
             </Stack>
           </Grid.Col>
           <Grid.Col span={{ base: 12, md: 4 }}>

@@ -66,6 +66,10 @@ export function signedIn(userId: string) {
     if (path === `/api/v1/projects/${PROJECT_ID}` && method === "GET") return jsonResponse(PROJECT);
     if (path === "/api/v1/agents") return jsonResponse(page([AGENT]));
     if (path === "/api/v1/issues/stats") return jsonResponse(STATS);
+    // An issue's or a pull request's comments: none, unless a test serves some.
+    if (/^\/api\/v1\/(issues|prs)\/[^/]+\/comments$/.test(path) && method === "GET") {
+      return jsonResponse(page([]));
+    }
     return undefined;
   };
 }

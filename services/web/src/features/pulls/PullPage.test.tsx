@@ -100,6 +100,9 @@ function serve(userId: string) {
       return jsonResponse({ latest: REVIEW, latest_result: REVIEW, history: [REVIEW] });
     }
     if (path === `/api/v1/agents/runs/${RUN_ID}/diff`) return jsonResponse(DIFF);
+    if (path === `/api/v1/prs/${PR_ID}/comments`) {
+      return jsonResponse({ items: [], total: 0, limit: 50, offset: 0 });
+    }
     return undefined;
   });
 }

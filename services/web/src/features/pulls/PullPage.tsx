@@ -21,6 +21,8 @@ import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
 import { NotFoundView } from "@/components/NotFoundView";
 import { PageHeader } from "@/components/PageHeader";
+import { CommentsSection } from "@/features/comments/CommentsSection";
+import { commentRights } from "@/features/comments/rights";
 import { EditPullModal } from "@/features/pulls/EditPullModal";
 import { reviewStatusOf, stateOf } from "@/features/pulls/labels";
 import { ReviewPanel } from "@/features/pulls/ReviewPanel";
@@ -189,6 +191,11 @@ export function PullPage() {
       <Stack gap="md">
         <Details pull={data} />
         <ReviewPanel pull={data} canEdit={canRequestReviews} />
+        <CommentsSection
+          target={{ kind: "pull", id: data.id }}
+          rights={commentRights(project.data, me.data, data)}
+          myId={me.data?.id}
+        />
       </Stack>
     </>
   );
