@@ -41,8 +41,9 @@ const commentSchema = z.object({
   body: z
     .string()
     .refine((value) => value.trim().length > 0, "Write something first")
+    // The service drops surrounding blanks before it counts.
     .refine(
-      (value) => value.length <= COMMENT_MAX_LENGTH,
+      (value) => value.trim().length <= COMMENT_MAX_LENGTH,
       `At most ${COMMENT_MAX_LENGTH.toLocaleString("en-US")} characters`,
     ),
 });
@@ -81,12 +82,22 @@ function usePendingFocus() {
 
 const articleId = (comment: CommentOut) => `comment-${comment.id}`;
 
-function Timestamps({ comment }: { comment: CommentOut }) {
+/** The time now, renewed every minute: "just now" becomes "1 minute ago" on its own. */
+function useMinute(): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 60_000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return now;
+}
+
+function Timestamps({ comment, now }: { comment: CommentOut; now: number }) {
   return (
     <>
       <Text size="xs" c="dimmed" component="span">
         <time dateTime={comment.created_at} title={formatDate(comment.created_at)}>
-          {formatRelative(comment.created_at)}
+          {formatRelative(comment.created_at, now)}
         </time>
       </Text>
       {comment.edited && (
@@ -164,14 +175,18 @@ function CommentItem({
   target,
   comment,
   mine,
+  canEdit,
   canDelete,
+  now,
   focus,
   onDeleted,
 }: {
   target: CommentTarget;
   comment: CommentOut;
   mine: boolean;
+  canEdit: boolean;
   canDelete: boolean;
+  now: number;
   focus: (request: { id: string; gone?: string }) => void;
   onDeleted: () => void;
 }) {
@@ -193,7 +208,7 @@ function CommentItem({
             {comment.author_name}
             {mine && " (you)"}
           </Text>
-          <Timestamps comment={comment} />
+          <Timestamps comment={comment} now={now} />
         </Group>
         {editing ? (
           <EditComment
@@ -209,9 +224,9 @@ function CommentItem({
             {comment.body}
           </Text>
         )}
-        {!editing && (mine || canDelete) && (
+        {!editing && (canEdit || canDelete) && (
           <Group gap="xs" mt="xs">
-            {mine && (
+            {canEdit && (
               <Button
                 size="compact-xs"
                 variant="subtle"
@@ -315,6 +330,7 @@ export function CommentsSection({
   const headingId = useId();
   const { thread, loaded, extra, total, remaining } = useComments(target);
   const focus = usePendingFocus();
+  const now = useMinute();
   const [announcement, setAnnouncement] = useState("");
   const shown = [...loaded, ...extra];
 
@@ -329,7 +345,11 @@ export function CommentsSection({
         target={target}
         comment={comment}
         mine={mine}
-        canDelete={mine || rights.canModerate}
+        // An author edits and deletes under the rule that let them comment; deleting
+        // someone else's is moderation.
+        canEdit={mine && rights.canComment}
+        canDelete={(mine && rights.canComment) || rights.canModerate}
+        now={now}
         focus={focus}
         onDeleted={() => {
           setAnnouncement("Comment deleted.");
