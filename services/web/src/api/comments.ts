@@ -14,28 +14,17 @@ import {
   useQuery,
   useQueryClient,
 } from "@tanstack/react-query";
-import { client } from "@/client/client.gen";
-
-// TODO(comments-api): the generated client's types once openapi.json has the comments routes.
-export interface CommentOut {
-  id: string;
-  project_id: string;
-  issue_id: string | null;
-  pull_request_id: string | null;
-  author_id: string;
-  author_name: string;
-  body: string;
-  created_at: string;
-  updated_at: string;
-  edited: boolean;
-}
-
-export interface PageCommentOut {
-  items: CommentOut[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+import {
+  createIssueCommentApiV1IssuesIssueIdCommentsPost,
+  createPrCommentApiV1PrsPrIdCommentsPost,
+  deleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDelete,
+  deletePrCommentApiV1PrsPrIdCommentsCommentIdDelete,
+  listIssueCommentsApiV1IssuesIssueIdCommentsGet,
+  listPrCommentsApiV1PrsPrIdCommentsGet,
+  updateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatch,
+  updatePrCommentApiV1PrsPrIdCommentsCommentIdPatch,
+} from "@/client/sdk.gen";
+import type { CommentOut, PageCommentOut } from "@/client/types.gen";
 
 /** What is commented on: an issue or a tracked pull request. */
 export interface CommentTarget {
@@ -52,26 +41,80 @@ export const commentKeys = {
   posted: (target: CommentTarget) => ["comments", target.kind, target.id, "posted"] as const,
 };
 
-function base(target: CommentTarget): string {
-  return target.kind === "issue"
-    ? `/api/v1/issues/${encodeURIComponent(target.id)}/comments`
-    : `/api/v1/prs/${encodeURIComponent(target.id)}/comments`;
-}
-
-async function listComments(target: CommentTarget, offset: number): Promise<PageCommentOut> {
-  const answer = await client.get<{ 200: PageCommentOut }, unknown, true>({
-    url: base(target),
-    query: { limit: COMMENTS_PAGE_SIZE, offset },
-    throwOnError: true,
-  });
-  return answer.data;
-}
+/** The four calls on either parent: the same contract under /issues/{id} and /prs/{id}. */
+const api = {
+  async list(target: CommentTarget, offset: number): Promise<PageCommentOut> {
+    const query = { limit: COMMENTS_PAGE_SIZE, offset };
+    return target.kind === "issue"
+      ? (
+          await listIssueCommentsApiV1IssuesIssueIdCommentsGet({
+            path: { issue_id: target.id },
+            query,
+            throwOnError: true,
+          })
+        ).data
+      : (
+          await listPrCommentsApiV1PrsPrIdCommentsGet({
+            path: { pr_id: target.id },
+            query,
+            throwOnError: true,
+          })
+        ).data;
+  },
+  async create(target: CommentTarget, body: string): Promise<CommentOut> {
+    return target.kind === "issue"
+      ? (
+          await createIssueCommentApiV1IssuesIssueIdCommentsPost({
+            path: { issue_id: target.id },
+            body: { body },
+            throwOnError: true,
+          })
+        ).data
+      : (
+          await createPrCommentApiV1PrsPrIdCommentsPost({
+            path: { pr_id: target.id },
+            body: { body },
+            throwOnError: true,
+          })
+        ).data;
+  },
+  async update(target: CommentTarget, commentId: string, body: string): Promise<CommentOut> {
+    return target.kind === "issue"
+      ? (
+          await updateIssueCommentApiV1IssuesIssueIdCommentsCommentIdPatch({
+            path: { issue_id: target.id, comment_id: commentId },
+            body: { body },
+            throwOnError: true,
+          })
+        ).data
+      : (
+          await updatePrCommentApiV1PrsPrIdCommentsCommentIdPatch({
+            path: { pr_id: target.id, comment_id: commentId },
+            body: { body },
+            throwOnError: true,
+          })
+        ).data;
+  },
+  async remove(target: CommentTarget, commentId: string): Promise<void> {
+    if (target.kind === "issue") {
+      await deleteIssueCommentApiV1IssuesIssueIdCommentsCommentIdDelete({
+        path: { issue_id: target.id, comment_id: commentId },
+        throwOnError: true,
+      });
+    } else {
+      await deletePrCommentApiV1PrsPrIdCommentsCommentIdDelete({
+        path: { pr_id: target.id, comment_id: commentId },
+        throwOnError: true,
+      });
+    }
+  },
+};
 
 /** The thread as loaded so far, and what this tab posted that no loaded page holds yet. */
 export function useComments(target: CommentTarget) {
   const thread = useInfiniteQuery({
     queryKey: commentKeys.thread(target),
-    queryFn: ({ pageParam }) => listComments(target, pageParam),
+    queryFn: ({ pageParam }) => api.list(target, pageParam),
     initialPageParam: 0,
     getNextPageParam: (last: PageCommentOut) =>
       last.offset + last.limit < last.total ? last.offset + last.limit : undefined,
@@ -121,15 +164,7 @@ function changeComment(
 export function usePostComment(target: CommentTarget) {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (body: string) =>
-      (
-        await client.post<{ 201: CommentOut }, unknown, true>({
-          url: base(target),
-          body: { body },
-          headers: { "Content-Type": "application/json" },
-          throwOnError: true,
-        })
-      ).data,
+    mutationFn: (body: string) => api.create(target, body),
     onSuccess: (comment) => {
       queryClient.setQueryData<CommentOut[]>(commentKeys.posted(target), (items = []) => [
         ...items,
@@ -142,15 +177,7 @@ export function usePostComment(target: CommentTarget) {
 export function useEditComment(target: CommentTarget, commentId: string) {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (body: string) =>
-      (
-        await client.patch<{ 200: CommentOut }, unknown, true>({
-          url: `${base(target)}/${encodeURIComponent(commentId)}`,
-          body: { body },
-          headers: { "Content-Type": "application/json" },
-          throwOnError: true,
-        })
-      ).data,
+    mutationFn: (body: string) => api.update(target, commentId, body),
     onSuccess: (comment) => changeComment(queryClient, target, commentId, () => comment),
   });
 }
@@ -158,12 +185,7 @@ export function useEditComment(target: CommentTarget, commentId: string) {
 export function useDeleteComment(target: CommentTarget, commentId: string) {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async () => {
-      await client.delete<{ 204: undefined }, unknown, true>({
-        url: `${base(target)}/${encodeURIComponent(commentId)}`,
-        throwOnError: true,
-      });
-    },
+    mutationFn: () => api.remove(target, commentId),
     onSuccess: () => {
       changeComment(queryClient, target, commentId, () => null);
       // The pages after it now start one comment earlier on the server: reload them so that

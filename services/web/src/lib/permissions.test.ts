@@ -26,6 +26,12 @@ describe("an automation account (role agent), maintainer of the project", () => 
     expect(permissions.canUpdate({ assignee_id: null })).toBe(false);
   });
 
+  it("comments only on what is assigned to it and moderates no one", () => {
+    expect(permissions.canComment({ assignee_id: VIEWER })).toBe(true);
+    expect(permissions.canComment({ assignee_id: PROJECT.owner_id })).toBe(false);
+    expect(permissions.canComment({ assignee_id: null })).toBe(false);
+  });
+
   it("sees neither the analytics nor the administration", () => {
     expect(may(agent, "analytics.read")).toBe(false);
     expect(may(agent, "users.admin")).toBe(false);
@@ -40,5 +46,17 @@ describe("the other roles as maintainers", () => {
     const reader = projectPermissions(project, meAs({ id: VIEWER, roles: ["readonly"] }));
     expect(reader.canUpdate({ assignee_id: VIEWER })).toBe(false);
     expect(reader.canRunAgents || reader.canRequestReviews || reader.canEdit).toBe(false);
+  });
+});
+
+describe("who comments", () => {
+  it("a user comments as a maintainer, not as a viewer; readonly never; an admin anywhere", () => {
+    const user = meAs({ id: VIEWER, roles: ["user"] });
+    expect(projectPermissions(project, user).canComment({})).toBe(true);
+    expect(projectPermissions(PROJECT as unknown as ProjectRead, user).canComment({})).toBe(false);
+    const reader = meAs({ id: VIEWER, roles: ["readonly"] });
+    expect(projectPermissions(project, reader).canComment({ assignee_id: VIEWER })).toBe(false);
+    const admin = meAs({ id: VIEWER, roles: ["admin"] });
+    expect(projectPermissions({ ...project, members: [] }, admin).canComment({})).toBe(true);
   });
 });

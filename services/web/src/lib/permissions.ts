@@ -122,6 +122,10 @@ export interface ProjectPermissions {
   canRequestReviews: boolean;
   /** Change this issue or pull request: any (canWriteIssues), or one assigned to the caller. */
   canUpdate: (item: { assignee_id?: string | null }) => boolean;
+  /** Comment on this issue or pull request (`issues.comment`, or `issues.comment_assigned` on
+   * one assigned to the caller), and edit or delete one's own comments there. Deleting
+   * someone else's is moderation: `canWriteIssues`. */
+  canComment: (item: { assignee_id?: string | null }) => boolean;
 }
 
 export function projectPermissions(
@@ -132,6 +136,10 @@ export function projectPermissions(
   const writer = WRITERS.includes(relation);
   const canWriteIssues = writer && may(me, "issues.write");
   const updatesAssigned = writer && may(me, "issues.update_assigned");
+  const commentsAny = writer && may(me, "issues.comment");
+  const commentsAssigned = writer && may(me, "issues.comment_assigned");
+  const assignedToMe = (item: { assignee_id?: string | null }) =>
+    !!me && !!item.assignee_id && item.assignee_id === me.id;
   return {
     relation,
     canEdit: writer && may(me, "projects.update"),
@@ -140,8 +148,7 @@ export function projectPermissions(
     canWriteAgents: writer && may(me, "agents.write"),
     canRunAgents: writer && may(me, "runs.start"),
     canRequestReviews: writer && may(me, "reviews.request"),
-    canUpdate: (item) =>
-      canWriteIssues ||
-      (updatesAssigned && !!me && !!item.assignee_id && item.assignee_id === me.id),
+    canUpdate: (item) => canWriteIssues || (updatesAssigned && assignedToMe(item)),
+    canComment: (item) => commentsAny || (commentsAssigned && assignedToMe(item)),
   };
 }

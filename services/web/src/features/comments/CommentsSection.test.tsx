@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { CommentOut } from "@/api/comments";
+import type { CommentOut } from "@/client/types.gen";
 import { comment, commentsServer } from "@/features/comments/testing";
 import { issue, signedIn } from "@/features/issues/testing";
 import { PR_ID, PULL } from "@/features/pulls/testData";

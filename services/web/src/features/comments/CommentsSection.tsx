@@ -23,13 +23,13 @@ import { useForm } from "react-hook-form";
 import { z } from "zod";
 import {
   COMMENT_MAX_LENGTH,
-  type CommentOut,
   type CommentTarget,
   useComments,
   useDeleteComment,
   useEditComment,
   usePostComment,
 } from "@/api/comments";
+import type { CommentOut } from "@/client/types.gen";
 import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";

@@ -1,7 +1,7 @@
 /** A thread's API for whole-app tests: the contract of `/api/v1/{issues,prs}/{id}/comments`
  * (oldest first, `limit`/`offset` pages, 201 on a post, author-only edits, 204 on a delete),
  * kept in memory so that a test sees what it changed. */
-import type { CommentOut } from "@/api/comments";
+import type { CommentOut } from "@/client/types.gen";
 import { PROJECT_ID } from "@/test/data";
 import { jsonResponse, problemResponse } from "@/test/render";
 
