@@ -8,7 +8,9 @@ its path in the file. Keys holding ``ratio`` or ``_vs_`` are the side-by-side ra
 unreadable files are skipped (and said so).
 
 ``uv run python bench/report.py`` draws ``bench/results/report.png`` from whatever JSON files are
-there and prints the Markdown summary; ``bench/run_all.py`` embeds both in ``REPORT.md``.
+there and prints the Markdown summary; ``bench/run_all.py`` embeds both in ``REPORT.md``. The
+capacity run's steps (``capacity.json``) get a chart of their own, ``capacity.png``: latency
+against the offered rate, which the bars of the summary cannot show.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CHART = "report.png"
+CAPACITY_CHART = "capacity.png"
 
 THROUGHPUT = re.compile(r"^(?:(?P<prefix>\w+?)_)?(?:rps|per_second|rate_per_s|rate)$")
 LATENCY = re.compile(r"^(?:(?P<prefix>\w+?)_)?p(?P<q>50|95|99)_ms$")
@@ -188,6 +191,68 @@ def draw_chart(results: list[BenchResult], target: Path) -> Path | None:
     return target
 
 
+def draw_capacity_chart(source: Path, target: Path) -> Path | None:
+    """The capacity run (``capacity_bench.py``): p50/p95/p99 against the offered rate for each
+    mix (a cross where a step did not hold), the p99 limit, and achieved against offered.
+    None when there is no capacity result."""
+    try:
+        data = json.loads(source.read_text())
+        mixes = {name: mix["steps"] for name, mix in data["mixes"].items() if mix["steps"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not mixes:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (latency, achieved) = plt.subplots(1, 2, figsize=(14, 5.5))
+    palette = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
+    top = 1.0
+    for m, (name, steps) in enumerate(mixes.items()):
+        offered = [s["offered"] for s in steps]
+        top = max(top, *offered)
+        for q, quantile in enumerate(("p50_ms", "p95_ms", "p99_ms")):
+            values = [s[quantile] for s in steps]
+            latency.plot(offered, values, styles[m % 4], marker="o", markersize=3,
+                         color=palette(q), label=f"{quantile[:3]}, {name}")  # fmt: skip
+        failed = [s for s in steps if not s.get("holds")]
+        latency.scatter([s["offered"] for s in failed], [s["p99_ms"] for s in failed],
+                        marker="x", s=60, color="black", zorder=3)  # fmt: skip
+        achieved.plot(offered, [s["rps"] for s in steps], styles[m % 4], marker="o",
+                      color=palette(m + 3), label=name)  # fmt: skip
+        capacity = data["mixes"][name].get("capacity_rps")
+        if capacity:
+            latency.axvline(capacity, color=palette(m + 3), linewidth=0.8, alpha=0.6)
+    limit = data.get("p99_limit_ms", 200)
+    latency.axhline(limit, color="red", linewidth=0.8, label=f"p99 limit {limit:.0f} ms")
+    latency.set(xscale="log", yscale="log", xlabel="offered requests/s (open loop)",
+                ylabel="latency ms (from the scheduled send)",
+                title="latency against the offered rate (x: step did not hold)")  # fmt: skip
+    rates = sorted({s["offered"] for steps in mixes.values() for s in steps})
+    latency.set_xticks(rates, [f"{r:g}" for r in rates], fontsize=7)
+    values = [s[q] for steps in mixes.values() for s in steps for q in ("p50_ms", "p99_ms")]
+    marks = [m for m in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000)
+             if min(values) / 2 <= m <= max(values) * 2]  # fmt: skip
+    latency.set_yticks(marks, [f"{m:g}" for m in marks], fontsize=7)
+    latency.minorticks_off()
+    latency.legend(fontsize=7)
+    achieved.plot([0, top], [0, top], color="grey", linewidth=0.8, label="achieved = offered")
+    achieved.set(xlabel="offered requests/s", ylabel="answered requests/s",
+                 title=f"throughput ({data.get('cores', '?')} cores, load average "
+                 f"{data.get('load_average_before', '?')} at the start)")  # fmt: skip
+    achieved.legend(fontsize=8)
+    for axis in (latency, achieved):
+        axis.grid(which="both", alpha=0.3)
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -196,10 +261,17 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def summary_markdown(results: list[BenchResult], unreadable: list[str], chart: Path | None) -> str:
+def summary_markdown(
+    results: list[BenchResult],
+    unreadable: list[str],
+    chart: Path | None,
+    capacity_chart: Path | None = None,
+) -> str:
     lines = ["## Summary", ""]
     if chart is not None:
         lines += [f"![throughput and latency per scenario]({chart.name})", ""]
+    if capacity_chart is not None:
+        lines += [f"![capacity: latency against the offered rate]({capacity_chart.name})", ""]
     if not results:
         return "\n".join([*lines, "(no results in bench/results/ yet)", ""])
     lines += [
@@ -227,10 +299,13 @@ def build(results_dir: Path = RESULTS) -> str:
     results, unreadable = collect(results_dir)
     try:
         chart = draw_chart(results, results_dir / CHART)
+        capacity_chart = draw_capacity_chart(
+            results_dir / "capacity.json", results_dir / CAPACITY_CHART
+        )
     except ImportError:
-        chart = None
+        chart = capacity_chart = None
         unreadable.append("(chart skipped: matplotlib is not installed)")
-    return summary_markdown(results, unreadable, chart)
+    return summary_markdown(results, unreadable, chart, capacity_chart)
 
 
 if __name__ == "__main__":

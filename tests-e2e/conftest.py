@@ -217,7 +217,7 @@ def _delete_redis_keys(*patterns: str) -> None:
 
 @contextlib.contextmanager
 def isolated_stack(
-    request: pytest.FixtureRequest,
+    request: pytest.FixtureRequest | None,
     *,
     amqp_url: str | None = None,
     redis_url: str | None = None,
@@ -230,6 +230,8 @@ def isolated_stack(
     ``amqp_url`` / ``redis_url`` point it at other servers instead (the fault tests' private
     ones), and ``extra_env`` adds or overrides settings of its processes. A ``database_url``
     made with ``create_test_database`` is used instead of a new one (and dropped at the end).
+    Without a pytest ``request`` (a benchmark starting the stack, ``bench/capacity_bench.py``)
+    the logs are kept when the body raised.
     """
     run_dir = Path(tempfile.mkdtemp(prefix="swe-e2e-"))
     database_url = database_url or create_test_database("swe_e2e")
@@ -249,7 +251,8 @@ def isolated_stack(
         redis_url or REDIS_URL,
         {**mail_env, **(extra_env or {})},
     )
-    failed_before = request.session.testsfailed
+    failed_before = request.session.testsfailed if request else 0
+    raised = False
     try:
         _build_console(env)
         started = _swe_stack("up", env, "--timeout", UP_TIMEOUT)
@@ -269,6 +272,9 @@ def isolated_stack(
             database_url=database_url,
             smtp=smtp,
         )
+    except BaseException:
+        raised = True
+        raise
     finally:
         _swe_stack("down", env)
         smtp.stop()
@@ -278,7 +284,8 @@ def isolated_stack(
         if redis_url is None:
             tag = env["AGENTS_REDIS_PREFIX"].split(":", 1)[0]
             _delete_redis_keys(f"{tag}:*")
-        if request.session.testsfailed == failed_before and not os.environ.get("E2E_KEEP_LOGS"):
+        failed = raised or (request is not None and request.session.testsfailed > failed_before)
+        if not failed and not os.environ.get("E2E_KEEP_LOGS"):
             shutil.rmtree(run_dir, ignore_errors=True)
         else:
             print(f"\ne2e stack logs kept in {run_dir / 'logs'}")

@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 import pytest
 from e2e_support import Stack, expect, gateway_client, log_in, planted_repo, register
-from load_driver import DELIBERATE_429, MIX
+from load_driver import DELIBERATE_429, MIX, capacity, next_rate, percentile, send_times
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -211,7 +211,9 @@ async def _pr(http: httpx.AsyncClient, project_id: str) -> str:
     return (await _post(http, "/api/v1/prs", body))["id"]
 
 
-async def _set_up(stack: Stack, repo_url: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def _set_up(
+    stack: Stack, repo_url: str, count: int = USERS
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     async with gateway_client(stack) as anonymous:
         host = await _new_account(stack, anonymous, "load-host")
     async with _client(stack, host["token"]) as http:
@@ -250,18 +252,11 @@ async def _set_up(stack: Stack, repo_url: str) -> tuple[dict[str, Any], list[dic
             "agent_id": agent["id"],
         }
 
-    users = await asyncio.gather(*(one(n) for n in range(USERS)))
+    users = await asyncio.gather(*(one(n) for n in range(count)))
     return shared, list(users)
 
 
 # -- results -----------------------------------------------------------------------------------
-
-
-def _percentile(sorted_ms: list[float], q: float) -> float:
-    if not sorted_ms:
-        return 0.0
-    index = min(len(sorted_ms) - 1, max(0, round(q / 100 * len(sorted_ms) + 0.5) - 1))
-    return round(sorted_ms[index], 1)
 
 
 def _endpoint_table(samples: list[list[Any]], seconds: float) -> dict[str, dict[str, Any]]:
@@ -279,9 +274,9 @@ def _endpoint_table(samples: list[list[Any]], seconds: float) -> dict[str, dict[
             "requests": len(rows),
             "rps": round(len(rows) / seconds, 1),
             "rate_limited": sum(1 for r in rows if r[1] == 429),
-            "p50_ms": _percentile(ms, 50),
-            "p95_ms": _percentile(ms, 95),
-            "p99_ms": _percentile(ms, 99),
+            "p50_ms": percentile(ms, 50),
+            "p95_ms": percentile(ms, 95),
+            "p99_ms": percentile(ms, 99),
             "max_ms": round(ms[-1], 1) if ms else 0.0,
         }
     return table
@@ -516,3 +511,27 @@ def test_the_growth_rule_flags_a_leak_but_not_allocator_jitter() -> None:
     assert not growth_verdict(leaking)["ok"], growth_verdict(leaking)
     died = [(t, None if t > 40 else base) for t in times]
     assert not growth_verdict(died)["ok"]
+
+
+def test_the_open_loop_keeps_its_clock_and_the_capacity_is_the_last_rate_that_held() -> None:
+    """The capacity run's rules (bench/capacity_bench.py) on made-up steps: a fixed send clock,
+    nearest-rank percentiles, the rising-rate search and the capacity it picks."""
+    assert send_times(4, 1.5) == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
+    ms = [float(v) for v in range(1, 101)]
+    assert (percentile(ms, 50), percentile(ms, 99), percentile([], 99)) == (50.0, 99.0, 0.0)
+
+    def step(rate: float, p99: float, errors: int = 0) -> dict[str, Any]:
+        return {"offered": rate, "p99_ms": p99, "errors": errors}
+
+    # Doubling while it holds, then one bisection between the last pass and the failure.
+    assert next_rate([], 25, 1, 1000) == 25
+    assert next_rate([(25, True), (50, True)], 25, 1, 1000) == 100
+    assert next_rate([(25, True), (50, True), (100, False)], 25, 1, 1000) == 75
+    assert next_rate([(25, True), (50, True), (100, False), (75, True)], 25, 1, 1000) is None
+    assert next_rate([(25, False)], 25, 2, 1000) == 12  # below the first rate too
+    assert next_rate([(800, True)], 800, 1, 1000) is None  # the ceiling of the search
+    # A step fails on its p99 or on a single error; a pass above a failure does not count.
+    steps = [step(25, 40), step(50, 90), step(100, 150, errors=1), step(75, 199), step(200, 30)]
+    assert capacity(steps, 200) == 75
+    assert capacity([*steps, step(60, 250)], 200) == 50
+    assert capacity([step(25, 201)], 200) is None
