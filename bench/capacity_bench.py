@@ -77,7 +77,7 @@ MIXES = {
     "with agent runs": load_driver.MIX,
 }
 # Sizing assumptions (README-stated; overridable to size another team profile).
-TEAMS = (10, 50, 200)
+TEAMS = (10, 50, 200, 1000)
 RPM_PER_ENGINEER = float(os.environ.get("CAPACITY_RPM_PER_ENGINEER", "20"))
 RUNS_PER_HOUR = float(os.environ.get("CAPACITY_RUNS_PER_ENGINEER_HOUR", "2"))
 REPLICA_UTILISATION = 0.6  # of a replica's one core, at peak: headroom for bursts
