@@ -23,6 +23,7 @@ from browser_support import (
 )
 from conftest import isolated_stack, load_ready_env
 from e2e_support import Stack
+from fake_internet import FakeInternet
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 ACCESS_TOKEN_TTL_SECONDS = 60
@@ -31,9 +32,11 @@ NewPage = Callable[[], Awaitable[Page]]
 
 @pytest.fixture(scope="package")
 def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_internet: FakeInternet,
 ) -> Iterator[Stack]:
-    extra = load_ready_env(tmp_path_factory.mktemp("browser-routes"))
+    extra = {**load_ready_env(tmp_path_factory.mktemp("browser-routes")), **fake_internet.env()}
     extra["AUTH_ACCESS_TOKEN_TTL_SECONDS"] = str(ACCESS_TOKEN_TTL_SECONDS)
     with isolated_stack(request, extra_env=extra) as started:
         yield started

@@ -54,7 +54,7 @@ function Outcome({ resolution }: { resolution: Resolution }) {
   return (
     <Stack gap={4} data-testid="resolution-outcome">
       <Group gap="xs">
-        <Badge color="green.9" variant="filled">
+        <Badge color="#1e6a2e" variant="filled">
           Resolved
         </Badge>
         <Text size="sm">
@@ -92,9 +92,10 @@ function PullRequest({ outcome }: { outcome: PullRequestOutcome | null }) {
     body = (
       <Alert color="red" title="The draft pull request was not opened">
         <Text size="sm">{outcome.error ?? "No reason was given."}</Text>
-        {outcome.githubStatus !== null && (
-          <Text size="sm">GitHub answered {outcome.githubStatus}.</Text>
-        )}
+        {outcome.githubStatus !== null &&
+          !outcome.error?.includes(`GitHub answered ${outcome.githubStatus}`) && (
+            <Text size="sm">GitHub answered {outcome.githubStatus}.</Text>
+          )}
       </Alert>
     );
   } else {

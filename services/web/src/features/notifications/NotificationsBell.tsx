@@ -34,7 +34,7 @@ function Item({ change, unread }: { change: RunChange; unread: boolean }) {
           {change.delivery ? (
             <Badge
               variant="outline"
-              color={change.delivery.status === "failed" ? "red.9" : "green.9"}
+              color={change.delivery.status === "failed" ? "red.9" : "#1e6a2e"}
             >
               {change.delivery.status === "failed" ? "Not delivered" : "Delivered"}
             </Badge>
