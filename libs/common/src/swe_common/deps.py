@@ -9,7 +9,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from swe_common.db import Database
+from swe_common.db import Database, end_read
 from swe_common.settings import ServiceSettings
 
 # Requests that change nothing: their statements run outside a transaction.
@@ -29,7 +29,7 @@ async def get_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     if request.scope.get("method") in READ_METHODS:
         async with db.reader() as reader:
             yield reader
-            await reader.commit()  # runs after-commit callbacks; nothing to send
+            await end_read(reader)  # runs after-commit callbacks; nothing to send
         return
     async with db.sessionmaker() as session:
         try:
