@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_auth.models import EmailVerification, PasswordReset, User
+from swe_common.db import read_row
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
@@ -19,15 +21,24 @@ async def get(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) 
     return await session.scalar(statement)
 
 
-async def find_by_login(session: AsyncSession, login: str, *, lock: bool = False) -> User | None:
-    """A user by username or email, whatever the case."""
-    lowered = login.strip().lower()
-    statement = sa.select(User).where(
-        sa.or_(sa.func.lower(User.username) == lowered, sa.func.lower(User.email) == lowered)
+# Built once (its compiled form found by identity, prepared by psycopg after a few runs).
+_CREDENTIALS = (
+    sa.select(User.__table__.c.id, User.__table__.c.password_hash)
+    .where(
+        sa.or_(
+            sa.func.lower(User.username) == sa.bindparam("login"),
+            sa.func.lower(User.email) == sa.bindparam("login"),
+        )
     )
-    if lock:
-        statement = statement.with_for_update()
-    return (await session.scalars(statement.limit(1))).first()
+    .limit(1)
+)
+
+
+async def credentials_of(session: AsyncSession, login: str) -> sa.Row[Any] | None:
+    """The id and password hash of a user by username or email, whatever the case: what a
+    sign-in reads before hashing, as a row (no ORM object: a login's lookup is on its hot
+    path, and the user row is read again, locked, once the hash has been checked)."""
+    return await read_row(session, _CREDENTIALS, {"login": login.strip().lower()})
 
 
 async def find_by_email(session: AsyncSession, email: str) -> User | None:

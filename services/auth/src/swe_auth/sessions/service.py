@@ -126,7 +126,7 @@ async def login(
 ) -> TokenPair:
     await rt.limiter.hit("login", client.ip, rt.settings.login_rate_limit_per_minute)
     async with rt.db.reader() as session:  # a lone lookup: no transaction round trips
-        found = await users.find_by_login(session, login_name)
+        found = await users.credentials_of(session, login_name)
         stored_hash = found.password_hash if found else None
     # Unknown names are throttled like accounts, so a 429 says nothing about who exists.
     account = str(found.id) if found else throttle.unknown_account(login_name)
