@@ -22,9 +22,9 @@ import asyncio
 import json
 import os
 import platform
-import socket
-import subprocess
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -34,12 +34,14 @@ from typing import Any
 import aio_pika
 import aiohttp
 import redis.asyncio as aioredis
+from served import PySpy, UvicornApp, cpu_seconds
 
 from swe_auth.passwords import PasswordHasher
 from swe_auth.settings import Settings
 from swe_common.migrations import upgrade_head
 from swe_common.security import JWKSClient, TokenVerifier
 from swe_common.testing import create_test_database, drop_test_database, unique_name
+from swe_common.testing_mail import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "auth.json"
@@ -48,16 +50,9 @@ CLIENTS = 8
 PROBE_RATE = 50
 VERIFY_SECONDS = 3.0
 PASSWORD = "benchmark passphrase 2024"
-TICKS = os.sysconf("SC_CLK_TCK")
 # AUTH_BENCH_PROFILE=<file>: py-spy samples the server during the logins (collapsed stacks).
 PROFILE = os.environ.get("AUTH_BENCH_PROFILE", "")
 API = "/api/v1/auth"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -68,57 +63,44 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 class AuthServer:
-    """The auth app under uvicorn in a subprocess, on its own database."""
+    """The auth app under uvicorn in a subprocess, on its own database, with an SMTP server
+    for the mail it sends (the registrations' verification mail): without one, the mail
+    consumer retried and logged through the logins, on the same event loop."""
 
     def __init__(self, database_url: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.exchange = unique_name("swe.events.bench")
         self.redis_prefix = unique_name("bench-auth") + ":"
-        self.env = {
-            **os.environ,
-            "AUTH_DATABASE_URL": database_url,
-            "AUTH_ENVIRONMENT": "test",
-            "AUTH_EVENTS_EXCHANGE": self.exchange,
-            "AUTH_REDIS_KEY_PREFIX": self.redis_prefix,
-            "AUTH_LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
-            "AUTH_LOG_LEVEL": "WARNING",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
+        self.mail_dir = Path(tempfile.mkdtemp(prefix="auth-bench-mail-"))
+        self.smtp = SmtpServer(self.mail_dir)
+        self.app = UvicornApp(
+            "swe_auth.main:create_app",
+            {
+                "AUTH_DATABASE_URL": database_url,
+                "AUTH_ENVIRONMENT": "test",
+                "AUTH_EVENTS_EXCHANGE": self.exchange,
+                "AUTH_REDIS_KEY_PREFIX": self.redis_prefix,
+                "AUTH_LOGIN_RATE_LIMIT_PER_MINUTE": "1000000",
+                "AUTH_LOG_LEVEL": "WARNING",
+                "AUTH_SMTP_HOST": SmtpServer.host,
+                "AUTH_SMTP_PORT": str(self.smtp.port),
+            },
+            ready_path="/health/ready",
+            extra_args=("--log-level", "warning"),
+        )
+        self.base = self.app.base
 
     async def __aenter__(self) -> AuthServer:
-        command = [
-            sys.executable, "-m", "uvicorn", "--factory", "swe_auth.main:create_app",
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-            "--log-level", "warning",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT)
-        deadline = time.monotonic() + 60
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError("the auth server exited during start-up")
-                try:
-                    async with http.get(f"{self.base}/health/ready") as response:
-                        if response.status == 200:
-                            return self
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("the auth server did not become ready within 60 s")
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
+        self.smtp.start()
+        await self.app.__aenter__()
+        return self
 
     async def __aexit__(self, *_: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        await self.app.__aexit__()
+        self.smtp.stop()
+        shutil.rmtree(self.mail_dir, ignore_errors=True)
+        if self.app.log_lines:
+            said = b"".join(self.app.last_lines).decode(errors="replace")
+            print(f"auth wrote {self.app.log_lines} log lines; the last:\n{said}", file=sys.stderr)
         await self._cleanup()
 
     async def _cleanup(self) -> None:
@@ -197,15 +179,6 @@ async def idle_liveness(http: aiohttp.ClientSession, base: str) -> list[float]:
     return await task
 
 
-def cpu_seconds(pid: int, tid: int | None = None) -> float:
-    """utime + stime of process ``pid`` (every thread: the hashing workers too), or of its
-    thread ``tid`` alone (``tid == pid``: the main thread, where the event loop runs)."""
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    with open(path) as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 async def bench_logins(
     http: aiohttp.ClientSession, base: str, names: list[str], pid: int
 ) -> dict[str, Any]:
@@ -223,20 +196,16 @@ async def bench_logins(
 
     stop = asyncio.Event()
     probe = asyncio.create_task(probe_liveness(http, base, stop))
-    spy = None
-    if PROFILE:  # py-spy, installed by hand (a profiling tool, not a dependency)
-        spy = await asyncio.create_subprocess_exec(
-            "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
-            "--threads", "--output", PROFILE, "--nonblocking",
-        )  # fmt: skip
+    spy = PySpy(pid, PROFILE, rate=200, threads=True) if PROFILE else None
+    if spy is not None:
+        await spy.start()
     cpu_before, loop_before = cpu_seconds(pid), cpu_seconds(pid, pid)
     started = time.perf_counter()
     await asyncio.gather(*(client(name) for name in names))
     elapsed = time.perf_counter() - started
     cpu, loop = cpu_seconds(pid) - cpu_before, cpu_seconds(pid, pid) - loop_before
     if spy is not None:
-        spy.send_signal(2)
-        await spy.wait()
+        await spy.stop()
     stop.set()
     live = await probe
     return {
@@ -415,7 +384,7 @@ async def main() -> int:
                 names = await register_users(http, server.base, CLIENTS)
                 verify = await bench_verify(http, server.base, names[0])
                 idle = await idle_liveness(http, server.base)
-                logins = await bench_logins(http, server.base, names, server.pid)
+                logins = await bench_logins(http, server.base, names, server.app.pid)
             trips = await round_trips_per_login(server, url)
         bare_after = await bench_bare_argon2(settings)
     finally:

@@ -26,13 +26,9 @@ import contextlib
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +39,7 @@ import aiohttp
 import jwt
 import sqlalchemy as sa
 from aiohttp import web
+from served import PySpy, UvicornApp, cpu_seconds
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from swe_common.migrations import upgrade_head
@@ -58,20 +55,6 @@ PROFILE = os.environ.get("SERVICES_BENCH_PROFILE", "")  # a phase: live, by_id o
 ROWS = 1000
 BY_ID_KEYS = 200
 CLOSED_AMQP = "amqp://guest:guest@127.0.0.1:1/"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat, after the comm)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 # -- seeding --------------------------------------------------------------------------------
@@ -236,82 +219,28 @@ async def serve_jwks(factory: TokenFactory) -> tuple[web.AppRunner, str]:
 # -- the service under test ------------------------------------------------------------------
 
 
-class Server:
-    def __init__(
-        self, case: Case, database_url: str, jwks_url: str, extra_env: dict[str, str] | None = None
-    ) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        p = case.env_prefix
-        self.env = {
-            **os.environ,
-            f"{p}DATABASE_URL": database_url,
-            f"{p}JWKS_URL": jwks_url,
-            f"{p}AMQP_URL": CLOSED_AMQP,
-            f"{p}ENVIRONMENT": "development",
-            f"{p}LOG_FORMAT": "json",
-            f"{p}LOG_LEVEL": "INFO",
-            **(extra_env or {}),
-        }
-        # SERVICES_BENCH_CPROFILE=<file>: the whole server run under cProfile (for a look at
-        # where the time goes; the figures are then not comparable).
-        cprofile = os.environ.get("SERVICES_BENCH_CPROFILE")
-        self.command = [
-            sys.executable, *(["-m", "cProfile", "-o", cprofile] if cprofile else []),
-            "-m", "uvicorn", "--factory", case.factory,
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-        ]  # fmt: skip
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_lines = 0
-        self.last_lines: deque[bytes] = deque(maxlen=20)
-
-    def _drain(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log_lines += 1
-            self.last_lines.append(line)
-
-    async def __aenter__(self) -> Server:
-        self.process = subprocess.Popen(
-            self.command,
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.monotonic() + 60
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    await asyncio.sleep(0.5)  # the drain thread reads the last lines
-                    said = b"".join(self.last_lines).decode(errors="replace")
-                    raise RuntimeError(f"the service exited during start-up:\n{said}")
-                try:
-                    async with http.get(f"{self.base}/health/live") as response:
-                        if response.status == 200:
-                            return self
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError("the service did not answer within 60 s")
-
-    async def __aexit__(self, *_: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
+def service_app(
+    case: Case, database_url: str, jwks_url: str, extra_env: dict[str, str] | None = None
+) -> UvicornApp:
+    p = case.env_prefix
+    env = {
+        f"{p}DATABASE_URL": database_url,
+        f"{p}JWKS_URL": jwks_url,
+        f"{p}AMQP_URL": CLOSED_AMQP,
+        f"{p}ENVIRONMENT": "development",
+        f"{p}LOG_FORMAT": "json",
+        f"{p}LOG_LEVEL": "INFO",
+        **(extra_env or {}),
+    }
+    # SERVICES_BENCH_CPROFILE=<file>: the whole server run under cProfile (for a look at
+    # where the time goes; the figures are then not comparable).
+    cprofile = os.environ.get("SERVICES_BENCH_CPROFILE")
+    python_args = ("-m", "cProfile", "-o", cprofile) if cprofile else ()
+    return UvicornApp(case.factory, env, python_args=python_args)
 
 
 async def drive(
-    http: aiohttp.ClientSession, server: Server, paths: list[str], count: int
+    http: aiohttp.ClientSession, server: UvicornApp, paths: list[str], count: int
 ) -> dict[str, float]:
     """``count`` GETs over ``CLIENTS`` connections; wall time and the server's CPU time."""
     remaining = count
@@ -339,18 +268,16 @@ async def drive(
     return {"requests": count, "seconds": wall, "cpu_seconds": cpu}
 
 
-async def profile(http: aiohttp.ClientSession, server: Server, name: str, paths: list[str]) -> None:
-    """py-spy (installed by hand: a profiling tool, not a dependency) samples the server while
-    it answers one more phase; collapsed stacks go to /tmp/services-<name>-<phase>.txt."""
+async def profile(
+    http: aiohttp.ClientSession, server: UvicornApp, name: str, paths: list[str]
+) -> None:
+    """py-spy samples the server while it answers one more phase; collapsed stacks go to
+    /tmp/services-<name>-<phase>.txt."""
     out = Path(f"/tmp/services-{name}-{PROFILE}.txt")
-    spy = await asyncio.create_subprocess_exec(
-        "py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "500",
-        "--output", str(out), "--nonblocking",
-    )  # fmt: skip
-    await asyncio.sleep(1)
+    spy = PySpy(server.pid, out)
+    await spy.start()
     await drive(http, server, paths, REQUESTS)
-    spy.send_signal(2)
-    await spy.wait()
+    await spy.stop()
     print(f"profile: {out}", file=sys.stderr)
 
 
@@ -400,7 +327,7 @@ async def bench_service(case: Case, keys: Keys) -> dict[str, Any]:
         }
         async with contextlib.AsyncExitStack() as stack:
             servers = {
-                v: await stack.enter_async_context(Server(case, url, keys.url, env))
+                v: await stack.enter_async_context(service_app(case, url, keys.url, env))
                 for v, env in variants.items()
             }
             connector = aiohttp.TCPConnector(limit=CLIENTS * len(servers))
