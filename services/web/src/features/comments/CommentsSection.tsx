@@ -229,7 +229,7 @@ function CommentItem({
             {canEdit && (
               <Button
                 size="compact-xs"
-                variant="subtle"
+                variant="default"
                 id={`${id}-edit`}
                 onClick={() => setEditing(true)}
               >
@@ -239,7 +239,6 @@ function CommentItem({
             {canDelete && (
               <ConfirmButton
                 size="compact-xs"
-                variant="subtle"
                 label={
                   <>
                     Delete<VisuallyHidden> comment</VisuallyHidden>
