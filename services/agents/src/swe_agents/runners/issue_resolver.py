@@ -584,9 +584,9 @@ async def _deliver(
     fixed = sorted(best.reproduction.passed)
     result = {
         "summary": (
-            f"patch on branch {branch}: {len(changes)} files changed; "
-            f"{len(fixed)} reproduction tests fail before and pass after, "
-            f"{len(before.passed)} regression tests still pass; "
+            f"patch on branch {branch}: {_count(len(changes), 'file')} changed; "
+            f"{_count(len(fixed), 'reproduction test')} failing before and passing after, "
+            f"{_count(len(before.passed), 'regression test')} still passing; "
             f"candidate {best.index} of {len(evidence)} (agreed by {best.candidate.agreement})"
         ),
         "resolved": True,
@@ -659,3 +659,7 @@ def _pull_request_request(
 
 def _title(ctx: RunContext) -> str:
     return str((ctx.trigger.get("issue") or {}).get("title", ""))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -43,7 +43,7 @@ const PASSING = Array.from({ length: 8 }, (_, i) => `tests/test_calc.py::test_ke
 function resolved(pullRequest: Record<string, unknown> | undefined) {
   return {
     summary:
-      "patch on branch swe/issue-7: 1 files changed; 1 reproduction tests fail before and pass after, 8 regression tests still pass; candidate 0 of 2 (agreed by 2)",
+      "patch on branch swe/issue-7: 1 file changed; 1 reproduction test failing before and passing after, 8 regression tests still passing; candidate 0 of 2 (agreed by 2)",
     resolved: true,
     passed: true,
     branch: "swe/issue-7",

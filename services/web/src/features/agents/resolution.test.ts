@@ -4,7 +4,7 @@ import { formatCost, formatDelta, readResolution } from "./resolution";
 describe("readResolution", () => {
   it("test_a_delivered_result_reads_as_resolved_with_its_evidence", () => {
     const r = readResolution({
-      summary: "patch on branch swe/fix-1: 1 files changed",
+      summary: "patch on branch swe/fix-1: 1 file changed",
       resolved: true,
       passed: true,
       branch: "swe/fix-1",
