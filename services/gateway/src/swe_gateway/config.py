@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from swe_common.middleware import compile_path_patterns
 from swe_gateway.settings import Settings, UpstreamInstance
 
 PACKAGED_ROUTES = Path(__file__).with_name("routes.toml")
+ROUTE_MEMO_SIZE = 10_000
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +79,40 @@ class GatewayConfig:
     limits: tuple[RouteLimit, ...]
     body_limits: tuple[BodyLimit, ...] = ()
     public_max_body_bytes: int = 64 * 1024
+    # (the routes it was built for, path -> route): see route_for.
+    _routes_memo: tuple[tuple[Route, ...] | None, dict[str, Route | None]] = field(
+        default=(None, {}), init=False, repr=False, compare=False
+    )
+    # (the limits it was built from, every limit's pattern as one): see limits_for.
+    _any_limit: tuple[tuple[RouteLimit, ...] | None, re.Pattern[str]] = field(
+        default=(None, re.compile("(?!)")), init=False, repr=False, compare=False
+    )
 
     def route_for(self, path: str) -> Route | None:
-        for route in self.routes:
-            if route.matches(path):
-                return route
-        return None
+        # Remembered per path (bounded) for the routes it was found in: every request asks.
+        memo = self._routes_memo
+        if memo[0] is not self.routes:
+            memo = self._routes_memo = (self.routes, {})
+        known = memo[1].get(path, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
+        found = next((route for route in self.routes if route.matches(path)), None)
+        if len(memo[1]) >= ROUTE_MEMO_SIZE:
+            memo[1].clear()
+        memo[1][path] = found
+        return found
 
     def is_public(self, path: str) -> bool:
         return self.public.fullmatch(path) is not None
 
     def limits_for(self, path: str, method: str = "GET") -> list[RouteLimit]:
-        # Inlined ``RouteLimit.applies``: this runs for every request.
+        # Inlined ``RouteLimit.applies``: this runs for every request, and most paths have no
+        # limit of their own: one match of every pattern at once rules them out.
+        if self._any_limit[0] is not self.limits:
+            self._any_limit = (self.limits, re.compile("|".join(
+                f"(?:{limit.pattern.pattern})" for limit in self.limits) or "(?!)"))  # fmt: skip
+        if self._any_limit[1].fullmatch(path) is None:
+            return []
         return [
             limit
             for limit in self.limits

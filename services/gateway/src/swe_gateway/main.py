@@ -164,11 +164,10 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"].endswith("/") and len(scope["path"]) > 1:
             scope = without_trailing_slash(scope)
-        raw_id = header(scope, b"x-request-id")
-        request_id = clean_id(raw_id.decode("latin-1") if raw_id else None) or new_request_id()
+        call = self._call(scope)
+        request_id = call.request_id
         reset = request_id_var.set(request_id)
         started = time.perf_counter()
-        call = self._call(scope, request_id)
         route_label, upstream, status = "-", "-", 0
         span = None
         if tracing.enabled() and scope["type"] == "http" and scope["path"] not in QUIET_PATHS:
@@ -227,15 +226,32 @@ class Gateway:
             if span is not None:
                 spans.end(span, span_token, call.method, status, route_label, upstream)
 
-    def _call(self, scope: Scope, request_id: str) -> Call:
+    def _call(self, scope: Scope) -> Call:
+        # One pass over the headers for the five the gateway reads (the first of each counts).
+        raw_id = forwarded = host = forwarded_host = proto = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                if host is None:
+                    host = value
+            elif name == b"x-request-id":
+                if raw_id is None:
+                    raw_id = value
+            elif name == b"x-forwarded-for":
+                if forwarded is None:
+                    forwarded = value
+            elif name == b"x-forwarded-host":
+                if forwarded_host is None:
+                    forwarded_host = value
+            elif name == b"x-forwarded-proto" and proto is None:
+                proto = value
+        request_id = clean_id(raw_id.decode("latin-1") if raw_id else None) or new_request_id()
         client = scope.get("client")
         peer = client[0] if client else "unknown"
         trusted = bool(self.trusted) and peer in self.trusted
-        client_ip, forwarded_for = client_chain(
-            peer, header(scope, b"x-forwarded-for"), self.trusted
-        )
-        proto = header(scope, b"x-forwarded-proto") if trusted else None
-        host = (header(scope, b"x-forwarded-host") if trusted else None) or header(scope, b"host")
+        client_ip, forwarded_for = client_chain(peer, forwarded, self.trusted)
+        if not trusted:
+            proto = forwarded_host = None
+        host = forwarded_host or host
         scheme = scope.get("scheme", "http")
         return Call(
             scope=scope,

@@ -4,6 +4,8 @@ the counters name routes, upstreams and failure rates an outsider has no busines
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -45,18 +47,37 @@ AUTH_REJECTIONS = Counter(
 
 
 class RequestCounter:
-    """Caches label children: ``labels()`` costs more than the increment on the hot path."""
+    """Counts in a plain dict, added to ``REQUESTS`` whenever ``/metrics`` is read (``flush``):
+    a Prometheus child's ``inc`` (checks and a lock) cost more than the rest of the count on
+    the hot path, and nobody sees the counter between two reads."""
 
     def __init__(self) -> None:
         self._children: dict[tuple[str, int, str], Counter] = {}
+        self._pending: dict[tuple[str, int, str], int] = {}
+        _PENDING.add(self)
 
     def inc(self, route: str, status: int, upstream: str) -> None:
         key = (route, status, upstream)
-        child = self._children.get(key)
-        if child is None:
-            child = REQUESTS.labels(route, str(status), upstream)
-            self._children[key] = child
-        child.inc()
+        pending = self._pending
+        pending[key] = pending.get(key, 0) + 1
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for key, count in pending.items():
+            child = self._children.get(key)
+            if child is None:
+                route, status, upstream = key
+                child = self._children[key] = REQUESTS.labels(route, str(status), upstream)
+            child.inc(count)
+
+
+_PENDING: weakref.WeakSet[RequestCounter] = weakref.WeakSet()
+
+
+def flush_pending() -> None:
+    """Bring every deferred count into the registry (before it is read)."""
+    for counter in list(_PENDING):
+        counter.flush()
 
 
 class LatencyObserver:
@@ -77,6 +98,7 @@ async def serve_metrics(host: str, port: int, workers: int) -> web.AppRunner:
     so a port already taken stops the start with a clear error instead of being shared."""
 
     async def exposition(_: web.Request) -> web.Response:
+        flush_pending()
         return web.Response(
             body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

@@ -61,6 +61,7 @@ DROP_REQUEST = frozenset(
 FAILURE_SCOPE_HEADER = b"x-failure-scope"
 # uvicorn writes its own Date; a second one from the upstream would be a duplicate header.
 DROP_RESPONSE = frozenset({b"x-request-id", b"date", FAILURE_SCOPE_HEADER})
+NOT_RELAYED = HOP_BY_HOP | DROP_RESPONSE
 
 
 class ClientGone(Exception):
@@ -350,17 +351,16 @@ class Proxy:
 
     def _upstream_headers(self, call: Call) -> Headers:
         raw = call.scope["headers"]
-        named = connection_tokens(raw)
+        # Names the server lowered; what the gateway replaces (an exchanged API key's token,
+        # its own traceparent) goes too; a Connection header's tokens are rare.
+        drop = DROP_REQUEST
+        if call.authorization is not None or call.traceparent is not None:
+            drop = drop | {b"authorization"} if call.authorization is not None else drop
+            drop = drop | {b"traceparent"} if call.traceparent is not None else drop
+        if any(name == b"connection" for name, _ in raw):
+            drop = drop | connection_tokens(raw)
         headers: Headers = [
-            (name, value)
-            for name, value in raw
-            if not (
-                name in HOP_BY_HOP
-                or name in DROP_REQUEST
-                or name in named
-                or (name == b"authorization" and call.authorization is not None)
-                or (name == b"traceparent" and call.traceparent is not None)
-            )
+            (name, value) for name, value in raw if name not in HOP_BY_HOP and name not in drop
         ]
         if call.traceparent is not None:  # the gateway's span is the upstream's parent
             headers.append((b"traceparent", call.traceparent))
@@ -416,17 +416,22 @@ class Proxy:
 
     def _client_headers(self, call: Call, response: UpstreamResponse, extra: Headers) -> Headers:
         raw = response.headers
-        named = connection_tokens(raw)
         headers: Headers = []
         present: set[bytes] = set()
+        connection = False
         for name, value in raw:
             lower = name.lower()
-            if lower in HOP_BY_HOP or lower in DROP_RESPONSE or lower in named:
+            if lower in NOT_RELAYED:
+                connection = connection or lower == b"connection"
                 continue
             if lower == b"location":
                 value = self._public_location(value)
             present.add(lower)
             headers.append((lower, value))
+        if connection:  # rare: its tokens name more hop-by-hop headers
+            named = connection_tokens(raw)
+            headers = [h for h in headers if h[0] not in named]
+            present -= named
         headers += [h for h in SECURITY_HEADERS if h[0] not in present]
         headers.append((b"x-request-id", call.request_id.encode()))
         headers += extra
@@ -474,9 +479,11 @@ def _credentials(scope: Scope) -> tuple[str | None, str | None]:
     token = api_key = None
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and rest.strip():
-                token = rest.strip()
+            # The scheme compared as bytes (latin-1 maps bytes to code points 1:1, and no
+            # latin-1 letter lowers to ASCII), the token decoded and stripped as before.
+            scheme, _, rest = value.partition(b" ")
+            if scheme.lower() == b"bearer" and (text := rest.decode("latin-1").strip()):
+                token = text
         elif name == b"x-api-key" and value.strip():
             api_key = value.decode("latin-1").strip()
     return token, api_key

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import structlog
 from redis.exceptions import RedisError
@@ -88,39 +89,52 @@ class Limit:
         return self.interval_ms * max(1, math.ceil(self.limit * self.burst))
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """One limit's answer. (Immutable tuples: made for every limit of every request, where a
+    frozen dataclass's ``__init__`` cost more than the rest of the decision.)"""
+
     limit: Limit
     remaining: int
     reset_ms: int
     retry_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+def policy_header(limits: Iterable[Limit]) -> bytes:
+    """``RateLimit-Policy``: every limit of the request, fixed by the limits alone (the
+    limiter keeps it with the encoded command, per caller)."""
+    return ", ".join(f'"{o.name}";q={o.limit};w={int(o.period)}' for o in limits).encode()
+
+
+class Decision(NamedTuple):
     allowed: bool
     outcomes: tuple[Outcome, ...]
     unavailable: bool = False  # fail-closed while Redis is down
     retry_after: int = 0
+    policy: bytes | None = None  # RateLimit-Policy when known in advance (else built here)
 
     @property
     def binding(self) -> Outcome:
         """The outcome a client should see: the refusing limit, else the one nearest to it."""
-        refused = [o for o in self.outcomes if o.retry_ms > 0]
+        outcomes = self.outcomes
+        if len(outcomes) == 1:
+            return outcomes[0]
+        refused = [o for o in outcomes if o.retry_ms > 0]
         if refused:
             return max(refused, key=lambda o: o.retry_ms)
-        return min(self.outcomes, key=lambda o: o.remaining)
+        return min(outcomes, key=lambda o: o.remaining)
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         if not self.outcomes:
             return []
         top = self.binding
-        limit, remaining = str(top.limit.limit).encode(), str(max(0, top.remaining)).encode()
-        reset = str(max(0, math.ceil(top.reset_ms / 1000))).encode()
-        policy = ", ".join(
-            f'"{o.limit.name}";q={o.limit.limit};w={int(o.limit.period)}' for o in self.outcomes
-        ).encode()
-        current = f'"{top.limit.name}";r={remaining.decode()};t={reset.decode()}'.encode()
+        remaining_text = str(max(0, top.remaining))
+        reset_text = str(max(0, math.ceil(top.reset_ms / 1000)))
+        limit, remaining = str(top.limit.limit).encode(), remaining_text.encode()
+        reset = reset_text.encode()
+        policy = self.policy
+        if policy is None:
+            policy = policy_header(o.limit for o in self.outcomes)
+        current = f'"{top.limit.name}";r={remaining_text};t={reset_text}'.encode()
         headers = [
             (b"x-ratelimit-limit", limit),
             (b"x-ratelimit-remaining", remaining),
@@ -200,9 +214,10 @@ class RateLimiter:
             settings.redis_url.get_secret_value(), GCRA_LUA, settings.redis_timeout_seconds
         )
         self.local = LocalLimiter()
-        self._commands: dict[tuple[str, ...], bytes] = {}
+        self._commands: dict[tuple[str, ...], tuple[bytes, bytes]] = {}
         self._limits: dict[tuple[str, str, int, float], Limit] = {}
         self._callers: dict[tuple[str, str], list[Limit]] = {}
+        self._principals: dict[int, tuple[Principal, list[Limit]]] = {}
         self._last_failure = 0.0
         self.breaker = CircuitBreaker(
             "redis",
@@ -240,7 +255,8 @@ class RateLimiter:
             replaces = replaces or extra.replaces_caller_limit
         if replaces:
             return limits
-        return [*self.caller_limits(principal, client_ip), *limits]
+        own = self.caller_limits(principal, client_ip)
+        return [*own, *limits] if limits else own  # the cached list: callers only read it
 
     def caller_limits(self, principal: Principal | None, client_ip: str) -> list[Limit]:
         """The caller's windows, cached per caller (they follow from its tier and identity:
@@ -248,10 +264,22 @@ class RateLimiter:
         if principal is None:
             tier, identity = ANONYMOUS, f"ip:{client_ip}"
         else:
+            # The token cache hands out one Principal per token: remember its windows by
+            # identity (the entry keeps the principal, so its id cannot be reused meanwhile).
+            seen = self._principals.get(id(principal))
+            if seen is not None and seen[0] is principal:
+                return seen[1]
             tier, identity = role_tier(principal), rate_identity(principal)
         known = self._callers.get((tier, identity))
-        if known is not None:
-            return known
+        if known is None:
+            known = self._caller_windows(principal, tier, identity)
+        if principal is not None:
+            if len(self._principals) >= COMMAND_CACHE_SIZE:
+                self._principals.clear()
+            self._principals[id(principal)] = (principal, known)
+        return known
+
+    def _caller_windows(self, principal: Principal | None, tier: str, identity: str) -> list[Limit]:
         own = key_budget(principal) if principal is not None and principal.api_key_id else {}
         rates = self.settings.rate_limits
         budget = rates.get(tier, rates[ANONYMOUS])
@@ -292,27 +320,30 @@ class RateLimiter:
         return self._fallback(limits)
 
     async def _check_redis(self, limits: list[Limit]) -> Decision:
-        raw = await self.pipe.call(self._command(limits), self.settings.redis_timeout_seconds)
+        command, policy = self._command(limits)
+        raw = await self.pipe.call(command, self.settings.redis_timeout_seconds)
         outcomes = tuple(
             Outcome(limit, int(raw[1 + 3 * i]), int(raw[2 + 3 * i]), int(raw[3 + 3 * i]))
             for i, limit in enumerate(limits)
         )
-        return Decision(bool(int(raw[0])), outcomes)
+        return Decision(bool(int(raw[0])), outcomes, policy=policy)
 
-    def _command(self, limits: list[Limit]) -> bytes:
-        """The encoded EVALSHA for these limits, kept per caller: a caller's limits are fixed
-        by configuration, and encoding them was a visible share of the CPU per request."""
+    def _command(self, limits: list[Limit]) -> tuple[bytes, bytes]:
+        """The encoded EVALSHA for these limits and their RateLimit-Policy header, kept per
+        caller: a caller's limits are fixed by configuration, and encoding them was a visible
+        share of the CPU per request."""
         key = tuple([limit.key for limit in limits])  # a limit's numbers follow from its key
-        command = self._commands.get(key)
-        if command is None:
+        known = self._commands.get(key)
+        if known is None:
             args: list[float] = []
             for limit in limits:
                 args += (limit.interval_ms, limit.tolerance_ms)
-            command = self.pipe.command([limit.key for limit in limits], args)
+            known = (self.pipe.command([limit.key for limit in limits], args),
+                     policy_header(limits))  # fmt: skip
             if len(self._commands) >= COMMAND_CACHE_SIZE:
                 self._commands.clear()  # callers come back; a full rebuild is cheap and rare
-            self._commands[key] = command
-        return command
+            self._commands[key] = known
+        return known
 
     def _fallback(self, limits: list[Limit]) -> Decision:
         policy = self.settings.redis_failure_policy

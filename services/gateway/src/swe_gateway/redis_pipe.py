@@ -79,6 +79,7 @@ class ScriptPipe:
         self._protocol: _Protocol | None = None
         self._connecting: SingleFlight[_Protocol] = SingleFlight()
         self._batch: list[tuple[bytes, asyncio.Future[Any]]] = []
+        self._deadline: _Deadline | None = None
 
     def command(self, keys: list[str], args: list[float]) -> bytes:
         """The EVALSHA for these keys and arguments, encoded (callers may keep it: the same
@@ -93,11 +94,17 @@ class ScriptPipe:
         if protocol is None or protocol.closed:
             protocol = await asyncio.wait_for(self._connection(), seconds)
         future: asyncio.Future[Any] = loop.create_future()
-        if not self._batch:
+        batch = self._batch
+        if not batch:
             loop.call_soon(self._flush)
-        self._batch.append((command, future))
-        # A timer rather than wait_for(): wait_for wraps the await in a task, per request.
-        timer = loop.call_later(seconds, _expire, future)
+        batch.append((command, future))
+        # One timer for the calls of one loop iteration (their deadlines differ by less than
+        # the iteration took), cancelled once all of them are done; a timer rather than
+        # wait_for(), which wraps the await in a task per request.
+        deadline = self._deadline
+        if deadline is None or deadline.batch is not batch or deadline.seconds != seconds:
+            deadline = self._deadline = _Deadline(loop, batch, seconds)
+        deadline.add(future)
         try:
             return await future
         except NoScriptError:
@@ -105,7 +112,7 @@ class ScriptPipe:
             self._send(protocol, [(pack("SCRIPT", "LOAD", self.script), None)])
             raise
         finally:
-            timer.cancel()
+            deadline.done()
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
@@ -164,6 +171,31 @@ class ScriptPipe:
             self._protocol.transport.close()
 
 
-def _expire(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError("Redis did not answer in time"))
+class _Deadline:
+    """The timeout shared by the calls that joined one batch with the same ``seconds``."""
+
+    __slots__ = ("batch", "futures", "seconds", "timer")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[bytes, asyncio.Future[Any]]],
+        seconds: float,
+    ) -> None:
+        self.batch = batch  # identifies the batch (and keeps its id from being reused)
+        self.seconds = seconds
+        self.futures: list[asyncio.Future[Any]] = []
+        self.timer = loop.call_later(seconds, self._expire)
+
+    def add(self, future: asyncio.Future[Any]) -> None:
+        self.futures.append(future)
+
+    def done(self) -> None:
+        """One of the calls finished: the last one cancels the timer."""
+        if all(future.done() for future in self.futures):
+            self.timer.cancel()
+
+    def _expire(self) -> None:
+        for future in self.futures:
+            if not future.done():
+                future.set_exception(TimeoutError("Redis did not answer in time"))

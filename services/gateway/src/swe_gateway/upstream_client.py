@@ -384,6 +384,8 @@ class UpstreamClient:
         self.max_connections = max_connections
         self.keepalive_seconds = keepalive_seconds
         self._pools: dict[tuple[str, str, int], _Pool] = {}
+        # Per instance URL: its pool and path prefix (instances are few and long-lived).
+        self._bases: dict[URL, tuple[_Pool, bytes]] = {}
         self._tls: ssl.SSLContext | None = None
 
     def _pool(self, base: URL) -> _Pool:
@@ -414,11 +416,13 @@ class UpstreamClient:
         Raises UpstreamError, or whatever the body iterator raises (the connection is then
         closed: the upstream never sees a request cut short as complete).
         """
-        pool = self._pool(base)
+        known = self._bases.get(base)
+        if known is None:
+            known = self._bases[base] = (self._pool(base), base.raw_path.rstrip("/").encode())
+        pool, prefix = known
         conn = await pool.acquire(connect_timeout)
         try:
             conn.head_only = method == "HEAD"
-            prefix = base.raw_path.rstrip("/").encode()
             lines = [method.encode(), b" ", prefix, target, b" HTTP/1.1\r\nhost: "]
             lines.append(pool.host_header)
             for name, value in headers:
@@ -449,6 +453,7 @@ class UpstreamClient:
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()
+        self._bases.clear()
 
 
 async def _send_chunked(conn: _Connection, body: AsyncIterator[bytes]) -> None:
