@@ -2,9 +2,10 @@
 
 ``uv run python bench/gateway_bench.py`` installs nginx and wrk with apt-get if missing,
 starts a uvicorn hello upstream, nginx (``proxy_pass`` with keep-alive) and the gateway with
-token verification and Redis rate limiting on (a valid token, a generous limit), then drives
-each with wrk (same threads, connections and duration) and prints a Markdown table; results go
-to ``bench/results/gateway-fastapi.json`` (FastAPI upstream) and ``gateway.json`` (raw ASGI
+token verification and Redis rate limiting on (a valid token, a generous limit; also without the
+rate limit, and with the access log on), then drives each with wrk (same threads, connections
+and duration) and prints a Markdown table with each one's CPU per request; results go to
+``bench/results/gateway-fastapi.json`` (FastAPI upstream) and ``gateway.json`` (raw ASGI
 upstream). ``BENCH_UPSTREAM=asgi`` runs one of them. Load comes from wrk, never from Python.
 """
 
@@ -221,6 +222,7 @@ def run(kind: str) -> dict[str, Any]:
     run_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     upstream_port, nginx_port, gateway_port, bare_port = (free_port() for _ in range(4))
     metrics_port, bare_metrics_port = free_port(), free_port()
+    logged_port, logged_metrics_port = free_port(), free_port()
     prefix = f"swe:gateway:bench:{uuid.uuid4().hex[:8]}"
     workers = int(os.environ.get("BENCH_GATEWAY_WORKERS", "1"))
     env = {**os.environ, JWKS_ENV: jwks, "PYTHONUNBUFFERED": "1"}
@@ -264,21 +266,31 @@ def run(kind: str) -> dict[str, Any]:
                     "GATEWAY_RATE_LIMIT_ENABLED": "false"}  # fmt: skip
         procs.append(start([sys.executable, "-m", "swe_gateway"], bare_env,
                            run_dir / "gateway-bare.log"))  # fmt: skip
+        # The same gateway with its access log on (the default in production: one JSON line per
+        # request, to a file here), to show what that line costs.
+        logged_env = {**gateway_env, "GATEWAY_PORT": str(logged_port),
+                      "GATEWAY_METRICS_PORT": str(logged_metrics_port),
+                      "GATEWAY_ACCESS_LOG": "true", "GATEWAY_LOG_LEVEL": "INFO",
+                      "GATEWAY_LOG_FORMAT": "json"}  # fmt: skip
+        procs.append(start([sys.executable, "-m", "swe_gateway"], logged_env,
+                           run_dir / "gateway-logged.log"))  # fmt: skip
         auth = {"Authorization": f"Bearer {token}"}
         wait_http(f"http://127.0.0.1:{upstream_port}{PATH}")
         wait_http(f"http://127.0.0.1:{nginx_port}{PATH}")
         wait_http(f"http://127.0.0.1:{gateway_port}/health/live")
         wait_http(f"http://127.0.0.1:{bare_port}/health/live")
+        wait_http(f"http://127.0.0.1:{logged_port}/health/live")
         probe = urllib.request.Request(f"http://127.0.0.1:{gateway_port}{PATH}", headers=auth)
         with urllib.request.urlopen(probe, timeout=5) as response:
             assert response.status == 200, "the gateway must accept the bench token"
             assert response.headers["X-RateLimit-Limit"], "rate limiting must be on"
-        upstream, nginx, gateway, bare = (family(p.pid) for p in procs)
+        upstream, nginx, gateway, bare, logged = (family(p.pid) for p in procs)
         targets = {
             "direct": (f"http://127.0.0.1:{upstream_port}{PATH}", upstream),
             "nginx": (f"http://127.0.0.1:{nginx_port}{PATH}", nginx),
             "gateway": (f"http://127.0.0.1:{gateway_port}{PATH}", gateway),
             "gateway, auth only (no rate limit)": (f"http://127.0.0.1:{bare_port}{PATH}", bare),
+            "gateway, access log on": (f"http://127.0.0.1:{logged_port}{PATH}", logged),
         }
         # The machine is shared and its load swings: interleave the targets over ROUNDS rounds
         # and keep each target's best round, so one busy moment does not decide a comparison.
@@ -320,6 +332,12 @@ def run(kind: str) -> dict[str, Any]:
         "upstream": kind,
         "gateway_workers": workers, "nginx_workers": workers, "results": results,
         "gateway_vs_nginx_throughput": results["gateway"]["rps"] / results["nginx"]["rps"],
+        # CPU per request of the proxy under test (all its processes): steadier than throughput
+        # on a shared machine.
+        "gateway_cpu_us_per_request": results["gateway"]["cpu_us_per_request"],
+        "nginx_cpu_us_per_request": results["nginx"]["cpu_us_per_request"],
+        "access_log_cpu_us_per_request": results["gateway, access log on"]["cpu_us_per_request"]
+        - results["gateway"]["cpu_us_per_request"],
         "gateway_added_p50_ms": results["gateway"]["p50_ms"] - results["direct"]["p50_ms"],
         "light_load": {"connections": LIGHT_CONNECTIONS, "results": light},
         "gateway_added_p50_ms_light": light["gateway"]["p50_ms"] - light["direct"]["p50_ms"],
@@ -391,7 +409,10 @@ def table(report: dict[str, Any]) -> str:
     ratio, added = report["gateway_vs_nginx_throughput"], report["gateway_added_p50_ms"]
     rows += [
         "",
-        f"gateway/nginx throughput: **{ratio:.0%}** (goal >= 60%); "
+        f"gateway/nginx throughput: **{ratio:.0%}** (goal >= 80%); CPU per request: gateway "
+        f"**{report['gateway_cpu_us_per_request']:.0f} µs** (goal < 100), nginx "
+        f"{report['nginx_cpu_us_per_request']:.0f} µs; the access log line (on in production) "
+        f"adds {report['access_log_cpu_us_per_request']:.0f} µs; "
         f"p50 added over direct: **{added:.2f} ms** at {report['connections']} connections, "
         f"**{report['gateway_added_p50_ms_light']:.2f} ms** at "
         f"{report['light_load']['connections']} connections, "
