@@ -37,6 +37,7 @@ import statistics
 import sys
 import time
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -61,7 +62,7 @@ from swe_common.events import (
     define_event_tables,
 )
 from swe_common.events.broker import Broker
-from swe_common.events.consumer import dlq_name, retry_queue_name
+from swe_common.events.consumer import EventConsumer, dlq_name, retry_queue_name
 from swe_common.events.relay import libpq_url
 from swe_common.settings import ServiceSettings
 from swe_common.testing import create_test_database, drop_test_database, unique_name
@@ -79,6 +80,9 @@ AGGREGATES = 1000
 PUB_SCHEMA = "evbench_pub"  # the producing service's outbox
 SUB_SCHEMA = "evbench_sub"  # the consuming service's inbox
 RESULTS = Path(__file__).parent / "results" / "events.json"
+# "latency": only the latency runs (no raw, no throughput), ``EVENTS_BENCH_LATENCY_ROUNDS``
+# times: for comparing a change side by side on a busy machine.
+ONLY = os.environ.get("EVENTS_BENCH_ONLY", "")
 
 
 class Tick(BaseModel):
@@ -113,6 +117,129 @@ def quiet() -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         cache_logger_on_first_use=False,
     )
+
+
+# -- per-stage timing (latency runs) ----------------------------------------------------------
+
+_relay_pass: ContextVar[list[float]] = ContextVar("relay_pass")
+
+
+class TimedRelay(OutboxRelay):
+    """The relay, noting for each event when its pass started, when its rows were claimed,
+    when RabbitMQ confirmed them and when the pass committed (``time.perf_counter``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stages: dict[str, list[float]] = {}
+
+    async def publish_batch(self, lane: int | None = None) -> Any:
+        # Each lane is its own task, so the context variable is the pass's own.
+        times = [time.perf_counter()]
+        _relay_pass.set(times)
+        result = await super().publish_batch(lane)
+        times.append(time.perf_counter())
+        return result
+
+    async def _publish_rows(self, rows: Any) -> list[BaseException | None]:
+        times = _relay_pass.get()
+        times.append(time.perf_counter())
+        outcomes = await super()._publish_rows(rows)
+        times.append(time.perf_counter())
+        for row in rows:  # the same list: the pass's end is appended to it later
+            self.stages[json.loads(row.payload)["id"]] = times
+        return outcomes
+
+
+class ConsumerTimes:
+    """When each event was delivered to the consumer, when its batch started and when its
+    batch was committed and acked (patched into ``EventConsumer`` for the latency runs)."""
+
+    def __init__(self) -> None:
+        self.delivered: dict[str, float] = {}
+        self.batch_started: dict[str, float] = {}
+        self.settled: dict[str, float] = {}
+        self.batch_sizes: list[int] = []
+        on_message, process_batch = EventConsumer._on_message, EventConsumer._process_batch
+        delivered, started, settled = self.delivered, self.batch_started, self.settled
+        sizes = self.batch_sizes
+
+        async def timed_on_message(consumer: EventConsumer, message: Any) -> None:
+            delivered[message.message_id] = time.perf_counter()
+            await on_message(consumer, message)
+
+        async def timed_process_batch(consumer: EventConsumer, batch: Any) -> None:
+            now = time.perf_counter()
+            sizes.append(len(batch))
+            for _, event in batch:
+                started[event.id] = now
+            await process_batch(consumer, batch)
+            now = time.perf_counter()
+            for _, event in batch:
+                settled[event.id] = now
+
+        self._saved = (on_message, process_batch)
+        EventConsumer._on_message = timed_on_message  # type: ignore[method-assign]
+        EventConsumer._process_batch = timed_process_batch  # type: ignore[method-assign]
+
+    def clear(self) -> None:
+        for times in (self.delivered, self.batch_started, self.settled):
+            times.clear()
+        self.batch_sizes.clear()
+
+
+STAGES = (
+    ("wake", "commit returned -> the relay's pass started (wake-up, a pass already running)"),
+    ("claim", "pass started -> rows claimed (transaction, advisory locks, SELECT)"),
+    ("confirm", "claimed -> RabbitMQ confirmed (publish, quorum write)"),
+    ("mark", "confirmed -> pass committed (UPDATE published_at, COMMIT; off the event's path)"),
+    ("broker", "claimed -> delivered to the consumer (publish, routing, quorum, delivery)"),
+    ("queue", "delivered -> its batch started (waiting for the batch before it)"),
+    ("inbox", "batch started -> handler called (BEGIN, inbox INSERT)"),
+    ("commit", "handler called -> batch committed and acked (off the latency measured)"),
+)
+
+
+def stage_figures(
+    committed_at: dict[str, float],
+    relay: dict[str, list[float]],
+    consumer: ConsumerTimes,
+    handled_at: dict[str, float],
+) -> dict[str, dict[str, float]]:
+    """p50/p99 in ms of each stage, over the events for which every mark is known."""
+    samples: dict[str, list[float]] = {name: [] for name, _ in STAGES}
+    for event_id, committed in committed_at.items():
+        r = relay.get(event_id)
+        delivered = consumer.delivered.get(event_id)
+        started = consumer.batch_started.get(event_id)
+        handled = handled_at.get(event_id)
+        settled = consumer.settled.get(event_id)
+        if r is None or len(r) < 4 or None in (delivered, started, handled, settled):
+            continue  # handled alone (a batch of one goes the one-by-one way) or not timed
+        assert delivered is not None and started is not None
+        assert handled is not None and settled is not None
+        pass_started, claimed, confirmed, committed_pass = r[:4]
+        values = {
+            "wake": pass_started - committed,
+            "claim": claimed - pass_started,
+            "confirm": confirmed - claimed,
+            "mark": committed_pass - confirmed,
+            "broker": delivered - claimed,
+            "queue": started - delivered,
+            "inbox": handled - started,
+            "commit": settled - handled,
+        }
+        for name, value in values.items():
+            samples[name].append(value * 1000)
+    figures: dict[str, dict[str, float]] = {}
+    for name, values in samples.items():
+        if values:
+            values.sort()
+            figures[name] = {
+                "p50_ms": round(statistics.median(values), 2),
+                "p99_ms": round(percentile(values, 0.99), 2),
+                "events": len(values),
+            }
+    return figures
 
 
 # -- the producing process ------------------------------------------------------------------
@@ -274,7 +401,7 @@ async def _produce(
     outbox = Outbox(tables, source="evbench")
     db = Database(settings)
     broker = Broker.from_settings(settings)
-    relay = OutboxRelay(settings, db, tables, broker)
+    relay = TimedRelay(settings, db, tables, broker)
     committed_at: dict[str, float] = {}
     count = int(rate * LATENCY_SECONDS) if mode == "latency" else N
     try:
@@ -313,6 +440,7 @@ async def _produce(
         "cpu_seconds": cpu,
         "committed_at": committed_at,
         "committed": count,
+        "relay_stages": relay.stages if mode == "latency" else {},
     }
 
 
@@ -415,6 +543,7 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
     async def handle(session: AsyncSession, event: CloudEvent) -> None:
         handled_at[event.id] = time.perf_counter()
 
+    consumer_times = ConsumerTimes()
     runtime = EventRuntime(settings, db, tables, [Subscription(queue, {TICKED.type: handle})])
     result: dict[str, Any] = {}
 
@@ -435,6 +564,9 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
     try:
         await runtime.start()
         await asyncio.wait_for(runtime.consumers[0].wait_consuming(), 15)
+        if ONLY == "latency":
+            result["latency"] = await latency_runs(run, handled_at, consumer_times)
+            return result
 
         # The event bus: N events committed by the writers beforehand, then relay + consumer.
         filler = Producer("fill", database_url, exchange)
@@ -491,21 +623,9 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
         # Latency: one event per transaction at a steady rate: RATE if the writers sustain it,
         # else the highest they sustained; and half that.
         top = min(RATE, int(sustained))
-        result["latency"] = {}
-        for name, rate in (("at_target_or_max", top), ("at_half", top // 2)):
-            handled_at.clear()
-            count = int(rate * LATENCY_SECONDS)
-            produced, _, _ = await run("latency", count, str(rate))
-            committed_at: dict[str, float] = produced["committed_at"]
-            latencies = sorted((handled_at[e] - committed_at[e]) * 1000 for e in committed_at)
-            result["latency"][name] = {
-                "events": len(latencies),
-                "offered_per_s": rate,
-                "achieved_rate_per_s": round(len(latencies) / produced["seconds"]),
-                "p50_ms": round(statistics.median(latencies), 2),
-                "p99_ms": round(percentile(latencies, 0.99), 2),
-                "max_ms": round(latencies[-1], 2),
-            }
+        result["latency"] = await latency_runs(
+            run, handled_at, consumer_times, (("at_target_or_max", top), ("at_half", top // 2))
+        )
     finally:
         await runtime.stop()
         await db.dispose()
@@ -520,6 +640,87 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
         await channel.exchange_delete(exchange)
         await connection.close()
     return result
+
+
+async def latency_runs(
+    run: Any,
+    handled_at: dict[str, float],
+    consumer_times: ConsumerTimes,
+    rates: tuple[tuple[str, int], ...] | None = None,
+) -> dict[str, Any]:
+    """One event per transaction at each steady rate: commit-to-handled and its stages."""
+    if rates is None:
+        rates = tuple(
+            (f"at_{rate}", int(rate))
+            for rate in os.environ.get("EVENTS_BENCH_LATENCY_RATES", "350").split(",")
+        )
+    results: dict[str, Any] = {}
+    for name, rate in rates:
+        handled_at.clear()
+        consumer_times.clear()
+        count = int(rate * LATENCY_SECONDS)
+        produced, _, _ = await run("latency", count, str(rate))
+        committed_at: dict[str, float] = produced["committed_at"]
+        latencies = sorted((handled_at[e] - committed_at[e]) * 1000 for e in committed_at)
+        sizes = sorted(consumer_times.batch_sizes) or [1]
+        results[name] = {
+            "events": len(latencies),
+            "offered_per_s": rate,
+            "achieved_rate_per_s": round(len(latencies) / produced["seconds"]),
+            "p50_ms": round(statistics.median(latencies), 2),
+            "p99_ms": round(percentile(latencies, 0.99), 2),
+            "max_ms": round(latencies[-1], 2),
+            "consumer_batch_p50": statistics.median(sizes),
+            "relay_batch_p50": statistics.median(_pass_sizes(produced["relay_stages"]) or [0]),
+            "stages": stage_figures(
+                committed_at, produced["relay_stages"], consumer_times, handled_at
+            ),
+        }
+    return results
+
+
+def _pass_sizes(stages: dict[str, list[float]]) -> list[int]:
+    counts: dict[int, int] = {}
+    for times in stages.values():
+        counts[id(times)] = counts.get(id(times), 0) + 1
+    return sorted(counts.values())
+
+
+def stage_table(latency: dict[str, Any]) -> list[str]:
+    names = list(latency)
+    lines = [
+        "| stage (one event per transaction), p50 / p99 ms | "
+        + " | ".join(f"{latency[n]['offered_per_s']}/s" for n in names)
+        + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for stage, label in STAGES:
+        cells = []
+        for n in names:
+            figure = latency[n]["stages"].get(stage)
+            cells.append(f"{figure['p50_ms']} / {figure['p99_ms']}" if figure else "-")
+        lines.append(f"| {stage}: {label} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| events per relay pass / per consumer batch (p50) | "
+        + " | ".join(
+            f"{latency[n]['relay_batch_p50']} / {latency[n]['consumer_batch_p50']}" for n in names
+        )
+        + " |"
+    )
+    return lines
+
+
+def latency_table(latency: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    return [
+        "| commit-to-handled, one event per transaction | offered/s | achieved/s | p50 ms "
+        "| p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {labels.get(name, name)} | {row['offered_per_s']} | {row['achieved_rate_per_s']} "
+            f"| {row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |"
+            for name, row in latency.items()
+        ),
+    ]
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -556,23 +757,38 @@ def markdown(results: dict[str, Any]) -> str:
         f"work; {commits['writers_python_cpu_us_per_commit']} µs of the producing process's "
         "CPU a commit, its relay's share included)",
         "",
-        "| commit-to-handled, one event per transaction | offered/s | achieved/s | p50 ms "
-        "| p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|",
-        *(
-            f"| {label} | {row['offered_per_s']} | {row['achieved_rate_per_s']} "
-            f"| {row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |"
-            for label, row in (
-                (f"at {RATE}/s, or the writers' highest rate below it", lat["at_target_or_max"]),
-                ("at half that rate", lat["at_half"]),
-            )
+        *latency_table(
+            lat,
+            {
+                "at_target_or_max": f"at {RATE}/s, or the writers' highest rate below it",
+                "at_half": "at half that rate",
+            },
         ),
+        "",
+        *stage_table(lat),
     ]
     return "\n".join(lines)
 
 
+async def latency_only() -> None:
+    """``EVENTS_BENCH_ONLY=latency``: the latency runs alone, nothing written to results."""
+    rounds = int(os.environ.get("EVENTS_BENCH_LATENCY_ROUNDS", "1"))
+    for round_ in range(rounds):
+        load = load_average()
+        database_url = create_test_database("swe_bench_events")
+        try:
+            latency = (await bench_pipeline(database_url))["latency"]
+        finally:
+            drop_test_database(database_url)
+        print(f"round {round_ + 1} (load average {load})")
+        print("\n".join([*latency_table(latency, {}), "", *stage_table(latency), ""]))
+
+
 async def main() -> None:
     quiet()
+    if ONLY == "latency":
+        await latency_only()
+        return
     started = time.perf_counter()
     load = load_average()
     # Raw before and after the pipeline: the machine is shared, so bracket it.
