@@ -174,6 +174,48 @@ async def test_a_commit_wakes_a_local_relay_directly_and_others_by_notify(
         assert await notifications(0.5) == 1
 
 
+async def test_a_relay_woken_for_a_partition_another_relay_holds_wakes_that_relay(
+    make_settings, db, schema, runtimes, rabbit, add_notes
+):
+    """Relay B (another process) is in the middle of a pass over aggregate h-1's partition when
+    h-1's next event is committed in relay A's process: A, woken directly, cannot take the
+    partition and NOTIFYs, so B publishes the event after its pass instead of at its next poll
+    (30 s here)."""
+    import asyncio
+
+    from swe_common.events.outbox import unregister_local_relay
+
+    settings = make_settings(outbox_poll_seconds=30)
+    tap = await rabbit.tap(settings.events_exchange)
+    b = runtimes(settings, db, schema.tables)
+    await b.start()
+    await eventually(lambda: _async(b.relay.publishing and b.relay.listening))
+    unregister_local_relay("evtest", b.relay)  # B as another process sees it
+    gate = asyncio.Event()
+    publish_rows = b.relay._publish_rows
+
+    async def held_publish(rows):
+        await gate.wait()  # B holds the partition's lock meanwhile
+        return await publish_rows(rows)
+
+    b.relay._publish_rows = held_publish
+    first = await add_notes(("h-1", 1))  # no local relay: a NOTIFY wakes B, which takes it
+    await eventually(lambda: _async(b.relay._busy > 0), timeout=10)
+
+    a = runtimes(settings, db, schema.tables)
+    await a.start()
+    await eventually(lambda: _async(a.relay.publishing and a.relay.listening))
+    committed_at = time.monotonic()
+    second = await add_notes(("h-1", 2))  # wakes A directly; B holds h-1's partition
+    await asyncio.sleep(0.5)  # A's pass, which cannot take the partition
+    gate.set()
+
+    await eventually(lambda: _async(len(tap.messages) == 2), timeout=10)
+    assert time.monotonic() - committed_at < 5.0
+    assert tap.ids == first + second
+    assert a.relay.published_count == 0
+
+
 async def test_published_rows_older_than_retention_are_deleted(
     make_settings, db, schema, runtimes, rabbit, add_notes
 ):

@@ -12,7 +12,8 @@ One pass (:meth:`OutboxRelay.publish_batch`) is one database transaction:
 4. per partition, mark the confirmed rows up to the first failure as published (so a later
    event of an aggregate never goes out before an earlier one), and record ``attempts`` and
    ``last_error`` on the row that failed;
-5. commit.
+5. commit, without waiting for the WAL flush (``synchronous_commit`` off for this transaction:
+   a mark lost in a database crash only means those rows are published again).
 
 A partition (so an aggregate, since partition = crc32(partition_key) % 16) is published by one
 relay at a time, in id order, however many processes of the service run. A row is marked only
@@ -21,9 +22,11 @@ dies (or the database fails) between the confirm and the commit, and consumers a
 
 The relay wakes when a transaction that wrote to the outbox commits: directly when the writer
 runs in its process (see :mod:`swe_common.events.outbox`), else by ``LISTEN`` on the schema's
-channel (on a dedicated psycopg connection). It polls every ``outbox_poll_seconds`` in case a
-wake-up was missed, keeps going while batches come back full, and deletes rows published more
-than ``outbox_retention_hours`` ago.
+channel (on a dedicated psycopg connection). A relay woken directly for a partition that
+another relay holds (in the middle of its pass) NOTIFYs, so the holder passes again at once
+instead of at its next poll. It polls every ``outbox_poll_seconds`` in case a wake-up was
+missed, keeps going while batches come back full, and deletes rows published more than
+``outbox_retention_hours`` ago.
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ class OutboxRelay:
         # so one lane's wait for confirms and commit overlaps the others' work.
         self.lanes = settings.outbox_relay_lanes
         self._wakes = [asyncio.Event() for _ in range(self.lanes)]
+        # Per lane, the partitions a commit in this process woke it for since its last pass.
+        self._woken: list[set[int]] = [set() for _ in range(self.lanes)]
         self._stopping = False
         self._busy = 0  # lanes inside a database transaction or maintenance: finish before stop
         self._listening = asyncio.Event()
@@ -162,6 +167,15 @@ class OutboxRelay:
             .cte("mine")
             .prefix_with("MATERIALIZED")
         )
+        # The pass commits without waiting for its WAL to reach the disk: the next pass of the
+        # lane (and the events waiting for it) need not wait for the flush. Losing the commit
+        # in a database crash only makes the relay publish those rows again, which it already
+        # may (between the confirm and the commit); consumers are idempotent. Order holds: a
+        # later pass's commit comes later in the WAL, so it is never kept while this one is
+        # lost. An uncorrelated subquery: PostgreSQL evaluates it once, in the same statement.
+        async_commit = sa.select(
+            sa.func.set_config("synchronous_commit", "off", True)
+        ).scalar_subquery()
         self._claim = (
             sa.select(
                 t.c.id,
@@ -169,7 +183,11 @@ class OutboxRelay:
                 t.c.partition,
                 sa.cast(t.c.payload, sa.Text).label("payload"),  # the body as it is stored
             )
-            .where(t.c.published_at.is_(None), t.c.partition.in_(sa.select(mine.c.p)))
+            .where(
+                t.c.published_at.is_(None),
+                t.c.partition.in_(sa.select(mine.c.p)),
+                async_commit == "off",
+            )
             .order_by(t.c.id)
             .limit(sa.bindparam("batch"))
             # SKIP LOCKED: a pass never waits on a row lock. It cannot reorder an aggregate:
@@ -181,6 +199,25 @@ class OutboxRelay:
             sa.update(t)
             .where(t.c.id == sa.any_(sa.bindparam("ids")))
             .values(published_at=sa.func.now(), attempts=t.c.attempts + 1, last_error=None)
+        )
+        # The partitions (of the given ones) that another relay holds right now: a relay woken
+        # by a commit in its own process for a partition it could not take NOTIFYs the others
+        # (at its commit), so the holder publishes the row after its pass instead of at its
+        # next poll. Advisory locks are re-entrant: the ones this pass holds are granted again.
+        held = sa.func.unnest(sa.bindparam("partitions", type_=postgresql.ARRAY(sa.Integer)))
+        held_p = held.column_valued("p")
+        self._notify_holders = sa.select(
+            sa.func.pg_notify(sa.bindparam("channel", type_=sa.Text), "")
+        ).where(
+            sa.exists(
+                sa.select(held_p).where(
+                    sa.not_(
+                        sa.func.pg_try_advisory_xact_lock(
+                            sa.bindparam("key", type_=sa.Integer), held_p
+                        )
+                    )
+                )
+            )
         )
         self._record_failure = (
             sa.update(t)
@@ -247,6 +284,7 @@ class OutboxRelay:
                 wake.set()
             return
         for partition in partitions:
+            self._woken[partition % self.lanes].add(partition)
             self._wakes[partition % self.lanes].set()
 
     @property
@@ -354,9 +392,27 @@ class OutboxRelay:
         ]
         if not order:
             return BatchResult()
+        lanes = range(self.lanes) if lane is None else (lane,)
+        woken: set[int] = set()
+        for index in lanes:
+            woken |= self._woken[index]
+            self._woken[index] = set()
         async with self.db.engine.begin() as conn:
             params = {"order": order, "key": self._lock_key, "batch": self.batch_size}
             rows = (await conn.execute(self._claim, params)).all()
+            if len(rows) < self.batch_size:
+                # A partition woken for that brought no row: published already, or held by
+                # another relay, which is then woken.
+                missing = woken.difference(row.partition for row in rows).intersection(order)
+                if missing:
+                    await conn.execute(
+                        self._notify_holders,
+                        {
+                            "partitions": sorted(missing),
+                            "key": self._lock_key,
+                            "channel": self.channel,
+                        },
+                    )
             if not rows:
                 return BatchResult()
             outcomes = await self._publish_rows(rows)
