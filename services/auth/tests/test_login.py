@@ -32,6 +32,16 @@ async def test_login_returns_access_and_refresh_tokens(client, user):
     assert tokens["access_token"].count(".") == 2
 
 
+async def test_a_login_records_when_the_user_signed_in_and_audits_it(client, runtime, user):
+    first = await login(client, user)
+    seen = (await client.get(f"{API}/me", headers=bearer(first))).json()["last_login_at"]
+    assert seen is not None
+    second = await login(client, user)
+    again = (await client.get(f"{API}/me", headers=bearer(second))).json()["last_login_at"]
+    assert again > seen
+    assert (await audit_actions(runtime, user["id"])).count(("login", "success")) == 2
+
+
 async def test_login_accepts_the_email_as_username(client, user):
     response = await client.post(
         f"{API}/login", json={"username": user["email"].upper(), "password": user["password"]}

@@ -189,6 +189,16 @@ async def read_row(
     return rows[0] if rows else None
 
 
+def insert_of(row: Any) -> sa.Insert:
+    """The Core INSERT of a mapped object's row, the object itself kept out of the session:
+    for a write sent along with others in one statement (``Outbox.publish(...,
+    with_writes=...)``, ``sa.insert(...).add_cte(...)``). Attributes left None are left out,
+    so the columns' defaults apply as in a flush."""
+    table: sa.Table = type(row).__table__
+    values = {c.name: v for c in table.columns if (v := getattr(row, c.key, None)) is not None}
+    return sa.insert(table).values(values)
+
+
 # -- after commit -------------------------------------------------------------------------------
 
 AfterCommit = Callable[[], Awaitable[None]]

@@ -18,7 +18,7 @@ about 4 times fewer transactions per second with a NOTIFY each).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -32,6 +32,8 @@ from swe_common.events.catalog import EventSpec
 from swe_common.events.envelope import CloudEvent, build_event
 from swe_common.events.tables import OUTBOX_PARTITIONS, EventTables
 
+# A Core INSERT, UPDATE or DELETE with its values (``Outbox.publish(..., with_writes=...)``).
+WriteStatement = sa.Insert | sa.Update | sa.Delete
 _NOTIFIED_KEY = "swe_outbox_notified_transaction"
 _WAKE_KEY = "swe_outbox_wake_after_commit"
 
@@ -116,8 +118,15 @@ class Outbox:
         *,
         subject: str | None = None,
         partition_key: str | None = None,
+        with_writes: Sequence[WriteStatement] = (),
     ) -> CloudEvent:
-        """Add an event to the session's transaction; the payload is validated against the spec."""
+        """Add an event to the session's transaction; the payload is validated against the spec.
+
+        ``with_writes``: the change's own writes (Core INSERT/UPDATE/DELETE statements with
+        their values) sent in the same statement as the event's row, as data-modifying CTEs:
+        one round trip for the change and its event. PostgreSQL runs each exactly once, all on
+        one snapshot: none may read what another writes (foreign keys are checked at the
+        statement's end, so a parent and its child may go together)."""
         payload = data if isinstance(data, spec.payload) else spec.payload.model_validate(data)
         event = build_event(
             source=self.source,
@@ -127,25 +136,33 @@ class Outbox:
             partition_key=partition_key,
             schema_version=spec.version,
         )
-        await self.add(session, event)
+        await self.add(session, event, with_writes=with_writes)
         return event
 
-    async def add(self, session: AsyncSession, event: CloudEvent) -> None:
+    async def add(
+        self,
+        session: AsyncSession,
+        event: CloudEvent,
+        *,
+        with_writes: Sequence[WriteStatement] = (),
+    ) -> None:
         partition = partition_of(event.partitionkey)
+        values = {
+            "event_id": event.id,
+            "event_type": event.type,
+            "partition": partition,
+            "partition_key": event.partitionkey,
+            "payload": event.model_dump_json(exclude_none=True),
+        }
         # Through the session's connection (the same transaction): a Core insert of a table
         # needs none of the ORM's statement handling, which costs a writer more CPU than the
         # insert itself.
         connection = await session.connection()
-        await connection.execute(
-            self._insert,
-            {
-                "event_id": event.id,
-                "event_type": event.type,
-                "partition": partition,
-                "partition_key": event.partitionkey,
-                "payload": event.model_dump_json(exclude_none=True),
-            },
-        )
+        if with_writes:
+            ctes = [write.cte(f"write_{n}") for n, write in enumerate(with_writes)]
+            await connection.execute(self._insert.add_cte(*ctes), values)
+        else:
+            await connection.execute(self._insert, values)
         sync = session.sync_session
         if _local_relay_ready(self.schema):
             wakes: dict[str, set[int]] = sync.info.setdefault(_WAKE_KEY, {})

@@ -41,6 +41,12 @@ async def credentials_of(session: AsyncSession, login: str) -> sa.Row[Any] | Non
     return await read_row(session, _CREDENTIALS, {"login": login.strip().lower()})
 
 
+def signed_in(user_id: uuid.UUID, at: datetime) -> sa.Update:
+    """The UPDATE that records a sign-in (sent with its audit row: ``audit.service.record``)."""
+    users: sa.Table = User.__table__  # type: ignore[assignment]  # a mapped class's Table
+    return sa.update(users).where(users.c.id == user_id).values(last_login_at=at)
+
+
 async def find_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
 

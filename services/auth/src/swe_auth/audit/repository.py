@@ -13,11 +13,6 @@ from swe_auth.models import AuditEvent
 SORTABLE = {"at": AuditEvent.at, "action": AuditEvent.action}
 
 
-async def add(session: AsyncSession, event: AuditEvent) -> None:
-    session.add(event)
-    await session.flush()
-
-
 def list_statement(
     user_id: uuid.UUID | None, action: str | None, outcome: str | None
 ) -> sa.Select[AuditEvent]:

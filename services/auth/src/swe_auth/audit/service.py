@@ -4,16 +4,18 @@ written in the caller's transaction (so it is recorded exactly when the change i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_auth.audit import repository
 from swe_auth.context import ClientInfo
 from swe_auth.events import AuditRecorded, outbox
 from swe_auth.models import AuditEvent
+from swe_common.db import insert_of
+from swe_common.events.outbox import WriteStatement
 
 
 class Action(StrEnum):
@@ -51,8 +53,11 @@ async def record(
     user_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     success: bool = True,
+    with_writes: Sequence[WriteStatement] = (),
     **details: Any,
 ) -> AuditEvent:
+    """The audit row and its ``auth.audit.recorded`` event, in one statement with
+    ``with_writes`` (the change being recorded: see ``Outbox.publish``)."""
     event = AuditEvent(
         id=uuid.uuid4(),
         action=action.value,
@@ -64,7 +69,7 @@ async def record(
         at=at,
         details=details,
     )
-    await repository.add(session, event)
+    # The row goes in the event's statement: one round trip for both.
     await outbox.publish(
         session,
         AuditRecorded,
@@ -80,5 +85,6 @@ async def record(
             "details": details,
         },
         subject=str(user_id) if user_id else None,
+        with_writes=[insert_of(event), *with_writes],
     )
     return event

@@ -11,11 +11,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_auth.models import ApiKey, RefreshFamily, RefreshToken, RevokedToken, User
+from swe_common.db import insert_of
 
 
-def add_family(session: AsyncSession, family: RefreshFamily) -> None:
-    # Flushed together with its first refresh token (the unit of work inserts it first).
-    session.add(family)
+async def add_family(session: AsyncSession, family: RefreshFamily, first: RefreshToken) -> None:
+    """A new family and its first refresh token in one statement (the family as a
+    data-modifying CTE; the token's foreign key is checked at the statement's end). Neither
+    object joins the session: a sign-in reads them no more."""
+    await session.execute(insert_of(first).add_cte(insert_of(family).cte("family")))
 
 
 async def add_token(session: AsyncSession, token: RefreshToken) -> None:

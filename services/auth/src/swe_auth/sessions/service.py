@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from swe_auth import metrics
 from swe_auth.accounts import repository as users
@@ -77,13 +78,19 @@ async def open_session(
         user_agent=client.user_agent[:512],
         ip=client.ip[:64],
     )
-    repository.add_family(session, family)
-    return await _issue(session, rt, user, family)
+    return await _issue(session, rt, user, family, new_family=True)
 
 
 async def _issue(
-    session: AsyncSession, rt: AuthRuntime, user: User, family: RefreshFamily
+    session: AsyncSession,
+    rt: AuthRuntime,
+    user: User,
+    family: RefreshFamily,
+    *,
+    new_family: bool = False,
 ) -> TokenPair:
+    """Access and refresh tokens for ``family`` (``new_family``: written here, with its first
+    refresh token, in one statement; else a family the session holds, rotated)."""
     now = rt.clock()
     access = await rt.issuer.issue(
         subject=user.id,
@@ -93,17 +100,18 @@ async def _issue(
         full_name=user.full_name,
         session_id=family.id,
     )
-    # Set before the flush below, so a new family is inserted complete (no extra UPDATE).
+    # Set before the write below, so a new family is inserted complete (no extra UPDATE).
     family.last_used_at = now
     family.access_jti = access.jti
     family.access_expires_at = access.expires_at
     refresh_token = new_secret(REFRESH_PREFIX)
-    await repository.add_token(
-        session,
-        RefreshToken(
-            id=uuid.uuid4(), family_id=family.id, token_hash=digest(refresh_token), created_at=now
-        ),
+    token = RefreshToken(
+        id=uuid.uuid4(), family_id=family.id, token_hash=digest(refresh_token), created_at=now
     )
+    if new_family:
+        await repository.add_family(session, family, token)
+    else:
+        await repository.add_token(session, token)
     metrics.TOKENS_ISSUED.labels(kind="user").inc()
     return TokenPair(
         access_token=access.token,
@@ -200,8 +208,16 @@ async def _judge_login(
             )
             return "failed"
         user.totp_last_step = step
-    user.last_login_at = now
-    await record(session, Action.login, at=now, client=client, user_id=user.id)
+    # Written with the audit row, in its statement; the object told without a flush of its own.
+    set_committed_value(user, "last_login_at", now)
+    await record(
+        session,
+        Action.login,
+        at=now,
+        client=client,
+        user_id=user.id,
+        with_writes=[users.signed_in(user.id, now)],
+    )
     return "ok"
 
 
