@@ -13,12 +13,15 @@ hashing stalls the event loop.
    while the logins run (hashing runs off the event loop, so it should barely move).
 
 Fresh database, unique exchange and Redis prefix; everything is removed afterwards.
-Run: ``uv run python bench/auth_bench.py`` (``AUTH_BENCH_SECONDS`` to change the duration).
+Run: ``uv run python bench/auth_bench.py`` (``AUTH_BENCH_SECONDS`` to change the duration;
+``AUTH_BENCH_BASELINE=<checkout>``: a second server runs that checkout's code, the login phases
+of the two in turns, half the time each: before and after in one run, on a shared machine).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -34,7 +37,7 @@ from typing import Any
 import aio_pika
 import aiohttp
 import redis.asyncio as aioredis
-from served import PySpy, UvicornApp, cpu_seconds
+from served import PySpy, UvicornApp, baseline_env, cpu_seconds
 
 from swe_auth.passwords import PasswordHasher
 from swe_auth.settings import Settings
@@ -67,7 +70,7 @@ class AuthServer:
     for the mail it sends (the registrations' verification mail): without one, the mail
     consumer retried and logged through the logins, on the same event loop."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
         self.exchange = unique_name("swe.events.bench")
         self.redis_prefix = unique_name("bench-auth") + ":"
         self.mail_dir = Path(tempfile.mkdtemp(prefix="auth-bench-mail-"))
@@ -83,6 +86,7 @@ class AuthServer:
                 "AUTH_LOG_LEVEL": "WARNING",
                 "AUTH_SMTP_HOST": SmtpServer.host,
                 "AUTH_SMTP_PORT": str(self.smtp.port),
+                **(extra_env or {}),
             },
             ready_path="/health/ready",
             extra_args=("--log-level", "warning"),
@@ -180,9 +184,10 @@ async def idle_liveness(http: aiohttp.ClientSession, base: str) -> list[float]:
 
 
 async def bench_logins(
-    http: aiohttp.ClientSession, base: str, names: list[str], pid: int
+    http: aiohttp.ClientSession, base: str, names: list[str], pid: int, seconds: float = SECONDS
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + SECONDS
+    """One phase of logins; the raw counts (``summarise_logins`` adds phases up)."""
+    deadline = time.monotonic() + seconds
     done = 0
     latencies: list[float] = []
 
@@ -208,6 +213,22 @@ async def bench_logins(
         await spy.stop()
     stop.set()
     live = await probe
+    return {
+        "done": done,
+        "cpu": cpu,
+        "loop": loop,
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "live": live,
+    }
+
+
+def summarise_logins(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    done = sum(p["done"] for p in phases)
+    cpu, loop = sum(p["cpu"] for p in phases), sum(p["loop"] for p in phases)
+    elapsed = sum(p["elapsed"] for p in phases)
+    latencies = [x for p in phases for x in p["latencies"]]
+    live = [x for p in phases for x in p["live"]]
     return {
         "logins": done,
         "server_cpu_ms_per_login": round(cpu / done * 1000, 1),
@@ -368,6 +389,14 @@ def report(results: dict[str, Any]) -> str:
         f"| GET /health/live p50 / p99, during logins | "
         f"{lg['live_p50_ms']} / {lg['live_p99_ms']} ms |",
     ]
+    if "logins_before" in results:  # AUTH_BENCH_BASELINE: the same phases on the other code
+        b = results["logins_before"]
+        lines += [
+            f"| before (baseline code, in turns with the above): logins/s, ratio | "
+            f"{b['per_second']}, {b['per_second'] / bare['per_second']:.2f} |",
+            f"| before: server CPU per login (all threads) / outside the hash | "
+            f"{b['server_cpu_ms_per_login']} / {b['loop_cpu_ms_per_login']} ms |",
+        ]
     return "\n".join(lines)
 
 
@@ -378,13 +407,32 @@ async def main() -> int:
         await asyncio.to_thread(upgrade_head, ROOT / "services" / "auth", url)
         # Bare rate before and after the server phase: the machine is shared, so bracket it.
         bare_before = await bench_bare_argon2(settings)
-        async with AuthServer(url) as server:
+        baseline = baseline_env("AUTH_BENCH_BASELINE")
+        async with contextlib.AsyncExitStack() as stack:
+            server = await stack.enter_async_context(AuthServer(url))
+            before = None
+            if baseline is not None:
+                before = await stack.enter_async_context(AuthServer(url, baseline))
             connector = aiohttp.TCPConnector(limit=CLIENTS + 4)
             async with aiohttp.ClientSession(connector=connector) as http:
                 names = await register_users(http, server.base, CLIENTS)
                 verify = await bench_verify(http, server.base, names[0])
                 idle = await idle_liveness(http, server.base)
-                logins = await bench_logins(http, server.base, names, server.app.pid)
+                if before is None:
+                    logins = summarise_logins(
+                        [await bench_logins(http, server.base, names, server.app.pid)]
+                    )
+                else:
+                    # Before and after in turns (ABBA), half the time each, so that the
+                    # machine's load weighs on both alike.
+                    phases: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+                    for variant in ("before", "after", "after", "before"):
+                        app = (before if variant == "before" else server).app
+                        phases[variant].append(
+                            await bench_logins(http, app.base, names, app.pid, SECONDS / 2)
+                        )
+                    logins = summarise_logins(phases["after"])
+                    logins_before = summarise_logins(phases["before"])
             trips = await round_trips_per_login(server, url)
         bare_after = await bench_bare_argon2(settings)
     finally:
@@ -403,6 +451,7 @@ async def main() -> int:
         },
         "verify": verify,
         "logins": logins,
+        **({"logins_before": logins_before} if before is not None else {}),
         "per_login": trips,
         "bare_argon2": {
             "before": bare_before,

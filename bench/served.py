@@ -40,6 +40,19 @@ def cpu_seconds(pid: int, tid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def baseline_env(variable: str) -> dict[str, str] | None:
+    """``<variable>=<checkout>`` (``SERVICES_BENCH_BASELINE``, ``AUTH_BENCH_BASELINE``): the
+    environment of a second server running that checkout's code (its ``src`` folders first
+    on PYTHONPATH, ahead of this venv's editable installs), on the same database, its phases
+    interleaved with this code's: before and after in one run. None when unset."""
+    tree = os.environ.get(variable)
+    if not tree:
+        return None
+    sources = [Path(tree) / "libs" / "common" / "src"]
+    sources += sorted((Path(tree) / "services").glob("*/src"))
+    return {"PYTHONPATH": os.pathsep.join(str(p) for p in sources)}
+
+
 class UvicornApp:
     """``python -m uvicorn --factory <factory>`` on a free local port with ``env`` added to
     this environment, ready once ``ready_path`` answers 200. Its stderr is drained by a

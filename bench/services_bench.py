@@ -39,7 +39,7 @@ import aiohttp
 import jwt
 import sqlalchemy as sa
 from aiohttp import web
-from served import PySpy, UvicornApp, cpu_seconds
+from served import PySpy, UvicornApp, baseline_env, cpu_seconds
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from swe_common.migrations import upgrade_head
@@ -294,22 +294,10 @@ def summarise(samples: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def baseline_env() -> dict[str, str] | None:
-    """``SERVICES_BENCH_BASELINE=<checkout>``: a second server per service runs that checkout's
-    code (its ``src`` folders first on PYTHONPATH, ahead of this venv's editable installs), on
-    the same database, its phases interleaved with this code's: before and after in one run."""
-    tree = os.environ.get("SERVICES_BENCH_BASELINE")
-    if not tree:
-        return None
-    sources = [Path(tree) / "libs" / "common" / "src"]
-    sources += sorted((Path(tree) / "services").glob("*/src"))
-    return {"PYTHONPATH": os.pathsep.join(str(p) for p in sources)}
-
-
 async def bench_service(case: Case, keys: Keys) -> dict[str, Any]:
     url = create_test_database(f"swe_bench_{case.name}")
     variants: dict[str, dict[str, str] | None] = {"after": None}
-    before = baseline_env()
+    before = baseline_env("SERVICES_BENCH_BASELINE")
     if before is not None:
         variants = {"before": before, "after": None}
     try:
