@@ -201,6 +201,28 @@ async def read_with_project(
     return row, access
 
 
+_ACCESS: dict[type[Any], sa.Select[Any]] = {}
+
+
+async def read_access(
+    session: AsyncSession, view_model: type[ProjectReadModelMixin], project_id: uuid.UUID
+) -> ProjectAccess | None:
+    """What decides a caller's role in a project, read without the ORM (a statement built once
+    per model); None when the read model does not know the project."""
+    statement = _ACCESS.get(view_model)
+    if statement is None:
+        view: sa.Table = view_model.__table__  # type: ignore[attr-defined]
+        statement = sa.select(*(view.c[c] for c in _ACCESS_COLUMNS)).where(
+            view.c.id == sa.bindparam("project_id")
+        )
+        _ACCESS[view_model] = statement
+    row = await read_row(session, statement, {"project_id": project_id})
+    if row is None:
+        return None
+    values = row._mapping
+    return ProjectAccess(*(values[c] for c in _ACCESS_COLUMNS))
+
+
 def role_in(project: ProjectRow, principal: Principal) -> str | None:
     """The caller's role in a live project: admin, owner, maintainer, viewer, or None."""
     if principal.is_admin:

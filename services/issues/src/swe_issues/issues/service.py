@@ -27,6 +27,7 @@ from swe_issues.projects_read_model.service import (
     ensure_writer,
     read_visible_row,
     readable_project,
+    readable_role,
     visible_row,
     writable_project,
 )
@@ -136,7 +137,7 @@ async def list_issues(
     lookup: ProjectLookup | None,
 ) -> Page[Any]:
     if filters.project_id is not None:
-        await readable_project(session, caller, filters.project_id, lookup)
+        await readable_role(session, caller, filters.project_id, lookup)
     subject = None if caller.is_admin else caller.subject
     return await repository.page(session, filters, params, subject)
 
@@ -148,7 +149,7 @@ async def stats(
     lookup: ProjectLookup | None,
 ) -> IssueStats:
     if project_id is not None:
-        await readable_project(session, caller, project_id, lookup)
+        await readable_role(session, caller, project_id, lookup)
     rows = await repository.stats(session, project_id, None if caller.is_admin else caller.subject)
     return IssueStats(
         project_id=project_id,

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from swe_common.permissions import WRITER_RELATIONS, Permission, require
-from swe_common.projects_read_model import LOOKUPS, read_with_project, role_in
+from swe_common.projects_read_model import LOOKUPS, read_access, read_with_project, role_in
 from swe_common.security import Caller
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
@@ -105,6 +105,27 @@ async def readable_project(
     if project is None or role is None:
         raise NotFound(f"Project {project_id} does not exist")
     return project, role
+
+
+async def readable_role(
+    session: AsyncSession,
+    caller: Caller,
+    project_id: uuid.UUID,
+    lookup: ProjectLookup | None = None,
+) -> str:
+    """``readable_project`` for a read that needs only the caller's role (a list page, stats):
+    the read model's access columns without the ORM when they answer; the full path (with the
+    projects service) only when the project may be stale here."""
+    access = await read_access(session, ProjectView, project_id)
+    role = role_in(access, caller.principal) if access is not None else None
+    if role is not None:
+        LOOKUPS.hit()
+        return role
+    if access is not None and access.deleted_at is not None:
+        LOOKUPS.hit()  # a tombstone: nobody's to see, nothing to ask
+        raise NotFound(f"Project {project_id} does not exist")
+    _, role = await readable_project(session, caller, project_id, lookup)
+    return role
 
 
 def ensure_writer_relation(role: str, what: str) -> None:

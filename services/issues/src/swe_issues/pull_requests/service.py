@@ -25,7 +25,7 @@ from swe_issues.projects_read_model.service import (
     ensure_may_update,
     ensure_member,
     ensure_writer,
-    readable_project,
+    readable_role,
     visible_row,
     writable_project,
 )
@@ -112,7 +112,7 @@ async def list_prs(
     lookup: ProjectLookup | None,
 ) -> Page[Any]:
     if filters.project_id is not None:
-        await readable_project(session, caller, filters.project_id, lookup)
+        await readable_role(session, caller, filters.project_id, lookup)
     return await repository.page(
         session, filters, params, None if caller.is_admin else caller.subject
     )
@@ -125,7 +125,7 @@ async def stats(
     lookup: ProjectLookup | None,
 ) -> PullRequestStats:
     if project_id is not None:
-        await readable_project(session, caller, project_id, lookup)
+        await readable_role(session, caller, project_id, lookup)
     rows = await repository.stats(session, project_id, None if caller.is_admin else caller.subject)
     return PullRequestStats(
         project_id=project_id,
