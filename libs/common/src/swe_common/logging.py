@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import re
 import sys
@@ -52,7 +53,10 @@ def redact_query_secrets(text: str) -> str:
     return _QUERY_SECRET.sub(lambda m: m.group(1) + REDACTED, text) if "=" in text else text
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
+    # Remembered: every log line asks for each of its keys, and the keys are few (13 substring
+    # searches per key were ~15 µs of a gateway access line's ~75).
     lowered = key.lower()
     return any(marker in lowered for marker in _SECRET_MARKERS)
 

@@ -160,6 +160,9 @@ class Gateway:
         self.deny = Networks(settings.ip_deny)
         self._started_one = HTTP_IN_PROGRESS.inc  # bound once: the hot path
         self._ended_one = HTTP_IN_PROGRESS.dec
+        # The access log's logger, made once (logging is configured by now): the module's lazy
+        # proxy builds a new logger per line (a stack walk for its name), a third of the line.
+        self._access_log = log.bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"].endswith("/") and len(scope["path"]) > 1:
@@ -214,7 +217,7 @@ class Gateway:
             request_id_var.reset(reset)
             self.proxy.requests.inc(route_label, status, upstream)
             if self.settings.access_log and scope["path"] not in QUIET_PATHS:
-                log.info(
+                self._access_log.info(
                     "request",
                     method=call.method,
                     path=scope["path"],
