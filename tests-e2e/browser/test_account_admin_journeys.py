@@ -228,6 +228,71 @@ async def test_an_admin_adds_drains_and_removes_a_gateway_instance_and_resets_a_
     await axe(page)
 
 
+async def test_an_admin_registers_a_service_and_removes_it_from_the_gateway_page(
+    stack: Stack, page: Page
+) -> None:
+    admin_name = await asyncio.to_thread(create_admin, stack)
+    async with gateway_client(stack) as anonymous:
+        tokens = expect(
+            await anonymous.post(
+                "/api/v1/auth/login", json={"username": admin_name, "password": PASSWORD}
+            ),
+            200,
+        )
+        services = expect(
+            await anonymous.get(
+                "/api/v1/gateway/admin/services",
+                headers={"Authorization": f"Bearer {tokens['access_token']}"},
+            ),
+            200,
+        )["items"]
+    analytics = next(s for s in services if s["name"] == "analytics")
+    taken = analytics["routes"][0]
+    # A local, live process for the new service: analytics' own, under another host name.
+    address = analytics["instances"][0]["url"].replace("127.0.0.1", "localhost")
+    name = f"reports-{uuid.uuid4().hex[:6]}"
+    prefix = f"/api/v1/{name}"
+
+    await page.goto(f"{stack.base_url}/sign-in?redirect=%2Fadmin%2Fgateway")
+    await sign_in(page, admin_name)
+    form = page.get_by_role("form", name="Register a service")
+    await form.get_by_label("Service name", exact=True).fill(name)
+    await form.get_by_label("Route prefix 1", exact=True).fill(prefix)
+    await form.get_by_role("button", name="Add a route prefix").click()
+    # A prefix analytics owns: the gateway refuses (409) and the page says whose it is.
+    await form.get_by_label("Route prefix 2", exact=True).fill(taken)
+    await form.get_by_label("Instance 1 URL", exact=True).fill(address)
+    await form.get_by_label("Instance 1 weight", exact=True).fill("2")
+    await form.get_by_role("button", name="Register service").click()
+    refused = form.get_by_role("alert")
+    await see(refused).to_contain_text(f"{taken} is already routed to analytics")
+    await see(form.get_by_label("Route prefix 2", exact=True)).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    await see(page.get_by_role("region", name=name, exact=True)).to_have_count(0)
+    await axe(page)
+
+    await form.get_by_role("button", name="Remove route prefix 2").click()
+    await form.get_by_role("button", name="Register service").click()
+    await see(form.get_by_role("status")).to_contain_text(f"Registered {name}")
+    card = page.get_by_role("region", name=name, exact=True)
+    await see(card.get_by_text("registered here", exact=True)).to_be_visible()
+    await see(card.get_by_text(prefix, exact=True)).to_be_visible()
+    row = card.get_by_test_id("instance-row")
+    await see(row).to_have_count(1)
+    await see(row.get_by_label(f"Weight of {address}", exact=True)).to_have_value("2")
+    await see(row.get_by_text("healthy", exact=True)).to_be_visible(timeout=30_000)
+
+    await card.get_by_role("button", name=f"Remove service {name}").click()
+    dialog = page.get_by_role("dialog")
+    await see(dialog).to_contain_text(prefix)
+    await axe(page)
+    await dialog.get_by_role("button", name="Remove service").click()
+    await see(card).to_have_count(0)
+    await see(page.get_by_role("region", name="analytics", exact=True)).to_be_visible()
+    await axe(page)
+
+
 # -- account -----------------------------------------------------------------------------------
 
 

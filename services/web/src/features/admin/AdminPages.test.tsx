@@ -15,6 +15,73 @@ const ADMIN = meAs({
   username: "root",
   roles: ["admin"],
 });
+const HEALTHY = {
+  weight: 1,
+  healthy: true,
+  ejected: false,
+  ejected_for_seconds: 0,
+  ejections: 0,
+  consecutive_failures: 0,
+};
+
+function gatewayService(name: string, overrides: Partial<GatewayService> = {}): GatewayService {
+  return {
+    name,
+    breaker: { state: "closed", consecutive_failures: 0, requests: 0 },
+    instances: [{ ...HEALTHY, url: `http://127.0.0.1:80${name.length}` }],
+    source: "file",
+    changed_at_runtime: false,
+    routes: [`/api/v1/${name}`],
+    ...overrides,
+  };
+}
+
+/** The gateway page over a list of services the test changes; `put` answers the PUT. */
+function renderGateway(
+  services: GatewayService[],
+  put: (name: string, body: unknown) => Response = () => jsonResponse({}, 201),
+) {
+  return renderApp("/admin/gateway", (method, path, body) => {
+    if (path === "/api/v1/auth/refresh") return jsonResponse(TOKENS);
+    if (path === "/api/v1/auth/me") return jsonResponse(ADMIN);
+    if (path === "/api/v1/gateway/admin/services" && method === "GET") {
+      return jsonResponse({ items: services });
+    }
+    const named = /^\/api\/v1\/gateway\/admin\/services\/([^/]+)$/.exec(path);
+    if (named?.[1] && method === "PUT") return put(named[1], body);
+    if (named?.[1] && method === "DELETE") {
+      const index = services.findIndex((s) => s.name === named[1]);
+      if (index >= 0) services.splice(index, 1);
+      return new Response(null, { status: 204 });
+    }
+    return undefined;
+  });
+}
+
+/** Fills the register form: name, then one row per prefix and per instance. */
+async function fillRegistration(
+  user: ReturnType<typeof userEvent.setup>,
+  name: string,
+  prefixes: string[],
+  instances: { url: string; weight: number }[],
+) {
+  const form = await screen.findByRole("form", { name: "Register a service" });
+  await user.type(within(form).getByLabelText("Service name"), name);
+  for (const [index, prefix] of prefixes.entries()) {
+    if (index > 0)
+      await user.click(within(form).getByRole("button", { name: "Add a route prefix" }));
+    await user.type(within(form).getByLabelText(`Route prefix ${index + 1}`), prefix);
+  }
+  for (const [index, instance] of instances.entries()) {
+    if (index > 0) await user.click(within(form).getByRole("button", { name: "Add an instance" }));
+    await user.type(within(form).getByLabelText(`Instance ${index + 1} URL`), instance.url);
+    const weight = within(form).getByLabelText(`Instance ${index + 1} weight`);
+    await user.clear(weight);
+    await user.type(weight, String(instance.weight));
+  }
+  return form;
+}
+
 const EMPTY_PAGE = { items: [], total: 0, limit: 20, offset: 0 };
 
 function bob(overrides: Partial<AdminUserOut> = {}): AdminUserOut {
@@ -114,6 +181,9 @@ describe("administration", () => {
             consecutive_failures: 0,
           },
         ],
+        source: "file",
+        changed_at_runtime: false,
+        routes: ["/api/v1/issues"],
       },
     ];
     const { calls } = renderApp("/admin/gateway", (method, path) => {
@@ -141,6 +211,157 @@ describe("administration", () => {
     );
   });
 
+  it("test_registering_a_service_sends_its_routes_and_instances_and_its_card_appears", async () => {
+    const services = [gatewayService("issues")];
+    const { calls } = renderGateway(services, (name, body) => {
+      const sent = body as { routes: { prefix: string }[]; instances: GatewayService["instances"] };
+      const made = gatewayService(name, {
+        source: "runtime",
+        routes: sent.routes.map((r) => r.prefix),
+        instances: sent.instances.map((i) => ({ ...HEALTHY, ...i })),
+      });
+      services.push(made);
+      return jsonResponse(made, 201);
+    });
+    const user = userEvent.setup();
+    const form = await fillRegistration(
+      user,
+      "reports",
+      ["/api/v1/reports", "/api/v1/exports"],
+      [
+        { url: "http://127.0.0.1:8011", weight: 3 },
+        { url: "http://127.0.0.1:8012", weight: 0 },
+      ],
+    );
+    await user.click(within(form).getByRole("button", { name: "Register service" }));
+    const card = await screen.findByRole("region", { name: "reports" });
+    expect(calls.find((c) => c.method === "PUT")).toMatchObject({
+      path: "/api/v1/gateway/admin/services/reports",
+      body: {
+        routes: [{ prefix: "/api/v1/reports" }, { prefix: "/api/v1/exports" }],
+        instances: [
+          { url: "http://127.0.0.1:8011", weight: 3 },
+          { url: "http://127.0.0.1:8012", weight: 0 },
+        ],
+      },
+    });
+    expect(within(card).getByText("/api/v1/exports")).toBeInTheDocument();
+    expect(within(card).getByText("registered here")).toBeInTheDocument();
+    expect(within(form).getByRole("status")).toHaveTextContent("Registered reports");
+    // The form is empty again, ready for the next service.
+    expect(within(form).getByLabelText("Service name")).toHaveValue("");
+  });
+
+  it("test_a_bad_name_or_prefix_is_refused_at_the_field_before_asking", async () => {
+    const { calls } = renderGateway([gatewayService("issues")]);
+    const user = userEvent.setup();
+    const form = await fillRegistration(
+      user,
+      "Reports",
+      ["/health/x", "api"],
+      [{ url: "ftp://x", weight: 1 }],
+    );
+    await user.click(within(form).getByRole("button", { name: "Register service" }));
+    const name = within(form).getByLabelText("Service name");
+    await waitFor(() => expect(name).toHaveAttribute("aria-invalid", "true"));
+    expect(within(form).getByLabelText("Route prefix 1")).toHaveAccessibleDescription(
+      "The gateway answers this path itself",
+    );
+    expect(within(form).getByLabelText("Route prefix 2")).toHaveAttribute("aria-invalid", "true");
+    expect(within(form).getByLabelText("Instance 1 URL")).toHaveAttribute("aria-invalid", "true");
+    expect(calls.some((c) => c.method === "PUT")).toBe(false);
+  });
+
+  it("test_the_gateways_422_is_shown_at_the_instance_it_names", async () => {
+    renderGateway([gatewayService("issues")], () =>
+      problemResponse(422, {
+        title: "Unprocessable",
+        detail: "not an http(s) URL: 'http://:8011'",
+        errors: [{ field: "instances.1.url", message: "not an http(s) URL: 'http://:8011'" }],
+      }),
+    );
+    const user = userEvent.setup();
+    const form = await fillRegistration(
+      user,
+      "reports",
+      ["/api/v1/reports"],
+      [
+        { url: "http://127.0.0.1:8011", weight: 1 },
+        { url: "http://:8011", weight: 1 },
+      ],
+    );
+    await user.click(within(form).getByRole("button", { name: "Register service" }));
+    const second = within(form).getByLabelText("Instance 2 URL");
+    await waitFor(() => expect(second).toHaveAttribute("aria-invalid", "true"));
+    expect(second).toHaveAccessibleDescription("not an http(s) URL: 'http://:8011'");
+    expect(within(form).getByLabelText("Instance 1 URL")).not.toHaveAttribute(
+      "aria-invalid",
+      "true",
+    );
+    expect(within(form).getByRole("alert")).toHaveTextContent("Check the highlighted fields");
+    expect(screen.queryByRole("region", { name: "reports" })).toBeNull();
+  });
+
+  it("test_a_prefix_another_service_owns_says_which_and_marks_the_prefix", async () => {
+    renderGateway([gatewayService("issues")], () =>
+      problemResponse(409, {
+        title: "Conflict",
+        detail: "/api/v1/issues is already routed to issues",
+        prefix: "/api/v1/issues",
+      }),
+    );
+    const user = userEvent.setup();
+    const form = await fillRegistration(
+      user,
+      "reports",
+      ["/api/v1/reports", "/api/v1/issues"],
+      [{ url: "http://127.0.0.1:8011", weight: 1 }],
+    );
+    await user.click(within(form).getByRole("button", { name: "Register service" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent(
+      "/api/v1/issues is already routed to issues",
+    );
+    expect(within(form).getByLabelText("Route prefix 2")).toHaveAttribute("aria-invalid", "true");
+    expect(within(form).getByLabelText("Route prefix 1")).not.toHaveAttribute(
+      "aria-invalid",
+      "true",
+    );
+    // What was typed stays, to correct.
+    expect(within(form).getByLabelText("Service name")).toHaveValue("reports");
+  });
+
+  it("test_removing_a_registered_service_asks_first_and_its_card_goes", async () => {
+    const services = [
+      gatewayService("issues", { changed_at_runtime: true }),
+      gatewayService("reports", { source: "runtime" }),
+      gatewayService("projects"),
+    ];
+    const { calls } = renderGateway(services);
+    const user = userEvent.setup();
+    const reports = await screen.findByRole("region", { name: "reports" });
+    // A file service someone changed offers a reset; one nobody changed offers nothing.
+    expect(
+      within(screen.getByRole("region", { name: "issues" })).getByRole("button", {
+        name: "Reset to file configuration: issues",
+      }),
+    ).toBeInTheDocument();
+    expect(
+      within(screen.getByRole("region", { name: "projects" })).queryByRole("button", {
+        name: /Remove service|file configuration/,
+      }),
+    ).toBeNull();
+
+    await user.click(within(reports).getByRole("button", { name: "Remove service reports" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog).toHaveTextContent("/api/v1/reports");
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+    await user.click(within(dialog).getByRole("button", { name: "Remove service" }));
+    await waitFor(() => expect(screen.queryByRole("region", { name: "reports" })).toBeNull());
+    expect(calls.filter((c) => c.method === "DELETE").map((c) => c.path)).toEqual([
+      "/api/v1/gateway/admin/services/reports",
+    ]);
+  });
+
   it("test_statuses_in_words", () => {
     expect(userStatus(bob()).map((s) => s.label)).toEqual(["active"]);
     expect(
@@ -164,6 +385,9 @@ describe("administration", () => {
       name: "s",
       breaker: { state: "closed", consecutive_failures: 0, requests: 0 },
       instances: [instance, { ...instance, url: "http://b", weight: 0 }],
+      source: "runtime",
+      changed_at_runtime: false,
+      routes: [],
     };
     expect(isLastServing(service, "http://a")).toBe(true);
     expect(isLastServing(service, "http://b")).toBe(false);

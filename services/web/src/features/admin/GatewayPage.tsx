@@ -12,14 +12,19 @@ import {
   TextInput,
 } from "@mantine/core";
 import { useState } from "react";
-import { Controller, useForm } from "react-hook-form";
+import { Controller, useFieldArray, useForm } from "react-hook-form";
 import { z } from "zod";
 import {
   type BreakerState,
   type GatewayInstance,
   type GatewayService,
   MAX_WEIGHT,
+  RESERVED_PREFIXES,
+  ROUTE_PREFIX,
+  SERVICE_NAME,
+  useForgetService,
   useGatewayServices,
+  useRegisterService,
   useRemoveInstance,
   useResetBreaker,
   useSetInstance,
@@ -28,6 +33,7 @@ import { ConfirmButton } from "@/components/ConfirmButton";
 import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";
 import { Section } from "@/components/Section";
+import { ApiError } from "@/lib/errors";
 import { applyServerErrors } from "@/lib/forms";
 
 const BREAKER: Record<BreakerState, { label: string; color: string; help: string }> = {
@@ -159,14 +165,18 @@ function InstanceRow({
   );
 }
 
-const addSchema = z.object({
-  url: z
-    .string()
-    .trim()
-    .regex(/^https?:\/\/[^\s/]+/, "An http(s) address, e.g. http://10.0.0.5:8001")
-    .max(300, "At most 300 characters"),
-  weight: z.number().int().min(0, "0 or more").max(MAX_WEIGHT, `At most ${MAX_WEIGHT}`),
-});
+const instanceUrl = z
+  .string()
+  .trim()
+  .regex(/^https?:\/\/[^\s/]+/, "An http(s) address, e.g. http://10.0.0.5:8001")
+  .max(300, "At most 300 characters");
+const instanceWeight = z
+  .number({ invalid_type_error: "A whole number" })
+  .int("A whole number")
+  .min(0, "0 or more")
+  .max(MAX_WEIGHT, `At most ${MAX_WEIGHT}`);
+
+const addSchema = z.object({ url: instanceUrl, weight: instanceWeight });
 type AddValues = z.infer<typeof addSchema>;
 
 function AddInstanceForm({ service }: { service: string }) {
@@ -221,12 +231,71 @@ function AddInstanceForm({ service }: { service: string }) {
   );
 }
 
+/** Remove a registered service, or return a file service to the file's instances. */
+function ForgetServiceButton({ service }: { service: GatewayService }) {
+  const forget = useForgetService(service.name);
+  if (service.source === "runtime") {
+    const routes =
+      service.routes.length > 0 ? ` and its routes (${service.routes.join(", ")})` : "";
+    return (
+      <ConfirmButton
+        size="xs"
+        label="Remove service"
+        aria-label={`Remove service ${service.name}`}
+        title={`Remove ${service.name}?`}
+        message={`Every gateway instance forgets ${service.name}${routes} within seconds: its requests are no longer routed.`}
+        confirmLabel="Remove service"
+        pending={forget.isPending}
+        error={forget.error}
+        onConfirm={() => forget.mutateAsync()}
+      />
+    );
+  }
+  // A file service nobody changed is its file configuration already: nothing to reset.
+  if (!service.changed_at_runtime) return null;
+  return (
+    <ConfirmButton
+      size="xs"
+      label="Reset to file configuration"
+      aria-label={`Reset to file configuration: ${service.name}`}
+      title={`Reset ${service.name} to its file configuration?`}
+      message="The instances and weights changed here are dropped: the service returns to the instances its configuration lists."
+      confirmLabel="Reset to file configuration"
+      pending={forget.isPending}
+      error={forget.error}
+      onConfirm={() => forget.mutateAsync()}
+    />
+  );
+}
+
 function ServiceCard({ service }: { service: GatewayService }) {
   const reset = useResetBreaker(service.name);
   const breaker = BREAKER[service.breaker.state] ?? BREAKER.closed;
   return (
     <Section id={`service-${service.name}`} title={service.name}>
       <Stack gap="sm">
+        <Group gap="xs" wrap="wrap">
+          <Badge variant="outline" color="gray.8">
+            {service.source === "runtime"
+              ? "registered here"
+              : service.changed_at_runtime
+                ? "routes file, changed here"
+                : "routes file"}
+          </Badge>
+          <Text size="sm">
+            Routes:{" "}
+            {service.routes.length === 0
+              ? "none"
+              : service.routes.map((prefix, index) => (
+                  <span key={prefix}>
+                    {index > 0 && ", "}
+                    {/* The routes file's catch-all is the empty prefix: every other path. */}
+                    <Code>{prefix || "/"}</Code>
+                  </span>
+                ))}
+          </Text>
+          <ForgetServiceButton service={service} />
+        </Group>
         <Group gap="xs" wrap="wrap">
           <Text size="sm">Circuit breaker:</Text>
           <Badge variant="outline" color={breaker.color}>
@@ -274,6 +343,255 @@ function ServiceCard({ service }: { service: GatewayService }) {
   );
 }
 
+interface RegisterValues {
+  name: string;
+  routes: { prefix: string }[];
+  instances: { url: string; weight: number }[];
+}
+
+/** Same URL for the gateway: it keys instances without a trailing slash. */
+const urlKey = (url: string) => url.trim().replace(/\/+$/, "");
+
+/** The gateway's rules (admin.py ServiceIn, shared_registry._check_prefix), checked before asking. */
+export const registerSchema = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .regex(
+        SERVICE_NAME,
+        "Lower-case letters, digits and dashes, starting with a letter; at most 40",
+      ),
+    routes: z
+      .array(
+        z.object({
+          prefix: z
+            .string()
+            .trim()
+            .max(200, "At most 200 characters")
+            .regex(ROUTE_PREFIX, "A path of one or more segments, e.g. /api/v1/reports")
+            .refine(
+              (prefix) =>
+                !RESERVED_PREFIXES.some((r) => prefix === r || prefix.startsWith(`${r}/`)),
+              "The gateway answers this path itself",
+            ),
+        }),
+      )
+      .min(1, "At least one route prefix")
+      .max(20, "At most 20 route prefixes"),
+    instances: z
+      .array(z.object({ url: instanceUrl, weight: instanceWeight }))
+      .min(1, "At least one instance")
+      .max(100, "At most 100 instances"),
+  })
+  .superRefine((values, ctx) => {
+    const seen = new Set<string>();
+    values.routes.forEach((route, index) => {
+      if (seen.has(route.prefix)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["routes", index, "prefix"],
+          message: "Listed twice",
+        });
+      }
+      seen.add(route.prefix);
+    });
+    const urls = new Set<string>();
+    values.instances.forEach((instance, index) => {
+      const key = urlKey(instance.url);
+      if (urls.has(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["instances", index, "url"],
+          message: "Listed twice",
+        });
+      }
+      urls.add(key);
+    });
+  });
+
+const EMPTY_REGISTRATION: RegisterValues = {
+  name: "",
+  routes: [{ prefix: "" }],
+  instances: [{ url: "", weight: 1 }],
+};
+
+function RegisterServiceForm() {
+  const register = useRegisterService();
+  const [done, setDone] = useState<{ name: string; created: boolean } | null>(null);
+  const form = useForm<RegisterValues>({
+    resolver: zodResolver(registerSchema),
+    defaultValues: EMPTY_REGISTRATION,
+  });
+  const routes = useFieldArray({ control: form.control, name: "routes" });
+  const instances = useFieldArray({ control: form.control, name: "instances" });
+  const errors = form.formState.errors;
+  const fields = [
+    "name",
+    ...routes.fields.map((_, i) => `routes.${i}.prefix` as const),
+    ...instances.fields.flatMap((_, i) => [`instances.${i}.url`, `instances.${i}.weight`] as const),
+  ] as const;
+
+  const onSubmit = form.handleSubmit(async (values) => {
+    setDone(null);
+    try {
+      const answer = await register.mutateAsync(values);
+      setDone({ name: values.name, created: answer.created });
+      form.reset(EMPTY_REGISTRATION);
+    } catch (caught) {
+      applyServerErrors(caught, form.setError, fields);
+      if (!(caught instanceof ApiError)) return;
+      // The name travels in the path: its 422 names `path.name`, which has no body field.
+      if (caught.problem.errors?.some((e) => e?.field === "path.name")) {
+        form.setError("name", { type: "server", message: "Not a service name the gateway takes" });
+      }
+      // A 409 names the prefix another service owns: mark that row too.
+      const taken = caught.status === 409 ? caught.problem.prefix : undefined;
+      const index = values.routes.findIndex((r) => r.prefix === taken);
+      if (index >= 0) {
+        form.setError(`routes.${index}.prefix`, {
+          type: "server",
+          message: caught.problem.detail ?? "Routed to another service",
+        });
+      }
+    }
+  });
+
+  return (
+    <Section id="register-service" title="Register a service">
+      <form onSubmit={onSubmit} noValidate aria-label="Register a service">
+        <Stack gap="sm">
+          <Text size="sm">
+            Every gateway instance routes the prefixes to the instances within seconds. Registering
+            a name already registered here replaces its routes and instances.
+          </Text>
+          <TextInput
+            label="Service name"
+            description="Lower-case letters, digits and dashes, e.g. reports"
+            w={320}
+            {...form.register("name")}
+            error={errors.name?.message}
+          />
+          <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
+            <Text component="legend" size="sm" fw={500} mb={4}>
+              Route prefixes
+            </Text>
+            <Stack gap="xs">
+              {routes.fields.map((row, index) => (
+                <Group key={row.id} align="flex-start" gap="xs" wrap="nowrap">
+                  <TextInput
+                    label={`Route prefix ${index + 1}`}
+                    placeholder="/api/v1/reports"
+                    w={320}
+                    {...form.register(`routes.${index}.prefix`)}
+                    error={errors.routes?.[index]?.prefix?.message}
+                  />
+                  <Button
+                    mt={25}
+                    variant="default"
+                    disabled={routes.fields.length === 1}
+                    onClick={() => routes.remove(index)}
+                    aria-label={`Remove route prefix ${index + 1}`}
+                  >
+                    Remove
+                  </Button>
+                </Group>
+              ))}
+              {errors.routes?.message || errors.routes?.root?.message ? (
+                <Text size="sm" c="red.8">
+                  {errors.routes?.message ?? errors.routes?.root?.message}
+                </Text>
+              ) : null}
+              <Group>
+                <Button
+                  size="xs"
+                  variant="default"
+                  disabled={routes.fields.length >= 20}
+                  onClick={() => routes.append({ prefix: "" })}
+                >
+                  Add a route prefix
+                </Button>
+              </Group>
+            </Stack>
+          </fieldset>
+          <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
+            <Text component="legend" size="sm" fw={500} mb={4}>
+              Instances
+            </Text>
+            <Stack gap="xs">
+              {instances.fields.map((row, index) => (
+                <Group key={row.id} align="flex-start" gap="xs" wrap="nowrap">
+                  <TextInput
+                    label={`Instance ${index + 1} URL`}
+                    placeholder="http://127.0.0.1:8011"
+                    w={320}
+                    {...form.register(`instances.${index}.url`)}
+                    error={errors.instances?.[index]?.url?.message}
+                  />
+                  <Controller
+                    control={form.control}
+                    name={`instances.${index}.weight`}
+                    render={({ field, fieldState }) => (
+                      <NumberInput
+                        label={`Instance ${index + 1} weight`}
+                        min={0}
+                        max={MAX_WEIGHT}
+                        allowDecimal={false}
+                        w={110}
+                        value={field.value}
+                        onChange={(v) => field.onChange(typeof v === "number" ? v : Number.NaN)}
+                        onBlur={field.onBlur}
+                        error={fieldState.error?.message}
+                      />
+                    )}
+                  />
+                  <Button
+                    mt={25}
+                    variant="default"
+                    disabled={instances.fields.length === 1}
+                    onClick={() => instances.remove(index)}
+                    aria-label={`Remove instance ${index + 1}`}
+                  >
+                    Remove
+                  </Button>
+                </Group>
+              ))}
+              {errors.instances?.message || errors.instances?.root?.message ? (
+                <Text size="sm" c="red.8">
+                  {errors.instances?.message ?? errors.instances?.root?.message}
+                </Text>
+              ) : null}
+              <Group>
+                <Button
+                  size="xs"
+                  variant="default"
+                  disabled={instances.fields.length >= 100}
+                  onClick={() => instances.append({ url: "", weight: 1 })}
+                >
+                  Add an instance
+                </Button>
+              </Group>
+            </Stack>
+          </fieldset>
+          <FormError error={register.error} fields={fields} />
+          {done && !register.error && (
+            <Text size="sm" role="status">
+              {done.created
+                ? `Registered ${done.name}: its card is above.`
+                : `Replaced the routes and instances of ${done.name}.`}
+            </Text>
+          )}
+          <Group>
+            <Button type="submit" loading={register.isPending}>
+              Register service
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Section>
+  );
+}
+
 export function GatewayPage() {
   const services = useGatewayServices();
   return (
@@ -289,6 +607,7 @@ export function GatewayPage() {
       {services.data?.map((service) => (
         <ServiceCard key={service.name} service={service} />
       ))}
+      {services.data && <RegisterServiceForm />}
     </Stack>
   );
 }
