@@ -537,7 +537,7 @@ function RegisterServiceForm() {
                         min={0}
                         max={MAX_WEIGHT}
                         allowDecimal={false}
-                        w={110}
+                        w={150}
                         value={field.value}
                         onChange={(v) => field.onChange(typeof v === "number" ? v : Number.NaN)}
                         onBlur={field.onBlur}
