@@ -140,6 +140,10 @@ class OutboxRelay:
         self._listening = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
+        # The backlog gauge and the cleanup run in their own task, woken after lane 0's
+        # passes: their queries never delay a pass (and the events waiting for it).
+        self._maintainer: asyncio.Task[None] | None = None
+        self._maintain = asyncio.Event()
         self._backlog = OUTBOX_BACKLOG.labels(schema=self.schema)
         self._backlog_at = 0.0
         # The oldest unpublished row's creation (epoch seconds): its age is computed at scrape
@@ -254,6 +258,7 @@ class OutboxRelay:
             asyncio.create_task(self._run(lane), name=f"swe-outbox-relay-{lane}")
             for lane in range(self.lanes)
         ]
+        self._maintainer = asyncio.create_task(self._maintain_loop(), name="swe-outbox-maintain")
         # Writers of this process wake this relay after their commit instead of a NOTIFY.
         register_local_relay(self.schema, self)
 
@@ -262,8 +267,11 @@ class OutboxRelay:
         self._stopping = True
         unregister_local_relay(self.schema, self)
         self.wake()
+        self._maintain.set()
         tasks, listener = self._tasks, self._listener
-        self._tasks, self._listener = [], None
+        if self._maintainer is not None:
+            tasks = [*tasks, self._maintainer]
+        self._tasks, self._listener, self._maintainer = [], None, None
         if tasks:
             if self._busy:
                 _, pending = await asyncio.wait(tasks, timeout=self.stop_timeout_seconds)
@@ -295,9 +303,8 @@ class OutboxRelay:
     # -- main loop ---------------------------------------------------------------------------
 
     async def _run(self, lane: int) -> None:
-        """One lane's loop; lane 0 also keeps the backlog gauge and deletes old rows."""
+        """One lane's loop."""
         backoff = Backoff(initial=0.2, maximum=10.0)
-        last_cleanup = 0.0
         wake = self._wakes[lane]
         while not self._stopping:
             if not self.broker.is_connected:
@@ -317,10 +324,7 @@ class OutboxRelay:
                 if not await self.drain(lane):
                     failure = "the broker went away"
                 if lane == 0:
-                    await self._maybe_update_backlog(force=True)
-                    if time.monotonic() - last_cleanup >= self.cleanup_interval_seconds:
-                        last_cleanup = time.monotonic()
-                        await self.delete_published()
+                    self._maintain.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -341,12 +345,41 @@ class OutboxRelay:
             )
             await self._sleep(delay, wake)
 
+    async def _maintain_loop(self) -> None:
+        """The backlog gauge (after lane 0's passes, at most every 0.2 s, and at each poll) and
+        the deletion of old published rows (every ``cleanup_interval_seconds``)."""
+        last_cleanup = 0.0
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                timeout = min(self.poll_seconds, self.cleanup_interval_seconds)
+                await asyncio.wait_for(self._maintain.wait(), timeout)
+            self._maintain.clear()
+            if self._stopping or not self.broker.is_connected:
+                continue  # lane 0 keeps the gauge while the broker is away
+            self._busy += 1
+            try:
+                await self._maybe_update_backlog(force=True)
+                if time.monotonic() - last_cleanup >= self.cleanup_interval_seconds:
+                    last_cleanup = time.monotonic()
+                    await self.delete_published()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "outbox_maintenance_failed",
+                    schema=self.schema,
+                    error=f"{exc.__class__.__name__}: {exc}",
+                )
+            finally:
+                self._busy -= 1
+
     async def _wait_for_work(self, wake: asyncio.Event) -> None:
         now = time.monotonic()
         timeout = min(
-            self.poll_seconds,
-            self.cleanup_interval_seconds,
-            *(max(0.0, until - now) for until in self._parked.values() if until > now),
+            [
+                self.poll_seconds,
+                *(max(0.0, until - now) for until in self._parked.values() if until > now),
+            ]
         )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout)
@@ -368,8 +401,10 @@ class OutboxRelay:
         """Publish batches while they come back full; ``False`` when the broker went away."""
         while not self._stopping:
             result = await self.publish_batch(lane)
-            if lane is None or lane == 0:
+            if lane is None:
                 await self._maybe_update_backlog()
+            elif lane == 0:
+                self._maintain.set()
             if result.broker_failure:
                 return False
             if result.selected < self.batch_size:
