@@ -95,7 +95,12 @@ class AuthServer:
 
     async def __aenter__(self) -> AuthServer:
         self.smtp.start()
-        await self.app.__aenter__()
+        try:
+            await self.app.__aenter__()
+        except BaseException:  # a failed start leaves no SMTP server behind
+            self.smtp.stop()
+            shutil.rmtree(self.mail_dir, ignore_errors=True)
+            raise
         return self
 
     async def __aexit__(self, *_: object) -> None:
