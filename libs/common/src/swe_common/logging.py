@@ -107,12 +107,18 @@ def add_trace_ids(
     return event_dict
 
 
+# The loggers of the per-request access lines: the only ones written in batches.
+ACCESS_LOGGERS = frozenset({"swe.access", "swe.gateway.access"})
+
+
 class BatchingStreamHandler(logging.StreamHandler[TextIO]):
-    """A ``StreamHandler`` that writes lines below WARNING in batches, at most
-    ``interval`` seconds apart (a daemon thread flushes what waits; the process's exit too).
-    A WARNING or worse is written at once, after the lines that came before it, so the order
-    holds and what matters in a crash is out. Each write to a pipe wakes its reader: on a busy
-    service, a write per access line was a measurable share of a request's CPU."""
+    """A ``StreamHandler`` that writes the access lines (INFO from :data:`ACCESS_LOGGERS`) in
+    batches, at most ``interval`` seconds apart (a daemon thread flushes what waits; the
+    process's exit too). Every other line is written at once, after the lines that came before
+    it, so the order holds: a service's lifecycle lines (uvicorn re-raises SIGTERM after
+    "Application shutdown complete", an exit that runs no atexit hook) and whatever matters in
+    a crash are out. Each write to a pipe wakes its reader: on a busy service, a write per
+    access line was a measurable share of a request's CPU."""
 
     def __init__(self, stream: TextIO, interval: float) -> None:
         super().__init__(stream)
@@ -133,7 +139,7 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
             return
         with self.lock:  # type: ignore[union-attr]  # StreamHandler always has its lock
             self._pending.append(line)
-        if record.levelno >= logging.WARNING:
+        if record.name not in ACCESS_LOGGERS or record.levelno >= logging.WARNING:
             self.flush()
 
     def flush(self) -> None:

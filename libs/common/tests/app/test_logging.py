@@ -31,11 +31,11 @@ def test_a_token_in_a_logged_url_is_cut_out_whichever_logger_wrote_it(capsys):
     assert f"access_token={REDACTED}" in written and "since=2" in written
 
 
-def test_info_lines_are_written_in_batches_and_a_warning_at_once_after_them(capsys):
+def test_access_lines_are_written_in_batches_and_a_warning_at_once_after_them(capsys):
     configure_logging(
         ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=5)
     )
-    log = structlog.stdlib.get_logger("batch")
+    log = structlog.stdlib.get_logger("swe.access")
     log.info("first")
     log.info("second")
     assert capsys.readouterr().err == ""  # waiting for the next batch
@@ -44,11 +44,26 @@ def test_info_lines_are_written_in_batches_and_a_warning_at_once_after_them(caps
     assert [json.loads(line)["event"] for line in written] == ["first", "second", "third"]
 
 
+def test_every_other_line_is_written_at_once_after_the_access_lines_before_it(capsys):
+    """uvicorn logs "Application shutdown complete" and then re-raises SIGTERM, an exit that
+    runs no atexit hook: a line that waited for the next batch would never be written."""
+    configure_logging(
+        ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=5)
+    )
+    structlog.stdlib.get_logger("swe.access").info("request")
+    logging.getLogger("uvicorn.error").info("Application shutdown complete.")
+    written = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["event"] for line in written] == [
+        "request",
+        "Application shutdown complete.",
+    ]
+
+
 def test_a_batch_waits_at_most_the_flush_interval(capsys):
     configure_logging(
         ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=0.05)
     )
-    structlog.stdlib.get_logger("batch").info("soon")
+    structlog.stdlib.get_logger("swe.access").info("soon")
     deadline = time.monotonic() + 2
     written = ""
     while "soon" not in written and time.monotonic() < deadline:

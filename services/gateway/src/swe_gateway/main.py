@@ -162,7 +162,7 @@ class Gateway:
         self._ended_one = HTTP_IN_PROGRESS.dec
         # The access log's logger, made once (logging is configured by now): the module's lazy
         # proxy builds a new logger per line (a stack walk for its name), a third of the line.
-        self._access_log = log.bind()
+        self._access_log = structlog.stdlib.get_logger("swe.gateway.access").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"].endswith("/") and len(scope["path"]) > 1:
