@@ -29,6 +29,7 @@ from aio_pika.connection import make_url
 
 from swe_common.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 from swe_common.settings import ServiceSettings
+from swe_common.tasks import cancel_and_wait
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -184,8 +185,7 @@ class Broker:
     async def close(self) -> None:
         self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait([self._task])
             self._task = None
         connection, self._connection = self._connection, None
         self._channel = None

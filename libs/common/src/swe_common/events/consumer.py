@@ -68,6 +68,7 @@ from swe_common.events.broker import QUORUM_QUEUE, Backoff, Broker, copy_headers
 from swe_common.events.envelope import CloudEvent
 from swe_common.events.tables import EventTables
 from swe_common.settings import ServiceSettings
+from swe_common.tasks import cancel_and_wait
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -420,8 +421,7 @@ class EventConsumer:
         """Stop taking messages, let the handlers in flight finish, then close the channel."""
         self._stopping = True
         if self._setup_task is not None:
-            self._setup_task.cancel()
-            await asyncio.gather(self._setup_task, return_exceptions=True)
+            await cancel_and_wait([self._setup_task])
             self._setup_task = None
         if self._queue is not None and self._consumer_tag is not None and self.broker.is_connected:
             try:

@@ -20,6 +20,7 @@ from aio_pika.abc import AbstractRobustChannel
 from prometheus_client import Gauge
 
 from swe_common.events.broker import Broker
+from swe_common.tasks import cancel_and_wait
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -72,20 +73,23 @@ class QueueWatcher:
         self._channel: AbstractRobustChannel | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         if self.queues and self._task is None:
             self._task = asyncio.create_task(self._loop(), name="swe-queue-metrics")
 
     async def stop(self) -> None:
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait([task])
         await self._close_channel()
 
     async def _loop(self) -> None:
-        while True:
+        # Not `while True`: a read that turns the stop's cancellation into an error (aiormq
+        # mid-RPC) must not keep the loop going.
+        while not self._stopping:
             try:
                 await self.broker.wait_connected()
                 await self.refresh()

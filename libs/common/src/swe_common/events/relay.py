@@ -60,6 +60,7 @@ from swe_common.events.outbox import (
 )
 from swe_common.events.tables import OUTBOX_PARTITIONS, EventTables
 from swe_common.settings import ServiceSettings
+from swe_common.tasks import cancel_and_wait
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -277,12 +278,9 @@ class OutboxRelay:
                 _, pending = await asyncio.wait(tasks, timeout=self.stop_timeout_seconds)
                 if pending:
                     log.warning("outbox_relay_stop_timeout", schema=self.schema)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
         if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            await cancel_and_wait([listener])
         self._listening.clear()
 
     def wake(self, partitions: Collection[int] | None = None) -> None:
