@@ -388,26 +388,33 @@ export function CommentsSection({
         aria-labelledby={headingId}
         style={{ listStyle: "none", margin: 0, padding: 0 }}
       >
-        {loaded.map((c, i) => item(c, i))}
-        {remaining > 0 && (
-          <li>
-            <Group gap="xs">
-              <Button
-                variant="default"
-                size="xs"
-                loading={thread.isFetchingNextPage}
-                onClick={() => void loadMore()}
-              >
-                Load more
-              </Button>
-              <Text size="xs" c="dimmed">
-                {remaining} more {remaining === 1 ? "comment" : "comments"}
-              </Text>
-            </Group>
-            {thread.isFetchNextPageError && <ErrorView error={thread.error} />}
-          </li>
-        )}
-        {extra.map((c, i) => item(c, loaded.length + i))}
+        {/* One keyed list: a comment posted here moves from `extra` to `loaded` when the
+            thread is read again, and in two lists React would mount it anew, losing the
+            keyboard focus it may hold (after a neighbour's deletion, say). */}
+        {[
+          ...loaded.map((c, i) => item(c, i)),
+          ...(remaining > 0
+            ? [
+                <li key="load-more">
+                  <Group gap="xs">
+                    <Button
+                      variant="default"
+                      size="xs"
+                      loading={thread.isFetchingNextPage}
+                      onClick={() => void loadMore()}
+                    >
+                      Load more
+                    </Button>
+                    <Text size="xs" c="dimmed">
+                      {remaining} more {remaining === 1 ? "comment" : "comments"}
+                    </Text>
+                  </Group>
+                  {thread.isFetchNextPageError && <ErrorView error={thread.error} />}
+                </li>,
+              ]
+            : []),
+          ...extra.map((c, i) => item(c, loaded.length + i)),
+        ]}
       </Stack>
     );
 
