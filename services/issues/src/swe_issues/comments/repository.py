@@ -14,12 +14,14 @@ SORTABLE: dict[str, Any] = {"created_at": Comment.created_at}
 # Oldest first: a conversation reads from the top (the id orders two of the same instant).
 DEFAULT_SORT = (Comment.created_at, Comment.id)
 
+ParentKind = Literal["issue", "pull_request"]
+
 
 @dataclass(frozen=True, slots=True)
 class Parent:
     """What comments are on: an issue or a pull request."""
 
-    kind: Literal["issue", "pull_request"]
+    kind: ParentKind
     id: uuid.UUID
 
     def holds(self) -> sa.ColumnElement[bool]:
