@@ -119,7 +119,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
+def unlimited_rate_limits() -> str:
+    """GATEWAY_RATE_LIMITS of the default's shape (a minute and an hour window per role, both
+    counted in the one Redis call), with quotas the load never reaches (the settings' ceiling)."""
+    roles = ("anonymous", "readonly", "user", "agent", "admin")
+    return json.dumps({role: {"minute": 10**8, "hour": 10**8} for role in roles})
+
+
+def wait_http(url: str, timeout: float = 60, log: Path | None = None) -> None:
+    """Wait for ``url`` to answer; if it never does, say why with the end of the server's log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -129,7 +137,8 @@ def wait_http(url: str, timeout: float = 60) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up within {timeout}s")
+    said = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log else ""
+    raise SystemExit(f"{url} did not come up within {timeout}s\n{said}")
 
 
 def b64url(number: int) -> str:
@@ -250,11 +259,7 @@ def run(kind: str) -> dict[str, Any]:
             "GATEWAY_UPSTREAMS": json.dumps(upstreams),
             "GATEWAY_JWKS_URL": f"http://127.0.0.1:{upstream_port}/jwks.json",
             "GATEWAY_RATE_LIMIT_PREFIX": prefix,
-            # The default's shape (a minute and an hour window per role, both counted in the
-            # one Redis call), with quotas the load never reaches.
-            "GATEWAY_RATE_LIMITS": json.dumps({role: {"minute": 10**8, "hour": 10**8} for role
-                                               in ("anonymous", "readonly", "user", "agent",
-                                                   "admin")}),
+            "GATEWAY_RATE_LIMITS": unlimited_rate_limits(),
             "GATEWAY_ACCESS_LOG": "false",
             "GATEWAY_LOG_LEVEL": "WARNING",
         }  # fmt: skip
@@ -277,9 +282,9 @@ def run(kind: str) -> dict[str, Any]:
         auth = {"Authorization": f"Bearer {token}"}
         wait_http(f"http://127.0.0.1:{upstream_port}{PATH}")
         wait_http(f"http://127.0.0.1:{nginx_port}{PATH}")
-        wait_http(f"http://127.0.0.1:{gateway_port}/health/live")
-        wait_http(f"http://127.0.0.1:{bare_port}/health/live")
-        wait_http(f"http://127.0.0.1:{logged_port}/health/live")
+        wait_http(f"http://127.0.0.1:{gateway_port}/health/live", log=run_dir / "gateway.log")
+        wait_http(f"http://127.0.0.1:{bare_port}/health/live", log=run_dir / "gateway-bare.log")
+        wait_http(f"http://127.0.0.1:{logged_port}/health/live", log=run_dir / "gateway-logged.log")
         probe = urllib.request.Request(f"http://127.0.0.1:{gateway_port}{PATH}", headers=auth)
         with urllib.request.urlopen(probe, timeout=5) as response:
             assert response.status == 200, "the gateway must accept the bench token"

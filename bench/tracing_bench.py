@@ -33,6 +33,7 @@ from gateway_bench import (
     measure,
     start,
     token_and_jwks,
+    unlimited_rate_limits,
     wait_http,
 )
 
@@ -93,8 +94,7 @@ def run() -> dict[str, Any]:
                 "GATEWAY_UPSTREAMS": json.dumps({"projects": [f"http://127.0.0.1:{upstream_port}"]}),
                 "GATEWAY_JWKS_URL": f"http://127.0.0.1:{upstream_port}/jwks.json",
                 "GATEWAY_RATE_LIMIT_PREFIX": prefix,
-                "GATEWAY_RATE_LIMITS": json.dumps(dict.fromkeys(
-                    ("anonymous", "readonly", "user", "agent", "admin"), 10**9)),
+                "GATEWAY_RATE_LIMITS": unlimited_rate_limits(),
                 "GATEWAY_ACCESS_LOG": "false",
                 "GATEWAY_LOG_LEVEL": "WARNING",
             }  # fmt: skip
@@ -104,8 +104,8 @@ def run() -> dict[str, Any]:
             procs.append(start([sys.executable, "-m", "swe_gateway"], gateway_env, log))
         auth = {"Authorization": f"Bearer {token}"}
         wait_http(f"http://127.0.0.1:{upstream_port}{PATH}")
-        for port in ports.values():
-            wait_http(f"http://127.0.0.1:{port}/health/live")
+        for number, port in enumerate(ports.values(), start=1):
+            wait_http(f"http://127.0.0.1:{port}/health/live", log=run_dir / f"gateway-{number}.log")
         gateways = {name: family(proc.pid) for name, proc in zip(VARIANTS, procs[2:], strict=True)}
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in VARIANTS}
         for number in range(ROUNDS):
