@@ -112,6 +112,37 @@ class Env:
     def headers(self, user: str, **kwargs: Any) -> dict[str, str]:
         return self.tokens.headers(user, **kwargs)
 
+    def agent_headers(self, team: Team) -> dict[str, str]:
+        """The maintainer's account given the agent role (an automation account, "fix-bot")."""
+        return self.headers(team.maintainer, roles=("agent",), preferred_username="fix-bot")
+
+    async def create_issue(self, team: Team, assignee: str | None = None) -> dict[str, Any]:
+        """An issue in the team's project, created (and assigned, if asked) by its owner."""
+        body = {"project_id": team.project_id, "title": "Login fails on Safari"}
+        return await self._create("/api/v1/issues", body, team, assignee)
+
+    async def create_pr(
+        self, team: Team, number: int, assignee: str | None = None
+    ) -> dict[str, Any]:
+        """A tracked pull request in the team's project, created (and assigned, if asked) by
+        its owner."""
+        body = {"project_id": team.project_id, "number": number, "title": "Fix login"}
+        return await self._create("/api/v1/prs", body, team, assignee)
+
+    async def _create(
+        self, path: str, body: dict[str, Any], team: Team, assignee: str | None
+    ) -> dict[str, Any]:
+        owner = self.headers(team.owner)
+        created = await self.client.post(path, json=body, headers=owner)
+        assert created.status_code == 201, created.text
+        if assignee is None:
+            return created.json()
+        assigned = await self.client.patch(
+            f"{path}/{created.json()['id']}", json={"assignee_id": assignee}, headers=owner
+        )
+        assert assigned.status_code == 200, assigned.text
+        return assigned.json()
+
 
 async def _delete_queues(channel: aio_pika.abc.AbstractChannel, prefix: str) -> None:
     for purpose in ("projects", "webhooks", "agent_runs"):

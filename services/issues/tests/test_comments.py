@@ -23,42 +23,6 @@ from swe_issues.projects_read_model.service import ensure_may_comment
 PROBLEM = "application/problem+json"
 
 
-async def _issue(env, team, assignee: str | None = None) -> dict[str, Any]:
-    created = await env.client.post(
-        "/api/v1/issues",
-        json={"project_id": team.project_id, "title": "Login fails on Safari"},
-        headers=env.headers(team.owner),
-    )
-    assert created.status_code == 201, created.text
-    if assignee is None:
-        return created.json()
-    assigned = await env.client.patch(
-        f"/api/v1/issues/{created.json()['id']}",
-        json={"assignee_id": assignee},
-        headers=env.headers(team.owner),
-    )
-    assert assigned.status_code == 200, assigned.text
-    return assigned.json()
-
-
-async def _pr(env, team, number: int, assignee: str | None = None) -> dict[str, Any]:
-    created = await env.client.post(
-        "/api/v1/prs",
-        json={"project_id": team.project_id, "number": number, "title": "Fix login"},
-        headers=env.headers(team.owner),
-    )
-    assert created.status_code == 201, created.text
-    if assignee is None:
-        return created.json()
-    assigned = await env.client.patch(
-        f"/api/v1/prs/{created.json()['id']}",
-        json={"assignee_id": assignee},
-        headers=env.headers(team.owner),
-    )
-    assert assigned.status_code == 200, assigned.text
-    return assigned.json()
-
-
 async def _comment(env, path: str, headers: dict[str, str], body: str) -> dict[str, Any]:
     r = await env.client.post(f"{path}/comments", json={"body": body}, headers=headers)
     assert r.status_code == 201, r.text
@@ -80,7 +44,7 @@ async def _outbox(env, event_type: str, comment_id: str) -> list[dict[str, Any]]
 
 async def test_a_maintainer_comments_on_an_issue_and_everyone_in_the_project_reads_it(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     written = await _comment(
         env, path, env.headers(team.maintainer, name="Ada Lovelace"), "  Reproduced on 17.2  "
@@ -103,7 +67,7 @@ async def test_a_maintainer_comments_on_an_issue_and_everyone_in_the_project_rea
 
 async def test_comments_list_oldest_first_in_pages(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     owner = env.headers(team.owner)
     ids = [(await _comment(env, path, owner, f"note {i}"))["id"] for i in range(5)]
@@ -118,14 +82,14 @@ async def test_comments_list_oldest_first_in_pages(env, seed):
     past = await env.client.get(f"{path}/comments?offset=10", headers=owner)
     assert past.json() == {"items": [], "total": 5, "limit": 20, "offset": 10}
     # Another issue's list holds none of them.
-    other = await _issue(env, team)
+    other = await env.create_issue(team)
     empty = await env.client.get(f"/api/v1/issues/{other['id']}/comments", headers=owner)
     assert empty.json()["total"] == 0
 
 
 async def test_the_author_edits_a_comment_and_it_shows_as_edited(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     comment = await _comment(env, path, env.headers(team.maintainer), "Fixed in 2.1")
     await asyncio.sleep(0.01)
@@ -150,7 +114,7 @@ async def test_the_author_edits_a_comment_and_it_shows_as_edited(env, seed):
 
 async def test_nobody_but_the_author_edits_a_comment(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     comment = await _comment(env, path, env.headers(team.owner), "Owner's words")
     for other in (env.headers(team.maintainer), env.headers(team.admin, roles=("admin",))):
@@ -165,7 +129,7 @@ async def test_nobody_but_the_author_edits_a_comment(env, seed):
 
 async def test_a_blank_or_oversized_body_is_a_422_naming_the_field(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}/comments"
     owner = env.headers(team.owner)
     for body in ("", "   \n\t ", "x" * 10_001, "nul \x00 inside"):
@@ -181,7 +145,7 @@ async def test_a_blank_or_oversized_body_is_a_422_naming_the_field(env, seed):
 
 async def test_the_author_deletes_a_comment_and_it_is_gone(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     comment = await _comment(env, path, env.headers(team.maintainer), "Oops, wrong issue")
     r = await env.client.delete(
@@ -201,7 +165,7 @@ async def test_the_author_deletes_a_comment_and_it_is_gone(env, seed):
 
 async def test_a_maintainer_or_an_admin_deletes_anothers_comment_a_viewer_cannot(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     first = await _comment(env, path, env.headers(team.owner), "Spam?")
     second = await _comment(env, path, env.headers(team.owner), "More spam?")
@@ -227,7 +191,7 @@ async def test_a_maintainer_or_an_admin_deletes_anothers_comment_a_viewer_cannot
 
 async def test_readonly_and_viewers_cannot_comment(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}/comments"
     readonly = await env.client.post(
         path, json={"body": "hi"}, headers=env.headers(team.maintainer, roles=("readonly",))
@@ -250,9 +214,9 @@ async def test_readonly_and_viewers_cannot_comment(env, seed):
 async def test_hidden_or_unknown_parents_and_comments_are_404(env, seed):
     team = await seed()
     elsewhere = await seed()
-    issue = await _issue(env, team)
-    pr = await _pr(env, team, 7)
-    other_issue = await _issue(env, team)
+    issue = await env.create_issue(team)
+    pr = await env.create_pr(team, 7)
+    other_issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     comment = await _comment(env, path, env.headers(team.owner), "Only for the team")
     stranger = env.headers(elsewhere.owner)
@@ -285,7 +249,7 @@ async def test_hidden_or_unknown_parents_and_comments_are_404(env, seed):
 
 async def test_comments_on_a_pull_request(env, seed):
     team = await seed()
-    pr = await _pr(env, team, 11)
+    pr = await env.create_pr(team, 11)
     path = f"/api/v1/prs/{pr['id']}"
     comment = await _comment(env, path, env.headers(team.maintainer), "LGTM once CI passes")
     assert comment["pull_request_id"] == pr["id"] and comment["issue_id"] is None
@@ -305,8 +269,8 @@ async def test_comments_on_a_pull_request(env, seed):
 
 async def test_deleting_the_issue_or_pull_request_deletes_its_comments(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
-    pr = await _pr(env, team, 12)
+    issue = await env.create_issue(team)
+    pr = await env.create_pr(team, 12)
     owner = env.headers(team.owner)
     on_issue = await _comment(env, f"/api/v1/issues/{issue['id']}", owner, "on the issue")
     on_pr = await _comment(env, f"/api/v1/prs/{pr['id']}", owner, "on the PR")
@@ -323,7 +287,7 @@ async def test_deleting_the_issue_or_pull_request_deletes_its_comments(env, seed
 
 async def test_the_event_is_written_with_the_comment_and_rolled_back_with_it(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     comment = await _comment(env, path, env.headers(team.owner, name="Grace"), "Ship it")
     events = await _outbox(env, "issues.comment.created", comment["id"])
@@ -354,7 +318,7 @@ async def test_the_event_is_written_with_the_comment_and_rolled_back_with_it(env
 
 async def test_the_author_name_falls_back_to_the_account(env, seed):
     team = await seed()
-    issue = await _issue(env, team)
+    issue = await env.create_issue(team)
     path = f"/api/v1/issues/{issue['id']}"
     named = await _comment(env, path, env.headers(team.owner, preferred_username="ada"), "a")
     assert named["author_name"] == "ada"
@@ -365,48 +329,47 @@ async def test_the_author_name_falls_back_to_the_account(env, seed):
 # -- the agent role -----------------------------------------------------------------------------
 
 
-def _agent(env, team) -> dict[str, str]:
-    # The maintainer's account, given the agent role (an automation account).
-    return env.headers(team.maintainer, roles=("agent",), preferred_username="fix-bot")
-
-
 async def test_the_agent_role_comments_on_the_issue_and_pr_assigned_to_it(env, seed):
     team = await seed()
-    issue = await _issue(env, team, team.maintainer)
-    pr = await _pr(env, team, 21, team.maintainer)
+    issue = await env.create_issue(team, team.maintainer)
+    pr = await env.create_pr(team, 21, team.maintainer)
     for path in (f"/api/v1/issues/{issue['id']}", f"/api/v1/prs/{pr['id']}"):
-        comment = await _comment(env, path, _agent(env, team), "Working on it")
+        comment = await _comment(env, path, env.agent_headers(team), "Working on it")
         assert comment["author_name"] == "fix-bot"
         edited = await env.client.patch(
-            f"{path}/comments/{comment['id']}", json={"body": "Done"}, headers=_agent(env, team)
+            f"{path}/comments/{comment['id']}",
+            json={"body": "Done"},
+            headers=env.agent_headers(team),
         )
         assert edited.status_code == 200 and edited.json()["edited"] is True
         gone = await env.client.delete(
-            f"{path}/comments/{comment['id']}", headers=_agent(env, team)
+            f"{path}/comments/{comment['id']}", headers=env.agent_headers(team)
         )
         assert gone.status_code == 204, gone.text
 
 
 async def test_the_agent_role_cannot_comment_on_what_is_not_assigned_to_it(env, seed):
     team = await seed()
-    theirs = await _issue(env, team, team.owner)
-    unassigned = await _issue(env, team)
-    pr = await _pr(env, team, 22, team.owner)
+    theirs = await env.create_issue(team, team.owner)
+    unassigned = await env.create_issue(team)
+    pr = await env.create_pr(team, 22, team.owner)
     for path in (
         f"/api/v1/issues/{theirs['id']}",
         f"/api/v1/issues/{unassigned['id']}",
         f"/api/v1/prs/{pr['id']}",
     ):
         r = await env.client.post(
-            f"{path}/comments", json={"body": "bot"}, headers=_agent(env, team)
+            f"{path}/comments", json={"body": "bot"}, headers=env.agent_headers(team)
         )
         assert r.status_code == 403, r.text
         assert r.headers["content-type"].startswith(PROBLEM)
         assert r.json()["permission"] == "issues.comment"
         # It still reads them.
-        assert (await env.client.get(f"{path}/comments", headers=_agent(env, team))).is_success
+        assert (
+            await env.client.get(f"{path}/comments", headers=env.agent_headers(team))
+        ).is_success
     # A viewer of the project with the agent role comments nowhere, assigned or not.
-    to_viewer = await _issue(env, team, team.viewer)
+    to_viewer = await env.create_issue(team, team.viewer)
     r = await env.client.post(
         f"/api/v1/issues/{to_viewer['id']}/comments",
         json={"body": "bot"},
@@ -417,15 +380,15 @@ async def test_the_agent_role_cannot_comment_on_what_is_not_assigned_to_it(env, 
 
 async def test_an_agent_no_longer_assigned_cannot_edit_what_it_wrote(env, seed):
     team = await seed()
-    issue = await _issue(env, team, team.maintainer)
+    issue = await env.create_issue(team, team.maintainer)
     path = f"/api/v1/issues/{issue['id']}"
-    comment = await _comment(env, path, _agent(env, team), "Taking this")
+    comment = await _comment(env, path, env.agent_headers(team), "Taking this")
     reassigned = await env.client.patch(
         path, json={"assignee_id": team.owner}, headers=env.headers(team.owner)
     )
     assert reassigned.status_code == 200
     r = await env.client.patch(
-        f"{path}/comments/{comment['id']}", json={"body": "x"}, headers=_agent(env, team)
+        f"{path}/comments/{comment['id']}", json={"body": "x"}, headers=env.agent_headers(team)
     )
     assert r.status_code == 403 and r.json()["permission"] == "issues.comment"
 
