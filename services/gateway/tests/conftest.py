@@ -17,9 +17,9 @@ import redis.asyncio as aioredis
 # Tests import their helpers from this folder (pytest runs with --import-mode=importlib).
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gateway_support import BlackHole, FakeAuth, GatewayProcess, Upstream, free_port, routes_toml
+from gateway_support import FakeAuth, GatewayProcess, Upstream, free_port, routes_toml
 
-from swe_common.testing import TokenFactory
+from swe_common.testing import TokenFactory, tcp_served
 
 GENEROUS = {"anonymous": 100000, "readonly": 100000, "user": 100000, "agent": 100000,
             "admin": 100000}  # fmt: skip
@@ -134,15 +134,22 @@ async def start_gateway(
 
 
 @pytest.fixture(scope="session")
-async def black_hole() -> AsyncIterator[BlackHole]:
-    hole = await BlackHole().start()
-    yield hole
-    await hole.stop()
+async def black_hole_port() -> AsyncIterator[int]:
+    """A TCP server that accepts connections and never answers (a hung Redis)."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+
+    async with tcp_served(hold) as port:
+        yield port
+        for writer in writers:
+            writer.close()
 
 
 @pytest.fixture(scope="session")
 async def gateways(
-    start_gateway: GatewayFactory, black_hole: BlackHole
+    start_gateway: GatewayFactory, black_hole_port: int
 ) -> dict[str, GatewayProcess]:
     """Every gateway the suite needs, started side by side (start-up is mostly imports)."""
     small = {"anonymous": 4, "readonly": 3, "user": 5, "agent": 8, "admin": 13}
@@ -152,7 +159,7 @@ async def gateways(
         # Small per-role limits, and 127.0.0.1 trusted as a proxy.
         "limited": {"rate_limits": small, "trusted_proxies": ["127.0.0.1/32"],
                     "ip_deny": ["192.0.2.66/32"]},
-        "hang_open": {"redis_url": f"redis://127.0.0.1:{black_hole.port}/0",
+        "hang_open": {"redis_url": f"redis://127.0.0.1:{black_hole_port}/0",
                       "rate_limits": {**small, "user": 3}},
         "down_closed": {"redis_url": f"redis://127.0.0.1:{free_port()}/0",
                         "redis_failure_policy": "closed"},

@@ -260,29 +260,6 @@ class FakeAuth(Served):
         return f"{self.url}/api/v1/auth/.well-known/jwks.json"
 
 
-class BlackHole:
-    """A TCP server that accepts connections and never answers (a hung Redis)."""
-
-    def __init__(self) -> None:
-        self.server: asyncio.Server | None = None
-        self.port = 0
-        self.writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> BlackHole:
-        async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.writers.append(writer)
-
-        self.server = await asyncio.start_server(hold, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        for writer in self.writers:
-            writer.close()
-        if self.server is not None:
-            self.server.close()
-
-
 class GatewayProcess:
     """``uvicorn --factory swe_gateway.main:create_app`` in a subprocess on a free port."""
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from gateway_support import GatewayProcess, Upstream
 
-from swe_common.testing import TokenFactory
+from swe_common.testing import TokenFactory, tcp_served
 
 
 async def test_forwards_path_and_query_unchanged(client: httpx.AsyncClient, tokens: TokenFactory):
@@ -272,15 +272,15 @@ async def test_upstream_answering_invalid_http_gets_502_problem(
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     admin = tokens.headers(roles=("admin",))
     instances = "/api/v1/gateway/admin/services/empty/instances"
-    try:
-        assert (await client.post(instances, headers=admin, json={"url": url})).status_code == 201
-        response = await client.post("/api/v1/empty/x", headers=tokens.headers())
-    finally:
-        await client.delete(instances, headers=admin, params={"url": url})
-        server.close()
+    async with tcp_served(garbage) as port:
+        url = f"http://127.0.0.1:{port}"
+        try:
+            registered = await client.post(instances, headers=admin, json={"url": url})
+            assert registered.status_code == 201
+            response = await client.post("/api/v1/empty/x", headers=tokens.headers())
+        finally:
+            await client.delete(instances, headers=admin, params={"url": url})
     assert response.status_code == 502
     assert response.headers["content-type"] == "application/problem+json"

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from swe_common.testing import tcp_served
 from swe_gateway.ratelimit import GCRA_LUA
 from swe_gateway.redis_pipe import ScriptPipe
 
@@ -45,18 +46,16 @@ async def test_calls_to_a_silent_redis_time_out_together_after_their_own_seconds
         await answered.wait()  # reads nothing, answers nothing (not even the script load)
         writer.close()
 
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    pipe = ScriptPipe(f"redis://127.0.0.1:{port}/0", GCRA_LUA, 0.2)
-    try:
-        # The connection's script load never completes either: the first call's wait_for says so.
-        with pytest.raises(TimeoutError):
-            await pipe.call(_command(pipe, "k"), 0.2)
-    finally:
-        answered.set()
-        pipe.close()
-        server.close()
-        await server.wait_closed()
+    async with tcp_served(silent) as port:
+        pipe = ScriptPipe(f"redis://127.0.0.1:{port}/0", GCRA_LUA, 0.2)
+        try:
+            # The connection's script load never completes either: the first call's wait_for
+            # says so.
+            with pytest.raises(TimeoutError):
+                await pipe.call(_command(pipe, "k"), 0.2)
+        finally:
+            answered.set()
+            pipe.close()
 
 
 async def test_a_batch_waiting_on_a_stalled_connection_expires_on_time():

@@ -18,7 +18,7 @@ import pytest
 from gateway_support import GatewayProcess
 from yarl import URL
 
-from swe_common.testing import TokenFactory
+from swe_common.testing import TcpHandler, TokenFactory, tcp_served
 from swe_gateway.upstream_client import (
     PEEK_AFTER_IDLE_SECONDS,
     ConnectFailed,
@@ -39,19 +39,9 @@ class RawUpstream:
         self.connections = 0
         self.heads: list[bytes] = []
         self.bodies: list[bytes] = []
-        self.server: asyncio.Server | None = None
         self.url = ""
 
-    async def __aenter__(self) -> RawUpstream:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self.server is not None
-        self.server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         counted = False
         try:
             while True:
@@ -76,7 +66,9 @@ class RawUpstream:
 async def registered(client: httpx.AsyncClient, tokens: TokenFactory, scenario: Scenario,
                      ) -> AsyncIterator[RawUpstream]:  # fmt: skip
     admin = tokens.headers(roles=("admin",))
-    async with RawUpstream(scenario) as upstream:
+    upstream = RawUpstream(scenario)
+    async with tcp_served(upstream.serve) as port:
+        upstream.url = f"http://127.0.0.1:{port}"
         created = await client.post(INSTANCES, headers=admin, json={"url": upstream.url})
         assert created.status_code == 201
         try:
@@ -271,6 +263,20 @@ async def test_chunked_upload_crossing_the_limit_midway_gets_413_and_never_compl
 # -- the client in process: when a pooled connection must not be reused ------------------
 
 
+@asynccontextmanager
+async def client_to(
+    handler: TcpHandler, max_connections: int
+) -> AsyncIterator[tuple[UpstreamClient, URL]]:
+    """The gateway's upstream client in this process, and the URL of a raw TCP upstream that
+    runs ``handler``; the client's connections close before the upstream stops listening."""
+    async with tcp_served(handler) as port:
+        client = UpstreamClient(max_connections=max_connections, keepalive_seconds=30)
+        try:
+            yield client, URL(f"http://127.0.0.1:{port}")
+        finally:
+            client.close()
+
+
 async def test_idle_connection_the_upstream_hung_up_is_not_reused_even_before_the_loop_sees_it():
     writers: list[asyncio.StreamWriter] = []
 
@@ -280,20 +286,17 @@ async def test_idle_connection_the_upstream_hung_up_is_not_reused_even_before_th
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
 
-    server = await asyncio.start_server(answer_once, "127.0.0.1", 0)
-    base = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
-    client = UpstreamClient(max_connections=4, keepalive_seconds=30)
+    async with client_to(answer_once, max_connections=4) as (client, base):
 
-    async def get() -> bytes:
-        response = await client.request(
-            "POST", base, b"/x", [], None, connect_timeout=2, read_timeout=2
-        )
-        try:
-            return await response.read()
-        finally:
-            response.release()
+        async def get() -> bytes:
+            response = await client.request(
+                "POST", base, b"/x", [], None, connect_timeout=2, read_timeout=2
+            )
+            try:
+                return await response.read()
+            finally:
+                response.release()
 
-    try:
         assert await get() == b"ok"
         await asyncio.sleep(PEEK_AFTER_IDLE_SECONDS)
         writers[0].close()  # the upstream's keep-alive timeout
@@ -301,9 +304,6 @@ async def test_idle_connection_the_upstream_hung_up_is_not_reused_even_before_th
         time.sleep(0.2)
         assert await get() == b"ok"  # on a new connection, not a failed POST
         assert len(writers) == 2
-    finally:
-        client.close()
-        server.close()
 
 
 async def test_connection_whose_upload_was_cut_short_by_an_early_answer_is_not_reused():
@@ -318,16 +318,12 @@ async def test_connection_whose_upload_was_cut_short_by_an_early_answer_is_not_r
                 writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno")
                 await writer.drain()
 
-    server = await asyncio.start_server(refuse_early, "127.0.0.1", 0)
-    base = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
-    client = UpstreamClient(max_connections=4, keepalive_seconds=30)
-
     async def body() -> AsyncIterator[bytes]:
         for _ in range(50):
             yield b"a" * 65536
             await asyncio.sleep(0.01)
 
-    try:
+    async with client_to(refuse_early, max_connections=4) as (client, base):
         for _ in range(2):
             response = await client.request(
                 "PUT", base, b"/x", [], body(), connect_timeout=2, read_timeout=5
@@ -336,9 +332,6 @@ async def test_connection_whose_upload_was_cut_short_by_an_early_answer_is_not_r
             response.release()
         # The second request did not go down the first one's half-sent body.
         assert connections == 2
-    finally:
-        client.close()
-        server.close()
 
 
 async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout():
@@ -356,20 +349,17 @@ async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout(
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 await writer.drain()
 
-    server = await asyncio.start_server(slow, "127.0.0.1", 0)
-    base = URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
-    client = UpstreamClient(max_connections=1, keepalive_seconds=30)
+    async with client_to(slow, max_connections=1) as (client, base):
 
-    async def get(connect_timeout: float) -> bytes:
-        response = await client.request(
-            "GET", base, b"/x", [], None, connect_timeout=connect_timeout, read_timeout=5
-        )
-        try:
-            return await response.read()
-        finally:
-            response.release()
+        async def get(connect_timeout: float) -> bytes:
+            response = await client.request(
+                "GET", base, b"/x", [], None, connect_timeout=connect_timeout, read_timeout=5
+            )
+            try:
+                return await response.read()
+            finally:
+                response.release()
 
-    try:
         first = asyncio.create_task(get(2))
         await asyncio.wait_for(holding.wait(), 10)  # its request holds the only connection
         started = time.monotonic()
@@ -379,6 +369,3 @@ async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout(
         release.set()
         assert await first == b"ok"
         assert await get(0.2) == b"ok"  # the slot came back with the connection
-    finally:
-        client.close()
-        server.close()

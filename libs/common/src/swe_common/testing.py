@@ -1,5 +1,5 @@
 """Helpers for tests against the real servers: a throwaway database, unique queue names, an
-app served on a free port, polling with a deadline.
+app or a raw TCP server served on a free port, polling with a deadline.
 
 Tests never touch the ``swe`` database a running stack uses: each test session creates
 ``swe_test_<random>`` and drops it at the end.
@@ -144,6 +144,23 @@ async def served(app: Any, *, lifespan: bool = False) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 20)
+
+
+TcpHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def tcp_served(handler: TcpHandler) -> AsyncIterator[int]:
+    """A raw TCP server on 127.0.0.1 that runs ``handler`` for each connection (a fake that
+    speaks bytes a test writes by hand: a broken upstream, a silent Redis), on a port the OS
+    picks; yields the port and stops listening on exit. The connections ``handler`` keeps are
+    its own to close."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @asynccontextmanager
