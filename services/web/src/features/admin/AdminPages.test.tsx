@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GatewayService } from "@/api/gateway";
 import type { AdminUserOut } from "@/client/types.gen";
 import { detailsLine } from "@/features/admin/AuditPage";
-import { instanceHealth, isLastServing } from "@/features/admin/GatewayPage";
+import { instanceHealth, isLastServing, registerSchema } from "@/features/admin/GatewayPage";
 import { userStatus } from "@/features/admin/UsersPage";
 import { renderApp } from "@/test/app";
 import { meAs, TOKENS } from "@/test/data";
@@ -270,6 +270,28 @@ describe("administration", () => {
     expect(within(form).getByLabelText("Route prefix 2")).toHaveAttribute("aria-invalid", "true");
     expect(within(form).getByLabelText("Instance 1 URL")).toHaveAttribute("aria-invalid", "true");
     expect(calls.some((c) => c.method === "PUT")).toBe(false);
+  });
+
+  it("test_a_list_takes_rows_up_to_the_gateways_limit_and_says_so_past_it", async () => {
+    renderGateway([gatewayService("issues")]);
+    const user = userEvent.setup();
+    const form = await screen.findByRole("form", { name: "Register a service" });
+    const add = within(form).getByRole("button", { name: "Add a route prefix" });
+    for (let i = 1; i < 20; i += 1) await user.click(add);
+    expect(within(form).getByLabelText("Route prefix 20")).toBeInTheDocument();
+    expect(add).toBeDisabled();
+    await user.click(within(form).getByRole("button", { name: "Remove route prefix 20" }));
+    expect(add).toBeEnabled();
+    expect(within(form).getByRole("button", { name: "Add an instance" })).toBeEnabled();
+    // Past the limit (the gateway's ServiceIn) the list's own error names it.
+    const rows = registerSchema.safeParse({
+      name: "reports",
+      routes: [{ prefix: "/api/v1/reports" }],
+      instances: Array.from({ length: 101 }, (_, i) => ({ url: `http://h${i}:80`, weight: 1 })),
+    });
+    expect(rows.error?.issues.map((issue) => [issue.path.join("."), issue.message])).toEqual([
+      ["instances", "At most 100 instances"],
+    ]);
   });
 
   it("test_the_gateways_422_is_shown_at_the_instance_it_names", async () => {

@@ -349,6 +349,10 @@ interface RegisterValues {
   instances: { url: string; weight: number }[];
 }
 
+/** The most rows the gateway takes in one registration (admin.py ServiceIn). */
+const MAX_ROUTES = 20;
+const MAX_INSTANCES = 100;
+
 /** Same URL for the gateway: it keys instances without a trailing slash. */
 const urlKey = (url: string) => url.trim().replace(/\/+$/, "");
 
@@ -378,11 +382,11 @@ export const registerSchema = z
         }),
       )
       .min(1, "At least one route prefix")
-      .max(20, "At most 20 route prefixes"),
+      .max(MAX_ROUTES, `At most ${MAX_ROUTES} route prefixes`),
     instances: z
       .array(z.object({ url: instanceUrl, weight: instanceWeight }))
       .min(1, "At least one instance")
-      .max(100, "At most 100 instances"),
+      .max(MAX_INSTANCES, `At most ${MAX_INSTANCES} instances`),
   })
   .superRefine((values, ctx) => {
     const seen = new Set<string>();
@@ -409,6 +413,40 @@ export const registerSchema = z
       urls.add(key);
     });
   });
+
+/**
+ * Under a list of rows: the list's own error (too few or too many rows; a row's error stands at
+ * its field) and the button adding a row, off once the list is at the gateway's limit.
+ */
+function RowsFooter({
+  error,
+  count,
+  max,
+  onAdd,
+  children,
+}: {
+  error?: { message?: string; root?: { message?: string } };
+  count: number;
+  max: number;
+  onAdd: () => void;
+  children: string;
+}) {
+  const message = error?.message || error?.root?.message;
+  return (
+    <>
+      {message ? (
+        <Text size="sm" c="red.8">
+          {message}
+        </Text>
+      ) : null}
+      <Group>
+        <Button size="xs" variant="default" disabled={count >= max} onClick={onAdd}>
+          {children}
+        </Button>
+      </Group>
+    </>
+  );
+}
 
 const EMPTY_REGISTRATION: RegisterValues = {
   name: "",
@@ -497,21 +535,14 @@ function RegisterServiceForm() {
                   </Button>
                 </Group>
               ))}
-              {errors.routes?.message || errors.routes?.root?.message ? (
-                <Text size="sm" c="red.8">
-                  {errors.routes?.message ?? errors.routes?.root?.message}
-                </Text>
-              ) : null}
-              <Group>
-                <Button
-                  size="xs"
-                  variant="default"
-                  disabled={routes.fields.length >= 20}
-                  onClick={() => routes.append({ prefix: "" })}
-                >
-                  Add a route prefix
-                </Button>
-              </Group>
+              <RowsFooter
+                error={errors.routes}
+                count={routes.fields.length}
+                max={MAX_ROUTES}
+                onAdd={() => routes.append({ prefix: "" })}
+              >
+                Add a route prefix
+              </RowsFooter>
             </Stack>
           </fieldset>
           <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
@@ -556,21 +587,14 @@ function RegisterServiceForm() {
                   </Button>
                 </Group>
               ))}
-              {errors.instances?.message || errors.instances?.root?.message ? (
-                <Text size="sm" c="red.8">
-                  {errors.instances?.message ?? errors.instances?.root?.message}
-                </Text>
-              ) : null}
-              <Group>
-                <Button
-                  size="xs"
-                  variant="default"
-                  disabled={instances.fields.length >= 100}
-                  onClick={() => instances.append({ url: "", weight: 1 })}
-                >
-                  Add an instance
-                </Button>
-              </Group>
+              <RowsFooter
+                error={errors.instances}
+                count={instances.fields.length}
+                max={MAX_INSTANCES}
+                onAdd={() => instances.append({ url: "", weight: 1 })}
+              >
+                Add an instance
+              </RowsFooter>
             </Stack>
           </fieldset>
           <FormError error={register.error} fields={fields} />
