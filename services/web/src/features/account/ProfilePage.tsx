@@ -1,15 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import {
-  Badge,
-  Button,
-  Code,
-  Group,
-  PasswordInput,
-  Skeleton,
-  Stack,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Badge, Button, Code, Group, Skeleton, Stack, Text, TextInput } from "@mantine/core";
 import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { useResendVerification, useUpdateProfile } from "@/api/account";
@@ -18,6 +8,7 @@ import type { ProfileUpdate, UserOut } from "@/client/types.gen";
 import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";
 import { Section } from "@/components/Section";
+import { PasswordField } from "@/features/auth/PasswordField";
 import { ApiError } from "@/lib/errors";
 import { formatDate } from "@/lib/format";
 import { applyServerErrors } from "@/lib/forms";
@@ -99,12 +90,12 @@ function ProfileForm({ me }: { me: UserOut }) {
             error={form.formState.errors.email?.message}
           />
           {emailChanged && (
-            <PasswordInput
+            <PasswordField
               label="Current password"
               autoComplete="current-password"
               description="Changing the email address needs your current password."
               required
-              {...form.register("current_password")}
+              field={form.register("current_password")}
               error={form.formState.errors.current_password?.message}
             />
           )}

@@ -7,11 +7,9 @@ import {
   CopyButton,
   Group,
   List,
-  PasswordInput,
   Skeleton,
   Stack,
   Text,
-  TextInput,
 } from "@mantine/core";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
@@ -23,8 +21,9 @@ import { ErrorView } from "@/components/ErrorView";
 import { FormError } from "@/components/FormError";
 import { QrCode } from "@/components/QrCode";
 import { Section } from "@/components/Section";
-import { PasswordPolicy } from "@/features/auth/PasswordPolicy";
+import { PasswordField } from "@/features/auth/PasswordField";
 import { passwordAcceptable } from "@/features/auth/passwordPolicy";
+import { TotpCodeField } from "@/features/auth/TotpCodeField";
 import { ApiError } from "@/lib/errors";
 import { applyServerErrors } from "@/lib/forms";
 
@@ -90,32 +89,31 @@ function PasswordSection({ me }: { me: UserOut }) {
             Changing your password signs you out on every other device and browser (their sessions
             end at once); this one stays signed in.
           </Text>
-          <PasswordInput
+          <PasswordField
             label="Current password"
             autoComplete="current-password"
             required
-            {...form.register("current_password")}
+            field={form.register("current_password")}
             error={form.formState.errors.current_password?.message}
           />
-          <PasswordInput
+          <PasswordField
             label="New password"
             autoComplete="new-password"
             required
-            aria-describedby="new-password-policy"
-            {...form.register("new_password")}
+            field={form.register("new_password")}
             error={form.formState.errors.new_password?.message}
+            policy={{
+              id: "new-password-policy",
+              password,
+              username: me.username,
+              email: me.email,
+            }}
           />
-          <PasswordPolicy
-            id="new-password-policy"
-            password={password}
-            username={me.username}
-            email={me.email}
-          />
-          <PasswordInput
+          <PasswordField
             label="Repeat the new password"
             autoComplete="new-password"
             required
-            {...form.register("repeat")}
+            field={form.register("repeat")}
             error={form.formState.errors.repeat?.message}
           />
           {!wrongPassword(change.error) && (
@@ -188,12 +186,9 @@ function EnrolForm({ enrollment, onCancel }: { enrollment: TotpEnrollOut; onCanc
           </CopyButton>
           <form onSubmit={onSubmit} noValidate>
             <Stack gap="sm">
-              <TextInput
-                label="Authentication code"
-                inputMode="numeric"
-                autoComplete="one-time-code"
+              <TotpCodeField
                 required
-                {...form.register("code")}
+                field={form.register("code")}
                 error={form.formState.errors.code?.message}
               />
               <FormError error={confirm.error} fields={["code"]} />
@@ -240,19 +235,16 @@ function DisableForm({ me, onDisabled }: { me: UserOut; onDisabled: () => void }
         <Text size="sm">
           To turn it off, confirm with your password and a current code from your app.
         </Text>
-        <PasswordInput
+        <PasswordField
           label="Password"
           autoComplete="current-password"
           required={!me.github_linked}
-          {...form.register("password")}
+          field={form.register("password")}
           error={form.formState.errors.password?.message}
         />
-        <TextInput
-          label="Authentication code"
-          inputMode="numeric"
-          autoComplete="one-time-code"
+        <TotpCodeField
           required
-          {...form.register("code")}
+          field={form.register("code")}
           error={form.formState.errors.code?.message}
         />
         {!wrongPassword(disable.error) && (

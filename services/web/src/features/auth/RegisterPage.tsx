@@ -1,5 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { Alert, Button, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Button, Stack, Text, TextInput } from "@mantine/core";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
 import { z } from "zod";
@@ -7,7 +7,7 @@ import { useRegister } from "@/api/auth";
 import { FormError } from "@/components/FormError";
 import { AnchorLink, ButtonLink } from "@/components/links";
 import { AuthCard } from "@/features/auth/AuthCard";
-import { PasswordPolicy } from "@/features/auth/PasswordPolicy";
+import { PasswordField } from "@/features/auth/PasswordField";
 import { passwordAcceptable } from "@/features/auth/passwordPolicy";
 import { applyServerErrors } from "@/lib/forms";
 
@@ -90,19 +90,13 @@ export function RegisterPage() {
             {...form.register("full_name")}
             error={form.formState.errors.full_name?.message}
           />
-          <PasswordInput
+          <PasswordField
             label="Password"
             autoComplete="new-password"
             required
-            aria-describedby="password-policy"
-            {...form.register("password")}
+            field={form.register("password")}
             error={form.formState.errors.password?.message}
-          />
-          <PasswordPolicy
-            id="password-policy"
-            password={password}
-            username={username}
-            email={email}
+            policy={{ id: "password-policy", password, username, email }}
           />
           <FormError error={register.error} fields={FIELDS} />
           <Button type="submit" loading={register.isPending} fullWidth>

@@ -1,5 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import { Alert, Button, PasswordInput, Stack, Text, TextInput } from "@mantine/core";
+import { Alert, Button, Stack, Text, TextInput } from "@mantine/core";
 import { useSearch } from "@tanstack/react-router";
 import { useState } from "react";
 import { useForm } from "react-hook-form";
@@ -8,7 +8,7 @@ import { useConfirmReset, useRequestReset } from "@/api/auth";
 import { FormError } from "@/components/FormError";
 import { AnchorLink, ButtonLink } from "@/components/links";
 import { AuthCard } from "@/features/auth/AuthCard";
-import { PasswordPolicy } from "@/features/auth/PasswordPolicy";
+import { PasswordField } from "@/features/auth/PasswordField";
 import { passwordAcceptable } from "@/features/auth/passwordPolicy";
 import { applyServerErrors } from "@/lib/forms";
 
@@ -110,18 +110,17 @@ function ConfirmReset({ token }: { token: string }) {
     <AuthCard title="Choose a new password">
       <form onSubmit={onSubmit} noValidate>
         <Stack gap="sm">
-          <PasswordInput
+          <PasswordField
             label="New password"
             autoComplete="new-password"
-            aria-describedby="reset-policy"
-            {...form.register("new_password")}
+            field={form.register("new_password")}
             error={form.formState.errors.new_password?.message}
+            policy={{ id: "reset-policy", password }}
           />
-          <PasswordPolicy id="reset-policy" password={password} />
-          <PasswordInput
+          <PasswordField
             label="Repeat the new password"
             autoComplete="new-password"
-            {...form.register("repeat")}
+            field={form.register("repeat")}
             error={form.formState.errors.repeat?.message}
           />
           <FormError error={confirm.error} fields={["new_password"]} />

@@ -1,14 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
-import {
-  Alert,
-  Button,
-  Divider,
-  Group,
-  PasswordInput,
-  Stack,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Alert, Button, Divider, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useState } from "react";
@@ -18,6 +9,8 @@ import { GITHUB_LOGIN_URL, useGithubAvailable } from "@/api/auth";
 import { FormError } from "@/components/FormError";
 import { AnchorLink } from "@/components/links";
 import { AuthCard } from "@/features/auth/AuthCard";
+import { PasswordField } from "@/features/auth/PasswordField";
+import { TotpCodeField } from "@/features/auth/TotpCodeField";
 import { needsTotp, type SignOutReason, signIn } from "@/lib/auth";
 import { applyServerErrors } from "@/lib/forms";
 import { safeRedirect } from "@/lib/redirect";
@@ -105,21 +98,18 @@ export function SignInPage() {
                 {...form.register("username")}
                 error={form.formState.errors.username?.message}
               />
-              <PasswordInput
+              <PasswordField
                 label="Password"
                 autoComplete="current-password"
-                {...form.register("password")}
+                field={form.register("password")}
                 error={form.formState.errors.password?.message}
               />
             </>
           )}
           {totpStep && (
-            <TextInput
-              label="Authentication code"
-              inputMode="numeric"
-              autoComplete="one-time-code"
+            <TotpCodeField
               autoFocus
-              {...form.register("totp_code")}
+              field={form.register("totp_code")}
               error={form.formState.errors.totp_code?.message}
             />
           )}
