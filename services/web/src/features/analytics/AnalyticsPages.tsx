@@ -81,6 +81,44 @@ const DURATION_SERIES: SeriesDef[] = [
 const SCORE_SERIES: SeriesDef[] = [
   { name: "mean_quality_score", label: "Mean quality score", color: "grape.7" },
 ];
+/** One chart of a page: its section's heading (id and title) and what it draws. */
+interface ChartDef {
+  id: string;
+  title: string;
+  kind: "line" | "bar";
+  series: SeriesDef[];
+  /** For rates and means: see SeriesChart. */
+  unit?: string;
+}
+const SERIES_CHARTS: ChartDef[] = [
+  { id: "chart-issues", title: "Issues opened and resolved", kind: "line", series: ISSUE_SERIES },
+  { id: "chart-runs", title: "Agent runs by status", kind: "bar", series: RUN_SERIES },
+  { id: "chart-findings", title: "Findings by severity", kind: "bar", series: FINDING_SERIES },
+];
+const AGENT_CHARTS: ChartDef[] = [
+  { id: "agent-runs", title: "Finished runs by status", kind: "bar", series: AGENT_RUN_SERIES },
+  {
+    id: "agent-success",
+    title: "Success rate",
+    kind: "line",
+    series: SUCCESS_SERIES,
+    unit: "percent",
+  },
+  {
+    id: "agent-duration",
+    title: "Mean run duration",
+    kind: "line",
+    series: DURATION_SERIES,
+    unit: "seconds",
+  },
+  {
+    id: "agent-score",
+    title: "Mean quality score",
+    kind: "line",
+    series: SCORE_SERIES,
+    unit: "score",
+  },
+];
 const AGENT_EXPORT_COLUMNS: ExportColumn[] = [
   { key: "t", label: "bucket_start" },
   ...["runs", "completed", "failed", "cancelled", "success_rate"].map((k) => ({
@@ -202,6 +240,35 @@ const EXPORT_COLUMNS: ExportColumn[] = [
   })),
 ];
 
+/** A chart in its own section, titled alike; a placeholder of its height until the rows come. */
+function ChartSection({
+  chart,
+  rows,
+  bucket,
+}: {
+  chart: ChartDef;
+  /** undefined while the figures load. */
+  rows: Row[] | undefined;
+  bucket: Bucket;
+}) {
+  return (
+    <Section id={chart.id} title={chart.title}>
+      {rows ? (
+        <SeriesChart
+          kind={chart.kind}
+          rows={rows}
+          series={chart.series}
+          bucket={bucket}
+          title={chart.title}
+          unit={chart.unit}
+        />
+      ) : (
+        <Skeleton h={240} />
+      )}
+    </Section>
+  );
+}
+
 /** Range controls, the figures' charts and the export, for all projects or one. */
 function SeriesSections({
   search,
@@ -242,45 +309,14 @@ function SeriesSections({
         {series.isFetching ? "Loading…" : `Buckets start at midnight in ${q.tz}.`}
       </Text>
       <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md">
-        <Section id="chart-issues" title="Issues opened and resolved">
-          {series.data ? (
-            <SeriesChart
-              kind="line"
-              rows={rows}
-              series={ISSUE_SERIES}
-              bucket={q.bucket}
-              title="Issues opened and resolved"
-            />
-          ) : (
-            <Skeleton h={240} />
-          )}
-        </Section>
-        <Section id="chart-runs" title="Agent runs by status">
-          {series.data ? (
-            <SeriesChart
-              kind="bar"
-              rows={rows}
-              series={RUN_SERIES}
-              bucket={q.bucket}
-              title="Agent runs by status"
-            />
-          ) : (
-            <Skeleton h={240} />
-          )}
-        </Section>
-        <Section id="chart-findings" title="Findings by severity">
-          {series.data ? (
-            <SeriesChart
-              kind="bar"
-              rows={rows}
-              series={FINDING_SERIES}
-              bucket={q.bucket}
-              title="Findings by severity"
-            />
-          ) : (
-            <Skeleton h={240} />
-          )}
-        </Section>
+        {SERIES_CHARTS.map((chart) => (
+          <ChartSection
+            key={chart.id}
+            chart={chart}
+            rows={series.data ? rows : undefined}
+            bucket={q.bucket}
+          />
+        ))}
       </SimpleGrid>
       <AgentList q={q} scope={{ projectId, limit: 20 }} />
     </Stack>
@@ -497,28 +533,6 @@ export function AgentAnalyticsPage() {
         ),
       );
   };
-  const chart = (
-    id: string,
-    title: string,
-    kind: "line" | "bar",
-    defs: SeriesDef[],
-    unit?: string,
-  ) => (
-    <Section id={id} title={title}>
-      {agent ? (
-        <SeriesChart
-          kind={kind}
-          rows={rows}
-          series={defs}
-          bucket={q.bucket}
-          title={title}
-          unit={unit}
-        />
-      ) : (
-        <Skeleton h={240} />
-      )}
-    </Section>
-  );
   return (
     <>
       <PageHeader
@@ -559,10 +573,14 @@ export function AgentAnalyticsPage() {
             {perf.isFetching ? "Loading…" : `Buckets start at midnight in ${q.tz}.`}
           </Text>
           <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md">
-            {chart("agent-runs", "Finished runs by status", "bar", AGENT_RUN_SERIES)}
-            {chart("agent-success", "Success rate", "line", SUCCESS_SERIES, "percent")}
-            {chart("agent-duration", "Mean run duration", "line", DURATION_SERIES, "seconds")}
-            {chart("agent-score", "Mean quality score", "line", SCORE_SERIES, "score")}
+            {AGENT_CHARTS.map((chart) => (
+              <ChartSection
+                key={chart.id}
+                chart={chart}
+                rows={agent ? rows : undefined}
+                bucket={q.bucket}
+              />
+            ))}
           </SimpleGrid>
         </Stack>
       )}
