@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from swe_agents.analysis import pipeline
 from swe_agents.runners import code_analyzer
 from swe_agents.runners.context import RunContext, RunFailure
 from swe_agents.settings import Settings
@@ -54,7 +55,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def report(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+async def report(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> pipeline.AnalysisReport:
     ctx, _ = context(tmp_path_factory.mktemp("run"), f"file://{repo}")
     return await code_analyzer.run(ctx)
 

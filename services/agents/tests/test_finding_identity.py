@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from swe_agents.analysis import exports
+from swe_agents.analysis import exports, pipeline
 from swe_agents.runners import code_analyzer, pr_reviewer
 
 from . import contexts
@@ -103,7 +103,7 @@ def line_of(text: str, needle: str) -> int:
 
 
 @pytest.fixture(scope="module")
-async def parser_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+async def parser_report(tmp_path_factory: pytest.TempPathFactory) -> pipeline.AnalysisReport:
     tmp = tmp_path_factory.mktemp("parser")
     repo = make_repo(tmp / "repo", {"app/parser.py": PARSER_PY})
     return await code_analyzer.run(contexts.analyzer(tmp, repo, complexity_threshold=2))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from swe_agents.analysis.findings import Finding
+from swe_agents.analysis.pipeline import AnalysisReport
 from swe_agents.analysis.scoring import quality_v1, quality_v2
 from swe_agents.runners import code_analyzer
 
@@ -80,12 +81,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def v2(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+async def v2(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> AnalysisReport:
     return await code_analyzer.run(contexts.analyzer(tmp_path_factory.mktemp("v2"), repo))
 
 
 @pytest.fixture(scope="module")
-async def v1(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+async def v1(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> AnalysisReport:
     ctx = contexts.analyzer(tmp_path_factory.mktemp("v1"), repo, quality_formula="1")
     return await code_analyzer.run(ctx)
 

@@ -7,6 +7,7 @@ and with a newline, and a file too large to show; git does the diffing."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def _diff(
     repo: Path, tmp_path: Path, limits: diffs.DiffLimits | None = None
-) -> dict[str, Any]:
+) -> diffs.DiffDocument:
     cache = Repository(tmp_path / "cache", f"file://{repo}", allow_file=True, timeout=60)
     await cache.fetch()
     head = await cache.resolve("feature")
@@ -80,11 +81,11 @@ async def _diff(
     return (await diffs.capture(cache, base, head, changes, limits)).to_dict()
 
 
-def _file(diff: dict[str, Any], path: str) -> dict[str, Any]:
+def _file(diff: diffs.DiffDocument, path: str) -> diffs.DiffFileDict:
     return next(f for f in diff["files"] if f["path"] == path)
 
 
-def _lines(file: dict[str, Any]) -> list[dict[str, Any]]:
+def _lines(file: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [line for hunk in file["hunks"] for line in hunk["lines"]]
 
 

@@ -63,14 +63,16 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 async def analysis(
     repo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
+) -> exports.SarifLog:
     ctx = contexts.analyzer(tmp_path_factory.mktemp("a"), repo["path"], complexity_threshold=3)
     result = await code_analyzer.run(ctx)
     return exports.sarif("code_analyzer", result, run_id="run-1", agent_id=AGENT_ID)
 
 
 @pytest.fixture(scope="module")
-async def review(repo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+async def review(
+    repo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> exports.SarifLog:
     ctx = contexts.reviewer(tmp_path_factory.mktemp("r"), repo["path"], "feature")
     result = await pr_reviewer.run(ctx)
     return exports.sarif("pr_reviewer", result, run_id="run-2", agent_id=AGENT_ID)

@@ -19,7 +19,7 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,7 +59,11 @@ from swe_common.tracing import setup_tracing
 
 log = structlog.stdlib.get_logger(__name__)
 
-RUNNERS = {
+# A runner gives its result document: JSON, stored with the run and carried by
+# agents.run.completed (pipeline.AnalysisReport, ReviewResult's JSON,
+# issue_resolver.ResolverResult).
+Runner = Callable[[RunContext], Awaitable[Mapping[str, Any]]]
+RUNNERS: dict[str, Runner] = {
     "code_analyzer": code_analyzer.run,
     "custom": code_analyzer.run,
     "pr_reviewer": pr_reviewer.run,
@@ -293,7 +297,7 @@ class Worker:
         flight = InFlight(task)
         self.in_flight[run.id] = flight
         heartbeat = asyncio.create_task(self._heartbeat(run.id, flight))
-        outcome: tuple[str, str | None, dict[str, Any] | None, str | None]
+        outcome: tuple[str, str | None, Mapping[str, Any] | None, str | None]
         kept: RunContext | None = None
         try:
             async with asyncio.timeout(run.timeout_seconds):
@@ -344,7 +348,7 @@ class Worker:
 
     async def _body(
         self, run: Run, project: Any, previous: str | None, runlog: RunLogger
-    ) -> tuple[dict[str, Any], RunContext]:
+    ) -> tuple[Mapping[str, Any], RunContext]:
         """The runner's result, and its context holding what is kept beside the run: the diff
         a review looked at, the source lines around the findings."""
         await runlog(f"run started by {self.worker_id} (attempt {run.attempts})", {"step": "start"})
@@ -397,7 +401,7 @@ class Worker:
         run_id: uuid.UUID,
         status: str,
         reason: str | None,
-        result: dict[str, Any] | None,
+        result: Mapping[str, Any] | None,
         error: str | None,
         kept: RunContext | None = None,
     ) -> None:

@@ -7,9 +7,9 @@ the event commit together; the queued event doubles as the worker's work message
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,9 @@ from swe_common.permissions import Permission
 from swe_common.projects_read_model import LOOKUPS as READ_MODEL_LOOKUPS
 from swe_common.projects_read_model import ProjectSnapshot
 from swe_common.security import Principal
+
+if TYPE_CHECKING:  # the runners' documents, named here without importing the runners
+    from swe_agents.analysis.diffs import DiffDocument
 
 EXIT_REASONS = (
     "timeout",
@@ -462,7 +465,7 @@ async def finish(
     status: str,
     *,
     exit_reason: str | None = None,
-    result: dict[str, Any] | None = None,
+    result: Mapping[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
     """Record a run's outcome and its event together."""
@@ -476,7 +479,7 @@ async def finish(
         session, status, exit_reason, run.duration_ms if run.started_at else None
     )
     if result is not None:
-        run.result = result
+        run.result = dict(result)
     if error is not None:
         run.error = error[:4000]
     await session.flush()
@@ -494,7 +497,7 @@ async def finish(
     await record_status(session, run)
 
 
-def keep_diff(session: AsyncSession, run: Run, diff: dict[str, Any]) -> None:
+def keep_diff(session: AsyncSession, run: Run, diff: DiffDocument) -> None:
     """Store the diff a review looked at (``diffs.ReviewDiff.to_dict()``) with its run."""
     repository.add_diff(
         session,

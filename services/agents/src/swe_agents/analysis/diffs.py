@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal, TypedDict, cast
 
 from swe_agents.analysis.checkout import FileChange, Repository, unquote_path
 
@@ -84,8 +84,59 @@ class ReviewDiff:
     truncated: bool
     limits: DiffLimits
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> DiffDocument:
+        return cast(DiffDocument, asdict(self))
+
+
+# The diff as it is stored (``ReviewDiff.to_dict()``): the dataclasses above, field for field.
+
+
+class DiffLimitsDict(TypedDict):
+    max_files: int
+    max_lines_per_file: int
+    max_total_lines: int
+    max_line_chars: int
+    max_bytes: int
+    max_raw_bytes: int
+    context: int
+
+
+class DiffLineDict(TypedDict):
+    kind: Kind
+    old: int | None
+    new: int | None
+    text: str
+    truncated: bool
+
+
+class DiffHunkDict(TypedDict):
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    section: str
+    lines: list[DiffLineDict]
+
+
+class DiffFileDict(TypedDict):
+    path: str
+    old_path: str | None
+    status: str
+    binary: bool
+    additions: int | None
+    deletions: int | None
+    truncated: bool
+    omitted: Omitted | None
+    hunks: list[DiffHunkDict]
+
+
+class DiffDocument(TypedDict):
+    base: str
+    head: str
+    files: list[DiffFileDict]
+    files_total: int
+    truncated: bool
+    limits: DiffLimitsDict
 
 
 # -- reading git's output ---------------------------------------------------------------------

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote
 
 from swe_agents.analysis.findings import SEVERITY_RANK
-from swe_agents.analysis.rules import TOOL_URIS
+from swe_agents.analysis.rules import TOOL_URIS, RuleInfo
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -44,7 +45,163 @@ MAX_RESULTS_PER_RUN = 25_000  # GitHub's limit per run
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
-def result_findings(agent_type: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+class ReportedFinding(TypedDict, total=False):
+    """A finding as a stored result lists it: a code analysis's ``findings``
+    (findings.FindingDict) or a review's ``comments`` (contracts.ReviewComment's JSON, with
+    ``new``). A result stored by an older version may lack some of the keys."""
+
+    tool: str
+    rule: str
+    severity: str
+    message: str
+    path: str
+    line: int
+    end_line: int
+    category: str
+    cwe: int | None
+    suggestion: str | None
+    rule_name: str | None
+    help_url: str | None
+    fingerprint: str
+    column: int | None
+    end_column: int | None
+    kind: str
+    test: bool
+    line_hash: str
+    new: bool  # a review's comment: not in the base (baselineState)
+
+
+# -- SARIF 2.1.0's objects, as far as these exports fill them (property names as the standard
+# spells them, hence the functional form where a name is no identifier) -----------------------
+
+
+class SarifMessage(TypedDict):
+    text: str
+
+
+class SarifMultiformatMessage(TypedDict):
+    text: str
+    markdown: str
+
+
+class SarifReportingConfiguration(TypedDict):
+    level: str
+
+
+SarifRuleProperties = TypedDict(
+    "SarifRuleProperties",
+    {
+        "precision": str,
+        "problem.severity": str,
+        "security-severity": NotRequired[str],  # security rules only
+        "tags": list[str],
+    },
+)
+
+
+class SarifReportingDescriptor(TypedDict):
+    """A rule (``tool.driver.rules[]``)."""
+
+    id: str
+    name: str
+    shortDescription: SarifMessage
+    fullDescription: SarifMessage
+    help: SarifMultiformatMessage
+    defaultConfiguration: SarifReportingConfiguration
+    properties: SarifRuleProperties
+    helpUri: NotRequired[str]
+
+
+class SarifRegion(TypedDict):
+    startLine: int
+    endLine: int
+    startColumn: NotRequired[int]
+    endColumn: NotRequired[int]
+
+
+class SarifArtifactLocation(TypedDict):
+    uri: str
+    uriBaseId: str
+
+
+class SarifPhysicalLocation(TypedDict):
+    artifactLocation: SarifArtifactLocation
+    region: SarifRegion
+
+
+class SarifLocation(TypedDict):
+    physicalLocation: SarifPhysicalLocation
+
+
+class SarifResultProperties(TypedDict):
+    severity: str
+    kind: str
+    test: bool
+    suggestion: NotRequired[str]
+
+
+class SarifResult(TypedDict):
+    ruleId: str
+    ruleIndex: int
+    level: str
+    message: SarifMessage
+    locations: list[SarifLocation]
+    partialFingerprints: dict[str, str]
+    properties: SarifResultProperties
+    baselineState: NotRequired[str]  # a review's: new | unchanged
+
+
+class SarifToolComponent(TypedDict):
+    name: str
+    rules: list[SarifReportingDescriptor]
+    version: NotRequired[str]
+    semanticVersion: NotRequired[str]
+    informationUri: NotRequired[str]
+
+
+class SarifTool(TypedDict):
+    driver: SarifToolComponent
+
+
+class SarifRunAutomationDetails(TypedDict):
+    id: str
+
+
+class SarifUriBase(TypedDict):
+    """An ``originalUriBaseIds`` entry (an artifactLocation with only its description)."""
+
+    description: SarifMessage
+
+
+class SarifMappedTo(TypedDict):
+    uriBaseId: str
+
+
+class SarifVersionControlDetails(TypedDict):
+    repositoryUri: str
+    revisionId: str
+    mappedTo: SarifMappedTo
+    branch: NotRequired[str]
+
+
+class SarifRun(TypedDict):
+    tool: SarifTool
+    automationDetails: SarifRunAutomationDetails
+    originalUriBaseIds: dict[str, SarifUriBase]
+    columnKind: str
+    results: list[SarifResult]
+    versionControlProvenance: NotRequired[list[SarifVersionControlDetails]]
+
+
+SarifLog = TypedDict("SarifLog", {"$schema": str, "version": str, "runs": list[SarifRun]})
+
+
+class JsonReport(TypedDict):
+    run: Mapping[str, Any]  # the run's snapshot (service.run_payload)
+    result: Mapping[str, Any]  # its result document as stored
+
+
+def result_findings(agent_type: str, result: Mapping[str, Any]) -> list[ReportedFinding]:
     if agent_type == "pr_reviewer":
         return list(result.get("comments", []))
     return list(result.get("findings", []))
@@ -54,12 +211,12 @@ def run_kind(agent_type: str) -> str:
     return RUN_KINDS.get(agent_type, "analysis")
 
 
-def _worst(findings: list[dict[str, Any]]) -> str:
+def _worst(findings: list[ReportedFinding]) -> str:
     severities: list[str] = [f["severity"] for f in findings]
     return max(severities, key=SEVERITY_RANK.__getitem__)
 
 
-def _fallback_rule(findings: list[dict[str, Any]]) -> dict[str, Any]:
+def _fallback_rule(findings: list[ReportedFinding]) -> RuleInfo:
     """A description for a result stored before rules were described (from its findings)."""
     first = findings[0]
     name = first.get("rule_name") or first["rule"]
@@ -77,22 +234,30 @@ def _fallback_rule(findings: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _rule(
-    tool: str, rule_id: str, info: dict[str, Any], findings: list[dict[str, Any]]
-) -> dict[str, Any]:
+    tool: str, rule_id: str, info: RuleInfo, findings: list[ReportedFinding]
+) -> SarifReportingDescriptor:
     severity = info.get("severity") or _worst(findings)
     categories = sorted({f.get("category", "lint") for f in findings})
     tags = [*categories]
-    properties: dict[str, Any] = {
-        "precision": info.get("precision") or "medium",
-        "problem.severity": PROBLEM_SEVERITY[severity],
-    }
+    precision = info.get("precision") or "medium"
+    properties: SarifRuleProperties
     if tool in SECURITY_TOOLS:
         tags.append("security")
-        cwes = sorted({int(f["cwe"]) for f in findings if f.get("cwe")})
+        cwes = sorted({int(number) for f in findings if (number := f.get("cwe"))})
         tags += [f"external/cwe/cwe-{cwe}" for cwe in cwes]
-        properties["security-severity"] = SECURITY_SEVERITY[severity]
-    properties["tags"] = sorted(set(tags))[:20]
-    rule: dict[str, Any] = {
+        properties = {
+            "precision": precision,
+            "problem.severity": PROBLEM_SEVERITY[severity],
+            "security-severity": SECURITY_SEVERITY[severity],
+            "tags": sorted(set(tags))[:20],
+        }
+    else:
+        properties = {
+            "precision": precision,
+            "problem.severity": PROBLEM_SEVERITY[severity],
+            "tags": sorted(set(tags))[:20],
+        }
+    rule: SarifReportingDescriptor = {
         "id": rule_id,
         "name": info.get("name") or rule_id,
         "shortDescription": {"text": info.get("short") or rule_id},
@@ -104,15 +269,16 @@ def _rule(
         "defaultConfiguration": {"level": LEVELS[severity]},
         "properties": properties,
     }
-    if info.get("help_uri"):
-        rule["helpUri"] = info["help_uri"]
+    help_uri = info.get("help_uri")
+    if help_uri:
+        rule["helpUri"] = help_uri
     return rule
 
 
-def _region(finding: dict[str, Any]) -> dict[str, Any]:
+def _region(finding: ReportedFinding) -> SarifRegion:
     start = max(1, int(finding["line"]))
     end = max(start, int(finding.get("end_line") or start))
-    region: dict[str, Any] = {"startLine": start, "endLine": end}
+    region: SarifRegion = {"startLine": start, "endLine": end}
     column, end_column = finding.get("column"), finding.get("end_column")
     if isinstance(column, int) and column >= 1:
         region["startColumn"] = column
@@ -122,12 +288,12 @@ def _region(finding: dict[str, Any]) -> dict[str, Any]:
     return region
 
 
-def _result(finding: dict[str, Any], rule_index: int) -> dict[str, Any]:
+def _result(finding: ReportedFinding, rule_index: int) -> SarifResult:
     fingerprints = {FINGERPRINT_KEY: finding["fingerprint"]}
     fingerprints["primaryLocationLineHash"] = (
         finding.get("line_hash") or f"{finding['fingerprint'][:16]}:1"
     )
-    result: dict[str, Any] = {
+    result: SarifResult = {
         "ruleId": finding["rule"],
         "ruleIndex": rule_index,
         "level": LEVELS[finding["severity"]],
@@ -149,13 +315,16 @@ def _result(finding: dict[str, Any], rule_index: int) -> dict[str, Any]:
     }
     if "new" in finding:
         result["baselineState"] = "new" if finding["new"] else "unchanged"
-    if finding.get("suggestion"):
-        result["properties"]["suggestion"] = finding["suggestion"]
+    suggestion = finding.get("suggestion")
+    if suggestion:
+        result["properties"]["suggestion"] = suggestion
     return result
 
 
-def _driver(tool: str, version: str | None, rules: list[dict[str, Any]]) -> dict[str, Any]:
-    driver: dict[str, Any] = {"name": tool, "rules": rules}
+def _driver(
+    tool: str, version: str | None, rules: list[SarifReportingDescriptor]
+) -> SarifToolComponent:
+    driver: SarifToolComponent = {"name": tool, "rules": rules}
     if version:
         driver["version"] = version
         if _SEMVER.match(version):
@@ -165,11 +334,11 @@ def _driver(tool: str, version: str | None, rules: list[dict[str, Any]]) -> dict
     return driver
 
 
-def _provenance(result: dict[str, Any]) -> list[dict[str, Any]]:
+def _provenance(result: Mapping[str, Any]) -> list[SarifVersionControlDetails]:
     revision = result.get("head_sha") or result.get("commit")
     if not revision:
         return []
-    details: dict[str, Any] = {
+    details: SarifVersionControlDetails = {
         "repositoryUri": result.get("repository_url") or "file:///",
         "revisionId": revision,
         "mappedTo": {"uriBaseId": "%SRCROOT%"},
@@ -181,12 +350,12 @@ def _provenance(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _tool_run(
     tool: str,
-    findings: list[dict[str, Any]],
-    result: dict[str, Any],
+    findings: list[ReportedFinding],
+    result: Mapping[str, Any],
     automation_id: str,
-) -> dict[str, Any]:
+) -> SarifRun:
     findings = sorted(findings, key=lambda f: -SEVERITY_RANK[f["severity"]])[:MAX_RESULTS_PER_RUN]
-    by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_rule: dict[str, list[ReportedFinding]] = defaultdict(list)
     for finding in findings:
         by_rule[finding["rule"]].append(finding)
     described = result.get("rules") or {}
@@ -197,7 +366,7 @@ def _tool_run(
     ]
     index = {r: i for i, r in enumerate(rule_ids)}
     ordered = sorted(findings, key=lambda f: (f["path"], f["line"], f["rule"]))
-    run: dict[str, Any] = {
+    run: SarifRun = {
         "tool": {"driver": _driver(tool, (result.get("tools") or {}).get(tool), rules)},
         "automationDetails": {"id": automation_id},
         "originalUriBaseIds": {
@@ -214,12 +383,14 @@ def _tool_run(
 
 def sarif(
     agent_type: str,
-    result: dict[str, Any],
+    result: Mapping[str, Any],
     *,
     run_id: str | None = None,
     agent_id: str | None = None,
-) -> dict[str, Any]:
-    by_tool: dict[str, list[dict[str, Any]]] = defaultdict(list)
+) -> SarifLog:
+    """``result``: a run's result document as stored (any version's: what an older one lacks is
+    made up from its findings)."""
+    by_tool: dict[str, list[ReportedFinding]] = defaultdict(list)
     for finding in result_findings(agent_type, result):
         by_tool[finding["tool"]].append(finding)
     tools = sorted(set(by_tool) | set(result.get("tools") or {})) or ["swe-agents"]
@@ -229,11 +400,11 @@ def sarif(
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
 
 
-def json_report(run: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+def json_report(run: Mapping[str, Any], result: Mapping[str, Any]) -> JsonReport:
     return {"run": run, "result": result}
 
 
-def markdown(agent_type: str, result: dict[str, Any]) -> str:
+def markdown(agent_type: str, result: Mapping[str, Any]) -> str:
     if agent_type == "pr_reviewer":
         return _review_markdown(result)
     return _analysis_markdown(result)
@@ -243,7 +414,7 @@ def _escape(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _ratings_line(quality: dict[str, Any]) -> str:
+def _ratings_line(quality: Mapping[str, Any]) -> str:
     """Version 2's ratings, hotspots and test code in one line ("" for version 1)."""
     ratings = quality.get("ratings")
     if not ratings:
@@ -254,7 +425,7 @@ def _ratings_line(quality: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _analysis_markdown(result: dict[str, Any]) -> str:
+def _analysis_markdown(result: Mapping[str, Any]) -> str:
     quality = result.get("quality", {})
     ratings = _ratings_line(quality)
     lines = [
@@ -310,7 +481,7 @@ APPROVAL_TEXT = {
 }
 
 
-def _review_markdown(result: dict[str, Any]) -> str:
+def _review_markdown(result: Mapping[str, Any]) -> str:
     lines = [
         f"## Review: {APPROVAL_TEXT.get(result.get('approval', ''), result.get('approval', ''))}",
         "",

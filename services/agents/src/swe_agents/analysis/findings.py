@@ -20,12 +20,37 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from swe_agents.analysis.source import Sources
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+class FindingDict(TypedDict):
+    """A finding as a result document stores it (``Finding.to_dict()``; ``Finding`` says what
+    each field means)."""
+
+    tool: str
+    rule: str
+    severity: str
+    message: str
+    path: str
+    line: int
+    end_line: int
+    category: str
+    cwe: int | None
+    suggestion: str | None
+    rule_name: str | None
+    help_url: str | None
+    fingerprint: str
+    column: int | None
+    end_column: int | None
+    kind: str
+    test: bool
+    line_hash: str
+    extra: dict[str, Any]  # what one tool says besides (bandit's confidence, fingerprint_v1...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +79,8 @@ class Finding:
     line_hash: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> FindingDict:
+        return cast(FindingDict, asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:

@@ -18,18 +18,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sized
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, TypeVar, cast
 
 from swe_agents.analysis import rules, tool_parsers
 from swe_agents.analysis.checkout import seal, workspace
 from swe_agents.analysis.classify import TestPaths, classify, is_test_noise
-from swe_agents.analysis.findings import Finding, fingerprint_all, severity_at_least
-from swe_agents.analysis.scoring import DEFAULT_FORMULA, quality
+from swe_agents.analysis.findings import Finding, FindingDict, fingerprint_all, severity_at_least
+from swe_agents.analysis.rules import RuleInfo
+from swe_agents.analysis.scoring import DEFAULT_FORMULA, Quality, quality
 from swe_agents.analysis.secrets import scan_files
 from swe_agents.analysis.source import Sources
+from swe_agents.analysis.tool_parsers import FunctionComplexity
 from swe_agents.analysis.tools import Sandbox, clean_env, path_operands, python_tool, run_tool
 from swe_common import tracing
 
@@ -48,6 +50,8 @@ SKIP_DIRS = {
 }
 # Files are passed on the command line; chunks keep argv well under the OS limit.
 CHUNK = 400
+# A step's result: its findings, or a tuple whose first item is its findings.
+_Found = TypeVar("_Found", bound=Sized)
 
 
 async def _no_log(_message: str, _fields: dict[str, Any]) -> None:
@@ -70,14 +74,63 @@ class AnalysisOptions:
 @dataclass
 class TreeAnalysis:
     findings: list[Finding]
-    functions: list[dict[str, Any]] = field(default_factory=list)
+    functions: list[FunctionComplexity] = field(default_factory=list)
     maintainability: dict[str, float] = field(default_factory=dict)
     lines_of_code: int = 0  # every Python file's, test code included
     test_lines_of_code: int = 0
     files: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)  # each tool that ran -> its version
-    rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tool:rule" -> description
+    rules: dict[str, RuleInfo] = field(default_factory=dict)  # "tool:rule" -> description
+
+
+class ToolResults(TypedDict, total=False):
+    """What each tool that ran gave (radon: complexity findings, functions, maintainability)."""
+
+    ruff: list[Finding]
+    radon: tuple[list[Finding], list[FunctionComplexity], dict[str, float]]
+    bandit: list[Finding]
+    secrets: list[Finding]
+    lizard: tuple[list[Finding], list[FunctionComplexity]]
+
+
+class Counts(TypedDict):
+    total: int
+    by_severity: dict[str, int]
+    by_rule: dict[str, int]  # "tool:rule" -> findings
+    by_tool: dict[str, int]
+
+
+class MaintainabilitySummary(TypedDict):
+    average: float | None
+    worst_files: list[tuple[str, float]]  # (path, maintainability index), worst first
+
+
+class AnalysisReport(TypedDict):
+    """The code_analyzer result document (``report``; the runner adds what it analyzed)."""
+
+    summary: str
+    files_analyzed: int
+    lines_of_code: int
+    test_lines_of_code: int
+    counts: Counts
+    findings_by_severity: dict[str, int]
+    worst_functions: list[FunctionComplexity]
+    maintainability: MaintainabilitySummary
+    security: list[FindingDict]
+    performance: list[FindingDict]
+    quality: Quality
+    quality_score: float
+    findings: list[FindingDict]
+    tools: dict[str, str]  # each tool that ran -> its version
+    rules: dict[str, RuleInfo]  # "tool:rule" -> description
+    # Set by the code_analyzer runner: what was analyzed, and the agent's gate when it has one.
+    ref: NotRequired[str]
+    commit: NotRequired[str]
+    steps: NotRequired[list[str]]
+    repository_url: NotRequired[str | None]
+    branch: NotRequired[str | None]
+    passed: NotRequired[bool]  # quality_score >= the agent's fail_under_score
 
 
 # Languages lizard measures besides Python (which radon covers).
@@ -205,12 +258,12 @@ async def run_ruff(run: ToolRun, files: list[str], limit: float) -> list[Finding
 
 async def run_radon(
     run: ToolRun, files: list[str], limit: float, threshold: int
-) -> tuple[list[Finding], list[dict[str, Any]], dict[str, float]]:
+) -> tuple[list[Finding], list[FunctionComplexity], dict[str, float]]:
     root = run.root
     cc_out = await _tool(run, "radon", ["cc", "-j", "-s"], files, limit)
     mi_out = await _tool(run, "radon", ["mi", "-j"], files, limit)
     findings: list[Finding] = []
-    functions: list[dict[str, Any]] = []
+    functions: list[FunctionComplexity] = []
     for out in cc_out:
         found, funcs = tool_parsers.parse_radon_cc(out, str(root), threshold)
         findings += found
@@ -229,10 +282,10 @@ async def run_bandit(run: ToolRun, files: list[str], limit: float) -> list[Findi
 
 async def run_lizard(
     run: ToolRun, files: list[str], limit: float, threshold: int
-) -> tuple[list[Finding], list[dict[str, Any]]]:
+) -> tuple[list[Finding], list[FunctionComplexity]]:
     outputs = await _tool(run, "lizard", ["--csv", "-t", "1"], files, limit)
     findings: list[Finding] = []
-    functions: list[dict[str, Any]] = []
+    functions: list[FunctionComplexity] = []
     for out in outputs:
         found, funcs = tool_parsers.parse_lizard(out, str(run.root), threshold)
         findings += found
@@ -240,7 +293,7 @@ async def run_lizard(
     return findings, functions
 
 
-async def _timed(name: str, log: LogFn, work: Awaitable[Any]) -> Any:
+async def _timed(name: str, log: LogFn, work: Awaitable[_Found]) -> _Found:
     """One analysis step (a tool), logged and, with tracing on, a span."""
     started = time.perf_counter()
     with tracing.span(f"step {name}", **{"swe.analysis.tool": name}) as span:
@@ -278,7 +331,7 @@ def _python_jobs(
 
 async def _run_jobs(
     run: ToolRun, files: list[str], other: list[str], options: AnalysisOptions, log: LogFn
-) -> dict[str, Any]:
+) -> ToolResults:
     if run.sandbox.warning:
         await log(f"warning: {run.sandbox.warning}", {"step": "sandbox"})
     jobs = _python_jobs(run, files, options, log) if files else {}
@@ -288,7 +341,8 @@ async def _run_jobs(
             log,
             run_lizard(run, other, options.tool_timeout, options.complexity_threshold),
         )
-    return dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+    # Each job is keyed by its tool, as ToolResults names them (gather loses each one's type).
+    return cast(ToolResults, dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True)))
 
 
 async def analyze_tree(
@@ -325,19 +379,19 @@ async def _analyze_tree(
     async with workspace(root.parent) as scratch:
         results = await _run_jobs(ToolRun(root, scratch, sandbox), files, other, options, log)
     given = {*files, *other}
-    findings: list[Finding] = []
-    for name, value in results.items():
-        if name == "radon":
-            cc, functions, maintainability = value
-            analysis.maintainability = {p: v for p, v in maintainability.items() if p in given}
-            analysis.functions += functions
-            findings += cc
-        elif name == "lizard":
-            found, functions = value
-            analysis.functions += functions
-            findings += found
-        else:
-            findings += value
+    # In the order the jobs were started (the tools' findings and functions keep it).
+    findings: list[Finding] = [*results.get("ruff", [])]
+    if "radon" in results:
+        cc, functions, maintainability = results["radon"]
+        analysis.maintainability = {p: v for p, v in maintainability.items() if p in given}
+        analysis.functions += functions
+        findings += cc
+    findings += results.get("bandit", [])
+    findings += results.get("secrets", [])
+    if "lizard" in results:
+        found, functions = results["lizard"]
+        analysis.functions += functions
+        findings += found
     # A tool's output names only the files it was given; anything else is not trusted.
     findings = unique_findings([f for f in findings if f.path in given])
     functions = unique_functions([f for f in analysis.functions if f["path"] in given])
@@ -364,7 +418,7 @@ def unique_findings(findings: list[Finding]) -> list[Finding]:
     return result
 
 
-def unique_functions(functions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unique_functions(functions: list[FunctionComplexity]) -> list[FunctionComplexity]:
     """Each function once, by (file, line, function)."""
     seen: set[tuple[str, int, str]] = set()
     result = []
@@ -377,15 +431,15 @@ def unique_functions(functions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def annotate(
-    root: Path, findings: list[Finding], functions: list[dict[str, Any]], tests: TestPaths
-) -> tuple[list[Finding], list[dict[str, Any]]]:
+    root: Path, findings: list[Finding], functions: list[FunctionComplexity], tests: TestPaths
+) -> tuple[list[Finding], list[FunctionComplexity]]:
     """Findings classified and fingerprinted; functions under their qualified names (the AST's:
     ``Class.method``, ``outer.<locals>.inner``) and marked when in test code. Blocking reads:
     call from a thread."""
     sources = Sources(root)
     findings = [_character_columns(f, sources) for f in findings]
     annotated = fingerprint_all(root, classify(findings, tests, sources), sources)
-    named = []
+    named: list[FunctionComplexity] = []
     for f in functions:
         qualname = (
             sources[f["path"]].definitions.get(f["line"]) if f["path"].endswith(".py") else None
@@ -419,7 +473,7 @@ def shown(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not is_test_noise(f)]
 
 
-def counts(findings: list[Finding]) -> dict[str, Any]:
+def counts(findings: list[Finding]) -> Counts:
     by_rule = Counter(f"{f.tool}:{f.rule}" for f in findings)
     by_severity = Counter(f.severity for f in findings)
     return {
@@ -432,17 +486,17 @@ def counts(findings: list[Finding]) -> dict[str, Any]:
     }
 
 
-def security_findings(findings: list[Finding]) -> list[dict[str, Any]]:
+def security_findings(findings: list[Finding]) -> list[FindingDict]:
     return [f.to_dict() for f in findings if f.category in ("security", "secret")]
 
 
-def score(analysis: TreeAnalysis, findings: list[Finding], formula: str) -> dict[str, Any]:
+def score(analysis: TreeAnalysis, findings: list[Finding], formula: str) -> Quality:
     return quality(findings, analysis.lines_of_code, formula, analysis.test_lines_of_code)
 
 
 def report(
     analysis: TreeAnalysis, options: AnalysisOptions, min_severity: str = "info"
-) -> dict[str, Any]:
+) -> AnalysisReport:
     """The code_analyzer result document. Test code's findings are listed (``test: true``) but
     not rated, and neither its functions nor its files are among the worst."""
     listed = shown(analysis.findings)
@@ -479,7 +533,7 @@ def report(
     }
 
 
-def described(analysis: TreeAnalysis, findings: list[Finding]) -> dict[str, dict[str, Any]]:
+def described(analysis: TreeAnalysis, findings: list[Finding]) -> dict[str, RuleInfo]:
     """The descriptions of the rules ``findings`` break."""
     keys = {f"{f.tool}:{f.rule}" for f in findings}
     return {k: v for k, v in analysis.rules.items() if k in keys}

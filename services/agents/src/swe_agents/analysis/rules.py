@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from swe_agents.analysis.findings import SEVERITY_RANK, Finding
 from swe_agents.analysis.secrets import SECRET_RULES
@@ -64,6 +64,20 @@ CREDENTIAL_ADVICE = (
 )
 
 
+class RuleInfo(TypedDict):
+    """A rule's description as a result stores it under ``rules`` (read back as
+    ``swe_common.events.contracts.RuleDescription`` from a review's result)."""
+
+    name: str
+    short: str
+    full: str
+    help_text: str
+    help_markdown: str
+    help_uri: str | None
+    severity: str
+    precision: str
+
+
 def tool_versions(tools: Iterable[str]) -> dict[str, str]:
     """The installed version of each tool (the worker runs them from its own environment)."""
     versions = {}
@@ -73,7 +87,7 @@ def tool_versions(tools: Iterable[str]) -> dict[str, str]:
     return versions
 
 
-async def describe(findings: Iterable[Finding]) -> dict[str, dict[str, Any]]:
+async def describe(findings: Iterable[Finding]) -> dict[str, RuleInfo]:
     """``{"tool:rule": description}`` for every rule among ``findings``."""
     grouped: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
@@ -87,7 +101,7 @@ async def describe(findings: Iterable[Finding]) -> dict[str, dict[str, Any]]:
 
 def _describe(
     tool: str, rule: str, found: list[Finding], ruff: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
+) -> RuleInfo:
     first = min(found, key=lambda f: (f.path, f.line))
     name = first.rule_name or rule
     if tool == "ruff":
@@ -114,7 +128,7 @@ def _entry(
     *,
     markdown: str | None = None,
     uri: str | None = None,
-) -> dict[str, Any]:
+) -> RuleInfo:
     return {
         "name": name,
         "short": short,
@@ -127,9 +141,7 @@ def _entry(
     }
 
 
-def _ruff_rule(
-    code: str, name: str, uri: str | None, info: dict[str, Any] | None
-) -> dict[str, Any]:
+def _ruff_rule(code: str, name: str, uri: str | None, info: dict[str, Any] | None) -> RuleInfo:
     severity = ruff_severity(code)
     precision = "very-high" if code.startswith(("E9", "F82", "F63")) else "high"
     if not info:
@@ -162,7 +174,7 @@ def _plain(text: str) -> str:
     return re.sub(r"```\w*\n?|`|^#+ ", "", text, flags=re.M).strip()
 
 
-def _bandit_rule(rule: str, name: str, uri: str | None, found: list[Finding]) -> dict[str, Any]:
+def _bandit_rule(rule: str, name: str, uri: str | None, found: list[Finding]) -> RuleInfo:
     severity = max((f.severity for f in found), key=SEVERITY_RANK.__getitem__)
     confidence = max(
         (str(f.extra.get("confidence", "")) for f in found),

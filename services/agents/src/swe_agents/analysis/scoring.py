@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from swe_agents.analysis.classify import KINDS, is_test_noise
 from swe_agents.analysis.findings import SEVERITY_RANK, Finding
@@ -46,6 +46,84 @@ SECURITY_CAP = {"low": ("B", 80), "medium": ("C", 60), "high": ("D", 40), "criti
 WORST_FINDING_RATING = {"info": "A", "low": "B", "medium": "C", "high": "D", "critical": "E"}
 RATING_CAP = {"A": 100, "B": 80, "C": 60, "D": 40, "E": 20}
 RATINGS = "ABCDE"
+
+
+class SecurityCap(TypedDict):
+    rating: str
+    score: int
+
+
+class QualityComponents(TypedDict, total=False):
+    """What a score was computed from; version 1 gives its debt and security cap, version 2
+    the counts behind its maintainability rating (``minutes_per_line``, ``test_noise_dropped``).
+    """
+
+    lines_of_code: int
+    remediation_minutes: int
+    development_minutes: int
+    debt_ratio: float
+    debt_rating: str
+    findings_by_severity: dict[str, int]
+    remediation_minutes_per_severity: dict[str, int]
+    worst_security_severity: str | None
+    security_cap: SecurityCap | None
+    minutes_per_line: int
+    test_noise_dropped: int
+
+
+class MaintainabilityRating(TypedDict):
+    rating: str
+    count: int
+    remediation_minutes: int
+    development_minutes: int
+    debt_ratio: float
+    by_severity: dict[str, int]
+
+
+class IssueRating(TypedDict):
+    """Reliability (bugs) or security (vulnerabilities): rated by the worst one."""
+
+    rating: str
+    count: int
+    worst_severity: str | None
+    by_severity: dict[str, int]
+
+
+class Ratings(TypedDict):
+    maintainability: MaintainabilityRating
+    reliability: IssueRating
+    security: IssueRating
+
+
+class ToReview(TypedDict):
+    count: int
+    by_rule: dict[str, int]
+
+
+class CountsInTests(TypedDict):
+    lines_of_code: int
+    findings: int
+    by_kind: dict[str, int]
+    by_severity: dict[str, int]
+
+
+class ScoreAndRating(TypedDict):
+    score: float
+    rating: str
+
+
+class Quality(TypedDict):
+    """A quality score with its breakdown (a result's ``quality``): version 2 adds its three
+    ratings, the hotspots to review, test code's counts and what version 1 says (``v1``)."""
+
+    score: float
+    rating: str
+    formula_version: str
+    ratings: NotRequired[Ratings]
+    to_review: NotRequired[ToReview]
+    tests: NotRequired[CountsInTests]
+    components: QualityComponents
+    v1: NotRequired[ScoreAndRating]
 
 
 def debt_rating(ratio: float) -> str:
@@ -65,7 +143,7 @@ def quality(
     lines_of_code: int,
     version: str = DEFAULT_FORMULA,
     test_lines_of_code: int = 0,
-) -> dict[str, Any]:
+) -> Quality:
     """The score of ``findings`` by formula ``version``; ``lines_of_code`` counts every line
     analyzed (test code included; version 2 takes ``test_lines_of_code`` off)."""
     findings = list(findings)
@@ -78,7 +156,7 @@ def quality(
     return result
 
 
-def quality_v1(findings: Iterable[Finding], lines_of_code: int) -> dict[str, Any]:
+def quality_v1(findings: Iterable[Finding], lines_of_code: int) -> Quality:
     findings = list(findings)
     remediation = sum(REMEDIATION_MINUTES[f.severity] for f in findings)
     development = max(lines_of_code, 1) * MINUTES_PER_LINE
@@ -114,7 +192,7 @@ def _worst(findings: list[Finding]) -> str | None:
     return max(counted, key=SEVERITY_RANK.__getitem__, default=None)
 
 
-def _issue_rating(findings: list[Finding]) -> dict[str, Any]:
+def _issue_rating(findings: list[Finding]) -> IssueRating:
     worst = _worst(findings)
     return {
         "rating": WORST_FINDING_RATING[worst] if worst else "A",
@@ -126,7 +204,7 @@ def _issue_rating(findings: list[Finding]) -> dict[str, Any]:
 
 def quality_v2(
     findings: Iterable[Finding], lines_of_code: int, test_lines_of_code: int = 0
-) -> dict[str, Any]:
+) -> Quality:
     """``lines_of_code``: non-test lines only."""
     findings = list(findings)
     counted = [f for f in findings if not is_test_noise(f)]
@@ -136,7 +214,7 @@ def quality_v2(
     remediation = sum(REMEDIATION_MINUTES[f.severity] for f in smells)
     development = max(lines_of_code, 1) * MINUTES_PER_LINE
     ratio = remediation / development
-    maintainability = {
+    maintainability: MaintainabilityRating = {
         "rating": debt_rating(ratio),
         "count": len(smells),
         "remediation_minutes": remediation,

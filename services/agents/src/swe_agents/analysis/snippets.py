@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 CONTEXT = 5
 MAX_SPAN = 20
@@ -38,7 +37,7 @@ class Window:
     truncated: list[int] = field(default_factory=list)  # numbers of the lines that were cut
 
 
-def _ranges(findings: Iterable[dict[str, Any]]) -> dict[str, list[tuple[int, int]]]:
+def _ranges(findings: Iterable[Mapping[str, object]]) -> dict[str, list[tuple[int, int]]]:
     by_path: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for finding in findings:
         path, line = finding.get("path"), finding.get("line")
@@ -82,7 +81,7 @@ def _read_lines(root: Path, path: str) -> list[str] | None:
     return lines
 
 
-def capture(root: Path, findings: Iterable[dict[str, Any]]) -> list[Window]:
+def capture(root: Path, findings: Iterable[Mapping[str, object]]) -> list[Window]:
     """The windows of source lines around ``findings`` (dicts with path, line, end_line)."""
     windows: list[Window] = []
     total = 0

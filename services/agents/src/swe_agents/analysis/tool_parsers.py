@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from swe_agents.analysis.findings import Finding
 from swe_agents.analysis.tools import ToolError
@@ -23,7 +23,22 @@ BANDIT_SECRET_RULES = {"B105", "B106", "B107"}
 BANDIT_SEVERITY = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high", "UNDEFINED": "info"}
 
 
+class FunctionComplexity(TypedDict):
+    """One function's cyclomatic complexity (radon's for Python, lizard's for the rest): a
+    code analysis lists the worst, a review compares them with the base's."""
+
+    path: str
+    function: str  # the qualified name once annotated (pipeline.annotate)
+    line: int
+    end_line: int
+    column: NotRequired[int]  # radon's only
+    complexity: int
+    rank: str | None  # radon's letter (A..F); lizard has none
+    test: NotRequired[bool]  # set by pipeline.annotate: in test code
+
+
 def _load(tool: str, text: str) -> Any:
+    # A tool's own JSON, as it prints it: each parser below reads the shape its tool documents.
     try:
         return json.loads(text) if text.strip() else None
     except json.JSONDecodeError as exc:
@@ -80,10 +95,10 @@ def parse_ruff(text: str, root: str) -> list[Finding]:
 
 def parse_radon_cc(
     text: str, root: str, threshold: int
-) -> tuple[list[Finding], list[dict[str, Any]]]:
+) -> tuple[list[Finding], list[FunctionComplexity]]:
     """Complexity findings (above ``threshold``) and every function's complexity, each once."""
     findings: list[Finding] = []
-    functions: list[dict[str, Any]] = []
+    functions: list[FunctionComplexity] = []
     for path, blocks in (_load("radon", text) or {}).items():
         if not isinstance(blocks, list):  # radon reports a file it cannot parse as {"error"}
             continue
@@ -94,7 +109,7 @@ def parse_radon_cc(
                 if not block.get("classname")
                 else f"{block['classname']}.{block['name']}"
             )
-            entry = {
+            entry: FunctionComplexity = {
                 "path": rel,
                 "function": name,
                 "line": block["lineno"],
@@ -130,7 +145,7 @@ def parse_radon_cc(
 
 def unique_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each (line, function) once: ``radon cc -j`` lists a method both inside its class block
-    and again on its own."""
+    and again on its own. (Blocks are radon's JSON as it prints it.)"""
     seen: set[tuple[int, str, str]] = set()
     result = []
     for block in blocks:
@@ -142,7 +157,7 @@ def unique_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _flatten(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Functions and methods (radon nests methods inside their class block)."""
+    """Functions and methods (radon nests methods inside their class block; radon's JSON)."""
     result: list[dict[str, Any]] = []
     for block in blocks:
         if block.get("type") == "class":
@@ -206,11 +221,11 @@ def lizard_severity(ccn: int) -> str:
 
 def parse_lizard(
     text: str, root: str, threshold: int
-) -> tuple[list[Finding], list[dict[str, Any]]]:
+) -> tuple[list[Finding], list[FunctionComplexity]]:
     """lizard --csv rows: NLOC, CCN, tokens, params, length, location, file, name, long name,
     start, end. Paths are as given (absolute, under ``root``)."""
     findings: list[Finding] = []
-    functions: list[dict[str, Any]] = []
+    functions: list[FunctionComplexity] = []
     for row in csv.reader(io.StringIO(text)):
         if len(row) < 11 or not row[1].isdigit():
             continue

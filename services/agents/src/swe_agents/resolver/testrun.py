@@ -6,12 +6,22 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from swe_agents.analysis.classify import TestPaths
 from swe_agents.sandbox import DEPS, CodeSandbox, SandboxResult
 
 REPRO_FILE = "test_swe_reproduction.py"
 OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|XPASS|XFAIL|SKIPPED) (\S+)", re.MULTILINE)
+
+
+class TestRunDict(TypedDict):
+    """What a test run said, as a resolver's result keeps it (``TestRun.to_dict()``)."""
+
+    passed: list[str]
+    failed: list[str]
+    limit: str | None
+    returncode: int
 
 
 @dataclass
@@ -25,7 +35,7 @@ class TestRun:
     def passed(self) -> set[str]:
         return {t for t, o in self.outcomes.items() if o in ("PASSED", "XFAIL")}
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> TestRunDict:
         return {
             "passed": sorted(self.passed),
             "failed": sorted(t for t, o in self.outcomes.items() if o in ("FAILED", "ERROR")),

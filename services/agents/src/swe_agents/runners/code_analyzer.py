@@ -35,7 +35,7 @@ def branch_of(ref: str, commit: str) -> str | None:
     return None if ref == commit or re.fullmatch(r"[0-9a-f]{7,40}", ref) else ref
 
 
-async def run(ctx: RunContext) -> dict[str, Any]:
+async def run(ctx: RunContext) -> pipeline.AnalysisReport:
     repo = await ctx.repository(shallow=True)
     ref = ctx.trigger.get("ref") or ctx.default_branch
     commit = await ctx.resolve(repo, ref)
@@ -58,15 +58,11 @@ async def run(ctx: RunContext) -> dict[str, Any]:
             result = pipeline.report(analysis, options, ctx.config.get("min_severity", "info"))
             # The lines around each finding, while the working copy exists (kept with the run).
             ctx.sources = await asyncio.to_thread(snippets.capture, tree, result["findings"])
-    result.update(
-        {
-            "ref": ref,
-            "commit": commit,
-            "steps": sorted(ctx.config.get("steps") or ALL_STEPS),
-            "repository_url": ctx.repository_web_url,
-            "branch": branch_of(ref, commit),
-        }
-    )
+    result["ref"] = ref
+    result["commit"] = commit
+    result["steps"] = sorted(ctx.config.get("steps") or ALL_STEPS)
+    result["repository_url"] = ctx.repository_web_url
+    result["branch"] = branch_of(ref, commit)
     threshold = ctx.config.get("fail_under_score")
     if threshold is not None:
         result["passed"] = result["quality_score"] >= threshold

@@ -6,15 +6,20 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swe_agents.analysis.checkout import Repository, RepositoryUnreachable, validate_url
+from swe_agents.analysis.diffs import DiffDocument
 from swe_agents.analysis.snippets import Window
 from swe_agents.analysis.tools import Sandbox, SandboxUnavailable, choose_sandbox
 from swe_agents.sandbox import CodeSandbox, code_sandbox
 from swe_agents.sandbox import SandboxUnavailable as CodeSandboxUnavailable
 from swe_agents.settings import Settings
 from swe_common import tracing
+
+if TYPE_CHECKING:  # both import this module (RunFailure)
+    from swe_agents.resolver.spend import DailySpend
+    from swe_agents.runners.llm import Call
 
 LogFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -41,15 +46,15 @@ class RunContext:
     extra: dict[str, Any] = field(default_factory=dict)
     # The diff a review looked at (diffs.ReviewDiff.to_dict()): stored beside the run, not in
     # its result (which events carry).
-    diff: dict[str, Any] | None = None
+    diff: DiffDocument | None = None
     # Source lines around the findings (analysis/snippets.py): stored beside the run too.
     sources: list[Window] = field(default_factory=list)
     # The repository's canonical URL (no credentials, no ".git"), known once it is validated.
     repository_web_url: str | None = None
     # Every model call of the run (runners.llm.Call), kept even when the run fails.
-    trajectory: list[Any] | None = None
+    trajectory: list[Call] | None = None
     # The project's daily model budget (resolver.spend.DailySpend), when the agent sets one.
-    spend: Any = None
+    spend: DailySpend | None = None
 
     def sandbox(self) -> Sandbox:
         """The analysis tools' sandbox (a run fails rather than run them unconfined as root)."""

@@ -27,24 +27,26 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from swe_agents.analysis import pipeline
 from swe_agents.analysis.checkout import Repository, parse_changes, validate_ref, workspace
 from swe_agents.analysis.classify import TestPaths
-from swe_agents.analysis.findings import severity_at_least
-from swe_agents.analysis.scoring import DEFAULT_FORMULA
+from swe_agents.analysis.findings import FindingDict, severity_at_least
+from swe_agents.analysis.rules import RuleInfo
+from swe_agents.analysis.scoring import DEFAULT_FORMULA, Quality
 from swe_agents.analysis.tools import clean_env, path_operands, run_tool
 from swe_agents.resolver import edits, install, skeleton
 from swe_agents.resolver.testrun import (
     REPRO_FILE,
     TestRun,
+    TestRunDict,
     copy_tree,
     related_tests,
     run_tests,
 )
 from swe_agents.runners.context import RunContext, RunFailure
-from swe_agents.runners.llm import Budget, Call, ChatClient, Pricing
+from swe_agents.runners.llm import Budget, Call, CallRecord, ChatClient, OnCall, Pricing
 from swe_agents.sandbox import CodeSandbox
 from swe_common.events.contracts import PullRequestRequest
 
@@ -155,6 +157,77 @@ def make_budget(config: dict[str, Any]) -> Budget:
     )
 
 
+class CandidateEvidence(TypedDict):
+    """What the tests said of one candidate, as the result lists it (``Evidence.to_dict()``)."""
+
+    candidate: int
+    samples: list[int]
+    agreement: int
+    files: list[str]
+    passed: bool
+    regressions: list[str]
+    regression_tests: TestRunDict
+    reproduction: TestRunDict
+
+
+class ModelUsage(TypedDict):
+    name: str
+    calls: int
+    tokens: int
+    cost: float
+    streamed: bool
+    tool_calling: bool
+
+
+class DiffStats(TypedDict):
+    files: int
+    added_lines: int
+
+
+class PatchEvidence(TypedDict):
+    fail_to_pass: list[str]
+    pass_to_pass: list[str]
+    candidate: int
+
+
+class ScoreChange(TypedDict):
+    before: float
+    after: float
+    delta: float
+
+
+class ResolverResult(TypedDict):
+    """The issue_resolver result document; the keys after ``repository_url`` come with a patch
+    that passed (``resolved``) only."""
+
+    summary: str
+    resolved: bool
+    passed: bool
+    base_commit: str
+    candidates: list[CandidateEvidence]
+    model: ModelUsage
+    trajectory: list[CallRecord]
+    repository_url: str | None
+    branch: NotRequired[str]
+    commit: NotRequired[str]
+    head_sha: NotRequired[str]
+    diff: NotRequired[str]
+    patch: NotRequired[str]
+    diff_stats: NotRequired[DiffStats]
+    evidence: NotRequired[PatchEvidence]
+    score_change: NotRequired[ScoreChange]
+    findings: NotRequired[list[FindingDict]]
+    blocking_findings: NotRequired[int]
+    findings_by_severity: NotRequired[dict[str, int]]
+    quality: NotRequired[Quality]
+    quality_score: NotRequired[float]
+    tools: NotRequired[dict[str, str]]
+    rules: NotRequired[dict[str, RuleInfo]]
+    # With the agent's open_pull_request on: the JSON of the PullRequestRequest contract
+    # (swe_common.events.contracts), which types it.
+    pull_request: NotRequired[dict[str, Any]]
+
+
 @dataclass
 class Evidence:
     """What the tests said of one candidate."""
@@ -188,7 +261,7 @@ class Evidence:
             -self.candidate.samples[0],
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CandidateEvidence:
         return {
             "candidate": self.index,
             "samples": self.candidate.samples,
@@ -438,7 +511,7 @@ def _window(text: str, spans: list[tuple[int, int]], margin: int = 15) -> str:
     return out[:MAX_CODE_CHARS]
 
 
-async def run(ctx: RunContext) -> dict[str, Any]:
+async def run(ctx: RunContext) -> ResolverResult:
     client = make_client(ctx)
     config = ctx.config
     budget = make_budget(config)
@@ -479,7 +552,8 @@ async def run(ctx: RunContext) -> dict[str, Any]:
             )
         result = await _deliver(ctx, client, budget, wc, base, branch, best, evidence, before)
         if config.get("open_pull_request"):
-            result["pull_request"] = _pull_request_request(ctx, ref, base, branch, best, result)
+            request = _pull_request_request(ctx, ref, base, branch, best, result)
+            result["pull_request"] = request.model_dump(mode="json", exclude_none=True)
             await ctx.log(
                 f"a draft pull request from {branch} is requested (opened by the issues service)",
                 {"step": "deliver"},
@@ -487,7 +561,7 @@ async def run(ctx: RunContext) -> dict[str, Any]:
         return result
 
 
-def _logger(ctx: RunContext) -> Any:
+def _logger(ctx: RunContext) -> OnCall:
     async def on_call(call: Call) -> None:
         await ctx.log(
             f"model call {call.index} ({call.step}): {call.prompt_tokens}+"
@@ -503,7 +577,7 @@ def _logger(ctx: RunContext) -> Any:
     return on_call
 
 
-def _usage(ctx: RunContext, client: ChatClient, budget: Budget) -> dict[str, Any]:
+def _usage(ctx: RunContext, client: ChatClient, budget: Budget) -> ModelUsage:
     return {
         "name": client.model,
         "calls": budget.calls,
@@ -521,7 +595,7 @@ def _unresolved(
     base: str,
     summary: str,
     evidence: list[Evidence],
-) -> dict[str, Any]:
+) -> ResolverResult:
     return {
         "summary": summary,
         "resolved": False,
@@ -544,7 +618,7 @@ async def _deliver(
     best: Evidence,
     evidence: list[Evidence],
     before: TestRun,
-) -> dict[str, Any]:
+) -> ResolverResult:
     config = ctx.config
     options = pipeline.AnalysisOptions(
         tool_timeout=ctx.settings.tool_timeout_seconds,
@@ -582,7 +656,7 @@ async def _deliver(
     )
     q_after = pipeline.score(analysis, pipeline.shown(analysis.findings), options.quality_formula)
     fixed = sorted(best.reproduction.passed)
-    result = {
+    result: ResolverResult = {
         "summary": (
             f"patch on branch {branch}: {_count(len(changes), 'file')} changed; "
             f"{_count(len(fixed), 'reproduction test')} failing before and passing after, "
@@ -628,8 +702,8 @@ async def _deliver(
 
 
 def _pull_request_request(
-    ctx: RunContext, ref: str, base: str, branch: str, best: Evidence, result: dict[str, Any]
-) -> dict[str, Any]:
+    ctx: RunContext, ref: str, base: str, branch: str, best: Evidence, result: ResolverResult
+) -> PullRequestRequest:
     """The ``PullRequestRequest`` (swe_common.events.contracts) the issues service opens."""
     title = _title(ctx) or "the issue"
     evidence = result["evidence"]
@@ -654,7 +728,7 @@ def _pull_request_request(
         body=body,
         message=f"Resolve: {title[:72]}",
         files=dict(best.candidate.files),
-    ).model_dump(mode="json", exclude_none=True)
+    )
 
 
 def _title(ctx: RunContext) -> str:

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 
@@ -76,6 +76,23 @@ class Pricing:
         return (prompt_tokens * self.input + completion_tokens * self.output) / 1_000_000
 
 
+class CallRecord(TypedDict):
+    """A model call as a run's trajectory keeps it (``Call.to_dict()``)."""
+
+    index: int
+    step: str
+    # The chat messages as the model provider's API takes them (role, content and whatever
+    # else the provider reads), each content cut at MAX_TRAJECTORY_TEXT.
+    messages: list[dict[str, Any]]
+    answer: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    latency_ms: int
+    streamed: bool
+    tool_call: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """One model call as the trajectory keeps it."""
@@ -91,7 +108,7 @@ class Call:
     streamed: bool
     tool_call: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CallRecord:
         return {
             "index": self.index,
             "step": self.step,

@@ -36,6 +36,7 @@ from swe_agents.analysis.classify import TestPaths, is_test_noise
 from swe_agents.analysis.findings import Finding, severity_at_least
 from swe_agents.analysis.scoring import DEFAULT_FORMULA
 from swe_agents.analysis.secrets import scan_files
+from swe_agents.analysis.tool_parsers import FunctionComplexity
 from swe_agents.analysis.tools import ToolError
 from swe_agents.runners.context import RunContext
 from swe_common.events.contracts import (
@@ -110,15 +111,17 @@ async def _export_base(
     await asyncio.to_thread(move)
 
 
-def _by_name(functions: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+def _by_name(
+    functions: list[FunctionComplexity],
+) -> dict[tuple[str, str], list[FunctionComplexity]]:
+    groups: dict[tuple[str, str], list[FunctionComplexity]] = defaultdict(list)
     for f in sorted(functions, key=lambda f: (f["path"], f["line"])):
         groups[(f["path"], f["function"])].append(f)
     return groups
 
 
 def _complexity_deltas(
-    before: list[dict[str, Any]], after: list[dict[str, Any]]
+    before: list[FunctionComplexity], after: list[FunctionComplexity]
 ) -> list[ComplexityDelta]:
     old = _by_name(before)
     deltas = []
@@ -156,7 +159,8 @@ def _mi_deltas(before: dict[str, float], after: dict[str, float]) -> list[Mainta
 
 async def run(ctx: RunContext) -> dict[str, Any]:
     """The result document of a review (the runners' common shape: JSON, stored with the run
-    and carried by ``agents.run.completed``)."""
+    and carried by ``agents.run.completed``): the JSON of ``ReviewResult``, the contract
+    that types it (``review`` returns the model)."""
     return (await review(ctx)).wire()
 
 
@@ -264,7 +268,7 @@ async def review(ctx: RunContext) -> ReviewResult:
 
 async def _keep_diff(
     ctx: RunContext, repo: Repository, since: str, head: str, selected: list[FileChange]
-) -> dict[str, Any] | None:
+) -> diffs.DiffDocument | None:
     """The reviewed diff, for people reading the comments; a review goes on without it."""
     try:
         diff = await diffs.capture(repo, since, head, selected)
@@ -301,8 +305,7 @@ def _comments(
         if reason:
             dropped[reason] += 1
             continue
-        comment = finding.to_dict()
-        comment.pop("extra", None)
+        comment = {k: v for k, v in finding.to_dict().items() if k != "extra"}
         comment.update({"line": line, "new": finding.fingerprint not in base_prints})
         comments.append(ReviewComment.model_validate(comment))
     comments.sort(key=lambda c: (not c.new, -_rank(c.severity), c.path, c.line, c.rule))
