@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents import live
@@ -31,7 +32,7 @@ log = structlog.stdlib.get_logger(__name__)
 # Event handlers act for the platform, not for a user: they see every project.
 SYSTEM = Principal(subject="system", roles=frozenset({"admin"}))
 # The service's Redis client, read when a handler runs (it exists once the app has started).
-RedisSource = Callable[[], Any]
+RedisSource = Callable[[], Redis | None]
 REVIEW_SETTINGS = ("min_severity", "max_comments", "include", "exclude", "suppressed_fingerprints")
 
 
@@ -76,7 +77,7 @@ def issue_handler(settings: Settings) -> Handler:
             "title": data.get("title") or "(untitled)",
             "description": data.get("description") or "",
         }
-        trigger = {
+        trigger: service.Trigger = {
             "kind": "issue",
             "issue_id": issue["id"],
             "issue": issue,
@@ -96,11 +97,12 @@ def review_handler(settings: Settings) -> Handler:
             return
         agent = await _reviewer_of(session, project)
         pr = {k: data.get(k) for k in ("base_ref", "head_ref", "base_sha", "head_sha", "number")}
-        pr["id"] = str(data["pull_request_id"])
-        trigger = {
+        pull_request_id = str(data["pull_request_id"])
+        pr["id"] = pull_request_id
+        trigger: service.Trigger = {
             "kind": "pull_request",
-            "pull_request_id": pr["id"],
-            "pull_request_key": pr["id"],
+            "pull_request_id": pull_request_id,
+            "pull_request_key": pull_request_id,
             "review_id": data.get("review_id"),
             "pull_request": {k: v for k, v in pr.items() if v},
             "level": data.get("level") or agent.config.get("level", "standard"),
@@ -136,7 +138,8 @@ async def _reviewer_of(session: AsyncSession, project: Project) -> Agent:
 
 
 def _reviewer_defaults(project: Project) -> dict[str, Any]:
-    """Defaults, with the project's own noise settings when they are valid."""
+    """Defaults, with the project's own noise settings when they are valid (as JSON, the form
+    ``Agent.config`` stores: see ``service.validate_config``)."""
     model = CONFIG_MODELS["pr_reviewer"]
     wanted = {k: v for k, v in (project.settings or {}).items() if k in REVIEW_SETTINGS}
     try:
@@ -152,7 +155,7 @@ def delivery_handlers(settings: Settings, redis: RedisSource) -> dict[str, Handl
 
     async def delivered(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data
-        outcome = {
+        outcome: service.DeliveryOutcome = {
             "status": "opened",
             "number": data.get("number"),
             "url": data.get("url"),
@@ -164,7 +167,7 @@ def delivery_handlers(settings: Settings, redis: RedisSource) -> dict[str, Handl
 
     async def delivery_failed(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data
-        outcome = {
+        outcome: service.DeliveryOutcome = {
             "status": "failed",
             "number": None,
             "url": None,
@@ -173,7 +176,9 @@ def delivery_handlers(settings: Settings, redis: RedisSource) -> dict[str, Handl
         }
         await record(session, data, outcome)
 
-    async def record(session: AsyncSession, data: dict[str, Any], outcome: dict[str, Any]) -> None:
+    async def record(
+        session: AsyncSession, data: dict[str, Any], outcome: service.DeliveryOutcome
+    ) -> None:
         try:
             run_id = uuid.UUID(str(data.get("run_id")))
         except ValueError:

@@ -6,9 +6,10 @@ gone, and its entry is dropped after an hour."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import cast
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from swe_agents.settings import Settings
 from swe_common.health_detailed import Detail, DetailCheck
@@ -21,16 +22,17 @@ def heartbeats_key(prefix: str) -> str:
     return f"{prefix}:worker-heartbeats"
 
 
-async def beat(redis: Any, prefix: str, worker_id: str) -> None:
+async def beat(redis: Redis, prefix: str, worker_id: str) -> None:
     await redis.hset(heartbeats_key(prefix), worker_id, repr(time.time()))
 
 
-async def workers(redis: Any, settings: Settings) -> Detail:
+async def workers(redis: Redis, settings: Settings) -> Detail:
     """The workers' heartbeat ages; degraded when none is live."""
     key = heartbeats_key(settings.redis_prefix)
     now = time.time()
     stale_after = STALE_AFTER * settings.reaper_interval_seconds
-    beats: dict[str, str] = await redis.hgetall(key)
+    # The client decodes responses (swe_common.app.redis_client): names and values are str.
+    beats = cast("dict[str, str]", await redis.hgetall(key))
     items, gone = {}, []
     for worker_id, value in sorted(beats.items()):
         try:

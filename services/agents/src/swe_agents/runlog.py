@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from redis.asyncio import Redis
 
 from swe_agents import live
 from swe_agents.agents import repository
@@ -22,7 +23,7 @@ log = structlog.stdlib.get_logger(__name__)
 class RunLogger:
     """The single writer of one run's log (the worker holding its lease)."""
 
-    def __init__(self, db: Database, redis: Any, prefix: str, run_id: uuid.UUID) -> None:
+    def __init__(self, db: Database, redis: Redis, prefix: str, run_id: uuid.UUID) -> None:
         self.db = db
         self.redis = redis
         self.channel = live.logs_channel(prefix, run_id)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from redis.asyncio import Redis
 
 from swe_agents import live
 from swe_agents.agents import repository, service
@@ -24,7 +25,7 @@ TERMINAL = ("completed", "failed", "cancelled")
 
 class LogStream:
     def __init__(
-        self, db: Database, redis: Any, prefix: str, run_id: uuid.UUID, since: int
+        self, db: Database, redis: Redis, prefix: str, run_id: uuid.UUID, since: int
     ) -> None:
         self.db, self.redis, self.run_id = db, redis, run_id
         self.channel = live.logs_channel(prefix, run_id)
@@ -67,7 +68,7 @@ class LogStream:
 
 
 async def agent_stream(
-    db: Database, redis: Any, prefix: str, agent_id: uuid.UUID, send: Send
+    db: Database, redis: Redis, prefix: str, agent_id: uuid.UUID, send: Send
 ) -> None:
     """The agent's active runs now, then every status change as it happens."""
     pubsub = redis.pubsub()
@@ -98,7 +99,7 @@ class NotificationStream:
     FOLLOW_POLL_SECONDS = 5.0
 
     def __init__(
-        self, db: Database, redis: Any, prefix: str, principal: Principal, since: int | None
+        self, db: Database, redis: Redis, prefix: str, principal: Principal, since: int | None
     ) -> None:
         self.db, self.redis, self.principal = db, redis, principal
         self.channel = live.notifications_channel(prefix)

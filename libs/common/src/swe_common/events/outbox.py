@@ -18,7 +18,7 @@ about 4 times fewer transactions per second with a NOTIFY each).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -114,7 +114,7 @@ class Outbox:
         self,
         session: AsyncSession,
         spec: EventSpec,
-        data: BaseModel | dict[str, Any],
+        data: BaseModel | Mapping[str, Any],
         *,
         subject: str | None = None,
         partition_key: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -258,7 +259,7 @@ NOTIFICATIONS_LOCK = 0x5E_A9_E7_75  # any constant; the key of this one lock
 
 
 async def add_notification(
-    session: AsyncSession, run: Run, payload: dict[str, Any]
+    session: AsyncSession, run: Run, payload: Mapping[str, Any]
 ) -> RunNotification:
     """Record a run's status change in its transaction. The lock held to the commit makes a
     row with a lower id never commit after one with a higher id, so a reader resuming after

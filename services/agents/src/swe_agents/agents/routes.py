@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query, Response, WebSocket, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import StringConstraints
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_agents import live, streams
@@ -69,7 +71,7 @@ RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 SourcePath = Annotated[str, StringConstraints(min_length=1, max_length=1000), NulFree()]
 
 
-def _announce(settings: Settings, session: AsyncSession, redis: Any, run: Run) -> None:
+def _announce(settings: Settings, session: AsyncSession, redis: Redis, run: Run) -> None:
     live.announce_run(session, redis, settings.redis_prefix, service.run_payload(run))
 
 
@@ -167,7 +169,7 @@ async def cancel_run(
 
 
 def _after_cancel(
-    settings: Settings, session: AsyncSession, redis: Any, run: Run, notify: bool
+    settings: Settings, session: AsyncSession, redis: Redis, run: Run, notify: bool
 ) -> None:
     if notify:  # its worker hears it once the flag is committed
         live.publish_after_commit(
@@ -246,7 +248,7 @@ async def run_diff(
     return await service.run_diff(session, principal, run_id)
 
 
-async def _finished_run(session: Any, principal: Any, run_id: uuid.UUID) -> Run:
+async def _finished_run(session: AsyncSession, principal: Principal, run_id: uuid.UUID) -> Run:
     run, _ = await service.visible_run(session, principal, run_id)
     if run.status != "completed" or run.result is None:
         raise Conflict(f"The run has no report (status {run.status})")
@@ -254,7 +256,9 @@ async def _finished_run(session: Any, principal: Any, run_id: uuid.UUID) -> Run:
 
 
 @router.get("/{agent_id}", response_model=AgentOut)
-async def get_agent(agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Any:
+async def get_agent(
+    agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> sa.Row[Any]:
     return await service.read_agent(session, principal, agent_id)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict, cast
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,7 @@ from swe_agents.analysis.snippets import Window
 from swe_agents.events import (
     AgentCreated,
     AgentDeleted,
+    AgentPayload,
     AgentUpdated,
     RunCancelled,
     RunCompleted,
@@ -51,6 +53,8 @@ from swe_common.security import Principal
 
 if TYPE_CHECKING:  # the runners' documents, named here without importing the runners
     from swe_agents.analysis.diffs import DiffDocument
+    from swe_agents.analysis.scoring import Quality
+    from swe_agents.runners.llm import CallRecord
 
 EXIT_REASONS = (
     "timeout",
@@ -65,6 +69,129 @@ EXIT_REASONS = (
     "error",
 )
 TERMINAL = ("completed", "failed", "cancelled")
+
+
+# -- the documents a run is told and stored by -----------------------------------------------
+
+
+class RunSnapshot(TypedDict):
+    """A run as its events, notifications and watchers see it (``run_payload``; the events'
+    ``RunPayload`` validates it)."""
+
+    run_id: str
+    agent_id: str
+    agent_type: str
+    project_id: str
+    status: str
+    exit_reason: str | None
+    trigger: dict[str, Any]  # the run's Trigger, as stored with it
+    queued_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    duration_ms: int | None
+
+
+class Trigger(TypedDict, total=False):
+    """What started a run and on what (stored with it, read by its runner)."""
+
+    kind: Required[str]  # api | issue | pull_request
+    ref: str | None  # None: the project's default branch
+    # A review: the pull request (PullRequestTarget's JSON: base_ref, head_ref, the shas,
+    # number, id), its key for "the previous review", the review level.
+    pull_request: dict[str, Any]
+    pull_request_id: str
+    pull_request_key: str
+    review_id: str | None
+    level: str
+    # A resolution: the issue (IssueTarget's JSON: id, title, description).
+    issue: dict[str, Any]
+    issue_id: str
+
+
+class DeliveryOutcome(TypedDict):
+    """What the issues service says became of a draft pull request request."""
+
+    status: str  # opened | failed
+    number: int | None
+    url: str | None
+    error: str | None
+    github_status: int | None
+    pull_request_id: NotRequired[str | None]
+
+
+class DeliveryNotice(TypedDict):
+    """What a delivery notification tells the console (the patch stays in the run)."""
+
+    status: str | None
+    number: int | None
+    url: str | None
+    error: str | None
+    github_status: int | None
+
+
+class RunNotice(RunSnapshot):
+    """A notification of a run (``record_status``): its snapshot and its agent's name."""
+
+    agent_name: str | None
+
+
+class DeliveryNotification(RunNotice):
+    """A notification of what became of a run's draft pull request (not a status change)."""
+
+    kind: str  # delivery
+    delivery: DeliveryNotice
+
+
+class TrajectoryTotals(TypedDict):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    latency_ms: int
+
+
+class Trajectory(TypedDict):
+    run_id: str
+    agent_type: str
+    status: str
+    exit_reason: str | None
+    totals: TrajectoryTotals
+    calls: list[CallRecord]
+
+
+class EventComment(TypedDict):
+    """A review comment as ``agents.run.completed`` carries it (its result keeps the rest)."""
+
+    path: str | None
+    line: int | None
+    severity: str | None
+    category: str | None
+    rule: str | None
+    message: str | None
+    suggestion: str | None
+    new: bool | None
+
+
+class EventResult(TypedDict, total=False):
+    """A run's result as ``agents.run.completed`` carries it: the keys of these the runner's
+    result has (``event_result``)."""
+
+    summary: str | None
+    quality_score: float | None
+    approval: str | None
+    findings_by_severity: dict[str, int] | None
+    quality: Quality
+    comment_count: int
+    head_sha: str
+    base_sha: str
+    level: str
+    branch: str | None
+    diff_stats: dict[str, int]
+    passed: bool
+    # An issue_resolver's request for a draft pull request: the JSON of the PullRequestRequest
+    # contract (swe_common.events.contracts), which the issues service opens from this event.
+    pull_request: dict[str, Any]
+    comments: list[EventComment]
 
 
 # -- access ---------------------------------------------------------------------------------
@@ -142,7 +269,9 @@ async def visible_agent(
     return agent, project
 
 
-async def read_agent(session: AsyncSession, principal: Principal, agent_id: uuid.UUID) -> Any:
+async def read_agent(
+    session: AsyncSession, principal: Principal, agent_id: uuid.UUID
+) -> sa.Row[Any]:
     """``visible_agent`` for a read: the agent's row (by attribute like an ``Agent``), its
     project read along in the same statement, no ORM object."""
     found = await repository.read_agent(session, agent_id)
@@ -171,7 +300,7 @@ async def visible_run(
 
 async def run_trajectory(
     session: AsyncSession, principal: Principal, run_id: uuid.UUID
-) -> dict[str, Any]:
+) -> Trajectory:
     """Every model call of a finished run (prompt, answer, tokens, cost, latency)."""
     run, _ = await visible_run(session, principal, run_id)
     if run.status not in TERMINAL:
@@ -199,6 +328,8 @@ async def run_trajectory(
 
 
 def validate_config(type_: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The agent's configuration as its type's model (CONFIG_MODELS) reads it, as JSON: the
+    model, and so the keys, depend on the type, and ``Agent.config`` stores it as it is."""
     try:
         model = CONFIG_MODELS[type_].model_validate(config)
     except ValidationError as exc:
@@ -214,13 +345,10 @@ def validate_config(type_: str, config: dict[str, Any]) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)
 
 
-def agent_payload(agent: Agent) -> dict[str, Any]:
-    return {
-        "agent_id": str(agent.id),
-        "project_id": str(agent.project_id),
-        "type": agent.type,
-        "name": agent.name,
-    }
+def agent_payload(agent: Agent) -> AgentPayload:
+    return AgentPayload(
+        agent_id=str(agent.id), project_id=str(agent.project_id), type=agent.type, name=agent.name
+    )
 
 
 async def create_agent(
@@ -283,7 +411,7 @@ async def delete_agent(session: AsyncSession, principal: Principal, agent_id: uu
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def run_payload(run: Run) -> dict[str, Any]:
+def run_payload(run: Run) -> RunSnapshot:
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
@@ -302,8 +430,8 @@ def run_payload(run: Run) -> dict[str, Any]:
     }
 
 
-def build_trigger(agent: Agent, request: RunStart, kind: str, project: Project) -> dict[str, Any]:
-    trigger: dict[str, Any] = {"kind": kind}
+def build_trigger(agent: Agent, request: RunStart, kind: str, project: Project) -> Trigger:
+    trigger: Trigger = {"kind": kind}
     if agent.type == "pr_reviewer":
         if request.pull_request is None:
             raise Unprocessable("A pr_reviewer run needs a pull_request (base_ref and head_ref)")
@@ -328,7 +456,7 @@ async def enqueue_run(
     settings: Settings,
     agent: Agent,
     project: Project,
-    trigger: dict[str, Any],
+    trigger: Trigger,
     *,
     timeout_seconds: float | None = None,
     created_by: uuid.UUID | None = None,
@@ -357,14 +485,16 @@ async def enqueue_run(
 
 
 async def record_status(
-    session: AsyncSession, run: Run, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Note the run's new status (or, with ``extra``, another change of it such as a delivery)
+    session: AsyncSession, run: Run, delivery: DeliveryNotice | None = None
+) -> RunNotice:
+    """Note the run's new status (or, with ``delivery``, what became of its pull request)
     for the notification streams, in the transaction that makes it (call it last: it holds the
     notifications' lock until the commit). Returns the payload to announce after the commit
     (``live.announce_run``, ``live.announce_notification``)."""
     agent = await repository.get_agent(session, run.agent_id)
-    payload = {**run_payload(run), "agent_name": agent.name if agent else None, **(extra or {})}
+    payload: RunNotice = {**run_payload(run), "agent_name": agent.name if agent else None}
+    if delivery is not None:
+        payload = DeliveryNotification(**payload, kind="delivery", delivery=delivery)
     await repository.add_notification(session, run, payload)
     return payload
 
@@ -572,7 +702,7 @@ async def run_diff(session: AsyncSession, principal: Principal, run_id: uuid.UUI
     )
 
 
-def event_result(run: Run) -> dict[str, Any]:
+def event_result(run: Run) -> EventResult:
     """The result as the event contract carries it: summary, score, approval, comments."""
     result = run.result or {}
     keep = (
@@ -592,34 +722,29 @@ def event_result(run: Run) -> dict[str, Any]:
         # issues service opens it from this event.
         "pull_request",
     )
-    out = {k: result[k] for k in keep if k in result}
+    # The stored result's own values: those keys are the runner documents' (the analysis
+    # report, the ReviewResult, the ResolverResult), typed there.
+    out = cast(EventResult, {k: result[k] for k in keep if k in result})
     if "comments" in result:
         out["comments"] = [
             {
-                k: c.get(k)
-                for k in (
-                    "path",
-                    "line",
-                    "severity",
-                    "category",
-                    "rule",
-                    "message",
-                    "suggestion",
-                    "new",
-                )
+                "path": c.get("path"),
+                "line": c.get("line"),
+                "severity": c.get("severity"),
+                "category": c.get("category"),
+                "rule": c.get("rule"),
+                "message": c.get("message"),
+                "suggestion": c.get("suggestion"),
+                "new": c.get("new"),
             }
             for c in result["comments"]
         ]
     return out
 
 
-# What a delivery notice tells the console of the pull request (the patch stays in the run).
-DELIVERY_NOTICE_FIELDS = ("status", "number", "url", "error", "github_status")
-
-
 async def record_delivery(
-    session: AsyncSession, run_id: uuid.UUID, outcome: dict[str, Any]
-) -> dict[str, Any] | None:
+    session: AsyncSession, run_id: uuid.UUID, outcome: DeliveryOutcome
+) -> RunNotice | None:
     """Record what became of a run's draft pull request request (opened: number and URL;
     failed: the error) in its result, and a notification of the ``delivery`` kind for the
     run's watchers. Returns that notification's payload, to announce after the commit; None
@@ -631,10 +756,16 @@ async def record_delivery(
     request = run.result.get("pull_request")
     if not isinstance(request, dict):
         return None
-    recorded = {**request, **outcome}
+    recorded: dict[str, Any] = {**request, **outcome}
     if recorded == request:
         return None
     run.result = {**run.result, "pull_request": recorded}
     await session.flush()
-    notice = {key: recorded.get(key) for key in DELIVERY_NOTICE_FIELDS}
-    return await record_status(session, run, {"kind": "delivery", "delivery": notice})
+    notice: DeliveryNotice = {
+        "status": recorded.get("status"),
+        "number": recorded.get("number"),
+        "url": recorded.get("url"),
+        "error": recorded.get("error"),
+        "github_status": recorded.get("github_status"),
+    }
+    return await record_status(session, run, notice)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+
+from redis.asyncio import Redis
 
 from swe_agents.runners.context import RunFailure
 
@@ -13,7 +14,7 @@ DAY_SECONDS = 86_400
 
 @dataclass
 class DailySpend:
-    redis: Any
+    redis: Redis
     prefix: str
     project_id: str
     max_tokens: int | None
