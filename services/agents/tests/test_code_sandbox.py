@@ -211,6 +211,27 @@ while True:
     assert 16 * 1024**2 <= size < 200 * 1024**2
 
 
+async def test_a_command_that_writes_little_is_not_walked_at_every_poll(
+    box: CodeSandbox, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A working copy's walk costs per file: an analysis's four tools each watched at every
+    # 50 ms poll took several CPU seconds of the worker. Its filesystem's count of used bytes
+    # (one statvfs) says when a walk is worth it; at least one a second still happens.
+    walks = 0
+    usage = sandbox_module._usage
+
+    def counted(paths: list[Path]) -> int:
+        nonlocal walks
+        walks += 1
+        return usage(paths)
+
+    monkeypatch.setattr(sandbox_module, "_usage", counted)
+    result = await box.run(python("import time; time.sleep(2.5)"), repo=repo)
+    assert result.returncode == 0 and result.limit is None
+    # The baseline and one walk a second, not one every 50 ms (about 50).
+    assert 2 <= walks <= 5
+
+
 async def test_one_huge_file_and_a_full_tmp_fail_inside_the_sandbox(
     box: CodeSandbox, repo: Path
 ) -> None:

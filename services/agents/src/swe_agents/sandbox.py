@@ -52,6 +52,7 @@ _SYSTEM_FILES = ("/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/
 _TOOL_PATH = "/usr/local/bin:/usr/bin:/bin"
 NICENESS = 10  # repository code's scheduling priority (the worker runs at 0)
 DISK_POLL_SECONDS = 0.05
+DISK_WALK_SECONDS = 1.0  # the longest between two walks of the watched folders
 
 
 class SandboxUnavailable(RuntimeError):
@@ -327,16 +328,22 @@ async def _supervise(
 
     async def watch_disk() -> str:
         baseline = await asyncio.to_thread(_usage, watched)
+        filesystem_at_walk, walked_at = _filesystem_used(watched), time.monotonic()
         pause = DISK_POLL_SECONDS
         while True:
             # Polled (nothing notifies a folder's growth): often, as a command can write
-            # hundreds of MB a second, but never spending more than a fifth of the time
-            # walking a large working copy.
+            # hundreds of MB a second. Walking the folders costs per file, so it waits until
+            # their filesystems (one statvfs each) grew by an eighth of the allowance since
+            # the last walk, or a second passed (another process freeing space could hide
+            # growth from that count); and never takes more than a fifth of the time.
             await asyncio.sleep(pause)
-            started = time.monotonic()
+            grown = _filesystem_used(watched) - filesystem_at_walk
+            if grown < lim.disk_bytes // 8 and time.monotonic() - walked_at < DISK_WALK_SECONDS:
+                continue
+            filesystem_at_walk, walked_at = _filesystem_used(watched), time.monotonic()
             if await asyncio.to_thread(_usage, watched) - baseline > lim.disk_bytes:
                 return "disk_limit"
-            pause = max(DISK_POLL_SECONDS, 4 * (time.monotonic() - started))
+            pause = max(DISK_POLL_SECONDS, 4 * (time.monotonic() - walked_at))
 
     tasks = [asyncio.create_task(read())]
     if watched:
@@ -361,6 +368,17 @@ def _usage(paths: list[Path]) -> int:
             for name in files:
                 with contextlib.suppress(OSError):
                     total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+def _filesystem_used(paths: list[Path]) -> int:
+    """Bytes in use on the filesystems holding ``paths``: one system call each, whatever
+    their number of files."""
+    total = 0
+    for base in paths:
+        with contextlib.suppress(OSError):
+            fs = os.statvfs(base)
+            total += (fs.f_blocks - fs.f_bfree) * fs.f_frsize
     return total
 
 
