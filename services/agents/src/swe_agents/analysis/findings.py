@@ -82,10 +82,6 @@ class Finding:
     def to_dict(self) -> FindingDict:
         return cast(FindingDict, asdict(self))
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
     @property
     def rank(self) -> int:
         return SEVERITY_RANK[self.severity]
