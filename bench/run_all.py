@@ -4,8 +4,9 @@ Each ``*_bench.py`` prints its own Markdown table (with the side-by-side ratio i
 and writes ``bench/results/<name>.json``. This runner adds the machine it ran on and its load
 average, then a summary of every ``bench/results/*.json`` (``report.py``: one table of
 throughput and latency per scenario, the ratios, and a PNG chart, ``results/report.png``), and
-writes ``bench/results/REPORT.md``. ``make bench BENCH=events`` runs one; the summary still
-covers every result file there (each row says when it was measured). ``load.json`` comes from
+writes ``bench/results/REPORT.md``. ``make bench BENCH=events`` runs one (``BENCH=auth,services``
+some); the others keep their sections of the last report and the summary still covers every
+result file there (each row says when it was measured). ``load.json`` comes from
 the end-to-end load run (``tests-e2e/test_load.py``, ``make load``).
 
 ``python bench/run_all.py --report-only`` runs no benchmark: it redraws the chart and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -69,6 +71,22 @@ def previous_sections(report: Path) -> list[str]:
     return kept
 
 
+# The heading run_all gives each benchmark's section (a benchmark's own headings have no "s)").
+SECTION = re.compile(r"^## (\S+) \(\d+ s\)$")
+
+
+def sections_by_bench(lines: list[str]) -> dict[str, list[str]]:
+    """An earlier report's per-benchmark sections, by benchmark name."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        if match := SECTION.match(line):
+            current = found.setdefault(match.group(1), [])
+        if current is not None:
+            current.append(line)
+    return found
+
+
 def summary() -> list[str]:
     sys.path.insert(0, str(HERE))
     try:
@@ -118,6 +136,10 @@ def main() -> int:
         ]
         if proc.returncode != 0:
             sections += [f"**failed** (exit {proc.returncode})", ""]
+    if only:  # the benchmarks not run keep their sections of the last report
+        kept = sections_by_bench(previous_sections(RESULTS / "REPORT.md"))
+        kept.update(sections_by_bench(sections))
+        sections = [line for name in sorted(kept) for line in kept[name]]
     (RESULTS / "REPORT.md").write_text("\n".join([*head, *summary(), *sections]))
     print(f"report: {RESULTS / 'REPORT.md'}")
     return 1 if failed else 0
