@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import MetaData, event
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,9 +29,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.util import greenlet_spawn
 
 from swe_common.settings import ServiceSettings
-from swe_common.tracing import instrument_engine
+from swe_common.tracing import instrument_engine, traces_statements
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -173,12 +177,97 @@ async def read_rows(
     objects built, no identity map, no unit of work (a read by id cost half as much CPU this
     way). Rows read by attribute like the objects (``Out.model_validate(row)`` with
     ``from_attributes``); for what a request only reads and returns. Build ``statement`` once
-    (module level, ``sa.bindparam`` for the values): its compiled form is then cached by
-    identity, and psycopg prepares it on the server after a few runs."""
+    (module level, ``sa.bindparam`` for the values): its compiled form is then found by
+    identity, and psycopg prepares it on the server after a few runs.
+
+    A plain select (no value SQLAlchemy converts on the way in or out, no expanding IN, tracing
+    off) goes to the psycopg cursor directly with SQLAlchemy's compiled SQL and parameters:
+    SQLAlchemy's execution machinery (an execution context, a cursor result, two greenlet
+    switches) cost more CPU than the statement's own round trip (~580 against ~370 µs on a
+    loaded VM). The statement metrics fire as before; an error goes through SQLAlchemy's own
+    handling (the same exception classes, a dead connection invalidated)."""
     # A reader's own autocommit connection when it is one (no session transaction to start),
     # else the session's transaction's connection.
     connection: AsyncConnection = session.info.get(_READER_CONNECTION) or await session.connection()
-    return (await connection.execute(statement, params)).all()
+    sync = connection.sync_connection
+    if sync is None or not isinstance(statement, sa.Select) or traces_statements(sync.engine):
+        return (await connection.execute(statement, params)).all()
+    compiled, extracted, collected, _ = statement._compile_w_cache(
+        dialect=sync.dialect,
+        compiled_cache=sync._execution_options.get("compiled_cache", sync.engine._compiled_cache),
+        column_keys=sorted(params) if params else [],
+        for_executemany=False,
+        schema_translate_map=sync._execution_options.get("schema_translate_map"),
+    )
+    plain = _plain_select(compiled, sync)
+    if plain is None:
+        return (await connection.execute(statement, params)).all()
+    values = compiled.construct_params(  # type: ignore[call-arg]
+        params, escape_names=False, extracted_parameters=extracted, _collected_params=collected
+    )
+    dispatch = sync.dispatch
+    dispatch.before_cursor_execute(sync, None, plain.sql, values, None, False)
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    try:
+        async with driver.cursor() as cursor:
+            await cursor.execute(plain.sql, values)
+            data = await cursor.fetchall()
+    except sync.dialect.loaded_dbapi.Error as exc:
+        # Raised as SQLAlchemy would (DBAPIError and its kinds), the handle_error listeners
+        # told, the connection invalidated when the error says it is gone.
+        await greenlet_spawn(sync._handle_dbapi_exception, exc, plain.sql, values, None, None)
+        raise  # not reached: the handler raises
+    dispatch.after_cursor_execute(sync, None, plain.sql, values, None, False)
+    rows: Sequence[Any] = IteratorResult(plain.metadata, iter(data)).all()
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _PlainSelect:
+    sql: str
+    metadata: SimpleResultMetaData
+
+
+# Per compiled form (kept in SQLAlchemy's compiled cache, so the same object each time): its
+# direct execution, or None when SQLAlchemy must run it.
+_PLAIN: weakref.WeakKeyDictionary[Any, _PlainSelect | None] = weakref.WeakKeyDictionary()
+
+
+def _plain_select(compiled: Any, sync: sa.Connection) -> _PlainSelect | None:
+    try:
+        return _PLAIN[compiled]
+    except KeyError:
+        pass
+    plain = None
+    dialect = sync.dialect
+    direct = not (
+        compiled.positional
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.escaped_bind_names
+        or compiled.schema_translate_map
+        or compiled._bind_processors
+        or sync.dispatch.before_execute
+        or sync.dispatch.after_execute
+    )
+    if direct:
+        try:
+            converts = any(_converts(rc.type, dialect) for rc in compiled._result_columns)
+        except Exception:  # a type that needs the column's type code to decide
+            converts = True
+        if not converts:
+            keys = [rc.keyname for rc in compiled._result_columns]
+            plain = _PlainSelect(compiled.string, SimpleResultMetaData(keys))
+    _PLAIN[compiled] = plain
+    return plain
+
+
+def _converts(column_type: Any, dialect: Any) -> bool:
+    """Whether SQLAlchemy changes this column's values on the way out of psycopg. An ARRAY's
+    processor only copies psycopg's list when its items need no conversion of their own."""
+    if isinstance(column_type, sa.ARRAY) and not column_type.as_tuple:
+        return _converts(column_type.item_type, dialect)
+    return column_type._cached_result_processor(dialect, None) is not None
 
 
 async def read_row(

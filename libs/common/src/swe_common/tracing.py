@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -294,6 +295,15 @@ def instrument_engine(engine: AsyncEngine) -> None:
     # Pool usage is a metric of swe_common.metrics; the instrumentation's own goes nowhere.
     usage = NoOpMeterProvider().get_meter("swe").create_up_down_counter("unused")
     EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
+    _traced_engines.add(engine.sync_engine)
+
+
+# The engines whose statements make spans: swe_common.db.read_rows lets SQLAlchemy run theirs.
+_traced_engines: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def traces_statements(sync_engine: Any) -> bool:
+    return sync_engine in _traced_engines
 
 
 # FastAPI(telemetry=NO_TELEMETRY): an app whose requests FastAPI must not trace or measure.
