@@ -1,6 +1,7 @@
 """Helpers for tests that drive the console in a real browser (Debian's Chromium, headless,
-through Playwright): accessibility checks with axe-core, screenshots for the README, sign-in
-through the API, and a record of every console error, page error and CSP violation.
+through Playwright): accessibility checks with axe-core, screenshots for the README, accounts
+signed in through the API or the form, and a record of every console error, page error and CSP
+violation.
 
 Waiting is Playwright's: its locators and ``expect`` retry until their deadline; nothing here
 sleeps a fixed time.
@@ -8,13 +9,16 @@ sleeps a fixed time.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e_support import PASSWORD
+from e2e_support import PASSWORD, Stack, create_admin, expect, gateway_client, log_in
 from playwright.async_api import APIRequestContext, Browser, BrowserContext, ConsoleMessage, Page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,3 +171,38 @@ async def sign_in(page: Page, login: str, password: str = PASSWORD) -> None:
     await page.get_by_label("Username or email").fill(login)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
+
+
+async def api_headers(stack: Stack, username: str) -> dict[str, str]:
+    """Fresh credentials for a test's own API calls (a browser stack's tokens live 60 s)."""
+    async with gateway_client(stack) as anonymous:
+        token = (await log_in(anonymous, username))["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def signed_in_account(
+    browser: Browser, stack: Stack, problems: PageProblems, prefix: str
+) -> AsyncIterator[tuple[BrowserContext, str]]:
+    """A fresh account (a project's owner to be) signed in in a browser session of its own,
+    closed on exit; yields the session and the username."""
+    context = await watched_context(browser, stack.base_url, problems)
+    username, password = await register_through_api(context.request, prefix)
+    await sign_in_through_api(context, username, password)
+    try:
+        yield context, username
+    finally:
+        await context.close()
+
+
+async def admin_on_gateway_page(stack: Stack, page: Page) -> list[dict[str, Any]]:
+    """A new administrator signs in through the console's form, which leads to the gateway's
+    admin page; returns the gateway's services as its admin API lists them then."""
+    admin_name = await asyncio.to_thread(create_admin, stack)
+    async with gateway_client(stack, headers=await api_headers(stack, admin_name)) as http:
+        services: list[dict[str, Any]] = expect(
+            await http.get("/api/v1/gateway/admin/services"), 200
+        )["items"]
+    await page.goto(f"{stack.base_url}/sign-in?redirect=%2Fadmin%2Fgateway")
+    await sign_in(page, admin_name)
+    return services

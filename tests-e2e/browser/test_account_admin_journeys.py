@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 import pyotp
-from browser_support import INSTALL_HINT, ROOT, axe, screenshot, sign_in
+from browser_support import INSTALL_HINT, ROOT, admin_on_gateway_page, axe, screenshot, sign_in
 from e2e_support import PASSWORD, Stack, User, create_admin, expect, gateway_client
 from playwright.async_api import Locator, Page
 from playwright.async_api import expect as see
@@ -169,27 +169,11 @@ async def test_an_admin_locks_a_user_who_is_told_why_then_unlocks_them_and_other
 async def test_an_admin_adds_drains_and_removes_a_gateway_instance_and_resets_a_breaker(
     stack: Stack, page: Page
 ) -> None:
-    admin_name = await asyncio.to_thread(create_admin, stack)
-    async with gateway_client(stack) as anonymous:
-        tokens = expect(
-            await anonymous.post(
-                "/api/v1/auth/login", json={"username": admin_name, "password": PASSWORD}
-            ),
-            200,
-        )
-        services = expect(
-            await anonymous.get(
-                "/api/v1/gateway/admin/services",
-                headers={"Authorization": f"Bearer {tokens['access_token']}"},
-            ),
-            200,
-        )["items"]
+    services = await admin_on_gateway_page(stack, page)
     analytics = next(s for s in services if s["name"] == "analytics")
     # The same analytics process under another name: a second, healthy instance.
     extra = analytics["instances"][0]["url"].replace("127.0.0.1", "localhost")
 
-    await page.goto(f"{stack.base_url}/sign-in?redirect=%2Fadmin%2Fgateway")
-    await sign_in(page, admin_name)
     card = page.get_by_role("region", name="analytics", exact=True)
     await see(card.get_by_text("Circuit breaker:")).to_be_visible()
     await see(card.get_by_text("closed", exact=True)).to_be_visible()
@@ -231,21 +215,7 @@ async def test_an_admin_adds_drains_and_removes_a_gateway_instance_and_resets_a_
 async def test_an_admin_registers_a_service_and_removes_it_from_the_gateway_page(
     stack: Stack, page: Page
 ) -> None:
-    admin_name = await asyncio.to_thread(create_admin, stack)
-    async with gateway_client(stack) as anonymous:
-        tokens = expect(
-            await anonymous.post(
-                "/api/v1/auth/login", json={"username": admin_name, "password": PASSWORD}
-            ),
-            200,
-        )
-        services = expect(
-            await anonymous.get(
-                "/api/v1/gateway/admin/services",
-                headers={"Authorization": f"Bearer {tokens['access_token']}"},
-            ),
-            200,
-        )["items"]
+    services = await admin_on_gateway_page(stack, page)
     analytics = next(s for s in services if s["name"] == "analytics")
     taken = analytics["routes"][0]
     # A local, live process for the new service: analytics' own, under another host name.
@@ -253,8 +223,6 @@ async def test_an_admin_registers_a_service_and_removes_it_from_the_gateway_page
     name = f"reports-{uuid.uuid4().hex[:6]}"
     prefix = f"/api/v1/{name}"
 
-    await page.goto(f"{stack.base_url}/sign-in?redirect=%2Fadmin%2Fgateway")
-    await sign_in(page, admin_name)
     form = page.get_by_role("form", name="Register a service")
     await form.get_by_label("Service name", exact=True).fill(name)
     await form.get_by_label("Route prefix 1", exact=True).fill(prefix)

@@ -19,15 +19,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from browser_support import (
-    PageProblems,
-    axe,
-    register_through_api,
-    screenshot,
-    sign_in_through_api,
-    watched_context,
-)
-from e2e_support import EVENT_TIMEOUT, RUN_TIMEOUT, Stack, gateway_client, log_in
+from browser_support import PageProblems, api_headers, axe, screenshot, signed_in_account
+from e2e_support import EVENT_TIMEOUT, RUN_TIMEOUT, Stack, gateway_client
 from fake_internet import FakeInternet
 from playwright.async_api import Browser, BrowserContext, Page, WebSocket
 from playwright.async_api import expect as see
@@ -44,18 +37,8 @@ TIMEOUT_MS = (RUN_TIMEOUT + EVENT_TIMEOUT) * 1000
 async def owner(
     browser: Browser, stack: Stack, page_problems: PageProblems
 ) -> AsyncIterator[tuple[BrowserContext, str]]:
-    context = await watched_context(browser, stack.base_url, page_problems)
-    username, password = await register_through_api(context.request, "resolver-owner")
-    await sign_in_through_api(context, username, password)
-    yield context, username
-    await context.close()
-
-
-async def _headers(stack: Stack, username: str) -> dict[str, str]:
-    """Fresh credentials for the test's own API calls (the stack's tokens live 60 s)."""
-    async with gateway_client(stack) as anonymous:
-        token = (await log_in(anonymous, username))["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    async with signed_in_account(browser, stack, page_problems, "resolver-owner") as owner:
+        yield owner
 
 
 async def test_a_resolved_runs_page_shows_its_pull_request_live_and_a_refusals_reason(
@@ -66,7 +49,7 @@ async def test_a_resolved_runs_page_shows_its_pull_request_live_and_a_refusals_r
     tmp_path: Path,
 ) -> None:
     context, username = owner
-    async with gateway_client(stack, headers=await _headers(stack, username)) as http:
+    async with gateway_client(stack, headers=await api_headers(stack, username)) as http:
         # The model holds its first answer until the page follows the run notifications:
         # what happens after is news (toasted), not history.
         assigned = await assign_issue(http, fake_internet, tmp_path, hold=60)
@@ -96,7 +79,7 @@ async def test_a_resolved_runs_page_shows_its_pull_request_live_and_a_refusals_r
     opened = re.compile(r"^Draft pull request #\d+ opened$")
     await see(tab.get_by_text(opened)).to_have_count(1)
 
-    async with gateway_client(stack, headers=await _headers(stack, username)) as http:
+    async with gateway_client(stack, headers=await api_headers(stack, username)) as http:
         done = await delivery_of(http, assigned)
     outcome = done.pull_request
     assert outcome["status"] == "opened", outcome
@@ -126,7 +109,7 @@ async def test_a_resolved_runs_page_shows_its_pull_request_live_and_a_refusals_r
     await tab.keyboard.press("Escape")
 
     # Another project's GitHub refuses the branch: the page says what GitHub answered.
-    async with gateway_client(stack, headers=await _headers(stack, username)) as http:
+    async with gateway_client(stack, headers=await api_headers(stack, username)) as http:
         refused = await assign_issue(http, fake_internet, tmp_path, refused=("POST /git/refs", 403))
         failed = await delivery_of(http, refused)
     assert failed.pull_request["status"] == "failed", failed.pull_request

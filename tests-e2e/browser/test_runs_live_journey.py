@@ -19,11 +19,10 @@ from collections.abc import AsyncIterator
 import pytest
 from browser_support import (
     PageProblems,
+    api_headers,
     axe,
-    register_through_api,
     screenshot,
-    sign_in_through_api,
-    watched_context,
+    signed_in_account,
 )
 from e2e_support import (
     DEFECTS_PY,
@@ -33,7 +32,6 @@ from e2e_support import (
     expect,
     gateway_client,
     line_of,
-    log_in,
     planted_repo,
 )
 from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute
@@ -52,22 +50,12 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> PlantedRepo:
 async def owner(
     browser: Browser, stack: Stack, page_problems: PageProblems
 ) -> AsyncIterator[tuple[BrowserContext, str]]:
-    context = await watched_context(browser, stack.base_url, page_problems)
-    username, password = await register_through_api(context.request, "runs-owner")
-    await sign_in_through_api(context, username, password)
-    yield context, username
-    await context.close()
-
-
-async def _api(stack: Stack, username: str) -> dict[str, str]:
-    """Fresh credentials for the test's own API calls (the stack's tokens live 60 s)."""
-    async with gateway_client(stack) as anonymous:
-        token = (await log_in(anonymous, username))["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    async with signed_in_account(browser, stack, page_problems, "runs-owner") as owner:
+        yield owner
 
 
 async def _start(stack: Stack, username: str, agent_id: str) -> dict[str, str]:
-    async with gateway_client(stack, headers=await _api(stack, username)) as http:
+    async with gateway_client(stack, headers=await api_headers(stack, username)) as http:
         run: dict[str, str] = expect(
             await http.post(f"/api/v1/agents/{agent_id}/start", json={}), 202
         )
@@ -78,7 +66,7 @@ async def test_runs_change_on_screen_with_notifications_and_a_findings_source(
     stack: Stack, page: Page, owner: tuple[BrowserContext, str], repo: PlantedRepo
 ) -> None:
     context, username = owner
-    async with gateway_client(stack, headers=await _api(stack, username)) as http:
+    async with gateway_client(stack, headers=await api_headers(stack, username)) as http:
         project = expect(
             await http.post(
                 "/api/v1/projects",
