@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import os
 import uuid
 from typing import Any
 
 import httpx
+from conftest import GatewayFactory
 from gateway_support import GatewayProcess, Upstream
 
 from swe_common.testing import TokenFactory, tcp_served
@@ -284,3 +286,46 @@ async def test_upstream_answering_invalid_http_gets_502_problem(
             await client.delete(instances, headers=admin, params={"url": url})
     assert response.status_code == 502
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_writes_one_json_access_line_per_request(
+    start_gateway: GatewayFactory, tokens: TokenFactory
+):
+    gateway = await start_gateway(access_log=True, log_level="INFO", log_format="json")
+    request_id = uuid.uuid4().hex
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        response = await http.get(
+            "/api/v1/echo/a;token=eyJsecret",
+            headers={**tokens.headers(), "X-Request-ID": request_id},
+        )
+    assert response.status_code == 200
+    lines: list[dict[str, Any]] = []
+    for _ in range(100):  # written in batches, at most 0.05 s apart
+        lines = [
+            json.loads(line)
+            for line in gateway.log_path.read_text().splitlines()
+            if request_id in line
+        ]
+        if lines:
+            break
+        await asyncio.sleep(0.05)
+    [line] = lines
+    assert "eyJsecret" not in json.dumps(line)
+    timestamp = line.pop("timestamp")
+    assert timestamp.endswith("Z") and "T" in timestamp
+    duration = line.pop("duration_ms")
+    assert isinstance(duration, float | int) and duration >= 0
+    assert line == {
+        "method": "GET",
+        "path": "/api/v1/echo/a;token=[redacted]",
+        "status": 200,
+        "upstream": "echo",
+        "request_id": request_id,
+        "event": "request",
+        "service": "gateway",
+        "level": "info",
+        "logger": "swe.gateway.access",
+    }
+    assert list(line) == [
+        "method", "path", "status", "upstream", "request_id", "event", "service", "level", "logger",
+    ]  # fmt: skip

@@ -4,7 +4,8 @@ import time
 
 import structlog
 
-from swe_common.logging import REDACTED, configure_logging, flush_logs, redact
+from swe_common.context import traceparent_var
+from swe_common.logging import REDACTED, AccessLogger, configure_logging, flush_logs, redact
 from swe_common.settings import ServiceSettings
 
 
@@ -78,3 +79,56 @@ def test_without_a_flush_interval_every_line_is_written_at_once(capsys):
     )
     structlog.stdlib.get_logger("batch").info("now")
     assert '"event": "now"' in capsys.readouterr().err
+
+
+def _access_lines(capsys, write) -> list[dict[str, object]]:
+    write(structlog.stdlib.get_logger("swe.gateway.access"))
+    write(AccessLogger("swe.gateway.access"))
+    flush_logs()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    for line in lines:
+        line.pop("timestamp")
+    return lines
+
+
+def test_the_access_logger_writes_the_line_structlog_writes(capsys):
+    configure_logging(
+        ServiceSettings(service_name="logtest", log_format="json", log_flush_seconds=5)
+    )
+
+    def write(log) -> None:
+        with structlog.contextvars.bound_contextvars(correlation_id="c-1"):
+            token = traceparent_var.set(f"00-{'a' * 32}-{'b' * 16}-01")
+            try:
+                log.info(
+                    "request",
+                    path="/x;access_token=eyJsecret",
+                    status=200,
+                    api_key="k",
+                    detail={"password": "p", "ok": [1, 2.5, None]},
+                    odd=object,
+                )
+            finally:
+                traceparent_var.reset(token)
+
+    via_structlog, direct = _access_lines(capsys, write)
+    # The same keys in the same order, the same redaction, context and trace ids.
+    assert list(direct.items()) == list(via_structlog.items())
+    assert direct["path"] == f"/x;access_token={REDACTED}" and direct["api_key"] == REDACTED
+    assert direct["correlation_id"] == "c-1" and direct["trace_id"] == "a" * 32
+    assert direct["logger"] == "swe.gateway.access" and direct["service"] == "logtest"
+
+
+def test_the_access_logger_honours_levels_and_other_configurations(capsys):
+    configure_logging(
+        ServiceSettings(service_name="logtest", log_format="json", log_level="WARNING")
+    )
+    AccessLogger("swe.gateway.access").info("request", path="/quiet")
+    flush_logs()
+    assert capsys.readouterr().err == ""
+    # Console lines (development) are structlog's, whatever writes them.
+    configure_logging(ServiceSettings(service_name="logtest", log_format="console"))
+    AccessLogger("swe.gateway.access").info("request", path="/console")
+    flush_logs()
+    written = capsys.readouterr().err
+    assert "/console" in written and not written.startswith("{")

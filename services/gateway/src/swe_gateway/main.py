@@ -28,7 +28,7 @@ from swe_common import tracing
 from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.docs_pages import ASSET_PREFIX
 from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
-from swe_common.logging import configure_logging
+from swe_common.logging import AccessLogger, configure_logging
 from swe_common.metrics import HTTP_IN_PROGRESS, CountedRedis
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
@@ -160,9 +160,9 @@ class Gateway:
         self.deny = Networks(settings.ip_deny)
         self._started_one = HTTP_IN_PROGRESS.inc  # bound once: the hot path
         self._ended_one = HTTP_IN_PROGRESS.dec
-        # The access log's logger, made once (logging is configured by now): the module's lazy
-        # proxy builds a new logger per line (a stack walk for its name), a third of the line.
-        self._access_log = structlog.stdlib.get_logger("swe.gateway.access").bind()
+        # The access line (on in production) rendered directly: structlog's path through the
+        # standard library's logging was the largest share of a request's CPU.
+        self._access_log = AccessLogger("swe.gateway.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"].endswith("/") and len(scope["path"]) > 1:
