@@ -35,8 +35,12 @@ from swe_common.context import (
     traceparent_var,
 )
 from swe_common.errors import INTERNAL_ERROR_DETAIL, close_reason, send_problem
+from swe_common.logging import AccessLogger
 
 log = structlog.stdlib.get_logger("swe.access")
+# The per-request line, rendered directly when logging is the production setting (JSON,
+# batched): the same line structlog writes, at a third of its CPU.
+access_log = AccessLogger("swe.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
 CORRELATION_ID_HEADER = b"x-correlation-id"
@@ -110,7 +114,7 @@ class RequestContextMiddleware:
 
 def _log_access(scope: Scope, status: int, started: float) -> None:
     # Path only: a query string may carry a token or a reset code.
-    log.info(
+    access_log.info(
         "request",
         method=scope.get("method"),
         path=scope.get("path"),
