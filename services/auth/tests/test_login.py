@@ -133,3 +133,20 @@ async def test_rate_limit_still_holds_when_redis_is_unreachable(app, runtime, us
         async with redis_unreachable(runtime), client_from(app, "198.51.100.30") as attacker:
             codes = [(await _attempt(attacker, user["username"])).status_code for _ in range(3)]
     assert codes == [401, 401, 429]
+
+
+async def test_a_login_solves_its_dependencies_without_a_worker_thread(client, user, monkeypatch):
+    # A plain `def` dependency is run in a worker thread: a hop that cost each login more of
+    # the event loop's CPU than the dependency's own work.
+    from starlette.concurrency import run_in_threadpool as real
+
+    hops: list[str] = []
+
+    async def counted(call, *args, **kwargs):
+        hops.append(getattr(call, "__qualname__", repr(call)))
+        return await real(call, *args, **kwargs)
+
+    monkeypatch.setattr("fastapi.dependencies.utils.run_in_threadpool", counted)
+    tokens = await login(client, user)
+    assert tokens["refresh_token"].startswith("rt_")
+    assert hops == []
