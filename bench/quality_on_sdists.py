@@ -18,13 +18,12 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from swe_agents.analysis import pipeline
 from swe_agents.analysis.tools import Sandbox
 
 
-async def analyze(source: Path) -> dict[str, Any]:
+async def analyze(source: Path) -> pipeline.AnalysisReport:
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch) / "tree"
         shutil.copytree(source, tree, symlinks=True)
@@ -40,7 +39,7 @@ async def analyze(source: Path) -> dict[str, Any]:
         return pipeline.report(analysis, options)
 
 
-def row(name: str, report: dict[str, Any]) -> str:
+def row(name: str, report: pipeline.AnalysisReport) -> str:
     quality = report["quality"]
     ratings = quality["ratings"]
     maintainability = ratings["maintainability"]
@@ -56,7 +55,7 @@ def row(name: str, report: dict[str, Any]) -> str:
     )
 
 
-def rated(report: dict[str, Any]) -> list[str]:
+def rated(report: pipeline.AnalysisReport) -> list[str]:
     return [
         f"  {f['kind']} {f['tool']}:{f['rule']} {f['severity']} {f['path']}:{f['line']} "
         f"{f['message'][:70]}"

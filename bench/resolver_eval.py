@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,7 @@ async def evaluate(
             work_root=root / "work",
         )
         outcome: dict[str, Any] = {"instance_id": instance["instance_id"]}
+        result: Mapping[str, Any]
         try:
             result = await issue_resolver.run(ctx)
         except RunFailure as failure:
