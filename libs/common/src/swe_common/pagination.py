@@ -8,7 +8,7 @@ allow answers 422 naming the allowed ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -39,7 +39,7 @@ class PageParams:
     sort: tuple[str, ...] = ()
 
 
-def page_params(
+async def page_params(  # async: FastAPI runs a plain def dependency in a worker thread
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
     sort: Annotated[
@@ -72,6 +72,52 @@ def order_by(
     return clauses + list(default) if clauses else list(default)
 
 
+# Bind names of a page's window; a listing's own statement must not use them.
+_LIMIT = sa.bindparam("page_limit", type_=sa.Integer)
+_OFFSET = sa.bindparam("page_offset", type_=sa.Integer)
+_TOTAL = sa.func.count().over().label("total")
+# Sort orders cached per listing shape: a sort is a client's choice among few fields, yet bound
+# the cache so that a client cycling through orders cannot grow it without end.
+_MAX_CACHED = 512
+
+
+def _paged(statement: sa.Select[Any], clauses: Sequence[Any]) -> sa.Select[Any]:
+    """``statement`` ordered, windowed by the bound limit and offset, with the total of the
+    whole filtered set riding along as ``count(*) OVER ()`` (computed before LIMIT)."""
+    return statement.order_by(*clauses).add_columns(_TOTAL).limit(_LIMIT).offset(_OFFSET)
+
+
+def _counted(statement: sa.Select[Any]) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+
+
+async def _run_page(
+    session: AsyncSession,
+    paged: sa.Select[Any],
+    counted: Callable[[], sa.Select[Any]],
+    values: Mapping[str, Any],
+    params: PageParams,
+    *,
+    entities: bool,
+    to_item: Callable[[Any], Any] | None,
+) -> Page[Any]:
+    bound = {**values, "page_limit": params.limit, "page_offset": params.offset}
+    rows = (
+        (await session.execute(paged, bound)).all()
+        if entities
+        else await read_rows(session, paged, bound)
+    )
+    if rows:
+        total = int(rows[0].total)
+    elif params.offset == 0:
+        total = 0
+    else:  # a page past the end: no row carries the total
+        total = int(await session.scalar(counted(), dict(values)) or 0)
+    found = [row[0] for row in rows] if entities else list(rows)
+    items = [to_item(entity) for entity in found] if to_item else found
+    return Page[Any](items=items, total=total, limit=params.limit, offset=params.offset)
+
+
 async def paginate(
     session: AsyncSession,
     statement: sa.Select[Any],
@@ -90,21 +136,86 @@ async def paginate(
     ``entities=False``: ``statement`` selects a table's columns (``sa.select(Model.__table__)``)
     and runs without the ORM (``swe_common.db.read_rows``); the items are its rows, which read
     by attribute like the objects: for a page a request only returns (a page of 20 objects cost
-    more CPU than the rest of the request)."""
-    ordered = statement.order_by(*order_by(params, allowed_sort, default_sort))
-    paged = (
-        ordered.add_columns(sa.func.count().over().label("total"))
-        .limit(params.limit)
-        .offset(params.offset)
+    more CPU than the rest of the request).
+
+    For a statement built per request; a hot list builds its statements once (``Listing``)."""
+    paged = _paged(statement, order_by(params, allowed_sort, default_sort))
+    return await _run_page(
+        session,
+        paged,
+        lambda: _counted(statement),
+        {},
+        params,
+        entities=entities,
+        to_item=to_item,
     )
-    rows = (await session.execute(paged)).all() if entities else await read_rows(session, paged)
-    if rows:
-        total = int(rows[0].total)
-    elif params.offset == 0:
-        total = 0
-    else:
-        counted = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
-        total = int(await session.scalar(counted) or 0)
-    found = [row[0] for row in rows] if entities else list(rows)
-    items = [to_item(entity) for entity in found] if to_item else found
-    return Page[Any](items=items, total=total, limit=params.limit, offset=params.offset)
+
+
+class Listing:
+    """A list endpoint's statements built once per *shape* (which filters a request uses, as
+    the endpoint defines it) and sort order, the request's values bound at execution
+    (``sa.bindparam`` in the statement ``build(shape)`` returns). Building a select per request,
+    and SQLAlchemy deriving its cache key, cost more CPU than running it; a statement object
+    used again is found in the compiled cache by identity (see ``swe_common.db.read_rows``).
+    Same pages, totals and sort rules as ``paginate``; rows are read without the ORM."""
+
+    def __init__(
+        self,
+        build: Callable[[Hashable], sa.Select[Any]],
+        *,
+        allowed_sort: Mapping[str, Any],
+        default_sort: Sequence[Any],
+    ) -> None:
+        self._build = build
+        self._allowed_sort = allowed_sort
+        self._default_sort = tuple(default_sort)
+        self._filtered: dict[Hashable, sa.Select[Any]] = {}
+        self._paged: dict[tuple[Hashable, tuple[str, ...]], sa.Select[Any]] = {}
+        self._counted: dict[Hashable, sa.Select[Any]] = {}
+
+    def statement(self, shape: Hashable) -> sa.Select[Any]:
+        """The filtered select of ``shape`` (unordered, unwindowed)."""
+        statement = self._filtered.get(shape)
+        if statement is None:
+            statement = self._build(shape)
+            if len(self._filtered) < _MAX_CACHED:
+                self._filtered[shape] = statement
+        return statement
+
+    def paged(self, shape: Hashable, params: PageParams) -> sa.Select[Any]:
+        key = (shape, params.sort)
+        paged = self._paged.get(key)
+        if paged is None:
+            clauses = order_by(params, self._allowed_sort, self._default_sort)  # 422 if unknown
+            paged = _paged(self.statement(shape), clauses)
+            if len(self._paged) < _MAX_CACHED:
+                self._paged[key] = paged
+        return paged
+
+    def _count(self, shape: Hashable) -> sa.Select[Any]:
+        counted = self._counted.get(shape)
+        if counted is None:
+            counted = _counted(self.statement(shape))
+            if len(self._counted) < _MAX_CACHED:
+                self._counted[shape] = counted
+        return counted
+
+    async def page(
+        self,
+        session: AsyncSession,
+        shape: Hashable,
+        values: Mapping[str, Any],
+        params: PageParams,
+        *,
+        to_item: Callable[[Any], T] | None = None,
+    ) -> Page[T]:
+        """One page of ``shape``'s rows with ``values`` bound (see ``paginate``)."""
+        return await _run_page(
+            session,
+            self.paged(shape, params),
+            lambda: self._count(shape),
+            values,
+            params,
+            entities=False,
+            to_item=to_item,
+        )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from swe_common.db import Database
 from swe_common.errors import Unprocessable
-from swe_common.pagination import Page, PageParams, page_params, paginate
+from swe_common.pagination import Listing, Page, PageParams, page_params, paginate
 from swe_common.settings import ServiceSettings
 
 items = sa.Table(
@@ -81,5 +81,39 @@ async def test_sort_by_unknown_field_is_refused_naming_allowed_ones(db):
     assert "allowed: id, name" in refused.value.detail
 
 
-def test_sort_parameter_is_split_on_commas():
-    assert page_params(limit=5, offset=0, sort="name, -id").sort == ("name", "-id")
+async def test_sort_parameter_is_split_on_commas():
+    assert (await page_params(limit=5, offset=0, sort="name, -id")).sort == ("name", "-id")
+
+
+def _above(shape: object) -> sa.Select[Any]:
+    statement = sa.select(items.c.id, items.c.name)
+    if shape == "above":
+        statement = statement.where(items.c.id > sa.bindparam("floor"))
+    return statement
+
+
+LISTING = Listing(_above, allowed_sort={"id": items.c.id}, default_sort=[items.c.id])
+
+
+async def test_a_listing_pages_its_shapes_with_the_values_bound(db):
+    async with db.sessionmaker() as session:
+        first: Page[Any] = await LISTING.page(session, "above", {"floor": 40}, PageParams(limit=2))
+        again: Page[Any] = await LISTING.page(
+            session, "above", {"floor": 10}, PageParams(limit=2, offset=3)
+        )
+        every: Page[Any] = await LISTING.page(
+            session, "all", {}, PageParams(limit=2, sort=("-id",))
+        )
+        past: Page[Any] = await LISTING.page(session, "above", {"floor": 40}, PageParams(offset=10))
+    assert ([r.id for r in first.items], first.total) == ([41, 42], 5)
+    assert ([r.id for r in again.items], again.total) == ([14, 15], 35)
+    assert ([r.id for r in every.items], every.total) == ([45, 44], 45)
+    assert (past.items, past.total) == ([], 5)
+
+
+def test_a_listing_builds_each_shape_and_order_once():
+    paged = LISTING.paged("above", PageParams(sort=("-id",)))
+    assert LISTING.paged("above", PageParams(limit=5, offset=5, sort=("-id",))) is paged
+    assert LISTING.paged("above", PageParams()) is not paged
+    with pytest.raises(Unprocessable):
+        LISTING.paged("above", PageParams(sort=("name",)))
