@@ -18,6 +18,7 @@ Rules, whoever writes:
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -240,16 +241,44 @@ def role_in(project: ProjectRow, principal: Principal) -> str | None:
 def visible_project_ids(model: type[ProjectReadModelMixin], subject: str | None) -> sa.Select[Any]:
     """Ids of the live projects ``subject`` owns or is a member of; every live one for None
     (an admin)."""
-    statement = sa.select(model.id).where(model.deleted_at.is_(None))
+    shape, values = visibility(subject)
+    return visible_ids_of(model, shape).params(values)
+
+
+# Who a caller is, as far as ``visible_ids_of`` cares: an admin (all), a subject that is an
+# account id (owner or member), or any other subject (member only, or a project without owner).
+Visibility = Literal["all", "owner", "other"]
+
+
+def visibility(subject: str | None) -> tuple[Visibility, dict[str, Any]]:
+    """``subject``'s shape for ``visible_ids_of`` and the values to bind to it."""
     if subject is None:
-        return statement
+        return "all", {}
+    # The containment as JSON text cast to jsonb in SQL (not a JSONB bind): the statement then
+    # has no value SQLAlchemy converts, and a page runs on psycopg directly (``read_rows``).
+    member = json.dumps([{"user_id": subject}])
     try:
-        owner: uuid.UUID | None = uuid.UUID(subject)
+        owner = uuid.UUID(subject)
     except ValueError:
-        owner = None
-    return statement.where(
-        sa.or_(model.owner_id == owner, model.members.contains([{"user_id": subject}]))
+        return "other", {"visible_member": member}
+    return "owner", {"visible_owner": owner, "visible_member": member}
+
+
+def visible_ids_of(model: type[ProjectReadModelMixin], shape: Visibility) -> sa.Select[Any]:
+    """``visible_project_ids`` with the subject bound at execution (``visibility``'s values):
+    for a statement built once."""
+    statement = sa.select(model.id).where(model.deleted_at.is_(None))
+    if shape == "all":
+        return statement
+    member = sa.cast(sa.bindparam("visible_member", type_=sa.Text), JSONB)
+    # A subject that is no account id: ``owner_id = NULL`` was written ``IS NULL`` (a project
+    # whose owner is unknown), as comparing to None renders.
+    owner = (
+        model.owner_id == sa.bindparam("visible_owner", type_=sa.Uuid)
+        if shape == "owner"
+        else model.owner_id.is_(None)
     )
+    return statement.where(sa.or_(owner, model.members.contains(member)))
 
 
 # -- writing -------------------------------------------------------------------------------------

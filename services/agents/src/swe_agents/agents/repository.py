@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,10 @@ from sqlalchemy.orm import defer, with_expression
 
 from swe_agents.models import Agent, Project, Run, RunDiff, RunLog, RunNotification, RunSource
 from swe_common import projects_read_model as read_model
+from swe_common.pagination import Listing, Page, PageParams
 from swe_common.security import Principal
+
+T = TypeVar("T")
 
 ACTIVE = ("pending", "running")
 
@@ -47,12 +50,9 @@ def agents_query(
     project_id: uuid.UUID | None,
     type_: str | None,
     status: str | None,
-    rows: bool = False,
 ) -> sa.Select[Any]:
-    """``rows``: the table's columns, for a page read without the ORM (``paginate(...,
-    entities=False)``); else ``Agent`` objects."""
-    selected = sa.select(Agent.__table__) if rows else sa.select(Agent)
-    statement = selected.where(Agent.project_id.in_(visible_project_ids(principal)))
+    """``Agent`` objects the principal may see (a page of them: ``agents_page``)."""
+    statement = sa.select(Agent).where(Agent.project_id.in_(visible_project_ids(principal)))
     if project_id is not None:
         statement = statement.where(Agent.project_id == project_id)
     if type_ is not None:
@@ -60,6 +60,48 @@ def agents_query(
     if status is not None:
         statement = statement.where(Agent.status == status)
     return statement
+
+
+AGENT_SORT = {"name": Agent.name, "created_at": Agent.created_at, "type": Agent.type}
+
+
+def _listed_agents(shape: Any) -> sa.Select[Any]:
+    """``agents_query``'s filters on the table's columns (a page is read without the ORM), the
+    values left to bind: ``shape`` is ``(visibility, filter names...)``."""
+    visible, *used = shape
+    statement = sa.select(Agent.__table__).where(
+        Agent.project_id.in_(read_model.visible_ids_of(Project, visible))
+    )
+    if "project_id" in used:
+        statement = statement.where(Agent.project_id == sa.bindparam("project_id"))
+    if "type" in used:
+        statement = statement.where(Agent.type == sa.bindparam("type"))
+    if "status" in used:
+        statement = statement.where(Agent.status == sa.bindparam("status"))
+    return statement
+
+
+# A page of agents, its statements built once per filter shape (see ``Listing``).
+AGENTS = Listing(_listed_agents, allowed_sort=AGENT_SORT, default_sort=[Agent.created_at, Agent.id])
+
+
+async def agents_page(
+    session: AsyncSession,
+    principal: Principal,
+    params: PageParams,
+    *,
+    project_id: uuid.UUID | None,
+    type_: str | None,
+    status: str | None,
+    to_item: Callable[[Any], T],
+) -> Page[T]:
+    """The agents ``agents_query`` selects, a page of their rows (no ORM)."""
+    visible, values = read_model.visibility(None if principal.is_admin else principal.subject)
+    for name, value in (("project_id", project_id), ("type", type_), ("status", status)):
+        if value is not None:
+            values[name] = value
+    shape = (visible, *(name for name in ("project_id", "type", "status") if name in values))
+    return await AGENTS.page(session, shape, values, params, to_item=to_item)
 
 
 async def name_taken(

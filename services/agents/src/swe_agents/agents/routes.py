@@ -64,7 +64,6 @@ from swe_common.types import NonNegativeInt32, NulFree, PositiveInt32
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], dependencies=[api_key_scope("agents")])
 
-AGENT_SORT = {"name": Agent.name, "created_at": Agent.created_at, "type": Agent.type}
 RUN_SORT = {"queued_at": Run.queued_at, "status": Run.status, "finished_at": Run.finished_at}
 PROJECT_RUN_SORT = {**RUN_SORT, "started_at": Run.started_at, "duration_ms": Run.duration_ms}
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -93,17 +92,14 @@ async def list_agents(
     type: AgentType | None = None,
     status: Literal["active", "disabled"] | None = None,
 ) -> Page[Any]:
-    statement = repository.agents_query(
-        principal, project_id=project_id, type_=type, status=status, rows=True
-    )
-    return await paginate(
+    return await repository.agents_page(
         session,
-        statement,
+        principal,
         page,
-        allowed_sort=AGENT_SORT,
-        default_sort=[Agent.created_at, Agent.id],
+        project_id=project_id,
+        type_=type,
+        status=status,
         to_item=AgentOut.model_validate,
-        entities=False,
     )
 
 

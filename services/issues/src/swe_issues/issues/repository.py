@@ -7,8 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.pagination import Page, PageParams, paginate
+from swe_common.pagination import Listing, Page, PageParams
+from swe_common.projects_read_model import visibility, visible_ids_of
 from swe_issues.issues.models import Issue
+from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 
 _PRIORITY_RANK = sa.case(
@@ -46,21 +48,30 @@ def scoped(statement: sa.Select[Any], subject: str | None) -> sa.Select[Any]:
     return statement.where(Issue.project_id.in_(visible_project_ids(subject)))
 
 
-def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
-    """The issues table's columns (a page is read without the ORM)."""
-    statement = scoped(sa.select(Issue.__table__), subject)
-    if filters.project_id is not None:
-        statement = statement.where(Issue.project_id == filters.project_id)
-    if filters.status is not None:
-        statement = statement.where(Issue.status == filters.status)
-    if filters.priority is not None:
-        statement = statement.where(Issue.priority == filters.priority)
-    if filters.labels:
-        statement = statement.where(Issue.labels.contains(list(filters.labels)))
-    if filters.assigned_agent_id is not None:
-        statement = statement.where(Issue.assigned_agent_id == filters.assigned_agent_id)
-    if filters.q:
-        pattern = f"%{_escape_like(filters.q)}%"
+# Which filters a list request uses (and who asks): the statement of each such shape is built
+# once, its values bound per request (``Listing``).
+_FILTERS = ("project_id", "status", "priority", "labels", "assigned_agent_id", "q")
+
+
+def _filtered(shape: Any) -> sa.Select[Any]:
+    """The issues table's columns (a page is read without the ORM), filtered as ``shape`` says
+    (``(visibility, filter names...)``), the values left to bind."""
+    visible, *used = shape
+    statement = sa.select(Issue.__table__)
+    if visible != "all":
+        statement = statement.where(Issue.project_id.in_(visible_ids_of(ProjectView, visible)))
+    if "project_id" in used:
+        statement = statement.where(Issue.project_id == sa.bindparam("project_id"))
+    if "status" in used:
+        statement = statement.where(Issue.status == sa.bindparam("status"))
+    if "priority" in used:
+        statement = statement.where(Issue.priority == sa.bindparam("priority"))
+    if "labels" in used:
+        statement = statement.where(Issue.labels.contains(sa.bindparam("labels")))
+    if "assigned_agent_id" in used:
+        statement = statement.where(Issue.assigned_agent_id == sa.bindparam("assigned_agent_id"))
+    if "q" in used:
+        pattern = sa.bindparam("q", type_=sa.Text)
         statement = statement.where(
             sa.or_(
                 Issue.title.ilike(pattern, escape="\\"),
@@ -70,18 +81,23 @@ def _filtered(filters: IssueFilters, subject: str | None) -> sa.Select[Any]:
     return statement
 
 
+LISTING = Listing(_filtered, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT)
+
+
 async def page(
     session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
 ) -> Page[Any]:
     """A page of rows of the issues table (read by attribute like ``Issue`` objects)."""
-    return await paginate(
-        session,
-        _filtered(filters, subject),
-        params,
-        allowed_sort=SORTABLE,
-        default_sort=DEFAULT_SORT,
-        entities=False,
-    )
+    visible, values = visibility(subject)
+    for name in ("project_id", "status", "priority", "assigned_agent_id"):
+        if (value := getattr(filters, name)) is not None:
+            values[name] = value
+    if filters.labels:
+        values["labels"] = list(filters.labels)
+    if filters.q:
+        values["q"] = f"%{_escape_like(filters.q)}%"
+    shape = (visible, *(name for name in _FILTERS if name in values))
+    return await LISTING.page(session, shape, values, params)
 
 
 def stage(session: AsyncSession, issue: Issue) -> Issue:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from swe_common.db import read_row
-from swe_common.pagination import Page, PageParams, paginate
+from swe_common.pagination import Listing, Page, PageParams
 from swe_projects.models import Project, ProjectMember
 
 SORTABLE = {
@@ -26,7 +26,7 @@ class DuplicateRow(Exception):
     """A unique key already exists (name per owner, member per project)."""
 
 
-def _visible_to(user_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+def _visible_to(user_id: uuid.UUID | sa.BindParameter[Any] | None) -> sa.ColumnElement[bool]:
     if user_id is None:
         return sa.false()
     is_member = sa.exists().where(
@@ -107,6 +107,32 @@ async def get_by_id(session: AsyncSession, project_id: uuid.UUID) -> Project | N
     return await session.get(Project, project_id)
 
 
+def _listed(shape: Any) -> sa.Select[Any]:
+    """The projects a list request selects, as ``shape`` says (``(who, enabled, filter
+    names...)``: ``who`` is ``all`` (an admin), ``user`` or ``nobody``; ``enabled`` None, True
+    or False), the values left to bind."""
+    who, enabled, *used = shape
+    statement = sa.select(*_READ_COLUMNS)
+    if who == "user":
+        statement = statement.where(_visible_to(sa.bindparam("user_id", type_=sa.Uuid)))
+    elif who == "nobody":
+        statement = statement.where(_visible_to(None))
+    if enabled is not None:
+        statement = statement.where(Project.enabled.is_(enabled))
+    if "owner_id" in used:
+        statement = statement.where(Project.owner_id == sa.bindparam("owner_id"))
+    if "q" in used:
+        pattern = sa.bindparam("q", type_=sa.Text)
+        statement = statement.where(Project.name.ilike(pattern, escape="\\"))
+    return statement
+
+
+# A page of projects, its statements built once per filter shape (see ``Listing``).
+LISTING = Listing(
+    _listed, allowed_sort=SORTABLE, default_sort=[Project.created_at.desc(), Project.id]
+)
+
+
 async def list_visible(
     session: AsyncSession,
     params: PageParams,
@@ -118,23 +144,16 @@ async def list_visible(
     q: str | None,
 ) -> Page[Any]:
     """A page of rows with their members (see ``read_visible``)."""
-    statement = sa.select(*_READ_COLUMNS)
-    if not see_all:
-        statement = statement.where(_visible_to(user_id))
-    if enabled is not None:
-        statement = statement.where(Project.enabled.is_(enabled))
+    values: dict[str, Any] = {}
+    who = "all" if see_all else "user" if user_id is not None else "nobody"
+    if who == "user":
+        values["user_id"] = user_id
     if owner_id is not None:
-        statement = statement.where(Project.owner_id == owner_id)
+        values["owner_id"] = owner_id
     if q:
-        statement = statement.where(Project.name.ilike(f"%{_escape_like(q)}%", escape="\\"))
-    return await paginate(
-        session,
-        statement,
-        params,
-        allowed_sort=SORTABLE,
-        default_sort=[Project.created_at.desc(), Project.id],
-        entities=False,
-    )
+        values["q"] = f"%{_escape_like(q)}%"
+    shape = (who, enabled, *(name for name in ("owner_id", "q") if name in values))
+    return await LISTING.page(session, shape, values, params)
 
 
 def _escape_like(text: str) -> str:
