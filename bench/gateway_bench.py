@@ -7,6 +7,11 @@ rate limit, and with the access log on), then drives each with wrk (same threads
 and duration) and prints a Markdown table with each one's CPU per request; results go to
 ``bench/results/gateway-fastapi.json`` (FastAPI upstream) and ``gateway.json`` (raw ASGI
 upstream). ``BENCH_UPSTREAM=asgi`` runs one of them. Load comes from wrk, never from Python.
+
+``GATEWAY_BENCH_BASELINE=<checkout>`` (e.g. ``/work/baseline``, a clean checkout of an earlier
+commit) adds a target: the same gateway (JWT and Redis rate limit on) running that checkout's
+code, its rounds interleaved with this code's, so before and after come from one run; the
+report then adds the baseline's ratio to nginx and its CPU per request.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+from served import baseline_env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -47,6 +54,7 @@ UPSTREAM_APPS = {
 DURATION, WARMUP = int(os.environ.get("BENCH_SECONDS", "8")), 3
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 JWKS_ENV = "GATEWAY_BENCH_JWKS"
+BASELINE = "gateway, baseline code"
 
 # -- the upstream: a raw ASGI hello app (also serving the bench's JWKS) -------------------
 
@@ -279,6 +287,16 @@ def run(kind: str) -> dict[str, Any]:
                       "GATEWAY_LOG_FORMAT": "json"}  # fmt: skip
         procs.append(start([sys.executable, "-m", "swe_gateway"], logged_env,
                            run_dir / "gateway-logged.log"))  # fmt: skip
+        # GATEWAY_BENCH_BASELINE: the same gateway on an earlier checkout's code (before/after).
+        before = baseline_env("GATEWAY_BENCH_BASELINE")
+        before_port = free_port()
+        if before is not None:
+            before_env = {**gateway_env, **before, "GATEWAY_PORT": str(before_port),
+                          "GATEWAY_METRICS_PORT": str(free_port())}  # fmt: skip
+            procs.append(start([sys.executable, "-m", "swe_gateway"], before_env,
+                               run_dir / "gateway-baseline.log"))  # fmt: skip
+            wait_http(f"http://127.0.0.1:{before_port}/health/live",
+                      log=run_dir / "gateway-baseline.log")  # fmt: skip
         auth = {"Authorization": f"Bearer {token}"}
         wait_http(f"http://127.0.0.1:{upstream_port}{PATH}")
         wait_http(f"http://127.0.0.1:{nginx_port}{PATH}")
@@ -289,7 +307,7 @@ def run(kind: str) -> dict[str, Any]:
         with urllib.request.urlopen(probe, timeout=5) as response:
             assert response.status == 200, "the gateway must accept the bench token"
             assert response.headers["X-RateLimit-Limit"], "rate limiting must be on"
-        upstream, nginx, gateway, bare, logged = (family(p.pid) for p in procs)
+        upstream, nginx, gateway, bare, logged = (family(p.pid) for p in procs[:5])
         targets = {
             "direct": (f"http://127.0.0.1:{upstream_port}{PATH}", upstream),
             "nginx": (f"http://127.0.0.1:{nginx_port}{PATH}", nginx),
@@ -297,6 +315,8 @@ def run(kind: str) -> dict[str, Any]:
             "gateway, auth only (no rate limit)": (f"http://127.0.0.1:{bare_port}{PATH}", bare),
             "gateway, access log on": (f"http://127.0.0.1:{logged_port}{PATH}", logged),
         }
+        if before is not None:
+            targets[BASELINE] = (f"http://127.0.0.1:{before_port}{PATH}", family(procs[5].pid))
         # The machine is shared and its load swings: interleave the targets over ROUNDS rounds
         # and keep each target's best round, so one busy moment does not decide a comparison.
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
@@ -330,7 +350,7 @@ def run(kind: str) -> dict[str, Any]:
             print(f"logs kept in {run_dir}", file=sys.stderr)
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {
+    report: dict[str, Any] = {
         "rounds": ROUNDS,
         "threads": THREADS, "connections": CONNECTIONS, "duration_seconds": DURATION,
         "load_average": load_average,
@@ -349,6 +369,11 @@ def run(kind: str) -> dict[str, Any]:
         "paced": {"connections": CONNECTIONS, "pause_ms": PACE_MS, "results": paced},
         "gateway_added_p50_ms_paced": paced["gateway"]["p50_ms"] - paced["direct"]["p50_ms"],
     }  # fmt: skip
+    if BASELINE in results:
+        report["baseline"] = os.environ["GATEWAY_BENCH_BASELINE"]
+        report["baseline_vs_nginx_throughput"] = results[BASELINE]["rps"] / results["nginx"]["rps"]
+        report["baseline_cpu_us_per_request"] = results[BASELINE]["cpu_us_per_request"]
+    return report
 
 
 def _forget_keys(prefix: str) -> None:
@@ -424,6 +449,14 @@ def table(report: dict[str, Any]) -> str:
         f"**{report['gateway_added_p50_ms_paced']:.2f} ms** at {paced['connections']} paced "
         "connections (goal < 2 ms; saturated, p50 is mostly the queue that the lower throughput "
         "builds).",
+    ]
+    if "baseline" in report:
+        rows.append(
+            f"Before (the same gateway on {report['baseline']}'s code, in turns with the above): "
+            f"gateway/nginx **{report['baseline_vs_nginx_throughput']:.0%}**, CPU per request "
+            f"**{report['baseline_cpu_us_per_request']:.0f} µs**."
+        )
+    rows += [
         f"wrk -t{report['threads']} -c{report['connections']} -d{report['duration_seconds']}s "
         f"against each, best of {report['rounds']} interleaved rounds; "
         f"upstream: {report['upstream']} hello app; "
