@@ -29,7 +29,7 @@ from swe_common.context import clean_id, new_request_id, request_id_var
 from swe_common.docs_pages import ASSET_PREFIX
 from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
 from swe_common.logging import AccessLogger, configure_logging
-from swe_common.metrics import HTTP_IN_PROGRESS, CountedRedis
+from swe_common.metrics import CountedRedis
 from swe_common.middleware import BodyLimitMiddleware
 from swe_common.security import InvalidToken
 from swe_common.tracing import setup_tracing
@@ -43,7 +43,7 @@ from swe_gateway.http_util import (
     client_chain,
     header,
 )
-from swe_gateway.metrics import serve_metrics
+from swe_gateway.metrics import InProgress, serve_metrics
 from swe_gateway.proxy import Call, Proxy
 from swe_gateway.ratelimit import RateLimiter, refusal
 from swe_gateway.settings import Settings
@@ -158,8 +158,7 @@ class Gateway:
         self.trusted = Networks(settings.trusted_proxies)
         self.allow = Networks(settings.ip_allow)
         self.deny = Networks(settings.ip_deny)
-        self._started_one = HTTP_IN_PROGRESS.inc  # bound once: the hot path
-        self._ended_one = HTTP_IN_PROGRESS.dec
+        self.in_progress = InProgress()  # swe_http_requests_in_progress
         # The access line (on in production) rendered directly: structlog's path through the
         # standard library's logging was the largest share of a request's CPU.
         self._access_log = AccessLogger("swe.gateway.access")
@@ -177,7 +176,8 @@ class Gateway:
             span, span_token = spans.start(scope, call.method, request_id, call.client_ip)
             call.span = span if span.is_recording() else None
             call.traceparent = spans.traceparent(span)
-        self._started_one()
+        in_progress = self.in_progress
+        in_progress.count += 1
         try:
             if self._ip_refused(call.client_ip):
                 status = await self._refuse_ip(scope, call, send)
@@ -213,7 +213,7 @@ class Gateway:
                         instance=scope["path"],
                     )
         finally:
-            self._ended_one()
+            in_progress.count -= 1
             request_id_var.reset(reset)
             self.proxy.requests.inc(route_label, status, upstream)
             if self.settings.access_log and scope["path"] not in QUIET_PATHS:

@@ -5,6 +5,7 @@ the counters name routes, upstreams and failure rates an outsider has no busines
 from __future__ import annotations
 
 import weakref
+from bisect import bisect_left
 
 from aiohttp import web
 from prometheus_client import (
@@ -15,6 +16,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from swe_common.metrics import HTTP_IN_PROGRESS
 
 REQUESTS = Counter(
     "swe_gateway_requests_total",
@@ -71,25 +74,66 @@ class RequestCounter:
             child.inc(count)
 
 
-_PENDING: weakref.WeakSet[RequestCounter] = weakref.WeakSet()
+class InProgress:
+    """Requests (and WebSockets) inside the gateway, a plain int: ``swe_http_requests_in_progress``
+    is set from it when ``/metrics`` is read (``flush_pending``). The gauge's ``inc`` and
+    ``dec`` take a lock each, twice per request for a value nobody reads in between."""
+
+    __slots__ = ("__weakref__", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        _IN_PROGRESS.add(self)
+
+
+class LatencyObserver:
+    """``UPSTREAM_LATENCY`` observed in plain lists (a bucket count per upstream and a sum),
+    added to the histogram whenever ``/metrics`` is read (``flush``), or once
+    ``FLUSH_EVERY`` observations have piled up: the histogram's ``observe`` (a lock per
+    bucket and per sum) cost several times the bucket search."""
+
+    FLUSH_EVERY = 10_000
+
+    def __init__(self) -> None:
+        self._children: dict[str, Histogram] = {}
+        self._bounds = UPSTREAM_LATENCY._upper_bounds  # the last one is +Inf
+        # upstream -> [sum, bucket counts...] (not cumulative, as the histogram keeps them)
+        self._pending: dict[str, list[float]] = {}
+        self._observed = 0
+        _PENDING.add(self)
+
+    def observe(self, upstream: str, seconds: float) -> None:
+        counts = self._pending.get(upstream)
+        if counts is None:
+            counts = self._pending[upstream] = [0.0] * (len(self._bounds) + 1)
+        counts[0] += seconds
+        counts[1 + bisect_left(self._bounds, seconds)] += 1
+        self._observed += 1
+        if self._observed >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending, self._observed = self._pending, {}, 0
+        for upstream, counts in pending.items():
+            child = self._children.get(upstream)
+            if child is None:
+                child = self._children[upstream] = UPSTREAM_LATENCY.labels(upstream)
+            child._sum.inc(counts[0])
+            for bucket, count in zip(child._buckets, counts[1:], strict=True):
+                if count:
+                    bucket.inc(count)
+
+
+_PENDING: weakref.WeakSet[RequestCounter | LatencyObserver] = weakref.WeakSet()
+_IN_PROGRESS: weakref.WeakSet[InProgress] = weakref.WeakSet()
 
 
 def flush_pending() -> None:
     """Bring every deferred count into the registry (before it is read)."""
     for counter in list(_PENDING):
         counter.flush()
-
-
-class LatencyObserver:
-    def __init__(self) -> None:
-        self._children: dict[str, Histogram] = {}
-
-    def observe(self, upstream: str, seconds: float) -> None:
-        child = self._children.get(upstream)
-        if child is None:
-            child = UPSTREAM_LATENCY.labels(upstream)
-            self._children[upstream] = child
-        child.observe(seconds)
+    if _IN_PROGRESS:
+        HTTP_IN_PROGRESS.set(sum(gateway.count for gateway in list(_IN_PROGRESS)))
 
 
 async def serve_metrics(host: str, port: int, workers: int) -> web.AppRunner:

@@ -174,7 +174,7 @@ class ScriptPipe:
 class _Deadline:
     """The timeout shared by the calls that joined one batch with the same ``seconds``."""
 
-    __slots__ = ("batch", "futures", "seconds", "timer")
+    __slots__ = ("batch", "futures", "pending", "seconds", "timer")
 
     def __init__(
         self,
@@ -185,14 +185,19 @@ class _Deadline:
         self.batch = batch  # identifies the batch (and keeps its id from being reused)
         self.seconds = seconds
         self.futures: list[asyncio.Future[Any]] = []
+        self.pending = 0  # calls added and not yet done
         self.timer = loop.call_later(seconds, self._expire)
 
     def add(self, future: asyncio.Future[Any]) -> None:
         self.futures.append(future)
+        self.pending += 1
 
     def done(self) -> None:
-        """One of the calls finished: the last one cancels the timer."""
-        if all(future.done() for future in self.futures):
+        """One of the calls finished (each calls this once, its future done by then): the
+        last one cancels the timer. A count, not a scan of the futures: a batch holds every
+        request of a loop iteration, and scanning it on each return was quadratic."""
+        self.pending -= 1
+        if self.pending <= 0:
             self.timer.cancel()
 
     def _expire(self) -> None:
