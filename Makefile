@@ -19,8 +19,11 @@ TEST_RELAXED := --allow-untyped-defs --allow-incomplete-defs --allow-untyped-cal
 uv:
 	@bash scripts/install-uv.sh
 
+# The sync, then the bytecode compiled once, so that no process compiles what it imports again
+# (PYTHONDONTWRITEBYTECODE: see the script).
 install: uv
 	$(UV) sync --all-packages --locked
+	@bash scripts/compile-bytecode.sh
 
 # What the tests need beyond the Python packages (promtool, docker-compose, chromium from
 # Debian's packages; the console's and the browser tests' npm packages), installed only when
