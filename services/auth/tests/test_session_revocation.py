@@ -4,7 +4,7 @@ refresh-token reuse, revoking one session, password change, admin lock and disab
 import jwt
 from auth_testkit import API, PASSWORD, bearer, login, redis_unreachable
 
-from swe_common.security import REVOKED_SESSION_KEY
+from swe_common.security import REVOCATIONS_CHANNEL, REVOKED_SESSION_KEY
 
 
 async def _refresh(client, tokens):
@@ -74,6 +74,23 @@ async def test_logout_marks_the_session_revoked_in_redis_as_long_as_a_token_live
     key = settings.redis_key_prefix + REVOKED_SESSION_KEY.format(sid=_sid(tokens))
     ttl = await runtime.redis.ttl(key)
     assert settings.access_token_ttl_seconds < ttl <= settings.revocation_ttl_seconds
+
+
+async def test_a_revocation_is_announced_to_the_verifiers_that_cache_tokens(
+    client, tokens, runtime, settings
+):
+    pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(settings.redis_key_prefix + REVOCATIONS_CHANNEL)
+    try:
+        assert (await client.post(f"{API}/logout", headers=bearer(tokens))).status_code == 204
+        message = None
+        for _ in range(20):  # the first reads may be the subscription's confirmation
+            message = await pubsub.get_message(timeout=0.1)
+            if message is not None:
+                break
+        assert message is not None and message["type"] == "message"
+    finally:
+        await pubsub.aclose()
 
 
 async def test_a_lost_session_revocation_is_copied_back_to_redis(client, tokens, runtime, settings):

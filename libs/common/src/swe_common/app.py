@@ -5,6 +5,8 @@ the event runtime (outbox relay and consumers), health, metrics and CORS.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -43,6 +45,7 @@ from swe_common.security import (
     CachingTokenVerifier,
     JWKSClient,
     TokenVerifier,
+    follow_revocations,
     redis_revocation_check,
     scope_guards,
 )
@@ -129,10 +132,22 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         await events.start()
         for hook in spec.on_startup:
             await hook(app)
+        feed: asyncio.Task[None] | None = None
+        verifier = getattr(app.state, "token_verifier", None)
+        if app.state.redis is not None and isinstance(verifier, CachingTokenVerifier):
+            # Auth's announcements make the cache re-check at once (revocation_recheck_seconds
+            # only bounds a missed one): a revoked token is refused by the next request.
+            feed = asyncio.create_task(
+                follow_revocations(app.state.redis, verifier), name="revocation-feed"
+            )
         log.info("service_started", port=settings.port, environment=settings.environment)
         try:
             yield
         finally:
+            if feed is not None:
+                feed.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feed
             for hook in reversed(spec.on_shutdown):
                 await hook(app)
             await events.stop()

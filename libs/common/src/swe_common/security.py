@@ -9,6 +9,7 @@ An unknown ``kid`` refreshes the JWKS, at most once per ``min_refresh_seconds``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import OrderedDict
@@ -43,6 +44,10 @@ TOKENS_NOT_BEFORE_KEY = "swe:auth:not-before:{sub}"
 REVOKED_API_KEY_KEY = "swe:auth:revoked-api-key:{key_id}"
 # A revoked session (refresh family): every access token carrying its ``sid`` is dead.
 REVOKED_SESSION_KEY = "swe:auth:revoked-session:{sid}"
+# Auth announces every revocation here once its key is written; a verifier following the
+# channel (``follow_revocations``) re-checks its cached tokens at their next use instead of
+# waiting out ``recheck_seconds``, which then only bounds a missed announcement.
+REVOCATIONS_CHANNEL = "swe:auth:revocations"
 
 
 class InvalidToken(Exception):
@@ -208,6 +213,7 @@ class TokenVerifier:
 class _Verified:
     principal: Principal
     checked_at: float  # monotonic seconds of the last revocation check
+    generation: int  # the cache's generation at that check (see recheck_all)
 
 
 class CachingTokenVerifier:
@@ -221,7 +227,8 @@ class CachingTokenVerifier:
     (the check is marked before its await): under load a herd of identical checks is what
     made Redis time out. A failing check (the verifier's ``is_revoked`` raising) is raised to
     the caller and the token is re-checked by the next request. ``size`` bounds the cache
-    (the oldest entry goes first); 0 turns caching off.
+    (the oldest entry goes first); 0 turns caching off. ``recheck_all`` (a revocation
+    announced, ``follow_revocations``) makes every cached token re-checked at its next use.
     """
 
     def __init__(
@@ -231,6 +238,8 @@ class CachingTokenVerifier:
         self.size = size
         self.recheck_seconds = recheck_seconds
         self._tokens: OrderedDict[str, _Verified] = OrderedDict()
+        # Bumped by recheck_all: an entry checked in an older generation is due for a check.
+        self._generation = 0
 
     @property
     def is_revoked(self) -> RevocationCheck | None:
@@ -241,20 +250,25 @@ class CachingTokenVerifier:
         now = time.monotonic()
         if cached is not None and cached.principal.expires_at > time.time():
             is_revoked = self.verifier.is_revoked
-            if is_revoked is not None and now - cached.checked_at >= self.recheck_seconds:
-                previous, cached.checked_at = cached.checked_at, now
+            generation = self._generation
+            if is_revoked is not None and (
+                now - cached.checked_at >= self.recheck_seconds or cached.generation != generation
+            ):
+                previous = cached.checked_at, cached.generation
+                cached.checked_at, cached.generation = now, generation
                 try:
                     revoked = await is_revoked(cached.principal)
                 except BaseException:
-                    cached.checked_at = previous
+                    cached.checked_at, cached.generation = previous
                     raise
                 if revoked:
                     self._tokens.pop(token, None)
                     raise InvalidToken("token has been revoked")
             return cached.principal
+        generation = self._generation
         principal = await self.verifier.verify(token)
         if self.size > 0:
-            self._tokens[token] = _Verified(principal, now)
+            self._tokens[token] = _Verified(principal, now, generation)
             while len(self._tokens) > self.size:
                 self._tokens.popitem(last=False)
         return principal
@@ -262,6 +276,50 @@ class CachingTokenVerifier:
     def forget(self) -> None:
         """Drop every cached answer (this process revoked something: tell it at once)."""
         self._tokens.clear()
+
+    def recheck_all(self) -> None:
+        """Something was revoked: every cached token's revocation is checked again at its
+        next use (its signature is not: that still holds)."""
+        self._generation += 1
+
+
+async def announce_revocation(redis: Any, prefix: str = "") -> None:
+    """Tell every verifier following ``REVOCATIONS_CHANNEL`` to re-check its cached tokens
+    (auth, after writing a revocation key). ``prefix`` as ``redis_revocation_check``'s."""
+    await redis.publish(prefix + REVOCATIONS_CHANNEL, "1")
+
+
+async def follow_revocations(
+    redis: Any, verifier: CachingTokenVerifier, *, prefix: str = "", retry_seconds: float = 1.0
+) -> None:
+    """Run until cancelled: each revocation announced on ``REVOCATIONS_CHANNEL`` makes
+    ``verifier`` re-check its cached tokens, so a service whose cache re-checks only every
+    ``recheck_seconds`` still refuses a revoked token at once. While the channel is lost
+    (Redis down, a reconnect) announcements may be missed: every cached token is re-checked
+    when it is followed again, and ``recheck_seconds`` bounds the time in between."""
+    channel = prefix + REVOCATIONS_CHANNEL
+    lost = False
+    while True:
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(channel)
+            # Anything revoked while the channel was not followed is re-checked now.
+            verifier.recheck_all()
+            if lost:
+                log.info("revocation_feed_restored")
+                lost = False
+            while True:
+                message = await pubsub.get_message(timeout=retry_seconds)
+                if message is not None and message.get("type") == "message":
+                    verifier.recheck_all()
+        except (RedisError, OSError, TimeoutError) as exc:
+            if not lost:  # once per outage, not at every retry
+                log.warning("revocation_feed_lost", error=type(exc).__name__)
+            lost = True
+        finally:
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await pubsub.aclose()
+        await asyncio.sleep(retry_seconds)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

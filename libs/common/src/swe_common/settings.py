@@ -75,10 +75,12 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "swe-platform"
     # Verified tokens are cached for their lifetime (at most this many); a cached token's
     # revocation is re-checked in Redis at most this often (swe_common.security.
-    # CachingTokenVerifier). Services re-check on every request (0), so a revoked token or API
-    # key fails at once behind a gateway that caches for a second (GatewaySettings: 1 s).
+    # CachingTokenVerifier; 0: every request, a Redis round trip each). Auth announces each
+    # revocation (swe_common.security.follow_revocations), which makes every cached token
+    # re-checked at its next use, so a revoked token or API key fails at once; this bounds
+    # the time a missed announcement (Redis reconnecting) could let one pass.
     token_cache_size: int = Field(default=10_000, ge=0)
-    revocation_recheck_seconds: float = Field(default=0.0, ge=0, le=60)
+    revocation_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
     cors_origins: list[str] = Field(default_factory=list)
     # The largest request body a service takes (413 problem+json past it, before parsing); a
     # service may allow a path more (ServiceSpec.body_limits).

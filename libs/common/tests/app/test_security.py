@@ -18,6 +18,8 @@ from swe_common.security import (
     CachingTokenVerifier,
     InvalidToken,
     Principal,
+    announce_revocation,
+    follow_revocations,
     redis_revocation_check,
     until_revoked,
     url_carries_token,
@@ -173,6 +175,94 @@ async def test_a_revoked_token_in_redis_stops_passing_the_cache_within_the_reche
     assert await eventually(refused, timeout=2)
 
 
+async def test_the_default_bound_refuses_a_revoked_token_within_a_second_without_a_feed(
+    factory, redis
+):
+    from swe_common.settings import ServiceSettings
+
+    bound = ServiceSettings(service_name="example").revocation_recheck_seconds
+    assert 0 < bound <= 1  # at most one Redis check a second per token, none per request
+    check = CountingCheck()
+    cached = CachingTokenVerifier(factory.verifier(is_revoked=check), recheck_seconds=bound)
+    token = factory.token()
+    await cached.verify(token)
+    for _ in range(50):
+        await cached.verify(token)
+    assert check.calls == 1
+    check.revoked = True
+    revoked_at = time.monotonic()
+
+    async def refused() -> bool:
+        try:
+            await cached.verify(token)
+        except InvalidToken:
+            return True
+        return False
+
+    assert await eventually(refused, timeout=bound + 1, interval=0.05)
+    assert time.monotonic() - revoked_at <= bound + 0.2
+    assert check.calls == 2  # one check inside the bound, not one per request
+
+
+async def test_an_announced_revocation_is_refused_at_once_despite_a_long_bound(factory, redis):
+    prefix = f"test:{uuid.uuid4().hex}:"
+    cached = CachingTokenVerifier(
+        factory.verifier(is_revoked=redis_revocation_check(redis, prefix=prefix)),
+        recheck_seconds=60,
+    )
+    feed = asyncio.create_task(follow_revocations(redis, cached, prefix=prefix))
+    try:
+        token = factory.token()
+        principal = await cached.verify(token)
+        other = factory.token()
+        await cached.verify(other)
+        await asyncio.sleep(0.1)  # subscribed
+        await _set(redis, prefix + REVOKED_JTI_KEY.format(jti=principal.token_id))
+        await announce_revocation(redis, prefix)
+
+        async def refused() -> bool:
+            try:
+                await cached.verify(token)
+            except InvalidToken:
+                return True
+            return False
+
+        # The announcement arrives within milliseconds; without it the cache would answer
+        # from its last check for a minute.
+        assert await eventually(refused, timeout=1, interval=0.01)
+        assert (await cached.verify(other)).subject  # re-checked, and still valid
+    finally:
+        feed.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await feed
+
+
+async def test_a_revocation_checked_while_announced_is_checked_again(factory):
+    """A check already under way when a revocation is announced may have read Redis before
+    the revocation was written: its answer must not stand for the new generation."""
+    check = CountingCheck()
+    cached = CachingTokenVerifier(factory.verifier(is_revoked=check), recheck_seconds=60)
+    token = factory.token()
+    await cached.verify(token)
+    release = asyncio.Event()
+
+    async def slow(principal: Principal) -> bool:
+        await release.wait()
+        return False
+
+    cached.verifier.is_revoked = slow
+    cached.recheck_all()
+    under_way = asyncio.create_task(cached.verify(token))
+    await asyncio.sleep(0)
+    cached.recheck_all()  # announced while the check waits on Redis
+    release.set()
+    await under_way
+    cached.verifier.is_revoked = check
+    check.revoked = True
+    with pytest.raises(InvalidToken):
+        await cached.verify(token)
+
+
 async def test_a_failed_recheck_raises_and_the_next_request_checks_again(factory):
     check = CountingCheck()
     cached = CachingTokenVerifier(factory.verifier(is_revoked=check), recheck_seconds=0.05)
@@ -284,3 +374,33 @@ async def test_a_service_built_by_the_app_factory_verifies_through_the_cache(dat
         verifier = app.state.token_verifier
         assert isinstance(verifier, CachingTokenVerifier)
         assert (verifier.size, verifier.recheck_seconds) == (7, 3)
+
+
+async def test_a_service_built_by_the_app_factory_follows_auths_announcements(database_url, redis):
+    from swe_common.app import ServiceSpec, create_service_app
+    from swe_common.settings import LogFormat, ServiceSettings
+    from swe_common.testing import running_app
+
+    from .conftest import example_router
+
+    settings = ServiceSettings(
+        service_name="example", database_url=database_url, log_format=LogFormat.json
+    )
+    spec = ServiceSpec(settings=settings, title="x", routers=[example_router()], use_redis=True)
+    app = create_service_app(spec)
+    async with running_app(app):
+        verifier = app.state.token_verifier
+        assert isinstance(verifier, CachingTokenVerifier)
+        assert verifier.recheck_seconds == 1.0
+
+        async def following() -> bool:
+            return verifier._generation > 0  # subscribed (it re-checks all on subscribing)
+
+        assert await eventually(following, timeout=2, interval=0.02)
+        before = verifier._generation
+        await announce_revocation(redis)
+
+        async def heard() -> bool:
+            return verifier._generation > before
+
+        assert await eventually(heard, timeout=1, interval=0.01)

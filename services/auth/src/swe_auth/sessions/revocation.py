@@ -29,6 +29,7 @@ from swe_common.security import (
     REVOKED_SESSION_KEY,
     TOKENS_NOT_BEFORE_KEY,
     Principal,
+    announce_revocation,
     revocation_keys,
     revoked_by,
 )
@@ -89,9 +90,12 @@ class Revocations:
     async def cache_not_before(self, user_id: uuid.UUID, not_before: int, ttl: int) -> bool:
         return await self._set(self.not_before_key(user_id), str(not_before), ttl)
 
-    async def _set(self, key: str, value: str, ttl: int) -> bool:
+    async def _set(self, key: str, value: str, ttl: int, *, announce: bool = True) -> bool:
         try:
             await self.redis.set(key, value, ex=ttl)
+            if announce:
+                # Verifiers that cache tokens re-check them now rather than within their bound.
+                await announce_revocation(self.redis, self.prefix)
         except (RedisError, OSError) as exc:
             self.failed_at = time.monotonic()
             log.warning("revocation_cache_failed", error=type(exc).__name__)
@@ -120,16 +124,32 @@ class Revocations:
     async def resync(self, session: AsyncSession, cutoff_ttl: int) -> bool:
         """Copy every live revocation from the database to Redis; False if a write failed."""
         now = epoch(self.clock())
-        ok = True
-        for jti, expires_at in await repo.live_revoked(session, now):
-            ok = await self._cache_jti(jti, expires_at - now) and ok
-        for user_id, not_before in await repo.recent_cutoffs(session, now - cutoff_ttl):
-            ok = await self.cache_not_before(user_id, not_before, cutoff_ttl) and ok
+        # Written quietly, then announced once (not once per key).
+        writes = [
+            (self.jti_key(jti), "1", expires_at - now)
+            for jti, expires_at in await repo.live_revoked(session, now)
+        ]
+        writes += [
+            (self.not_before_key(user_id), str(not_before), cutoff_ttl)
+            for user_id, not_before in await repo.recent_cutoffs(session, now - cutoff_ttl)
+        ]
         since = self.clock() - timedelta(seconds=cutoff_ttl)
-        for key_id in await repo.recently_revoked_api_keys(session, since):
-            ok = await self.revoke_api_key(key_id, cutoff_ttl) and ok
-        for family_id in await repo.recently_revoked_families(session, since):
-            ok = await self.revoke_session(family_id, cutoff_ttl) and ok
+        writes += [
+            (self.api_key_key(key_id), "1", cutoff_ttl)
+            for key_id in await repo.recently_revoked_api_keys(session, since)
+        ]
+        writes += [
+            (self.session_key(family_id), "1", cutoff_ttl)
+            for family_id in await repo.recently_revoked_families(session, since)
+        ]
+        ok = True
+        for key, value, ttl in writes:
+            ok = await self._set(key, value, ttl, announce=False) and ok
+        if writes and ok:
+            try:
+                await announce_revocation(self.redis, self.prefix)
+            except (RedisError, OSError) as exc:
+                log.warning("revocation_announce_failed", error=type(exc).__name__)
         return ok
 
     async def keep_synced(self, interval: float, cutoff_ttl: int) -> None:
