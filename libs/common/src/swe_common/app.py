@@ -33,14 +33,8 @@ from swe_common.health_detailed import (
     redis_check,
 )
 from swe_common.logging import configure_logging, get_logger
-from swe_common.metrics import CountedRedis, InProgressMiddleware, instrument, register_engine
-from swe_common.middleware import (
-    QUIET_PATHS,
-    BodyLimitMiddleware,
-    RejectNulMiddleware,
-    RequestContextMiddleware,
-    TrailingSlashMiddleware,
-)
+from swe_common.metrics import CountedRedis, http_metrics, metrics_router, register_engine
+from swe_common.middleware import QUIET_PATHS, RouteMiddleware, ServiceMiddleware
 from swe_common.security import (
     CachingTokenVerifier,
     JWKSClient,
@@ -164,7 +158,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags or None,
         # A redirect would carry this instance's own address to the client; the slash is
-        # dropped before routing instead (TrailingSlashMiddleware).
+        # dropped before routing instead (ServiceMiddleware).
         redirect_slashes=False,
         # /docs and /redoc with their assets served locally (swe_common.docs_pages), no CDN.
         docs_url=None,
@@ -180,9 +174,12 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(health_router(_checks(app, spec)))
     app.include_router(detailed_health_router(lambda: _detail_checks(app, spec), _about(spec)))
     app.include_router(docs_router("/openapi.json", spec.title))
-    instrument(app, settings.service_name.replace("-", "_"))
-    app.add_middleware(RejectNulMiddleware)
-    if settings.cors_origins:
+    app.include_router(metrics_router())
+    metrics = http_metrics(settings.service_name.replace("-", "_"))
+    cors = bool(settings.cors_origins)
+    if cors:
+        # CORS answers preflights itself: behind it, as before, no NUL check and no metrics.
+        app.add_middleware(RouteMiddleware, metrics=metrics)
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -191,14 +188,16 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
-    # Inside the request context (its 413 carries the request id), outside everything that
-    # parses a body.
+    # Requests in progress, the trailing slash, the request context and the body limit (inside
+    # the request context: its 413 carries the request id, outside everything that parses a
+    # body), then (without CORS) NUL refusal and the request metrics: one layer.
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=spec.body_limits
+        ServiceMiddleware,
+        max_bytes=settings.max_body_bytes,
+        per_path=spec.body_limits,
+        metrics=metrics,
+        inner=not cors,
     )
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(TrailingSlashMiddleware)
-    app.add_middleware(InProgressMiddleware)
     return app
 
 

@@ -2,7 +2,7 @@
 
 Domain code raises an ``AppError`` subclass (it carries its own status); the handlers turn it,
 Starlette's HTTP errors and request-validation errors into ``application/problem+json`` with
-the request id. Unexpected exceptions are answered by ``RequestContextMiddleware`` (a generic
+the request id. Unexpected exceptions are answered by ``ServiceMiddleware`` (a generic
 500 whose body reveals nothing; the trace goes to the log). Code below the framework (ASGI
 middleware, the gateway, the web console's server) answers with ``send_problem``.
 """

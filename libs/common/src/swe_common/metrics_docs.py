@@ -19,7 +19,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
-from prometheus_fastapi_instrumentator import metrics as instrumentator_metrics
+
+from swe_common.metrics import HttpMetrics
 
 HEADER = """# Metrics catalog
 
@@ -101,12 +102,10 @@ def module_families(module: ModuleType) -> list[Family]:
 
 
 def http_families() -> list[Family]:
-    """The request families every FastAPI service gets from the instrumentator, named for a
-    placeholder service."""
+    """The request families every FastAPI service serves (``swe_common.metrics.HttpMetrics``),
+    named for a placeholder service."""
     registry = CollectorRegistry()
-    instrumentator_metrics.default(
-        metric_namespace="swe", metric_subsystem=SERVICE_HTTP, registry=registry
-    )
+    HttpMetrics(SERVICE_HTTP, registry)
     collectors = list(getattr(registry, "_collector_to_names", {}))
     return [
         Family(f.name.replace(f"_{SERVICE_HTTP}_", "_<service>_"), f.type, f.labels, f.help)
@@ -137,7 +136,8 @@ def render(root: Path) -> str:
     lines += [
         "## HTTP requests (every FastAPI service)",
         "",
-        "From prometheus-fastapi-instrumentator (`swe_common.metrics.instrument`), named per "
+        "prometheus-fastapi-instrumentator's families (`swe_common.metrics.HttpMetrics`, "
+        "updated by `swe_common.middleware.ServiceMiddleware`), named per "
         "service; the web console serves `swe_web_http_requests_total` and "
         "`swe_web_http_request_duration_highr_seconds` the same way, the gateway its own "
         "families (below).",

@@ -1,16 +1,16 @@
 """Plain ASGI middleware (no BaseHTTPMiddleware: it costs throughput and breaks streaming).
 
+``ServiceMiddleware`` is every service's request pipeline in one layer: requests in progress,
+``/a/b/`` routed as ``/a/b`` (services never redirect: a redirect would name the instance's own
+address, ``http://127.0.0.1:8002/...``, to the client), the request context (``X-Request-ID``
+read or made, bound with the correlation id and W3C trace context for logs and events, echoed
+on the response, one access line per request, a bare 500 problem for any unexpected
+exception), the body limit, NUL refusal and the request metrics.
+
 ``BodyLimitMiddleware`` refuses a request body over the service's ``MAX_BODY_BYTES`` (or a
 path's own limit) with 413 before the app parses it: a declared length at once, a streamed
-body as soon as it crosses the limit.
-
-``TrailingSlashMiddleware`` routes ``/a/b/`` as ``/a/b``: services never redirect (a redirect
-would name the instance's own address, ``http://127.0.0.1:8002/...``, to the client).
-
-``RequestContextMiddleware`` reads or makes ``X-Request-ID``, binds it (and the correlation id
-and W3C trace context) for logs and events, echoes it on the response, writes one access line
-per request and answers any unexpected exception with a bare 500 problem.
-``RejectNulMiddleware`` refuses a NUL character in the path, query, headers or cookies.
+body as soon as it crosses the limit. ``RejectNulMiddleware`` refuses a NUL character in the
+path, query, headers or cookies. (The gateway uses these two on their own.)
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from swe_common.context import (
 )
 from swe_common.errors import INTERNAL_ERROR_DETAIL, close_reason, send_problem
 from swe_common.logging import AccessLogger
+from swe_common.metrics import HTTP_IN_PROGRESS, HttpMetrics, content_length, http_handler
 
 log = structlog.stdlib.get_logger("swe.access")
 # The per-request line, rendered directly when logging is the production setting (JSON,
@@ -60,58 +61,6 @@ def header_value(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-
-        request_id = clean_id(header_value(scope, REQUEST_ID_HEADER)) or new_request_id()
-        correlation_id = clean_id(header_value(scope, CORRELATION_ID_HEADER)) or request_id
-        # Tracing on: the server span FastAPI opened for this request; off: the caller's trace
-        # continued under a new span id (or a new trace), for the events and log lines.
-        traceparent = tracing.current_traceparent() or child_traceparent(
-            header_value(scope, TRACEPARENT_HEADER)
-        )
-        tokens = (
-            request_id_var.set(request_id),
-            correlation_id_var.set(correlation_id),
-            traceparent_var.set(traceparent),
-        )
-        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
-        started = time.perf_counter()
-        status = 0
-        response_started = False
-        echoed = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                message["headers"] = [*message.get("headers", []), echoed]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled_error", method=scope.get("method"), path=scope.get("path"))
-            if scope["type"] == "http" and not response_started:
-                await _send_internal_error(send_with_id, scope)
-            status = status or 500
-        finally:
-            if scope["type"] == "http" and scope.get("path") not in QUIET_PATHS:
-                _log_access(scope, status, started)
-            structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
-            for var, token in zip(
-                (request_id_var, correlation_id_var, traceparent_var), tokens, strict=True
-            ):
-                var.reset(token)
-
-
 def _log_access(scope: Scope, status: int, started: float) -> None:
     # Path only: a query string may carry a token or a reset code.
     access_log.info(
@@ -130,6 +79,218 @@ async def _send_internal_error(send: Send, scope: Scope) -> None:
         detail=INTERNAL_ERROR_DETAIL,
         instance=scope.get("path"),
     )
+
+
+class ServiceMiddleware:
+    """Every service's request pipeline in one ASGI layer, in the order the separate layers
+    ran (each an extra coroutine, a send wrapper and a scan of the headers per request):
+
+    1. requests in progress (``swe_http_requests_in_progress``; a refusal counts too);
+    2. ``/a/b/`` routed as ``/a/b`` (the app is built with ``redirect_slashes=False``);
+    3. the request context (``X-Request-ID`` read or made and echoed, correlation id, trace
+       context, one access line, a bare 500 problem for an unexpected exception);
+    4. the body limit (``BodyLimitMiddleware``'s rule: 413 for a declared length over it, a
+       streamed body refused as it crosses it);
+    5. with ``inner``: NUL refusal (``RejectNulMiddleware``'s) and the request metrics
+       (``swe_common.metrics.HttpMetrics``). Without it (CORS sits between them and the app
+       answers preflights: ``RouteMiddleware`` does these behind it).
+
+    The headers are read in one pass for the ids, the trace context, the declared length and
+    whether a NUL check is needed at all.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        per_path: Mapping[str, int] | None = None,
+        metrics: HttpMetrics | None = None,
+        inner: bool = True,
+    ) -> None:
+        self.app = app
+        self.limits = BodyLimitMiddleware(app, max_bytes, per_path)
+        self.metrics = metrics
+        self.inner = inner
+        self._inc = HTTP_IN_PROGRESS.inc
+        self._dec = HTTP_IN_PROGRESS.dec
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            self._inc()
+            try:
+                await self._serve(scope, receive, send, True)
+            finally:
+                self._dec()
+        elif kind == "websocket":
+            await self._serve(scope, receive, send, False)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, http: bool) -> None:
+        path: str = scope.get("path", "")
+        if len(path) > 1 and path[-1] == "/":
+            scope = _without_trailing_slash(scope, path)
+            path = scope["path"]
+
+        request_id = correlation_id = traceparent_in = declared = None
+        suspicious = False  # a NUL byte in a header, or a cookie that may spell one
+        for key, value in scope.get("headers", ()):
+            if key == REQUEST_ID_HEADER:
+                request_id = request_id or value.decode("latin-1")
+            elif key == CORRELATION_ID_HEADER:
+                correlation_id = correlation_id or value.decode("latin-1")
+            elif key == TRACEPARENT_HEADER:
+                traceparent_in = traceparent_in or value.decode("latin-1")
+            elif key == b"content-length":
+                declared = declared or value
+            elif key == b"cookie" and b"\\" in value:
+                suspicious = True
+            if b"\x00" in value:
+                suspicious = True
+        request_id = clean_id(request_id) or new_request_id()
+        correlation_id = clean_id(correlation_id) or request_id
+        traceparent = tracing.current_traceparent() or child_traceparent(traceparent_in)
+        tokens = (
+            request_id_var.set(request_id),
+            correlation_id_var.set(correlation_id),
+            traceparent_var.set(traceparent),
+        )
+        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
+        started = time.perf_counter()
+        status = 0
+        response_bytes = 0
+        echoed = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
+        measured = self.metrics is not None and http and self.inner
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_bytes
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = message.get("headers", [])
+                if measured:
+                    response_bytes = content_length(headers)
+                message["headers"] = [*headers, echoed]
+            await send(message)
+
+        counted = False
+        try:
+            if http:
+                limit = self.limits.limit_for(path)
+                if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+                    await _send_too_large(send_with_id, scope, limit)
+                    return
+                receive = _counting(receive, limit)
+            query: bytes = scope.get("query_string", b"")
+            if self.inner and (suspicious or "\x00" in path or b"%00" in query or b"\x00" in query):
+                where = nul_location(scope)
+                if where is not None:
+                    await _refuse_nul(scope, receive, send_with_id, where)
+                    return
+            counted = measured
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled_error", method=scope.get("method"), path=path)
+            if http and not status:
+                await _send_internal_error(send_with_id, scope)
+            status = status or 500
+        finally:
+            if counted:
+                self._record(scope, status, declared, response_bytes, started)
+            if http and path not in QUIET_PATHS:
+                _log_access(scope, status, started)
+            structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
+            for var, token in zip(
+                (request_id_var, correlation_id_var, traceparent_var), tokens, strict=True
+            ):
+                var.reset(token)
+
+    def _record(
+        self, scope: Scope, status: int, declared: bytes | None, response_bytes: int, started: float
+    ) -> None:
+        handler = http_handler(scope)
+        if handler is None or self.metrics is None:
+            return
+        request_bytes = int(declared) if declared is not None and declared.isdigit() else 0
+        self.metrics.record(
+            scope["method"],
+            # No response started: the app raised, and the answer is the 500 sent above.
+            status or 500,
+            handler,
+            request_bytes,
+            response_bytes,
+            max(time.perf_counter() - started, 0.0),
+        )
+
+
+class RouteMiddleware:
+    """Step 5 of ``ServiceMiddleware`` on its own, for an app with CORS between the two: NUL
+    refusal and the request metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        where = nul_location(scope)
+        if where is not None:
+            await _refuse_nul(scope, receive, send, where)
+            return
+        if kind != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        response_bytes = 0
+
+        async def measured(message: Message) -> None:
+            nonlocal status, response_bytes
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_bytes = content_length(message.get("headers", []))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, measured)
+        finally:
+            handler = http_handler(scope)
+            if handler is not None:
+                self.metrics.record(
+                    scope["method"],
+                    status or 500,
+                    handler,
+                    content_length(_headers(scope)),
+                    response_bytes,
+                    max(time.perf_counter() - started, 0.0),
+                )
+
+
+def _without_trailing_slash(scope: Scope, path: str) -> Scope:
+    scope = {**scope, "path": path.rstrip("/") or "/"}
+    if scope.get("raw_path"):
+        scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+    return scope
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    """``receive`` raising a 413 once the body read so far crosses ``limit``."""
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise HTTPException(413, _too_large_detail(limit))
+        return message
+
+    return counted
 
 
 class RejectNulMiddleware:
@@ -192,21 +353,6 @@ async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) ->
         instance=scope.get("path", "").replace("\x00", "\\u0000"),
         errors=[{"field": where, "message": message, "type": "nul_character"}],
     )
-
-
-class TrailingSlashMiddleware:
-    """``/a/b/`` is served as ``/a/b`` (the app is built with ``redirect_slashes=False``)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] in ("http", "websocket") and len(path) > 1 and path.endswith("/"):
-            scope = {**scope, "path": path.rstrip("/") or "/"}
-            if scope.get("raw_path"):
-                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
-        await self.app(scope, receive, send)
 
 
 def compile_path_patterns(patterns: Iterable[str]) -> re.Pattern[str]:

@@ -139,6 +139,62 @@ async def test_requests_in_progress_rise_while_a_request_runs_and_fall_after(dat
         assert sample("swe_http_requests_in_progress") == before
 
 
+HANDLER = "/api/v1/example/widgets/{widget_id}"
+
+
+@pytest.mark.parametrize("cors", [False, True], ids=["one-layer", "behind-cors"])
+async def test_requests_are_counted_by_route_template_method_and_status(database_url, cors):
+    origins = ["http://console.test"] if cors else []
+    async with running_app(build_app(database_url, cors_origins=origins)) as client:
+
+        def count(handler: str, method: str, status: str) -> float:
+            return sample(
+                "swe_example_http_requests_total", handler=handler, method=method, status=status
+            )
+
+        missing = count(HANDLER, "GET", "404")
+        created = count("/api/v1/example/widgets", "POST", "201")
+        unrouted = count("none", "GET", "404")
+        probes = [count(p, "GET", "200") for p in ("/health/live", "/metrics")]
+        lowr = sample(
+            "swe_example_http_request_duration_seconds_count", handler=HANDLER, method="GET"
+        )
+        highr = sample("swe_example_http_request_duration_highr_seconds_count")
+        in_bytes = sample(
+            "swe_example_http_request_size_bytes_sum", handler="/api/v1/example/widgets"
+        )
+        out_bytes = sample("swe_example_http_response_size_bytes_sum", handler=HANDLER)
+
+        answer = await client.get("/api/v1/example/widgets/3/")  # the slash is dropped
+        assert answer.status_code == 404
+        body = b'{"name": "cog", "size": 2}'
+        posted = await client.post(
+            "/api/v1/example/widgets", content=body, headers={"content-type": "application/json"}
+        )
+        assert posted.status_code == 201
+        assert (await client.get("/no/such/route")).status_code == 404
+        assert (await client.get("/health/live")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
+        nul = await client.get("/api/v1/example/widgets/3", params={"q": "a\x00b"})
+        assert nul.status_code == 422  # refused before the app: not a request of a route
+
+        assert count(HANDLER, "GET", "404") == missing + 1
+        assert count("/api/v1/example/widgets", "POST", "201") == created + 1
+        assert count("none", "GET", "404") == unrouted + 1
+        assert [count(p, "GET", "200") for p in ("/health/live", "/metrics")] == probes
+        assert (
+            sample("swe_example_http_request_duration_seconds_count", handler=HANDLER, method="GET")
+            == lowr + 1
+        )
+        assert sample("swe_example_http_request_duration_highr_seconds_count") == highr + 3
+        assert sample(
+            "swe_example_http_request_size_bytes_sum", handler="/api/v1/example/widgets"
+        ) == in_bytes + len(body)
+        assert sample(
+            "swe_example_http_response_size_bytes_sum", handler=HANDLER
+        ) == out_bytes + int(answer.headers["content-length"])
+
+
 async def test_jwks_lookups_count_hits_and_misses():
     jwks = JWKSClient("http://127.0.0.1:1/jwks.json", min_refresh_seconds=0)
     public = FACTORY.private_key.public_key()

@@ -57,7 +57,7 @@ async def test_the_consumer_span_is_the_child_of_the_publish_which_is_the_writer
     )
     tap = await rabbit.tap(settings.events_exchange, TYPE)
     with tracing.span("request") as request:
-        # As RequestContextMiddleware does: the request's span rides in the events it writes.
+        # As ServiceMiddleware does: the request's span rides in the events it writes.
         token = traceparent_var.set(tracing.current_traceparent())
         try:
             ids = await add_notes(("t-1", 1), ("t-2", 1), ("t-3", 1))
