@@ -59,3 +59,22 @@ def test_the_docs_linked_from_the_readme_and_the_service_guide_are_in_the_reposi
     index = (adr / "README.md").read_text()
     for record in sorted(adr.glob("[0-9][0-9][0-9][0-9]-*.md")):
         assert f"({record.name})" in index, f"{record.name} is not in docs/adr/README.md"
+
+
+def test_every_end_to_end_module_gets_the_tests_relaxations_of_mypy():
+    """tests-e2e/ is type-checked as top-level modules (`make lint-types`), relaxed like every
+    package's tests by pyproject.toml's `tests` override, which names each of them."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    [relaxed] = [o for o in config["overrides"] if "tests" in o["module"]]
+    e2e = ROOT / "tests-e2e"
+    modules = {
+        ".".join(path.relative_to(e2e).with_suffix("").parts).removesuffix(".__init__")
+        for path in e2e.rglob("*.py")
+        if "node_modules" not in path.parts
+    }
+    assert modules, "no module found under tests-e2e"
+    named = set(relaxed["module"])
+    missing = sorted(m for m in modules if m not in named and m.split(".")[0] + ".*" not in named)
+    assert not missing, f"add to pyproject.toml's tests override of mypy: {missing}"
