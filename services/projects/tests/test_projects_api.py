@@ -198,6 +198,9 @@ async def test_list_shows_only_the_callers_projects_and_paginates(
     assert page["total"] == 3
     assert page["limit"] == 2
     assert [p["name"] for p in page["items"]] == sorted(p["name"] for p in mine)[:2]
+    for item in page["items"]:  # a listed project reads as the project read by id
+        read = await client.get(f"/api/v1/projects/{item['id']}", headers=me.headers)
+        assert read.json() == item
 
 
 async def test_list_filters_by_enabled_owner_and_name(

@@ -100,6 +100,7 @@ async def _run_page(
     *,
     entities: bool,
     to_item: Callable[[Any], Any] | None,
+    as_dicts: bool = False,
 ) -> Page[Any]:
     bound = {**values, "page_limit": params.limit, "page_offset": params.offset}
     rows = (
@@ -113,7 +114,15 @@ async def _run_page(
         total = 0
     else:  # a page past the end: no row carries the total
         total = int(await session.scalar(counted(), dict(values)) or 0)
-    found = [row[0] for row in rows] if entities else list(rows)
+    if entities:
+        found: list[Any] = [row[0] for row in rows]
+    elif as_dicts and rows:
+        # A row's values by key: pydantic validates a dict in a third of the CPU it spends
+        # reading the same fields off a SQLAlchemy row by attribute.
+        keys = rows[0]._fields
+        found = [dict(zip(keys, row, strict=True)) for row in rows]
+    else:
+        found = list(rows)
     items = [to_item(entity) for entity in found] if to_item else found
     return Page[Any](items=items, total=total, limit=params.limit, offset=params.offset)
 
@@ -157,7 +166,9 @@ class Listing:
     (``sa.bindparam`` in the statement ``build(shape)`` returns). Building a select per request,
     and SQLAlchemy deriving its cache key, cost more CPU than running it; a statement object
     used again is found in the compiled cache by identity (see ``swe_common.db.read_rows``).
-    Same pages, totals and sort rules as ``paginate``; rows are read without the ORM."""
+    Same pages, totals and sort rules as ``paginate``; rows are read without the ORM and the
+    items are dicts of them (column key -> value; ``total`` among them), for ``to_item`` or the
+    caller to validate into the response's models."""
 
     def __init__(
         self,
@@ -218,4 +229,5 @@ class Listing:
             params,
             entities=False,
             to_item=to_item,
+            as_dicts=True,
         )

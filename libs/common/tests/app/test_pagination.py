@@ -105,9 +105,10 @@ async def test_a_listing_pages_its_shapes_with_the_values_bound(db):
             session, "all", {}, PageParams(limit=2, sort=("-id",))
         )
         past: Page[Any] = await LISTING.page(session, "above", {"floor": 40}, PageParams(offset=10))
-    assert ([r.id for r in first.items], first.total) == ([41, 42], 5)
-    assert ([r.id for r in again.items], again.total) == ([14, 15], 35)
-    assert ([r.id for r in every.items], every.total) == ([45, 44], 45)
+    assert first.items[0] == {"id": 41, "name": "item-41", "total": 5}
+    assert ([r["id"] for r in first.items], first.total) == ([41, 42], 5)
+    assert ([r["id"] for r in again.items], again.total) == ([14, 15], 35)
+    assert ([r["id"] for r in every.items], every.total) == ([45, 44], 45)
     assert (past.items, past.total) == ([], 5)
 
 

@@ -87,7 +87,7 @@ LISTING = Listing(_filtered, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT)
 async def page(
     session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
 ) -> Page[Any]:
-    """A page of rows of the issues table (read by attribute like ``Issue`` objects)."""
+    """A page of rows of the issues table, as dicts (column key -> value)."""
     visible, values = visibility(subject)
     for name in ("project_id", "status", "priority", "assigned_agent_id"):
         if (value := getattr(filters, name)) is not None:

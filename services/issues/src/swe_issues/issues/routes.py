@@ -34,7 +34,7 @@ router = APIRouter(
 
 
 def _out(issue: Issue | Any) -> IssueOut:
-    """From an ``Issue`` or a row of its table (reads skip the ORM)."""
+    """From an ``Issue``, a row of its table or a dict of one (reads skip the ORM)."""
     return IssueOut.model_validate(issue)
 
 

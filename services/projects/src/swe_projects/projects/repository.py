@@ -143,7 +143,7 @@ async def list_visible(
     owner_id: uuid.UUID | None,
     q: str | None,
 ) -> Page[Any]:
-    """A page of rows with their members (see ``read_visible``)."""
+    """A page of rows with their members (see ``read_visible``), as dicts."""
     values: dict[str, Any] = {}
     who = "all" if see_all else "user" if user_id is not None else "nobody"
     if who == "user":

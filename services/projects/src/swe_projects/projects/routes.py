@@ -54,6 +54,14 @@ def to_read(project: Project | Any) -> ProjectRead:
     )
 
 
+def listed(row: dict[str, Any]) -> ProjectRead:
+    """Of a dict of a row a list page read (``repository.list_visible``): what ``to_read``
+    answers, validated in one step (``ProjectRead`` holds the snapshot's fields and types)."""
+    return ProjectRead.model_validate(
+        {**row, "webhook_path": f"/api/v1/projects/{row['id']}/webhooks/github"}
+    )
+
+
 def to_member(member: ProjectMember) -> MemberRead:
     return MemberRead.model_validate(member, from_attributes=True)
 
@@ -85,7 +93,7 @@ async def list_projects(
         session, caller, page, enabled=enabled, owner_id=owner_id, q=q
     )
     return Page[ProjectRead](
-        items=[to_read(p) for p in result.items],
+        items=[listed(p) for p in result.items],
         total=result.total,
         limit=result.limit,
         offset=result.offset,
