@@ -76,6 +76,7 @@ def order_by(
 _LIMIT = sa.bindparam("page_limit", type_=sa.Integer)
 _OFFSET = sa.bindparam("page_offset", type_=sa.Integer)
 _TOTAL = sa.func.count().over().label("total")
+_ORDINAL = "page_ordinal"
 # Sort orders cached per listing shape: a sort is a client's choice among few fields, yet bound
 # the cache so that a client cycling through orders cannot grow it without end.
 _MAX_CACHED = 512
@@ -183,6 +184,7 @@ class Listing:
         self._filtered: dict[Hashable, sa.Select[Any]] = {}
         self._paged: dict[tuple[Hashable, tuple[str, ...]], sa.Select[Any]] = {}
         self._counted: dict[Hashable, sa.Select[Any]] = {}
+        self._along: dict[tuple[Hashable, Hashable, tuple[str, ...]], sa.Select[Any]] = {}
 
     def statement(self, shape: Hashable) -> sa.Select[Any]:
         """The filtered select of ``shape`` (unordered, unwindowed)."""
@@ -231,3 +233,62 @@ class Listing:
             to_item=to_item,
             as_dicts=True,
         )
+
+    def _along_statement(
+        self, along: sa.Select[Any], along_key: Hashable, shape: Hashable, params: PageParams
+    ) -> sa.Select[Any]:
+        key = (along_key, shape, params.sort)
+        fused = self._along.get(key)
+        if fused is None:
+            clauses = order_by(params, self._allowed_sort, self._default_sort)  # 422 if unknown
+            # The page numbers its rows in its own order: the join's output is put back in it
+            # (SQL keeps no order through a join without an ORDER BY of its own).
+            numbered = _paged(self.statement(shape), clauses).add_columns(
+                sa.func.row_number().over(order_by=clauses).label(_ORDINAL)
+            )
+            page = numbered.lateral("page")
+            head = along.subquery("along")
+            fused = (
+                sa.select(head, page)
+                .select_from(head.outerjoin(page, sa.true()))
+                .order_by(page.c[_ORDINAL])
+            )
+            if len(self._along) < _MAX_CACHED:
+                self._along[key] = fused
+        return fused
+
+    async def page_along(
+        self,
+        session: AsyncSession,
+        along: sa.Select[Any],
+        along_key: Hashable,
+        shape: Hashable,
+        values: Mapping[str, Any],
+        params: PageParams,
+    ) -> tuple[dict[str, Any], Page[Any]] | None:
+        """The one row of ``along`` and a page of ``shape`` (as ``page``), in one round trip:
+        for a list whose caller's right to it is read from another table (the project's access
+        columns), a round trip less. ``along`` (built once, keyed by ``along_key``) selects at
+        most one row, its columns named apart from the listing's and its values in ``values``
+        too. None when ``along`` has no row (no page read)."""
+        fused = self._along_statement(along, along_key, shape, params)
+        bound = {**values, "page_limit": params.limit, "page_offset": params.offset}
+        rows = await read_rows(session, fused, bound)
+        if not rows:
+            return None
+        keys = rows[0]._fields
+        width = len(along.selected_columns)
+        head = dict(zip(keys[:width], rows[0][:width], strict=True))
+        page_keys = keys[width:-1]  # without the ordinal
+        items = [
+            dict(zip(page_keys, row[width:-1], strict=True))
+            for row in rows
+            if row[-1] is not None  # the one row of an empty page: its columns are NULL
+        ]
+        if items:
+            total = int(items[0]["total"])
+        elif params.offset == 0:
+            total = 0
+        else:  # a page past the end: no row carries the total
+            total = int(await session.scalar(self._count(shape), dict(values)) or 0)
+        return head, Page[Any](items=items, total=total, limit=params.limit, offset=params.offset)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from swe_common.db import read_row, utcnow
 from swe_common.metrics import CacheCounter
+from swe_common.pagination import Listing, Page, PageParams
 from swe_common.security import Principal
 
 # -- the snapshot P and the member events, as projects publishes and serves them ----------------
@@ -222,6 +224,37 @@ async def read_access(
         return None
     values = row._mapping
     return ProjectAccess(*(values[c] for c in _ACCESS_COLUMNS))
+
+
+_ALONG: dict[type[Any], sa.Select[Any]] = {}
+
+
+async def page_with_access(
+    session: AsyncSession,
+    view_model: type[ProjectReadModelMixin],
+    project_id: uuid.UUID,
+    listing: Listing,
+    shape: Hashable,
+    values: Mapping[str, Any],
+    params: PageParams,
+) -> tuple[ProjectAccess | None, Page[Any] | None]:
+    """``read_access`` and a page of ``listing`` (a list in that project) in one round trip;
+    the page None when the read model does not know the project (then nothing else was read).
+    The caller decides from the access whether the page is the caller's to see."""
+    along = _ALONG.get(view_model)
+    if along is None:
+        view: sa.Table = view_model.__table__  # type: ignore[attr-defined]
+        along = sa.select(*(view.c[c].label(_ACCESS_PREFIX + c) for c in _ACCESS_COLUMNS)).where(
+            view.c.id == sa.bindparam("access_project_id")
+        )
+        _ALONG[view_model] = along
+    key = f"{view_model.__module__}.{view_model.__qualname__}"
+    bound = {**values, "access_project_id": project_id}
+    found = await listing.page_along(session, along, key, shape, bound, params)
+    if found is None:
+        return None, None
+    head, page = found
+    return ProjectAccess(*(head[_ACCESS_PREFIX + c] for c in _ACCESS_COLUMNS)), page
 
 
 def role_in(project: ProjectRow, principal: Principal) -> str | None:

@@ -118,3 +118,22 @@ def test_a_listing_builds_each_shape_and_order_once():
     assert LISTING.paged("above", PageParams()) is not paged
     with pytest.raises(Unprocessable):
         LISTING.paged("above", PageParams(sort=("name",)))
+
+
+HEAD = sa.select(items.c.name.label("head_name")).where(items.c.id == sa.bindparam("head_id"))
+
+
+async def test_a_page_along_another_row_keeps_its_order_window_and_total(db):
+    async def along(head_id: int, params: PageParams) -> Any:
+        async with db.sessionmaker() as session:
+            values = {"floor": 10, "head_id": head_id}
+            return await LISTING.page_along(session, HEAD, "head", "above", values, params)
+
+    head, page = await along(3, PageParams(limit=4, offset=2, sort=("-id",)))
+    assert head == {"head_name": "item-03"}
+    assert [r["id"] for r in page.items] == [43, 42, 41, 40]
+    assert page.items[0] == {"id": 43, "name": "item-43", "total": 35}
+    assert page.total == 35
+    head, page = await along(3, PageParams(offset=40))  # past the end: counted on its own
+    assert (head, page.items, page.total) == ({"head_name": "item-03"}, [], 35)
+    assert await along(99, PageParams()) is None  # no row to go along with: no page read

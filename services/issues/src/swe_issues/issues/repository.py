@@ -8,7 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common.pagination import Listing, Page, PageParams
-from swe_common.projects_read_model import visibility, visible_ids_of
+from swe_common.projects_read_model import (
+    ProjectAccess,
+    page_with_access,
+    visibility,
+    visible_ids_of,
+)
 from swe_issues.issues.models import Issue
 from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
@@ -84,10 +89,8 @@ def _filtered(shape: Any) -> sa.Select[Any]:
 LISTING = Listing(_filtered, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT)
 
 
-async def page(
-    session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
-) -> Page[Any]:
-    """A page of rows of the issues table, as dicts (column key -> value)."""
+def _shape(filters: IssueFilters, subject: str | None) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The shape of a list request (``_filtered``) and the values it binds."""
     visible, values = visibility(subject)
     for name in ("project_id", "status", "priority", "assigned_agent_id"):
         if (value := getattr(filters, name)) is not None:
@@ -96,8 +99,28 @@ async def page(
         values["labels"] = list(filters.labels)
     if filters.q:
         values["q"] = f"%{_escape_like(filters.q)}%"
-    shape = (visible, *(name for name in _FILTERS if name in values))
+    return (visible, *(name for name in _FILTERS if name in values)), values
+
+
+async def page(
+    session: AsyncSession, filters: IssueFilters, params: PageParams, subject: str | None
+) -> Page[Any]:
+    """A page of rows of the issues table, as dicts (column key -> value)."""
+    shape, values = _shape(filters, subject)
     return await LISTING.page(session, shape, values, params)
+
+
+async def page_in_project(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    filters: IssueFilters,
+    params: PageParams,
+    subject: str | None,
+) -> tuple[ProjectAccess | None, Page[Any] | None]:
+    """``page`` (filtered on ``project_id``, which ``filters`` names) along with the project's
+    access columns, in one round trip (``page_with_access``)."""
+    shape, values = _shape(filters, subject)
+    return await page_with_access(session, ProjectView, project_id, LISTING, shape, values, params)
 
 
 def stage(session: AsyncSession, issue: Issue) -> Issue:

@@ -8,7 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from swe_common.permissions import WRITER_RELATIONS, Permission, require
-from swe_common.projects_read_model import LOOKUPS, read_access, read_with_project, role_in
+from swe_common.projects_read_model import (
+    LOOKUPS,
+    ProjectAccess,
+    read_access,
+    read_with_project,
+    role_in,
+)
 from swe_common.security import Caller
 from swe_issues.projects_read_model import repository
 from swe_issues.projects_read_model.models import ProjectView
@@ -116,7 +122,19 @@ async def readable_role(
     """``readable_project`` for a read that needs only the caller's role (a list page, stats):
     the read model's access columns without the ORM when they answer; the full path (with the
     projects service) only when the project may be stale here."""
-    access = await read_access(session, ProjectView, project_id)
+    return await role_from_access(
+        session, caller, project_id, await read_access(session, ProjectView, project_id), lookup
+    )
+
+
+async def role_from_access(
+    session: AsyncSession,
+    caller: Caller,
+    project_id: uuid.UUID,
+    access: ProjectAccess | None,
+    lookup: ProjectLookup | None = None,
+) -> str:
+    """``readable_role`` from the access columns already read (``page_with_access``)."""
     role = role_in(access, caller.principal) if access is not None else None
     if role is not None:
         LOOKUPS.hit()
