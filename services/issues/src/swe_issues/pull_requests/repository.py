@@ -7,7 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.pagination import Page, PageParams, paginate
+from swe_common.pagination import Listing, Page, PageParams
+from swe_common.projects_read_model import (
+    ProjectAccess,
+    page_with_access,
+    visibility,
+    visible_ids_of,
+)
+from swe_issues.projects_read_model.models import ProjectView
 from swe_issues.projects_read_model.repository import visible_project_ids
 from swe_issues.pull_requests.models import PullRequest, Review
 
@@ -35,19 +42,56 @@ def scoped(statement: sa.Select[Any], subject: str | None) -> sa.Select[Any]:
     return statement.where(PullRequest.project_id.in_(visible_project_ids(subject)))
 
 
+_FILTERS = ("project_id", "state", "review_status")
+
+
+def _filtered(shape: Any) -> sa.Select[Any]:
+    """The pull requests table's columns (a page is read without the ORM), filtered as
+    ``shape`` says (``(visibility, filter names...)``), the values left to bind."""
+    visible, *used = shape
+    statement = sa.select(PullRequest.__table__)
+    if visible != "all":
+        statement = statement.where(
+            PullRequest.project_id.in_(visible_ids_of(ProjectView, visible))
+        )
+    for name in used:
+        statement = statement.where(getattr(PullRequest, name) == sa.bindparam(name))
+    return statement
+
+
+# A page of pull requests, its statements built once per filter shape (see ``Listing``).
+LISTING = Listing(_filtered, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT)
+
+
+def _shape(
+    filters: PullRequestFilters, subject: str | None
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    visible, values = visibility(subject)
+    for name in _FILTERS:
+        if (value := getattr(filters, name)) is not None:
+            values[name] = value
+    return (visible, *(name for name in _FILTERS if name in values)), values
+
+
 async def page(
     session: AsyncSession, filters: PullRequestFilters, params: PageParams, subject: str | None
 ) -> Page[Any]:
-    statement = scoped(sa.select(PullRequest), subject)
-    if filters.project_id is not None:
-        statement = statement.where(PullRequest.project_id == filters.project_id)
-    if filters.state is not None:
-        statement = statement.where(PullRequest.state == filters.state)
-    if filters.review_status is not None:
-        statement = statement.where(PullRequest.review_status == filters.review_status)
-    return await paginate(
-        session, statement, params, allowed_sort=SORTABLE, default_sort=DEFAULT_SORT
-    )
+    """A page of rows of the pull requests table, as dicts (column key -> value)."""
+    shape, values = _shape(filters, subject)
+    return await LISTING.page(session, shape, values, params)
+
+
+async def page_in_project(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    filters: PullRequestFilters,
+    params: PageParams,
+    subject: str | None,
+) -> tuple[ProjectAccess | None, Page[Any] | None]:
+    """``page`` (filtered on ``project_id``, which ``filters`` names) along with the project's
+    access columns, in one round trip (``page_with_access``)."""
+    shape, values = _shape(filters, subject)
+    return await page_with_access(session, ProjectView, project_id, LISTING, shape, values, params)
 
 
 def stage(session: AsyncSession, row: PullRequest) -> None:

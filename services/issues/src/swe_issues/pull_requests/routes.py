@@ -1,6 +1,7 @@
 """HTTP routes of /api/v1/prs."""
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, status
 
@@ -32,7 +33,8 @@ router = APIRouter(
 )
 
 
-def _out(pr: PullRequest) -> PullRequestOut:
+def _out(pr: PullRequest | Any) -> PullRequestOut:
+    """From a ``PullRequest`` or a dict of a row of its table (a list page)."""
     return PullRequestOut.model_validate(pr)
 
 
