@@ -3,6 +3,8 @@
 import time
 import uuid
 
+import jwt
+import sqlalchemy as sa
 from auth_testkit import (
     API,
     PASSWORD,
@@ -11,6 +13,7 @@ from auth_testkit import (
     client_from,
     login,
     one_window,
+    outbox_events,
     overridden,
     redis_unreachable,
     register,
@@ -150,3 +153,72 @@ async def test_a_login_solves_its_dependencies_without_a_worker_thread(client, u
     tokens = await login(client, user)
     assert tokens["refresh_token"].startswith("rt_")
     assert hops == []
+
+
+async def test_a_plain_login_writes_in_one_statement_without_a_transaction(client, runtime, user):
+    # One read before hashing and one write after it: the sign-in time, the session, its
+    # refresh token, the audit row and its event, with no BEGIN and COMMIT round trips.
+    from sqlalchemy import event
+
+    from swe_common.context import request_id_var
+
+    statements: list[str] = []
+    commits: list[object] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if request_id_var.get():  # the request's, not the relay's after the commit
+            statements.append(statement)
+
+    def committed(conn) -> None:
+        if request_id_var.get():
+            commits.append(conn)
+
+    engine = runtime.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "commit", committed)
+    try:
+        tokens = await login(client, user)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+        event.remove(engine, "commit", committed)
+    assert len(statements) == 2, statements
+    assert commits == []
+    me = await client.get(f"{API}/me", headers=bearer(tokens))
+    assert me.json()["last_login_at"] is not None
+    sessions = await client.get(f"{API}/sessions", headers=bearer(tokens))
+    assert [s["id"] for s in sessions.json()] == [jwt_claims(tokens)["sid"]]
+    assert (await audit_actions(runtime, user["id"])).count(("login", "success")) == 1
+    recorded = await outbox_events(runtime, "auth.audit.recorded", subject=user["id"])
+    assert [e["data"]["outcome"] for e in recorded if e["data"]["action"] == "login"] == ["success"]
+
+
+async def test_an_account_changed_while_its_password_was_hashed_signs_in_as_it_is_now(
+    client, runtime, user, monkeypatch
+):
+    # The one-statement sign-in writes nothing when the row is no longer as read before the
+    # hash; the login then reads it again, locked, and the token says what the row says now.
+    from swe_auth.accounts import repository as users
+
+    read = users.credentials_of
+
+    async def read_then_rename(session, login_name):
+        found = await read(session, login_name)
+        async with runtime.db.transaction() as other:
+            await other.execute(
+                sa.text("UPDATE auth.users SET full_name = 'Renamed' WHERE id = :id"),
+                {"id": user["id"]},
+            )
+        return found
+
+    monkeypatch.setattr(users, "credentials_of", read_then_rename)
+    tokens = await login(client, user)
+    assert jwt_claims(tokens)["name"] == "Renamed"
+    sessions = await client.get(f"{API}/sessions", headers=bearer(tokens))
+    assert len(sessions.json()) == 1
+    assert (await audit_actions(runtime, user["id"])).count(("login", "success")) == 1
+    recorded = await outbox_events(runtime, "auth.audit.recorded", subject=user["id"])
+    assert [e["data"]["outcome"] for e in recorded if e["data"]["action"] == "login"] == ["success"]
+
+
+def jwt_claims(tokens):
+    return jwt.decode(tokens["access_token"], options={"verify_signature": False})

@@ -59,3 +59,33 @@ async def test_a_rollback_takes_the_writes_with_the_event(db, schema, outbox, no
     except Boom:
         pass
     assert await _state(db, schema) == ([], {})
+
+
+def _bump_then_note(schema, outbox):
+    """A statement of fixed structure: bump an aggregate's counter and, only if it exists,
+    write the event (``Outbox.insert_if``)."""
+    effects = schema.effects
+    bumped = (
+        sa.update(effects)
+        .where(effects.c.aggregate == sa.bindparam("target"))
+        .values(count=effects.c.count + 1)
+        .returning(effects.c.aggregate)
+        .cte("bumped")
+    )
+    return outbox.insert_if(bumped).add_cte(bumped).returning(outbox.table.c.event_id)
+
+
+async def test_insert_if_writes_the_event_only_when_its_guard_has_a_row(
+    db, schema, outbox, note_added
+):
+    statement = _bump_then_note(schema, outbox)
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.insert(schema.effects).values(aggregate="a-1", count=1))
+    written = outbox.event(note_added, {"aggregate": "a-1"}, subject="a-1")
+    not_written = outbox.event(note_added, {"aggregate": "a-2"}, subject="a-2")
+    async with db.engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        hit = await autocommit.execute(statement, {"target": "a-1", **outbox.values(written)})
+        miss = await autocommit.execute(statement, {"target": "a-2", **outbox.values(not_written)})
+    assert (hit.all(), miss.all()) == ([(written.id,)], [])
+    assert await _state(db, schema) == ([written.id], {"a-1": 2})

@@ -371,3 +371,37 @@ async def counts(db, schema) -> dict[str, int]:
     async with db.engine.connect() as conn:
         rows = await conn.execute(sa.select(schema.effects.c.aggregate, schema.effects.c.count))
         return dict(rows.all())
+
+
+async def test_rows_written_outside_a_session_wake_the_relay_once_committed(
+    make_settings, db, schema, outbox, note_added, runtimes, rabbit
+):
+    """``Outbox.insert_if`` run in autocommit, then ``Outbox.committed``: published at once,
+    not at the next poll, by the local relay or (without one) by a NOTIFY."""
+    from swe_common.events.outbox import unregister_local_relay
+
+    settings = make_settings(outbox_poll_seconds=30)
+    tap = await rabbit.tap(settings.events_exchange)
+    runtime = runtimes(settings, db, schema.tables)
+    await runtime.start()
+    await eventually(lambda: _async(runtime.relay.publishing and runtime.relay.listening))
+    guard = sa.select(sa.literal_column("1").label("one")).cte("always")
+    statement = outbox.insert_if(guard)
+
+    async def write(seq: int) -> None:
+        event = outbox.event(note_added, {"aggregate": "w-1", "seq": seq}, subject="w-1")
+        values = outbox.values(event)
+        async with db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(statement, values)
+            await outbox.committed(autocommit, [values["partition"]])
+
+    await write(1)  # after the wake-up LISTEN itself causes
+    await eventually(lambda: _async(len(tap.messages) == 1), timeout=10)
+    for seq, local in ((2, True), (3, False)):
+        if not local:  # the relay as another process sees it
+            unregister_local_relay("evtest", runtime.relay)
+        written_at = time.monotonic()
+        await write(seq)
+        await eventually(lambda: _async(len(tap.messages) == seq), timeout=10)  # noqa: B023
+        assert time.monotonic() - written_at < 3.0

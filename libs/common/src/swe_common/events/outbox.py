@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from swe_common.events.catalog import EventSpec
@@ -127,8 +127,21 @@ class Outbox:
         one round trip for the change and its event. PostgreSQL runs each exactly once, all on
         one snapshot: none may read what another writes (foreign keys are checked at the
         statement's end, so a parent and its child may go together)."""
+        event = self.event(spec, data, subject=subject, partition_key=partition_key)
+        await self.add(session, event, with_writes=with_writes)
+        return event
+
+    def event(
+        self,
+        spec: EventSpec,
+        data: BaseModel | Mapping[str, Any],
+        *,
+        subject: str | None = None,
+        partition_key: str | None = None,
+    ) -> CloudEvent:
+        """The event ``publish`` writes (the payload validated against the spec), unwritten."""
         payload = data if isinstance(data, spec.payload) else spec.payload.model_validate(data)
-        event = build_event(
+        return build_event(
             source=self.source,
             type_=spec.type,
             data=payload,
@@ -136,8 +149,42 @@ class Outbox:
             partition_key=partition_key,
             schema_version=spec.version,
         )
-        await self.add(session, event, with_writes=with_writes)
-        return event
+
+    def insert_if(self, guard: sa.FromClause) -> sa.Insert:
+        """The INSERT of one event's row, written only if ``guard`` (a CTE of the same
+        statement, such as an ``UPDATE ... RETURNING`` whose condition must hold) has a row;
+        its parameters are ``values(event)``. For a statement of fixed structure built once
+        (module level): its compiled form is then found by identity, with no cache key
+        computed per call as for ``publish(..., with_writes=...)``. Run it as one
+        autocommit statement, then call ``committed``."""
+        c = self.table.c
+        names = ["event_id", "event_type", "partition", "partition_key"]
+        row = sa.select(
+            *(sa.bindparam(name, type_=c[name].type) for name in names),
+            sa.cast(sa.bindparam("payload", type_=sa.Text), JSONB),
+        ).where(sa.exists(sa.select(sa.literal_column("1")).select_from(guard)))
+        return sa.insert(self.table).from_select([*names, "payload"], row)
+
+    def values(self, event: CloudEvent) -> dict[str, Any]:
+        """The parameters of ``event``'s row (``insert_if``'s, and ``add``'s own)."""
+        return {
+            "event_id": event.id,
+            "event_type": event.type,
+            "partition": partition_of(event.partitionkey),
+            "partition_key": event.partitionkey,
+            "payload": event.model_dump_json(exclude_none=True),
+        }
+
+    async def committed(self, connection: AsyncConnection, partitions: Collection[int]) -> None:
+        """Rows of ``partitions`` were committed outside a session's transaction (an
+        ``insert_if`` statement run in autocommit): wake the relay as ``add`` does at a
+        session's commit: this process's own, else the others by a NOTIFY (autocommit, so
+        delivered at once)."""
+        if _local_relay_ready(self.schema):
+            for relay in list(_local_relays.get(self.schema, ())):
+                relay.wake(partitions)
+            return
+        await connection.execute(self._notify)
 
     async def add(
         self,
@@ -146,14 +193,8 @@ class Outbox:
         *,
         with_writes: Sequence[WriteStatement] = (),
     ) -> None:
-        partition = partition_of(event.partitionkey)
-        values = {
-            "event_id": event.id,
-            "event_type": event.type,
-            "partition": partition,
-            "partition_key": event.partitionkey,
-            "payload": event.model_dump_json(exclude_none=True),
-        }
+        values = self.values(event)
+        partition = values["partition"]
         # Through the session's connection (the same transaction): a Core insert of a table
         # needs none of the ORM's statement handling, which costs a writer more CPU than the
         # insert itself.

@@ -21,9 +21,23 @@ async def get(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) 
     return await session.scalar(statement)
 
 
+_USERS: sa.Table = User.__table__  # type: ignore[assignment]  # a mapped class's Table
 # Built once (its compiled form found by identity, prepared by psycopg after a few runs).
 _CREDENTIALS = (
-    sa.select(User.__table__.c.id, User.__table__.c.password_hash)
+    sa.select(
+        _USERS.c.id,
+        _USERS.c.password_hash,
+        # What a sign-in is judged on and its access token says: a plain sign-in is then
+        # written in one statement that re-checks them (sessions.repository.SIGN_IN).
+        _USERS.c.is_active,
+        _USERS.c.admin_locked,
+        _USERS.c.locked_until,
+        _USERS.c.totp_enabled,
+        _USERS.c.roles,
+        _USERS.c.tokens_not_before,
+        _USERS.c.username,
+        _USERS.c.full_name,
+    )
     .where(
         sa.or_(
             sa.func.lower(User.username) == sa.bindparam("login"),
@@ -35,16 +49,15 @@ _CREDENTIALS = (
 
 
 async def credentials_of(session: AsyncSession, login: str) -> sa.Row[Any] | None:
-    """The id and password hash of a user by username or email, whatever the case: what a
-    sign-in reads before hashing, as a row (no ORM object: a login's lookup is on its hot
-    path, and the user row is read again, locked, once the hash has been checked)."""
+    """The id, password hash and sign-in state of a user by username or email, whatever the
+    case: what a sign-in reads before hashing, as a row (no ORM object: a login's lookup is
+    on its hot path; what it writes afterwards re-checks the row or reads it again, locked)."""
     return await read_row(session, _CREDENTIALS, {"login": login.strip().lower()})
 
 
 def signed_in(user_id: uuid.UUID, at: datetime) -> sa.Update:
     """The UPDATE that records a sign-in (sent with its audit row: ``audit.service.record``)."""
-    users: sa.Table = User.__table__  # type: ignore[assignment]  # a mapped class's Table
-    return sa.update(users).where(users.c.id == user_id).values(last_login_at=at)
+    return sa.update(_USERS).where(_USERS.c.id == user_id).values(last_login_at=at)
 
 
 async def find_by_email(session: AsyncSession, email: str) -> User | None:

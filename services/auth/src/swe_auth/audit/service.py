@@ -15,6 +15,7 @@ from swe_auth.context import ClientInfo
 from swe_auth.events import AuditRecorded, outbox
 from swe_auth.models import AuditEvent
 from swe_common.db import insert_of
+from swe_common.events import CloudEvent
 from swe_common.events.outbox import WriteStatement
 
 
@@ -58,7 +59,32 @@ async def record(
 ) -> AuditEvent:
     """The audit row and its ``auth.audit.recorded`` event, in one statement with
     ``with_writes`` (the change being recorded: see ``Outbox.publish``)."""
-    event = AuditEvent(
+    event = entry(
+        action,
+        at=at,
+        client=client,
+        user_id=user_id,
+        actor_id=actor_id,
+        success=success,
+        **details,
+    )
+    # The row goes in the event's statement: one round trip for both.
+    await outbox.add(session, recorded(event), with_writes=[insert_of(event), *with_writes])
+    return event
+
+
+def entry(
+    action: Action,
+    *,
+    at: datetime,
+    client: ClientInfo,
+    user_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    success: bool = True,
+    **details: Any,
+) -> AuditEvent:
+    """The audit row of an action (not added to any session: written with its event)."""
+    return AuditEvent(
         id=uuid.uuid4(),
         action=action.value,
         outcome="success" if success else "failure",
@@ -69,22 +95,23 @@ async def record(
         at=at,
         details=details,
     )
-    # The row goes in the event's statement: one round trip for both.
-    await outbox.publish(
-        session,
+
+
+def recorded(event: AuditEvent) -> CloudEvent:
+    """The ``auth.audit.recorded`` event of an audit row, unwritten."""
+    user_id, actor_id = event.user_id, event.actor_id
+    return outbox.event(
         AuditRecorded,
         {
             "id": str(event.id),
             "action": event.action,
             "outcome": event.outcome,
             "user_id": str(user_id) if user_id else None,
-            "actor_id": str(event.actor_id) if event.actor_id else None,
+            "actor_id": str(actor_id) if actor_id else None,
             "ip": event.ip,
             "user_agent": event.user_agent,
-            "at": at,
-            "details": details,
+            "at": event.at,
+            "details": event.details,
         },
         subject=str(user_id) if user_id else None,
-        with_writes=[insert_of(event), *with_writes],
     )
-    return event

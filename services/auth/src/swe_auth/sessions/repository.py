@@ -4,14 +4,166 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_auth.models import ApiKey, RefreshFamily, RefreshToken, RevokedToken, User
-from swe_common.db import insert_of
+from swe_auth.events import outbox
+from swe_auth.models import ApiKey, AuditEvent, RefreshFamily, RefreshToken, RevokedToken, User
+from swe_common.db import Database, insert_of
+from swe_common.events import CloudEvent
+
+
+def _sign_in() -> sa.Insert:
+    """A plain sign-in (no second factor) in one statement, so in one round trip and without
+    BEGIN and COMMIT when run in autocommit: the users row's sign-in time (and the rehashed
+    password, if any) written only if the row still is as the login judged it before hashing
+    (same password hash, active, not locked, no TOTP, and the roles, cutoff and names the
+    access token carries), and only then the new refresh family, its first refresh token, the
+    audit row and its event. The UPDATE takes the row lock, and PostgreSQL re-checks its
+    condition on the newest row version, so a concurrent change (a password change, a lock,
+    "log out everywhere") either commits first and the statement writes nothing (the caller
+    then signs in the long way) or waits for it. Built once: its compiled form is found by
+    identity, and psycopg prepares it after a few runs. No parameter is named like a column
+    of the UPDATE: SQLAlchemy would take it for a value to SET."""
+    users: sa.Table = User.__table__  # type: ignore[assignment]  # mapped classes' Tables
+    families: sa.Table = RefreshFamily.__table__  # type: ignore[assignment]
+    tokens: sa.Table = RefreshToken.__table__  # type: ignore[assignment]
+    audit: sa.Table = AuditEvent.__table__  # type: ignore[assignment]
+    now = sa.bindparam("now", type_=users.c.last_login_at.type)
+    signed_in = (
+        sa.update(users)
+        .where(
+            users.c.id == sa.bindparam("user_id"),
+            users.c.password_hash == sa.bindparam("seen_hash"),
+            users.c.is_active.is_(True),
+            users.c.admin_locked.is_(False),
+            users.c.totp_enabled.is_(False),
+            sa.or_(users.c.locked_until.is_(None), users.c.locked_until <= now),
+            users.c.roles == sa.bindparam("seen_roles"),
+            users.c.tokens_not_before == sa.bindparam("seen_not_before"),
+            users.c.username == sa.bindparam("seen_username"),
+            users.c.full_name == sa.bindparam("seen_full_name"),
+        )
+        .values(
+            last_login_at=now,
+            # The column's onupdate default is not applied to an UPDATE inside a CTE.
+            updated_at=sa.func.now(),
+            password_hash=sa.func.coalesce(
+                sa.bindparam("new_hash", type_=users.c.password_hash.type), users.c.password_hash
+            ),
+        )
+        .returning(users.c.id)
+        .cte("signed_in")
+    )
+
+    def each(table: sa.Table, **values: sa.ColumnElement[Any]) -> sa.CTE:
+        row = sa.select(*(value.label(name) for name, value in values.items()))
+        return (
+            sa.insert(table)
+            .from_select(list(values), row.select_from(signed_in))
+            .cte(f"new_{table.name}")
+        )
+
+    def param(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=column.type)
+
+    family = each(
+        families,
+        id=param("family_id", families.c.id),
+        user_id=signed_in.c.id,
+        created_at=now,
+        last_used_at=now,
+        user_agent=param("user_agent", families.c.user_agent),
+        ip=param("ip", families.c.ip),
+        access_jti=param("access_jti", families.c.access_jti),
+        access_expires_at=param("access_expires_at", families.c.access_expires_at),
+    )
+    token = each(
+        tokens,
+        id=param("token_id", tokens.c.id),
+        family_id=param("family_id", tokens.c.family_id),
+        token_hash=param("token_hash", tokens.c.token_hash),
+        created_at=now,
+    )
+    audited = each(
+        audit,
+        id=param("audit_id", audit.c.id),
+        action=param("audit_action", audit.c.action),
+        outcome=param("audit_outcome", audit.c.outcome),
+        user_id=signed_in.c.id,
+        actor_id=signed_in.c.id,
+        ip=param("ip", audit.c.ip),
+        user_agent=param("user_agent", audit.c.user_agent),
+        at=now,
+        details=param("audit_details", audit.c.details),
+    )
+    # What tells the caller it wrote (an INSERT's rowcount is not kept by SQLAlchemy).
+    written = outbox.table.c.id
+    return outbox.insert_if(signed_in).add_cte(signed_in, family, token, audited).returning(written)
+
+
+SIGN_IN = _sign_in()
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """The refresh family and first refresh token a sign-in opens (``SIGN_IN``)."""
+
+    family_id: uuid.UUID
+    token_id: uuid.UUID
+    token_hash: str
+    access_jti: str
+    access_expires_at: int
+    ip: str
+    user_agent: str
+
+
+async def sign_in(
+    db: Database,
+    seen: Any,
+    new_hash: str | None,
+    at: datetime,
+    new: NewSession,
+    audit: AuditEvent,
+    event: CloudEvent,
+) -> bool:
+    """Run ``SIGN_IN`` as one autocommit statement (it is its own transaction); whether it
+    wrote (False: the users row is no longer as ``seen``, the row read before hashing, and
+    nothing was written). Wakes the relay for ``event`` as a commit would."""
+    values = outbox.values(event)
+    params = {
+        "user_id": seen.id,
+        "seen_hash": seen.password_hash,
+        "seen_roles": seen.roles,
+        "seen_not_before": seen.tokens_not_before,
+        "seen_username": seen.username,
+        "seen_full_name": seen.full_name,
+        "new_hash": new_hash,
+        "now": at,
+        "family_id": new.family_id,
+        "token_id": new.token_id,
+        "token_hash": new.token_hash,
+        "access_jti": new.access_jti,
+        "access_expires_at": new.access_expires_at,
+        "ip": new.ip,
+        "user_agent": new.user_agent,
+        "audit_id": audit.id,
+        "audit_action": audit.action,
+        "audit_outcome": audit.outcome,
+        "audit_details": audit.details,
+        **values,
+    }
+    async with db.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        if (await autocommit.execute(SIGN_IN, params)).first() is None:
+            return False
+        await outbox.committed(autocommit, [values["partition"]])
+    return True
 
 
 async def add_family(session: AsyncSession, family: RefreshFamily, first: RefreshToken) -> None:

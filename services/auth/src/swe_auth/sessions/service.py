@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,12 +26,13 @@ from swe_auth import metrics
 from swe_auth.accounts import repository as users
 from swe_auth.accounts import totp
 from swe_auth.audit import repository as audit_repository
-from swe_auth.audit.service import Action, record
+from swe_auth.audit.service import Action, entry, record, recorded
 from swe_auth.clock import epoch
 from swe_auth.context import Actor, ClientInfo
 from swe_auth.crypto import digest, new_secret, totp_context
 from swe_auth.events import TokenRevoked, outbox
 from swe_auth.models import RefreshFamily, RefreshToken, User
+from swe_auth.passwords import VerifyResult
 from swe_auth.runtime import AuthRuntime
 from swe_auth.sessions import repository, throttle
 from swe_common.errors import NotFound, Unauthorized
@@ -123,9 +125,13 @@ async def _issue(
 
 
 def _refresh_deadline(rt: AuthRuntime, family: RefreshFamily) -> datetime:
+    return _deadline(rt, family.created_at, family.last_used_at)
+
+
+def _deadline(rt: AuthRuntime, created_at: datetime, last_used_at: datetime) -> datetime:
     settings = rt.settings
-    idle = family.last_used_at + timedelta(seconds=settings.refresh_idle_ttl_seconds)
-    absolute = family.created_at + timedelta(seconds=settings.refresh_absolute_ttl_seconds)
+    idle = last_used_at + timedelta(seconds=settings.refresh_idle_ttl_seconds)
+    absolute = created_at + timedelta(seconds=settings.refresh_absolute_ttl_seconds)
     return min(idle, absolute)
 
 
@@ -142,6 +148,83 @@ async def login(
     # Always verify, even for an unknown or locked account: the answer takes as long either way.
     verified = await rt.hasher.verify(password, stored_hash)
     pair: TokenPair | None = None
+    if found is not None and verified.ok and _plain(found, rt.clock()):
+        pair = await _sign_in(rt, found, verified.new_hash, client)
+    if pair is not None:
+        outcome = "ok"
+    else:
+        # Everything else (a failure, a second factor, a lockout, or a row that changed
+        # since it was read) on the user row read again, locked, in a transaction.
+        outcome, pair = await _judged_login(rt, found, verified, totp_code, client, account)
+    metrics.LOGINS.labels(outcome=outcome).inc()
+    if outcome == "mfa_required":
+        raise Unauthorized("A TOTP code is required for this account", mfa_required=True)
+    if pair is None:
+        raise Unauthorized(BAD_CREDENTIALS)
+    if failures_counted:  # else nothing to clear: no Redis round trip
+        await rt.throttle.succeeded(account, client.ip)
+    return pair
+
+
+def _plain(found: Any, now: datetime) -> bool:
+    """Whether the row read before hashing signs in with the password alone: active, not
+    locked, no second factor (``_judge_login`` would find nothing to refuse or ask)."""
+    return (
+        found.is_active
+        and not found.admin_locked
+        and not found.totp_enabled
+        and (found.locked_until is None or found.locked_until <= now)
+    )
+
+
+async def _sign_in(
+    rt: AuthRuntime, found: Any, new_hash: str | None, client: ClientInfo
+) -> TokenPair | None:
+    """A plain sign-in's writes in one statement (``repository.SIGN_IN``), from the row read
+    before hashing; None when the row has changed since (nothing written: sign in the long
+    way). The same rows, event and tokens as ``_judged_login`` and ``open_session`` make."""
+    now = rt.clock()
+    family_id = uuid.uuid4()
+    access = await rt.issuer.issue(
+        subject=found.id,
+        roles=list(found.roles),
+        not_before=found.tokens_not_before,
+        username=found.username,
+        full_name=found.full_name,
+        session_id=family_id,
+    )
+    refresh_token = new_secret(REFRESH_PREFIX)
+    audit = entry(Action.login, at=now, client=client, user_id=found.id)
+    new = repository.NewSession(
+        family_id=family_id,
+        token_id=uuid.uuid4(),
+        token_hash=digest(refresh_token),
+        access_jti=access.jti,
+        access_expires_at=access.expires_at,
+        ip=client.ip[:64],
+        user_agent=client.user_agent[:512],
+    )
+    if not await repository.sign_in(rt.db, found, new_hash, now, new, audit, recorded(audit)):
+        return None
+    metrics.TOKENS_ISSUED.labels(kind="user").inc()
+    return TokenPair(
+        access_token=access.token,
+        refresh_token=refresh_token,
+        expires_in=access.expires_in,
+        refresh_expires_in=int((_deadline(rt, now, now) - now).total_seconds()),
+        session_id=family_id,
+    )
+
+
+async def _judged_login(
+    rt: AuthRuntime,
+    found: Any,
+    verified: VerifyResult,
+    totp_code: str | None,
+    client: ClientInfo,
+    account: str,
+) -> tuple[str, TokenPair | None]:
+    pair: TokenPair | None = None
     async with rt.db.transaction() as session:
         user = await users.get(session, found.id, lock=True) if found else None
         outcome = await _judge_login(session, rt, user, verified.ok, totp_code, client)
@@ -151,14 +234,7 @@ async def login(
             pair = await open_session(session, rt, user, client)
         elif outcome != "mfa_required":
             await _count_failure(session, rt, account, user, client)
-    metrics.LOGINS.labels(outcome=outcome).inc()
-    if outcome == "mfa_required":
-        raise Unauthorized("A TOTP code is required for this account", mfa_required=True)
-    if pair is None:
-        raise Unauthorized(BAD_CREDENTIALS)
-    if failures_counted:  # else nothing to clear: no Redis round trip
-        await rt.throttle.succeeded(account, client.ip)
-    return pair
+    return outcome, pair
 
 
 async def _judge_login(
