@@ -15,14 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -106,17 +105,28 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    def read_session(self) -> AsyncSession:
+        """A session for reads outside any transaction (``reader``, ``get_session`` for a
+        GET): each statement commits by itself, so no BEGIN and ROLLBACK round trips around a
+        lone lookup. Not for writes, except a lone statement that commits as it runs (a read
+        model filled on a miss). No connection is checked out until a statement runs; end it
+        with ``close_read``."""
+        session = AsyncSession(
+            bind=self.engine, expire_on_commit=False, sync_session_class=_ReadSyncSession
+        )
+        cast(_ReadSyncSession, session.sync_session)._swe_read = _ReadConnection(
+            self.engine.sync_engine
+        )
+        return session
+
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads outside any transaction: each statement commits by itself, so
-        no BEGIN and ROLLBACK round trips around a lone lookup. Not for writes."""
-        async with self.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # The connection kept in the session's info: read_rows runs on it directly, never
-            # starting the session's own (ORM) transaction for a lone SELECT.
-            info = {_READER_CONNECTION: autocommit}
-            async with AsyncSession(bind=autocommit, expire_on_commit=False, info=info) as session:
-                yield session
+        """``read_session`` as a block: the session closed (nothing committed) when it ends."""
+        session = self.read_session()
+        try:
+            yield session
+        finally:
+            await close_read(session)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -156,7 +166,87 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
 
 
 _IDLE_SINCE = "swe_idle_since"
-_READER_CONNECTION = "swe_reader_connection"
+
+
+class _ReadConnection:
+    """The one connection of a read session, checked out when its first statement runs (a
+    request that answers from elsewhere, or fails before its read, takes none) and put in
+    autocommit on the driver itself. SQLAlchemy's ``isolation_level="AUTOCOMMIT"`` execution
+    option did the same at ~2x the CPU of the checkout, set and reset through its connection
+    characteristics on every checkout; here the flag is flipped on the psycopg connection (no
+    round trip: psycopg only changes whether it sends BEGIN) and back before the connection
+    returns to the shared pool, so a writer never gets an autocommit connection."""
+
+    __slots__ = ("_engine", "closed", "connection", "orm")
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self.connection: sa.Connection | None = None
+        self.closed = False
+        self.orm = False  # the ORM session ran a statement (then it is closed at the end)
+
+    def open(self) -> sa.Connection:
+        """The connection, checked out now if need be (in SQLAlchemy's greenlet: the ORM asks
+        from there, ``read_rows`` through ``greenlet_spawn``)."""
+        connection = self.connection
+        if connection is None:
+            if self.closed:
+                raise sa.exc.ResourceClosedError("this read session has been closed")
+            connection = self._engine.connect()
+            try:
+                connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            except BaseException:
+                connection.close()
+                raise
+            self.connection = connection
+        return connection
+
+    async def release(self) -> None:
+        """Back to the pool, out of autocommit; a connection that cannot leave it (a statement
+        cut off mid-flight, a dead one) is discarded rather than pooled."""
+        self.closed = True
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        # No await below suspends for a live idle connection (the flag and the pool's
+        # reset-on-return are no round trip in autocommit), so a cancellation cannot stop
+        # halfway and nothing needs shielding.
+        fairy: Any = connection._dbapi_connection
+        try:
+            if fairy is not None and fairy.dbapi_connection is not None:
+                await fairy.driver_connection.set_autocommit(False)
+        except Exception:
+            await greenlet_spawn(connection.invalidate)
+        await greenlet_spawn(connection.close)
+
+
+class _ReadSyncSession(Session):
+    """The ORM session inside a read session: bound to the read's own connection, checked out
+    when the ORM first needs it (``Session.get_bind`` runs in SQLAlchemy's greenlet)."""
+
+    _swe_read: _ReadConnection
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        read = self._swe_read
+        read.orm = True
+        return read.open()
+
+
+def _read_connection(session: AsyncSession) -> _ReadConnection | None:
+    read: _ReadConnection | None = getattr(session.sync_session, "_swe_read", None)
+    return read
+
+
+async def close_read(session: AsyncSession) -> None:
+    """Close a ``Database.read_session`` without committing: the ORM's state let go (when it
+    ran: a session it never used has nothing to close) and the connection back in the pool."""
+    read = _read_connection(session)
+    try:
+        if read is None or read.orm or session.sync_session._transaction is not None:
+            await session.close()
+    finally:
+        if read is not None:
+            await read.release()
 
 
 async def end_read(session: AsyncSession) -> None:
@@ -186,28 +276,28 @@ async def read_rows(
     switches) cost more CPU than the statement's own round trip (~580 against ~370 µs on a
     loaded VM). The statement metrics fire as before; an error goes through SQLAlchemy's own
     handling (the same exception classes, a dead connection invalidated)."""
-    # A reader's own autocommit connection when it is one (no session transaction to start),
-    # else the session's transaction's connection.
-    connection: AsyncConnection = session.info.get(_READER_CONNECTION) or await session.connection()
-    sync = connection.sync_connection
-    if sync is None or not isinstance(statement, sa.Select) or traces_statements(sync.engine):
-        return (await connection.execute(statement, params)).all()
-    compiled, extracted, collected, _ = statement._compile_w_cache(
-        dialect=sync.dialect,
-        compiled_cache=sync._execution_options.get("compiled_cache", sync.engine._compiled_cache),
-        column_keys=sorted(params) if params else [],
-        for_executemany=False,
-        schema_translate_map=sync._execution_options.get("schema_translate_map"),
-    )
-    plain = _plain_select(compiled, sync)
+    read = _read_connection(session)
+    sync: sa.Connection | None
+    if read is not None:
+        # A read session's own autocommit connection (no session transaction to start).
+        sync = read.connection or await greenlet_spawn(read.open)
+    else:
+        # The session's transaction's connection.
+        sync = (await session.connection()).sync_connection
+    if sync is None:
+        raise sa.exc.ResourceClosedError("the session's connection is closed")
+    if not isinstance(statement, sa.Select) or traces_statements(sync.engine):
+        return await greenlet_spawn(_execute_all, sync, statement, params)
+    compiled, extracted, collected, plain = _compiled(statement, sync, params)
     if plain is None:
-        return (await connection.execute(statement, params)).all()
-    values = compiled.construct_params(  # type: ignore[call-arg]
+        return await greenlet_spawn(_execute_all, sync, statement, params)
+    values = compiled.construct_params(
         params, escape_names=False, extracted_parameters=extracted, _collected_params=collected
     )
     dispatch = sync.dispatch
     dispatch.before_cursor_execute(sync, None, plain.sql, values, None, False)
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+    fairy: Any = sync._dbapi_connection or await greenlet_spawn(getattr, sync, "connection")
+    driver: Any = fairy.driver_connection
     try:
         async with driver.cursor() as cursor:
             await cursor.execute(plain.sql, values)
@@ -220,6 +310,47 @@ async def read_rows(
     dispatch.after_cursor_execute(sync, None, plain.sql, values, None, False)
     rows: Sequence[Any] = IteratorResult(plain.metadata, iter(data)).all()
     return rows
+
+
+def _execute_all(
+    sync: sa.Connection, statement: sa.Executable, params: Mapping[str, Any] | None
+) -> Sequence[sa.Row[Any]]:
+    return sync.execute(statement, params).all()
+
+
+_Compiled = tuple[Any, Any, Any, "_PlainSelect | None"]
+# Per statement object, per dialect and parameter names: its compiled form, the values it
+# carries, and its direct execution (None: SQLAlchemy runs it). A statement built once is
+# compiled once: SQLAlchemy's own cache would make its cache key (tens of µs for a join) and
+# look it up on every run. Weak: a statement built per call leaves with its last use.
+_BY_STATEMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Compiled]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _compiled(
+    statement: sa.Select[Any], sync: sa.Connection, params: Mapping[str, Any] | None
+) -> _Compiled:
+    keys = tuple(sorted(params)) if params else ()
+    options = sync._execution_options
+    # A per-connection compiled cache or schema map: SQLAlchemy's own lookup each time.
+    memo = "compiled_cache" not in options and "schema_translate_map" not in options
+    key = (sync.dialect, keys)
+    if memo:
+        known = _BY_STATEMENT.get(statement)
+        if known is not None and (found := known.get(key)) is not None:
+            return found
+    compiled, extracted, collected, _ = statement._compile_w_cache(
+        dialect=sync.dialect,
+        compiled_cache=options.get("compiled_cache", sync.engine._compiled_cache),
+        column_keys=list(keys),
+        for_executemany=False,
+        schema_translate_map=options.get("schema_translate_map"),
+    )
+    entry: _Compiled = (compiled, extracted, collected, _plain_select(compiled, sync))
+    if memo:
+        _BY_STATEMENT.setdefault(statement, {})[key] = entry
+    return entry
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from swe_common.db import Database, end_read
+from swe_common.db import Database, close_read, end_read
 from swe_common.settings import ServiceSettings
 
 # Requests that change nothing: their statements run outside a transaction.
@@ -27,9 +27,13 @@ async def get_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """
     db: Database = request.app.state.db
     if request.scope.get("method") in READ_METHODS:
-        async with db.reader() as reader:
+        # No connection is taken until the route runs a statement (``Database.read_session``).
+        reader = db.read_session()
+        try:
             yield reader
             await end_read(reader)  # runs after-commit callbacks; nothing to send
+        finally:
+            await close_read(reader)
         return
     async with db.sessionmaker() as session:
         try:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
+from sqlalchemy import event
 
 from swe_common import db as db_module
 from swe_common.db import Database, read_row, read_rows
@@ -83,7 +86,8 @@ async def test_plain_select_reads_as_sqlalchemy_would(db: Database) -> None:
     )
     before = selects()
     async with db.reader() as session:
-        connection = session.info[db_module._READER_CONNECTION]
+        # The read's own connection, through SQLAlchemy's execution.
+        connection = await session.connection()
         for statement, params in ((BY_ID, {"thing_id": rows[1]["id"]}), (page, None)):
             direct = await read_rows(session, statement, params)
             through_sqlalchemy = (await connection.execute(statement, params)).all()
@@ -120,3 +124,85 @@ async def test_an_error_is_sqlalchemys(db: Database) -> None:
             await read_rows(session, sa.select(missing.c.x))
         # The connection is still good for the next read.
         assert await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()}) == []
+
+
+# -- the read session: lazy, autocommit on the driver, the pool left as it was --------------------
+
+
+@contextmanager
+def checkins(db: Database) -> Iterator[list[bool | None]]:
+    """The autocommit flag of each connection put back in the pool while the block runs (None:
+    a connection discarded): what the next writer would get."""
+    seen: list[bool | None] = []
+
+    def checked_in(dbapi_connection: Any, _record: Any) -> None:
+        seen.append(None if dbapi_connection is None else dbapi_connection.autocommit)
+
+    pool = db.engine.sync_engine.pool
+    event.listen(pool, "checkin", checked_in)
+    try:
+        yield seen
+    finally:
+        event.remove(pool, "checkin", checked_in)
+
+
+def checked_out(db: Database) -> int:
+    return db.engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+
+
+async def test_a_read_session_takes_no_connection_until_a_statement_runs(db: Database) -> None:
+    with checkins(db) as seen:
+        async with db.reader() as session:
+            assert checked_out(db) == 0
+            assert await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()}) == []
+            assert checked_out(db) == 1
+            # The ORM runs on the same connection: one per read, whatever runs.
+            await session.execute(sa.text("SELECT 1"))
+            assert checked_out(db) == 1
+        assert checked_out(db) == 0
+        async with db.reader() as session:
+            pass  # nothing ran: nothing checked out, nothing checked in
+    assert seen == [False]  # back in the pool out of autocommit
+
+
+async def test_a_read_session_commits_each_statement_and_hands_back_a_transactional_one(
+    db: Database,
+) -> None:
+    thing_id = uuid.uuid4()
+    insert = sa.insert(things).values(
+        id=thing_id, name="written by a read", labels=[], colour=Colour.red, at=datetime.now(UTC)
+    )
+    async with db.reader() as session:
+        await session.execute(insert)  # nobody commits: each statement committed as it ran
+    async with db.engine.connect() as other:
+        assert (await other.execute(sa.select(things.c.name).where(things.c.id == thing_id))).one()
+    # A pooled connection in a writer's hands is transactional again: rolled back, still there.
+    async with db.engine.connect() as writer:
+        await writer.execute(sa.delete(things).where(things.c.id == thing_id))
+        await writer.rollback()
+    async with db.reader() as session:
+        assert await read_row(session, BY_ID, {"thing_id": thing_id}) is not None
+
+
+async def test_a_read_connection_that_cannot_leave_autocommit_is_discarded(db: Database) -> None:
+    with checkins(db) as seen:
+        async with db.reader() as session:
+            await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()})
+            read = db_module._read_connection(session)
+            assert read is not None and read.connection is not None
+            driver: Any = read.connection.connection.driver_connection
+            # A transaction left open under read_rows (no ORM to roll it back): autocommit
+            # cannot be unset, so the connection must not go back to the pool.
+            await driver.execute("BEGIN")
+    assert driver.closed
+    assert seen == [None]
+    async with db.reader() as session:  # the pool hands out a good one
+        assert await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()}) == []
+
+
+async def test_a_closed_read_session_takes_no_connection_again(db: Database) -> None:
+    async with db.reader() as session:
+        pass
+    with pytest.raises(sa.exc.ResourceClosedError):
+        await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()})
+    assert checked_out(db) == 0
