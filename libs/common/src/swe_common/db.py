@@ -20,7 +20,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,15 +109,9 @@ class Database:
         """A session for reads outside any transaction (``reader``, ``get_session`` for a
         GET): each statement commits by itself, so no BEGIN and ROLLBACK round trips around a
         lone lookup. Not for writes, except a lone statement that commits as it runs (a read
-        model filled on a miss). No connection is checked out until a statement runs; end it
-        with ``close_read``."""
-        session = AsyncSession(
-            bind=self.engine, expire_on_commit=False, sync_session_class=_ReadSyncSession
-        )
-        cast(_ReadSyncSession, session.sync_session)._swe_read = _ReadConnection(
-            self.engine.sync_engine
-        )
-        return session
+        model filled on a miss). Nothing is made until it is used: no connection until a
+        statement runs, no ORM session until the ORM is asked for. End it with ``close_read``."""
+        return _ReadSession(self.engine)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
@@ -177,13 +171,12 @@ class _ReadConnection:
     round trip: psycopg only changes whether it sends BEGIN) and back before the connection
     returns to the shared pool, so a writer never gets an autocommit connection."""
 
-    __slots__ = ("_engine", "closed", "connection", "orm")
+    __slots__ = ("_engine", "closed", "connection")
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self.connection: sa.Connection | None = None
         self.closed = False
-        self.orm = False  # the ORM session ran a statement (then it is closed at the end)
 
     def open(self) -> sa.Connection:
         """The connection, checked out now if need be (in SQLAlchemy's greenlet: the ORM asks
@@ -227,22 +220,43 @@ class _ReadSyncSession(Session):
     _swe_read: _ReadConnection
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
-        read = self._swe_read
-        read.orm = True
-        return read.open()
+        return self._swe_read.open()
+
+
+class _ReadSession(AsyncSession):
+    """``Database.read_session``: an ``AsyncSession`` whose ORM ``Session`` is made when
+    first asked for (``sync_session``, ``info``, any ORM call). A read that only runs
+    ``read_rows`` makes none: building and dropping one cost a read by id ~5 % of its CPU."""
+
+    sync_session_class = _ReadSyncSession
+
+    def __init__(self, engine: AsyncEngine) -> None:  # AsyncSession.__init__: on first use
+        self._swe_engine = engine
+        self._swe_read = _ReadConnection(engine.sync_engine)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for attributes not set yet: those AsyncSession.__init__ sets.
+        if name.startswith("_swe_") or "sync_session" in self.__dict__:
+            raise AttributeError(name)
+        AsyncSession.__init__(self, bind=self._swe_engine, expire_on_commit=False)
+        cast(_ReadSyncSession, self.sync_session)._swe_read = self._swe_read
+        return getattr(self, name)
+
+    @property
+    def _swe_orm_made(self) -> bool:
+        return "sync_session" in self.__dict__
 
 
 def _read_connection(session: AsyncSession) -> _ReadConnection | None:
-    read: _ReadConnection | None = getattr(session.sync_session, "_swe_read", None)
-    return read
+    return session._swe_read if isinstance(session, _ReadSession) else None
 
 
 async def close_read(session: AsyncSession) -> None:
     """Close a ``Database.read_session`` without committing: the ORM's state let go (when it
-    ran: a session it never used has nothing to close) and the connection back in the pool."""
+    was made: a session never used has nothing to close) and the connection back in the pool."""
     read = _read_connection(session)
     try:
-        if read is None or read.orm or session.sync_session._transaction is not None:
+        if not isinstance(session, _ReadSession) or session._swe_orm_made:
             await session.close()
     finally:
         if read is not None:
@@ -252,7 +266,10 @@ async def close_read(session: AsyncSession) -> None:
 async def end_read(session: AsyncSession) -> None:
     """End a ``Database.reader`` session: commit it if the ORM used it (which runs its
     after-commit callbacks), else nothing: a read that only ran ``read_rows`` started no
-    session transaction, and making one to commit it cost a read by id ~2 % of its CPU."""
+    session transaction (nor made an ORM session), and making one to commit it cost a read
+    by id ~2 % of its CPU."""
+    if isinstance(session, _ReadSession) and not session._swe_orm_made:
+        return  # no ORM session: no transaction, no callbacks (after_commit makes one)
     if session.in_transaction() or session.info.get(_AFTER_COMMIT):
         await session.commit()
 
@@ -308,8 +325,9 @@ async def read_rows(
         await greenlet_spawn(sync._handle_dbapi_exception, exc, plain.sql, values, None, None)
         raise  # not reached: the handler raises
     dispatch.after_cursor_execute(sync, None, plain.sql, values, None, False)
-    rows: Sequence[Any] = IteratorResult(plain.metadata, iter(data)).all()
-    return rows
+    # The rows a Result would build (no processors: see _plain_select), without the Result.
+    metadata, key_to_index = plain.metadata, plain.key_to_index
+    return [sa.Row(metadata, None, key_to_index, row) for row in data]
 
 
 def _execute_all(
@@ -357,6 +375,7 @@ def _compiled(
 class _PlainSelect:
     sql: str
     metadata: SimpleResultMetaData
+    key_to_index: dict[Any, int]
 
 
 # Per compiled form (kept in SQLAlchemy's compiled cache, so the same object each time): its
@@ -388,7 +407,8 @@ def _plain_select(compiled: Any, sync: sa.Connection) -> _PlainSelect | None:
             converts = True
         if not converts:
             keys = [rc.keyname for rc in compiled._result_columns]
-            plain = _PlainSelect(compiled.string, SimpleResultMetaData(keys))
+            metadata = SimpleResultMetaData(keys)
+            plain = _PlainSelect(compiled.string, metadata, metadata._key_to_index)
     _PLAIN[compiled] = plain
     return plain
 
