@@ -206,3 +206,23 @@ async def test_a_closed_read_session_takes_no_connection_again(db: Database) -> 
     with pytest.raises(sa.exc.ResourceClosedError):
         await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()})
     assert checked_out(db) == 0
+
+
+async def test_a_read_sessions_after_commit_callbacks_run_when_it_ends_well(db: Database) -> None:
+    ran: list[str] = []
+
+    def callback(name: str) -> db_module.AfterCommit:
+        async def run() -> None:
+            ran.append(name)
+
+        return run
+
+    async with db.reader() as session:
+        await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()})
+        db_module.after_commit(session, callback("ended"))
+        await db_module.end_read(session)
+    async with db.reader() as session:  # a read that failed: never ended, never heard
+        await read_rows(session, BY_ID, {"thing_id": uuid.uuid4()})
+        db_module.after_commit(session, callback("failed"))
+    await db_module.after_commit_settled()
+    assert ran == ["ended"]
