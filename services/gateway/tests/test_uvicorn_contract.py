@@ -30,6 +30,7 @@ OVERRIDDEN = {
     "on_headers_complete": ["self"],
     "on_body": ["self", "body"],
     "on_message_complete": ["self"],
+    "on_response_complete": ["self"],
 }
 
 
@@ -57,7 +58,7 @@ def test_the_methods_the_gateway_overrides_exist_in_uvicorn_with_the_same_parame
         assert list(inspect.signature(base).parameters) == parameters, f"uvicorn changed {name}"
     # The gateway's own helpers must not shadow something uvicorn added under the same name.
     for name in ("_expect", "_check_deadline", "_request_timed_out", "_waiting_for", "_due",
-                 "_timer", "_head_timeout", "_body_idle"):  # fmt: skip
+                 "_timer", "_timer_at", "_head_timeout", "_body_idle"):  # fmt: skip
         assert not hasattr(HttpToolsProtocol, name), f"uvicorn now has its own {name}"
         assert not hasattr(RequestResponseCycle, name)
 
@@ -196,6 +197,48 @@ async def test_a_request_is_answered_through_the_gateways_cycle():
             answer += await asyncio.wait_for(loop.sock_recv(theirs, 1024), 5)
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
         assert seen == [GatewayCycle]
+    finally:
+        transport.close()
+        theirs.close()
+        await asyncio.sleep(0)
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_uvicorns_timeout_and_not_before():
+    """The keep-alive timeout runs on the gateway's own deadline timer (one per connection):
+    a second request inside it is answered on the same connection; once the connection has
+    been idle for ``timeout_keep_alive`` after its last answer, it is closed."""
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"2")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    loop = asyncio.get_running_loop()
+    config = uvicorn.Config(
+        app, http=GatewayHttpProtocol, lifespan="off", log_config=None, timeout_keep_alive=1
+    )
+    protocol = GatewayHttpProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=loop
+    )
+    ours, theirs = socket.socketpair()
+    theirs.setblocking(False)
+    transport, _ = await loop.connect_accepted_socket(lambda: protocol, ours)
+
+    async def answer() -> bytes:
+        theirs.sendall(b"GET /x HTTP/1.1\r\nHost: gw\r\n\r\n")
+        data = b""
+        while not data.endswith(b"ok"):
+            data += await asyncio.wait_for(loop.sock_recv(theirs, 1024), 5)
+        return data
+
+    try:
+        assert (await answer()).startswith(b"HTTP/1.1 200 OK\r\n")
+        assert protocol._waiting_for == "idle"
+        await asyncio.sleep(0.6)
+        assert (await answer()).startswith(b"HTTP/1.1 200 OK\r\n")  # 0.6 s idle: still open
+        idle_from = loop.time()
+        assert await asyncio.wait_for(loop.sock_recv(theirs, 1024), 5) == b""  # closed
+        assert 0.9 <= loop.time() - idle_from < 3
     finally:
         transport.close()
         theirs.close()

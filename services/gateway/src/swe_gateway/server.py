@@ -14,7 +14,9 @@ gateway has set up for it) forever. Here a request's head must arrive within
 body may pause at most ``REQUEST_BODY_IDLE_SECONDS`` between two chunks (not counted while the
 gateway itself stops reading for back-pressure, or while the client waits for a
 ``100 Continue``); past either the client gets 408 and the connection is closed. One timer per
-connection at most, re-armed lazily: a request costs a clock read, not a timer.
+connection at most, re-armed lazily: a request costs a clock read, not a timer. The same timer
+keeps uvicorn's keep-alive timeout (an idle connection closed ``timeout_keep_alive`` seconds
+after its last answer), which uvicorn arms with a timer of its own per response.
 
 A response's head is written by ``GatewayCycle.send``: uvicorn's own code for it, with the same
 checks made cheaper (header names already seen are not matched again, every value is matched
@@ -118,9 +120,12 @@ class CorkedTransport:
 
 
 class GatewayHttpProtocol(HttpToolsProtocol):
-    _waiting_for: str | None = None  # "head", "body" or None (nothing expected from the client)
+    # "head", "body", "idle" (between keep-alive requests) or None (nothing expected from the
+    # client: a request is being answered).
+    _waiting_for: str | None = None
     _due = 0.0
     _timer: asyncio.TimerHandle | None = None
+    _timer_at = 0.0  # when _timer fires
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         corked = CorkedTransport(transport, self.loop)
@@ -159,11 +164,32 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._waiting_for = None
 
+    def on_response_complete(self) -> None:
+        # uvicorn's, with the keep-alive timeout on the connection's timer (_expect) rather
+        # than a timer armed per response and cancelled by the next request's first bytes.
+        # Its own path when a request is still being read (an early answer: the body deadline
+        # stays) or pipelined requests wait.
+        if self._waiting_for is not None or self.pipeline:
+            super().on_response_complete()
+            return
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        self._expect("idle", self.timeout_keep_alive)
+
     def _expect(self, what: str, seconds: float) -> None:
         self._waiting_for = what
-        self._due = self.loop.time() + seconds
-        if self._timer is None:
-            self._timer = self.loop.call_at(self._due, self._check_deadline)
+        due = self._due = self.loop.time() + seconds
+        timer = self._timer
+        # A timer already armed for this deadline or an earlier one is re-armed when it fires;
+        # one armed for later (a body's 30 s, then an idle connection's 5 s) must be moved up.
+        if timer is None or self._timer_at > due:
+            if timer is not None:
+                timer.cancel()
+            self._timer_at = due
+            self._timer = self.loop.call_at(due, self._check_deadline)
 
     def _check_deadline(self) -> None:
         self._timer = None
@@ -178,7 +204,12 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         ):
             self._due = now + self._body_idle  # the gateway is not reading: not the client's fault
         if now < self._due:
+            self._timer_at = self._due
             self._timer = self.loop.call_at(self._due, self._check_deadline)
+            return
+        if self._waiting_for == "idle":
+            self._waiting_for = None
+            self.timeout_keep_alive_handler()  # closes the connection, nothing to answer
             return
         self._request_timed_out()
 
