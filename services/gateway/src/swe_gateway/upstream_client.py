@@ -77,6 +77,11 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
+        # The read timeout: one timer per connection, armed lazily (see _wait).
+        self._awaited: asyncio.Future[None] | None = None
+        self._due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         # One parser for the connection's life: llhttp takes consecutive answers in turn.
         self.parser = httptools.HttpResponseParser(self)
         self._reset()
@@ -117,6 +122,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._stop_timer()
         if self.head is not None and not self.head.done():
             self.head.set_exception(UpstreamClosed("the upstream closed the connection"))
         elif self.status and not self.complete:
@@ -192,17 +198,38 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(None)
 
     async def _wait(self, future: asyncio.Future[None], seconds: float) -> None:
-        # A plain timer, not asyncio.timeout(): this runs once per request and per chunk.
-        timer = self.loop.call_later(seconds, self._timed_out, future)
+        # Not asyncio.timeout(), nor even a timer per wait: this runs once per request and per
+        # chunk. The connection keeps one timer, left armed between waits: a wait only moves
+        # the deadline (and the timer, if it would fire too late); when the timer fires early
+        # for the wait in progress, it re-arms itself for that wait's deadline.
+        due = self._due = self.loop.time() + seconds
+        self._awaited = future
+        if self._timer is None or self._timer_at > due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = due
+            self._timer = self.loop.call_at(due, self._check_timeout)
         try:
             await future
         finally:
-            timer.cancel()
+            self._awaited = None
 
-    def _timed_out(self, future: asyncio.Future[None]) -> None:
-        if not future.done():
-            future.set_exception(UpstreamTimeout("no answer from the upstream in time"))
-            self.close()
+    def _check_timeout(self) -> None:
+        self._timer = None
+        future = self._awaited
+        if future is None or future.done():
+            return  # no wait in progress: the next one arms the timer again
+        if self.loop.time() < self._due:
+            self._timer_at = self._due
+            self._timer = self.loop.call_at(self._due, self._check_timeout)
+            return
+        future.set_exception(UpstreamTimeout("no answer from the upstream in time"))
+        self.close()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def drain(self) -> None:
         if self._write_paused and not self.closed:
@@ -257,6 +284,7 @@ class _Connection(asyncio.Protocol):
         return bool(poller.poll(0))
 
     def close(self) -> None:
+        self._stop_timer()
         if self.transport is not None and not self.closed:
             self.closed = True
             self.transport.abort()
