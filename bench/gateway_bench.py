@@ -134,8 +134,9 @@ def unlimited_rate_limits() -> str:
     return json.dumps({role: {"minute": 10**8, "hour": 10**8} for role in roles})
 
 
-def wait_http(url: str, timeout: float = 60, log: Path | None = None) -> None:
-    """Wait for ``url`` to answer; if it never does, say why with the end of the server's log."""
+def wait_http(url: str, timeout: float = 180, log: Path | None = None) -> None:
+    """Wait for ``url`` to answer; if it never does, say why with the end of the server's log.
+    (Minutes: on a shared machine under load, four gateways starting at once took over 60 s.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
