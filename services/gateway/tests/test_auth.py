@@ -11,7 +11,7 @@ import httpx
 import redis.asyncio as aioredis
 from gateway_support import FakeAuth, Upstream
 
-from swe_common.security import REVOKED_JTI_KEY, TOKENS_NOT_BEFORE_KEY
+from swe_common.security import REVOKED_JTI_KEY, TOKENS_NOT_BEFORE_KEY, announce_revocation
 from swe_common.testing import TokenFactory, eventually
 
 
@@ -122,3 +122,22 @@ async def test_dot_segments_cannot_smuggle_a_private_path_through_a_public_one(c
     assert head.startswith(b"HTTP/1.1 400 ")
     assert b"application/problem+json" in head
     assert _hits(upstreams, "/api/v1/echo/private-dot") == 0  # aiohttp normalises the path
+
+
+async def test_an_announced_revocation_is_refused_by_the_next_request(
+    client, redis: aioredis.Redis, tokens: TokenFactory
+):
+    # Just checked, so without the announcement the cache would let it pass for another
+    # second (revocation_recheck_seconds): what auth's announcement is for.
+    jti = f"gwtest-{uuid.uuid4().hex}"
+    headers = {"Authorization": f"Bearer {tokens.token(jti=jti)}"}
+    assert (await client.get("/api/v1/echo/me", headers=headers)).status_code == 200
+    await redis.set(REVOKED_JTI_KEY.format(jti=jti), "1", ex=120)
+    await announce_revocation(redis)
+    announced = time.monotonic()
+
+    async def refused() -> bool:
+        return (await client.get("/api/v1/echo/me", headers=headers)).status_code == 401
+
+    await eventually(refused, timeout=5, interval=0.02)
+    assert time.monotonic() - announced < 0.6

@@ -6,7 +6,6 @@ the event runtime (outbox relay and consumers), health, metrics and CORS.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -44,6 +43,7 @@ from swe_common.security import (
     scope_guards,
 )
 from swe_common.settings import ServiceSettings
+from swe_common.tasks import cancel_and_wait
 from swe_common.tracing import fastapi_telemetry, setup_tracing
 
 Hook = Callable[[FastAPI], Awaitable[None]]
@@ -139,9 +139,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             yield
         finally:
             if feed is not None:
-                feed.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await feed
+                await cancel_and_wait([feed])
             for hook in reversed(spec.on_shutdown):
                 await hook(app)
             await events.stop()

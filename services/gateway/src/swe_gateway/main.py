@@ -31,7 +31,8 @@ from swe_common.errors import INTERNAL_ERROR_DETAIL, send_problem
 from swe_common.logging import AccessLogger, configure_logging
 from swe_common.metrics import CountedRedis
 from swe_common.middleware import BodyLimitMiddleware
-from swe_common.security import InvalidToken
+from swe_common.security import InvalidToken, follow_revocations
+from swe_common.tasks import cancel_and_wait
 from swe_common.tracing import setup_tracing
 from swe_gateway import about, spans
 from swe_gateway.admin import AggregateHealth, OpenApiMerger, build_admin_app, caller_of
@@ -344,6 +345,7 @@ class GatewayApp:
         self.config = config
         self.gateway: Gateway | None = None
         self.metrics_server: aiohttp.web.AppRunner | None = None
+        self.revocation_feed: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
@@ -380,6 +382,14 @@ class GatewayApp:
             log.warning("shared_registry_unavailable_at_start", error=type(exc).__name__)
         parts.shared.start()
         parts.registry.start(parts.session)
+        # Auth announces every revocation: cached tokens are re-checked at their next use, so
+        # a revoked token or API key is refused by the next request, and
+        # revocation_recheck_seconds only bounds an announcement missed while Redis is away.
+        # On the shared registry's client: a subscription waits longer than the hot path's
+        # 50 ms socket timeout.
+        self.revocation_feed = asyncio.create_task(
+            follow_revocations(parts.shared.redis, parts.auth.tokens), name="revocation-feed"
+        )
         self.gateway = Gateway(self.settings, self.config, parts)
         self.metrics_server = await serve_metrics(
             self.settings.metrics_host, self.settings.metrics_port, self.settings.workers
@@ -398,6 +408,8 @@ class GatewayApp:
         )
 
     async def shutdown(self) -> None:
+        if self.revocation_feed is not None:
+            await cancel_and_wait([self.revocation_feed])
         if self.metrics_server is not None:
             await self.metrics_server.cleanup()
         if self.gateway is not None:
