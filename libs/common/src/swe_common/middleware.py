@@ -397,18 +397,7 @@ class BodyLimitMiddleware:
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await _send_too_large(send, scope, limit)
             return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise HTTPException(413, _too_large_detail(limit))
-            return message
-
-        await self.app(scope, counted, send)
+        await self.app(scope, _counting(receive, limit), send)
 
 
 def _too_large_detail(limit: int) -> str:

@@ -12,7 +12,6 @@ from swe_common.db import utcnow
 from swe_common.errors import Conflict, Unprocessable
 from swe_common.events import EventSpec
 from swe_common.pagination import Page, PageParams
-from swe_common.projects_read_model import role_in
 from swe_common.security import Caller
 from swe_issues import events
 from swe_issues.issues import repository
@@ -26,10 +25,10 @@ from swe_issues.projects_read_model.service import (
     ensure_may_update,
     ensure_member,
     ensure_writer,
+    page_in_readable_project,
     read_visible_row,
     readable_project,
     readable_role,
-    role_from_access,
     visible_row,
     writable_project,
 )
@@ -139,20 +138,17 @@ async def list_issues(
     lookup: ProjectLookup | None,
 ) -> Page[Any]:
     subject = None if caller.is_admin else caller.subject
-    if filters.project_id is None:
+    project_id = filters.project_id
+    if project_id is None:
         return await repository.page(session, filters, params, subject)
-    # The project's access columns come with the page (a round trip less); the page is only
-    # returned once they grant the caller a role, as ``readable_role`` decides.
-    access, page = await repository.page_in_project(
-        session, filters.project_id, filters, params, subject
+    return await page_in_readable_project(
+        session,
+        caller,
+        project_id,
+        lookup,
+        lambda: repository.page_in_project(session, project_id, filters, params, subject),
+        lambda: repository.page(session, filters, params, subject),
     )
-    granted = access is not None and role_in(access, caller.principal) is not None
-    await role_from_access(session, caller, filters.project_id, access, lookup)
-    if page is None or not granted:
-        # The role came from asking the projects service, which may have just brought the
-        # read model (whose rows scope the page) up to date: the page is read after it.
-        page = await repository.page(session, filters, params, subject)
-    return page
 
 
 async def stats(

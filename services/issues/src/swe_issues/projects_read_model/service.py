@@ -1,12 +1,14 @@
 """Who may do what in a project, from the read model (with the fallback for unknown ones)."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from swe_common.pagination import Page
 from swe_common.permissions import WRITER_RELATIONS, Permission, require
 from swe_common.projects_read_model import (
     LOOKUPS,
@@ -144,6 +146,27 @@ async def role_from_access(
         raise NotFound(f"Project {project_id} does not exist")
     _, role = await readable_project(session, caller, project_id, lookup)
     return role
+
+
+async def page_in_readable_project(
+    session: AsyncSession,
+    caller: Caller,
+    project_id: uuid.UUID,
+    lookup: ProjectLookup | None,
+    with_access: Callable[[], Awaitable[tuple[ProjectAccess | None, Page[Any] | None]]],
+    page: Callable[[], Awaitable[Page[Any]]],
+) -> Page[Any]:
+    """A list page filtered on one project, for a caller ``readable_role`` admits: the
+    project's access columns come with the page (``with_access``, a round trip less), and the
+    page is only returned once they grant the caller a role. When the role came from asking
+    the projects service, which may have just brought the read model (whose rows scope the
+    page) up to date, the page is read after it (``page``)."""
+    access, found = await with_access()
+    granted = access is not None and role_in(access, caller.principal) is not None
+    await role_from_access(session, caller, project_id, access, lookup)
+    if found is None or not granted:
+        found = await page()
+    return found
 
 
 def ensure_writer_relation(role: str, what: str) -> None:
