@@ -41,6 +41,14 @@ let state: SessionState = { status: "unknown", accessToken: null };
 const listeners = new Set<() => void>();
 let inflightRefresh: Promise<boolean> | null = null;
 let expiredHandler: (() => void) | null = null;
+// Set when the server ended the session (a 401 no refresh cured), until the next sign-in: a
+// navigation already under way when it ended is sent to sign in with the same reason.
+let endedByServer = false;
+
+/** Whether the server ended this tab's session (shown on the sign-in page). */
+export function sessionEndedByServer(): boolean {
+  return endedByServer;
+}
 
 function setState(next: SessionState): void {
   state = next;
@@ -62,6 +70,7 @@ export function subscribeSession(listener: () => void): () => void {
 
 /** Keep a token from a login, refresh or password change (in memory only). */
 export function acceptTokens(tokens: TokenResponse): void {
+  endedByServer = false;
   setState({ status: "signed-in", accessToken: tokens.access_token });
 }
 
@@ -201,6 +210,7 @@ export async function authFetch(
       // password on change-password or TOTP disable), not an ended session.
       response = await send(retryCopy, state.accessToken);
     } else {
+      endedByServer = true;
       clearSession();
       expiredHandler?.();
     }

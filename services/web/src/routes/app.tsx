@@ -2,7 +2,7 @@
 import { createRoute, redirect } from "@tanstack/react-router";
 import { AppLayout } from "@/components/AppLayout";
 import { HomePage } from "@/features/home/HomePage";
-import { restoreSession } from "@/lib/auth";
+import { restoreSession, sessionEndedByServer } from "@/lib/auth";
 import { rootRoute } from "@/routes/__root";
 
 export const appRoute = createRoute({
@@ -10,7 +10,10 @@ export const appRoute = createRoute({
   id: "app",
   beforeLoad: async ({ location }) => {
     if ((await restoreSession()) !== "signed-in") {
-      throw redirect({ to: "/sign-in", search: { redirect: location.href } });
+      // A navigation under way when the server ended the session says so too (the expired
+      // handler's own navigation to sign in may have lost the race to this one).
+      const ended = sessionEndedByServer() ? { reason: "ended" as const } : {};
+      throw redirect({ to: "/sign-in", search: { redirect: location.href, ...ended } });
     }
   },
   component: AppLayout,
