@@ -5,8 +5,10 @@ import {
   getAccessToken,
   getSession,
   onSessionExpired,
+  renewSession,
   resetSessionForTests,
   restoreSession,
+  sessionEndedByServer,
   signIn,
   signOut,
 } from "@/lib/auth";
@@ -102,6 +104,46 @@ describe("session", () => {
     await expect(authFetch("/api/v1/projects")).rejects.toMatchObject({ status: 401 });
     expect(expired).toHaveBeenCalledTimes(1);
     expect(getSession()).toEqual({ status: "signed-out", accessToken: null });
+  });
+
+  it("test_a_live_connection_that_finds_the_session_ended_tells_the_user_once", async () => {
+    acceptTokens(tokens("old"));
+    const expired = vi.fn();
+    onSessionExpired(expired);
+    fetchMock.mockImplementation(async (input: RequestInfo | URL) =>
+      urlOf(input).endsWith("/refresh")
+        ? problemResponse(401, { detail: "Account locked" })
+        : problemResponse(401, { detail: "revoked" }),
+    );
+
+    // A socket closed with 4401 renews first; a request's 401 right after must not tell twice.
+    await expect(renewSession()).resolves.toBe(false);
+    expect(expired).toHaveBeenCalledTimes(1);
+    expect(sessionEndedByServer()).toBe(true);
+    expect(getSession()).toEqual({ status: "signed-out", accessToken: null });
+    await expect(authFetch("/api/v1/projects")).rejects.toMatchObject({ status: 401 });
+    expect(expired).toHaveBeenCalledTimes(1);
+  });
+
+  it("test_a_renewal_with_no_session_to_renew_is_not_an_ending", async () => {
+    const expired = vi.fn();
+    onSessionExpired(expired);
+    fetchMock.mockResolvedValue(problemResponse(401, { detail: "No swe_refresh cookie" }));
+
+    await expect(renewSession()).resolves.toBe(false);
+    expect(expired).not.toHaveBeenCalled();
+    expect(sessionEndedByServer()).toBe(false);
+  });
+
+  it("test_a_renewal_that_gets_a_new_token_keeps_the_session", async () => {
+    acceptTokens(tokens("old"));
+    const expired = vi.fn();
+    onSessionExpired(expired);
+    fetchMock.mockResolvedValue(jsonResponse(tokens("new")));
+
+    await expect(renewSession()).resolves.toBe(true);
+    expect(getAccessToken()).toBe("new");
+    expect(expired).not.toHaveBeenCalled();
   });
 
   it("test_a_401_that_survives_a_fresh_token_is_the_answer_not_a_sign_out", async () => {

@@ -79,6 +79,29 @@ export function clearSession(): void {
   setState({ status: "signed-out", accessToken: null });
 }
 
+/**
+ * The server ended the session (a 401 or a 4401 close no refresh cured): forget it and tell the
+ * app once, whichever request or live connection noticed first.
+ */
+function endByServer(): void {
+  if (endedByServer) return;
+  endedByServer = true;
+  clearSession();
+  expiredHandler?.();
+}
+
+/**
+ * Renew the access token for a live connection the server closed (4401). An ended session goes
+ * through the expired handler as a request's 401 does, so the user is told at once rather than
+ * at their next click.
+ */
+export async function renewSession(): Promise<boolean> {
+  const wasSignedIn = state.status === "signed-in";
+  const alive = await refreshSession();
+  if (!alive && wasSignedIn) endByServer();
+  return alive;
+}
+
 /** Called when a request's 401 could not be cured by a refresh (the app sends the user to sign in). */
 export function onSessionExpired(handler: (() => void) | null): void {
   expiredHandler = handler;
@@ -210,9 +233,7 @@ export async function authFetch(
       // password on change-password or TOTP disable), not an ended session.
       response = await send(retryCopy, state.accessToken);
     } else {
-      endedByServer = true;
-      clearSession();
-      expiredHandler?.();
+      endByServer();
     }
   }
   if (!response.ok) throw await apiErrorFrom(response);
@@ -293,4 +314,5 @@ export function resetSessionForTests(): void {
   state = { status: "unknown", accessToken: null };
   inflightRefresh = null;
   expiredHandler = null;
+  endedByServer = false;
 }

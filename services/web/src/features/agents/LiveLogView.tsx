@@ -1,7 +1,7 @@
 import "./log.css";
 import { Badge, Button, Group, Stack, Text } from "@mantine/core";
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import { getAccessToken, refreshSession } from "@/lib/auth";
+import { getAccessToken, renewSession } from "@/lib/auth";
 import { LiveLog, type LiveState, type LogLine } from "@/lib/liveLog";
 
 const STATE_TEXT: Record<LiveState, string> = {
@@ -36,7 +36,7 @@ export function useLiveLog(runId: string, onEnd: (status: string) => void) {
     const live = new LiveLog({
       runId,
       token: getAccessToken,
-      renewToken: refreshSession,
+      renewToken: renewSession,
       onLines: (batch) => {
         buffer.push(...batch);
         timer ??= setTimeout(flush, 100);

@@ -19,7 +19,7 @@ import {
   saveReadMark,
   unreadCount,
 } from "@/features/notifications/inbox";
-import { getAccessToken, refreshSession } from "@/lib/auth";
+import { getAccessToken, renewSession } from "@/lib/auth";
 import type { LiveState } from "@/lib/resumableSocket";
 import { type RunChange, RunFeed } from "@/lib/runFeed";
 
@@ -65,7 +65,7 @@ export function NotificationsProvider({
     setReadUpTo(loadReadMark(userId));
     const feed = new RunFeed({
       token: getAccessToken,
-      renewToken: refreshSession,
+      renewToken: renewSession,
       onState: (next) => setState(next),
       onChanges: (changes, news) => {
         setItems((inbox) => addChanges(inbox, changes));
