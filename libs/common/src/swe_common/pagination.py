@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from swe_common.db import read_rows
+from swe_common.db import read_rows, read_values
 from swe_common.errors import Unprocessable
 from swe_common.types import Name
 
@@ -30,6 +30,21 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+def page_of(model: type[T], page: Page[Any], items: list[Any] | None = None) -> Page[T]:
+    """``page`` with its items (dicts of rows, as ``Listing`` reads them), or ``items`` in
+    their place, validated into ``model`` in one call: validating each item apart cost a page
+    of 20 a sixth more CPU than the whole page at once."""
+    validated: Page[T] = cast(Any, Page)[model].model_validate(
+        {
+            "items": page.items if items is None else items,
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+    )
+    return validated
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,26 +119,27 @@ async def _run_page(
     as_dicts: bool = False,
 ) -> Page[Any]:
     bound = {**values, "page_limit": params.limit, "page_offset": params.offset}
-    rows = (
-        (await session.execute(paged, bound)).all()
-        if entities
-        else await read_rows(session, paged, bound)
-    )
-    if rows:
-        total = int(rows[0].total)
+    found: list[Any]
+    if as_dicts:
+        # A row's values by key: pydantic validates a dict in a third of the CPU it spends
+        # reading the same fields off a SQLAlchemy row by attribute.
+        keys, values_of_rows = await read_values(session, paged, bound)
+        found = [dict(zip(keys, row, strict=True)) for row in values_of_rows]
+        first_total = found[0]["total"] if found else None
+    else:
+        rows = (
+            (await session.execute(paged, bound)).all()
+            if entities
+            else await read_rows(session, paged, bound)
+        )
+        found = [row[0] for row in rows] if entities else list(rows)
+        first_total = rows[0].total if rows else None
+    if first_total is not None:
+        total = int(first_total)
     elif params.offset == 0:
         total = 0
     else:  # a page past the end: no row carries the total
         total = int(await session.scalar(counted(), dict(values)) or 0)
-    if entities:
-        found: list[Any] = [row[0] for row in rows]
-    elif as_dicts and rows:
-        # A row's values by key: pydantic validates a dict in a third of the CPU it spends
-        # reading the same fields off a SQLAlchemy row by attribute.
-        keys = rows[0]._fields
-        found = [dict(zip(keys, row, strict=True)) for row in rows]
-    else:
-        found = list(rows)
     items = [to_item(entity) for entity in found] if to_item else found
     return Page[Any](items=items, total=total, limit=params.limit, offset=params.offset)
 
@@ -248,10 +264,17 @@ class Listing:
             )
             page = numbered.lateral("page")
             head = along.subquery("along")
+            # The head's values on the page's first row only (the others NULL): the driver
+            # then reads them once, not once per row (a project's members, a JSON column,
+            # were parsed 20 times for a page of 20). The first row holds the page's lowest
+            # ordinal, or none for an empty page (the one row the outer join makes).
+            ordinal = page.c[_ORDINAL]
+            first = sa.or_(ordinal.is_(None), ordinal == sa.func.min(ordinal).over())
+            heads: list[Any] = [sa.case((first, c)).label(c.key) for c in head.c]
             fused = (
-                sa.select(head, page)
+                sa.select(*heads, *page.c)
                 .select_from(head.outerjoin(page, sa.true()))
-                .order_by(page.c[_ORDINAL])
+                .order_by(ordinal)
             )
             if len(self._along) < _MAX_CACHED:
                 self._along[key] = fused
@@ -273,10 +296,9 @@ class Listing:
         too. None when ``along`` has no row (no page read)."""
         fused = self._along_statement(along, along_key, shape, params)
         bound = {**values, "page_limit": params.limit, "page_offset": params.offset}
-        rows = await read_rows(session, fused, bound)
+        keys, rows = await read_values(session, fused, bound)
         if not rows:
             return None
-        keys = rows[0]._fields
         width = len(along.selected_columns)
         head = dict(zip(keys[:width], rows[0][:width], strict=True))
         page_keys = keys[width:-1]  # without the ordinal

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from swe_common.db import Database
+from swe_common.db import Database, read_rows
 from swe_common.errors import Unprocessable
 from swe_common.pagination import Listing, Page, PageParams, page_params, paginate
 from swe_common.settings import ServiceSettings
@@ -137,3 +137,14 @@ async def test_a_page_along_another_row_keeps_its_order_window_and_total(db):
     head, page = await along(3, PageParams(offset=40))  # past the end: counted on its own
     assert (head, page.items, page.total) == ({"head_name": "item-03"}, [], 35)
     assert await along(99, PageParams()) is None  # no row to go along with: no page read
+
+
+async def test_a_page_along_another_row_reads_that_row_once(db):
+    # The head's values come on the page's first row only: a driver parses each value it
+    # receives (a project's members, JSON, were parsed once per row of the page).
+    params = PageParams(limit=3, offset=5, sort=("-id",))
+    fused = LISTING._along_statement(HEAD, "head", "above", params)
+    values = {"floor": 10, "head_id": 3, "page_limit": 3, "page_offset": 5}
+    async with db.sessionmaker() as session:
+        rows = await read_rows(session, fused, values)
+    assert [(row.head_name, row.id) for row in rows] == [("item-03", 40), (None, 39), (None, 38)]

@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import event
 
 from swe_common import db as db_module
-from swe_common.db import Database, read_row, read_rows
+from swe_common.db import Database, read_row, read_rows, read_values
 from swe_common.metrics import register_engine
 from swe_common.settings import ServiceSettings
 
@@ -115,6 +115,36 @@ async def test_converted_values_still_converted(db: Database) -> None:
             {"i": thing["id"]},
         )
     assert row is not None and row.colour is Colour.blue
+
+
+async def test_read_values_are_the_rows_values_with_their_names(db: Database) -> None:
+    # Directly (psycopg's tuples) and through SQLAlchemy (a converted Enum): the same names
+    # and values as read_rows; JSON with text beyond ASCII parsed as json.loads would.
+    thing = {
+        "id": uuid.uuid4(),
+        "name": "values",
+        "labels": ["é"],
+        "extra": {"naïve": ["日本", 1.5, None, True]},
+        "colour": Colour.blue,
+        "at": datetime.now(UTC),
+    }
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.insert(things), [thing])
+    converted = sa.select(things.c.name, things.c.colour).where(things.c.id == sa.bindparam("i"))
+    cases = ((BY_ID, {"thing_id": thing["id"]}), (converted, {"i": thing["id"]}))
+    async with db.reader() as session:
+        read = [
+            (await read_values(session, q, p), await read_rows(session, q, p)) for q, p in cases
+        ]
+        none = await read_values(session, BY_ID, {"thing_id": uuid.uuid4()})
+    for (names, values), rows in read:
+        assert list(names) == list(rows[0]._fields)
+        assert [tuple(v) for v in values] == [tuple(r) for r in rows]
+    (names, (by_id,)), _ = read[0]
+    assert dict(zip(names, by_id, strict=True))["extra"] == thing["extra"]
+    (_, ((name, colour),)), _ = read[1]
+    assert (name, colour) == ("values", Colour.blue)
+    assert list(none[1]) == []
 
 
 async def test_an_error_is_sqlalchemys(db: Database) -> None:
