@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -93,15 +93,14 @@ async def agents_page(
     project_id: uuid.UUID | None,
     type_: str | None,
     status: str | None,
-    to_item: Callable[[Any], T],
-) -> Page[T]:
-    """The agents ``agents_query`` selects, a page of their rows (no ORM)."""
+) -> Page[Any]:
+    """The agents ``agents_query`` selects, a page of their rows (no ORM), as dicts."""
     visible, values = read_model.visibility(None if principal.is_admin else principal.subject)
     for name, value in (("project_id", project_id), ("type", type_), ("status", status)):
         if value is not None:
             values[name] = value
     shape = (visible, *(name for name in ("project_id", "type", "status") if name in values))
-    return await AGENTS.page(session, shape, values, params, to_item=to_item)
+    return await AGENTS.page(session, shape, values, params)
 
 
 async def name_taken(

@@ -43,7 +43,7 @@ from swe_agents.models import Agent, Run
 from swe_agents.settings import Settings
 from swe_common.deps import RedisDep, SessionDep
 from swe_common.errors import Conflict, Forbidden, NotFound
-from swe_common.pagination import Page, PageQuery, paginate
+from swe_common.pagination import Page, PageQuery, page_of, paginate
 from swe_common.permissions import Permission
 from swe_common.security import (
     REVOKED_CLOSE_CODE,
@@ -92,14 +92,11 @@ async def list_agents(
     type: AgentType | None = None,
     status: Literal["active", "disabled"] | None = None,
 ) -> Page[Any]:
-    return await repository.agents_page(
-        session,
-        principal,
-        page,
-        project_id=project_id,
-        type_=type,
-        status=status,
-        to_item=AgentOut.model_validate,
+    return page_of(
+        AgentOut,
+        await repository.agents_page(
+            session, principal, page, project_id=project_id, type_=type, status=status
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from swe_common.deps import SessionDep
-from swe_common.pagination import Page, PageQuery
+from swe_common.pagination import Page, PageQuery, page_of
 from swe_common.permissions import Permission
 from swe_common.security import api_key_scope, require_permission
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
@@ -68,13 +68,7 @@ async def list_issues(
         assigned_agent_id=assigned_agent_id,
         q=q or None,
     )
-    result = await service.list_issues(session, caller, filters, page, projects)
-    return Page[IssueOut](
-        items=[_out(i) for i in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_of(IssueOut, await service.list_issues(session, caller, filters, page, projects))
 
 
 @router.get("/stats", summary="Counts by status and priority, mean time to resolve")

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from swe_common.deps import SessionDep
-from swe_common.pagination import Page, PageQuery
+from swe_common.pagination import Page, PageQuery, page_of
 from swe_common.permissions import Permission
 from swe_common.security import api_key_scope, require_permission
 from swe_issues.deps import CallerDep, GitHubDep, ProjectsDep, TokenBoxDep
@@ -60,13 +60,7 @@ async def list_prs(
         state=state.value if state else None,
         review_status=review_status.value if review_status else None,
     )
-    result = await service.list_prs(session, caller, filters, page, projects)
-    return Page[PullRequestOut](
-        items=[_out(pr) for pr in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_of(PullRequestOut, await service.list_prs(session, caller, filters, page, projects))
 
 
 @router.get("/stats", summary="Counts by state and review status, review quality")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from swe_common.deps import SessionDep
-from swe_common.pagination import Page, PageQuery
+from swe_common.pagination import Page, PageQuery, page_of
 from swe_common.permissions import Permission
 from swe_common.security import api_key_scope, require_permission
 from swe_common.types import Name
@@ -54,12 +54,15 @@ def to_read(project: Project | Any) -> ProjectRead:
     )
 
 
-def listed(row: dict[str, Any]) -> ProjectRead:
-    """Of a dict of a row a list page read (``repository.list_visible``): what ``to_read``
-    answers, validated in one step (``ProjectRead`` holds the snapshot's fields and types)."""
-    return ProjectRead.model_validate(
+def listed(page: Page[Any]) -> Page[ProjectRead]:
+    """Of a page of dicts of rows (``repository.list_visible``): what ``to_read`` answers for
+    each, the page validated in one step (``ProjectRead`` holds the snapshot's fields and
+    types)."""
+    items = [
         {**row, "webhook_path": f"/api/v1/projects/{row['id']}/webhooks/github"}
-    )
+        for row in page.items
+    ]
+    return page_of(ProjectRead, page, items)
 
 
 def to_member(member: ProjectMember) -> MemberRead:
@@ -92,12 +95,7 @@ async def list_projects(
     result = await service.list_projects(
         session, caller, page, enabled=enabled, owner_id=owner_id, q=q
     )
-    return Page[ProjectRead](
-        items=[listed(p) for p in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return listed(result)
 
 
 @lookup_router.get("/{project_id}", summary="One project (the snapshot other services consume)")
