@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +15,6 @@ from swe_agents.models import Agent, Project, Run, RunDiff, RunLog, RunNotificat
 from swe_common import projects_read_model as read_model
 from swe_common.pagination import Listing, Page, PageParams
 from swe_common.security import Principal
-
-T = TypeVar("T")
 
 ACTIVE = ("pending", "running")
 
