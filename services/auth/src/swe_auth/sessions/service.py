@@ -35,6 +35,7 @@ from swe_auth.models import RefreshFamily, RefreshToken, User
 from swe_auth.passwords import VerifyResult
 from swe_auth.runtime import AuthRuntime
 from swe_auth.sessions import repository, throttle
+from swe_auth.tokens import AccessToken
 from swe_common.errors import NotFound, Unauthorized
 
 log = structlog.stdlib.get_logger(__name__)
@@ -94,14 +95,7 @@ async def _issue(
     """Access and refresh tokens for ``family`` (``new_family``: written here, with its first
     refresh token, in one statement; else a family the session holds, rotated)."""
     now = rt.clock()
-    access = await rt.issuer.issue(
-        subject=user.id,
-        roles=list(user.roles),
-        not_before=user.tokens_not_before,
-        username=user.username,
-        full_name=user.full_name,
-        session_id=family.id,
-    )
+    access = await _access_token(rt, user, family.id)
     # Set before the write below, so a new family is inserted complete (no extra UPDATE).
     family.last_used_at = now
     family.access_jti = access.jti
@@ -121,6 +115,19 @@ async def _issue(
         expires_in=access.expires_in,
         refresh_expires_in=int((_refresh_deadline(rt, family) - now).total_seconds()),
         session_id=family.id,
+    )
+
+
+async def _access_token(rt: AuthRuntime, user: Any, family_id: uuid.UUID) -> AccessToken:
+    """The access token of session ``family_id`` for ``user`` (a ``User``, or the row read
+    before hashing, which has the same columns)."""
+    return await rt.issuer.issue(
+        subject=user.id,
+        roles=list(user.roles),
+        not_before=user.tokens_not_before,
+        username=user.username,
+        full_name=user.full_name,
+        session_id=family_id,
     )
 
 
@@ -185,14 +192,7 @@ async def _sign_in(
     way). The same rows, event and tokens as ``_judged_login`` and ``open_session`` make."""
     now = rt.clock()
     family_id = uuid.uuid4()
-    access = await rt.issuer.issue(
-        subject=found.id,
-        roles=list(found.roles),
-        not_before=found.tokens_not_before,
-        username=found.username,
-        full_name=found.full_name,
-        session_id=family_id,
-    )
+    access = await _access_token(rt, found, family_id)
     refresh_token = new_secret(REFRESH_PREFIX)
     audit = entry(Action.login, at=now, client=client, user_id=found.id)
     new = repository.NewSession(
