@@ -222,3 +222,32 @@ async def test_an_account_changed_while_its_password_was_hashed_signs_in_as_it_i
 
 def jwt_claims(tokens):
     return jwt.decode(tokens["access_token"], options={"verify_signature": False})
+
+
+async def test_a_login_takes_one_redis_round_trip(client, runtime, user, monkeypatch):
+    # The address's rate limit and the account+address throttle are read in one pipeline:
+    # each Redis round trip costs the event loop CPU the hashing threads could use.
+    redis = runtime.redis
+    trips: list[str] = []
+    send, pipeline = redis.execute_command, redis.pipeline
+
+    async def command(*args, **options):
+        trips.append(str(args[0]))
+        return await send(*args, **options)
+
+    def counted_pipeline(*args, **kwargs):
+        pipe = pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        async def counted(*a, **k):
+            trips.append("pipeline")
+            return await execute(*a, **k)
+
+        pipe.execute = counted
+        return pipe
+
+    await login(client, user)  # warm: keys, connections
+    monkeypatch.setattr(redis, "execute_command", command)
+    monkeypatch.setattr(redis, "pipeline", counted_pipeline)
+    await login(client, user)
+    assert trips == ["pipeline"]

@@ -145,13 +145,14 @@ def _deadline(rt: AuthRuntime, created_at: datetime, last_used_at: datetime) -> 
 async def login(
     rt: AuthRuntime, login_name: str, password: str, totp_code: str | None, client: ClientInfo
 ) -> TokenPair:
-    await rt.limiter.hit("login", client.ip, rt.settings.login_rate_limit_per_minute)
+    # Counted with the throttle's check, in its Redis round trip: one per login, not two.
+    attempt = rt.limiter.attempt("login", client.ip, rt.settings.login_rate_limit_per_minute)
     async with rt.db.reader() as session:  # a lone lookup: no transaction round trips
         found = await users.credentials_of(session, login_name)
         stored_hash = found.password_hash if found else None
     # Unknown names are throttled like accounts, so a 429 says nothing about who exists.
     account = str(found.id) if found else throttle.unknown_account(login_name)
-    failures_counted = await rt.throttle.check(account, client.ip)
+    failures_counted = await rt.throttle.check(account, client.ip, attempt)
     # Always verify, even for an unknown or locked account: the answer takes as long either way.
     verified = await rt.hasher.verify(password, stored_hash)
     pair: TokenPair | None = None

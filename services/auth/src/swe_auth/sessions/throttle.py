@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from swe_auth.crypto import digest
 from swe_auth.settings import Settings
 from swe_common.errors import TooManyRequests
+from swe_common.ratelimit import Attempt
 
 log = structlog.stdlib.get_logger(__name__)
 # 2**20 times any base delay is past every sensible cap; beyond it the exponent stops growing.
@@ -53,20 +54,27 @@ class LoginThrottle:
     def _addresses(self, account: str) -> str:
         return f"{self.prefix}:addresses:{account}"
 
-    async def check(self, account: str, ip: str) -> bool:
+    async def check(self, account: str, ip: str, rate: Attempt | None = None) -> bool:
         """Raise 429 while this account+address pair must wait; else whether the pair has
         failures counted (only then has a success something to clear: ``succeeded``). One
-        Redis round trip."""
+        Redis round trip, which counts ``rate`` too (settled first: its 429 comes first)."""
         key, failures_key = self._pair("wait", account, ip), self._pair("failures", account, ip)
+        rate_count: int | None = None
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+            # MULTI only with the rate counter: its INCR and EXPIRE go together.
+            async with self.redis.pipeline(transaction=rate is not None) as pipe:
+                if rate is not None:
+                    rate.queue(pipe)
                 pipe.pttl(key)  # -2: no wait
                 pipe.exists(failures_key)
-                wait, counted = await pipe.execute()
+                *counted_rate, wait, counted = await pipe.execute()
+            rate_count = counted_rate[0] if counted_rate else None
             wait_ms, dirty = int(wait), bool(counted)
         except (RedisError, OSError) as exc:
             log.warning("login_throttle_redis_failed", error=type(exc).__name__)
             wait_ms, dirty = self.local.wait_ms(key), True
+        if rate is not None:
+            rate.settle(rate_count)
         if wait_ms > 0:
             raise TooManyRequests(
                 "Too many failed sign-ins for this account from this address; "
