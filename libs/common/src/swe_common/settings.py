@@ -90,9 +90,6 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
     outbox_relay_lanes: int = Field(default=4, ge=1, le=16)
-    # While the relay is busy (it published within the last second), a lane woken by a commit
-    # waits this long before its pass, so one pass carries several commits' events (0: never).
-    outbox_coalesce_seconds: float = Field(default=0.025, ge=0, le=1)
     consumer_prefetch: int = Field(default=256, ge=1, le=1000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=50)
     consumer_retry_delays_ms: list[int] = Field(default_factory=lambda: [1000, 5000, 30000])

@@ -138,47 +138,6 @@ async def test_relay_wakes_on_commit_without_waiting_for_the_poll(
     assert time.monotonic() - committed_at < 3.0
 
 
-async def test_commits_close_together_while_busy_share_one_pass_an_idle_relay_waits_not(
-    make_settings, db, schema, runtimes, rabbit, add_notes
-):
-    """A steady trickle of commits (logins) costs one relay pass (BEGIN, claim, mark, COMMIT)
-    per several commits, not one each, even when they fall in different lanes; the first
-    event after a quiet second goes out at once."""
-    import asyncio
-
-    settings = make_settings(outbox_poll_seconds=30, outbox_coalesce_seconds=1.0)
-    tap = await rabbit.tap(settings.events_exchange)
-    runtime = runtimes(settings, db, schema.tables)
-    relay = runtime.relay
-    await runtime.start()
-    await eventually(lambda: _async(relay.publishing and relay.listening))
-    passes: list[int] = []
-    publish_rows = relay._publish_rows
-
-    async def counted(rows):
-        passes.append(len(rows))
-        return await publish_rows(rows)
-
-    relay._publish_rows = counted
-    await add_notes(("t-0", 1))  # published: the relay is busy for a second
-    await eventually(lambda: _async(len(tap.messages) == 1), timeout=10)
-
-    # One aggregate in each lane, each committed on its own, within the window.
-    keys: dict[int, str] = {}
-    for n in range(200):
-        keys.setdefault(partition_of(f"t-{n}") % relay.lanes, f"t-{n}")
-    trickle = [await add_notes((key, 1)) for key in keys.values()]
-    await eventually(lambda: _async(len(tap.messages) == 1 + len(keys)), timeout=10)
-    assert passes[1:] == [len(keys)]
-    assert tap.ids[1:] == [event_id for ids in trickle for event_id in ids]
-
-    await asyncio.sleep(1.1)  # quiet: no window
-    committed_at = time.monotonic()
-    await add_notes(("t-0", 2))
-    await eventually(lambda: _async(len(tap.messages) == 2 + len(keys)), timeout=10)
-    assert time.monotonic() - committed_at < 0.8
-
-
 async def test_a_commit_wakes_a_local_relay_directly_and_others_by_notify(
     make_settings, db, schema, runtimes, rabbit, add_notes
 ):

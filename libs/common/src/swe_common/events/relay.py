@@ -27,13 +27,6 @@ another relay holds (in the middle of its pass) NOTIFYs, so the holder passes ag
 instead of at its next poll. It polls every ``outbox_poll_seconds`` in case a wake-up was
 missed, keeps going while batches come back full, and deletes rows published more than
 ``outbox_retention_hours`` ago.
-
-While busy (it published within the last second), a lane woken by a commit waits
-``outbox_coalesce_seconds`` before its pass, and a pass also takes the partitions woken for the
-lanes not in a pass (which then have nothing to do): under a steady trickle of commits (logins)
-one pass, with its BEGIN, claim, mark and COMMIT, carries the events of several commits instead
-of one each. Which lane publishes a partition changes nothing in the guarantees above: they
-rest on the advisory lock, the row order and the marks after the confirms.
 """
 
 from __future__ import annotations
@@ -41,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import math
 import time
 import zlib
 from collections import defaultdict
@@ -144,11 +136,6 @@ class OutboxRelay:
         self._wakes = [asyncio.Event() for _ in range(self.lanes)]
         # Per lane, the partitions a commit in this process woke it for since its last pass.
         self._woken: list[set[int]] = [set() for _ in range(self.lanes)]
-        # Per lane, woken for everything (LISTEN, stop) rather than for its woken partitions.
-        self._woken_all = [False] * self.lanes
-        self._in_pass: set[int] = set()  # lanes between their wake-up and the end of a drain
-        self.coalesce_seconds = settings.outbox_coalesce_seconds
-        self._published_at = -math.inf  # monotonic time of the last pass that published
         self._stopping = False
         self._busy = 0  # lanes inside a database transaction or maintenance: finish before stop
         self._listening = asyncio.Event()
@@ -299,8 +286,7 @@ class OutboxRelay:
     def wake(self, partitions: Collection[int] | None = None) -> None:
         """Wake the lanes publishing ``partitions`` (all lanes when ``None``)."""
         if partitions is None:
-            for lane, wake in enumerate(self._wakes):
-                self._woken_all[lane] = True
+            for wake in self._wakes:
                 wake.set()
             return
         for partition in partitions:
@@ -330,9 +316,7 @@ class OutboxRelay:
                         await self.broker.wait_connected()
                 continue
             wake.clear()
-            self._woken_all[lane] = False
             self._busy += 1
-            self._in_pass.add(lane)
             failure: str | None = None
             try:
                 if not await self.drain(lane):
@@ -345,10 +329,9 @@ class OutboxRelay:
                 failure = f"{exc.__class__.__name__}: {exc}"
             finally:
                 self._busy -= 1
-                self._in_pass.discard(lane)
             if failure is None:
                 backoff.reset()
-                await self._next_pass(lane, wake)
+                await self._wait_for_work(wake)
                 continue
             # Back off instead of hammering a broker or database that is struggling.
             delay = backoff.next_delay()
@@ -388,23 +371,7 @@ class OutboxRelay:
             finally:
                 self._busy -= 1
 
-    async def _next_pass(self, lane: int, wake: asyncio.Event) -> None:
-        """Wait until ``lane`` has a pass to make: at its poll, when woken for everything, or
-        when woken by commits (after the coalescing window while busy) unless another lane's
-        pass took those partitions meanwhile."""
-        while not self._stopping:
-            if not await self._wait_for_work(wake) or self._woken_all[lane]:
-                return  # the poll, a parked partition's time, LISTEN or stop
-            if time.monotonic() - self._published_at < 1.0 and self.coalesce_seconds:
-                # Commits in the window join this pass; a lane woken meanwhile finds its
-                # partitions taken by this pass (publish_batch) and has nothing to do.
-                await asyncio.sleep(self.coalesce_seconds)
-            if self._woken[lane] or self._woken_all[lane]:
-                return
-            wake.clear()  # another lane's pass published these partitions
-
-    async def _wait_for_work(self, wake: asyncio.Event) -> bool:
-        """Whether woken (``False``: the poll, or a parked partition's time, came)."""
+    async def _wait_for_work(self, wake: asyncio.Event) -> None:
         now = time.monotonic()
         timeout = min(
             [
@@ -412,11 +379,8 @@ class OutboxRelay:
                 *(max(0.0, until - now) for until in self._parked.values() if until > now),
             ]
         )
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
 
     async def _sleep(self, seconds: float, wake: asyncio.Event) -> None:
         """Sleep, but return early on stop."""
@@ -451,24 +415,21 @@ class OutboxRelay:
         """One transaction: take free partitions (of ``lane``, or all), publish their oldest
         rows, mark the confirmed."""
         now = time.monotonic()
-        # The partitions woken for this lane, and for the lanes not in a pass: theirs are
-        # published here, in the same transaction, rather than in a pass each.
-        woken: set[int] = set()
-        for index in range(self.lanes):
-            if lane is None or index == lane or index not in self._in_pass:
-                woken |= self._woken[index]
-                self._woken[index] = set()
         # Start at a different partition each time so no partition is always last in line;
         # leave out the partitions parked after a failure.
         start = int(now * 1000) % OUTBOX_PARTITIONS
         order = [
             p
             for p in [*range(start, OUTBOX_PARTITIONS), *range(start)]
-            if self._parked.get(p, 0.0) <= now
-            and (lane is None or p % self.lanes == lane or p in woken)
+            if self._parked.get(p, 0.0) <= now and (lane is None or p % self.lanes == lane)
         ]
         if not order:
             return BatchResult()
+        lanes = range(self.lanes) if lane is None else (lane,)
+        woken: set[int] = set()
+        for index in lanes:
+            woken |= self._woken[index]
+            self._woken[index] = set()
         async with self.db.engine.begin() as conn:
             params = {"order": order, "key": self._lock_key, "batch": self.batch_size}
             rows = (await conn.execute(self._claim, params)).all()
@@ -502,8 +463,6 @@ class OutboxRelay:
         for type_, count in by_type.items():
             EVENTS_PUBLISHED.labels(type=type_).inc(count)
         self.published_count += len(confirmed)
-        if confirmed:
-            self._published_at = time.monotonic()
         failed = len(rows) - len(confirmed)
         for partition in {row.partition for row in rows if row.id in confirmed_ids}:
             self._partition_backoff.pop(partition, None)
