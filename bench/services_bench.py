@@ -43,6 +43,7 @@ from served import PySpy, UvicornApp, baseline_env, cpu_seconds
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from swe_common.migrations import upgrade_head
+from swe_common.stack import HTTP_PROTOCOL
 from swe_common.testing import TokenFactory, create_test_database, drop_test_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,6 +223,8 @@ async def serve_jwks(factory: TokenFactory) -> tuple[web.AppRunner, str]:
 def service_app(
     case: Case, database_url: str, jwks_url: str, extra_env: dict[str, str] | None = None
 ) -> UvicornApp:
+    """The service as ``swe-stack`` runs it (its uvicorn protocol too, when the checkout the
+    server runs has one: a baseline from before ``swe_common.http_server`` runs uvicorn's)."""
     p = case.env_prefix
     env = {
         f"{p}DATABASE_URL": database_url,
@@ -236,7 +239,11 @@ def service_app(
     # where the time goes; the figures are then not comparable).
     cprofile = os.environ.get("SERVICES_BENCH_CPROFILE")
     python_args = ("-m", "cProfile", "-o", cprofile) if cprofile else ()
-    return UvicornApp(case.factory, env, python_args=python_args)
+    # The baseline's server has its checkout's sources first on PYTHONPATH.
+    tree = Path(os.environ["SERVICES_BENCH_BASELINE"]) if "PYTHONPATH" in env else ROOT
+    has_protocol = (tree / "libs/common/src/swe_common/http_server.py").exists()
+    protocol = ("--http", HTTP_PROTOCOL) if has_protocol else ()
+    return UvicornApp(case.factory, env, python_args=python_args, extra_args=protocol)
 
 
 async def drive(

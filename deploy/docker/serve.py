@@ -5,7 +5,8 @@ same description, the service's ``service.toml`` (copied to /app/service.toml; s
 ``swe-serve`` runs the first process (the HTTP API); ``swe-serve <name>`` the one named so
 (``agents-worker``). An ``app =`` process runs under uvicorn (host and port from
 ``UVICORN_HOST`` / ``UVICORN_PORT``, set by the image; no access log, the service logs each
-request itself; 20 s to finish in-flight requests on SIGTERM); a ``module =`` process runs as
+request itself; 20 s to finish in-flight requests on SIGTERM; the services' HTTP protocol,
+``swe_common.http_server``); a ``module =`` process runs as
 ``python -m <module>`` (the gateway, which applies its own uvicorn settings, and the worker).
 The process replaces this one (exec), so SIGTERM from tini reaches it directly.
 """
@@ -31,6 +32,7 @@ def command(spec: dict, name: str | None = None) -> list[str]:
         return [
             "uvicorn", "--factory", chosen["app"],
             "--no-access-log", "--timeout-graceful-shutdown", "20",
+            "--http", "swe_common.http_server:ServiceHttpProtocol",
         ]  # fmt: skip
     if "module" in chosen:
         return ["python", "-m", chosen["module"]]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import uvicorn
 from packaging.specifiers import SpecifierSet
-from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from swe_gateway.server import CorkedTransport, GatewayCycle, GatewayHttpProtocol
+from swe_common.http_server import CorkedTransport, ServiceCycle
+from swe_gateway.server import GatewayHttpProtocol
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
@@ -109,70 +109,6 @@ async def test_the_state_the_gateway_reads_is_where_it_expects_it_mid_request():
         await asyncio.sleep(0)
 
 
-class _Written:
-    def __init__(self) -> None:
-        self.data = b""
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return False
-
-    def pause_reading(self) -> None: ...
-
-    def resume_reading(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-async def _head(cycle_class: type[RequestResponseCycle], method: str, headers, keep_alive=True):
-    transport = _Written()
-    cycle = cycle_class(
-        scope={"method": method, "http_version": "1.1", "headers": []},  # type: ignore[typeddict-item]
-        transport=transport,  # type: ignore[arg-type]
-        flow=FlowControl(transport),  # type: ignore[arg-type]
-        logger=None,  # type: ignore[arg-type]
-        access_logger=None,  # type: ignore[arg-type]
-        access_log=False,
-        default_headers=[(b"date", b"Thu, 03 Dec 2026 12:00:00 GMT")],
-        message_event=asyncio.Event(),
-        expect_100_continue=False,
-        keep_alive=keep_alive,
-        on_response=lambda: None,
-    )
-    try:
-        await cycle.send({"type": "http.response.start", "status": 200, "headers": headers})
-    except RuntimeError as exc:
-        return f"raised {exc}"
-    return (transport.data, cycle.keep_alive, cycle.chunked_encoding, cycle.expected_content_length)
-
-
-async def test_the_gateways_cycle_writes_the_head_uvicorn_would_write():
-    """GatewayCycle.send copies uvicorn's head-writing with cheaper checks: for every case the
-    bytes, the framing state and the refusals must be uvicorn's own."""
-    cases = [
-        ("GET", [(b"content-length", b"2"), (b"X-Upper", b"v"), (b"x-a", b"tab\there")], True),
-        ("GET", [(b"transfer-encoding", b"Chunked")], True),
-        ("GET", [], True),
-        ("HEAD", [], True),
-        ("GET", [(b"connection", b"keep-alive, Close"), (b"content-length", b"0")], True),
-        ("GET", [(b"content-length", b"3")], False),
-        ("GET", [(b"bad name", b"v")], True),
-        ("GET", [(b"x-ok", b"v"), (b"x-bad", b"a\r\nInjected: 1")], True),
-        ("GET", [(b"x-nul", b"a\x00b")], True),
-    ]
-    for method, headers, keep_alive in cases:
-        theirs = await _head(RequestResponseCycle, method, headers, keep_alive)
-        ours = await _head(GatewayCycle, method, headers, keep_alive)
-        assert ours == theirs, (method, headers)
-    # The second time a name is seen it is remembered as valid: still the same answers.
-    for method, headers, keep_alive in cases:
-        assert await _head(GatewayCycle, method, headers, keep_alive) == await _head(
-            RequestResponseCycle, method, headers, keep_alive
-        )
-
-
 async def test_a_request_is_answered_through_the_gateways_cycle():
     seen: list[type] = []
 
@@ -196,7 +132,7 @@ async def test_a_request_is_answered_through_the_gateways_cycle():
         while not answer.endswith(b"ok"):
             answer += await asyncio.wait_for(loop.sock_recv(theirs, 1024), 5)
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
-        assert seen == [GatewayCycle]
+        assert seen == [ServiceCycle]
     finally:
         transport.close()
         theirs.close()

@@ -33,6 +33,8 @@ from swe_common.migrations import ensure_database, upgrade_head
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/swe"
 DEFAULT_AMQP = ("127.0.0.1", 5672)
 DEFAULT_REDIS = ("127.0.0.1", 6379)
+# uvicorn's protocol with a response's writes sent as one (swe_common.http_server).
+HTTP_PROTOCOL = "swe_common.http_server:ServiceHttpProtocol"
 HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "RabbitMQ": "rabbitmq-server -detached",
@@ -171,6 +173,7 @@ def _command(proc: Process) -> list[str]:
             sys.executable, "-m", "uvicorn", "--factory", proc.app,
             "--host", os.environ.get("SWE_BIND_HOST", "127.0.0.1"),
             "--port", str(proc.port), "--no-access-log", "--timeout-graceful-shutdown", "20",
+            "--http", HTTP_PROTOCOL,
         ]  # fmt: skip
     if proc.module:
         return [sys.executable, "-m", proc.module]
