@@ -71,8 +71,8 @@ class _CountingTransport:
         return getattr(self._transport, name)
 
 
-def _counted(base: type[HttpToolsProtocol], writes: list[bytes]) -> type[HttpToolsProtocol]:
-    class Counted(base):  # type: ignore[misc, valid-type]
+def _counted(writes: list[bytes]) -> type[ServiceHttpProtocol]:
+    class Counted(ServiceHttpProtocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(_CountingTransport(transport, writes))  # type: ignore[arg-type]
 
@@ -88,7 +88,7 @@ async def connect() -> AsyncIterator[Any]:
 
     async def connect(app: Any) -> tuple[socket.socket, list[bytes]]:
         writes: list[bytes] = []
-        protocol_class = _counted(ServiceHttpProtocol, writes)
+        protocol_class = _counted(writes)
         config = uvicorn.Config(app, http=protocol_class, lifespan="off", log_config=None)
         protocol = protocol_class(
             config=config, server_state=ServerState(), app_state={}, _loop=loop
