@@ -105,9 +105,9 @@ async def eventually(
 async def served(app: Any, *, lifespan: bool = False) -> AsyncIterator[str]:
     """``app`` served over real HTTP on 127.0.0.1, on a port the OS picks (never a guessed free
     one another process could take first); yields the base URL, ``http://127.0.0.1:<port>``,
-    and stops the server on exit. ``app`` is an ASGI app (run by uvicorn in this event loop,
-    its lifespan only when ``lifespan``) or an aiohttp ``web.Application`` (a fake of GitHub
-    or of a model provider)."""
+    and stops the server on exit. ``app`` is an ASGI app (run by uvicorn in this event loop
+    with the services' HTTP protocol, its lifespan only when ``lifespan``) or an aiohttp
+    ``web.Application`` (a fake of GitHub or of a model provider)."""
     from aiohttp import web
 
     if isinstance(app, web.Application):
@@ -121,8 +121,11 @@ async def served(app: Any, *, lifespan: bool = False) -> AsyncIterator[str]:
         return
     import uvicorn
 
+    from swe_common.http_server import ServiceHttpProtocol
+
     config = uvicorn.Config(
         app,
+        http=ServiceHttpProtocol,  # the protocol the services run under (swe-stack's --http)
         host="127.0.0.1",
         port=0,
         lifespan="on" if lifespan else "off",
