@@ -25,8 +25,8 @@ from swe_issues.projects_read_model.service import (
     ensure_may_update,
     ensure_member,
     ensure_writer,
-    page_in_readable_project,
     read_visible_row,
+    readable_page,
     readable_project,
     readable_role,
     visible_row,
@@ -137,17 +137,8 @@ async def list_issues(
     params: PageParams,
     lookup: ProjectLookup | None,
 ) -> Page[Any]:
-    subject = None if caller.is_admin else caller.subject
-    project_id = filters.project_id
-    if project_id is None:
-        return await repository.page(session, filters, params, subject)
-    return await page_in_readable_project(
-        session,
-        caller,
-        project_id,
-        lookup,
-        lambda: repository.page_in_project(session, project_id, filters, params, subject),
-        lambda: repository.page(session, filters, params, subject),
+    return await readable_page(
+        session, caller, filters, params, lookup, repository.page, repository.page_in_project
     )
 
 

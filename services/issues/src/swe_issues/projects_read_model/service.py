@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from swe_common import projects_read_model as read_model
 from swe_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
-from swe_common.pagination import Page
+from swe_common.pagination import Page, PageParams
 from swe_common.permissions import WRITER_RELATIONS, Permission, require
 from swe_common.projects_read_model import (
     LOOKUPS,
@@ -148,24 +148,41 @@ async def role_from_access(
     return role
 
 
-async def page_in_readable_project(
+class ProjectFiltered(Protocol):
+    @property
+    def project_id(self) -> uuid.UUID | None: ...
+
+
+Filters = TypeVar("Filters", bound=ProjectFiltered)
+
+
+async def readable_page(
     session: AsyncSession,
     caller: Caller,
-    project_id: uuid.UUID,
+    filters: Filters,
+    params: PageParams,
     lookup: ProjectLookup | None,
-    with_access: Callable[[], Awaitable[tuple[ProjectAccess | None, Page[Any] | None]]],
-    page: Callable[[], Awaitable[Page[Any]]],
+    page: Callable[[AsyncSession, Filters, PageParams, str | None], Awaitable[Page[Any]]],
+    page_in_project: Callable[
+        [AsyncSession, uuid.UUID, Filters, PageParams, str | None],
+        Awaitable[tuple[ProjectAccess | None, Page[Any] | None]],
+    ],
 ) -> Page[Any]:
-    """A list page filtered on one project, for a caller ``readable_role`` admits: the
-    project's access columns come with the page (``with_access``, a round trip less), and the
-    page is only returned once they grant the caller a role. When the role came from asking
-    the projects service, which may have just brought the read model (whose rows scope the
-    page) up to date, the page is read after it (``page``)."""
-    access, found = await with_access()
+    """A list page of what the caller may see (a repository's ``page``). Filtered on one
+    project, for a caller ``readable_role`` admits: the project's access columns come with the
+    page (``page_in_project``, a round trip less), and the page is only returned once they
+    grant the caller a role. When the role came from asking the projects service, which may
+    have just brought the read model (whose rows scope the page) up to date, the page is read
+    after it."""
+    subject = None if caller.is_admin else caller.subject
+    project_id = filters.project_id
+    if project_id is None:
+        return await page(session, filters, params, subject)
+    access, found = await page_in_project(session, project_id, filters, params, subject)
     granted = access is not None and role_in(access, caller.principal) is not None
     await role_from_access(session, caller, project_id, access, lookup)
     if found is None or not granted:
-        found = await page()
+        found = await page(session, filters, params, subject)
     return found
 
 
