@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from served import baseline_env
+
+from swe_common.testing import free_port
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -119,12 +120,6 @@ def ensure_tools() -> None:
 
 def nginx_binary() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unlimited_rate_limits() -> str:

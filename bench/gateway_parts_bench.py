@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import redis.asyncio as aioredis
 import uvloop
 from yarl import URL
 
+from swe_common.testing import free_port
 from swe_gateway.ratelimit import GCRA_LUA
 from swe_gateway.redis_pipe import ScriptPipe
 from swe_gateway.upstream_client import UpstreamClient
@@ -57,12 +57,6 @@ HEADERS = [
 SKIP_AUTO = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 Call = Callable[[int], Awaitable[None]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_upstream(port: int) -> subprocess.Popen[bytes]:

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,12 @@ import httpx
 import pytest
 import redis
 
-from swe_common.testing import create_test_database, drop_test_database, unique_name
+from swe_common.testing import (
+    create_test_database,
+    drop_test_database,
+    free_ports,
+    unique_name,
+)
 from swe_common.testing_mail import SmtpServer
 from swe_web.testing import write_placeholder_build
 
@@ -55,19 +59,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVICES = ("auth", "projects", "agents", "issues", "analytics", "web", "gateway")
 WEB_APP = ROOT / "services" / "web" / "package.json"
 UP_TIMEOUT = os.environ.get("E2E_UP_TIMEOUT", "240")
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _rabbitmqctl(*args: str) -> bool:
@@ -100,7 +91,7 @@ def _stack_env(
     redis_url: str = REDIS_URL,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    *service_ports, metrics_port = _free_ports(len(SERVICES) + 1)
+    *service_ports, metrics_port = free_ports(len(SERVICES) + 1)
     ports = dict(zip(SERVICES, service_ports, strict=True))
     tag = uuid.uuid4().hex[:8]
     env = {

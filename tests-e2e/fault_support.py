@@ -31,14 +31,10 @@ from pathlib import Path
 
 from e2e_support import Stack
 
+from swe_common.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from swe_common.testing import running_app, unique_name
+from swe_common.testing import free_port, running_app, unique_name
 
 CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"
 
@@ -64,12 +63,6 @@ async def raw_asgi_app(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         await inbox.put({"type": "lifespan.shutdown"})
         await outbox.get()
         await task
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def metrics_url(app: Any) -> str:

@@ -16,7 +16,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import pytest
 from swe_common.migrations import upgrade_head
 from swe_common.stack import _command as stack_command
 from swe_common.stack import discover
-from swe_common.testing import create_test_database, drop_test_database
+from swe_common.testing import create_test_database, drop_test_database, free_port
 
 from .conftest import DB_SERVICES, ROOT, SERVICES, ServiceInfo, run, tool
 
@@ -480,12 +479,6 @@ def test_the_image_install_step_installs_the_service_and_nothing_else(
     assert (site / "swe_common" / "__init__.py").is_file()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _image_env(stages: dict[str, Stage], target: str) -> dict[str, str]:
     env: dict[str, str] = {}
     for stage in reversed(chain(stages, target)):
@@ -508,7 +501,7 @@ def test_the_service_entrypoint_passes_its_health_check_and_stops_cleanly_on_sig
     assert argv[:3] == ["tini", "--", "swe-serve"]
     argv = [sys.executable, str(SERVE), *argv[3:]]
     url = create_test_database("swe_test_deploy")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **_image_env(stages, "service"),

@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 from swe_common.events import build_event
 from swe_common.events.broker import event_message
 from swe_common.events.dlq import list_dead_letters, replay_dead_letters
-from swe_common.testing import eventually
-from swe_common.testing_mail import free_port, html_part, text_part
+from swe_common.testing import eventually, free_port
+from swe_common.testing_mail import html_part, text_part
 
 NEW_PASSWORD = "another long passphrase 77"
 

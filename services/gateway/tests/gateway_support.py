@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,8 @@ from typing import Any
 import httpx
 from aiohttp import WSMsgType, web
 
-from swe_common.testing import TokenFactory, served
+from swe_common.testing import TokenFactory, free_port, served
 from swe_gateway.config import PACKAGED_ROUTES
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def b64url(number: int) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -81,6 +83,65 @@ def github_merged_example(updated_at: str) -> dict[str, Any]:
 def github_event_names() -> list[str]:
     """Every webhook event name GitHub documents (as listed by the examples' package)."""
     return json.loads((GITHUB_EXAMPLES / "event-names.json").read_text("utf-8"))  # type: ignore[no-any-return]
+
+
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_CHOSEN_PORT = 10_000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_ports() -> range:
+    try:
+        low, high = (int(part) for part in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports on 127.0.0.1 that nothing listens on, for a server another
+    process starts later (a service of the stack, a private Redis or RabbitMQ node, a proxy).
+
+    Chosen below the kernel's ephemeral range on purpose: a port the kernel picks for ``bind(0)``
+    comes from that range, which it also hands to outgoing connections, so between choosing it
+    and the server's own bind any ``connect()`` on the machine (a broker starting, a pool
+    opening) can take it and the server fails with EADDRINUSE. A port below the range is only
+    ever taken by a listener that asks for it. Random, so concurrent test processes rarely
+    pick the same one, and never the same one twice in this process."""
+    ephemeral = _ephemeral_ports()
+    candidates = range(_LOWEST_CHOSEN_PORT, ephemeral.start)
+    if len(candidates) < 1000:  # an unusual kernel setting: fall back to the kernel's choice
+        return [_kernel_chosen_port() for _ in range(count)]
+    ports: list[int] = []
+    for port in random.sample(candidates, len(candidates)):
+        if len(ports) == count:
+            break
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            ports.append(port)
+    if len(ports) < count:
+        raise RuntimeError(f"fewer than {count} free ports below {ephemeral.start}")
+    return ports
+
+
+def free_port() -> int:
+    """One port, as ``free_ports`` chooses it."""
+    return free_ports(1)[0]
+
+
+def _kernel_chosen_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def unique_name(prefix: str) -> str:

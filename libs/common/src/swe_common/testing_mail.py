@@ -13,20 +13,13 @@ import email
 import email.policy
 import ipaddress
 import mailbox
-import socket
 import subprocess
 import sys
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Self
 
-from swe_common.testing import eventually
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from swe_common.testing import eventually, free_port
 
 
 def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,7 @@ from swe_common.events import (
 )
 from swe_common.events.consumer import dlq_name, retry_queue_name
 from swe_common.settings import ServiceSettings
-from swe_common.testing import create_test_database, drop_test_database, unique_name
+from swe_common.testing import create_test_database, drop_test_database, free_port, unique_name
 
 SCHEMA = "evtest"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -216,9 +215,7 @@ class TcpGate:
 
     def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5672)) -> None:
         self.upstream = upstream
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()  # opened later: outside the range outgoing connections take
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from swe_common.testing import free_port
 
 SECRET = "top-secret-outside-the-build"
 
@@ -35,14 +36,8 @@ class Server:
             connection.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(dist: Path) -> tuple[subprocess.Popen[bytes], Server]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WEB_DIST_DIR": str(dist), "WEB_RELOAD_SECONDS": "0.1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "swe_web.main:create_app",
