@@ -1,13 +1,17 @@
-import { PasswordInput } from "@mantine/core";
+import { PasswordInput, type PasswordInputProps } from "@mantine/core";
 import type { UseFormRegisterReturn } from "react-hook-form";
 import { PasswordPolicy } from "@/features/auth/PasswordPolicy";
+
+/** The description as a div: the checklist holds a heading and a list, which a paragraph may
+ * not. Mantine renders `component` (its props follow its own), but does not type it here. */
+const CHECKLIST_DESCRIPTION = { component: "div" } as PasswordInputProps["descriptionProps"];
 
 /**
  * A password field of a form: the one markup for signing in, confirming with the current
  * password, and choosing a new one. With `policy` the field is a new password and the live
- * policy checklist stands under it. The field names the checklist in aria-describedby, but
- * Mantine 8.3's PasswordInput writes its own (the error, the description) over it: today the
- * rules reach a screen reader through the checklist's aria-live region.
+ * policy checklist is its description, under it: Mantine's PasswordInput names its own
+ * description (and the error) in aria-describedby and overwrites one given to it, so the
+ * checklist has to be that description for a screen reader to read the rules with the field.
  */
 export function PasswordField({
   label,
@@ -30,24 +34,28 @@ export function PasswordField({
   policy?: { id: string; password: string; username?: string; email?: string };
 }) {
   return (
-    <>
-      <PasswordInput
-        label={label}
-        autoComplete={autoComplete}
-        description={description}
-        required={required}
-        aria-describedby={policy?.id}
-        {...field}
-        error={error}
-      />
-      {policy && (
-        <PasswordPolicy
-          id={policy.id}
-          password={policy.password}
-          username={policy.username}
-          email={policy.email}
-        />
-      )}
-    </>
+    <PasswordInput
+      label={label}
+      autoComplete={autoComplete}
+      required={required}
+      {...field}
+      error={error}
+      // Mantine's PasswordInput marks its inner input data-invalid only.
+      aria-invalid={error ? true : undefined}
+      description={
+        policy ? (
+          <PasswordPolicy
+            id={policy.id}
+            password={policy.password}
+            username={policy.username}
+            email={policy.email}
+          />
+        ) : (
+          description
+        )
+      }
+      descriptionProps={policy ? CHECKLIST_DESCRIPTION : undefined}
+      inputWrapperOrder={policy ? ["label", "input", "error", "description"] : undefined}
+    />
   );
 }

@@ -186,6 +186,8 @@ function GithubTokenSection({ projectId, canEdit }: { projectId: string; canEdit
                 maw={420}
                 {...form.register("token")}
                 error={form.formState.errors.token?.message}
+                // Mantine's PasswordInput marks its inner input data-invalid only.
+                aria-invalid={form.formState.errors.token ? true : undefined}
               />
               <FormError error={set.error} fields={["token"]} />
               {clear.error ? <ErrorView error={clear.error} /> : null}
