@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from swe_common.migrations import upgrade_head
+from swe_common.stack import HTTP_PROTOCOL, discover
 from swe_common.stack import _command as stack_command
-from swe_common.stack import discover
 from swe_common.testing import create_test_database, drop_test_database, free_port
 
 from .conftest import DB_SERVICES, ROOT, SERVICES, ServiceInfo, run, tool
@@ -308,6 +308,19 @@ def test_service_stage_shuts_down_gracefully_on_sigterm(service: ServiceInfo):
         assert "timeout_graceful_shutdown" in source
     expose = effective(stages, "service", "EXPOSE")
     assert expose and expose.args == str(service.port)
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids)
+def test_an_image_serves_http_with_the_protocol_make_up_runs(service: ServiceInfo):
+    """One write per response (swe_common.http_server) in every image, the web image's own
+    ENTRYPOINT included; the gateway's launcher subclasses it in code."""
+    argv = launched(
+        service, json.loads(effective_args(stages_of(service), "service", "ENTRYPOINT"))
+    )
+    if "uvicorn" in argv:
+        assert argv[argv.index("--http") + 1] == HTTP_PROTOCOL
+    else:
+        assert argv[argv.index("-m") + 1] == "swe_gateway"
 
 
 @pytest.mark.parametrize("service", DB_SERVICES, ids=[s.name for s in DB_SERVICES])
