@@ -34,6 +34,7 @@ from swe_common.health_detailed import (
 from swe_common.logging import configure_logging, get_logger
 from swe_common.metrics import CountedRedis, http_metrics, metrics_router, register_engine
 from swe_common.middleware import QUIET_PATHS, RouteMiddleware, ServiceMiddleware
+from swe_common.route_facts import install as install_route_facts
 from swe_common.security import (
     CachingTokenVerifier,
     JWKSClient,
@@ -91,6 +92,9 @@ def redis_client(settings: ServiceSettings) -> aioredis.Redis:
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
     configure_logging(settings)
+    # Path and query parameters read with their route-only facts worked out once (FastAPI
+    # re-derived them on every request: most of a list page's parameter handling).
+    install_route_facts()
     setup_tracing(settings)
 
     @asynccontextmanager
