@@ -283,10 +283,27 @@ def visible_project_ids(model: type[ProjectReadModelMixin], subject: str | None)
 Visibility = Literal["all", "owner", "other"]
 
 
+# subject -> its visibility, worked out once per caller (a JSON encoding and a UUID parse on
+# every list request); bounded: emptied when it grows past its size.
+_VISIBILITY: dict[str, tuple[Visibility, dict[str, Any]]] = {}
+_MAX_VISIBILITY = 4096
+
+
 def visibility(subject: str | None) -> tuple[Visibility, dict[str, Any]]:
-    """``subject``'s shape for ``visible_ids_of`` and the values to bind to it."""
+    """``subject``'s shape for ``visible_ids_of`` and the values to bind to it (a new dict
+    each call: callers add their own values to it)."""
     if subject is None:
         return "all", {}
+    known = _VISIBILITY.get(subject)
+    if known is None:
+        known = _visibility(subject)
+        if len(_VISIBILITY) >= _MAX_VISIBILITY:
+            _VISIBILITY.clear()
+        _VISIBILITY[subject] = known
+    return known[0], dict(known[1])
+
+
+def _visibility(subject: str) -> tuple[Visibility, dict[str, Any]]:
     # The containment as JSON text cast to jsonb in SQL (not a JSONB bind): the statement then
     # has no value SQLAlchemy converts, and a page runs on psycopg directly (``read_rows``).
     member = json.dumps([{"user_id": subject}])

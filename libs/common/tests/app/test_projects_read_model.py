@@ -198,3 +198,16 @@ async def test_the_visible_projects_are_the_live_ones_owned_or_shared(db):
     assert await visible(str(stranger)) == set()
     assert await visible("not-a-uuid") == set()
     assert await visible(None) == {owned, shared}
+
+
+def test_a_visibility_worked_out_once_is_a_new_dict_for_each_caller():
+    subject = str(uuid.uuid4())
+    shape, values = read_model.visibility(subject)
+    values["project_id"] = "added by one request"
+    again_shape, again = read_model.visibility(subject)
+    assert (shape, again_shape) == ("owner", "owner")
+    member = f'[{{"user_id": "{subject}"}}]'
+    assert again == {"visible_owner": uuid.UUID(subject), "visible_member": member}
+    ci = ("other", {"visible_member": '[{"user_id": "service:ci"}]'})
+    assert read_model.visibility("service:ci") == ci
+    assert read_model.visibility(None) == ("all", {})
