@@ -179,6 +179,21 @@ async def test_list_filters_by_type_and_paginates(
     assert {a["type"] for a in body["items"]} == {"code_analyzer"}
 
 
+async def test_list_with_bad_query_values_answers_422_naming_each_field(
+    client: Any, tokens: TokenFactory, owned: Any
+) -> None:
+    project, owner, _, _ = owned
+    page = await client.get(
+        "/api/v1/agents",
+        params={"project_id": str(project), "type": "robot", "status": "asleep", "limit": 101},
+        headers=tokens.headers(owner),
+    )
+    assert page.status_code == 422
+    assert page.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in page.json()["errors"]}
+    assert fields == {"query.type", "query.status", "query.limit"}
+
+
 async def test_duplicate_name_in_a_project_is_a_conflict(
     client: Any, tokens: TokenFactory, owned: Any
 ) -> None:

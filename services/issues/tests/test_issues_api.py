@@ -162,6 +162,21 @@ async def test_list_with_unknown_sort_field_answers_422_naming_allowed(env, seed
     assert "priority" in r.json()["detail"]
 
 
+async def test_list_with_bad_query_values_answers_422_naming_each_field(env, seed):
+    # The list's query parameters are read by swe_common.route_facts: the same problem as
+    # FastAPI's own reading, every bad field named.
+    team = await seed()
+    r = await env.client.get(
+        "/api/v1/issues",
+        params={"status": "nope", "limit": 0, "project_id": "not-a-uuid", "labels": ["ok"]},
+        headers=env.headers(team.owner),
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {"query.status", "query.limit", "query.project_id"}
+
+
 async def test_patch_changes_only_the_fields_sent_and_publishes_updated(env, seed):
     team = await seed()
     issue = await create(env, team, description="keep me")

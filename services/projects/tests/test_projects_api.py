@@ -222,6 +222,20 @@ async def test_list_filters_by_enabled_owner_and_name(
     assert await names(owner_id=str(uuid.uuid4())) == []
 
 
+async def test_list_with_bad_query_values_answers_422_naming_each_field(
+    client: AsyncClient, make_user: Any
+) -> None:
+    response = await client.get(
+        "/api/v1/projects",
+        params={"enabled": "perhaps", "offset": -1, "owner_id": "7"},
+        headers=make_user().headers,
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"query.enabled", "query.offset", "query.owner_id"}
+
+
 async def test_name_search_treats_wildcards_literally(
     client: AsyncClient, make_user: Any, create_project: Any
 ) -> None:
