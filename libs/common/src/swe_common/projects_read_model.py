@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from swe_common.db import read_row, utcnow
+from swe_common.db import read_row, read_values, utcnow
 from swe_common.metrics import CacheCounter
 from swe_common.pagination import Listing, Page, PageParams
 from swe_common.security import Principal
@@ -188,20 +188,22 @@ async def read_with_project(
     model: type[Any],
     view_model: type[ProjectReadModelMixin],
     row_id: uuid.UUID,
-) -> tuple[sa.Row[Any], ProjectAccess | None] | None:
+) -> tuple[dict[str, Any], ProjectAccess | None] | None:
     """A row of ``model``'s table (which has ``project_id``) and what decides the caller's
     role in its project, in one round trip and without the ORM (for a read that returns the
     row: see ``swe_common.db.read_rows``). None when there is no such row; the access None when the
-    read model does not know the project."""
+    read model does not know the project. The row is a dict (column key -> value, the access
+    columns among them) for the response's model to validate: pydantic reads a dict in a third
+    of the CPU it spends reading the same fields off a row by attribute (~10 µs for an issue)."""
     statement = _with_project_statement(model, view_model)
-    row = await read_row(session, statement, {"row_id": row_id})
-    if row is None:
+    keys, rows = await read_values(session, statement, {"row_id": row_id})
+    if not rows:
         return None
-    values = row._mapping
+    values = dict(zip(keys, rows[0], strict=True))
     if values[_ACCESS_PREFIX + "id"] is None:
-        return row, None
+        return values, None
     access = ProjectAccess(*(values[_ACCESS_PREFIX + c] for c in _ACCESS_COLUMNS))
-    return row, access
+    return values, access
 
 
 _ACCESS: dict[type[Any], sa.Select[Any]] = {}

@@ -37,8 +37,9 @@ async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent | None:
 
 async def read_agent(
     session: AsyncSession, agent_id: uuid.UUID
-) -> tuple[sa.Row[Any], read_model.ProjectAccess | None] | None:
-    """The agent's row and its project's access columns, in one round trip, no ORM (a read)."""
+) -> tuple[dict[str, Any], read_model.ProjectAccess | None] | None:
+    """The agent's row (a dict) and its project's access columns, in one round trip, no ORM
+    (a read)."""
     return await read_model.read_with_project(session, Agent, Project, agent_id)
 
 

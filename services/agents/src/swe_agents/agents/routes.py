@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query, Response, WebSocket, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import StringConstraints
@@ -251,7 +250,7 @@ async def _finished_run(session: AsyncSession, principal: Principal, run_id: uui
 @router.get("/{agent_id}", response_model=AgentOut)
 async def get_agent(
     agent_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
-) -> sa.Row[Any]:
+) -> dict[str, Any]:
     return await service.read_agent(session, principal, agent_id)
 
 

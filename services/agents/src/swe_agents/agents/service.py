@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict, cast
 
-import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -271,9 +270,9 @@ async def visible_agent(
 
 async def read_agent(
     session: AsyncSession, principal: Principal, agent_id: uuid.UUID
-) -> sa.Row[Any]:
-    """``visible_agent`` for a read: the agent's row (by attribute like an ``Agent``), its
-    project read along in the same statement, no ORM object."""
+) -> dict[str, Any]:
+    """``visible_agent`` for a read: the agent's row (a dict of its columns, for ``AgentOut``),
+    its project read along in the same statement, no ORM object."""
     found = await repository.read_agent(session, agent_id)
     project = found[1] if found is not None else None
     if (

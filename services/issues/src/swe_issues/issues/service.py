@@ -125,8 +125,8 @@ async def _visible_with_project(
 
 
 async def get_issue(session: AsyncSession, caller: Caller, issue_id: uuid.UUID) -> Any:
-    """The issue's row (read by attribute like an ``Issue``; no ORM object: a read only), 404
-    when it is not the caller's to see."""
+    """The issue's row (a dict of its columns; no ORM object: a read only), 404 when it is not
+    the caller's to see."""
     return await read_visible_row(session, caller, Issue, issue_id, "Issue")
 
 

@@ -63,9 +63,10 @@ async def visible_row(
 async def read_visible_row(
     session: AsyncSession, caller: Caller, model: type[Any], row_id: uuid.UUID, label: str
 ) -> Any:
-    """``visible_row`` for a read that returns the row: a row of ``model``'s table (read by
-    attribute like the object) with its project's access columns in the same statement, and
-    no ORM object (``swe_common.projects_read_model.read_with_project``); the same 404."""
+    """``visible_row`` for a read that returns the row: a row of ``model``'s table (a dict of
+    its columns, for the response's model) with its project's access columns in the same
+    statement, and no ORM object (``swe_common.projects_read_model.read_with_project``); the
+    same 404."""
     found = await read_with_project(session, model, ProjectView, row_id)
     if found is None or found[1] is None or role_in(found[1], caller.principal) is None:
         raise NotFound(f"{label} {row_id} does not exist")
