@@ -8,7 +8,9 @@ any error; domain code never calls ``commit()``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import re
 import time
 import uuid
 import weakref
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, cast
 
+import psycopg
 import sqlalchemy as sa
 import structlog
 from psycopg.rows import namedtuple_row
@@ -531,14 +534,17 @@ def _drop_after_commit(session: Session) -> None:
 
 @asynccontextmanager
 async def pipelined_transaction(engine: AsyncEngine) -> AsyncIterator[PipelinedTransaction]:
-    """One transaction whose statements go to PostgreSQL in psycopg's pipeline mode: a
-    statement is sent without waiting for the answers of those before it, and the round trip
-    is only waited for when rows are asked for (``rows``) and at the commit. BEGIN goes out
-    with the first statement and the statements queued after the last read (``queue``) go out
-    with the COMMIT: a transaction of a read and then writes is two round trips instead of
-    one per statement plus BEGIN and COMMIT. The block's end commits, an error rolls back.
+    """One transaction whose statements go to PostgreSQL in as few round trips as it can be:
+    a statement queued (``queue``) is sent with the next one whose rows are asked for
+    (``rows``) or with the COMMIT, BEGIN with the first. A read and then writes is two round
+    trips instead of one per statement plus BEGIN and COMMIT. The block's end commits, an
+    error rolls back.
 
-    For fixed statements built once (``sa.bindparam`` for the values) whose result columns
+    Each round trip is one simple-protocol query string of several statements (one send, one
+    answer; psycopg's pipeline mode sent each statement, flush and sync apart, a system call
+    each), the statements prepared on the server once per connection (``PREPARE``, sent with
+    the first use) and run as ``EXECUTE name(<values>)``, the values quoted by psycopg. For
+    fixed statements built once (``sa.bindparam`` for the values) whose result columns
     SQLAlchemy does not convert; the cursor listeners (statement metrics) are told of each.
     With statement tracing on, SQLAlchemy runs the statements one by one in a plain
     transaction instead (its instrumentation makes a span per statement from its own
@@ -550,17 +556,17 @@ async def pipelined_transaction(engine: AsyncEngine) -> AsyncIterator[PipelinedT
                 yield _SqlAlchemyTransaction(connection)
             return
         fairy: Any = await connection.get_raw_connection()
-        transaction = _PsycopgPipeline(sync, fairy.driver_connection)
+        transaction = _BatchedTransaction(sync, fairy.driver_connection, fairy.info)
         try:
             await transaction.begin()
             yield transaction
             await transaction.commit()
-        except Exception as exc:
-            await transaction.abandon(connection, exc)
+        except Exception:
+            await transaction.abandon(connection)
             raise
         except BaseException:
-            # Cancelled mid-pipeline: the connection's protocol state is unknown and waiting
-            # for its answers could take as long as the server does; drop it.
+            # Cancelled mid-query: the connection's protocol state is unknown and waiting for
+            # its answer could take as long as the server does; drop it.
             await connection.invalidate()
             raise
         await transaction.release(connection)
@@ -572,15 +578,15 @@ class PipelinedTransaction:
     async def rows(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
-        """Send ``statement`` (with whatever is queued) and wait for its rows (attributes
+        """Send ``statement`` (after whatever is queued) and wait for its rows (attributes
         named as its columns)."""
         raise NotImplementedError
 
     async def queue(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> None:
-        """Send ``statement`` without waiting for its answer: an error in it is raised by the
-        next ``rows`` or at the commit."""
+        """Send ``statement`` with the next round trip: an error in it is raised by the next
+        ``rows`` or at the commit."""
         raise NotImplementedError
 
 
@@ -600,125 +606,153 @@ class _SqlAlchemyTransaction(PipelinedTransaction):
 
 
 @dataclass(frozen=True, slots=True)
-class _PipelineStatement:
-    sql: str
+class _Prepared:
+    name: str
+    prepare: str  # PREPARE name AS <the statement with $1, $2, ...>
+    names: tuple[str, ...]  # the parameters in $n order
     compiled: Any
     processors: Mapping[str, Callable[[Any], Any]]
 
 
-# Per statement object and dialect: the SQL psycopg runs and how its parameters are made.
-_PIPELINED: weakref.WeakKeyDictionary[Any, dict[Any, _PipelineStatement]] = (
-    weakref.WeakKeyDictionary()
-)
+# Per statement object and dialect: its server-side name and how its values are made.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[Any, _Prepared]] = weakref.WeakKeyDictionary()
+_PREPARED_NAMES = itertools.count()
+_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s|%%")
+# In a pooled connection's info (cleared when the connection is closed or invalidated): the
+# statements prepared on it.
+_PREPARED_ON = "swe_prepared"
 
 
-class _PsycopgPipeline(PipelinedTransaction):
-    """The pooled connection's psycopg connection, in autocommit for the block (psycopg sends
-    an implicit BEGIN on its own and waits for it: a round trip of its own in pipeline mode),
-    with BEGIN and COMMIT sent as statements of the pipeline."""
+def _prepared(statement: sa.Executable, dialect: Any) -> _Prepared:
+    known = _PREPARED.setdefault(statement, {})
+    found = known.get(dialect)
+    if found is not None:
+        return found
+    compiled: Any = cast(sa.ClauseElement, statement).compile(dialect=dialect)
+    if (
+        compiled.positional
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        or compiled.escaped_bind_names
+        or any(_converts(rc.type, dialect) for rc in compiled._result_columns)
+    ):
+        raise ValueError("a statement SQLAlchemy must run itself cannot be pipelined")
+    names: list[str] = []
 
-    def __init__(self, sync: sa.Connection, driver: Any) -> None:
+    def numbered(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"  # pyformat's escaped percent sign
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    name = f"swe_batch_{next(_PREPARED_NAMES)}"
+    body = _PLACEHOLDER.sub(numbered, compiled.string)
+    found = _Prepared(
+        name, f"PREPARE {name} AS {body}", tuple(names), compiled, compiled._bind_processors
+    )
+    known[dialect] = found
+    return found
+
+
+class _BatchedTransaction(PipelinedTransaction):
+    """The pooled connection's psycopg connection, in autocommit for the block (psycopg would
+    send BEGIN by itself, in a round trip of its own), BEGIN and COMMIT sent as statements."""
+
+    def __init__(self, sync: sa.Connection, driver: Any, info: dict[Any, Any]) -> None:
         self._sync = sync
         self._driver = driver
-        self._pipeline: Any = None
+        self._on_connection: set[str] = info.setdefault(_PREPARED_ON, set())
+        self._pending: list[str] = []
         self._unanswered: list[tuple[str, Mapping[str, Any]]] = []
+        self._literals: Any = None
 
-    def _prepared(self, statement: sa.Executable) -> _PipelineStatement:
-        dialect = self._sync.dialect
-        known = _PIPELINED.setdefault(statement, {})
-        found = known.get(dialect)
-        if found is None:
-            compiled: Any = cast(sa.ClauseElement, statement).compile(dialect=dialect)
-            if (
-                compiled.positional
-                or compiled.post_compile_params
-                or compiled.literal_execute_params
-                or compiled.escaped_bind_names
-                or any(_converts(rc.type, dialect) for rc in compiled._result_columns)
-            ):
-                raise ValueError("a statement SQLAlchemy must run itself cannot be pipelined")
-            found = _PipelineStatement(compiled.string, compiled, compiled._bind_processors)
-            known[dialect] = found
-        return found
-
-    def _values(self, statement: _PipelineStatement, params: Mapping[str, Any] | None) -> Any:
-        values = statement.compiled.construct_params(params, escape_names=False)
-        processors = statement.processors
-        return {
-            key: processors[key](value) if key in processors else value
-            for key, value in values.items()
-        }
-
-    async def begin(self) -> None:
-        driver = self._driver
-        await driver.set_autocommit(True)
-        self._pipeline = driver.pipeline()
-        await self._pipeline.__aenter__()
-        await driver.execute("BEGIN")
-
-    async def _send(self, statement: sa.Executable, params: Mapping[str, Any] | None) -> Any:
-        prepared = self._prepared(statement)
-        values = self._values(prepared, params)
-        self._sync.dispatch.before_cursor_execute(
-            self._sync, None, prepared.sql, values, None, False
+    def _add(self, statement: sa.Executable, params: Mapping[str, Any] | None) -> None:
+        prepared = _prepared(statement, self._sync.dialect)
+        values = prepared.compiled.construct_params(params, escape_names=False)
+        processors = prepared.processors
+        for key, processor in processors.items():
+            if key in values:
+                values[key] = processor(values[key])
+        if prepared.name not in self._on_connection:
+            self._pending.append(prepared.prepare)
+            self._on_connection.add(prepared.name)  # dropped again if the round trip fails
+        if self._literals is None:
+            self._literals = psycopg.AsyncClientCursor(self._driver)
+        arguments = ", ".join(["%s"] * len(prepared.names))
+        self._pending.append(
+            self._literals.mogrify(
+                f"EXECUTE {prepared.name}({arguments})"
+                if arguments
+                else f"EXECUTE {prepared.name}",
+                [values[name] for name in prepared.names],
+            )
         )
-        cursor = self._driver.cursor(row_factory=namedtuple_row)
-        await cursor.execute(prepared.sql, values)
-        self._unanswered.append((prepared.sql, values))
-        return cursor
+        self._sync.dispatch.before_cursor_execute(
+            self._sync, None, prepared.compiled.string, values, None, False
+        )
+        self._unanswered.append((prepared.compiled.string, values))
 
-    def _answered(self) -> None:
+    async def _round_trip(self) -> Any:
+        """Send what is pending, as one query, and wait for its answer."""
+        query, self._pending = "; ".join(self._pending), []
+        cursor = self._driver.cursor(row_factory=namedtuple_row)
+        try:
+            await cursor.execute(query, prepare=False)
+        except self._sync.dialect.loaded_dbapi.Error as exc:
+            await self._raise(exc)
         for sql, values in self._unanswered:
             self._sync.dispatch.after_cursor_execute(self._sync, None, sql, values, None, False)
         self._unanswered.clear()
+        return cursor
+
+    async def begin(self) -> None:
+        await self._driver.set_autocommit(True)
+        self._pending.append("BEGIN")
 
     async def rows(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
-        cursor = await self._send(statement, params)
-        try:
-            rows = await cursor.fetchall()  # flushes the pipeline and waits: one round trip
-        except self._sync.dialect.loaded_dbapi.Error as exc:
-            await self._raise(exc)
-        self._answered()
-        return rows  # type: ignore[no-any-return]
+        self._add(statement, params)
+        cursor = await self._round_trip()
+        while cursor.nextset():  # to the last statement's result
+            pass
+        return await cursor.fetchall()  # type: ignore[no-any-return]
 
     async def queue(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> None:
-        await self._send(statement, params)
+        self._add(statement, params)
 
     async def commit(self) -> None:
-        try:
-            await self._driver.execute("COMMIT")
-            await self._leave_pipeline()  # a Sync: sends and waits for the rest
-        except self._sync.dialect.loaded_dbapi.Error as exc:
-            await self._raise(exc)
-        self._answered()
-
-    async def _leave_pipeline(self, exc: BaseException | None = None) -> None:
-        pipeline, self._pipeline = self._pipeline, None
-        if pipeline is not None:  # after an error, psycopg logs what else failed: not raised
-            await pipeline.__aexit__(type(exc) if exc else None, exc, None)
+        self._pending.append("COMMIT")
+        await self._round_trip()
 
     async def _raise(self, exc: BaseException) -> NoReturn:
         sql, values = self._unanswered[-1] if self._unanswered else ("COMMIT", {})
         self._unanswered.clear()
-        # Out of the pipeline first: SQLAlchemy's handling rolls back, which the aborted
-        # pipeline would refuse.
-        await self._leave_pipeline(exc)
         # As SQLAlchemy raises it (its exception classes, the handle_error listeners told, a
         # connection that is gone invalidated).
         await greenlet_spawn(self._sync._handle_dbapi_exception, exc, sql, values, None, None)
         raise exc  # not reached: the handler raises
 
-    async def abandon(self, connection: Any, exc: BaseException) -> None:
-        """After an error: out of the pipeline, the transaction rolled back and the connection
-        out of autocommit for the pool; a connection that cannot be brought back is dropped."""
+    async def abandon(self, connection: Any) -> None:
+        """After an error: the transaction rolled back, the statements prepared on the
+        connection read again (a failed query may have stopped before its PREPARE), and the
+        connection out of autocommit for the pool; one that cannot be brought back is
+        dropped."""
+        driver = self._driver
         try:
-            await self._leave_pipeline(exc)
-            await self._driver.rollback()
-            await self._driver.set_autocommit(False)
+            await driver.rollback()
+            async with driver.cursor() as cursor:
+                await cursor.execute(
+                    "SELECT name FROM pg_prepared_statements WHERE name LIKE 'swe\\_batch\\_%'"
+                )
+                names = {name for (name,) in await cursor.fetchall()}
+            self._on_connection.clear()
+            self._on_connection.update(names)
+            await driver.set_autocommit(False)
         except Exception:
             await connection.invalidate()
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from swe_common.db import pipelined_transaction
+from swe_common.db import Database, pipelined_transaction
 
 
 @pytest.fixture
@@ -70,3 +70,31 @@ async def test_an_error_in_a_queued_statement_rolls_everything_back(db, schema, 
     async with db.transaction() as session:  # the pooled connections still work
         await session.execute(insert, {"aggregate": "p-5", "count": 1})
     assert await effect_counts(db, schema) == {"p-5": 1}
+
+
+async def test_a_statement_whose_prepare_an_error_cut_off_is_prepared_again(make_settings, schema):
+    """Statements are prepared on the connection with their first use, in the same query: a
+    failure before a PREPARE leaves the statement unprepared, and the next use on that
+    connection prepares it (the prepared ones are read again after an error)."""
+    db = Database(make_settings(db_pool_size=1, db_max_overflow=0))  # one connection
+    table = schema.effects
+    insert = sa.insert(table).values(
+        aggregate=sa.bindparam("aggregate"), count=sa.bindparam("count")
+    )
+    select = sa.select(table.c.aggregate, table.c.count).where(
+        table.c.aggregate == sa.bindparam("aggregate")
+    )
+    try:
+        with pytest.raises(sa.exc.IntegrityError):
+            async with pipelined_transaction(db.engine) as tx:
+                await tx.queue(insert, {"aggregate": "p-6", "count": 1})
+                await tx.queue(insert, {"aggregate": "p-6", "count": 2})  # fails here
+                await tx.rows(select, {"aggregate": "p-6"})  # its PREPARE never ran
+        async with pipelined_transaction(db.engine) as tx:
+            await tx.queue(insert, {"aggregate": "p-7", "count": 7})
+            rows = await tx.rows(select, {"aggregate": "p-7"})
+        assert [(row.aggregate, row.count) for row in rows] == [("p-7", 7)]
+    finally:
+        async with db.transaction() as session:
+            await session.execute(sa.delete(table))
+        await db.dispose()
