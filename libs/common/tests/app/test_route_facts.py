@@ -1,4 +1,4 @@
-"""``swe_common.request_params`` reads path and query parameters as FastAPI does (the same
+"""``swe_common.route_facts`` reads path and query parameters as FastAPI does (the same
 values, the same errors with the same ``loc``), working out each parameter's route-only facts
 once instead of on every request."""
 
@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
+import tomllib
 import uuid
 from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import fastapi.dependencies.utils as fastapi_utils
 import pytest
 from fastapi import APIRouter, Cookie, FastAPI, Header, Query
 from fastapi.routing import APIRoute
+from packaging.specifiers import SpecifierSet
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.datastructures import Headers, QueryParams
 
@@ -190,3 +195,12 @@ def test_dependency_cache_keys_are_fastapi_s() -> None:
         expected = route_facts._ORIGINAL_CACHE_KEY(dependant=dependant, uses_scopes_cache={})
         for _ in range(2):  # the first asks FastAPI, the second is the kept answer
             assert route_facts.get_cache_key(dependant=dependant) == expected
+
+
+def test_fastapi_is_pinned_to_a_minor_version_and_the_installed_one_matches() -> None:
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    pinned = next(d for d in dependencies if re.match(r"fastapi\b(?!-)", d))
+    spec = SpecifierSet(pinned.removeprefix("fastapi"))
+    assert any(s.operator == "<" for s in spec), f"{spec}: an upper bound keeps upgrades deliberate"
+    assert version("fastapi") in spec, f"installed fastapi {version('fastapi')} is not {spec}"
