@@ -46,7 +46,9 @@ export function PageHeader({
         {actions}
       </Group>
       {description && (
-        <Text c="dimmed" size="sm">
+        // A div, not Text's default p: descriptions hold badges and groups (divs), which a
+        // paragraph may not contain.
+        <Text component="div" c="dimmed" size="sm">
           {description}
         </Text>
       )}
