@@ -15,11 +15,15 @@
    process: PostgreSQL's own rate (psycopg, ``WRITERS`` connections, INSERT + COMMIT, no
    SQLAlchemy, no relay) and the writers' (``Outbox.publish`` in ``Database.transaction``,
    ``WRITERS`` at once, back to back, with the relay and the consumer at work). Then the writers
-   commit one event per transaction at a steady rate, started on a schedule (open loop): at
-   ``RATE`` per second if the writers sustain it, else at the highest rate they sustained, and
-   at half that rate; time from the commit returning (in the writer) to the handler being
-   called (in the consumer), p50/p99 (``time.perf_counter`` is the system-wide monotonic clock,
-   so the two processes' readings compare).
+   commit one event per transaction at a steady rate, started on a schedule (open loop), at
+   ``RATE`` per second and at half that, from ``LATENCY_INSTANCES`` producing processes (the
+   service's instances, each with its relay, each offering its share: one process's writers
+   do not sustain ``RATE`` here); time from the commit returning (in a writer) to the handler
+   being called (in the consumer), p50/p99 (``time.perf_counter`` is the system-wide monotonic
+   clock, so the processes' readings compare). Beside each, the broker alone at the same rate:
+   raw aio-pika publishing one persistent message per time slot to a quorum queue, each
+   publish awaiting its confirm, from the call to the consumer's callback: the part of the
+   latency that is RabbitMQ's and the machine's, not the outbox's.
 
 Fresh database, unique exchange and queue names, everything removed afterwards.
 Run: ``uv run python bench/events_bench.py`` (``EVENTS_BENCH_N`` to change N).
@@ -74,6 +78,7 @@ TX_EVENTS = (1, 2, 3)  # events per writer transaction, in turn (2 on average)
 RAW_WINDOW = 1000  # raw publishes in flight at once
 RAW_PREFETCH = 256
 RATE = 1000  # events per second in the latency run (one per transaction)
+LATENCY_INSTANCES = 2  # producing processes in the latency runs, each with its relay
 LATENCY_SECONDS = 5.0
 SATURATE_SECONDS = 4.0  # single-event commits back to back, to find the writers' rate
 AGGREGATES = 1000
@@ -289,6 +294,43 @@ async def _raw_publish(queue_name: str, pipe: Connection) -> dict[str, Any]:
         await connection.close()
 
 
+async def _raw_at_rate(queue_name: str, rate: int, pipe: Connection) -> dict[str, Any]:
+    """The broker alone at ``rate``: one persistent message per time slot (open loop: each
+    publish starts on time, not after the one before), each awaiting its own confirm; when
+    each publish was called."""
+    count = int(rate * LATENCY_SECONDS)
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        body = CloudEvent(source="evbench", type=TICKED.type, data={"aggregate": "a", "seq": 0})
+        payload = body.to_json()
+        sent_at: dict[str, float] = {}
+        pipe.send("ready")
+        await asyncio.to_thread(pipe.recv)
+        started = time.perf_counter()
+
+        async def one(i: int) -> None:
+            sent_at[str(i)] = time.perf_counter()
+            message = aio_pika.Message(
+                payload,
+                message_id=str(i),
+                content_type="application/cloudevents+json",
+                delivery_mode=DeliveryMode.PERSISTENT,
+            )
+            await channel.default_exchange.publish(message, routing_key=queue_name)
+
+        tasks = []
+        for i in range(count):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        return {"started": started, "seconds": time.perf_counter() - started, "sent_at": sent_at}
+    finally:
+        await connection.close()
+
+
 async def _commit_events(db: Database, outbox: Outbox) -> None:
     """N events from ``WRITERS`` concurrent writers, in transactions of 1 to 3 events."""
     counter = iter(range(N))
@@ -384,8 +426,24 @@ async def _commit_at_rate(db: Database, outbox: Outbox, count: int, rate: int) -
     return committed_at
 
 
+async def _outbox_drained(db: Database, outbox: sa.Table, timeout: float) -> None:
+    """Until no row of the outbox is unpublished (another instance's relay may publish this
+    one's rows, so its own relay's count does not tell)."""
+    unpublished = (
+        sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        async with db.engine.connect() as conn:
+            if not (await conn.execute(unpublished)).scalar_one():
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the outbox was not drained in time")
+        await asyncio.sleep(0.02)
+
+
 async def _produce(
-    database_url: str, exchange: str, mode: str, rate: int, pipe: Connection
+    database_url: str, exchange: str, mode: str, rate: int, instances: int, pipe: Connection
 ) -> dict[str, Any]:
     """The publishing service. ``fill``: writers only (no relay: the backlog for ``relay``);
     ``relay``: its relay only, started at the signal; ``live``: writers and relay together;
@@ -426,7 +484,9 @@ async def _produce(
         else:
             await _commit_events(db, outbox)
         written = time.perf_counter() - started
-        if mode != "fill":
+        if mode != "fill" and instances > 1:
+            await _outbox_drained(db, tables.outbox, 300)
+        elif mode != "fill":
             await wait_for(lambda: relay.published_count >= count, 300)
         relayed = time.perf_counter() - started
         cpu = time.process_time() - cpu
@@ -449,9 +509,12 @@ def _producer(role: str, args: tuple[str, ...], pipe: Connection) -> None:
     quiet()
     if role == "raw":
         pipe.send(asyncio.run(_raw_publish(args[0], pipe)))
+    elif role == "raw_latency":
+        pipe.send(asyncio.run(_raw_at_rate(args[0], int(args[1]), pipe)))
     else:
         rate = int(args[2]) if len(args) > 2 else RATE
-        pipe.send(asyncio.run(_produce(args[0], args[1], role, rate, pipe)))
+        instances = int(args[3]) if len(args) > 3 else 1
+        pipe.send(asyncio.run(_produce(args[0], args[1], role, rate, instances, pipe)))
 
 
 class Producer:
@@ -521,6 +584,59 @@ async def bench_raw() -> dict[str, Any]:
     }
 
 
+async def bench_raw_latency(rate: int) -> dict[str, Any]:
+    """The broker alone at ``rate`` (``_raw_at_rate``): publish-to-callback p50/p99."""
+    connection = await aio_pika.connect(AMQP_URL)
+    queue_name = unique_name("evbench.rawlat")
+    received_at: dict[str, float] = {}
+    try:
+        channel = await connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=RAW_PREFETCH)
+        queue = await channel.declare_queue(
+            queue_name, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            received_at[str(message.message_id)] = time.perf_counter()
+            await message.ack()
+
+        await queue.consume(on_message)
+        producer = Producer("raw_latency", queue_name, str(rate))
+        await producer.start()
+        producer.go()
+        published = await producer.result()
+        sent_at: dict[str, float] = published["sent_at"]
+        await wait_for(lambda: len(received_at) >= len(sent_at), 60)
+        await queue.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
+    latencies = sorted((received_at[i] - sent_at[i]) * 1000 for i in sent_at)
+    return {
+        "messages": len(latencies),
+        "achieved_rate_per_s": round(len(latencies) / published["seconds"]),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        "max_ms": round(latencies[-1], 2),
+    }
+
+
+def merged(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The producing processes' results as one: the first start, the last end, the sums."""
+    first = results[0]
+    if len(results) == 1:
+        return first
+    return {
+        "started": min(r["started"] for r in results),
+        "seconds": max(r["started"] + r["seconds"] for r in results)
+        - min(r["started"] for r in results),
+        "relayed_seconds": max(r["relayed_seconds"] for r in results),
+        "cpu_seconds": sum(r["cpu_seconds"] for r in results),
+        "committed_at": {k: v for r in results for k, v in r["committed_at"].items()},
+        "committed": sum(r["committed"] for r in results),
+        "relay_stages": {k: v for r in results for k, v in r["relay_stages"].items()},
+    }
+
+
 async def create_schemas(database_url: str) -> None:
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
@@ -548,15 +664,19 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
     runtime = EventRuntime(settings, db, tables, [Subscription(queue, {TICKED.type: handle})])
     result: dict[str, Any] = {}
 
-    async def run(mode: str, count: int | None, *args: str) -> tuple[dict[str, Any], float, float]:
-        """The producer in ``mode``; its result, the seconds from its start to the last event
-        handled (``count`` of them, or as many as it committed), and this process's CPU
-        seconds meanwhile."""
-        producer = Producer(mode, database_url, exchange, *args)
-        await producer.start()
+    async def run(
+        mode: str, count: int | None, *args: str, instances: int = 1
+    ) -> tuple[dict[str, Any], float, float]:
+        """The producer in ``mode`` (``instances`` processes of it); its result, the seconds
+        from its start to the last event handled (``count`` of them, or as many as it
+        committed), and this process's CPU seconds meanwhile."""
+        producers = [Producer(mode, database_url, exchange, *args) for _ in range(instances)]
+        for producer in producers:
+            await producer.start()
         cpu = time.process_time()
-        producer.go()
-        produced = await producer.result()
+        for producer in producers:
+            producer.go()
+        produced = merged([await producer.result() for producer in producers])
         expected = produced["committed"] if count is None else count
         await wait_for(lambda: len(handled_at) >= expected, 300)
         cpu = time.process_time() - cpu
@@ -621,11 +741,10 @@ async def bench_pipeline(database_url: str) -> dict[str, Any]:
             "handled_seconds_after_last_commit": round(elapsed - produced["seconds"], 3),
         }
 
-        # Latency: one event per transaction at a steady rate: RATE if the writers sustain it,
-        # else the highest they sustained; and half that.
-        top = min(RATE, int(sustained))
+        # Latency: one event per transaction at a steady rate, RATE and half that, from
+        # LATENCY_INSTANCES processes.
         result["latency"] = await latency_runs(
-            run, handled_at, consumer_times, (("at_target_or_max", top), ("at_half", top // 2))
+            run, handled_at, consumer_times, (("at_rate", RATE), ("at_half", RATE // 2))
         )
     finally:
         await runtime.stop()
@@ -656,17 +775,23 @@ async def latency_runs(
             for rate in os.environ.get("EVENTS_BENCH_LATENCY_RATES", "350").split(",")
         )
     results: dict[str, Any] = {}
+    instances = LATENCY_INSTANCES
     for name, rate in rates:
+        raw = await bench_raw_latency(rate)
         handled_at.clear()
         consumer_times.clear()
-        count = int(rate * LATENCY_SECONDS)
-        produced, _, _ = await run("latency", count, str(rate))
+        share = rate // instances
+        count = int(share * LATENCY_SECONDS) * instances
+        produced, _, _ = await run(
+            "latency", count, str(share), str(instances), instances=instances
+        )
         committed_at: dict[str, float] = produced["committed_at"]
         latencies = sorted((handled_at[e] - committed_at[e]) * 1000 for e in committed_at)
         sizes = sorted(consumer_times.batch_sizes) or [1]
         results[name] = {
             "events": len(latencies),
-            "offered_per_s": rate,
+            "offered_per_s": share * instances,
+            "instances": instances,
             "achieved_rate_per_s": round(len(latencies) / produced["seconds"]),
             "p50_ms": round(statistics.median(latencies), 2),
             "p99_ms": round(percentile(latencies, 0.99), 2),
@@ -676,6 +801,7 @@ async def latency_runs(
             "stages": stage_figures(
                 committed_at, produced["relay_stages"], consumer_times, handled_at
             ),
+            "raw": raw,
         }
     return results
 
@@ -712,13 +838,19 @@ def stage_table(latency: dict[str, Any]) -> list[str]:
 
 
 def latency_table(latency: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    def raw(row: dict[str, Any]) -> str:
+        figures = row.get("raw")
+        if not figures:
+            return "- | -"
+        return f"{figures['p50_ms']} | {figures['p99_ms']}"
+
     return [
         "| commit-to-handled, one event per transaction | offered/s | achieved/s | p50 ms "
-        "| p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| p99 ms | max ms | broker alone: p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {labels.get(name, name)} | {row['offered_per_s']} | {row['achieved_rate_per_s']} "
-            f"| {row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |"
+            f"| {row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} | {raw(row)} |"
             for name, row in latency.items()
         ),
     ]
@@ -761,10 +893,15 @@ def markdown(results: dict[str, Any]) -> str:
         *latency_table(
             lat,
             {
-                "at_target_or_max": f"at {RATE}/s, or the writers' highest rate below it",
+                "at_rate": f"at {RATE}/s from {LATENCY_INSTANCES} writing instances",
                 "at_half": "at half that rate",
             },
         ),
+        "",
+        "",
+        "(broker alone: raw aio-pika at the same rate, one persistent message per time slot to a "
+        "quorum queue, each publish awaiting its confirm, from the call to the consumer's "
+        "callback)",
         "",
         *stage_table(lat),
     ]
