@@ -43,6 +43,19 @@ describe("PasswordField", () => {
     expect(field).toHaveAccessibleDescription(/Does not contain your username \(not met\)/);
   });
 
+  it("test_no_rule_is_marked_before_anything_is_typed", async () => {
+    renderWithTheme(<NewPassword />);
+    const field = screen.getByLabelText("Password");
+
+    expect(field).toHaveAccessibleDescription(/Does not contain your username/);
+    expect(field).not.toHaveAccessibleDescription(/\(not met\)|\(met\)/);
+    expect(screen.queryByText(/✗/)).toBeNull();
+
+    await userEvent.setup().type(field, "x");
+    expect(field).toHaveAccessibleDescription(/At least 12 characters \(not met\)/);
+    expect(field).toHaveAccessibleDescription(/Does not contain your username \(met\)/);
+  });
+
   it("test_the_server_s_refusal_and_the_rules_are_both_described", () => {
     renderWithTheme(<NewPassword error="This password is too common" />);
     const field = screen.getByLabelText("Password");

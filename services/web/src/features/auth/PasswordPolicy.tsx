@@ -13,7 +13,11 @@ export function PasswordPolicy({
   username?: string;
   email?: string;
 }) {
-  const rules = passwordRules(password, username, email);
+  // Nothing typed yet: the rules are listed, not judged (a column of red crosses before the
+  // first key is a telling-off for nothing). The form still refuses an empty password.
+  const rules = passwordRules(password, username, email).map((rule) =>
+    password === "" ? { ...rule, met: null } : rule,
+  );
   return (
     <div id={id} aria-live="polite">
       <Text size="xs" fw={600} mb={2}>
