@@ -411,6 +411,7 @@ def report(results: dict[str, Any]) -> str:
 
 async def main() -> int:
     settings = Settings()
+    load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     url = create_test_database("swe_bench_auth")
     try:
         await asyncio.to_thread(upgrade_head, ROOT / "services" / "auth", url)
@@ -450,6 +451,7 @@ async def main() -> int:
         "benchmark": "auth",
         "at": datetime.now(UTC).isoformat(),
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_average": load_average,
         "settings": {
             "argon2_memory_kib": settings.argon2_memory_kib,
             "argon2_time_cost": settings.argon2_time_cost,

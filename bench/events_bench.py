@@ -865,7 +865,8 @@ def markdown(results: dict[str, Any]) -> str:
         results["commit_rate"],
     )
     lines = [
-        f"Event bus benchmark, N = {N} ({results['machine']}, load average {results['load']})",
+        f"Event bus benchmark, N = {N} ({results['machine']}, "
+        f"load average {results['load_average']})",
         "",
         "| path | seconds | events/s | Python CPU µs/event |",
         "|---|---:|---:|---:|",
@@ -951,7 +952,7 @@ async def main() -> None:
         "benchmark": "events",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
-        "load": load,
+        "load_average": load,
         "n": N,
         "raw": raw,
         "pipeline": {"throughput": throughput, "with_writers": live},

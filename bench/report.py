@@ -94,6 +94,17 @@ def _walk(bench: str, node: Any, path: list[str], out: BenchResult) -> None:
     out.scenarios.extend(found.values())
 
 
+def load_text(data: dict[str, Any]) -> str | None:
+    """The load average a result recorded at its start, as "1.2 0.9 0.5": a string, or
+    ``{"start": [...], "end": [...]}`` (analytics)."""
+    load = data.get("load_average") or data.get("load_average_before")
+    if isinstance(load, dict):
+        load = load.get("start")
+    if isinstance(load, list):
+        load = " ".join(str(value) for value in load)
+    return str(load) if load else None
+
+
 def load_result(path: Path) -> BenchResult | None:
     try:
         data = json.loads(path.read_text())
@@ -106,8 +117,7 @@ def load_result(path: Path) -> BenchResult | None:
     if stamp is None:  # no timestamp inside: the file's own time
         stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
     stamp = stamp.replace("T", " ")[:16] + " UTC" if stamp[:4].isdigit() else stamp
-    load = data.get("load_average") or data.get("load_average_before")
-    result = BenchResult(bench, path, stamp, [], {}, str(load) if load else None)
+    result = BenchResult(bench, path, stamp, [], {}, load_text(data))
     _walk(bench, data, [], result)
     return result
 
