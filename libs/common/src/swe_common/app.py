@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from swe_common import heap
 from swe_common.db import Database
 from swe_common.docs_pages import docs_router
 from swe_common.errors import install_error_handlers
@@ -138,6 +139,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             feed = asyncio.create_task(
                 follow_revocations(app.state.redis, verifier), name="revocation-feed"
             )
+        # What start-up made stays until exit: out of the collector's passes (swe_common.heap).
+        heap.settle()
         log.info("service_started", port=settings.port, environment=settings.environment)
         try:
             yield
