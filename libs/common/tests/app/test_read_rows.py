@@ -6,6 +6,7 @@ values SQLAlchemy converts (an Enum class) still comes back converted."""
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
 
 from swe_common import db as db_module
 from swe_common.db import Database, read_row, read_rows, read_values
@@ -256,3 +258,25 @@ async def test_a_read_sessions_after_commit_callbacks_run_when_it_ends_well(db: 
         db_module.after_commit(session, callback("failed"))
     await db_module.after_commit_settled()
     assert ran == ["ended"]
+
+
+JSON_TEXTS = ["{}", "[]", ' {"a": [1, 2.5, null]} ', "\n[true]\n", '"naïve 日本"', "7", "null"]
+
+
+async def test_json_values_read_as_json_loads_would(db: Database) -> None:
+    # JSONB as PostgreSQL writes it (no whitespace around it) and JSON text kept as it was
+    # stored (with its whitespace, which the scanner alone does not take): both parsed.
+    columns = [
+        sa.cast(sa.literal(text), kind).label(f"{kind.__name__.lower()}_{n}")
+        for n, text in enumerate(JSON_TEXTS)
+        for kind in (sa.JSON, JSONB)
+    ]
+    async with db.reader() as session:
+        (row,) = await read_rows(session, sa.select(*columns))
+    assert list(row) == [json.loads(text) for text in JSON_TEXTS for _ in (sa.JSON, JSONB)]
+
+
+@pytest.mark.parametrize("text", [b"", b" ", b"{} x", b'{"a": 1}}', b"{", b"nul"])
+def test_json_that_is_not_json_is_refused(text: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        db_module.json_loads(text)
