@@ -15,6 +15,7 @@ from swe_common.types import Name
 from swe_projects.deps import CallerDep, PolicyDep, SecretBoxDep
 from swe_projects.models import Project, ProjectMember
 from swe_projects.projects import service
+from swe_projects.projects.repository import WEBHOOK_PATH_PREFIX, WEBHOOK_PATH_SUFFIX
 from swe_projects.projects.schemas import (
     MemberCreate,
     MemberRead,
@@ -49,20 +50,16 @@ def to_read(project: Project | Any) -> ProjectRead:
     """Of a ``Project`` or of a row a read returned (``repository.read_visible``)."""
     return ProjectRead(
         **service.snapshot(project).model_dump(),
-        webhook_path=f"/api/v1/projects/{project.id}/webhooks/github",
+        webhook_path=f"{WEBHOOK_PATH_PREFIX}{project.id}{WEBHOOK_PATH_SUFFIX}",
         webhook_secret_rotated_at=project.webhook_secret_rotated_at,
     )
 
 
 def listed(page: Page[Any]) -> Page[ProjectRead]:
-    """Of a page of dicts of rows (``repository.list_visible``): what ``to_read`` answers for
-    each, the page validated in one step (``ProjectRead`` holds the snapshot's fields and
-    types)."""
-    items = [
-        {**row, "webhook_path": f"/api/v1/projects/{row['id']}/webhooks/github"}
-        for row in page.items
-    ]
-    return page_of(ProjectRead, page, items)
+    """Of a page of dicts of rows (``repository.list_visible``, their webhook paths made by
+    PostgreSQL): what ``to_read`` answers for each, the page validated in one step
+    (``ProjectRead`` holds the snapshot's fields and types)."""
+    return page_of(ProjectRead, page)
 
 
 def to_member(member: ProjectMember) -> MemberRead:
