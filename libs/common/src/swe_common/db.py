@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import sqlalchemy as sa
 import structlog
+from psycopg.rows import namedtuple_row
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.ext.asyncio import (
@@ -540,3 +541,206 @@ def _start_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+# -- pipelined transactions ---------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def pipelined_transaction(engine: AsyncEngine) -> AsyncIterator[PipelinedTransaction]:
+    """One transaction whose statements go to PostgreSQL in psycopg's pipeline mode: a
+    statement is sent without waiting for the answers of those before it, and the round trip
+    is only waited for when rows are asked for (``rows``) and at the commit. BEGIN goes out
+    with the first statement and the statements queued after the last read (``queue``) go out
+    with the COMMIT: a transaction of a read and then writes is two round trips instead of
+    one per statement plus BEGIN and COMMIT. The block's end commits, an error rolls back.
+
+    For fixed statements built once (``sa.bindparam`` for the values) whose result columns
+    SQLAlchemy does not convert; the cursor listeners (statement metrics) are told of each.
+    With statement tracing on, SQLAlchemy runs the statements one by one in a plain
+    transaction instead (its instrumentation makes a span per statement from its own
+    execution context)."""
+    async with engine.connect() as connection:
+        sync = connection.sync_connection
+        if sync is None or traces_statements(engine.sync_engine):
+            async with connection.begin():
+                yield _SqlAlchemyTransaction(connection)
+            return
+        fairy: Any = await connection.get_raw_connection()
+        transaction = _PsycopgPipeline(sync, fairy.driver_connection)
+        try:
+            await transaction.begin()
+            yield transaction
+            await transaction.commit()
+        except Exception as exc:
+            await transaction.abandon(connection, exc)
+            raise
+        except BaseException:
+            # Cancelled mid-pipeline: the connection's protocol state is unknown and waiting
+            # for its answers could take as long as the server does; drop it.
+            await connection.invalidate()
+            raise
+        await transaction.release(connection)
+
+
+class PipelinedTransaction:
+    """What ``pipelined_transaction`` yields."""
+
+    async def rows(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Send ``statement`` (with whatever is queued) and wait for its rows (attributes
+        named as its columns)."""
+        raise NotImplementedError
+
+    async def queue(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> None:
+        """Send ``statement`` without waiting for its answer: an error in it is raised by the
+        next ``rows`` or at the commit."""
+        raise NotImplementedError
+
+
+class _SqlAlchemyTransaction(PipelinedTransaction):
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    async def rows(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        return (await self._connection.execute(statement, params)).all()  # type: ignore[no-any-return]
+
+    async def queue(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> None:
+        await self._connection.execute(statement, params)
+
+
+@dataclass(frozen=True, slots=True)
+class _PipelineStatement:
+    sql: str
+    compiled: Any
+    processors: Mapping[str, Callable[[Any], Any]]
+
+
+# Per statement object and dialect: the SQL psycopg runs and how its parameters are made.
+_PIPELINED: weakref.WeakKeyDictionary[Any, dict[Any, _PipelineStatement]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class _PsycopgPipeline(PipelinedTransaction):
+    """The pooled connection's psycopg connection, in autocommit for the block (psycopg sends
+    an implicit BEGIN on its own and waits for it: a round trip of its own in pipeline mode),
+    with BEGIN and COMMIT sent as statements of the pipeline."""
+
+    def __init__(self, sync: sa.Connection, driver: Any) -> None:
+        self._sync = sync
+        self._driver = driver
+        self._pipeline: Any = None
+        self._unanswered: list[tuple[str, Mapping[str, Any]]] = []
+
+    def _prepared(self, statement: sa.Executable) -> _PipelineStatement:
+        dialect = self._sync.dialect
+        known = _PIPELINED.setdefault(statement, {})
+        found = known.get(dialect)
+        if found is None:
+            compiled: Any = cast(sa.ClauseElement, statement).compile(dialect=dialect)
+            if (
+                compiled.positional
+                or compiled.post_compile_params
+                or compiled.literal_execute_params
+                or compiled.escaped_bind_names
+                or any(_converts(rc.type, dialect) for rc in compiled._result_columns)
+            ):
+                raise ValueError("a statement SQLAlchemy must run itself cannot be pipelined")
+            found = _PipelineStatement(compiled.string, compiled, compiled._bind_processors)
+            known[dialect] = found
+        return found
+
+    def _values(self, statement: _PipelineStatement, params: Mapping[str, Any] | None) -> Any:
+        values = statement.compiled.construct_params(params, escape_names=False)
+        processors = statement.processors
+        return {
+            key: processors[key](value) if key in processors else value
+            for key, value in values.items()
+        }
+
+    async def begin(self) -> None:
+        driver = self._driver
+        await driver.set_autocommit(True)
+        self._pipeline = driver.pipeline()
+        await self._pipeline.__aenter__()
+        await driver.execute("BEGIN")
+
+    async def _send(self, statement: sa.Executable, params: Mapping[str, Any] | None) -> Any:
+        prepared = self._prepared(statement)
+        values = self._values(prepared, params)
+        self._sync.dispatch.before_cursor_execute(
+            self._sync, None, prepared.sql, values, None, False
+        )
+        cursor = self._driver.cursor(row_factory=namedtuple_row)
+        await cursor.execute(prepared.sql, values)
+        self._unanswered.append((prepared.sql, values))
+        return cursor
+
+    def _answered(self) -> None:
+        for sql, values in self._unanswered:
+            self._sync.dispatch.after_cursor_execute(self._sync, None, sql, values, None, False)
+        self._unanswered.clear()
+
+    async def rows(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        cursor = await self._send(statement, params)
+        try:
+            rows = await cursor.fetchall()  # flushes the pipeline and waits: one round trip
+        except self._sync.dialect.loaded_dbapi.Error as exc:
+            await self._raise(exc)
+        self._answered()
+        return rows  # type: ignore[no-any-return]
+
+    async def queue(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> None:
+        await self._send(statement, params)
+
+    async def commit(self) -> None:
+        try:
+            await self._driver.execute("COMMIT")
+            await self._leave_pipeline()  # a Sync: sends and waits for the rest
+        except self._sync.dialect.loaded_dbapi.Error as exc:
+            await self._raise(exc)
+        self._answered()
+
+    async def _leave_pipeline(self, exc: BaseException | None = None) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:  # after an error, psycopg logs what else failed: not raised
+            await pipeline.__aexit__(type(exc) if exc else None, exc, None)
+
+    async def _raise(self, exc: BaseException) -> NoReturn:
+        sql, values = self._unanswered[-1] if self._unanswered else ("COMMIT", {})
+        self._unanswered.clear()
+        # Out of the pipeline first: SQLAlchemy's handling rolls back, which the aborted
+        # pipeline would refuse.
+        await self._leave_pipeline(exc)
+        # As SQLAlchemy raises it (its exception classes, the handle_error listeners told, a
+        # connection that is gone invalidated).
+        await greenlet_spawn(self._sync._handle_dbapi_exception, exc, sql, values, None, None)
+        raise exc  # not reached: the handler raises
+
+    async def abandon(self, connection: Any, exc: BaseException) -> None:
+        """After an error: out of the pipeline, the transaction rolled back and the connection
+        out of autocommit for the pool; a connection that cannot be brought back is dropped."""
+        try:
+            await self._leave_pipeline(exc)
+            await self._driver.rollback()
+            await self._driver.set_autocommit(False)
+        except Exception:
+            await connection.invalidate()
+
+    async def release(self, connection: Any) -> None:
+        try:
+            await self._driver.set_autocommit(False)
+        except Exception:
+            await connection.invalidate()

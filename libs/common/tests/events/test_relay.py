@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -9,8 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from swe_common.db import Database
 from swe_common.events import CloudEvent
+from swe_common.events.broker import Broker
 from swe_common.events.outbox import partition_of
+from swe_common.events.relay import OutboxRelay
 from swe_common.testing import eventually, unique_name
 
 
@@ -405,3 +410,80 @@ async def test_rows_written_outside_a_session_wake_the_relay_once_committed(
         await write(seq)
         await eventually(lambda: _async(len(tap.messages) == seq), timeout=10)  # noqa: B023
         assert time.monotonic() - written_at < 3.0
+
+
+class TurnCounter:
+    """A TCP proxy in front of PostgreSQL counting round trips: the times the server answers
+    after the client has sent something (PostgreSQL answers a pipeline only at its Flush or
+    Sync, so statements sent together and answered together are one turn)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.turns = 0
+        self._client_spoke = False
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(*self.upstream)
+        self._writers |= {client_w, server_w}
+
+        async def pipe(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_client: bool
+        ) -> None:
+            with contextlib.suppress(Exception):
+                while data := await reader.read(65536):
+                    if from_client:
+                        self._client_spoke = True
+                    elif self._client_spoke:
+                        self._client_spoke = False
+                        self.turns += 1
+                    writer.write(data)
+                    await writer.drain()
+            writer.close()
+
+        await asyncio.gather(pipe(client_r, server_w, True), pipe(server_r, client_w, False))
+
+
+async def test_a_relay_pass_is_two_postgres_round_trips(
+    make_settings, db, schema, add_notes, rabbit
+):
+    """BEGIN goes out with the claim and the marks with the COMMIT (psycopg's pipeline mode):
+    a pass that publishes is two round trips (four before: BEGIN, claim, mark, COMMIT), an
+    empty one two as well (three before)."""
+    url = sa.make_url(make_settings().database_url)
+    counter = TurnCounter((url.host or "127.0.0.1", url.port or 5432))
+    port = await counter.open()
+    settings = make_settings(database_url=url.set(port=port).render_as_string(False))
+    proxied = Database(settings)
+    broker = Broker.from_settings(settings)
+    await broker.start()
+    try:
+        await asyncio.wait_for(broker.wait_connected(), 10)
+        tap = await rabbit.tap(settings.events_exchange)
+        relay = OutboxRelay(settings, proxied, schema.tables, broker)
+        await add_notes(("rt-1", 1))
+        assert (await relay.publish_batch()).published == 1  # the pooled connection made
+        await add_notes(("rt-1", 2), ("rt-2", 1))
+        counter.turns = 0
+        assert (await relay.publish_batch()).published == 2
+        assert counter.turns == 2
+        counter.turns = 0
+        assert (await relay.publish_batch()).selected == 0
+        assert counter.turns == 2
+        await eventually(lambda: _async(len(tap.messages) == 3), timeout=10)
+        assert await unpublished(db, schema) == 0
+    finally:
+        await broker.close()
+        await proxied.dispose()
+        await counter.close()
