@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from swe_common.db import pipelined_transaction
+from swe_common.db import Database, pipelined_transaction
 
 
 @pytest.fixture
@@ -70,3 +70,46 @@ async def test_an_error_in_a_queued_statement_rolls_everything_back(db, schema, 
     async with db.transaction() as session:  # the pooled connections still work
         await session.execute(insert, {"aggregate": "p-5", "count": 1})
     assert await effect_counts(db, schema) == {"p-5": 1}
+
+
+async def test_a_statement_whose_preparing_run_an_error_cut_off_runs_again(
+    make_settings, db, schema
+):
+    """psycopg prepares a statement on the server at its sixth run on a connection
+    (``prepare_threshold`` 5). In pipeline mode it counts the statement as prepared as soon as
+    the Parse is queued, without checking its answer; a Parse cut off by an earlier error of
+    the same pipeline never reached the server. The rollback after the error must forget it
+    (psycopg's ROLLBACK clears its prepared statements and sends DEALLOCATE ALL), or the next
+    run would fail: 'prepared statement "_pg3_N" does not exist' (as it does with psycopg's
+    clear() stubbed out)."""
+    one = Database(make_settings(db_pool_size=1, db_max_overflow=0))  # always the same connection
+    table = schema.effects
+    insert = sa.insert(table).values(
+        aggregate=sa.bindparam("aggregate"), count=sa.bindparam("count")
+    )
+    bump = (
+        sa.update(table)
+        .where(table.c.aggregate == sa.bindparam("aggregate"))
+        .values(count=table.c.count + 1)
+    )
+    try:
+        async with pipelined_transaction(one.engine) as tx:
+            await tx.queue(insert, {"aggregate": "p-6", "count": 0})
+        for _ in range(5):  # below the threshold: sent unprepared
+            async with pipelined_transaction(one.engine) as tx:
+                await tx.queue(bump, {"aggregate": "p-6"})
+        with pytest.raises(sa.exc.IntegrityError):
+            async with pipelined_transaction(one.engine) as tx:
+                await tx.queue(insert, {"aggregate": "p-6", "count": 9})  # duplicate key
+                await tx.queue(bump, {"aggregate": "p-6"})  # its Parse aborted with it
+        async with pipelined_transaction(one.engine) as tx:
+            await tx.queue(bump, {"aggregate": "p-6"})
+        async with pipelined_transaction(one.engine) as tx:  # and once prepared for real
+            await tx.queue(bump, {"aggregate": "p-6"})
+            rows = await tx.rows(
+                sa.select(table.c.count).where(table.c.aggregate == sa.bindparam("aggregate")),
+                {"aggregate": "p-6"},
+            )
+        assert [row.count for row in rows] == [7]
+    finally:
+        await one.dispose()

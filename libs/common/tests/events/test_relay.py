@@ -487,3 +487,45 @@ async def test_a_relay_pass_is_two_postgres_round_trips(
         await broker.close()
         await proxied.dispose()
         await counter.close()
+
+
+async def prepared_statements(db: Database) -> int:
+    """The prepared statements of the pooled connection (the pool's only one)."""
+    async with db.engine.connect() as conn:
+        count = sa.select(sa.func.count()).select_from(sa.text("pg_prepared_statements"))
+        return int((await conn.execute(count)).scalar_one())
+
+
+async def test_passes_go_on_after_psycopg_drops_the_connections_prepared_statements(
+    make_settings, schema, add_notes, outbox, note_added, rabbit
+):
+    """By its sixth pass on a connection the relay's statements (and BEGIN and COMMIT) run as
+    statements psycopg prepared; psycopg sends DEALLOCATE ALL on that connection after any
+    ROLLBACK (here a request's transaction that failed) and forgets them at the same time, so
+    the next pass prepares afresh instead of failing with 'prepared statement does not exist'
+    (what the named PREPAREs of c2fa0e0 did)."""
+    settings = make_settings(db_pool_size=1, db_max_overflow=0)  # one connection for all
+    one = Database(settings)
+    broker = Broker.from_settings(settings)
+    await broker.start()
+    try:
+        await asyncio.wait_for(broker.wait_connected(), 10)
+        tap = await rabbit.tap(settings.events_exchange)
+        relay = OutboxRelay(settings, one, schema.tables, broker)
+        for seq in range(1, 8):
+            await add_notes(("dp-1", seq))
+            assert (await relay.publish_batch()).published == 1
+        assert await prepared_statements(one) > 0
+        with contextlib.suppress(Boom):
+            async with one.transaction() as session:
+                await outbox.publish(session, note_added, {"aggregate": "dp-2"}, subject="dp-2")
+                raise Boom  # ROLLBACK, then psycopg's DEALLOCATE ALL
+        assert await prepared_statements(one) == 0
+        for seq in range(8, 15):
+            await add_notes(("dp-1", seq))
+            assert (await relay.publish_batch()).published == 1
+        await eventually(lambda: _async(len(tap.messages) == 14), timeout=10)
+        assert [json.loads(m.body)["data"]["seq"] for m in tap.messages] == list(range(1, 15))
+    finally:
+        await broker.close()
+        await one.dispose()
