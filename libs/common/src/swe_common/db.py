@@ -671,7 +671,16 @@ class _PsycopgPipeline(PipelinedTransaction):
         await driver.set_autocommit(True)
         self._pipeline = driver.pipeline()
         await self._pipeline.__aenter__()
-        await driver.execute("BEGIN")
+        await self._execute(driver, "BEGIN")
+
+    async def _execute(self, executor: Any, sql: str, values: Any = None) -> None:
+        """``executor.execute`` in the pipeline. Each send also reads the answers that have
+        arrived (PostgreSQL sends an error at once), so what this raises can be the error of a
+        statement sent before: raised as SQLAlchemy raises it, as in ``rows`` and the commit."""
+        try:
+            await executor.execute(sql, values)
+        except self._sync.dialect.loaded_dbapi.Error as exc:
+            await self._raise(exc, sql)
 
     async def _send(self, statement: sa.Executable, params: Mapping[str, Any] | None) -> Any:
         prepared = self._prepared(statement)
@@ -680,7 +689,7 @@ class _PsycopgPipeline(PipelinedTransaction):
             self._sync, None, prepared.sql, values, None, False
         )
         cursor = self._driver.cursor(row_factory=namedtuple_row)
-        await cursor.execute(prepared.sql, values)
+        await self._execute(cursor, prepared.sql, values)
         self._unanswered.append((prepared.sql, values))
         return cursor
 
@@ -696,7 +705,7 @@ class _PsycopgPipeline(PipelinedTransaction):
         try:
             rows = await cursor.fetchall()  # flushes the pipeline and waits: one round trip
         except self._sync.dialect.loaded_dbapi.Error as exc:
-            await self._raise(exc)
+            await self._raise(exc, "")
         self._answered()
         return rows  # type: ignore[no-any-return]
 
@@ -710,7 +719,7 @@ class _PsycopgPipeline(PipelinedTransaction):
             await self._driver.execute("COMMIT")
             await self._leave_pipeline()  # a Sync: sends and waits for the rest
         except self._sync.dialect.loaded_dbapi.Error as exc:
-            await self._raise(exc)
+            await self._raise(exc, "COMMIT")
         self._answered()
 
     async def _leave_pipeline(self, exc: BaseException | None = None) -> None:
@@ -718,8 +727,10 @@ class _PsycopgPipeline(PipelinedTransaction):
         if pipeline is not None:  # after an error, psycopg logs what else failed: not raised
             await pipeline.__aexit__(type(exc) if exc else None, exc, None)
 
-    async def _raise(self, exc: BaseException) -> NoReturn:
-        sql, values = self._unanswered[-1] if self._unanswered else ("COMMIT", {})
+    async def _raise(self, exc: BaseException, sql: str) -> NoReturn:
+        """Raise ``exc`` as SQLAlchemy would, naming the last statement sent and not answered
+        (else ``sql``): psycopg does not tell which statement of the pipeline failed."""
+        sql, values = self._unanswered[-1] if self._unanswered else (sql, {})
         self._unanswered.clear()
         # Out of the pipeline first: SQLAlchemy's handling rolls back, which the aborted
         # pipeline would refuse.

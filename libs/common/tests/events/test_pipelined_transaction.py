@@ -4,6 +4,7 @@ connection handed back as it was taken (not in autocommit, no transaction open).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,6 +71,45 @@ async def test_an_error_in_a_queued_statement_rolls_everything_back(db, schema, 
     async with db.transaction() as session:  # the pooled connections still work
         await session.execute(insert, {"aggregate": "p-5", "count": 1})
     assert await effect_counts(db, schema) == {"p-5": 1}
+
+
+async def test_an_error_read_while_a_later_statement_is_sent_is_raised_as_sqlalchemy_does(
+    db, schema, checked_in
+):
+    """psycopg reads the answers that have arrived each time it sends in pipeline mode, and
+    PostgreSQL sends an error at once: the error of a queued statement can come out of the
+    ``queue`` of a later one. It is raised as SQLAlchemy raises it there too (it came out as
+    psycopg's own UniqueViolation before), and everything rolls back."""
+    table = schema.effects
+    insert = sa.insert(table).values(
+        aggregate=sa.bindparam("aggregate"), count=sa.bindparam("count")
+    )
+    with pytest.raises(sa.exc.IntegrityError):
+        async with pipelined_transaction(db.engine) as tx:
+            await tx.queue(insert, {"aggregate": "p-7", "count": 1})
+            await tx.queue(insert, {"aggregate": "p-7", "count": 2})  # duplicate key
+            await answer_arrived(tx)
+            await tx.queue(insert, {"aggregate": "p-8", "count": 1})  # reads the error
+    assert await effect_counts(db, schema) == {}
+    assert checked_in[0] == (False, "IDLE")
+
+
+async def answer_arrived(tx: Any) -> None:
+    """Until the server's answer to what ``tx`` sent is there to read (white box: the psycopg
+    connection's socket), so that the next send reads it."""
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Future[None] = loop.create_future()
+    socket = tx._driver.pgconn.socket
+
+    def readable() -> None:
+        if not arrived.done():
+            arrived.set_result(None)
+
+    loop.add_reader(socket, readable)
+    try:
+        await asyncio.wait_for(arrived, 10)
+    finally:
+        loop.remove_reader(socket)
 
 
 async def test_a_statement_whose_preparing_run_an_error_cut_off_runs_again(
