@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -294,6 +295,20 @@ async def _raw_publish(queue_name: str, pipe: Connection) -> dict[str, Any]:
         await connection.close()
 
 
+async def open_loop(
+    count: int, rate: int, started: float, one: Callable[[int], Coroutine[Any, Any, None]]
+) -> None:
+    """``one(i)`` for i < ``count``, each started at ``started + i / rate`` whatever the ones
+    before are doing (open loop: a slow answer does not delay the next send)."""
+    tasks: list[asyncio.Task[None]] = []
+    for i in range(count):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+
+
 async def _raw_at_rate(queue_name: str, rate: int, pipe: Connection) -> dict[str, Any]:
     """The broker alone at ``rate``: one persistent message per time slot (open loop: each
     publish starts on time, not after the one before), each awaiting its own confirm; when
@@ -319,13 +334,7 @@ async def _raw_at_rate(queue_name: str, rate: int, pipe: Connection) -> dict[str
             )
             await channel.default_exchange.publish(message, routing_key=queue_name)
 
-        tasks = []
-        for i in range(count):
-            delay = started + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+        await open_loop(count, rate, started, one)
         return {"started": started, "seconds": time.perf_counter() - started, "sent_at": sent_at}
     finally:
         await connection.close()
@@ -416,13 +425,7 @@ async def _commit_at_rate(db: Database, outbox: Outbox, count: int, rate: int) -
                 )
             committed_at[event.id] = time.perf_counter()
 
-    tasks = []
-    for i in range(count):
-        delay = started + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
+    await open_loop(count, rate, started, one)
     return committed_at
 
 
