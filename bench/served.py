@@ -35,6 +35,16 @@ def cpu_seconds(pid: int, tid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy (every process: the server, PostgreSQL,
+    Redis, RabbitMQ, the benchmark's clients, and anyone else's), from ``/proc/stat``: all of
+    the ``cpu`` line but idle and iowait."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
 def baseline_env(variable: str) -> dict[str, str] | None:
     """``<variable>=<checkout>`` (``SERVICES_BENCH_BASELINE``, ``AUTH_BENCH_BASELINE``): the
     environment of a second server running that checkout's code (its ``src`` folders first
