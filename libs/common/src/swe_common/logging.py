@@ -205,6 +205,9 @@ class _DirectJson:
 
 
 _direct: _DirectJson | None = None
+# Replaced by every configure_logging: a structlog logger bound under an earlier configuration
+# keeps that one's processors (its service name among them) and must be bound again.
+_configuration = object()
 _UTC = datetime.UTC
 _now = datetime.datetime.now
 _merge_contextvars = structlog.contextvars.merge_contextvars
@@ -221,12 +224,13 @@ class AccessLogger:
     handler, a level, a filter or a handler added to the logger's chain) takes structlog's path.
     """
 
-    __slots__ = ("_fallback", "_logger", "_name")
+    __slots__ = ("_fallback", "_fallback_for", "_logger", "_name")
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._logger = logging.getLogger(name)
         self._fallback: structlog.stdlib.BoundLogger | None = None
+        self._fallback_for: object = None
 
     def _direct_to(self) -> _DirectJson | None:
         direct = _direct
@@ -272,8 +276,10 @@ class AccessLogger:
         direct.handler.add_line(line)
 
     def _structlog(self) -> structlog.stdlib.BoundLogger:
-        if self._fallback is None:
+        # Bound once per configuration: a bound logger holds the processors it was bound with.
+        if self._fallback is None or self._fallback_for is not _configuration:
             self._fallback = structlog.stdlib.get_logger(self._name).bind()
+            self._fallback_for = _configuration
         return self._fallback
 
 
@@ -336,7 +342,8 @@ def configure_logging(settings: ServiceSettings) -> None:
         else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(formatter)
-    global _direct
+    global _direct, _configuration
+    _configuration = object()
     _direct = (
         _DirectJson(handler, service)
         if isinstance(handler, BatchingStreamHandler) and settings.log_format is LogFormat.json

@@ -132,3 +132,18 @@ def test_the_access_logger_honours_levels_and_other_configurations(capsys):
     flush_logs()
     written = capsys.readouterr().err
     assert "/console" in written and not written.startswith("{")
+
+
+def test_the_access_logger_follows_a_new_configuration(capsys):
+    """A process configured again (each app a test builds) names the latest service, whichever
+    configuration the access logger first wrote under."""
+    access = AccessLogger("swe.gateway.access")
+    for service in ("first", "second"):
+        # No batching: the line takes structlog's path, the one a cached logger would pin.
+        configure_logging(
+            ServiceSettings(service_name=service, log_format="json", log_flush_seconds=0)
+        )
+        access.info("request", path="/x")
+    flush_logs()
+    written = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["service"] for line in written] == ["first", "second"]
