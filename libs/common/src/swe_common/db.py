@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.util import greenlet_spawn
 
 from swe_common.settings import ServiceSettings
@@ -76,6 +76,15 @@ class ServiceBase(DeclarativeBase):
     """Subclass once per service with ``metadata = schema_metadata("<schema>")``."""
 
     __abstract__ = True
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        # A service's base gets a registry of its own: the registry is where a class named in a
+        # relationship or an annotation ("Project") is looked up, and one shared by every
+        # service makes two services' classes of one name ambiguous in any process that imports
+        # both (the docs and the tests import every service's events and metrics).
+        if cls.__dict__.get("__abstract__", False) and "metadata" in cls.__dict__:
+            cls.registry = cls._sa_registry = registry(metadata=cls.metadata)
+        super().__init_subclass__(**kw)
 
 
 class Database:
