@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
 import structlog
@@ -385,12 +385,19 @@ async def _read(
             await cursor.execute(plain.sql, values)
             data = await cursor.fetchall()
     except sync.dialect.loaded_dbapi.Error as exc:
-        # Raised as SQLAlchemy would (DBAPIError and its kinds), the handle_error listeners
-        # told, the connection invalidated when the error says it is gone.
-        await greenlet_spawn(sync._handle_dbapi_exception, exc, plain.sql, values, None, None)
-        raise  # not reached: the handler raises
+        await _raise_as_sqlalchemy(sync, exc, plain.sql, values)
     dispatch.after_cursor_execute(sync, None, plain.sql, values, None, False)
     return plain, data
+
+
+async def _raise_as_sqlalchemy(
+    sync: sa.Connection, exc: BaseException, sql: str, values: Any
+) -> NoReturn:
+    """Raise a psycopg error of a statement run past SQLAlchemy as SQLAlchemy would: its
+    exception classes (DBAPIError and its kinds), the handle_error listeners told, the
+    connection invalidated when the error says it is gone."""
+    await greenlet_spawn(sync._handle_dbapi_exception, exc, sql, values, None, None)
+    raise exc  # not reached: the handler raises
 
 
 def _execute_all(
@@ -399,39 +406,71 @@ def _execute_all(
     return sync.execute(statement, params).all()
 
 
-_Compiled = tuple[Any, Any, Any, "_PlainSelect | None"]
-# Per statement object, per dialect and parameter names: its compiled form, the values it
-# carries, and its direct execution (None: SQLAlchemy runs it). A statement built once is
-# compiled once: SQLAlchemy's own cache would make its cache key (tens of µs for a join) and
-# look it up on every run. Weak: a statement built per call leaves with its last use.
-_BY_STATEMENT: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Compiled]] = (
-    weakref.WeakKeyDictionary()
-)
+_Direct = TypeVar("_Direct")
+# A statement's compiled form, the values it carries, and how it runs past SQLAlchemy (None:
+# SQLAlchemy must run it).
+_Compiled = tuple[Any, Any, Any, _Direct | None]
+_CompiledOnce = Callable[
+    [sa.Executable, sa.Connection, Mapping[str, Any] | None], _Compiled[_Direct]
+]
 
 
-def _compiled(
-    statement: sa.Select[Any], sync: sa.Connection, params: Mapping[str, Any] | None
-) -> _Compiled:
-    keys = tuple(sorted(params)) if params else ()
-    options = sync._execution_options
-    # A per-connection compiled cache or schema map: SQLAlchemy's own lookup each time.
-    memo = "compiled_cache" not in options and "schema_translate_map" not in options
-    key = (sync.dialect, keys)
-    if memo:
-        known = _BY_STATEMENT.get(statement)
-        if known is not None and (found := known.get(key)) is not None:
-            return found
-    compiled, extracted, collected, _ = statement._compile_w_cache(
-        dialect=sync.dialect,
-        compiled_cache=options.get("compiled_cache", sync.engine._compiled_cache),
-        column_keys=list(keys),
-        for_executemany=False,
-        schema_translate_map=options.get("schema_translate_map"),
+def _compiled_once(
+    direct: Callable[[Any, sa.Connection], _Direct | None],
+) -> _CompiledOnce[_Direct]:
+    """A lookup of a statement's compiled form, made once per statement object, dialect and
+    parameter names, with ``direct(compiled, connection)``: how the caller runs it on psycopg
+    itself. A statement built once is compiled once: SQLAlchemy's own cache would make its
+    cache key (tens of µs for a join) and look it up on every run. Weak: a statement built per
+    call leaves with its last use. The lookup is a closure, so a hit costs what a module-level
+    function with its own dict did (``read_rows`` runs it on every read)."""
+    by_statement: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Compiled[_Direct]]] = (
+        weakref.WeakKeyDictionary()
     )
-    entry: _Compiled = (compiled, extracted, collected, _plain_select(compiled, sync))
-    if memo:
-        _BY_STATEMENT.setdefault(statement, {})[key] = entry
-    return entry
+
+    def compiled_form(
+        statement: sa.Executable, sync: sa.Connection, params: Mapping[str, Any] | None
+    ) -> _Compiled[_Direct]:
+        keys = tuple(sorted(params)) if params else ()
+        options = sync._execution_options
+        # A per-connection compiled cache or schema map: SQLAlchemy's own lookup each time.
+        memo = "compiled_cache" not in options and "schema_translate_map" not in options
+        key = (sync.dialect, keys)
+        if memo:
+            known = by_statement.get(statement)
+            if known is not None and (found := known.get(key)) is not None:
+                return found
+        compiled, extracted, collected, _ = cast(Any, statement)._compile_w_cache(
+            dialect=sync.dialect,
+            compiled_cache=options.get("compiled_cache", sync.engine._compiled_cache),
+            column_keys=list(keys),
+            for_executemany=False,
+            schema_translate_map=options.get("schema_translate_map"),
+        )
+        entry: _Compiled[_Direct] = (compiled, extracted, collected, direct(compiled, sync))
+        if memo:
+            by_statement.setdefault(statement, {})[key] = entry
+        return entry
+
+    return compiled_form
+
+
+def _runs_only_in_sqlalchemy(compiled: Any) -> bool:
+    """Whether psycopg cannot run ``compiled.string`` with ``construct_params``' values as
+    they are: SQLAlchemy rewrites the SQL or the parameters at execution, or converts the
+    result's values."""
+    if (
+        compiled.positional
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.escaped_bind_names
+        or compiled.schema_translate_map
+    ):
+        return True
+    try:
+        return any(_converts(rc.type, compiled.dialect) for rc in compiled._result_columns)
+    except Exception:  # a type that needs the column's type code to decide
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,28 +492,22 @@ def _plain_select(compiled: Any, sync: sa.Connection) -> _PlainSelect | None:
     except KeyError:
         pass
     plain = None
-    dialect = sync.dialect
     direct = not (
-        compiled.positional
-        or compiled.literal_execute_params
-        or compiled.post_compile_params
-        or compiled.escaped_bind_names
-        or compiled.schema_translate_map
-        or compiled._bind_processors
+        compiled._bind_processors
         or sync.dispatch.before_execute
         or sync.dispatch.after_execute
+        or _runs_only_in_sqlalchemy(compiled)
     )
     if direct:
-        try:
-            converts = any(_converts(rc.type, dialect) for rc in compiled._result_columns)
-        except Exception:  # a type that needs the column's type code to decide
-            converts = True
-        if not converts:
-            keys = tuple(rc.keyname for rc in compiled._result_columns)
-            metadata = SimpleResultMetaData(keys)
-            plain = _PlainSelect(compiled.string, keys, metadata, metadata._key_to_index)
+        keys = tuple(rc.keyname for rc in compiled._result_columns)
+        metadata = SimpleResultMetaData(keys)
+        plain = _PlainSelect(compiled.string, keys, metadata, metadata._key_to_index)
     _PLAIN[compiled] = plain
     return plain
+
+
+# read_rows' statements (a select whose direct execution is a _PlainSelect).
+_compiled = _compiled_once(_plain_select)
 
 
 def _converts(column_type: Any, dialect: Any) -> bool:
@@ -592,7 +625,7 @@ async def pipelined_transaction(engine: AsyncEngine) -> AsyncIterator[PipelinedT
         await transaction.release(connection)
 
 
-class PipelinedTransaction:
+class PipelinedTransaction(Protocol):
     """What ``pipelined_transaction`` yields."""
 
     async def rows(
@@ -600,17 +633,17 @@ class PipelinedTransaction:
     ) -> Sequence[Any]:
         """Send ``statement`` (with whatever is queued) and wait for its rows (attributes
         named as its columns)."""
-        raise NotImplementedError
+        ...
 
     async def queue(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> None:
         """Send ``statement`` without waiting for its answer: an error in it is raised by the
         next ``rows`` or at the commit."""
-        raise NotImplementedError
+        ...
 
 
-class _SqlAlchemyTransaction(PipelinedTransaction):
+class _SqlAlchemyTransaction:
     def __init__(self, connection: Any) -> None:
         self._connection = connection
 
@@ -628,17 +661,22 @@ class _SqlAlchemyTransaction(PipelinedTransaction):
 @dataclass(frozen=True, slots=True)
 class _PipelineStatement:
     sql: str
-    compiled: Any
     processors: Mapping[str, Callable[[Any], Any]]
 
 
-# Per statement object and dialect: the SQL psycopg runs and how its parameters are made.
-_PIPELINED: weakref.WeakKeyDictionary[Any, dict[Any, _PipelineStatement]] = (
-    weakref.WeakKeyDictionary()
-)
+def _pipeline_statement(compiled: Any, _sync: sa.Connection) -> _PipelineStatement | None:
+    """The SQL psycopg runs and the bind processors its values go through (None: SQLAlchemy
+    must run the statement itself)."""
+    if _runs_only_in_sqlalchemy(compiled):
+        return None
+    return _PipelineStatement(compiled.string, compiled._bind_processors)
 
 
-class _PsycopgPipeline(PipelinedTransaction):
+# pipelined_transaction's statements, compiled once as read_rows' are.
+_pipelined = _compiled_once(_pipeline_statement)
+
+
+class _PsycopgPipeline:
     """The pooled connection's psycopg connection, in autocommit for the block (psycopg sends
     an implicit BEGIN on its own and waits for it: a round trip of its own in pipeline mode),
     with BEGIN and COMMIT sent as statements of the pipeline."""
@@ -649,28 +687,18 @@ class _PsycopgPipeline(PipelinedTransaction):
         self._pipeline: Any = None
         self._unanswered: list[tuple[str, Mapping[str, Any]]] = []
 
-    def _prepared(self, statement: sa.Executable) -> _PipelineStatement:
-        dialect = self._sync.dialect
-        known = _PIPELINED.setdefault(statement, {})
-        found = known.get(dialect)
-        if found is None:
-            compiled: Any = cast(sa.ClauseElement, statement).compile(dialect=dialect)
-            if (
-                compiled.positional
-                or compiled.post_compile_params
-                or compiled.literal_execute_params
-                or compiled.escaped_bind_names
-                or any(_converts(rc.type, dialect) for rc in compiled._result_columns)
-            ):
-                raise ValueError("a statement SQLAlchemy must run itself cannot be pipelined")
-            found = _PipelineStatement(compiled.string, compiled, compiled._bind_processors)
-            known[dialect] = found
-        return found
-
-    def _values(self, statement: _PipelineStatement, params: Mapping[str, Any] | None) -> Any:
-        values = statement.compiled.construct_params(params, escape_names=False)
-        processors = statement.processors
-        return {
+    def _prepared(
+        self, statement: sa.Executable, params: Mapping[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
+        """The SQL psycopg runs and its values."""
+        compiled, extracted, collected, prepared = _pipelined(statement, self._sync, params)
+        if prepared is None:
+            raise ValueError("a statement SQLAlchemy must run itself cannot be pipelined")
+        values = compiled.construct_params(
+            params, escape_names=False, extracted_parameters=extracted, _collected_params=collected
+        )
+        processors = prepared.processors
+        return prepared.sql, {
             key: processors[key](value) if key in processors else value
             for key, value in values.items()
         }
@@ -692,14 +720,11 @@ class _PsycopgPipeline(PipelinedTransaction):
             await self._raise(exc, sql)
 
     async def _send(self, statement: sa.Executable, params: Mapping[str, Any] | None) -> Any:
-        prepared = self._prepared(statement)
-        values = self._values(prepared, params)
-        self._sync.dispatch.before_cursor_execute(
-            self._sync, None, prepared.sql, values, None, False
-        )
+        sql, values = self._prepared(statement, params)
+        self._sync.dispatch.before_cursor_execute(self._sync, None, sql, values, None, False)
         cursor = self._driver.cursor(row_factory=namedtuple_row)
-        await self._execute(cursor, prepared.sql, values)
-        self._unanswered.append((prepared.sql, values))
+        await self._execute(cursor, sql, values)
+        self._unanswered.append((sql, values))
         return cursor
 
     def _answered(self) -> None:
@@ -744,10 +769,7 @@ class _PsycopgPipeline(PipelinedTransaction):
         # Out of the pipeline first: SQLAlchemy's handling rolls back, which the aborted
         # pipeline would refuse.
         await self._leave_pipeline(exc)
-        # As SQLAlchemy raises it (its exception classes, the handle_error listeners told, a
-        # connection that is gone invalidated).
-        await greenlet_spawn(self._sync._handle_dbapi_exception, exc, sql, values, None, None)
-        raise exc  # not reached: the handler raises
+        await _raise_as_sqlalchemy(self._sync, exc, sql, values)
 
     async def abandon(self, connection: Any, exc: BaseException) -> None:
         """After an error: out of the pipeline, the transaction rolled back and the connection

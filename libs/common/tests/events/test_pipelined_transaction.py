@@ -52,6 +52,19 @@ async def test_queued_writes_commit_with_the_block(db, schema, checked_in):
     assert checked_in[0] == (False, "IDLE")
 
 
+async def test_a_queued_statement_takes_its_parameters_as_sqlalchemy_does(db, schema):
+    """As ``connection.execute`` (and so the block with statement tracing on): a parameter
+    named as a column of an INSERT or UPDATE without its own values is a value to set."""
+    table = schema.effects
+    async with pipelined_transaction(db.engine) as tx:
+        await tx.queue(sa.insert(table), {"aggregate": "p-7", "count": 4})
+        await tx.queue(
+            sa.update(table).where(table.c.aggregate == sa.bindparam("target")),
+            {"target": "p-7", "count": 5},
+        )
+    assert await effect_counts(db, schema) == {"p-7": 5}
+
+
 async def test_an_error_in_a_queued_statement_rolls_everything_back(db, schema, checked_in):
     table = schema.effects
     insert = sa.insert(table).values(
@@ -129,7 +142,7 @@ async def test_a_statement_whose_preparing_run_an_error_cut_off_runs_again(
     )
     bump = (
         sa.update(table)
-        .where(table.c.aggregate == sa.bindparam("aggregate"))
+        .where(table.c.aggregate == sa.bindparam("target"))
         .values(count=table.c.count + 1)
     )
     try:
@@ -137,15 +150,15 @@ async def test_a_statement_whose_preparing_run_an_error_cut_off_runs_again(
             await tx.queue(insert, {"aggregate": "p-6", "count": 0})
         for _ in range(5):  # below the threshold: sent unprepared
             async with pipelined_transaction(one.engine) as tx:
-                await tx.queue(bump, {"aggregate": "p-6"})
+                await tx.queue(bump, {"target": "p-6"})
         with pytest.raises(sa.exc.IntegrityError):
             async with pipelined_transaction(one.engine) as tx:
                 await tx.queue(insert, {"aggregate": "p-6", "count": 9})  # duplicate key
-                await tx.queue(bump, {"aggregate": "p-6"})  # its Parse aborted with it
+                await tx.queue(bump, {"target": "p-6"})  # its Parse aborted with it
         async with pipelined_transaction(one.engine) as tx:
-            await tx.queue(bump, {"aggregate": "p-6"})
+            await tx.queue(bump, {"target": "p-6"})
         async with pipelined_transaction(one.engine) as tx:  # and once prepared for real
-            await tx.queue(bump, {"aggregate": "p-6"})
+            await tx.queue(bump, {"target": "p-6"})
             rows = await tx.rows(
                 sa.select(table.c.count).where(table.c.aggregate == sa.bindparam("aggregate")),
                 {"aggregate": "p-6"},
