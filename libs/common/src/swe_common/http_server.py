@@ -116,6 +116,12 @@ class ServiceHttpProtocol(HttpToolsProtocol):
 _VALID_NAMES: dict[bytes, bytes] = {}
 _FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 _MAX_VALID_NAMES = 1024
+# The same names without framing, as written before their value: b"\r\n" + lowered + b": ".
+# Each header line is then two parts of the head (the line before it ends with this CRLF), and
+# a name seen before costs one lookup.
+_PLAIN_PREFIXES: dict[bytes, bytes] = {}
+# The status lines without their CRLF: the first header brings it.
+_STATUS_LINES = {status: line[:-2] for status, line in STATUS_LINE.items()}
 
 
 class ServiceCycle(RequestResponseCycle):
@@ -144,44 +150,46 @@ class ServiceCycle(RequestResponseCycle):
                 self.scope["http_version"],
                 status_code,
             )
-        content = [STATUS_LINE[status_code]]
-        values = []
+        content = [_STATUS_LINES[status_code]]
         has_connection_close = False
         for name, value in headers:
-            lowered = _VALID_NAMES.get(name)
-            if lowered is None:
-                if HEADER_RE.search(name):
-                    raise RuntimeError("Invalid HTTP header name.")
-                lowered = name.lower()
-                if len(_VALID_NAMES) < _MAX_VALID_NAMES:
-                    _VALID_NAMES[name] = lowered
-            values.append(value)
-            name = lowered
-            if name not in _FRAMING:
-                pass
-            elif name == b"content-length" and self.chunked_encoding is None:
-                self.expected_content_length = int(value.decode())
-                self.chunked_encoding = False
-            elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                self.expected_content_length = 0
-                self.chunked_encoding = True
-            elif name == b"connection":
-                connection = [token.lower().strip() for token in value.split(b",")]
-                if b"close" in connection:
-                    self.keep_alive = False
-                    has_connection_close = True
-            content += (name, b": ", value, b"\r\n")
-        # A tab is allowed in a value and matched by nothing: one search covers every value.
-        if HEADER_VALUE_RE.search(b"\t".join(values)):
+            prefix = _PLAIN_PREFIXES.get(name)
+            if prefix is None:
+                lowered = _VALID_NAMES.get(name)
+                if lowered is None:
+                    if HEADER_RE.search(name):
+                        raise RuntimeError("Invalid HTTP header name.")
+                    lowered = name.lower()
+                    if len(_VALID_NAMES) < _MAX_VALID_NAMES:
+                        _VALID_NAMES[name] = lowered
+                prefix = b"\r\n" + lowered + b": "
+                if lowered not in _FRAMING:
+                    if len(_PLAIN_PREFIXES) < _MAX_VALID_NAMES:
+                        _PLAIN_PREFIXES[name] = prefix
+                elif lowered == b"content-length" and self.chunked_encoding is None:
+                    self.expected_content_length = int(value.decode())
+                    self.chunked_encoding = False
+                elif lowered == b"transfer-encoding" and value.lower() == b"chunked":
+                    self.expected_content_length = 0
+                    self.chunked_encoding = True
+                elif lowered == b"connection":
+                    connection = [token.lower().strip() for token in value.split(b",")]
+                    if b"close" in connection:
+                        self.keep_alive = False
+                        has_connection_close = True
+            content += (prefix, value)
+        # A tab is allowed in a value and matched by nothing: one search covers every value
+        # (after the status line, the head alternates prefix and value).
+        if HEADER_VALUE_RE.search(b"\t".join(content[2::2])):
             raise RuntimeError("Invalid HTTP header value.")
         if not self.keep_alive and not has_connection_close:
-            content.append(b"connection: close\r\n")
+            content.append(b"\r\nconnection: close")
         if (
             self.chunked_encoding is None
             and self.scope["method"] != "HEAD"
             and status_code not in (204, 304)
         ):
             self.chunked_encoding = True  # neither content-length nor transfer-encoding
-            content.append(b"transfer-encoding: chunked\r\n")
-        content.append(b"\r\n")
+            content.append(b"\r\ntransfer-encoding: chunked")
+        content.append(b"\r\n\r\n")
         self.transport.write(b"".join(content))
