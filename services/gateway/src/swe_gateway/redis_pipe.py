@@ -35,6 +35,9 @@ def pack(*parts: str | bytes | float) -> bytes:
 
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
+        # The loop it runs on, kept for the calls: on Python 3.11 get_running_loop() costs a
+        # getpid() system call each time, once per request here.
+        self.loop = asyncio.get_running_loop()
         self.reader = hiredis.Reader()
         self.waiting: collections.deque[asyncio.Future[Any] | None] = collections.deque()
         self.transport: asyncio.Transport | None = None
@@ -89,10 +92,10 @@ class ScriptPipe:
     async def call(self, command: bytes, seconds: float) -> Any:
         """The script's reply to ``command`` (from ``command()``); TimeoutError when none
         arrives within ``seconds`` (a late reply is then dropped unread)."""
-        loop = asyncio.get_running_loop()
         protocol = self._protocol
         if protocol is None or protocol.closed:
             protocol = await asyncio.wait_for(self._connection(), seconds)
+        loop = protocol.loop
         future: asyncio.Future[Any] = loop.create_future()
         batch = self._batch
         if not batch:
