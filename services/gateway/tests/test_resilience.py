@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -262,3 +263,34 @@ async def test_non_idempotent_request_is_not_retried(client, tokens, upstreams):
     response = await client.post("/api/v1/post503/status", headers=tokens.headers())
     assert response.status_code == 503
     assert upstreams["post503-only"].hits["POST /api/v1/post503/status"] == before + 1
+
+
+async def test_a_loaded_instance_sheds_what_it_cannot_take_without_opening_the_breaker(
+    start_gateway, tokens
+):
+    """Every connection the gateway allows to the service's only instance is in use (one here,
+    held by a slow request): a request that finds none free within the connect timeout gets a
+    503 to retry shortly, and that is not counted against the service. After more of them than
+    open the breaker, the next request is served once a connection is free. (Each used to count
+    as a failed connect, so a burst past the service's capacity opened the breaker and refused
+    every caller for its cooldown.)"""
+    gateway = await start_gateway(
+        pool_size_per_host=1, connect_timeout_seconds=0.2, breaker_cooldown_seconds=30
+    )
+    headers = tokens.headers()
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
+        slow = asyncio.create_task(client.get("/api/v1/single/sleep?seconds=5", headers=headers))
+        await asyncio.sleep(0.5)  # the slow request holds the only connection
+        shed = [await client.get("/api/v1/single/anything", headers=headers) for _ in range(6)]
+        assert [r.status_code for r in shed] == [503] * 6
+        problem = shed[0].json()
+        assert shed[0].headers["content-type"] == "application/problem+json"
+        assert problem["type"].endswith("/busy")
+        assert "busy" in problem["detail"]
+        assert shed[0].headers["retry-after"] == "1"
+        assert (await slow).status_code == 200
+        after = await client.get("/api/v1/single/anything", headers=headers)
+        assert after.status_code == 200
+        state = await _admin(client, tokens, "single")
+    assert state["breaker"]["state"] == "closed"
+    assert not any(i["ejected"] or i["ejections"] for i in state["instances"])

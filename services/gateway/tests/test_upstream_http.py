@@ -21,7 +21,7 @@ from yarl import URL
 from swe_common.testing import TcpHandler, TokenFactory, tcp_served
 from swe_gateway.upstream_client import (
     PEEK_AFTER_IDLE_SECONDS,
-    ConnectFailed,
+    PoolSaturated,
     UpstreamClient,
 )
 
@@ -363,7 +363,7 @@ async def test_waiting_for_a_free_connection_counts_against_the_connect_timeout(
         first = asyncio.create_task(get(2))
         await asyncio.wait_for(holding.wait(), 10)  # its request holds the only connection
         started = time.monotonic()
-        with pytest.raises(ConnectFailed):
+        with pytest.raises(PoolSaturated):
             await get(0.2)
         assert time.monotonic() - started < 1.5
         release.set()

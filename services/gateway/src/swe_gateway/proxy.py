@@ -34,6 +34,7 @@ from swe_gateway.http_util import (
 from swe_gateway.ratelimit import Limit, RateLimiter, refusal
 from swe_gateway.settings import Settings
 from swe_gateway.upstream_client import (
+    PoolSaturated,
     UpstreamClient,
     UpstreamError,
     UpstreamResponse,
@@ -264,8 +265,16 @@ class Proxy:
         pool.budget.deposit()
         tried: tuple[Instance, ...] = ()
         attempt = 0
+        saturated = False
         while True:
             instance = pool.pick(tried)
+            if saturated and (instance is None or instance in tried):
+                # Every instance was loaded: shed this request, and give the breaker no
+                # verdict. Counted as failures, a burst past the service's capacity would open
+                # the breaker and refuse every caller for its whole cooldown.
+                detail = f"The {pool.name} service is busy (every connection to it is in use)."
+                soon = [(b"retry-after", b"1")]
+                return await self._problem(send, call, 503, detail, "busy", soon), None
             if instance is None:
                 detail = f"No healthy instance of the {pool.name} service is available."
                 retry = str(pool.wait_seconds()).encode()
@@ -293,6 +302,10 @@ class Proxy:
                 return await self._problem(send, call, 413, _too_large(call), "too-large"), None
             except ClientGone:
                 return 499, None
+            except PoolSaturated:
+                # Nothing was sent, so another instance may take it whatever the method.
+                saturated = True
+                continue
             except UpstreamError as exc:
                 pool.record(instance, False)  # unreachable, too slow, or a broken answer
                 if exc.kind == "connect" and retryable and await self._may_retry(pool, attempt):

@@ -43,6 +43,7 @@ NEEDS_LENGTH = frozenset({"POST", "PUT", "PATCH"})
 
 class UpstreamError(Exception):
     """kind: ``connect`` (nothing was answered; an idempotent request may be retried),
+    ``saturated`` (nothing was sent: every connection allowed to the instance stayed busy),
     ``timeout`` (no answer in time) or ``invalid`` (the answer is not valid HTTP)."""
 
     kind = "invalid"
@@ -50,6 +51,13 @@ class UpstreamError(Exception):
 
 class ConnectFailed(UpstreamError):
     kind = "connect"
+
+
+class PoolSaturated(UpstreamError):
+    """Every connection allowed to the instance was in use for the whole connect timeout: the
+    instance is loaded, not failing, and the request was not sent."""
+
+    kind = "saturated"
 
 
 class UpstreamClosed(UpstreamError):
@@ -348,7 +356,7 @@ class _Pool:
             try:
                 await asyncio.wait_for(self.slots.acquire(), connect_timeout)
             except TimeoutError:
-                raise ConnectFailed(
+                raise PoolSaturated(
                     f"no free connection to {self.host}:{self.port} within {connect_timeout}s"
                 ) from None
         else:
