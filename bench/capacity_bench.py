@@ -70,6 +70,9 @@ USERS = int(os.environ.get("CAPACITY_USERS", "40"))
 P99_LIMIT_MS = 200.0
 WARMUP_SECONDS = 5.0  # at the first rate, not measured: pools, caches, the worker's first run
 PAUSE_SECONDS = 2.0  # between steps: the previous step's stragglers leave the queues
+# After a step that did not hold: a breaker the overload opened stays open for its cooldown
+# (the gateway's default, 30 s), and the next step must not be measured against it.
+RECOVERY_SECONDS = 32.0
 REQUEST_TIMEOUT = 5.0  # seconds; a slower answer is an error (and fails its step anyway)
 MAX_IN_FLIGHT = 2000
 MIXES = {
@@ -201,7 +204,7 @@ async def run_mix(
             [(s["offered"], s["holds"]) for s in steps], START, REFINE, MAX_RATE
         )
     ) is not None:
-        await asyncio.sleep(PAUSE_SECONDS)
+        await asyncio.sleep(PAUSE_SECONDS if not steps or steps[-1]["holds"] else RECOVERY_SECONDS)
         step = await run_step(http, users, mix, rate, STEP_SECONDS, pids)
         steps.append(step)
         log(
