@@ -380,14 +380,11 @@ def report(results: dict[str, Any]) -> str:
     t = results["per_login"]
     ratio = lg["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
     overhead = 100 * (1 - ratio)
-    cpu_bare = round(
-        (bare["before"]["cpu_ms_per_verify"] + bare["after"]["cpu_ms_per_verify"]) / 2, 1
-    )
-    machine_bare = round(
-        (bare["before"]["machine_cpu_ms_per_verify"] + bare["after"]["machine_cpu_ms_per_verify"])
-        / 2,
-        1,
-    )
+
+    def bare_mean(key: str) -> float:  # the bare phases bracket the server's
+        return round((float(bare["before"][key]) + float(bare["after"][key])) / 2, 1)
+
+    cpu_bare, machine_bare = bare_mean("cpu_ms_per_verify"), bare_mean("machine_cpu_ms_per_verify")
     # With every core busy in both phases, the rates stand in the inverse ratio of the cores'
     # time each login and each bare verify takes: what bounds the ratio on this machine.
     ceiling = machine_bare / lg["machine_cpu_ms_per_login"] if lg["machine_cpu_ms_per_login"] else 0

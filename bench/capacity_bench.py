@@ -59,6 +59,7 @@ import load_driver  # noqa: E402
 import test_load  # noqa: E402
 from e2e_support import planted_repo  # noqa: E402
 
+from swe_common.testing import machine_cpu_jiffies  # noqa: E402
 from swe_web.testing import write_placeholder_build  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -148,7 +149,7 @@ async def run_step(
     pids: dict[str, int],
 ) -> dict[str, Any]:
     rec = load_driver.Recorder(started=time.monotonic())
-    cpu_before, machine_before = test_load._cpu(pids), test_load._machine_jiffies()
+    cpu_before, machine_before = test_load._cpu(pids), machine_cpu_jiffies()
     own_before, load_before = time.process_time(), test_load._load_average()
     everything_before = every_process_cpu()
     started = time.monotonic()
@@ -156,7 +157,7 @@ async def run_step(
         http, rec, users, rate, seconds, mix, MAX_IN_FLIGHT, REQUEST_TIMEOUT * 1000
     )
     wall = time.monotonic() - started
-    cpu_after, machine_after = test_load._cpu(pids), test_load._machine_jiffies()
+    cpu_after, machine_after = test_load._cpu(pids), machine_cpu_jiffies()
     everything_after = every_process_cpu()
     step: dict[str, Any] = load_driver.step_summary(rec.samples, rate, seconds, rec.error_count)
     lags.sort()

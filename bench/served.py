@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from swe_common.testing import free_port
+from swe_common.testing import free_port, machine_cpu_jiffies
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -37,12 +37,8 @@ def cpu_seconds(pid: int, tid: int | None = None) -> float:
 
 def machine_busy_seconds() -> float:
     """CPU seconds every core of the machine spent busy (every process: the server, PostgreSQL,
-    Redis, RabbitMQ, the benchmark's clients, and anyone else's), from ``/proc/stat``: all of
-    the ``cpu`` line but idle and iowait."""
-    with open("/proc/stat") as stat:
-        fields = [int(x) for x in stat.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    return (user + nice + system + irq + softirq + steal) / TICKS
+    Redis, RabbitMQ, the benchmark's clients, and anyone else's)."""
+    return machine_cpu_jiffies()[0] / TICKS
 
 
 def baseline_env(variable: str) -> dict[str, str] | None:

@@ -50,6 +50,8 @@ import pytest
 from e2e_support import Stack, expect, gateway_client, log_in, planted_repo, register
 from load_driver import DELIBERATE_429, MIX, capacity, next_rate, percentile, send_times
 
+from swe_common.testing import machine_cpu_jiffies
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = ROOT / "bench" / "results"
@@ -119,14 +121,6 @@ def _cpu_seconds(pid: int) -> float | None:
 
 def _cpu(pids: dict[str, int]) -> dict[str, float | None]:
     return {name: _cpu_seconds(pid) for name, pid in pids.items()}
-
-
-def _machine_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine, all cores, from ``/proc/stat``."""
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values) - idle, sum(values)
 
 
 def growth_verdict(series: Sequence[tuple[float, int | None]]) -> dict[str, Any]:
@@ -368,7 +362,7 @@ async def test_a_hundred_users_for_a_minute_leave_no_errors_no_stuck_runs_no_gro
 
     pids = _stack_pids(stack.run_dir)
     before = _sample(pids)
-    cpu_before, machine_before = _cpu(pids), _machine_jiffies()
+    cpu_before, machine_before = _cpu(pids), machine_cpu_jiffies()
     load_before = _load_average()
     driver = await asyncio.create_subprocess_exec(
         sys.executable, str(HERE / "load_driver.py"), str(plan_path), str(out_path)
@@ -391,7 +385,7 @@ async def test_a_hundred_users_for_a_minute_leave_no_errors_no_stuck_runs_no_gro
     assert driver.returncode == 0, f"the load driver exited with {driver.returncode}"
     out = json.loads(out_path.read_text())
     load_after = _load_average()
-    cpu_after, machine_after = _cpu(pids), _machine_jiffies()
+    cpu_after, machine_after = _cpu(pids), machine_cpu_jiffies()
     load_seconds = time.monotonic() - load_started
 
     # Drain: every run of every user's agent reaches a terminal status.

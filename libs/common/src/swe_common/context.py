@@ -44,7 +44,7 @@ def new_request_id() -> str:
     request_id = next(_ids, None)
     if request_id is None:
         _refill()
-        request_id = secrets.token_hex(16)
+        request_id = next(_ids)
     return request_id
 
 

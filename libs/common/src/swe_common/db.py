@@ -658,22 +658,14 @@ class _SqlAlchemyTransaction:
         await self._connection.execute(statement, params)
 
 
-@dataclass(frozen=True, slots=True)
-class _PipelineStatement:
-    sql: str
-    processors: Mapping[str, Callable[[Any], Any]]
-
-
-def _pipeline_statement(compiled: Any, _sync: sa.Connection) -> _PipelineStatement | None:
-    """The SQL psycopg runs and the bind processors its values go through (None: SQLAlchemy
-    must run the statement itself)."""
-    if _runs_only_in_sqlalchemy(compiled):
-        return None
-    return _PipelineStatement(compiled.string, compiled._bind_processors)
+def _pipelinable(compiled: Any, _sync: sa.Connection) -> bool | None:
+    """True when psycopg can run the compiled SQL with its bind processors' values (None:
+    SQLAlchemy must run the statement itself)."""
+    return None if _runs_only_in_sqlalchemy(compiled) else True
 
 
 # pipelined_transaction's statements, compiled once as read_rows' are.
-_pipelined = _compiled_once(_pipeline_statement)
+_pipelined = _compiled_once(_pipelinable)
 
 
 class _PsycopgPipeline:
@@ -691,14 +683,14 @@ class _PsycopgPipeline:
         self, statement: sa.Executable, params: Mapping[str, Any] | None
     ) -> tuple[str, dict[str, Any]]:
         """The SQL psycopg runs and its values."""
-        compiled, extracted, collected, prepared = _pipelined(statement, self._sync, params)
-        if prepared is None:
+        compiled, extracted, collected, pipelinable = _pipelined(statement, self._sync, params)
+        if pipelinable is None:
             raise ValueError("a statement SQLAlchemy must run itself cannot be pipelined")
         values = compiled.construct_params(
             params, escape_names=False, extracted_parameters=extracted, _collected_params=collected
         )
-        processors = prepared.processors
-        return prepared.sql, {
+        processors = compiled._bind_processors
+        return compiled.string, {
             key: processors[key](value) if key in processors else value
             for key, value in values.items()
         }
